@@ -1,0 +1,83 @@
+//! Resource addresses: the stable, human-readable names that plans, state and `--target` use.
+//!
+//! An address is the user block (`endpoint.fraud`) followed by the lowered resource's role
+//! (`service`), optionally prefixed by module calls: `module.churn.endpoint.churn.service`.
+//! Addresses order lexicographically, which is what every rendered or serialised list uses.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The address of one provider resource (or, without the last segment, of a user block).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Address(String);
+
+impl Address {
+    /// Wraps an already well-formed address string.
+    pub fn new(s: impl Into<String>) -> Self {
+        Address(s.into())
+    }
+
+    /// Builds `<prefix><kind>.<name>.<role>` where prefix is `module.X.` repeated per nesting level.
+    pub fn resource(module_prefix: &str, block_kind: &str, block_name: &str, role: &str) -> Self {
+        Address(format!("{module_prefix}{block_kind}.{block_name}.{role}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The user block this resource was lowered from: `module.m.endpoint.fraud.service` →
+    /// `module.m.endpoint.fraud`.
+    pub fn block(&self) -> &str {
+        match self.0.rfind('.') {
+            Some(i) => &self.0[..i],
+            None => &self.0,
+        }
+    }
+
+    /// The last segment: the role of the resource inside its block (`service`, `bucket`, ...).
+    pub fn role(&self) -> &str {
+        match self.0.rfind('.') {
+            Some(i) => &self.0[i + 1..],
+            None => &self.0,
+        }
+    }
+
+    /// True when `self` equals `other` or lies inside it (`endpoint.fraud` contains
+    /// `endpoint.fraud.service`; `module.churn` contains every resource of that module).
+    pub fn is_within(&self, other: &str) -> bool {
+        self.0 == other
+            || (self.0.len() > other.len()
+                && self.0.starts_with(other)
+                && self.0.as_bytes()[other.len()] == b'.')
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Address {
+    fn from(s: &str) -> Self {
+        Address(s.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_and_role() {
+        let a = Address::new("module.churn.endpoint.churn.service");
+        assert_eq!(a.block(), "module.churn.endpoint.churn");
+        assert_eq!(a.role(), "service");
+        assert!(a.is_within("module.churn"));
+        assert!(a.is_within("module.churn.endpoint.churn"));
+        assert!(!a.is_within("module.chur"));
+    }
+}

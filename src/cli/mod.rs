@@ -1,0 +1,250 @@
+//! The command line: clap definitions, global options, and dispatch to one function per
+//! command in `commands/`. Commands are thin: build options, call `pedestal::ops`, render, and
+//! return an [`Exit`] code. Only this layer owns colours, progress bars and miette reports.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, as Terraform users expect them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Error = 1,
+    /// `--detailed-exitcode` and changes are present.
+    Changes = 2,
+    /// `fmt --check` found differences.
+    FmtDiff = 3,
+    Interrupted = 130,
+}
+
+/// Infrastructure as code for machine-learning model releases.
+#[derive(Debug, Parser)]
+#[command(name = "pedestal", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// The stack directory (holding pedestal.toml).
+    #[arg(short = 'C', long = "chdir", global = true, default_value = ".")]
+    pub dir: PathBuf,
+    /// Log what pedestal does (repeat for more detail).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Never colour output (also: NO_COLOR set in the environment).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+impl Global {
+    /// Whether output may use colour: a terminal, no `--no-color`, no `NO_COLOR`.
+    pub fn color(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::io::stdout().is_terminal()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse, type-check, resolve references and check the graph.
+    Validate(EnvArgs),
+    /// Rewrite spec files in canonical form (comments kept).
+    Fmt(FmtArgs),
+    /// Print the dependency graph.
+    Graph(GraphArgs),
+    /// Show the changes needed to make the cloud match the spec.
+    Plan(PlanArgs),
+    /// Apply a saved plan, or plan and apply after confirmation.
+    Apply(ApplyArgs),
+    /// Destroy every resource of the stack and environment.
+    Destroy(DestroyArgs),
+    /// Inspect or edit recorded state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Remove a stale lock left by an interrupted run.
+    ForceUnlock(ForceUnlockArgs),
+    /// Show recorded outputs.
+    Output(OutputArgs),
+}
+
+/// Selecting the environment and variables.
+#[derive(Debug, Args, Clone)]
+pub struct EnvArgs {
+    /// Environment: reads env/<name>.toml.
+    #[arg(long, default_value = "dev")]
+    pub env: String,
+    /// Set a variable (repeatable): --var replicas=3.
+    #[arg(long = "var", value_name = "K=V")]
+    pub vars: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Exit 3 and print a diff instead of rewriting files when they are not canonical.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum GraphFormat {
+    #[default]
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum PlanFormat {
+    #[default]
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// Save the plan to FILE for a later `pedestal apply FILE`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PlanFormat,
+    /// Plan from recorded state only: no cloud reads, no credentials needed.
+    #[arg(long)]
+    pub no_refresh: bool,
+    /// Limit the plan to ADDR and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Force replacement of ADDR (repeatable).
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<String>,
+    /// Plan the destruction of every resource.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Exit 0 with no changes, 1 on error, 2 when changes are present.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// How long to wait for the state lock (e.g. 30s, 2m).
+    #[arg(long, default_value = "0s")]
+    pub lock_timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `pedestal plan --out`.
+    pub planfile: Option<PathBuf>,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many resources may be changed at once.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Destroy only ADDR and what depends on it (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    #[arg(long, default_value = "0s")]
+    pub lock_timeout: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in state.
+    List(EnvArgs),
+    /// Show one resource recorded in state.
+    Show {
+        #[command(flatten)]
+        env: EnvArgs,
+        address: String,
+    },
+    /// Forget a resource (the cloud is not touched).
+    Rm {
+        #[command(flatten)]
+        env: EnvArgs,
+        address: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    pub lock_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    pub name: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses the command line, runs the command, reports errors through miette.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let color = cli.global.color();
+    miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(color)
+                .unicode(color)
+                .terminal_links(false)
+                .build(),
+        )
+    }))
+    .ok();
+    let exit = match commands::run(&cli) {
+        Ok(exit) => exit,
+        Err(report) => {
+            eprintln!("{report:?}");
+            Exit::Error
+        }
+    };
+    ExitCode::from(exit as u8)
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => return,
+        1 => "pedestal=info",
+        2 => "pedestal=debug",
+        _ => "debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,146 @@
+//! The plan: a serialisable value describing every change needed to move recorded state to the
+//! spec. The renderers and the applier both consume it; neither goes back to the spec.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::addr::Address;
+use crate::resource::{Attrs, Lifecycle, ResourceKind, Value};
+
+/// Version of the saved-plan and JSON plan format.
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// What one resource will go through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// `-/+`: destroy, then create the replacement.
+    DeleteThenCreate,
+    /// `+/-`: create the replacement, then destroy the old one.
+    CreateThenDelete,
+    Delete,
+}
+
+/// Why a resource gets its action (for people; never used to decide anything at apply time).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// The resource is in state but not in the spec.
+    NotInSpec,
+    /// One or more attributes that force replacement changed (`replace_paths` lists them).
+    ForcedBy { attrs: Vec<String> },
+    /// A previous create failed; the resource is tainted.
+    Tainted,
+    /// `--replace ADDR`.
+    ReplaceRequested,
+    /// The resource was changed or deleted outside pedestal.
+    Drifted,
+    /// `plan --destroy` / `pedestal destroy`.
+    DestroyRequested,
+    /// A versioned kind: the change registers a new revision.
+    NewRevision,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanMode {
+    #[default]
+    Normal,
+    Destroy,
+}
+
+/// One resource's change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub address: Address,
+    pub kind: ResourceKind,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    /// Recorded attributes (refreshed when refresh ran); `None` for creates.
+    pub before: Option<Attrs>,
+    /// Desired attributes, with unknown values as [`Value::Ref`]/[`Value::Unknown`]; `None` for
+    /// deletes.
+    pub after: Option<Attrs>,
+    /// Attributes that force the replacement, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace_paths: Vec<String>,
+    /// The physical id recorded in state, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Resources this one follows (for deletes: recorded dependencies).
+    pub depends_on: BTreeSet<Address>,
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+}
+
+/// A difference between recorded state and what the cloud reports, found by refresh.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    pub address: Address,
+    pub kind: ResourceKind,
+    /// Recorded attributes.
+    pub before: Attrs,
+    /// Live attributes; `None` when the resource is gone.
+    pub after: Option<Attrs>,
+}
+
+/// An endpoint's release as the plan changes it: the view a reviewer reads first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseChange {
+    /// The endpoint block address, e.g. `endpoint.fraud` or `module.churn.endpoint.churn`.
+    pub endpoint: String,
+    pub version_before: Option<String>,
+    pub version_after: Option<String>,
+    pub image_before: Option<String>,
+    pub image_after: Option<String>,
+    pub artifact_sha256_before: Option<String>,
+    pub artifact_sha256_after: Option<String>,
+}
+
+/// An `[outputs]` entry's change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputChange {
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub sensitive: bool,
+}
+
+/// Identifies the state a plan was made against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StateRef {
+    /// `None` when no state existed yet.
+    pub lineage: Option<String>,
+    pub serial: u64,
+}
+
+/// The complete plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: String,
+    pub stack: String,
+    pub env: String,
+    pub mode: PlanMode,
+    pub prior_state: StateRef,
+    /// [`crate::spec::Config::digest`] of the spec the plan was made from.
+    pub spec_digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// Region and endpoint the applier talks to.
+    pub provider: crate::spec::ProviderConfig,
+    /// Every resource's change, no-ops included, in deterministic dependency order.
+    pub changes: Vec<ResourceChange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<ReleaseChange>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, OutputChange>,
+    /// `--target` addresses the plan was limited to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}

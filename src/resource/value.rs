@@ -1,0 +1,384 @@
+//! Attribute values of resources: what the spec resolves to, what the planner diffs, what state
+//! records and what the provider sends.
+//!
+//! Besides plain data a value may be
+//! - [`Value::Ref`]: a reference to an attribute of another resource that is only known after that
+//!   resource is applied (an ARN, a version id). The plan carries it, renders it as
+//!   `(known after apply)`, and the applier substitutes it from the dependency's applied state;
+//! - [`Value::Template`]: a string interpolating such references;
+//! - [`Value::Sensitive`]: a secret. It is never written in clear: serialisation keeps only a
+//!   SHA-256 digest (`{"$sensitive": "sha256:…"}`), which is what deserialisation gives back as
+//!   [`Value::Redacted`]. Diffs compare digests.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::addr::Address;
+
+/// Attributes of a resource, always in sorted order.
+pub type Attrs = BTreeMap<String, Value>;
+
+/// A reference to one attribute of another (lowered) resource.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ref {
+    pub address: Address,
+    pub attr: String,
+}
+
+/// One piece of an interpolated string.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplatePart {
+    Lit(String),
+    Ref(Ref),
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    /// Known only after apply, with no way to compute it from other resources.
+    Unknown,
+    /// Known after the referenced resource is applied.
+    Ref(Ref),
+    /// A string with references inside, known after they are.
+    Template(Vec<TemplatePart>),
+    /// A secret held in memory; serialised as its digest only.
+    Sensitive(Box<Value>),
+    /// A secret read back from a plan or state: only its digest survives.
+    Redacted(String),
+}
+
+impl Value {
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::String(s.into())
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// True when the value (or anything inside it) is only known after apply.
+    pub fn is_unknown(&self) -> bool {
+        match self {
+            Value::Unknown | Value::Ref(_) | Value::Template(_) => true,
+            Value::List(l) => l.iter().any(Value::is_unknown),
+            Value::Map(m) => m.values().any(Value::is_unknown),
+            _ => false,
+        }
+    }
+
+    /// True when the value is (or contains) a secret.
+    pub fn is_sensitive(&self) -> bool {
+        match self {
+            Value::Sensitive(_) | Value::Redacted(_) => true,
+            Value::List(l) => l.iter().any(Value::is_sensitive),
+            Value::Map(m) => m.values().any(Value::is_sensitive),
+            _ => false,
+        }
+    }
+
+    /// The digest under which a secret is stored: `sha256:<hex>` of its canonical JSON.
+    pub fn secret_digest(inner: &Value) -> String {
+        let json = serde_json::to_string(inner).unwrap_or_default();
+        format!("sha256:{}", hex::encode(Sha256::digest(json.as_bytes())))
+    }
+
+    /// Every reference inside the value, in order of appearance.
+    pub fn refs(&self) -> Vec<&Ref> {
+        let mut out = Vec::new();
+        self.collect_refs(&mut out);
+        out
+    }
+
+    fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Ref>) {
+        match self {
+            Value::Ref(r) => out.push(r),
+            Value::Template(parts) => {
+                for p in parts {
+                    if let TemplatePart::Ref(r) = p {
+                        out.push(r);
+                    }
+                }
+            }
+            Value::List(l) => l.iter().for_each(|v| v.collect_refs(out)),
+            Value::Map(m) => m.values().for_each(|v| v.collect_refs(out)),
+            Value::Sensitive(v) => v.collect_refs(out),
+            _ => {}
+        }
+    }
+
+    /// Replaces every reference by what `lookup` returns for it (or leaves it when `None`).
+    /// A template whose references are all known collapses to a string.
+    pub fn substitute(&self, lookup: &dyn Fn(&Ref) -> Option<Value>) -> Value {
+        match self {
+            Value::Ref(r) => lookup(r).unwrap_or_else(|| self.clone()),
+            Value::Template(parts) => {
+                let mut out = String::new();
+                for p in parts {
+                    match p {
+                        TemplatePart::Lit(s) => out.push_str(s),
+                        TemplatePart::Ref(r) => match lookup(r) {
+                            Some(v) if !v.is_unknown() => out.push_str(&v.to_plain_string()),
+                            _ => return self.clone(),
+                        },
+                    }
+                }
+                Value::String(out)
+            }
+            Value::List(l) => Value::List(l.iter().map(|v| v.substitute(lookup)).collect()),
+            Value::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.substitute(lookup)))
+                    .collect(),
+            ),
+            Value::Sensitive(v) => Value::Sensitive(Box::new(v.substitute(lookup))),
+            other => other.clone(),
+        }
+    }
+
+    /// The value as it reads inside an interpolated string (no quotes).
+    pub fn to_plain_string(&self) -> String {
+        match self {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Equality as the planner sees it: secrets compare by digest.
+    pub fn same_as(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Sensitive(a), Value::Sensitive(b)) => a.same_as(b),
+            (Value::Sensitive(a), Value::Redacted(d)) | (Value::Redacted(d), Value::Sensitive(a)) => {
+                &Value::secret_digest(a) == d
+            }
+            (Value::List(a), Value::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|((ka, va), (kb, vb))| ka == kb && va.same_as(vb))
+            }
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// A compact, TOML-like rendering used in diagnostics and plans.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::String(s) => write!(f, "{s:?}"),
+            Value::List(l) => {
+                f.write_str("[")?;
+                for (i, v) in l.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, " {k} = {v}")?;
+                }
+                f.write_str(if m.is_empty() { "}" } else { " }" })
+            }
+            Value::Unknown | Value::Ref(_) | Value::Template(_) => {
+                f.write_str("(known after apply)")
+            }
+            Value::Sensitive(_) | Value::Redacted(_) => f.write_str("(sensitive)"),
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(x) => s.serialize_f64(*x),
+            Value::String(v) => s.serialize_str(v),
+            Value::List(l) => l.serialize(s),
+            Value::Map(m) => m.serialize(s),
+            Value::Unknown => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$unknown", &true)?;
+                m.end()
+            }
+            Value::Ref(r) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$ref", &format!("{}.{}", r.address, r.attr))?;
+                m.end()
+            }
+            Value::Template(parts) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$template", parts)?;
+                m.end()
+            }
+            Value::Sensitive(inner) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$sensitive", &Value::secret_digest(inner))?;
+                m.end()
+            }
+            Value::Redacted(d) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$sensitive", d)?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let json = serde_json::Value::deserialize(d)?;
+        Value::from_json(json).map_err(de::Error::custom)
+    }
+}
+
+impl Value {
+    /// Converts plain JSON (as written by [`Serialize`]) back into a value.
+    pub fn from_json(json: serde_json::Value) -> Result<Value, String> {
+        Ok(match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Array(a) => Value::List(
+                a.into_iter()
+                    .map(Value::from_json)
+                    .collect::<Result<_, _>>()?,
+            ),
+            serde_json::Value::Object(mut o) => {
+                if o.len() == 1 {
+                    if let Some(v) = o.get("$unknown") {
+                        if v == &serde_json::Value::Bool(true) {
+                            return Ok(Value::Unknown);
+                        }
+                    }
+                    if let Some(serde_json::Value::String(r)) = o.get("$ref") {
+                        let (addr, attr) = r
+                            .rsplit_once('.')
+                            .ok_or_else(|| format!("malformed reference {r:?}"))?;
+                        return Ok(Value::Ref(Ref {
+                            address: Address::new(addr),
+                            attr: attr.to_string(),
+                        }));
+                    }
+                    if let Some(serde_json::Value::String(d)) = o.get("$sensitive") {
+                        return Ok(Value::Redacted(d.clone()));
+                    }
+                    if let Some(parts) = o.remove("$template") {
+                        let parts: Vec<TemplatePart> =
+                            serde_json::from_value(parts).map_err(|e| e.to_string())?;
+                        return Ok(Value::Template(parts));
+                    }
+                }
+                Value::Map(
+                    o.into_iter()
+                        .map(|(k, v)| Ok((k, Value::from_json(v)?)))
+                        .collect::<Result<_, String>>()?,
+                )
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_serialise_in_clear() {
+        let v = Value::Sensitive(Box::new(Value::str("hunter2")));
+        let json = serde_json::to_string(&v).unwrap();
+        assert!(!json.contains("hunter2"));
+        let back: Value = serde_json::from_str(&json).unwrap();
+        assert!(matches!(back, Value::Redacted(_)));
+        assert!(back.same_as(&v));
+        assert!(!back.same_as(&Value::Sensitive(Box::new(Value::str("other")))));
+    }
+
+    #[test]
+    fn round_trip_refs_and_templates() {
+        let r = Ref {
+            address: Address::new("artifact.m.object"),
+            attr: "version_id".into(),
+        };
+        let v = Value::Map(BTreeMap::from([
+            ("a".to_string(), Value::Ref(r.clone())),
+            (
+                "b".to_string(),
+                Value::Template(vec![TemplatePart::Lit("v=".into()), TemplatePart::Ref(r)]),
+            ),
+            ("c".to_string(), Value::Int(3)),
+        ]));
+        let json = serde_json::to_string(&v).unwrap();
+        let back: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, v);
+        let sub = back.substitute(&|_| Some(Value::str("x1")));
+        assert_eq!(
+            sub.as_map().unwrap()["b"],
+            Value::str("v=x1"),
+            "templates collapse once their references are known"
+        );
+    }
+}
