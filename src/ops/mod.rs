@@ -1,2 +1,3 @@
 //! One function per workflow (validate, plan, apply, destroy, ...): load, lock, compute, persist.
 //! The CLI calls these and only renders their results.
+pub mod refresh;
