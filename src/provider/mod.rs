@@ -1,2 +1,349 @@
-//! The cloud behind a trait pedestal owns: one operation per resource change, an AWS
-//! implementation in `aws/` and an in-memory fake for tests.
+//! The cloud behind a trait pedestal owns: one operation per resource change ([`Provider`]), an
+//! AWS implementation in [`aws`] and an in-memory fake in [`fake`] for tests.
+//!
+//! The provider never sees the spec or the plan: it gets one resource's resolved attributes (no
+//! references left) and returns what to record. Every [`ProviderError`] says what it left behind,
+//! so the applier can record partial progress honestly.
+
+// Errors carry what they left behind; results stay unboxed for readable matching.
+#![allow(clippy::result_large_err)]
+
+pub mod aws;
+pub mod fake;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::addr::Address;
+use crate::resource::{Attrs, ResourceKind, Value};
+
+/// Tag keys pedestal puts on everything taggable; crash recovery and ownership checks read them.
+pub const TAG_STACK: &str = "pedestal:stack";
+pub const TAG_ENV: &str = "pedestal:env";
+pub const TAG_ADDRESS: &str = "pedestal:address";
+
+/// One resource as the applier hands it to the provider: references already substituted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApplyResource {
+    pub address: Address,
+    pub kind: ResourceKind,
+    pub attrs: Attrs,
+}
+
+impl ApplyResource {
+    /// The physical name (bucket, cluster, family, ...), from the kind's `name_attr`.
+    pub fn physical_name(&self) -> Option<&str> {
+        self.attrs
+            .get(self.kind.schema().name_attr)
+            .and_then(Value::as_str)
+    }
+
+    /// The `tags` attribute as plain strings (secrets and non-strings dropped).
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        tags_of(&self.attrs)
+    }
+}
+
+/// Plain string tags of an attribute map.
+pub fn tags_of(attrs: &Attrs) -> BTreeMap<String, String> {
+    attrs
+        .get("tags")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A resource the provider created or updated: the id to record and every attribute, the
+/// computed ones (arn, version_id, revision, ...) included.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub id: String,
+    pub attrs: Attrs,
+}
+
+/// A physical resource found by name (crash recovery, ownership checks, import).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    pub id: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Who a found resource belongs to, judged by its `pedestal:*` tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// Tagged with this very stack, env and address.
+    This,
+    /// Tagged for another stack, env or address.
+    Other {
+        stack: String,
+        env: String,
+        address: String,
+    },
+    /// No pedestal tags at all.
+    Nobody,
+}
+
+impl Owner {
+    /// Classifies `tags` against the stack/env/address about to create the resource.
+    pub fn classify(
+        tags: &BTreeMap<String, String>,
+        stack: &str,
+        env: &str,
+        addr: &Address,
+    ) -> Owner {
+        let get = |k: &str| tags.get(k).cloned();
+        match (get(TAG_STACK), get(TAG_ENV), get(TAG_ADDRESS)) {
+            (None, None, None) => Owner::Nobody,
+            (s, e, a) => {
+                let (s, e, a) = (
+                    s.unwrap_or_default(),
+                    e.unwrap_or_default(),
+                    a.unwrap_or_default(),
+                );
+                if s == stack && e == env && a == addr.as_str() {
+                    Owner::This
+                } else {
+                    Owner::Other {
+                        stack: s,
+                        env: e,
+                        address: a,
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::This => f.write_str("managed by this stack"),
+            Owner::Other {
+                stack,
+                env,
+                address,
+            } => {
+                write!(f, "managed by stack {stack} env {env}")?;
+                if !address.is_empty() {
+                    write!(f, " (address {address})")?;
+                }
+                Ok(())
+            }
+            Owner::Nobody => f.write_str("not managed by pedestal"),
+        }
+    }
+}
+
+/// What a failed operation left in the cloud.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum LeftBehind {
+    /// Nothing was created or changed.
+    #[default]
+    Nothing,
+    /// A resource exists (half configured, or created but not healthy): record it as tainted.
+    Resource(Applied),
+    /// The call may or may not have taken effect.
+    Unknown,
+}
+
+/// The class of a provider failure.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ErrorKind {
+    NotFound,
+    AlreadyExists {
+        owner: Owner,
+    },
+    Throttled,
+    Conflict,
+    Invalid,
+    /// ECS rolled the release back or the rollout failed.
+    RolloutFailed {
+        reason: String,
+    },
+    Timeout,
+    Other,
+}
+
+/// A failed provider operation.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub left_behind: LeftBehind,
+}
+
+impl ProviderError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ProviderError {
+            kind,
+            message: message.into(),
+            left_behind: LeftBehind::Nothing,
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Other, message)
+    }
+
+    /// Marks what the failure left behind.
+    pub fn leaving(mut self, left: LeftBehind) -> Self {
+        self.left_behind = left;
+        self
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+}
+
+/// One read request for the batched refresh.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadRequest {
+    pub address: Address,
+    pub kind: ResourceKind,
+    pub id: String,
+    pub attrs: Attrs,
+}
+
+/// The cloud, at the level of one resource operation.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Creates the resource and returns what to record.
+    async fn create(&self, r: &ApplyResource) -> Result<Applied, ProviderError>;
+
+    /// Brings an existing resource (`id`, recorded `before`) to `after`. Versioned kinds (task
+    /// definitions) register a new revision and return its id.
+    async fn update(
+        &self,
+        id: &str,
+        before: &Attrs,
+        after: &ApplyResource,
+    ) -> Result<Applied, ProviderError>;
+
+    /// Deletes the resource; a resource already gone is success. `attrs` are the recorded ones
+    /// (`force_destroy` on buckets is honoured only from there).
+    async fn delete(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        attrs: &Attrs,
+    ) -> Result<(), ProviderError>;
+
+    /// Reads the live attributes; `None` when the resource is gone.
+    async fn read(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        attrs: &Attrs,
+    ) -> Result<Option<Attrs>, ProviderError>;
+
+    /// Reads many resources, batching where the API allows. Results are in request order.
+    async fn read_many(
+        &self,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Attrs>, ProviderError>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            out.push(self.read(r.kind, &r.id, &r.attrs).await);
+        }
+        out
+    }
+
+    /// Looks for the physical resource the desired attributes name (crash recovery, ownership).
+    async fn find(&self, r: &ApplyResource) -> Result<Option<Found>, ProviderError>;
+
+    /// Provider API calls made so far (for benchmarks and tests).
+    fn api_calls(&self) -> u64 {
+        0
+    }
+}
+
+/// Attribute helpers shared by provider implementations.
+pub(crate) mod attr {
+    use crate::resource::{Attrs, Value};
+
+    use super::ProviderError;
+
+    pub fn str<'a>(a: &'a Attrs, k: &str) -> Option<&'a str> {
+        a.get(k).and_then(Value::as_str)
+    }
+
+    pub fn req_str<'a>(a: &'a Attrs, k: &str) -> Result<&'a str, ProviderError> {
+        str(a, k).ok_or_else(|| ProviderError::invalid(format!("attribute `{k}` is required")))
+    }
+
+    pub fn int(a: &Attrs, k: &str) -> Option<i64> {
+        match a.get(k) {
+            Some(Value::Int(i)) => Some(*i),
+            Some(Value::Float(f)) => Some(*f as i64),
+            Some(Value::String(s)) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn bool(a: &Attrs, k: &str) -> Option<bool> {
+        a.get(k).and_then(Value::as_bool)
+    }
+
+    pub fn map<'a>(a: &'a Attrs, k: &str) -> Option<&'a Attrs> {
+        a.get(k).and_then(Value::as_map)
+    }
+
+    pub fn strings(a: &Attrs, k: &str) -> Vec<String> {
+        a.get(k)
+            .and_then(Value::as_list)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A secret's clear value (only in memory, only to send it).
+    pub fn reveal(v: &Value) -> Option<String> {
+        match v {
+            Value::Sensitive(inner) => reveal(inner),
+            Value::String(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_classification() {
+        let addr = Address::new("storage.models.bucket");
+        let mut tags = BTreeMap::new();
+        assert_eq!(Owner::classify(&tags, "s", "dev", &addr), Owner::Nobody);
+        tags.insert(TAG_STACK.to_string(), "s".to_string());
+        tags.insert(TAG_ENV.to_string(), "dev".to_string());
+        tags.insert(TAG_ADDRESS.to_string(), addr.to_string());
+        assert_eq!(Owner::classify(&tags, "s", "dev", &addr), Owner::This);
+        let other = Owner::classify(&tags, "s", "prod", &addr);
+        assert_eq!(
+            other.to_string(),
+            "managed by stack s env dev (address storage.models.bucket)"
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! Application Auto Scaling for endpoint services: a scalable target on the service's desired
+//! count and one target-tracking policy on average CPU. Deleting removes the policy first.
+
+use aws_sdk_applicationautoscaling::types::{
+    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+    TargetTrackingScalingPolicyConfiguration,
+};
+
+use super::AwsProvider;
+use super::error::map;
+use crate::provider::attr;
+use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
+use crate::resource::{Attrs, Value};
+
+fn resource_id(attrs: &Attrs) -> Result<String, ProviderError> {
+    if let Some(id) = attr::str(attrs, "resource_id") {
+        return Ok(id.to_string());
+    }
+    let cluster = attr::req_str(attrs, "cluster")?;
+    let service = attr::req_str(attrs, "service")?;
+    let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
+    let service = service.rsplit('/').next().unwrap_or(service);
+    Ok(format!("service/{cluster}/{service}"))
+}
+
+fn policy_name(attrs: &Attrs, rid: &str) -> String {
+    attr::str(attrs, "policy_name")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}-cpu", rid.replace('/', "-")))
+}
+
+/// Registers (or re-registers) the target and puts the policy: both calls are idempotent.
+pub async fn put(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
+    let rid = resource_id(&r.attrs)?;
+    let min = attr::int(&r.attrs, "min").unwrap_or(1) as i32;
+    let max = attr::int(&r.attrs, "max").unwrap_or(min as i64) as i32;
+    p.clients
+        .aas
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&rid)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(min)
+        .max_capacity(max)
+        .send()
+        .await
+        .map_err(|e| map(&format!("RegisterScalableTarget {rid}"), e))?;
+    let applied = Applied {
+        id: rid.clone(),
+        attrs: r.attrs.clone(),
+    };
+    if let Some(target) = attr::int(&r.attrs, "target_cpu") {
+        let name = policy_name(&r.attrs, &rid);
+        let conf = TargetTrackingScalingPolicyConfiguration::builder()
+            .target_value(target as f64)
+            .predefined_metric_specification(
+                PredefinedMetricSpecification::builder()
+                    .predefined_metric_type(MetricType::EcsServiceAverageCpuUtilization)
+                    .build()
+                    .map_err(|e| ProviderError::invalid(e.to_string()))?,
+            )
+            .build()
+            .map_err(|e| ProviderError::invalid(e.to_string()))?;
+        p.clients
+            .aas
+            .put_scaling_policy()
+            .policy_name(&name)
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&rid)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .policy_type(PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(conf)
+            .send()
+            .await
+            .map_err(|e| {
+                map(&format!("PutScalingPolicy {name}"), e)
+                    .leaving(LeftBehind::Resource(applied.clone()))
+            })?;
+    }
+    Ok(applied)
+}
+
+pub async fn delete(p: &AwsProvider, attrs: &Attrs) -> Result<(), ProviderError> {
+    let rid = resource_id(attrs)?;
+    let name = policy_name(attrs, &rid);
+    if let Err(e) = p
+        .clients
+        .aas
+        .delete_scaling_policy()
+        .policy_name(&name)
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&rid)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .send()
+        .await
+    {
+        let err = map(&format!("DeleteScalingPolicy {name}"), e);
+        if !err.is_not_found() {
+            return Err(err);
+        }
+    }
+    match p
+        .clients
+        .aas
+        .deregister_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&rid)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = map(&format!("DeregisterScalableTarget {rid}"), e);
+            if err.is_not_found() { Ok(()) } else { Err(err) }
+        }
+    }
+}
+
+pub async fn read(p: &AwsProvider, recorded: &Attrs) -> Result<Option<Attrs>, ProviderError> {
+    let rid = resource_id(recorded)?;
+    let out = p
+        .clients
+        .aas
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(&rid)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .send()
+        .await
+        .map_err(|e| map(&format!("DescribeScalableTargets {rid}"), e))?;
+    let Some(t) = out.scalable_targets().first() else {
+        return Ok(None);
+    };
+    let mut a = recorded.clone();
+    a.insert("min".into(), Value::Int(i64::from(t.min_capacity())));
+    a.insert("max".into(), Value::Int(i64::from(t.max_capacity())));
+    if recorded.contains_key("target_cpu") {
+        let name = policy_name(recorded, &rid);
+        let pols = p
+            .clients
+            .aas
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&rid)
+            .policy_names(&name)
+            .send()
+            .await
+            .map_err(|e| map(&format!("DescribeScalingPolicies {rid}"), e))?;
+        match pols
+            .scaling_policies()
+            .first()
+            .and_then(|p| p.target_tracking_scaling_policy_configuration())
+        {
+            Some(c) => {
+                a.insert("target_cpu".into(), Value::Int(c.target_value() as i64));
+            }
+            None => {
+                a.insert("target_cpu".into(), Value::Null);
+            }
+        }
+    }
+    Ok(Some(a))
+}
+
+pub async fn find(p: &AwsProvider, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {
+    let rid = resource_id(&r.attrs)?;
+    let out = p
+        .clients
+        .aas
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(&rid)
+        .send()
+        .await
+        .map_err(|e| map(&format!("DescribeScalableTargets {rid}"), e))?;
+    Ok(out.scalable_targets().first().map(|_| Found {
+        id: rid,
+        tags: Default::default(),
+    }))
+}

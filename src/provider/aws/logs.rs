@@ -1,0 +1,219 @@
+//! CloudWatch Logs: an endpoint's log group with its retention and tags.
+
+use std::collections::BTreeMap;
+
+use super::AwsProvider;
+use super::error::map;
+use crate::provider::attr;
+use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
+use crate::resource::{Attrs, Value};
+
+/// The group's ARN without the `:*` suffix DescribeLogGroups appends.
+async fn describe(
+    p: &AwsProvider,
+    name: &str,
+) -> Result<Option<(String, Option<i32>)>, ProviderError> {
+    let out = p
+        .clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .map_err(|e| map(&format!("DescribeLogGroups {name}"), e))?;
+    Ok(out
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+        .map(|g| {
+            let arn = g
+                .log_group_arn()
+                .map(str::to_string)
+                .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_string()))
+                .unwrap_or_default();
+            (arn, g.retention_in_days())
+        }))
+}
+
+async fn tags(p: &AwsProvider, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let out = p
+        .clients
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| map(&format!("ListTagsForResource {arn}"), e))?;
+    Ok(out
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
+}
+
+async fn set_retention(p: &AwsProvider, name: &str, attrs: &Attrs) -> Result<(), ProviderError> {
+    match attr::int(attrs, "retention_days") {
+        Some(days) => p
+            .clients
+            .logs
+            .put_retention_policy()
+            .log_group_name(name)
+            .retention_in_days(days as i32)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map(&format!("PutRetentionPolicy {name}"), e)),
+        None => p
+            .clients
+            .logs
+            .delete_retention_policy()
+            .log_group_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map(&format!("DeleteRetentionPolicy {name}"), e)),
+    }
+}
+
+pub async fn create_log_group(
+    p: &AwsProvider,
+    r: &ApplyResource,
+) -> Result<Applied, ProviderError> {
+    let name = attr::req_str(&r.attrs, "name")?;
+    let tags: std::collections::HashMap<String, String> =
+        super::tag_pairs(&r.attrs).into_iter().collect();
+    let mut req = p.clients.logs.create_log_group().log_group_name(name);
+    if !tags.is_empty() {
+        req = req.set_tags(Some(tags));
+    }
+    req.send()
+        .await
+        .map_err(|e| map(&format!("CreateLogGroup {name}"), e))?;
+    let arn = describe(p, name).await?.map(|(a, _)| a).unwrap_or_default();
+    let mut attrs = r.attrs.clone();
+    attrs.insert("arn".into(), Value::str(&arn));
+    let applied = Applied {
+        id: name.to_string(),
+        attrs,
+    };
+    if r.attrs.contains_key("retention_days") {
+        set_retention(p, name, &r.attrs)
+            .await
+            .map_err(|e| e.leaving(LeftBehind::Resource(applied.clone())))?;
+    }
+    Ok(applied)
+}
+
+pub async fn update_log_group(
+    p: &AwsProvider,
+    id: &str,
+    before: &Attrs,
+    after: &ApplyResource,
+) -> Result<Applied, ProviderError> {
+    let name = attr::str(&after.attrs, "name").unwrap_or(id);
+    if attr::int(before, "retention_days") != attr::int(&after.attrs, "retention_days") {
+        set_retention(p, name, &after.attrs).await?;
+    }
+    let arn = match attr::str(before, "arn") {
+        Some(a) if !a.is_empty() => a.to_string(),
+        _ => describe(p, name).await?.map(|(a, _)| a).unwrap_or_default(),
+    };
+    let old = crate::provider::tags_of(before);
+    let new = crate::provider::tags_of(&after.attrs);
+    if old != new {
+        let removed: Vec<String> = old
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .cloned()
+            .collect();
+        if !removed.is_empty() {
+            p.clients
+                .logs
+                .untag_resource()
+                .resource_arn(&arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| map(&format!("UntagResource {arn}"), e))?;
+        }
+        if !new.is_empty() {
+            p.clients
+                .logs
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(new.into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| map(&format!("TagResource {arn}"), e))?;
+        }
+    }
+    let mut attrs = after.attrs.clone();
+    attrs.insert("arn".into(), Value::str(arn));
+    Ok(Applied {
+        id: name.to_string(),
+        attrs,
+    })
+}
+
+pub async fn delete_log_group(
+    p: &AwsProvider,
+    id: &str,
+    attrs: &Attrs,
+) -> Result<(), ProviderError> {
+    let name = attr::str(attrs, "name").unwrap_or(id);
+    match p
+        .clients
+        .logs
+        .delete_log_group()
+        .log_group_name(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = map(&format!("DeleteLogGroup {name}"), e);
+            if err.is_not_found() { Ok(()) } else { Err(err) }
+        }
+    }
+}
+
+pub async fn read_log_group(
+    p: &AwsProvider,
+    id: &str,
+    recorded: &Attrs,
+) -> Result<Option<Attrs>, ProviderError> {
+    let name = attr::str(recorded, "name").unwrap_or(id);
+    let Some((arn, retention)) = describe(p, name).await? else {
+        return Ok(None);
+    };
+    let mut a = recorded.clone();
+    a.insert(
+        "retention_days".into(),
+        retention
+            .map(|d| Value::Int(i64::from(d)))
+            .unwrap_or(Value::Null),
+    );
+    if recorded.get("retention_days").is_none() && retention.is_none() {
+        a.remove("retention_days");
+    }
+    let t = tags(p, &arn).await?;
+    a.insert(
+        "tags".into(),
+        Value::Map(t.into_iter().map(|(k, v)| (k, Value::String(v))).collect()),
+    );
+    a.insert("arn".into(), Value::str(arn));
+    Ok(Some(a))
+}
+
+pub async fn find_log_group(
+    p: &AwsProvider,
+    r: &ApplyResource,
+) -> Result<Option<Found>, ProviderError> {
+    let name = attr::req_str(&r.attrs, "name")?;
+    let Some((arn, _)) = describe(p, name).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Found {
+        id: name.to_string(),
+        tags: tags(p, &arn).await.unwrap_or_default(),
+    }))
+}

@@ -1,0 +1,328 @@
+//! The AWS implementation of [`Provider`]: shared client configuration (region, endpoint,
+//! path-style S3, retries with exponential backoff), API call counting, and dispatch by
+//! [`ResourceKind`] to one file per service.
+
+pub mod autoscaling;
+pub mod ecs;
+pub mod error;
+pub mod logs;
+pub mod s3;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::{Intercept, Region, RuntimeComponents};
+
+use super::{Applied, ApplyResource, Found, Provider, ProviderError, ReadRequest};
+use crate::resource::{Attrs, ResourceKind};
+use crate::spec::ProviderConfig;
+
+/// Tunables of the AWS provider (tests shorten the polls).
+#[derive(Clone, Debug)]
+pub struct AwsOptions {
+    /// Interval between DescribeServices polls while waiting for a release.
+    pub poll_interval: Duration,
+    /// How long a deleted service may take to become INACTIVE.
+    pub inactive_timeout: Duration,
+    /// ACTIVE task definition revisions kept per family.
+    pub keep_revisions: usize,
+    /// Artifacts larger than this are uploaded in parts.
+    pub multipart_threshold: u64,
+    /// Part size for multipart uploads.
+    pub part_size: u64,
+    /// Default release timeout when the service does not say.
+    pub default_release_timeout: Duration,
+    /// The stack directory: relative artifact sources are read from here.
+    pub root: PathBuf,
+}
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        AwsOptions {
+            poll_interval: Duration::from_secs(10),
+            inactive_timeout: Duration::from_secs(600),
+            keep_revisions: 5,
+            multipart_threshold: 64 * 1024 * 1024,
+            part_size: 16 * 1024 * 1024,
+            default_release_timeout: Duration::from_secs(900),
+            root: PathBuf::from("."),
+        }
+    }
+}
+
+/// Counts every HTTP attempt the SDK clients make.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<AtomicU64>);
+
+impl CallCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "pedestal-call-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// The service clients.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub aas: aws_sdk_applicationautoscaling::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+/// The AWS provider.
+#[derive(Clone, Debug)]
+pub struct AwsProvider {
+    pub clients: Clients,
+    pub opts: AwsOptions,
+    pub region: String,
+    calls: CallCounter,
+}
+
+/// The retry policy: standard mode, exponential backoff with jitter on throttling and 5xx.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(6)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(20))
+}
+
+/// Loads the shared SDK configuration: the standard credential chain, the region from the
+/// stack, and `[provider.aws] endpoint` (else `AWS_ENDPOINT_URL`, which aws-config reads).
+pub async fn sdk_config(provider: &ProviderConfig) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+    if !provider.region.is_empty() {
+        loader = loader.region(Region::new(provider.region.clone()));
+    }
+    if let Some(ep) = provider.endpoint.as_deref().filter(|e| !e.is_empty()) {
+        loader = loader.endpoint_url(ep);
+    }
+    loader.load().await
+}
+
+impl AwsProvider {
+    /// Builds the clients for a stack's `[provider.aws]` settings.
+    pub async fn connect(provider: &ProviderConfig, opts: AwsOptions) -> AwsProvider {
+        let conf = sdk_config(provider).await;
+        Self::from_sdk_config(&conf, opts)
+    }
+
+    /// Builds the clients from a loaded SDK configuration. S3 uses path-style addressing whenever
+    /// an endpoint is set.
+    pub fn from_sdk_config(conf: &aws_config::SdkConfig, opts: AwsOptions) -> AwsProvider {
+        let calls = CallCounter::default();
+        let path_style = conf.endpoint_url().is_some();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(conf)
+                .force_path_style(path_style)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let ecs = aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(conf)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let aas = aws_sdk_applicationautoscaling::Client::from_conf(
+            aws_sdk_applicationautoscaling::config::Builder::from(conf)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(conf)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let region = conf
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".to_string());
+        AwsProvider {
+            clients: Clients { s3, ecs, aas, logs },
+            opts,
+            region,
+            calls,
+        }
+    }
+
+    /// Wraps ready-made clients (tests with scripted responses).
+    pub fn from_clients(clients: Clients, region: &str, opts: AwsOptions) -> AwsProvider {
+        AwsProvider {
+            clients,
+            opts,
+            region: region.to_string(),
+            calls: CallCounter::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    async fn create(&self, r: &ApplyResource) -> Result<Applied, ProviderError> {
+        match r.kind {
+            ResourceKind::S3Bucket => s3::create_bucket(self, r).await,
+            ResourceKind::S3Object => s3::create_object(self, r).await,
+            ResourceKind::EcsCluster => ecs::create_cluster(self, r).await,
+            ResourceKind::LogGroup => logs::create_log_group(self, r).await,
+            ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, r).await,
+            ResourceKind::EcsService => ecs::create_service(self, r).await,
+            ResourceKind::ScalingTarget => autoscaling::put(self, r).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        before: &Attrs,
+        after: &ApplyResource,
+    ) -> Result<Applied, ProviderError> {
+        match after.kind {
+            ResourceKind::S3Bucket => s3::update_bucket(self, before, after).await,
+            ResourceKind::S3Object => s3::update_object(self, id, before, after).await,
+            ResourceKind::EcsCluster => ecs::update_cluster(self, id, before, after).await,
+            ResourceKind::LogGroup => logs::update_log_group(self, id, before, after).await,
+            ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, after).await,
+            ResourceKind::EcsService => ecs::update_service(self, id, before, after).await,
+            ResourceKind::ScalingTarget => autoscaling::put(self, after).await,
+        }
+    }
+
+    async fn delete(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        attrs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        match kind {
+            ResourceKind::S3Bucket => s3::delete_bucket(self, id, attrs).await,
+            ResourceKind::S3Object => s3::delete_object(self, attrs).await,
+            ResourceKind::EcsCluster => ecs::delete_cluster(self, id).await,
+            ResourceKind::LogGroup => logs::delete_log_group(self, id, attrs).await,
+            ResourceKind::EcsTaskDefinition => {
+                ecs::deregister_task_definition(self, id, attrs).await
+            }
+            ResourceKind::EcsService => ecs::delete_service(self, id, attrs).await,
+            ResourceKind::ScalingTarget => autoscaling::delete(self, attrs).await,
+        }
+    }
+
+    async fn read(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        attrs: &Attrs,
+    ) -> Result<Option<Attrs>, ProviderError> {
+        match kind {
+            ResourceKind::S3Bucket => s3::read_bucket(self, id, attrs).await,
+            ResourceKind::S3Object => s3::read_object(self, attrs).await,
+            ResourceKind::EcsCluster => Ok(ecs::read_clusters(self, &[(id, attrs)])
+                .await?
+                .pop()
+                .flatten()),
+            ResourceKind::LogGroup => logs::read_log_group(self, id, attrs).await,
+            ResourceKind::EcsTaskDefinition => ecs::read_task_definition(self, id, attrs).await,
+            ResourceKind::EcsService => Ok(ecs::read_services(self, &[(id, attrs)])
+                .await?
+                .pop()
+                .flatten()),
+            ResourceKind::ScalingTarget => autoscaling::read(self, attrs).await,
+        }
+    }
+
+    async fn read_many(
+        &self,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Attrs>, ProviderError>> {
+        let mut out: Vec<Option<Result<Option<Attrs>, ProviderError>>> =
+            requests.iter().map(|_| None).collect();
+        // Clusters: DescribeClusters takes up to 100 names.
+        let clusters: Vec<usize> = (0..requests.len())
+            .filter(|&i| requests[i].kind == ResourceKind::EcsCluster)
+            .collect();
+        for chunk in clusters.chunks(100) {
+            let items: Vec<(&str, &Attrs)> = chunk
+                .iter()
+                .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
+                .collect();
+            match ecs::read_clusters(self, &items).await {
+                Ok(res) => chunk
+                    .iter()
+                    .zip(res)
+                    .for_each(|(&i, r)| out[i] = Some(Ok(r))),
+                Err(e) => chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone()))),
+            }
+        }
+        // Services: DescribeServices takes up to 10 per cluster.
+        let mut by_cluster: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+        for (i, r) in requests.iter().enumerate() {
+            if r.kind == ResourceKind::EcsService {
+                let cluster = super::attr::str(&r.attrs, "cluster").unwrap_or("default");
+                by_cluster.entry(cluster.to_string()).or_default().push(i);
+            }
+        }
+        for idxs in by_cluster.values() {
+            for chunk in idxs.chunks(10) {
+                let items: Vec<(&str, &Attrs)> = chunk
+                    .iter()
+                    .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
+                    .collect();
+                match ecs::read_services(self, &items).await {
+                    Ok(res) => chunk
+                        .iter()
+                        .zip(res)
+                        .for_each(|(&i, r)| out[i] = Some(Ok(r))),
+                    Err(e) => chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone()))),
+                }
+            }
+        }
+        for (i, r) in requests.iter().enumerate() {
+            if out[i].is_none() {
+                out[i] = Some(self.read(r.kind, &r.id, &r.attrs).await);
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(ProviderError::other("not read"))))
+            .collect()
+    }
+
+    async fn find(&self, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {
+        match r.kind {
+            ResourceKind::S3Bucket => s3::find_bucket(self, r).await,
+            ResourceKind::S3Object => s3::find_object(self, r).await,
+            ResourceKind::EcsCluster => ecs::find_cluster(self, r).await,
+            ResourceKind::LogGroup => logs::find_log_group(self, r).await,
+            ResourceKind::EcsTaskDefinition => Ok(None),
+            ResourceKind::EcsService => ecs::find_service(self, r).await,
+            ResourceKind::ScalingTarget => autoscaling::find(self, r).await,
+        }
+    }
+
+    fn api_calls(&self) -> u64 {
+        self.calls.get()
+    }
+}
+
+/// `[(key, value)]` of the `tags` attribute, sorted.
+pub(crate) fn tag_pairs(attrs: &Attrs) -> Vec<(String, String)> {
+    super::tags_of(attrs).into_iter().collect()
+}

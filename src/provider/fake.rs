@@ -1,0 +1,338 @@
+//! An in-memory cloud implementing [`Provider`] for tests: objects keyed by kind and physical
+//! name, operation counters, an in-flight high-water mark, optional latency, and failure
+//! injection by address or physical name.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{
+    Applied, ApplyResource, ErrorKind, Found, LeftBehind, Provider, ProviderError, ReadRequest,
+    tags_of,
+};
+use crate::resource::{Attrs, ResourceKind, Value};
+
+/// The operations the fake counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Op {
+    Create,
+    Update,
+    Delete,
+    Read,
+    Find,
+}
+
+/// One object in the fake cloud.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FakeObject {
+    pub kind: ResourceKind,
+    pub id: String,
+    pub attrs: Attrs,
+}
+
+#[derive(Clone, Debug)]
+struct Injected {
+    op: Op,
+    error: ProviderError,
+    /// `None`: every time; `Some(n)`: the next n times.
+    remaining: Option<u32>,
+}
+
+/// The in-memory provider.
+#[derive(Debug, Default)]
+pub struct FakeProvider {
+    objects: Mutex<BTreeMap<(ResourceKind, String), FakeObject>>,
+    counts: Mutex<BTreeMap<Op, u64>>,
+    failures: Mutex<BTreeMap<String, Vec<Injected>>>,
+    delay: Mutex<Duration>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    calls: AtomicU64,
+    serial: AtomicU64,
+}
+
+impl FakeProvider {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every operation sleeps this long (to observe parallelism and cancellation).
+    pub fn with_delay(self, d: Duration) -> Self {
+        *lock(&self.delay) = d;
+        self
+    }
+
+    /// Makes `op` on the resource with this address or physical name fail every time.
+    pub fn fail(&self, target: &str, op: Op, error: ProviderError) {
+        lock(&self.failures)
+            .entry(target.to_string())
+            .or_default()
+            .push(Injected {
+                op,
+                error,
+                remaining: None,
+            });
+    }
+
+    /// Makes `op` on `target` fail the next `times` times.
+    pub fn fail_times(&self, target: &str, op: Op, times: u32, error: ProviderError) {
+        lock(&self.failures)
+            .entry(target.to_string())
+            .or_default()
+            .push(Injected {
+                op,
+                error,
+                remaining: Some(times),
+            });
+    }
+
+    pub fn clear_failures(&self) {
+        lock(&self.failures).clear();
+    }
+
+    /// How many times `op` ran.
+    pub fn count(&self, op: Op) -> u64 {
+        lock(&self.counts).get(&op).copied().unwrap_or(0)
+    }
+
+    /// The most operations that were in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// A snapshot of the cloud.
+    pub fn objects(&self) -> Vec<FakeObject> {
+        lock(&self.objects).values().cloned().collect()
+    }
+
+    /// The object of `kind` named `name`.
+    pub fn get(&self, kind: ResourceKind, name: &str) -> Option<FakeObject> {
+        lock(&self.objects).get(&(kind, name.to_string())).cloned()
+    }
+
+    /// Puts an object in the cloud behind pedestal's back (drift, foreign resources).
+    pub fn insert(&self, kind: ResourceKind, name: &str, attrs: Attrs) -> String {
+        let id = self.id_for(kind, name);
+        lock(&self.objects).insert(
+            (kind, name.to_string()),
+            FakeObject {
+                kind,
+                id: id.clone(),
+                attrs,
+            },
+        );
+        id
+    }
+
+    /// Removes an object behind pedestal's back.
+    pub fn remove(&self, kind: ResourceKind, name: &str) -> Option<FakeObject> {
+        lock(&self.objects).remove(&(kind, name.to_string()))
+    }
+
+    fn id_for(&self, kind: ResourceKind, name: &str) -> String {
+        match kind {
+            ResourceKind::EcsTaskDefinition => {
+                let rev = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+                format!("arn:fake:{kind}:{name}:{rev}")
+            }
+            ResourceKind::S3Bucket | ResourceKind::LogGroup => name.to_string(),
+            _ => format!("arn:fake:{kind}:{name}"),
+        }
+    }
+
+    async fn enter(&self, op: Op, keys: &[&str]) -> Result<Guard<'_>, ProviderError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        *lock(&self.counts).entry(op).or_default() += 1;
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let guard = Guard(&self.in_flight);
+        let delay = *lock(&self.delay);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let mut failures = lock(&self.failures);
+        for key in keys {
+            if let Some(list) = failures.get_mut(*key)
+                && let Some(pos) = list.iter().position(|f| f.op == op)
+            {
+                let error = list[pos].error.clone();
+                match &mut list[pos].remaining {
+                    Some(n) if *n <= 1 => {
+                        list.remove(pos);
+                    }
+                    Some(n) => *n -= 1,
+                    None => {}
+                }
+                return Err(error);
+            }
+        }
+        Ok(guard)
+    }
+
+    fn computed(kind: ResourceKind, id: &str, attrs: &mut Attrs) {
+        match kind {
+            ResourceKind::S3Bucket => {
+                attrs.insert("arn".into(), Value::str(format!("arn:aws:s3:::{id}")));
+            }
+            ResourceKind::S3Object => {
+                attrs.insert("version_id".into(), Value::str(format!("v-{id}")));
+                attrs.insert("etag".into(), Value::str("\"etag\""));
+            }
+            ResourceKind::EcsTaskDefinition => {
+                attrs.insert("arn".into(), Value::str(id));
+                let rev = id
+                    .rsplit(':')
+                    .next()
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(1);
+                attrs.insert("revision".into(), Value::Int(rev));
+            }
+            ResourceKind::ScalingTarget => {}
+            _ => {
+                attrs.insert("arn".into(), Value::str(id));
+            }
+        }
+    }
+}
+
+struct Guard<'a>(&'a AtomicUsize);
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn name_of(kind: ResourceKind, attrs: &Attrs) -> Result<String, ProviderError> {
+    attrs
+        .get(kind.schema().name_attr)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ProviderError::invalid(format!(
+                "{kind}: attribute `{}` is required",
+                kind.schema().name_attr
+            ))
+        })
+}
+
+#[async_trait]
+impl Provider for FakeProvider {
+    async fn create(&self, r: &ApplyResource) -> Result<Applied, ProviderError> {
+        let name = name_of(r.kind, &r.attrs)?;
+        let _g = self.enter(Op::Create, &[r.address.as_str(), &name]).await?;
+        let mut objects = lock(&self.objects);
+        if let Some(existing) = objects.get(&(r.kind, name.clone())) {
+            let owner = super::Owner::classify(&tags_of(&existing.attrs), "", "", &r.address);
+            return Err(ProviderError::new(
+                ErrorKind::AlreadyExists { owner },
+                format!("{} {name} already exists", r.kind),
+            ));
+        }
+        let id = self.id_for(r.kind, &name);
+        let mut attrs = r.attrs.clone();
+        Self::computed(r.kind, &id, &mut attrs);
+        objects.insert(
+            (r.kind, name),
+            FakeObject {
+                kind: r.kind,
+                id: id.clone(),
+                attrs: attrs.clone(),
+            },
+        );
+        Ok(Applied { id, attrs })
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        _before: &Attrs,
+        after: &ApplyResource,
+    ) -> Result<Applied, ProviderError> {
+        let name = name_of(after.kind, &after.attrs)?;
+        let _g = self
+            .enter(Op::Update, &[after.address.as_str(), &name])
+            .await?;
+        let mut objects = lock(&self.objects);
+        let Some(obj) = objects.get_mut(&(after.kind, name.clone())) else {
+            return Err(ProviderError::not_found(format!(
+                "{} {name} ({id}) does not exist",
+                after.kind
+            )));
+        };
+        if after.kind.schema().versioned {
+            obj.id = self.id_for(after.kind, &name);
+        }
+        let mut attrs = after.attrs.clone();
+        Self::computed(after.kind, &obj.id, &mut attrs);
+        obj.attrs = attrs.clone();
+        Ok(Applied {
+            id: obj.id.clone(),
+            attrs,
+        })
+    }
+
+    async fn delete(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        attrs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        let name = name_of(kind, attrs).unwrap_or_else(|_| id.to_string());
+        let _g = self.enter(Op::Delete, &[&name, id]).await?;
+        lock(&self.objects).remove(&(kind, name));
+        Ok(())
+    }
+
+    async fn read(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        attrs: &Attrs,
+    ) -> Result<Option<Attrs>, ProviderError> {
+        let name = name_of(kind, attrs).unwrap_or_else(|_| id.to_string());
+        let _g = self.enter(Op::Read, &[&name, id]).await?;
+        Ok(lock(&self.objects)
+            .get(&(kind, name))
+            .map(|o| o.attrs.clone()))
+    }
+
+    async fn read_many(
+        &self,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Attrs>, ProviderError>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            out.push(self.read(r.kind, &r.id, &r.attrs).await);
+        }
+        out
+    }
+
+    async fn find(&self, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {
+        let name = name_of(r.kind, &r.attrs)?;
+        let _g = self.enter(Op::Find, &[r.address.as_str(), &name]).await?;
+        Ok(lock(&self.objects).get(&(r.kind, name)).map(|o| Found {
+            id: o.id.clone(),
+            tags: tags_of(&o.attrs),
+        }))
+    }
+
+    fn api_calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// A failure that leaves a half-made resource behind, for tests of tainting.
+pub fn failure_leaving(kind: ErrorKind, message: &str, id: &str, attrs: Attrs) -> ProviderError {
+    ProviderError::new(kind, message).leaving(LeftBehind::Resource(Applied {
+        id: id.to_string(),
+        attrs,
+    }))
+}
