@@ -1176,3 +1176,232 @@ pub async fn wait_for_release(
         tokio::time::sleep(w.poll).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Release waiting against scripted DescribeServices responses: completion, circuit-breaker
+    //! rollback, timeout, throttling then success.
+
+    use std::time::Duration;
+
+    use aws_sdk_ecs::config::retry::RetryConfig;
+    use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service};
+    use aws_smithy_mocks::{
+        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
+    };
+
+    use super::*;
+
+    const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/fraud:7";
+    const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/fraud:6";
+
+    fn client(rules: &[&Rule], attempts: u32) -> aws_sdk_ecs::Client {
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
+        for r in rules {
+            interceptor = interceptor.with_rule(r);
+        }
+        let conf = aws_sdk_ecs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(attempts)
+                    .with_initial_backoff(Duration::from_millis(1)),
+            )
+            .build();
+        aws_sdk_ecs::Client::from_conf(conf)
+    }
+
+    fn deployment(
+        td: &str,
+        status: &str,
+        state: DeploymentRolloutState,
+        running: i32,
+        reason: &str,
+    ) -> Deployment {
+        Deployment::builder()
+            .status(status)
+            .task_definition(td)
+            .rollout_state(state)
+            .rollout_state_reason(reason)
+            .running_count(running)
+            .desired_count(2)
+            .build()
+    }
+
+    fn services(deployments: Vec<Deployment>, running: i32) -> DescribeServicesOutput {
+        DescribeServicesOutput::builder()
+            .services(
+                Service::builder()
+                    .service_name("fraud")
+                    .status("ACTIVE")
+                    .running_count(running)
+                    .desired_count(2)
+                    .set_deployments(Some(deployments))
+                    .build(),
+            )
+            .build()
+    }
+
+    fn wait(timeout_ms: u64) -> ReleaseWait {
+        ReleaseWait {
+            cluster: "serving".into(),
+            service: "fraud".into(),
+            task_definition: NEW.into(),
+            timeout: Duration::from_millis(timeout_ms),
+            poll: Duration::from_millis(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn completes_when_primary_runs_the_new_revision() {
+        let rule = mock!(aws_sdk_ecs::Client::describe_services)
+            .sequence()
+            .output(|| {
+                services(
+                    vec![
+                        deployment(NEW, "PRIMARY", DeploymentRolloutState::InProgress, 0, ""),
+                        deployment(OLD, "ACTIVE", DeploymentRolloutState::Completed, 2, ""),
+                    ],
+                    2,
+                )
+            })
+            .times(3)
+            .output(|| {
+                services(
+                    vec![deployment(
+                        NEW,
+                        "PRIMARY",
+                        DeploymentRolloutState::Completed,
+                        2,
+                        "",
+                    )],
+                    2,
+                )
+            })
+            .build();
+        let ecs = client(&[&rule], 1);
+        wait_for_release(&ecs, &wait(5_000)).await.unwrap();
+        assert_eq!(rule.num_calls(), 4, "polled until COMPLETED");
+    }
+
+    #[tokio::test]
+    async fn circuit_breaker_rollback_fails_loudly() {
+        let rule = mock!(aws_sdk_ecs::Client::describe_services)
+            .sequence()
+            .output(|| {
+                services(
+                    vec![
+                        deployment(NEW, "PRIMARY", DeploymentRolloutState::InProgress, 0, ""),
+                        deployment(OLD, "ACTIVE", DeploymentRolloutState::Completed, 2, ""),
+                    ],
+                    2,
+                )
+            })
+            .output(|| {
+                // Stable again — on the old revision. The services-stable waiter calls this success.
+                services(
+                    vec![
+                        deployment(OLD, "PRIMARY", DeploymentRolloutState::Completed, 2, ""),
+                        deployment(
+                            NEW,
+                            "ACTIVE",
+                            DeploymentRolloutState::Failed,
+                            0,
+                            "ECS deployment circuit breaker: tasks failed to start.",
+                        ),
+                    ],
+                    2,
+                )
+            })
+            .build();
+        let ecs = client(&[&rule], 1);
+        let err = wait_for_release(&ecs, &wait(5_000)).await.unwrap_err();
+        assert!(
+            matches!(err.kind, ErrorKind::RolloutFailed { .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.message,
+            format!(
+                "ECS rolled back to {OLD}: ECS deployment circuit breaker: tasks failed to start."
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn times_out_while_rollout_stays_in_progress() {
+        let rule = mock!(aws_sdk_ecs::Client::describe_services)
+            .sequence()
+            .output(|| {
+                services(
+                    vec![deployment(
+                        NEW,
+                        "PRIMARY",
+                        DeploymentRolloutState::InProgress,
+                        1,
+                        "",
+                    )],
+                    1,
+                )
+            })
+            .repeatedly()
+            .build();
+        let ecs = client(&[&rule], 1);
+        let err = wait_for_release(&ecs, &wait(40)).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Timeout);
+        assert!(
+            err.message.contains("rollout IN_PROGRESS, running 1/2"),
+            "{}",
+            err.message
+        );
+        assert!(rule.num_calls() >= 2);
+    }
+
+    #[tokio::test]
+    async fn throttling_then_success() {
+        let throttle = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+        let rule = mock!(aws_sdk_ecs::Client::describe_services)
+            .sequence()
+            .http_status(400, Some(throttle.to_string()))
+            .times(3)
+            .output(|| {
+                services(
+                    vec![deployment(
+                        NEW,
+                        "PRIMARY",
+                        DeploymentRolloutState::Completed,
+                        2,
+                        "",
+                    )],
+                    2,
+                )
+            })
+            .build();
+        // Two attempts per call: the first call exhausts its retries on throttling, the loop
+        // keeps polling, the second call retries once and succeeds.
+        let ecs = client(&[&rule], 2);
+        wait_for_release(&ecs, &wait(5_000)).await.unwrap();
+        assert_eq!(rule.num_calls(), 4);
+    }
+
+    #[test]
+    fn judge_in_progress_is_pending() {
+        let s = services(
+            vec![deployment(
+                NEW,
+                "PRIMARY",
+                DeploymentRolloutState::InProgress,
+                0,
+                "",
+            )],
+            0,
+        );
+        assert!(matches!(judge(&s.services()[0], NEW), Verdict::Pending(_)));
+    }
+}
