@@ -1,2 +1,657 @@
-//! The applier: walks a plan's graph, calls the provider for each change, persists state after
-//! every resource. It never reads the spec.
+//! The applier: walks a plan's changes in dependency order with bounded parallelism, calls the
+//! [`Provider`] for each, and persists state after every resource. It never reads the spec.
+//!
+//! 1. The plan's changes become steps: `up` (create or update) and `down` (delete) per address;
+//!    replacements get both, ordered by the plan's action (`-/+` down first, `+/-` up first).
+//! 2. [`walk`] starts each step as soon as the steps it waits for are done, at most
+//!    `parallelism` at a time; a failed step skips only what waits for it.
+//! 3. Each `up` substitutes [`crate::resource::Value::Ref`]/`Template` values from the state of
+//!    resources already applied, records an [`Intent`] before a create, adopts a resource a
+//!    previous crashed run left behind (tagged with this stack/env/address, or named by a
+//!    recorded intent) and refuses one that belongs to someone else.
+//! 4. After every step the state goes to [`Persist::resource_done`]; at the end to
+//!    [`Persist::finish`]. Cancellation starts nothing new and lets in-flight steps finish.
+
+pub mod observer;
+pub mod walk;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::addr::Address;
+use crate::plan::{Action, Plan, PlanMode, ResourceChange};
+use crate::provider::{
+    Applied, ApplyResource, ErrorKind, LeftBehind, Owner, Provider, ProviderError,
+};
+use crate::resource::{Attrs, Ref, ResourceKind, Value};
+use crate::state::{Intent, Release, ResourceState, State, Status};
+
+pub use observer::{ApplyObserver, NullObserver, OpKind, RecordingObserver, TextObserver};
+use walk::{Step, StepOutcome};
+
+/// Where the applier persists state as it goes.
+pub trait Persist: Send + Sync {
+    /// Makes the state durable after one resource changed (a journal append or a full write).
+    fn resource_done(&self, state: &State, address: &Address) -> Result<(), String>;
+    /// The final full write.
+    fn finish(&self, state: &State) -> Result<(), String>;
+}
+
+/// Keeps state in memory only (tests, dry runs).
+#[derive(Debug, Default)]
+pub struct NoPersist;
+
+impl Persist for NoPersist {
+    fn resource_done(&self, _: &State, _: &Address) -> Result<(), String> {
+        Ok(())
+    }
+    fn finish(&self, _: &State) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Tunables.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// Steps in flight at once (`--parallelism`, default 10).
+    pub parallelism: usize,
+    /// Interval of the `Still creating...` lines.
+    pub still_interval: Duration,
+    /// Becomes `true` on the first Ctrl-C: start nothing new.
+    pub cancel: Option<watch::Receiver<bool>>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            parallelism: 10,
+            still_interval: Duration::from_secs(10),
+            cancel: None,
+        }
+    }
+}
+
+/// One resource that failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub address: Address,
+    pub message: String,
+}
+
+/// The outcome of an apply or destroy.
+#[derive(Clone, Debug)]
+pub struct ApplyReport {
+    pub state: State,
+    pub mode: PlanMode,
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    pub failures: Vec<Failure>,
+    /// Addresses skipped because something they depend on failed.
+    pub skipped: Vec<Address>,
+    /// Addresses never started because of an interrupt.
+    pub not_started: Vec<Address>,
+    pub interrupted: bool,
+    /// Time spent persisting state.
+    pub persist_time: Duration,
+    /// Errors persisting state (the apply stops starting new work after the first).
+    pub persist_errors: Vec<String>,
+}
+
+impl ApplyReport {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+            && self.skipped.is_empty()
+            && !self.interrupted
+            && self.persist_errors.is_empty()
+    }
+
+    /// `Apply complete! Resources: X added, Y changed, Z destroyed.` or
+    /// `Destroy complete! Resources: N destroyed.`
+    pub fn summary(&self) -> String {
+        let head = if self.ok() {
+            "complete!"
+        } else {
+            "incomplete."
+        };
+        match self.mode {
+            PlanMode::Destroy => format!("Destroy {head} Resources: {} destroyed.", self.destroyed),
+            PlanMode::Normal => format!(
+                "Apply {head} Resources: {} added, {} changed, {} destroyed.",
+                self.added, self.changed, self.destroyed
+            ),
+        }
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    persist: Arc<dyn Persist>,
+    persist_time: Mutex<Duration>,
+    persist_errors: Mutex<Vec<String>>,
+    provider: Arc<dyn Provider>,
+    observer: Arc<dyn ApplyObserver>,
+    still_interval: Duration,
+    stack: String,
+    env: String,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+impl Shared {
+    /// Changes the state and persists it at once, under one lock so writes stay ordered.
+    fn commit(&self, addr: &Address, f: impl FnOnce(&mut State)) {
+        let mut st = lock(&self.state);
+        f(&mut st);
+        st.serial += 1;
+        let t = Instant::now();
+        let res = self.persist.resource_done(&st, addr);
+        *lock(&self.persist_time) += t.elapsed();
+        if let Err(e) = res {
+            lock(&self.persist_errors).push(format!("persisting state after {addr}: {e}"));
+        }
+    }
+
+    /// Resolves references from resources already in state.
+    fn resolve(&self, change: &ResourceChange) -> Result<Attrs, String> {
+        let after = change.after.clone().unwrap_or_default();
+        let st = lock(&self.state);
+        let lookup = |r: &Ref| -> Option<Value> {
+            let rs = st.resources.get(&r.address)?;
+            if r.attr == "id" {
+                return Some(Value::str(&rs.id));
+            }
+            rs.attrs.get(&r.attr).cloned()
+        };
+        let computed = change.kind.schema().computed;
+        let mut out = Attrs::new();
+        for (k, v) in &after {
+            if computed.contains(&k.as_str()) && v.is_unknown() {
+                continue;
+            }
+            let v = v.substitute(&lookup);
+            if v.is_unknown() {
+                let refs: Vec<String> = v
+                    .refs()
+                    .iter()
+                    .map(|r| format!("{}.{}", r.address, r.attr))
+                    .collect();
+                return Err(if refs.is_empty() {
+                    format!("attribute `{k}` is not known")
+                } else {
+                    format!(
+                        "attribute `{k}` depends on {} which is not known",
+                        refs.join(", ")
+                    )
+                });
+            }
+            out.insert(k.clone(), v);
+        }
+        Ok(out)
+    }
+}
+
+/// Applies `plan` to `state`. Always returns a report; failures are inside it.
+pub async fn apply(
+    plan: &Plan,
+    state: State,
+    provider: Arc<dyn Provider>,
+    persist: Arc<dyn Persist>,
+    observer: Arc<dyn ApplyObserver>,
+    opts: ApplyOptions,
+) -> ApplyReport {
+    let changes: BTreeMap<Address, ResourceChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.address.clone(), c.clone()))
+        .collect();
+    let steps = walk::steps_for(&changes, &state);
+    let shared = Arc::new(Shared {
+        state: Mutex::new(state),
+        persist,
+        persist_time: Mutex::new(Duration::ZERO),
+        persist_errors: Mutex::new(Vec::new()),
+        provider,
+        observer,
+        still_interval: opts.still_interval,
+        stack: plan.stack.clone(),
+        env: plan.env.clone(),
+    });
+    let changes = Arc::new(changes);
+    let runner = {
+        let shared = shared.clone();
+        let changes = changes.clone();
+        move |step: Step| {
+            let shared = shared.clone();
+            let changes = changes.clone();
+            async move {
+                let Some(change) = changes.get(&step.address) else {
+                    return StepOutcome::Failed(format!("{}: not in the plan", step.address));
+                };
+                run_step(&shared, change, step.down).await
+            }
+        }
+    };
+    let persist_failed = {
+        let shared = shared.clone();
+        move || !lock(&shared.persist_errors).is_empty()
+    };
+    let result = walk::walk(
+        steps,
+        opts.parallelism.max(1),
+        opts.cancel.clone(),
+        runner,
+        persist_failed,
+    )
+    .await;
+
+    for (addr, because) in &result.skipped {
+        shared.observer.skipped(addr, because);
+    }
+    let mut added = 0;
+    let mut changed = 0;
+    let mut destroyed = 0;
+    for (step, _) in &result.done {
+        let Some(c) = changes.get(&step.address) else {
+            continue;
+        };
+        match (c.action, step.down) {
+            (Action::Create, _) => added += 1,
+            (Action::Update, _) => changed += 1,
+            (Action::Delete, _) => destroyed += 1,
+            (Action::DeleteThenCreate | Action::CreateThenDelete, true) => destroyed += 1,
+            (Action::DeleteThenCreate | Action::CreateThenDelete, false) => added += 1,
+            (Action::NoOp, _) => {}
+        }
+    }
+    let failures: Vec<Failure> = result
+        .failed
+        .iter()
+        .map(|(s, m)| Failure {
+            address: s.address.clone(),
+            message: m.clone(),
+        })
+        .collect();
+
+    // Outputs: whatever the plan says, with references resolved from the final state.
+    let mut final_state = lock(&shared.state).clone();
+    if plan.mode == PlanMode::Destroy && final_state.resources.is_empty() {
+        final_state.outputs.clear();
+    } else if failures.is_empty() && !result.interrupted {
+        for (name, oc) in &plan.outputs {
+            match &oc.after {
+                Some(v) => {
+                    let st = &final_state;
+                    let resolved = v.substitute(&|r: &Ref| {
+                        let rs = st.resources.get(&r.address)?;
+                        if r.attr == "id" {
+                            Some(Value::str(&rs.id))
+                        } else {
+                            rs.attrs.get(&r.attr).cloned()
+                        }
+                    });
+                    let resolved = if oc.sensitive {
+                        Value::Sensitive(Box::new(resolved))
+                    } else {
+                        resolved
+                    };
+                    final_state.outputs.insert(name.clone(), resolved);
+                }
+                None => {
+                    final_state.outputs.remove(name);
+                }
+            }
+        }
+    }
+    final_state.serial += 1;
+    let t = Instant::now();
+    let mut persist_errors = lock(&shared.persist_errors).clone();
+    if let Err(e) = shared.persist.finish(&final_state) {
+        persist_errors.push(format!("writing final state: {e}"));
+    }
+    let persist_time = *lock(&shared.persist_time) + t.elapsed();
+    ApplyReport {
+        state: final_state,
+        mode: plan.mode,
+        added,
+        changed,
+        destroyed,
+        failures,
+        skipped: result.skipped.into_iter().map(|(a, _)| a).collect(),
+        not_started: result.not_started,
+        interrupted: result.interrupted,
+        persist_time,
+        persist_errors,
+    }
+}
+
+/// Runs a provider future, reporting `Still creating...` every interval.
+async fn with_ticker<T>(
+    shared: &Shared,
+    addr: &Address,
+    op: OpKind,
+    fut: impl std::future::Future<Output = T>,
+) -> T {
+    let started = Instant::now();
+    tokio::pin!(fut);
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + shared.still_interval,
+        shared.still_interval,
+    );
+    loop {
+        tokio::select! {
+            out = &mut fut => return out,
+            _ = tick.tick() => shared.observer.still(addr, op, started.elapsed()),
+        }
+    }
+}
+
+async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepOutcome {
+    let addr = &change.address;
+    if down {
+        return run_delete(shared, change).await;
+    }
+    let op = if change.action == Action::Update {
+        OpKind::Update
+    } else {
+        OpKind::Create
+    };
+    let attrs = match shared.resolve(change) {
+        Ok(a) => a,
+        Err(e) => {
+            let msg = format!("{addr}: {e}");
+            shared.observer.failed(addr, op, &msg);
+            return StepOutcome::Failed(msg);
+        }
+    };
+    let res = ApplyResource {
+        address: addr.clone(),
+        kind: change.kind,
+        attrs,
+    };
+    shared.observer.started(addr, op);
+    let started = Instant::now();
+    let result = if op == OpKind::Update {
+        let (id, before) = {
+            let st = lock(&shared.state);
+            match st.resources.get(addr) {
+                Some(rs) => (rs.id.clone(), rs.attrs.clone()),
+                None => (
+                    change.id.clone().unwrap_or_default(),
+                    change.before.clone().unwrap_or_default(),
+                ),
+            }
+        };
+        with_ticker(shared, addr, op, shared.provider.update(&id, &before, &res))
+            .await
+            .map(|a| (a, false))
+    } else {
+        with_ticker(shared, addr, op, create_or_adopt(shared, &res)).await
+    };
+    let release_before = {
+        let st = lock(&shared.state);
+        st.resources
+            .get(addr)
+            .and_then(|r| r.attrs.get("task_definition").cloned())
+    };
+    match result {
+        Ok((applied, adopted)) => {
+            if adopted {
+                shared.observer.adopted(addr, &applied.id);
+            }
+            let deps = change.depends_on.clone();
+            shared.commit(addr, |st| {
+                st.intents.remove(addr);
+                record_release(st, change, &res, release_before.as_ref(), Ok(()));
+                st.resources.insert(
+                    addr.clone(),
+                    ResourceState {
+                        kind: change.kind,
+                        id: applied.id.clone(),
+                        attrs: applied.attrs.clone(),
+                        dependencies: deps,
+                        status: Status::Ok,
+                    },
+                );
+            });
+            shared
+                .observer
+                .finished(addr, op, started.elapsed(), Some(&applied.id));
+            StepOutcome::Done
+        }
+        Err(err) => {
+            let mut message = format!("{addr}: {}", err.message);
+            let deps = change.depends_on.clone();
+            shared.commit(addr, |st| {
+                if let Some(m) =
+                    record_release(st, change, &res, release_before.as_ref(), Err(&err))
+                {
+                    message = m;
+                }
+                match (&err.left_behind, op) {
+                    (LeftBehind::Resource(a), OpKind::Create) => {
+                        st.intents.remove(addr);
+                        st.resources.insert(
+                            addr.clone(),
+                            ResourceState {
+                                kind: change.kind,
+                                id: a.id.clone(),
+                                attrs: a.attrs.clone(),
+                                dependencies: deps,
+                                status: Status::Tainted,
+                            },
+                        );
+                    }
+                    // The call may have taken effect: keep the intent so the next run adopts.
+                    (LeftBehind::Unknown, _) => {}
+                    (_, OpKind::Create) => {
+                        st.intents.remove(addr);
+                    }
+                    _ => {}
+                }
+            });
+            shared.observer.failed(addr, op, &message);
+            StepOutcome::Failed(message)
+        }
+    }
+}
+
+/// Before creating, look for the physical resource: adopt it when a previous run of this very
+/// stack/env/address made it (tags, or an intent naming it), refuse it otherwise.
+async fn create_or_adopt(
+    shared: &Shared,
+    res: &ApplyResource,
+) -> Result<(Applied, bool), ProviderError> {
+    let addr = &res.address;
+    let name = res.physical_name().unwrap_or_default().to_string();
+    let intent_names_it = {
+        let st = lock(&shared.state);
+        st.intents
+            .get(addr)
+            .is_some_and(|i| i.physical_name == name && i.kind == res.kind)
+    };
+    if let Some(found) = shared.provider.find(res).await? {
+        let owner = Owner::classify(&found.tags, &shared.stack, &shared.env, addr);
+        let adopt = owner == Owner::This
+            || intent_names_it
+            || (!res.kind.taggable() && owner == Owner::Nobody);
+        if !adopt {
+            return Err(ProviderError::new(
+                ErrorKind::AlreadyExists {
+                    owner: owner.clone(),
+                },
+                format!(
+                    "{} {name} already exists, {owner}; run `pedestal import {addr} {}` or use the right state",
+                    res.kind, found.id
+                ),
+            ));
+        }
+        let live = shared
+            .provider
+            .read(res.kind, &found.id, &res.attrs)
+            .await?
+            .unwrap_or_default();
+        let applied = shared.provider.update(&found.id, &live, res).await?;
+        return Ok((applied, true));
+    }
+    shared.commit(addr, |st| {
+        st.intents.insert(
+            addr.clone(),
+            Intent {
+                kind: res.kind,
+                physical_name: name.clone(),
+                started_at: now_rfc3339(),
+            },
+        );
+    });
+    let applied = shared.provider.create(res).await?;
+    Ok((applied, false))
+}
+
+async fn run_delete(shared: &Shared, change: &ResourceChange) -> StepOutcome {
+    let addr = &change.address;
+    let op = OpKind::Delete;
+    // `+/-`: state already holds the replacement; the old object is the plan's `before`.
+    let (id, attrs, keep_entry) = {
+        let st = lock(&shared.state);
+        match (change.action, st.resources.get(addr)) {
+            (Action::CreateThenDelete, _) | (_, None) => (
+                change.id.clone().unwrap_or_default(),
+                change.before.clone().unwrap_or_default(),
+                change.action == Action::CreateThenDelete,
+            ),
+            (_, Some(rs)) => (rs.id.clone(), rs.attrs.clone(), false),
+        }
+    };
+    shared.observer.started(addr, op);
+    let started = Instant::now();
+    let result = with_ticker(
+        shared,
+        addr,
+        op,
+        shared.provider.delete(change.kind, &id, &attrs),
+    )
+    .await;
+    match result {
+        Ok(()) => {
+            if !keep_entry {
+                shared.commit(addr, |st| {
+                    st.resources.remove(addr);
+                    st.intents.remove(addr);
+                });
+            }
+            shared.observer.finished(addr, op, started.elapsed(), None);
+            StepOutcome::Done
+        }
+        Err(err) => {
+            let message = format!("{addr}: {}", err.message);
+            shared.observer.failed(addr, op, &message);
+            StepOutcome::Failed(message)
+        }
+    }
+}
+
+/// Records an endpoint release when a service starts running a new task definition revision.
+/// Returns a reworded error message for rollbacks and timeouts.
+fn record_release(
+    st: &mut State,
+    change: &ResourceChange,
+    res: &ApplyResource,
+    before_td: Option<&Value>,
+    outcome: Result<(), &ProviderError>,
+) -> Option<String> {
+    if change.kind != ResourceKind::EcsService {
+        return None;
+    }
+    let td_arn = res.attrs.get("task_definition")?.as_str()?.to_string();
+    if before_td.and_then(Value::as_str) == Some(td_arn.as_str()) && outcome.is_ok() {
+        return None;
+    }
+    let td = st
+        .resources
+        .values()
+        .find(|r| r.kind == ResourceKind::EcsTaskDefinition && r.id == td_arn)?;
+    let model = td.attrs.get("model").and_then(Value::as_map);
+    let version = model
+        .and_then(|m| m.get("version"))
+        .map(Value::to_plain_string)
+        .unwrap_or_else(|| format!("revision {}", td_arn.rsplit(':').next().unwrap_or("?")));
+    let sha = model
+        .and_then(|m| m.get("sha256"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let image = td
+        .attrs
+        .get("container")
+        .and_then(Value::as_map)
+        .and_then(|c| c.get("image"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let waited = res
+        .attrs
+        .get("deployment")
+        .and_then(Value::as_map)
+        .and_then(|d| d.get("wait"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let block = change.address.block().to_string();
+    let (outcome_str, message) = match outcome {
+        Ok(()) => (if waited { "completed" } else { "deployed" }, None),
+        Err(e) => match &e.kind {
+            ErrorKind::RolloutFailed { .. } => {
+                let m = if e.message.starts_with("ECS rolled back to") {
+                    e.message.replacen(
+                        "ECS rolled back to",
+                        &format!("ECS rolled back release {version} to"),
+                        1,
+                    )
+                } else {
+                    format!("release {version}: {}", e.message)
+                };
+                let outcome = if e.message.starts_with("ECS rolled back") {
+                    "rolled_back"
+                } else {
+                    "failed"
+                };
+                (outcome, Some(format!("{block}: {m}")))
+            }
+            ErrorKind::Timeout => (
+                "timed_out",
+                Some(format!("{block}: release {version}: {}", e.message)),
+            ),
+            _ => return None,
+        },
+    };
+    st.releases.entry(block).or_default().push(Release {
+        version,
+        task_definition_arn: td_arn,
+        artifact_sha256: sha,
+        image,
+        applied_at: now_rfc3339(),
+        outcome: outcome_str.to_string(),
+    });
+    message
+}
+
+/// The addresses a plan touches (for `--target` filtering by the caller and for reports).
+pub fn touched(plan: &Plan) -> BTreeSet<Address> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| c.address.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! The concurrent walk: turns a plan's changes into steps with "waits for" edges, then runs
+//! each step as soon as everything it waits for is done, at most `parallelism` at a time. A
+//! failed step skips (transitively) only the steps waiting for it; a cancel starts nothing new.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::addr::Address;
+use crate::plan::{Action, ResourceChange};
+use crate::state::State;
+
+/// One unit of work: `up` (create/update) or `down` (delete) of an address.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Step {
+    pub address: Address,
+    pub down: bool,
+}
+
+impl Step {
+    fn up(a: &Address) -> Step {
+        Step {
+            address: a.clone(),
+            down: false,
+        }
+    }
+    fn down(a: &Address) -> Step {
+        Step {
+            address: a.clone(),
+            down: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    Done,
+    Failed(String),
+}
+
+/// Every step and the steps it waits for.
+pub type Steps = BTreeMap<Step, BTreeSet<Step>>;
+
+fn has_up(a: Action) -> bool {
+    matches!(
+        a,
+        Action::Create | Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete
+    )
+}
+
+fn has_down(a: Action) -> bool {
+    matches!(
+        a,
+        Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete
+    )
+}
+
+/// Builds the steps of a plan: creates/updates follow their dependencies; deletes follow the
+/// deletes of everything that depended on them (reverse order), and the updates that move
+/// dependents away from them.
+pub fn steps_for(changes: &BTreeMap<Address, ResourceChange>, state: &State) -> Steps {
+    let mut steps: Steps = BTreeMap::new();
+    let old_deps = |a: &Address| -> BTreeSet<Address> {
+        let mut d: BTreeSet<Address> = state
+            .resources
+            .get(a)
+            .map(|r| r.dependencies.clone())
+            .unwrap_or_default();
+        if let Some(c) = changes.get(a) {
+            if c.action == Action::Delete {
+                d.extend(c.depends_on.iter().cloned());
+            }
+        }
+        d
+    };
+    for (addr, c) in changes {
+        if has_up(c.action) {
+            let mut waits = BTreeSet::new();
+            for d in &c.depends_on {
+                if changes.get(d).is_some_and(|dc| has_up(dc.action)) {
+                    waits.insert(Step::up(d));
+                }
+            }
+            if c.action == Action::DeleteThenCreate {
+                waits.insert(Step::down(addr));
+            }
+            steps.insert(Step::up(addr), waits);
+        }
+        if has_down(c.action) {
+            let mut waits = BTreeSet::new();
+            if c.action == Action::CreateThenDelete {
+                waits.insert(Step::up(addr));
+            }
+            for (other, oc) in changes {
+                if other == addr || !old_deps(other).contains(addr) {
+                    continue;
+                }
+                if has_down(oc.action) {
+                    waits.insert(Step::down(other));
+                } else if has_up(oc.action) && c.action != Action::DeleteThenCreate {
+                    waits.insert(Step::up(other));
+                }
+            }
+            steps.insert(Step::down(addr), waits);
+        }
+    }
+    steps
+}
+
+/// What happened to every step.
+#[derive(Debug, Default)]
+pub struct WalkResult {
+    pub done: Vec<(Step, ())>,
+    pub failed: Vec<(Step, String)>,
+    /// (skipped address, the failed address it waited for).
+    pub skipped: Vec<(Address, Address)>,
+    pub not_started: Vec<Address>,
+    pub interrupted: bool,
+}
+
+/// Runs `steps` with `run`, at most `parallelism` at once. `stop` is polled before each start
+/// (e.g. state can no longer be persisted).
+pub async fn walk<F, Fut, S>(
+    steps: Steps,
+    parallelism: usize,
+    cancel: Option<watch::Receiver<bool>>,
+    run: F,
+    stop: S,
+) -> WalkResult
+where
+    F: Fn(Step) -> Fut,
+    Fut: Future<Output = StepOutcome> + Send + 'static,
+    S: Fn() -> bool,
+{
+    let mut waits = steps;
+    let mut dependents: BTreeMap<Step, Vec<Step>> = BTreeMap::new();
+    for (s, ws) in &waits {
+        for w in ws {
+            dependents.entry(w.clone()).or_default().push(s.clone());
+        }
+    }
+    // Waits on steps that do not exist would never clear.
+    let known: BTreeSet<Step> = waits.keys().cloned().collect();
+    for ws in waits.values_mut() {
+        ws.retain(|w| known.contains(w));
+    }
+    let mut ready: BTreeSet<Step> = waits
+        .iter()
+        .filter(|(_, w)| w.is_empty())
+        .map(|(s, _)| s.clone())
+        .collect();
+    let mut pending: BTreeSet<Step> = known;
+    let mut result = WalkResult::default();
+    let mut set: JoinSet<(Step, StepOutcome)> = JoinSet::new();
+    let cancelled = |c: &Option<watch::Receiver<bool>>| c.as_ref().is_some_and(|r| *r.borrow());
+    loop {
+        let halted = cancelled(&cancel) || stop();
+        if halted {
+            result.interrupted = result.interrupted || cancelled(&cancel);
+        }
+        while !halted && set.len() < parallelism {
+            let Some(step) = ready.pop_first() else { break };
+            let fut = run(step.clone());
+            set.spawn(async move { (step, fut.await) });
+        }
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
+        let (step, outcome) = match joined {
+            Ok(x) => x,
+            Err(e) => {
+                // A panicking step: find nothing to attribute it to but still stop cleanly.
+                result.failed.push((
+                    Step::up(&Address::new("<unknown>")),
+                    format!("internal error: {e}"),
+                ));
+                continue;
+            }
+        };
+        pending.remove(&step);
+        match outcome {
+            StepOutcome::Done => {
+                for d in dependents.get(&step).cloned().unwrap_or_default() {
+                    if let Some(w) = waits.get_mut(&d) {
+                        w.remove(&step);
+                        if w.is_empty() && pending.contains(&d) {
+                            ready.insert(d);
+                        }
+                    }
+                }
+                result.done.push((step, ()));
+            }
+            StepOutcome::Failed(msg) => {
+                let mut stack = dependents.get(&step).cloned().unwrap_or_default();
+                while let Some(d) = stack.pop() {
+                    if pending.remove(&d) {
+                        ready.remove(&d);
+                        if !result.skipped.iter().any(|(a, _)| a == &d.address) {
+                            result
+                                .skipped
+                                .push((d.address.clone(), step.address.clone()));
+                        }
+                        stack.extend(dependents.get(&d).cloned().unwrap_or_default());
+                    }
+                }
+                result.failed.push((step, msg));
+            }
+        }
+    }
+    if cancelled(&cancel) {
+        result.interrupted = true;
+    }
+    let halted = result.interrupted || stop();
+    for s in pending {
+        if halted {
+            if !result.not_started.contains(&s.address) {
+                result.not_started.push(s.address.clone());
+            }
+        } else {
+            result.failed.push((
+                s.clone(),
+                format!("{}: dependency cycle in the plan", s.address),
+            ));
+        }
+    }
+    result
+}
