@@ -68,10 +68,10 @@ pub fn steps_for(changes: &BTreeMap<Address, ResourceChange>, state: &State) -> 
             .get(a)
             .map(|r| r.dependencies.clone())
             .unwrap_or_default();
-        if let Some(c) = changes.get(a) {
-            if c.action == Action::Delete {
-                d.extend(c.depends_on.iter().cloned());
-            }
+        if let Some(c) = changes.get(a)
+            && c.action == Action::Delete
+        {
+            d.extend(c.depends_on.iter().cloned());
         }
         d
     };
