@@ -1,9 +1,19 @@
 //! Refresh: reading live resources to bring recorded state up to date before planning, and
 //! reporting what changed behind pedestal's back as [`Drift`].
+//!
+//! The reads go through [`Provider::read_many`], which batches where AWS allows
+//! (DescribeServices 10 at a time, DescribeClusters up to 100). Providers compare only the
+//! fields the cloud round-trips: a read starts from the recorded attributes and overwrites what
+//! it can observe.
+
+use std::sync::Arc;
 
 use crate::plan::Drift;
-use crate::spec::Config;
-use crate::state::State;
+use crate::provider::aws::{AwsOptions, AwsProvider};
+use crate::provider::{Provider, ReadRequest};
+use crate::resource::Value;
+use crate::spec::{Config, ProviderConfig};
+use crate::state::{State, Status};
 
 /// Recorded state updated from the cloud, and the differences found.
 #[derive(Debug, Clone)]
@@ -25,8 +35,157 @@ pub trait Refresher {
 
 /// The refresher for a stack's configured cloud (AWS or an AWS-compatible endpoint).
 pub fn for_config(config: &Config) -> Result<Box<dyn Refresher>, RefreshError> {
-    let _ = config;
-    Err(RefreshError::Provider(
-        "live refresh is not wired to the AWS provider yet; use --no-refresh".into(),
-    ))
+    let mut provider = config.provider.clone();
+    if provider.region.is_empty() {
+        provider.region = config.region.clone();
+    }
+    Ok(Box::new(AwsRefresher {
+        provider,
+        root: config.root.clone(),
+    }))
+}
+
+/// Refreshes through the AWS provider, on a runtime of its own (callers may be sync or async).
+pub struct AwsRefresher {
+    pub provider: ProviderConfig,
+    pub root: std::path::PathBuf,
+}
+
+impl Refresher for AwsRefresher {
+    fn refresh(&self, state: &State) -> Result<Refreshed, RefreshError> {
+        let provider = self.provider.clone();
+        let root = self.root.clone();
+        let state = state.clone();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| RefreshError::Provider(e.to_string()))?;
+                rt.block_on(async move {
+                    let opts = AwsOptions {
+                        root,
+                        ..AwsOptions::default()
+                    };
+                    let p: Arc<dyn Provider> =
+                        Arc::new(AwsProvider::connect(&provider, opts).await);
+                    refresh_with(p.as_ref(), &state).await
+                })
+            })
+            .join()
+            .map_err(|_| RefreshError::Provider("refresh thread panicked".into()))?
+        })
+    }
+}
+
+/// Refreshes `state` through any provider.
+pub async fn refresh_with(
+    provider: &dyn Provider,
+    state: &State,
+) -> Result<Refreshed, RefreshError> {
+    let requests: Vec<ReadRequest> = state
+        .resources
+        .iter()
+        .filter(|(_, rs)| rs.status == Status::Ok && !rs.id.is_empty())
+        .map(|(a, rs)| ReadRequest {
+            address: a.clone(),
+            kind: rs.kind,
+            id: rs.id.clone(),
+            attrs: rs.attrs.clone(),
+        })
+        .collect();
+    let results = provider.read_many(&requests).await;
+    let mut out = state.clone();
+    let mut drift = Vec::new();
+    for (req, res) in requests.iter().zip(results) {
+        let live =
+            res.map_err(|e| RefreshError::Provider(format!("{}: {}", req.address, e.message)))?;
+        match live {
+            None => {
+                out.resources.remove(&req.address);
+                drift.push(Drift {
+                    address: req.address.clone(),
+                    kind: req.kind,
+                    before: req.attrs.clone(),
+                    after: None,
+                });
+            }
+            Some(attrs) => {
+                let same = Value::Map(attrs.clone()).same_as(&Value::Map(req.attrs.clone()));
+                if !same {
+                    drift.push(Drift {
+                        address: req.address.clone(),
+                        kind: req.kind,
+                        before: req.attrs.clone(),
+                        after: Some(attrs.clone()),
+                    });
+                    if let Some(rs) = out.resources.get_mut(&req.address) {
+                        rs.attrs = attrs;
+                    }
+                }
+            }
+        }
+    }
+    Ok(Refreshed { state: out, drift })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::Address;
+    use crate::provider::fake::FakeProvider;
+    use crate::resource::{Attrs, ResourceKind};
+    use crate::state::ResourceState;
+
+    #[tokio::test]
+    async fn reports_changed_and_deleted_resources() {
+        let fake = FakeProvider::new();
+        let mut a = Attrs::new();
+        a.insert("name".into(), Value::str("/lg/a"));
+        a.insert("retention_days".into(), Value::Int(30));
+        let mut b = Attrs::new();
+        b.insert("name".into(), Value::str("/lg/b"));
+        let mut c = Attrs::new();
+        c.insert("name".into(), Value::str("/lg/c"));
+        let mut st = State::new("s", "dev");
+        for (addr, attrs) in [
+            ("endpoint.a.log_group", &a),
+            ("endpoint.b.log_group", &b),
+            ("endpoint.c.log_group", &c),
+        ] {
+            st.resources.insert(
+                Address::new(addr),
+                ResourceState {
+                    kind: ResourceKind::LogGroup,
+                    id: attrs["name"].as_str().unwrap().to_string(),
+                    attrs: attrs.clone(),
+                    dependencies: Default::default(),
+                    status: Status::Ok,
+                },
+            );
+        }
+        let mut live_a = a.clone();
+        live_a.insert("retention_days".into(), Value::Int(7));
+        fake.insert(ResourceKind::LogGroup, "/lg/a", live_a);
+        fake.insert(ResourceKind::LogGroup, "/lg/b", b.clone());
+        let r = refresh_with(&fake, &st).await.unwrap();
+        assert_eq!(r.drift.len(), 2);
+        assert_eq!(r.drift[0].address, Address::new("endpoint.a.log_group"));
+        assert_eq!(
+            r.drift[0].after.as_ref().unwrap()["retention_days"],
+            Value::Int(7)
+        );
+        assert_eq!(r.drift[1].address, Address::new("endpoint.c.log_group"));
+        assert!(r.drift[1].after.is_none());
+        assert!(
+            !r.state
+                .resources
+                .contains_key(&Address::new("endpoint.c.log_group"))
+        );
+        assert_eq!(
+            r.state.resources[&Address::new("endpoint.a.log_group")].attrs["retention_days"],
+            Value::Int(7)
+        );
+    }
 }
