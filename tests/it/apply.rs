@@ -1,1 +1,688 @@
-//! Integration tests for the apply workflow.
+//! Integration tests for the apply workflow: the applier and the AWS provider against a real
+//! moto server (see `apply/moto.rs`), reading results back through the AWS SDK.
+
+mod moto;
+mod stack;
+
+use std::sync::Arc;
+
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use aws_sdk_ecs::types::{ServiceField, TaskDefinitionField};
+use aws_sdk_s3::types::BucketVersioningStatus;
+use pedestal::addr::Address;
+use pedestal::apply::{self, ApplyOptions, ApplyReport, NoPersist, RecordingObserver};
+use pedestal::ops::refresh::refresh_with;
+use pedestal::plan::Action;
+use pedestal::provider::Provider;
+use pedestal::state::State;
+use stack::{EndpointOpts, Names};
+
+struct Ctx {
+    names: Names,
+    dir: tempfile::TempDir,
+    provider: Arc<pedestal::provider::aws::AwsProvider>,
+    conf: aws_config::SdkConfig,
+}
+
+impl Ctx {
+    async fn new(prefix: &str) -> Ctx {
+        let m = moto::moto();
+        let _ = m;
+        let dir = tempfile::tempdir().unwrap();
+        Ctx {
+            names: Names::new(&moto::unique(prefix)),
+            provider: Arc::new(moto::provider(dir.path()).await),
+            conf: moto::sdk_config().await,
+            dir,
+        }
+    }
+
+    fn opts(
+        &self,
+        version: &'static str,
+        wait: bool,
+        force_destroy: bool,
+    ) -> EndpointOpts<'static> {
+        let m = moto::moto();
+        EndpointOpts {
+            version,
+            wait,
+            subnets: m.subnets.clone(),
+            security_group: m.security_group.clone(),
+            force_destroy,
+        }
+    }
+
+    async fn apply(
+        &self,
+        plan: &pedestal::plan::Plan,
+        state: State,
+    ) -> (ApplyReport, Arc<RecordingObserver>) {
+        let obs = Arc::new(RecordingObserver::default());
+        let report = apply::apply(
+            plan,
+            state,
+            self.provider.clone(),
+            Arc::new(NoPersist),
+            obs.clone(),
+            ApplyOptions::default(),
+        )
+        .await;
+        (report, obs)
+    }
+
+    fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.conf)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+    fn ecs(&self) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&self.conf)
+    }
+    fn aas(&self) -> aws_sdk_applicationautoscaling::Client {
+        aws_sdk_applicationautoscaling::Client::new(&self.conf)
+    }
+    fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(&self.conf)
+    }
+}
+
+/// GetBucketVersioning through the provider's tolerant reader (moto's XML root differs).
+async fn versioning(c: &Ctx, bucket: &str) -> bool {
+    pedestal::provider::aws::s3::versioning_enabled(&c.provider, bucket)
+        .await
+        .unwrap()
+}
+
+fn assert_ok(r: &ApplyReport) {
+    assert!(
+        r.ok(),
+        "apply failed: {:?} skipped {:?} persist {:?}",
+        r.failures,
+        r.skipped,
+        r.persist_errors
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_stack_lifecycle_against_moto() {
+    let c = Ctx::new("life").await;
+    let n = &c.names;
+    let desired = stack::endpoint_stack(n, c.dir.path(), &c.opts("1.3.0", true, true));
+
+    // 1. From empty: everything is created, the first release is recorded as completed.
+    let plan = stack::plan(&n.stack, &desired, &State::new(&n.stack, "dev"), false);
+    let (report, obs) = c.apply(&plan, State::new(&n.stack, "dev")).await;
+    assert_ok(&report);
+    assert_eq!(
+        report.summary(),
+        "Apply complete! Resources: 7 added, 0 changed, 0 destroyed."
+    );
+    assert!(
+        obs.lines()
+            .iter()
+            .any(|l| l.starts_with("endpoint.fraud.service: Creation complete after"))
+    );
+    let state = report.state;
+    assert_eq!(state.releases["endpoint.fraud"][0].version, "1.3.0");
+    assert_eq!(state.releases["endpoint.fraud"][0].outcome, "completed");
+
+    // 2. Read back through the SDK.
+    let s3 = c.s3();
+    assert!(versioning(&c, &n.bucket).await);
+    let enc = s3
+        .get_bucket_encryption()
+        .bucket(&n.bucket)
+        .send()
+        .await
+        .unwrap();
+    let algo = enc.server_side_encryption_configuration().unwrap().rules()[0]
+        .apply_server_side_encryption_by_default()
+        .unwrap()
+        .sse_algorithm()
+        .as_str()
+        .to_string();
+    assert_eq!(algo, "AES256");
+    let pab = s3
+        .get_public_access_block()
+        .bucket(&n.bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pab.public_access_block_configuration()
+            .unwrap()
+            .block_public_acls(),
+        Some(true)
+    );
+    let lc = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&n.bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lc.rules().len(), 2);
+    let tags = s3
+        .get_bucket_tagging()
+        .bucket(&n.bucket)
+        .send()
+        .await
+        .unwrap();
+    let tag = |k: &str| {
+        tags.tag_set()
+            .iter()
+            .find(|t| t.key() == k)
+            .map(|t| t.value().to_string())
+    };
+    assert_eq!(tag("pedestal:stack").as_deref(), Some(n.stack.as_str()));
+    assert_eq!(
+        tag("pedestal:address").as_deref(),
+        Some("storage.models.bucket")
+    );
+    let obj = &state.resources[&Address::new("artifact.fraud_model.object")];
+    let key = obj.attrs["key"].as_str().unwrap();
+    let head = s3
+        .head_object()
+        .bucket(&n.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.metadata().unwrap()["sha256"],
+        obj.attrs["sha256"].as_str().unwrap()
+    );
+
+    let ecs = c.ecs();
+    let cl = ecs
+        .describe_clusters()
+        .clusters(&n.cluster)
+        .include(aws_sdk_ecs::types::ClusterField::Settings)
+        .include(aws_sdk_ecs::types::ClusterField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let cluster = &cl.clusters()[0];
+    assert_eq!(cluster.settings()[0].value(), Some("enabled"));
+    assert_eq!(cluster.capacity_providers(), ["FARGATE", "FARGATE_SPOT"]);
+    assert!(
+        cluster
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("pedestal:env") && t.value() == Some("dev"))
+    );
+
+    let td_arn = state.resources[&Address::new("endpoint.fraud.task_definition")]
+        .id
+        .clone();
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(&td_arn)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let def = td.task_definition().unwrap();
+    assert_eq!(def.cpu(), Some("1024"));
+    assert_eq!(def.memory(), Some("2048"));
+    let cd = &def.container_definitions()[0];
+    assert_eq!(
+        cd.image(),
+        Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serve:2.4.1")
+    );
+    assert_eq!(cd.port_mappings()[0].container_port(), Some(8080));
+    let env: Vec<(String, String)> = cd
+        .environment()
+        .iter()
+        .map(|kv| {
+            (
+                kv.name().unwrap().to_string(),
+                kv.value().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        env.contains(&("MODEL_VERSION".into(), "1.3.0".into())),
+        "{env:?}"
+    );
+    assert!(
+        env.contains(&("MODEL_URI".into(), format!("s3://{}/{key}", n.bucket))),
+        "{env:?}"
+    );
+    assert!(env.contains(&("LOG_LEVEL".into(), "info".into())));
+    assert_eq!(cd.secrets()[0].name(), "API_TOKEN");
+    assert_eq!(
+        cd.log_configuration().unwrap().options().unwrap()["awslogs-group"],
+        n.log_group
+    );
+    assert!(td.tags().iter().any(|t| t.key() == Some("pedestal:stack")));
+
+    let svc = ecs
+        .describe_services()
+        .cluster(&n.cluster)
+        .services("fraud")
+        .include(ServiceField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let service = &svc.services()[0];
+    assert_eq!(service.task_definition(), Some(td_arn.as_str()));
+    assert_eq!(service.desired_count(), 1);
+    let vpc = service
+        .network_configuration()
+        .unwrap()
+        .awsvpc_configuration()
+        .unwrap();
+    assert_eq!(vpc.subnets(), moto::moto().subnets.as_slice());
+    assert!(service.tags().iter().any(
+        |t| t.key() == Some("pedestal:address") && t.value() == Some("endpoint.fraud.service")
+    ));
+
+    let aas = c.aas();
+    let targets = aas
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(format!("service/{}/fraud", n.cluster))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(targets.scalable_targets()[0].min_capacity(), 1);
+    assert_eq!(targets.scalable_targets()[0].max_capacity(), 3);
+    let pols = aas
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(format!("service/{}/fraud", n.cluster))
+        .send()
+        .await
+        .unwrap();
+    let pol = &pols.scaling_policies()[0];
+    assert_eq!(
+        pol.target_tracking_scaling_policy_configuration()
+            .unwrap()
+            .target_value(),
+        60.0
+    );
+    assert_eq!(
+        pol.scalable_dimension(),
+        &ScalableDimension::EcsServiceDesiredCount
+    );
+
+    let lg = c
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(&n.log_group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lg.log_groups()[0].retention_in_days(), Some(30));
+
+    // 3. Planning again right away: no changes; refreshing: no drift.
+    let again = stack::plan(&n.stack, &desired, &state, false);
+    assert!(
+        stack::actions(&again).is_empty(),
+        "{:?}",
+        stack::actions(&again)
+    );
+    let refreshed = refresh_with(c.provider.as_ref(), &state).await.unwrap();
+    assert!(
+        refreshed.drift.is_empty(),
+        "unexpected drift: {:#?}",
+        refreshed.drift
+    );
+
+    // 4. A release bump changes only that endpoint's task definition and service.
+    let bumped = stack::endpoint_stack(n, c.dir.path(), &c.opts("1.4.0", false, true));
+    let plan = stack::plan(&n.stack, &bumped, &state, false);
+    let acts = stack::actions(&plan);
+    assert_eq!(
+        acts.keys().cloned().collect::<Vec<_>>(),
+        [
+            "artifact.fraud_model.object",
+            "endpoint.fraud.service",
+            "endpoint.fraud.task_definition"
+        ],
+        "a new model is a new artifact key, a new revision and a service update"
+    );
+    // (The artifact key is content addressed: the new model is a new object.)
+    let calls_before = c.provider.api_calls();
+    let (report, _) = c.apply(&plan, state).await;
+    assert_ok(&report);
+    assert!(c.provider.api_calls() > calls_before);
+    let state = report.state;
+    let new_td = state.resources[&Address::new("endpoint.fraud.task_definition")]
+        .id
+        .clone();
+    assert_ne!(new_td, td_arn);
+    let svc = ecs
+        .describe_services()
+        .cluster(&n.cluster)
+        .services("fraud")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svc.services()[0].task_definition(), Some(new_td.as_str()));
+    let rel = &state.releases["endpoint.fraud"];
+    assert_eq!(
+        rel.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(),
+        ["1.3.0", "1.4.0"]
+    );
+    assert_eq!(rel[1].task_definition_arn, new_td);
+    // The previous revision stays ACTIVE for rollback.
+    let old = ecs
+        .describe_task_definition()
+        .task_definition(&td_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        old.task_definition().unwrap().status().map(|s| s.as_str()),
+        Some("ACTIVE")
+    );
+
+    // 5. Drift made behind pedestal's back shows on refresh.
+    s3.put_bucket_versioning()
+        .bucket(&n.bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ecs.update_service()
+        .cluster(&n.cluster)
+        .service("fraud")
+        .desired_count(3)
+        .send()
+        .await
+        .unwrap();
+    let refreshed = refresh_with(c.provider.as_ref(), &state).await.unwrap();
+    let drifted: Vec<String> = refreshed
+        .drift
+        .iter()
+        .map(|d| d.address.to_string())
+        .collect();
+    assert_eq!(drifted, ["endpoint.fraud.service", "storage.models.bucket"]);
+    let bucket_drift = &refreshed.drift[1];
+    assert_eq!(
+        bucket_drift.after.as_ref().unwrap()["versioning"],
+        pedestal::resource::Value::Bool(false)
+    );
+    let fix = stack::plan(&n.stack, &bumped, &refreshed.state, false);
+    assert_eq!(
+        stack::actions(&fix),
+        [
+            ("endpoint.fraud.service".to_string(), Action::Update),
+            ("storage.models.bucket".to_string(), Action::Update)
+        ]
+        .into_iter()
+        .collect()
+    );
+    let (report, _) = c.apply(&fix, refreshed.state).await;
+    assert_ok(&report);
+    assert!(versioning(&c, &n.bucket).await);
+    let state = report.state;
+
+    // 6. Destroy leaves nothing behind (force_destroy is recorded, so the versions go too).
+    let plan = stack::plan(&n.stack, &bumped, &state, true);
+    let (report, obs) = c.apply(&plan, state).await;
+    assert_ok(&report);
+    assert_eq!(
+        report.summary(),
+        "Destroy complete! Resources: 7 destroyed."
+    );
+    let lines = obs.lines();
+    let pos = |l: &str| lines.iter().position(|x| x.starts_with(l)).unwrap();
+    assert!(
+        pos("endpoint.fraud.scaling: Destruction complete")
+            < pos("endpoint.fraud.service: Destroying...")
+    );
+    assert!(
+        pos("endpoint.fraud.service: Destruction complete")
+            < pos("compute.serving.cluster: Destroying...")
+    );
+    assert!(report.state.resources.is_empty());
+    assert!(s3.head_bucket().bucket(&n.bucket).send().await.is_err());
+    let cl = ecs
+        .describe_clusters()
+        .clusters(&n.cluster)
+        .send()
+        .await
+        .unwrap();
+    assert!(cl.clusters().iter().all(|c| c.status() == Some("INACTIVE")));
+    let svc = ecs
+        .describe_services()
+        .cluster(&n.cluster)
+        .services("fraud")
+        .send()
+        .await;
+    if let Ok(svc) = svc {
+        assert!(
+            svc.services()
+                .iter()
+                .all(|s| s.status() == Some("INACTIVE"))
+        );
+    }
+    let tds = ecs
+        .list_task_definitions()
+        .family_prefix(&n.family)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tds.task_definition_arns().is_empty(),
+        "{:?}",
+        tds.task_definition_arns()
+    );
+    let lg = c
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(&n.log_group)
+        .send()
+        .await
+        .unwrap();
+    assert!(lg.log_groups().is_empty());
+    let targets = aas
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(format!("service/{}/fraud", n.cluster))
+        .send()
+        .await
+        .unwrap();
+    assert!(targets.scalable_targets().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_resource_leaves_the_others_applied_and_state_consistent() {
+    let c = Ctx::new("fail").await;
+    let n = &c.names;
+    let mut o = c.opts("1.0.0", true, true);
+    o.subnets = vec!["subnet-doesnotexist".into()];
+    let desired = stack::endpoint_stack(n, c.dir.path(), &o);
+    let plan = stack::plan(&n.stack, &desired, &State::new(&n.stack, "dev"), false);
+    let (report, _) = c.apply(&plan, State::new(&n.stack, "dev")).await;
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(
+        report.failures[0].address,
+        Address::new("endpoint.fraud.service")
+    );
+    assert_eq!(report.skipped, [Address::new("endpoint.fraud.scaling")]);
+    assert_eq!(report.added, 5);
+    let st = &report.state;
+    assert_eq!(st.resources.len(), 5);
+    assert!(
+        !st.resources
+            .contains_key(&Address::new("endpoint.fraud.service"))
+    );
+    assert!(st.intents.is_empty(), "{:?}", st.intents);
+    // The state matches the cloud: a refresh finds no drift.
+    let refreshed = refresh_with(c.provider.as_ref(), st).await.unwrap();
+    assert!(refreshed.drift.is_empty(), "{:#?}", refreshed.drift);
+    // Clean up.
+    let plan = stack::plan(&n.stack, &desired, st, true);
+    let (report, _) = c.apply(&plan, st.clone()).await;
+    assert_ok(&report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_holding_objects_is_kept_without_force_destroy() {
+    let c = Ctx::new("keep").await;
+    let n = &c.names;
+    let desired: Vec<_> = stack::endpoint_stack(n, c.dir.path(), &c.opts("1.0.0", true, false))
+        .into_iter()
+        .filter(|d| {
+            [
+                "storage.models.bucket",
+                "artifact.fraud_model.object",
+                "endpoint.fraud.log_group",
+            ]
+            .contains(&d.address.as_str())
+        })
+        .collect();
+    let plan = stack::plan(&n.stack, &desired, &State::new(&n.stack, "dev"), false);
+    let (report, _) = c.apply(&plan, State::new(&n.stack, "dev")).await;
+    assert_ok(&report);
+    c.s3()
+        .put_object()
+        .bucket(&n.bucket)
+        .key("someone-elses/data.csv")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"a,b"))
+        .send()
+        .await
+        .unwrap();
+    let plan = stack::plan(&n.stack, &desired, &report.state, true);
+    let (report, _) = c.apply(&plan, report.state).await;
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(
+        report.failures[0].message,
+        format!(
+            "storage.models.bucket: bucket {} still holds 1 objects; set force_destroy = true and apply before destroying",
+            n.bucket
+        )
+    );
+    assert_eq!(
+        report.destroyed, 2,
+        "the artifact (every version) and the log group went"
+    );
+    let keys: Vec<_> = report
+        .state
+        .resources
+        .keys()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(keys, ["storage.models.bucket"]);
+    let versions = c
+        .s3()
+        .list_object_versions()
+        .bucket(&n.bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.versions().len(),
+        1,
+        "only the foreign object is left"
+    );
+    assert!(versions.delete_markers().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_of_others_are_refused_and_own_leftovers_adopted() {
+    let c = Ctx::new("own").await;
+    let n = &c.names;
+    let all = stack::endpoint_stack(n, c.dir.path(), &c.opts("1.0.0", true, true));
+    let pick = |a: &str| {
+        all.iter()
+            .find(|d| d.address.as_str() == a)
+            .unwrap()
+            .clone()
+    };
+    let s3 = c.s3();
+    // A bucket of another stack, under the name this stack wants.
+    s3.create_bucket().bucket(&n.bucket).send().await.unwrap();
+    s3.put_bucket_tagging()
+        .bucket(&n.bucket)
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .tag_set(
+                    aws_sdk_s3::types::Tag::builder()
+                        .key("pedestal:stack")
+                        .value("other")
+                        .build()
+                        .unwrap(),
+                )
+                .tag_set(
+                    aws_sdk_s3::types::Tag::builder()
+                        .key("pedestal:env")
+                        .value("prod")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // An untagged log group.
+    c.logs()
+        .create_log_group()
+        .log_group_name(&n.log_group)
+        .send()
+        .await
+        .unwrap();
+    // A cluster a crashed run of this stack created (tagged) but never recorded.
+    let cluster = pick("compute.serving.cluster");
+    c.provider
+        .create(&pedestal::provider::ApplyResource {
+            address: cluster.address.clone(),
+            kind: cluster.kind,
+            attrs: cluster.attrs.clone(),
+        })
+        .await
+        .unwrap();
+
+    let desired = vec![
+        pick("storage.models.bucket"),
+        pick("endpoint.fraud.log_group"),
+        cluster,
+    ];
+    let plan = stack::plan(&n.stack, &desired, &State::new(&n.stack, "dev"), false);
+    let (report, obs) = c.apply(&plan, State::new(&n.stack, "dev")).await;
+    let mut msgs: Vec<&str> = report.failures.iter().map(|f| f.message.as_str()).collect();
+    msgs.sort();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(msgs[0].starts_with(&format!("endpoint.fraud.log_group: log_group {} already exists, not managed by pedestal; run `pedestal import endpoint.fraud.log_group", n.log_group)), "{}", msgs[0]);
+    assert!(
+        msgs[1].starts_with(&format!(
+            "storage.models.bucket: s3_bucket {} already exists, managed by stack other env prod",
+            n.bucket
+        )),
+        "{}",
+        msgs[1]
+    );
+    assert!(
+        obs.lines()
+            .iter()
+            .any(|l| l.starts_with("compute.serving.cluster: Adopted existing resource"))
+    );
+    assert!(
+        report
+            .state
+            .resources
+            .contains_key(&Address::new("compute.serving.cluster"))
+    );
+    // Adoption did not recreate (and so did not reset) the cluster: its settings survive.
+    let cl = c
+        .ecs()
+        .describe_clusters()
+        .clusters(&n.cluster)
+        .include(aws_sdk_ecs::types::ClusterField::Tags)
+        .send()
+        .await
+        .unwrap();
+    assert!(!cl.clusters()[0].tags().is_empty());
+}

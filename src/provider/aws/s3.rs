@@ -378,15 +378,9 @@ pub async fn read_bucket(
     }
     let mut a = recorded.clone();
     a.insert("bucket".into(), Value::str(bucket));
-    let v = s3
-        .get_bucket_versioning()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| map(&format!("GetBucketVersioning {bucket}"), e))?;
     a.insert(
         "versioning".into(),
-        Value::Bool(v.status() == Some(&BucketVersioningStatus::Enabled)),
+        Value::Bool(versioning_enabled(p, bucket).await?),
     );
     // Fresh buckets on some emulators report no encryption / no public access block at all
     // (AWS reports the defaults): absent configuration keeps the recorded value.
@@ -445,6 +439,32 @@ pub async fn read_bucket(
         }
     }
     Ok(Some(a))
+}
+
+/// Whether versioning is Enabled. Some emulators answer with a differently named XML root the
+/// SDK refuses; the status element is then read from the raw body.
+pub async fn versioning_enabled(p: &AwsProvider, bucket: &str) -> Result<bool, ProviderError> {
+    match p
+        .clients
+        .s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(v) => Ok(v.status() == Some(&BucketVersioningStatus::Enabled)),
+        Err(e) => {
+            let raw = e
+                .raw_response()
+                .filter(|r| r.status().is_success())
+                .and_then(|r| r.body().bytes())
+                .map(|b| String::from_utf8_lossy(b).to_string());
+            match raw {
+                Some(body) => Ok(body.contains("<Status>Enabled</Status>")),
+                None => Err(map(&format!("GetBucketVersioning {bucket}"), e)),
+            }
+        }
+    }
 }
 
 pub async fn find_bucket(
@@ -760,6 +780,13 @@ pub async fn update_object(
 ) -> Result<Applied, ProviderError> {
     let bucket = attr::req_str(&after.attrs, "bucket")?;
     let key = attr::req_str(&after.attrs, "key")?;
+    // New content or a new place is a new object (published keys are never rewritten).
+    if ["bucket", "key", "sha256"]
+        .iter()
+        .any(|k| changed(before, &after.attrs, k))
+    {
+        return create_object(p, after).await;
+    }
     if changed(before, &after.attrs, "tags") {
         let mut set = Vec::new();
         for (k, v) in super::tag_pairs(&after.attrs) {

@@ -1,0 +1,211 @@
+//! The moto harness: installs moto with `scripts/setup-moto`, starts one `moto_server` per test
+//! process on a free 127.0.0.1 port (with `MOTO_ECS_SERVICE_RUNNING=1`, so services created
+//! with one task complete their rollout), waits for `/moto-api/`, and fails — never skips — when
+//! it cannot. A watchdog shell kills the server when the test process exits.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use pedestal::provider::aws::{AwsOptions, AwsProvider};
+
+pub struct Moto {
+    pub endpoint: String,
+    #[allow(dead_code)]
+    pub port: u16,
+    pub subnets: Vec<String>,
+    pub security_group: String,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared moto server, started on first use.
+pub fn moto() -> &'static Moto {
+    MOTO.get_or_init(start)
+}
+
+fn start() -> Moto {
+    let setup = Command::new(repo_root().join("scripts/setup-moto"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running scripts/setup-moto");
+    assert!(setup.status.success(), "scripts/setup-moto failed");
+    let server = String::from_utf8_lossy(&setup.stdout).trim().to_string();
+    assert!(
+        std::path::Path::new(&server).exists(),
+        "setup-moto printed {server:?}, which does not exist"
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("finding a free port")
+        .port();
+    let log = std::env::temp_dir().join(format!("pedestal-moto-{port}.log"));
+    let script = format!(
+        "\"$0\" -H 127.0.0.1 -p {port} >'{log}' 2>&1 & m=$!; trap 'kill $m 2>/dev/null' EXIT; \
+         while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.3; done",
+        log = log.display(),
+        parent = std::process::id()
+    );
+    Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .arg(&server)
+        .env("MOTO_ECS_SERVICE_RUNNING", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting moto_server");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok((200, _)) = http(port, "GET", "/moto-api/", &[], "") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not answer on 127.0.0.1:{port} within 90s; log: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let subnets = ec2_ids(port, "DescribeSubnets", "subnetId");
+    let sgs = ec2_ids(
+        port,
+        "DescribeSecurityGroups&Filter.1.Name=group-name&Filter.1.Value.1=default",
+        "groupId",
+    );
+    assert!(!subnets.is_empty(), "moto has no default subnets");
+    Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        port,
+        subnets: subnets.into_iter().take(2).collect(),
+        security_group: sgs
+            .into_iter()
+            .next()
+            .expect("moto has no default security group"),
+    }
+}
+
+/// A raw HTTP/1.0 request to moto (status, body).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Ids from an EC2 query call (moto routes by the credential scope; it checks no signature).
+fn ec2_ids(port: u16, action: &str, tag: &str) -> Vec<String> {
+    let body = format!("Action={action}&Version=2016-11-15");
+    let (status, xml) = http(
+        port,
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+        ],
+        &body,
+    )
+    .expect("EC2 query to moto");
+    assert_eq!(status, 200, "EC2 {action}: {xml}");
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let mut ids: Vec<String> = xml
+        .split(&open)
+        .skip(1)
+        .filter_map(|s| s.split(&close).next().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// SDK configuration for moto: static credentials, fixed region, the moto endpoint.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "static",
+        ))
+        .endpoint_url(&moto().endpoint)
+        .retry_config(pedestal::provider::aws::retry_config())
+        .load()
+        .await
+}
+
+/// The AWS provider pointed at moto, with fast polls.
+pub async fn provider(root: &std::path::Path) -> AwsProvider {
+    let conf = sdk_config().await;
+    AwsProvider::from_sdk_config(
+        &conf,
+        AwsOptions {
+            poll_interval: Duration::from_millis(50),
+            inactive_timeout: Duration::from_secs(20),
+            root: root.to_path_buf(),
+            ..AwsOptions::default()
+        },
+    )
+}
+
+/// Environment for a `pedestal` subprocess talking to moto.
+#[allow(dead_code)]
+pub fn env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
+    ]
+}
+
+/// A name no other test in this process (or an earlier run against the same server) uses.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    format!(
+        "{prefix}-{}-{n}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() % 1_000_000)
+            .unwrap_or(0)
+    )
+}

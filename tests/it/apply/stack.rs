@@ -1,0 +1,400 @@
+//! Hand-made desired resources for the end-to-end tests (what spec lowering produces for an
+//! endpoint stack) and a minimal planner over them, so the applier and the AWS provider can be
+//! proven against moto through the library API.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use pedestal::addr::Address;
+use pedestal::plan::{Action, Plan, PlanMode, ResourceChange, StateRef};
+use pedestal::resource::{Attrs, Lifecycle, Ref, ReplaceOrder, ResourceKind, TemplatePart, Value};
+use pedestal::state::State;
+
+#[derive(Clone, Debug)]
+pub struct Desired {
+    pub address: Address,
+    pub kind: ResourceKind,
+    pub attrs: Attrs,
+    pub deps: BTreeSet<Address>,
+}
+
+pub fn s(v: &str) -> Value {
+    Value::str(v)
+}
+
+pub fn list(v: &[&str]) -> Value {
+    Value::List(v.iter().map(|x| Value::str(*x)).collect())
+}
+
+pub fn map(kv: &[(&str, Value)]) -> Value {
+    Value::Map(kv.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+}
+
+pub fn r(addr: &str, attr: &str) -> Value {
+    Value::Ref(Ref {
+        address: Address::new(addr),
+        attr: attr.into(),
+    })
+}
+
+/// The names of one test stack.
+pub struct Names {
+    pub stack: String,
+    pub bucket: String,
+    pub cluster: String,
+    pub log_group: String,
+    pub family: String,
+}
+
+impl Names {
+    pub fn new(stack: &str) -> Names {
+        Names {
+            stack: stack.to_string(),
+            bucket: format!("{stack}-models"),
+            cluster: format!("{stack}-serving"),
+            log_group: format!("/pedestal/{stack}/fraud"),
+            family: format!("{stack}-fraud"),
+        }
+    }
+}
+
+fn tags(stack: &str, addr: &str) -> Value {
+    map(&[
+        ("team", s("risk")),
+        ("pedestal:stack", s(stack)),
+        ("pedestal:env", s("dev")),
+        ("pedestal:address", s(addr)),
+    ])
+}
+
+fn res(
+    stack: &str,
+    addr: &str,
+    kind: ResourceKind,
+    attrs: &[(&str, Value)],
+    deps: &[&str],
+) -> Desired {
+    let mut a: Attrs = attrs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    if kind.taggable() {
+        a.insert("tags".into(), tags(stack, addr));
+    }
+    Desired {
+        address: Address::new(addr),
+        kind,
+        attrs: a,
+        deps: deps.iter().map(|d| Address::new(*d)).collect(),
+    }
+}
+
+pub struct EndpointOpts<'a> {
+    pub version: &'a str,
+    pub wait: bool,
+    pub subnets: Vec<String>,
+    pub security_group: String,
+    pub force_destroy: bool,
+}
+
+/// A bucket, an artifact, a cluster, and an endpoint (log group, task definition, service,
+/// scaling), as `examples/fraud-detection` lowers.
+pub fn endpoint_stack(n: &Names, dir: &Path, o: &EndpointOpts) -> Vec<Desired> {
+    let model = dir.join("fraud.onnx");
+    let content = format!("model weights for {}", o.version);
+    std::fs::write(&model, &content).expect("writing the artifact");
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(content.as_bytes()))
+    };
+    let key = format!("fraud_model/sha256-{sha}/fraud.onnx");
+    let st = n.stack.as_str();
+    let subnets: Vec<&str> = o.subnets.iter().map(String::as_str).collect();
+    vec![
+        res(
+            st,
+            "storage.models.bucket",
+            ResourceKind::S3Bucket,
+            &[
+                ("bucket", s(&n.bucket)),
+                ("versioning", Value::Bool(true)),
+                ("encryption", s("AES256")),
+                ("public_access_block", Value::Bool(true)),
+                (
+                    "lifecycle",
+                    Value::List(vec![
+                        map(&[("noncurrent_days", Value::Int(30))]),
+                        map(&[("prefix", s("tmp/")), ("expire_days", Value::Int(7))]),
+                    ]),
+                ),
+                ("force_destroy", Value::Bool(o.force_destroy)),
+            ],
+            &[],
+        ),
+        res(
+            st,
+            "artifact.fraud_model.object",
+            ResourceKind::S3Object,
+            &[
+                ("bucket", r("storage.models.bucket", "bucket")),
+                ("key", s(&key)),
+                ("source", s(&model.display().to_string())),
+                ("sha256", s(&sha)),
+                ("size", Value::Int(content.len() as i64)),
+            ],
+            &["storage.models.bucket"],
+        ),
+        res(
+            st,
+            "compute.serving.cluster",
+            ResourceKind::EcsCluster,
+            &[
+                ("name", s(&n.cluster)),
+                ("container_insights", Value::Bool(true)),
+                ("capacity_providers", list(&["FARGATE", "FARGATE_SPOT"])),
+            ],
+            &[],
+        ),
+        res(
+            st,
+            "endpoint.fraud.log_group",
+            ResourceKind::LogGroup,
+            &[
+                ("name", s(&n.log_group)),
+                ("retention_days", Value::Int(30)),
+            ],
+            &[],
+        ),
+        res(
+            st,
+            "endpoint.fraud.task_definition",
+            ResourceKind::EcsTaskDefinition,
+            &[
+                ("family", s(&n.family)),
+                ("cpu", Value::Int(1024)),
+                ("memory", Value::Int(2048)),
+                ("gpu", Value::Int(0)),
+                ("network_mode", s("awsvpc")),
+                ("requires_compatibilities", list(&["FARGATE"])),
+                (
+                    "execution_role",
+                    s("arn:aws:iam::123456789012:role/ecsTaskExecutionRole"),
+                ),
+                (
+                    "container",
+                    map(&[
+                        ("name", s("fraud")),
+                        (
+                            "image",
+                            s("123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-serve:2.4.1"),
+                        ),
+                        ("port", Value::Int(8080)),
+                        ("environment", map(&[("LOG_LEVEL", s("info"))])),
+                        (
+                            "secrets",
+                            map(&[(
+                                "API_TOKEN",
+                                s(
+                                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:fraud-token",
+                                ),
+                            )]),
+                        ),
+                        (
+                            "health_check",
+                            map(&[
+                                ("path", s("/healthz")),
+                                ("interval", Value::Int(10)),
+                                ("retries", Value::Int(3)),
+                                ("grace_period", Value::Int(60)),
+                            ]),
+                        ),
+                        ("log_group", r("endpoint.fraud.log_group", "name")),
+                        ("region", s("us-east-1")),
+                    ]),
+                ),
+                (
+                    "model",
+                    map(&[
+                        ("name", s("fraud")),
+                        ("version", s(o.version)),
+                        (
+                            "artifact",
+                            Value::Template(vec![
+                                TemplatePart::Lit(format!("s3://{}/", n.bucket)),
+                                TemplatePart::Ref(Ref {
+                                    address: Address::new("artifact.fraud_model.object"),
+                                    attr: "key".into(),
+                                }),
+                            ]),
+                        ),
+                        ("sha256", s(&sha)),
+                    ]),
+                ),
+            ],
+            &["endpoint.fraud.log_group", "artifact.fraud_model.object"],
+        ),
+        res(
+            st,
+            "endpoint.fraud.service",
+            ResourceKind::EcsService,
+            &[
+                ("name", s("fraud")),
+                ("cluster", r("compute.serving.cluster", "name")),
+                ("launch_type", s("FARGATE")),
+                (
+                    "task_definition",
+                    r("endpoint.fraud.task_definition", "arn"),
+                ),
+                ("desired_count", Value::Int(1)),
+                (
+                    "network",
+                    map(&[
+                        ("subnets", list(&subnets)),
+                        ("security_groups", list(&[o.security_group.as_str()])),
+                        ("public_ip", Value::Bool(false)),
+                    ]),
+                ),
+                (
+                    "deployment",
+                    map(&[
+                        ("min_healthy_percent", Value::Int(100)),
+                        ("max_percent", Value::Int(200)),
+                        ("circuit_breaker", Value::Bool(true)),
+                        ("wait", Value::Bool(o.wait)),
+                        ("timeout_seconds", Value::Int(60)),
+                    ]),
+                ),
+            ],
+            &["compute.serving.cluster", "endpoint.fraud.task_definition"],
+        ),
+        res(
+            st,
+            "endpoint.fraud.scaling",
+            ResourceKind::ScalingTarget,
+            &[
+                ("resource_id", s(&format!("service/{}/fraud", n.cluster))),
+                ("cluster", s(&n.cluster)),
+                ("service", s("fraud")),
+                ("min", Value::Int(1)),
+                ("max", Value::Int(3)),
+                ("target_cpu", Value::Int(60)),
+                ("policy_name", s(&format!("{}-fraud-cpu", n.stack))),
+            ],
+            &["endpoint.fraud.service"],
+        ),
+    ]
+}
+
+fn resolve(v: &Value, state: &State) -> Value {
+    v.substitute(&|r: &Ref| {
+        let rs = state.resources.get(&r.address)?;
+        if r.attr == "id" {
+            Some(Value::str(&rs.id))
+        } else {
+            rs.attrs.get(&r.attr).cloned()
+        }
+    })
+}
+
+/// A minimal planner: create what is missing, update what differs (after resolving references
+/// against state; a changed dependency makes a dependent's reference unknown), delete the rest.
+pub fn plan(stack: &str, desired: &[Desired], state: &State, destroy: bool) -> Plan {
+    let mut changes = Vec::new();
+    let mut changed: BTreeSet<Address> = BTreeSet::new();
+    let want: BTreeMap<&Address, &Desired> = desired.iter().map(|d| (&d.address, d)).collect();
+    if !destroy {
+        for d in desired {
+            let (action, before, id) = match state.resources.get(&d.address) {
+                None => (Action::Create, None, None),
+                Some(rs) => {
+                    let mut differs = false;
+                    let mut replace = false;
+                    for (k, v) in &d.attrs {
+                        let refs_changed = v.refs().iter().any(|r| {
+                            changed.contains(&r.address)
+                                && want.get(&r.address).is_none_or(|dep| {
+                                    dep.kind.schema().computed.contains(&r.attr.as_str())
+                                        || state.resources.get(&r.address).is_none_or(|rs| {
+                                            !dep.attrs.get(&r.attr).is_some_and(|x| {
+                                                rs.attrs.get(&r.attr).is_some_and(|y| y.same_as(x))
+                                            })
+                                        })
+                                })
+                        });
+                        let resolved = resolve(v, state);
+                        if refs_changed || !rs.attrs.get(k).is_some_and(|x| x.same_as(&resolved)) {
+                            differs = true;
+                            replace |= d.kind.schema().force_new.contains(&k.as_str());
+                        }
+                    }
+                    let a = match (differs, replace, d.kind.schema().replace_order) {
+                        (false, _, _) => Action::NoOp,
+                        (true, false, _) => Action::Update,
+                        (true, true, ReplaceOrder::CreateBeforeDestroy) => Action::CreateThenDelete,
+                        (true, true, ReplaceOrder::DestroyBeforeCreate) => Action::DeleteThenCreate,
+                    };
+                    (a, Some(rs.attrs.clone()), Some(rs.id.clone()))
+                }
+            };
+            if action != Action::NoOp {
+                changed.insert(d.address.clone());
+            }
+            changes.push(ResourceChange {
+                address: d.address.clone(),
+                kind: d.kind,
+                action,
+                reason: None,
+                before,
+                after: Some(d.attrs.clone()),
+                replace_paths: vec![],
+                id,
+                depends_on: d.deps.clone(),
+                lifecycle: Lifecycle::default(),
+            });
+        }
+    }
+    for (a, rs) in &state.resources {
+        if destroy || !want.contains_key(a) {
+            changes.push(ResourceChange {
+                address: a.clone(),
+                kind: rs.kind,
+                action: Action::Delete,
+                reason: None,
+                before: Some(rs.attrs.clone()),
+                after: None,
+                replace_paths: vec![],
+                id: Some(rs.id.clone()),
+                depends_on: rs.dependencies.clone(),
+                lifecycle: Lifecycle::default(),
+            });
+        }
+    }
+    Plan {
+        format_version: pedestal::plan::FORMAT_VERSION.into(),
+        stack: stack.into(),
+        env: "dev".into(),
+        mode: if destroy {
+            PlanMode::Destroy
+        } else {
+            PlanMode::Normal
+        },
+        prior_state: StateRef::default(),
+        spec_digest: "sha256:test".into(),
+        git_commit: None,
+        provider: Default::default(),
+        changes,
+        drift: vec![],
+        releases: vec![],
+        outputs: Default::default(),
+        targets: vec![],
+    }
+}
+
+/// Addresses a plan changes, with their actions.
+pub fn actions(p: &Plan) -> BTreeMap<String, Action> {
+    p.changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.address.to_string(), c.action))
+        .collect()
+}
