@@ -18,6 +18,8 @@ pub struct Moto {
     pub port: u16,
     pub subnets: Vec<String>,
     pub security_group: String,
+    /// The watchdog shell owning moto_server; it exits with this process.
+    _watchdog: std::sync::Mutex<std::process::Child>,
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
@@ -53,7 +55,7 @@ fn start() -> Moto {
         log = log.display(),
         parent = std::process::id()
     );
-    Command::new("bash")
+    let watchdog = Command::new("bash")
         .arg("-c")
         .arg(&script)
         .arg(&server)
