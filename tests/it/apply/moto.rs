@@ -92,6 +92,7 @@ fn start() -> Moto {
             .into_iter()
             .next()
             .expect("moto has no default security group"),
+        _watchdog: std::sync::Mutex::new(watchdog),
     }
 }
 
