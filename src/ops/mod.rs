@@ -1,3 +1,5 @@
 //! One function per workflow (validate, plan, apply, destroy, ...): load, lock, compute, persist.
 //! The CLI calls these and only renders their results.
+pub mod graph;
 pub mod refresh;
+pub mod validate;

@@ -1,11 +1,27 @@
 //! The spec: `pedestal.toml`, its environment files and modules, resolved into a validated
 //! [`Config`] — the desired world that `graph` and `plan` consume.
 //!
-//! Flow: `raw` (serde types with spans) → `resolve` (variables, references, defaults, validation)
-//! → lowering of each user block into provider [`Resource`]s with their own addresses.
+//! Flow: `load` reads files (and module files) into `raw` trees with spans → `vars` resolves
+//! variables by precedence → `resolve` checks references and orders blocks (cycles reported
+//! with every edge's location) → `lower` turns each user block into provider [`Resource`]s with
+//! their own addresses. Every error of a run is collected into [`Diagnostics`]; nothing panics
+//! on bad input.
+//!
+//! Public entry point: [`load`].
+
+mod diag;
+mod fields;
+mod load;
+mod lower;
+mod raw;
+mod resolve;
+mod vars;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diagnostics, ErrorCode, SpecError};
+pub use lower::{bucket_name_problem, fargate_memory};
 
 use serde::{Deserialize, Serialize};
 
@@ -61,4 +77,39 @@ pub struct Config {
     /// `sha256:<hex>` over the spec files read and the variable values (secrets by digest): a
     /// saved plan is refused when it no longer matches.
     pub digest: String,
+}
+
+/// What a load needs besides the stack directory.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Environment name: reads `env/<env>.toml`.
+    pub env: String,
+    /// `--var K=V`, in command-line order (later wins).
+    pub vars: Vec<(String, String)>,
+    /// `PEDESTAL_VAR_<name>` values taken from the process environment by the caller (keys
+    /// with or without the `PEDESTAL_VAR_` prefix).
+    pub env_vars: BTreeMap<String, String>,
+}
+
+impl LoadOptions {
+    /// Options for `env` with no variables set.
+    pub fn env(env: impl Into<String>) -> Self {
+        LoadOptions {
+            env: env.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Loads, resolves and validates the stack in `dir` for one environment. Returns every error
+/// found, not just the first.
+pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Config, Diagnostics> {
+    load::Loader::new(dir, opts).run()
+}
+
+/// Splits `K=V` (as given to `--var`).
+pub fn parse_var_arg(s: &str) -> Option<(String, String)> {
+    let (k, v) = s.split_once('=')?;
+    let k = k.trim();
+    (!k.is_empty()).then(|| (k.to_string(), v.to_string()))
 }
