@@ -308,10 +308,8 @@ impl Value {
             ),
             serde_json::Value::Object(mut o) => {
                 if o.len() == 1 {
-                    if let Some(v) = o.get("$unknown") {
-                        if v == &serde_json::Value::Bool(true) {
-                            return Ok(Value::Unknown);
-                        }
+                    if o.get("$unknown") == Some(&serde_json::Value::Bool(true)) {
+                        return Ok(Value::Unknown);
                     }
                     if let Some(serde_json::Value::String(r)) = o.get("$ref") {
                         let (addr, attr) = r

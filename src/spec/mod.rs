@@ -17,6 +17,8 @@ mod raw;
 mod resolve;
 mod vars;
 
+pub mod fmt;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

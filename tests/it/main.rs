@@ -1,7 +1,8 @@
 //! The one integration-test binary: each module exercises one workflow through the public API or
 //! the built `pedestal` binary.
 
-mod common;
-mod spec;
-mod plan;
 mod apply;
+mod common;
+mod fmt;
+mod plan;
+mod spec;

@@ -1,5 +1,6 @@
 //! One file per command; each turns parsed arguments into an `ops` call and an [`Exit`].
 
+mod fmt;
 mod graph;
 mod validate;
 
@@ -9,7 +10,7 @@ pub fn run(cli: &Cli) -> miette::Result<Exit> {
     let g = &cli.global;
     match &cli.command {
         Command::Validate(a) => validate::run(g, a),
-        Command::Fmt(a) => not_yet("fmt", g, a),
+        Command::Fmt(a) => fmt::run(g, a),
         Command::Graph(a) => graph::run(g, a),
         Command::Plan(a) => not_yet("plan", g, a),
         Command::Apply(a) => not_yet("apply", g, a),
