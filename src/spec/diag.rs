@@ -326,8 +326,11 @@ pub fn did_you_mean<'a>(
 ) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
-        let score = strsim::jaro_winkler(word, c);
-        if score > 0.8 && best.is_none_or(|(s, _)| score > s) {
+        let jw = strsim::jaro_winkler(word, c);
+        let edits = strsim::damerau_levenshtein(word, c);
+        let close = jw > 0.8 || edits <= (word.chars().count() / 3).max(1);
+        let score = jw - edits as f64;
+        if close && best.is_none_or(|(s, _)| score > s) {
             best = Some((score, c));
         }
     }

@@ -512,6 +512,16 @@ impl Loader<'_> {
                 }
             }
         }
+        // Stack outputs are evaluated last; only their references need checking here.
+        for o in self.stack_outputs.clone() {
+            let mut refs = Vec::new();
+            o.value.refs(&mut refs);
+            for r in refs {
+                if let Err(e) = self.check_ref(0, r) {
+                    self.diags.push(*e);
+                }
+            }
+        }
         if !self.diags.is_empty() {
             return;
         }
