@@ -376,7 +376,11 @@ mod tests {
         );
         let out = d.render(false, 80);
         assert!(out.contains("stack/pedestal.toml:2:1"), "{out}");
-        assert!(out.contains("^"), "{out}");
+        assert!(
+            out.contains("nmae = \"x\""),
+            "the source line is shown: {out}"
+        );
+        assert!(out.contains("──┬─"), "a marker sits under the span: {out}");
         assert!(out.contains("did you mean `name`?"), "{out}");
     }
 }

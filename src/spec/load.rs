@@ -323,6 +323,17 @@ impl<'o> Loader<'o> {
             self.diags.finish();
             return Err(self.diags);
         };
+        // The root scope (module scopes are added as their calls are found).
+        self.scopes.push(Rc::new(Scope {
+            prefix: String::new(),
+            qual: Vec::new(),
+            rel_dir: PathBuf::new(),
+            call: None,
+            inputs: BTreeMap::new(),
+            blocks: HashMap::new(),
+            outputs: Vec::new(),
+            children: HashMap::new(),
+        }));
         let mut stack_seen = false;
         let mut block_tables: Vec<&Entry> = Vec::new();
         let mut variables: Option<&Entry> = None;
@@ -353,6 +364,11 @@ impl<'o> Loader<'o> {
             self.var_decls = decls;
         }
         self.resolve_variables();
+        let stack_region = entries
+            .iter()
+            .find(|e| e.key == "stack")
+            .and_then(|e| e.value.get("region"))
+            .is_some();
         for e in entries {
             match e.key.as_str() {
                 "backend" => self.backend_section(e),
@@ -360,17 +376,13 @@ impl<'o> Loader<'o> {
                 _ => {}
             }
         }
-        // The root scope and, recursively, module instances.
-        self.scopes.push(Rc::new(Scope {
-            prefix: String::new(),
-            qual: Vec::new(),
-            rel_dir: PathBuf::new(),
-            call: None,
-            inputs: BTreeMap::new(),
-            blocks: HashMap::new(),
-            outputs: Vec::new(),
-            children: HashMap::new(),
-        }));
+        // The region: [stack] region, else [provider.aws] region, else us-east-1.
+        if self.provider.region.is_empty() {
+            self.provider.region = self.region.clone();
+        } else if !stack_region {
+            self.region = self.provider.region.clone();
+        }
+        // Module instances, recursively, under the root scope.
         let outputs = entries.iter().find(|e| e.key == "outputs");
         self.fill_scope(
             0,
@@ -674,9 +686,6 @@ impl<'o> Loader<'o> {
                 }
             }
         }
-        if self.provider.region.is_empty() {
-            self.provider.region = self.region.clone();
-        }
     }
 
     /// Collects the blocks of one scope and instantiates its modules.
@@ -904,5 +913,80 @@ impl<'o> Loader<'o> {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_is_lexical() {
+        assert_eq!(
+            normalize(Path::new("examples/x/../../modules/m")),
+            PathBuf::from("modules/m")
+        );
+        assert_eq!(normalize(Path::new("./a/./b")), PathBuf::from("a/b"));
+        assert_eq!(normalize(Path::new("../a")), PathBuf::from("../a"));
+        assert_eq!(normalize(Path::new(".")), PathBuf::from("."));
+        assert_eq!(slash(Path::new("a/b/c")), "a/b/c");
+    }
+
+    #[test]
+    fn block_names_and_exports() {
+        assert!(valid_name("fraud_model-2"));
+        assert!(!valid_name("a.b"));
+        assert!(!valid_name(""));
+        assert_eq!(BlockKind::parse("endpoint"), Some(BlockKind::Endpoint));
+        assert!(BlockKind::Artifact.exports().contains(&"uri"));
+        assert!(BlockKind::Module.exports().is_empty());
+    }
+
+    fn load_text(text: &str) -> Result<Config, Diagnostics> {
+        let dir = std::env::temp_dir().join(format!(
+            "pedestal-load-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pedestal.toml"), text).unwrap();
+        let opts = LoadOptions::env("dev");
+        let r = Loader::new(&dir, &opts).run();
+        std::fs::remove_dir_all(&dir).ok();
+        r
+    }
+
+    #[test]
+    fn region_falls_back_to_the_provider() {
+        let c =
+            load_text("[stack]\nname = \"r\"\n\n[provider.aws]\nregion = \"eu-west-1\"\n").unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.provider.region, "eu-west-1");
+        let c = load_text("[stack]\nname = \"r\"\nregion = \"us-west-2\"\n").unwrap();
+        assert_eq!(c.provider.region, "us-west-2");
+        assert_eq!(
+            c.backend,
+            Backend::Local {
+                path: PathBuf::from("state/dev.json")
+            }
+        );
+    }
+
+    #[test]
+    fn s3_backend_and_missing_keys() {
+        let c = load_text(
+            "[stack]\nname = \"b\"\n\n[backend]\ntype = \"s3\"\nbucket = \"tf-${env}\"\nkey = \"b.json\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.backend,
+            Backend::S3 {
+                bucket: "tf-dev".into(),
+                key: "b.json".into(),
+                region: None
+            }
+        );
+        let e = load_text("[stack]\nname = \"bb\"\n\n[backend]\ntype = \"s3\"\n").unwrap_err();
+        assert_eq!(e.len(), 2, "bucket and key are both reported");
     }
 }

@@ -1527,7 +1527,7 @@ mod tests {
     fn fargate_table() {
         assert_eq!(fargate_memory(256), Some(vec![512, 1024, 2048]));
         assert_eq!(fargate_memory(1024).map(|v| v.len()), Some(7));
-        assert!(fargate_memory(8192).is_some_and(|v| v.contains(&61440) && !v.contains(&20480)));
+        assert!(fargate_memory(8192).is_some_and(|v| v.contains(&61440) && !v.contains(&18432)));
         assert_eq!(fargate_memory(300), None);
     }
 

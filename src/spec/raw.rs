@@ -266,7 +266,7 @@ impl Converter<'_> {
         let base = if (raw.starts_with('"') && !raw.starts_with("\"\"\"")
             || raw.starts_with('\'') && !raw.starts_with("'''"))
             && raw.len() >= 2
-            && &raw[1..raw.len() - 1] == text
+            && raw.get(1..raw.len() - 1) == Some(text)
         {
             Some(range.start + 1)
         } else {

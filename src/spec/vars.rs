@@ -427,3 +427,26 @@ impl Loader<'_> {
         parsed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_fit() {
+        assert!(fits(VarType::Number, &Value::Int(1)));
+        assert!(fits(VarType::Number, &Value::Float(1.5)));
+        assert!(!fits(VarType::Number, &Value::str("1")));
+        assert!(fits(
+            VarType::String,
+            &Value::Sensitive(Box::new(Value::str("x")))
+        ));
+        assert!(!fits(
+            VarType::Bool,
+            &Value::Sensitive(Box::new(Value::Int(1)))
+        ));
+        assert!(fits(VarType::List, &Value::List(vec![])));
+        assert!(!fits(VarType::Map, &Value::List(vec![])));
+        assert_eq!(value_type(&Value::Map(Default::default())), "a map");
+    }
+}

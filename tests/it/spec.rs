@@ -520,6 +520,32 @@ fn truncated_and_garbled_input_never_panics() {
             write_and_load(&text[..*i]);
         }
     }
+    // Every single line removed, from the stack file and from a copy of the module it uses.
+    let lines: Vec<&str> = text.lines().collect();
+    for skip in 0..lines.len() {
+        let s: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, l)| *l)
+            .collect();
+        write_and_load(&s.join("\n"));
+    }
+    let module_text =
+        std::fs::read_to_string(repo_root().join("modules/model-endpoint/module.toml")).unwrap();
+    std::fs::create_dir_all(dir.path().join("m")).unwrap();
+    let local = text.replace("../../modules/model-endpoint", "m");
+    let module_lines: Vec<&str> = module_text.lines().collect();
+    for skip in 0..module_lines.len() {
+        let s: Vec<&str> = module_lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, l)| *l)
+            .collect();
+        std::fs::write(dir.path().join("m/module.toml"), s.join("\n")).unwrap();
+        write_and_load(&local);
+    }
     for garbage in [
         "${",
         "\"${",
