@@ -600,9 +600,11 @@ impl<'o> Loader<'o> {
                 self.backend = Backend::Local { path };
             }
             Some(("s3", _)) => {
+                let written: Vec<String> = entries.iter().map(|f| f.key.clone()).collect();
                 let mut get = |k: &str| -> Option<String> {
                     match fields.get(k) {
                         Some((v, _)) => Some(v.clone()),
+                        None if written.iter().any(|w| w == k) => None,
                         None => {
                             self.err(
                                 ErrorCode::MissingKey,

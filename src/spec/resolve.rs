@@ -179,7 +179,13 @@ impl Loader<'_> {
         n.refs(&mut refs);
         let mut ok = true;
         for r in refs {
-            match self.check_ref(0, r) {
+            let root = r.path.first().map(String::as_str).unwrap_or("");
+            let checked = if BlockKind::parse(root).is_some() {
+                Ok(Some(String::new()))
+            } else {
+                self.check_ref(0, r)
+            };
+            match checked {
                 Ok(None) => {}
                 Ok(Some(_)) => {
                     ok = false;
@@ -188,6 +194,9 @@ impl Loader<'_> {
                         &r.span,
                         "only variables, `env` and `stack` can be referenced here",
                         "not known before planning",
+                    )
+                    .help = Some(
+                        "[backend] and [provider.aws] are read before any resource exists".into(),
                     );
                 }
                 Err(e) => {
