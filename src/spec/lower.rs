@@ -356,7 +356,16 @@ impl Loader<'_> {
                 }
             }
         }
-        if let Some(src) = f.src("depends_on").cloned() {
+        let src = f.src("depends_on").cloned();
+        self.depends_on(block, src);
+        (tags, lc)
+    }
+
+    /// Reads `depends_on = ["kind.name", "module.name"]` of a block (or module call): each
+    /// target must be declared in the same scope.
+    pub fn depends_on(&mut self, block: usize, src: Option<Src<'_>>) {
+        let b = self.blocks[block].clone();
+        if let Some(src) = src {
             let list: Option<Vec<(String, Span)>> = match &src {
                 Src::Node(n) => match &n.kind {
                     super::raw::NodeKind::Array(items) => items
@@ -409,7 +418,6 @@ impl Loader<'_> {
                 }
             }
         }
-        (tags, lc)
     }
 
     fn depends_on_target_exists(&self, scope: usize, t: &str) -> bool {

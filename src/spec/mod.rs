@@ -8,6 +8,26 @@
 //! on bad input.
 //!
 //! Public entry point: [`load`].
+//!
+//! # Language notes (where PRODUCT.md §1 is silent)
+//! - Environment files `env/<name>.toml` hold flat `name = value` pairs for declared variables
+//!   (literal values, no `${...}`). Precedence: default < env file < `PEDESTAL_VAR_<name>` <
+//!   `--var name=value`; textual values are parsed per declared type (`number`: integer or
+//!   float, `bool`: true/false, `list`/`map`: a TOML value such as `["a"]` or `{ k = "v" }`).
+//!   A missing env file is fine unless `env/` holds other environments (then it is a typo).
+//! - Variable `type` defaults to the default's type, else `string`. Defaults are literal.
+//! - `artifact.storage` and `endpoint.compute` name a block of the same scope (`"models"`);
+//!   written as an expression (`"${var.compute}"`) the value is the bucket / cluster name itself
+//!   (GPU placement can then not be checked).
+//! - Artifact `source` is relative to the stack directory, in modules too.
+//! - `lifecycle` on `[storage.*]` is the S3 rule list when it is an array and the meta-argument
+//!   table (`prevent_destroy`, ...) when it is a table.
+//! - Modules: `<dir>/module.toml` (or `pedestal.toml`) with `[inputs.*]`, resource blocks,
+//!   nested `[module.*]` and `[outputs]` (`name = "${...}"` or `{ value = ..., sensitive = true }`);
+//!   `source` is relative to the declaring file's directory. Module calls take `source`,
+//!   `inputs` and `depends_on`. Addresses are prefixed `module.<name>.`; default physical names
+//!   are `<stack>-<env>-<module…>-<name>` and log groups `/pedestal/<stack>/<env>/<module…>/<name>`.
+//! - Region: `[stack] region`, else `[provider.aws] region`, else `us-east-1`.
 
 mod diag;
 mod fields;

@@ -495,10 +495,13 @@ impl Loader<'_> {
                             }
                         }
                     }
+                    "depends_on" => {
+                        self.depends_on(call.block, Some(super::fields::Src::Node(&e.value)))
+                    }
                     k => self.unknown_key(
                         e,
                         k,
-                        &["source", "inputs"],
+                        &["source", "inputs", "depends_on"],
                         &format!("[module.{}]", call_block.name),
                     ),
                 }
@@ -733,10 +736,63 @@ impl Loader<'_> {
                 }
             }
         }
+        self.check_physical_names();
         let dag = Dag::from_deps(self.resources.values().map(|r| (&r.address, &r.depends_on)));
         let origin = std::mem::take(&mut self.dep_origin);
         for c in dag.cycles() {
             self.report_cycle(&c, &|a, b| origin.get(&(a.clone(), b.clone())).cloned());
+        }
+    }
+
+    /// Two resources of one kind must not share a physical name (bucket, cluster, family, ...).
+    fn check_physical_names(&mut self) {
+        let block_of: HashMap<&str, usize> = self
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.addr.as_str(), i))
+            .collect();
+        let mut seen: HashMap<(crate::resource::ResourceKind, String), Address> = HashMap::new();
+        let mut clashes: Vec<(Address, Address, String)> = Vec::new();
+        for r in self.resources.values() {
+            // Object keys are only unique within their bucket.
+            let Some(name) = r
+                .physical_name()
+                .filter(|_| r.kind != crate::resource::ResourceKind::S3Object)
+            else {
+                continue;
+            };
+            match seen.get(&(r.kind, name.to_string())) {
+                Some(first) => clashes.push((first.clone(), r.address.clone(), name.to_string())),
+                None => {
+                    seen.insert((r.kind, name.to_string()), r.address.clone());
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        for (first, second, name) in clashes {
+            let span_of = |a: &Address| {
+                block_of
+                    .get(a.block())
+                    .map(|&i| self.blocks[i].name_span.clone())
+            };
+            if let Some(span) = span_of(&second) {
+                let mut e = SpecError::at(
+                    &self.sources,
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("{second} and {first} would both be named {name:?}"),
+                    "same physical name",
+                )
+                .with_help("give one of them another name; physical names must be unique per kind");
+                if let Some(s) = span_of(&first) {
+                    e = e.with_label(&s, "also uses this name");
+                }
+                errors.push(e);
+            }
+        }
+        for e in errors {
+            self.diags.push(e);
         }
     }
 

@@ -264,6 +264,7 @@ inputs = {{ source = "a.bin" }}
 [module.b]
 source = "modules/pair"
 inputs = {{ source = "b.bin" }}
+depends_on = ["module.a", "compute.serving"]
 
 [outputs]
 a = "${{module.a.uri}}"
@@ -308,6 +309,16 @@ uri = "${module.inner.uri}"
     assert!(
         obj.depends_on
             .contains(&Address::new("module.a.module.inner.storage.bucket.bucket"))
+    );
+    // A module-level depends_on: every resource of module.b follows all of module.a.
+    let b_bucket = &c.resources[&Address::new("module.b.module.inner.storage.bucket.bucket")];
+    assert!(b_bucket.depends_on.contains(&Address::new(
+        "module.a.module.inner.artifact.object.object"
+    )));
+    assert!(
+        b_bucket
+            .depends_on
+            .contains(&Address::new("compute.serving.cluster"))
     );
     let uri = c.outputs["a"].value.as_str().unwrap();
     assert!(
