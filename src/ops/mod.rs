@@ -2,4 +2,6 @@
 //! The CLI calls these and only renders their results.
 pub mod apply;
 pub mod fmt;
+pub mod graph;
 pub mod refresh;
+pub mod validate;
