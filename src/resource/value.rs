@@ -191,9 +191,8 @@ impl Value {
     pub fn same_as(&self, other: &Value) -> bool {
         match (self, other) {
             (Value::Sensitive(a), Value::Sensitive(b)) => a.same_as(b),
-            (Value::Sensitive(a), Value::Redacted(d)) | (Value::Redacted(d), Value::Sensitive(a)) => {
-                &Value::secret_digest(a) == d
-            }
+            (Value::Sensitive(a), Value::Redacted(d))
+            | (Value::Redacted(d), Value::Sensitive(a)) => &Value::secret_digest(a) == d,
             (Value::List(a), Value::List(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
             }
@@ -309,10 +308,8 @@ impl Value {
             ),
             serde_json::Value::Object(mut o) => {
                 if o.len() == 1 {
-                    if let Some(v) = o.get("$unknown") {
-                        if v == &serde_json::Value::Bool(true) {
-                            return Ok(Value::Unknown);
-                        }
+                    if o.get("$unknown") == Some(&serde_json::Value::Bool(true)) {
+                        return Ok(Value::Unknown);
                     }
                     if let Some(serde_json::Value::String(r)) = o.get("$ref") {
                         let (addr, attr) = r

@@ -1,7 +1,7 @@
 //! The one integration-test binary: each module exercises one workflow through the public API or
 //! the built `pedestal` binary.
 
-mod common;
-mod spec;
-mod plan;
 mod apply;
+mod common;
+mod plan;
+mod spec;

@@ -1,1 +1,3 @@
-//! Integration tests for the plan workflow.
+//! Integration tests for state, the planner, saved plans, the renderers and the plan-side CLI.
+
+mod state;

@@ -18,5 +18,7 @@ pub fn run(cli: &Cli) -> miette::Result<Exit> {
 }
 
 fn not_yet<T>(name: &str, _g: &super::Global, _a: &T) -> miette::Result<Exit> {
-    Err(miette::miette!("`pedestal {name}` is not available in this build yet"))
+    Err(miette::miette!(
+        "`pedestal {name}` is not available in this build yet"
+    ))
 }
