@@ -1,3 +1,6 @@
 //! Integration tests for state, the planner, saved plans, the renderers and the plan-side CLI.
 
+mod file;
+mod fixture;
+mod planner;
 mod state;
