@@ -3,4 +3,5 @@
 mod file;
 mod fixture;
 mod planner;
+mod render;
 mod state;
