@@ -4,6 +4,8 @@
 //! Flow: `raw` (serde types with spans) → `resolve` (variables, references, defaults, validation)
 //! → lowering of each user block into provider [`Resource`]s with their own addresses.
 
+pub mod fmt;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -3,5 +3,6 @@
 
 mod apply;
 mod common;
+mod fmt;
 mod plan;
 mod spec;

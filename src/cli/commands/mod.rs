@@ -1,12 +1,14 @@
 //! One file per command; each turns parsed arguments into an `ops` call and an [`Exit`].
 
+mod fmt;
+
 use super::{Cli, Command, Exit};
 
 pub fn run(cli: &Cli) -> miette::Result<Exit> {
     let g = &cli.global;
     match &cli.command {
         Command::Validate(a) => not_yet("validate", g, a),
-        Command::Fmt(a) => not_yet("fmt", g, a),
+        Command::Fmt(a) => fmt::run(g, a),
         Command::Graph(a) => not_yet("graph", g, a),
         Command::Plan(a) => not_yet("plan", g, a),
         Command::Apply(a) => not_yet("apply", g, a),
