@@ -644,3 +644,22 @@ impl Writer<'_> {
         }
     }
 }
+
+/// One resource recorded in state, as `pedestal state show` prints it.
+pub fn state_resource(address: &str, r: &crate::state::ResourceState) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {address}:");
+    if r.status == crate::state::Status::Tainted {
+        let _ = writeln!(out, "# (tainted: the next apply replaces it)");
+    }
+    let _ = writeln!(out, "resource \"{}\" \"{address}\" {{", r.kind);
+    let mut attrs = canonical_attrs(r.kind, &r.attrs);
+    attrs.insert("id".into(), Value::str(r.id.clone()));
+    let mut w = Writer {
+        out: &mut out,
+        st: Style(false),
+    };
+    w.all(0, " ", &attrs, "");
+    out.push_str("}\n");
+    out
+}

@@ -2,6 +2,7 @@
 
 mod file;
 mod fixture;
+mod ops;
 mod planner;
 mod render;
 mod state;
