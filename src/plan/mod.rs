@@ -1,7 +1,12 @@
 //! The plan: a serialisable value describing every change needed to move recorded state to the
 //! spec. The renderers and the applier both consume it; neither goes back to the spec.
 
+pub mod file;
+mod planner;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+pub use planner::{PlanError, PlanOptions, plan};
 
 use serde::{Deserialize, Serialize};
 
@@ -143,4 +148,72 @@ pub struct Plan {
     /// `--target` addresses the plan was limited to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+}
+
+/// Counts for `Plan: X to add, Y to change, Z to destroy.` (a replacement counts in add and
+/// destroy).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Action {
+    /// Terraform's JSON `actions` array.
+    pub fn json_actions(self) -> &'static [&'static str] {
+        match self {
+            Action::NoOp => &["no-op"],
+            Action::Create => &["create"],
+            Action::Update => &["update"],
+            Action::DeleteThenCreate => &["delete", "create"],
+            Action::CreateThenDelete => &["create", "delete"],
+            Action::Delete => &["delete"],
+        }
+    }
+
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
+    }
+
+    /// Whether the action destroys an existing object (delete or replace).
+    pub fn destroys(self) -> bool {
+        self.is_replace() || self == Action::Delete
+    }
+}
+
+impl OutputChange {
+    /// Whether the output's value changes.
+    pub fn changed(&self) -> bool {
+        match (&self.before, &self.after) {
+            (None, None) => false,
+            (Some(a), Some(b)) => !a.same_as(b) || b.is_unknown(),
+            _ => true,
+        }
+    }
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::NoOp => {}
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+            }
+        }
+        s
+    }
+
+    /// Whether applying the plan would change anything (resources or outputs).
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+            || self.outputs.values().any(OutputChange::changed)
+    }
 }

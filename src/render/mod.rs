@@ -1,2 +1,64 @@
 //! Renderings of a [`crate::plan::Plan`]: human (Terraform's grammar and a release view), JSON
 //! (versioned schema) and markdown (a pull-request comment). Renderers read only the plan.
+//!
+//! Shared here: canonicalisation of container definitions (so a diff shows what the user
+//! changed, not ordering or AWS defaults) and small text helpers.
+
+pub mod human;
+pub mod json;
+pub mod markdown;
+
+use crate::resource::{Attrs, ResourceKind, Value};
+
+pub use human::{HumanOptions, human};
+pub use json::json;
+pub use markdown::{MAX_COMMENT_CHARS, markdown};
+
+/// Attributes as they should be compared for display: task definition containers get AWS's
+/// defaults filled in (`essential`, `protocol`, `host_port` under awsvpc, health-check timing),
+/// so that spelling a default out, or AWS adding it, never shows as a change. Environment and
+/// secrets are maps and therefore already sorted by name.
+pub fn canonical_attrs(kind: ResourceKind, attrs: &Attrs) -> Attrs {
+    let mut out = attrs.clone();
+    if kind == ResourceKind::EcsTaskDefinition
+        && let Some(Value::Map(c)) = out.get_mut("container")
+    {
+        c.entry("essential".into()).or_insert(Value::Bool(true));
+        if let Some(port) = c.get("port").cloned().filter(|p| !p.is_unknown()) {
+            c.entry("protocol".into()).or_insert(Value::str("tcp"));
+            let awsvpc = attrs
+                .get("network_mode")
+                .and_then(Value::as_str)
+                .is_none_or(|m| m == "awsvpc");
+            if awsvpc {
+                c.entry("host_port".into()).or_insert(port);
+            }
+        }
+        if let Some(Value::Map(hc)) = c.get_mut("health_check") {
+            hc.entry("interval".into()).or_insert(Value::Int(30));
+            hc.entry("retries".into()).or_insert(Value::Int(3));
+            hc.entry("timeout".into()).or_insert(Value::Int(5));
+            hc.entry("start_period".into()).or_insert(Value::Int(0));
+        }
+    }
+    out
+}
+
+/// A SHA-256 shortened for people: the first 12 hex digits and an ellipsis.
+pub fn short_sha(s: &str) -> String {
+    let hex = s.strip_prefix("sha256:").unwrap_or(s);
+    if hex.len() > 12 {
+        format!("{}…", &hex[..12])
+    } else {
+        hex.to_string()
+    }
+}
+
+/// Splits `repo:tag` (the tag is after the last `:` that follows the last `/`).
+pub fn split_image(image: &str) -> (&str, Option<&str>) {
+    let slash = image.rfind('/').map_or(0, |i| i + 1);
+    match image[slash..].rfind(':') {
+        Some(i) => (&image[..slash + i], Some(&image[slash + i + 1..])),
+        None => (image, None),
+    }
+}

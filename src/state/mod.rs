@@ -1,5 +1,13 @@
 //! Recorded state: what pedestal created, with ids and attributes, release history and outputs.
-//! Backends (local file, S3) store it behind one trait.
+//! Backends (local file, in-memory; S3 later) store it behind one trait, [`StateStore`]:
+//! a full snapshot written atomically plus an append-only [`JournalEntry`] log that the applier
+//! uses to persist each resource as it completes without rewriting the whole file.
+
+mod journal;
+mod json;
+mod local;
+mod memory;
+mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,6 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::Address;
 use crate::resource::{Attrs, ResourceKind, Value};
+
+pub use journal::JournalEntry;
+pub use json::{canonical_json, to_canonical_string};
+pub use local::LocalStore;
+pub use memory::MemoryStore;
+pub use store::{LockGuard, LockInfo, StateError, StateStore, open};
 
 /// Version of the state file format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -86,5 +100,17 @@ impl State {
             releases: BTreeMap::new(),
             outputs: BTreeMap::new(),
         }
+    }
+}
+
+impl State {
+    /// Whether this state was ever persisted (a store's `write` always leaves serial ≥ 1).
+    pub fn is_persisted(&self) -> bool {
+        self.serial > 0
+    }
+
+    /// Applies one journal entry in place (used when replaying a journal over a snapshot).
+    pub fn apply_entry(&mut self, entry: &JournalEntry) {
+        journal::apply(self, entry);
     }
 }

@@ -1,1 +1,8 @@
-//! Integration tests for the plan workflow.
+//! Integration tests for state, the planner, saved plans, the renderers and the plan-side CLI.
+
+mod file;
+mod fixture;
+mod ops;
+mod planner;
+mod render;
+mod state;

@@ -1,7 +1,11 @@
 //! One file per command; each turns parsed arguments into an `ops` call and an [`Exit`].
 
 mod fmt;
+mod force_unlock;
 mod graph;
+mod output;
+pub(crate) mod plan;
+mod state;
 mod validate;
 
 use super::{Cli, Command, Exit};
@@ -12,12 +16,12 @@ pub fn run(cli: &Cli) -> miette::Result<Exit> {
         Command::Validate(a) => validate::run(g, a),
         Command::Fmt(a) => fmt::run(g, a),
         Command::Graph(a) => graph::run(g, a),
-        Command::Plan(a) => not_yet("plan", g, a),
+        Command::Plan(a) => plan::run(g, a),
         Command::Apply(a) => not_yet("apply", g, a),
         Command::Destroy(a) => not_yet("destroy", g, a),
-        Command::State(a) => not_yet("state", g, a),
-        Command::ForceUnlock(a) => not_yet("force-unlock", g, a),
-        Command::Output(a) => not_yet("output", g, a),
+        Command::State(a) => state::run(g, a),
+        Command::ForceUnlock(a) => force_unlock::run(g, a),
+        Command::Output(a) => output::run(g, a),
     }
 }
 
@@ -25,4 +29,9 @@ fn not_yet<T>(name: &str, _g: &super::Global, _a: &T) -> miette::Result<Exit> {
     Err(miette::miette!(
         "`pedestal {name}` is not available in this build yet"
     ))
+}
+
+/// Turns a workflow error into a report for the terminal.
+pub(crate) fn report(e: pedestal::ops::OpsError) -> miette::Report {
+    miette::miette!("{e}")
 }

@@ -1,0 +1,135 @@
+//! `pedestal plan` as a workflow, reusable by `apply` without a plan file.
+//!
+//! Outline of [`run`]:
+//! 1. load the spec (`spec::load`) for the requested environment and variables;
+//! 2. open the state store the spec's `[backend]` names and lock it for the whole operation;
+//! 3. read recorded state (snapshot + journal);
+//! 4. refresh it from the cloud unless `--no-refresh` (or the state is empty), collecting drift;
+//! 5. run the pure planner;
+//! 6. save the plan with `--out`;
+//! 7. release the lock (the guard drops) and hand back plan, config and prior state.
+//!
+//! [`plan_locked`] is steps 3–6 for a caller (like `apply`) that already holds the lock.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::OpsError;
+use super::refresh::{self, Refresher};
+use crate::plan::{self, Plan, PlanMode, PlanOptions};
+use crate::spec::Config;
+use crate::state::{self, State, StateStore};
+
+/// What to plan.
+#[derive(Clone, Debug, Default)]
+pub struct PlanRequest {
+    /// `--env` (reads `env/<name>.toml`).
+    pub env: String,
+    /// `--var K=V`, in order given (later wins).
+    pub vars: BTreeMap<String, String>,
+    pub mode: PlanMode,
+    pub targets: Vec<String>,
+    pub replace: Vec<String>,
+    /// Read live resources before planning (the default; `--no-refresh` turns it off).
+    pub refresh: bool,
+    /// `--out FILE`.
+    pub out: Option<PathBuf>,
+    /// `--lock-timeout`.
+    pub lock_timeout: Duration,
+}
+
+impl PlanRequest {
+    /// Parses `K=V` strings into the variable map; a missing `=` is a usage error.
+    pub fn parse_vars(raw: &[String]) -> Result<BTreeMap<String, String>, OpsError> {
+        let mut vars = BTreeMap::new();
+        for kv in raw {
+            let Some((k, v)) = kv.split_once('=') else {
+                return Err(OpsError::Usage(format!(
+                    "--var {kv:?} is not of the form NAME=VALUE"
+                )));
+            };
+            if k.trim().is_empty() {
+                return Err(OpsError::Usage(format!("--var {kv:?} has an empty name")));
+            }
+            vars.insert(k.trim().to_string(), v.to_string());
+        }
+        Ok(vars)
+    }
+}
+
+/// What planning produced.
+#[derive(Debug)]
+pub struct PlanOutcome {
+    pub plan: Plan,
+    pub config: Config,
+    /// Recorded state as read (before refresh); `None` when there was none.
+    pub prior: Option<State>,
+    /// Where `--out` saved the plan.
+    pub saved: Option<PathBuf>,
+}
+
+/// Loads, locks, refreshes (with `refresher`, or the stack's own when `req.refresh` is set and
+/// the state has resources), plans and saves.
+pub fn run(
+    dir: &Path,
+    req: &PlanRequest,
+    refresher: Option<&dyn Refresher>,
+) -> Result<PlanOutcome, OpsError> {
+    let config = super::load_config(dir, &req.env, &req.vars)?;
+    let store = state::open(&config)?;
+    let operation = match req.mode {
+        PlanMode::Normal => "plan",
+        PlanMode::Destroy => "plan --destroy",
+    };
+    let _guard = store.lock(operation, req.lock_timeout)?;
+    plan_locked(config, store.as_ref(), req, refresher)
+}
+
+/// Steps 3–6 of [`run`] for a caller that already holds the state lock.
+pub fn plan_locked(
+    config: Config,
+    store: &dyn StateStore,
+    req: &PlanRequest,
+    refresher: Option<&dyn Refresher>,
+) -> Result<PlanOutcome, OpsError> {
+    let prior = store.read()?;
+    let mut current = prior
+        .clone()
+        .unwrap_or_else(|| State::new(&config.stack, &config.env));
+    let mut drift = Vec::new();
+    if req.refresh && !current.resources.is_empty() {
+        let own;
+        let r: &dyn Refresher = match refresher {
+            Some(r) => r,
+            None => {
+                own = refresh::for_config(&config)?;
+                own.as_ref()
+            }
+        };
+        let refreshed = r.refresh(&current)?;
+        current = refreshed.state;
+        drift = refreshed.drift;
+    }
+    let opts = PlanOptions {
+        mode: req.mode,
+        targets: req.targets.clone(),
+        replace: req.replace.clone(),
+        drift,
+        git_commit: plan::file::git_commit(&config.root),
+    };
+    let plan = plan::plan(&config, &current, &opts)?;
+    let saved = match &req.out {
+        Some(path) => {
+            plan::file::write(path, &plan)?;
+            Some(path.clone())
+        }
+        None => None,
+    };
+    Ok(PlanOutcome {
+        plan,
+        config,
+        prior,
+        saved,
+    })
+}

@@ -1,0 +1,205 @@
+//! Saved plans (`pedestal plan --out FILE`): a JSON file wrapping the [`Plan`] with its own
+//! format version, and the staleness check `apply FILE` runs before touching anything.
+//!
+//! A saved plan is refused when the state it was made against has moved on (different lineage,
+//! or a different serial) or when the spec or variables changed (different digest) — Terraform
+//! checks only the state and silently applies a snapshot of the old config; pedestal names which
+//! of the three moved.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Plan;
+use crate::spec::Config;
+use crate::state::State;
+
+/// Version of the saved-plan envelope.
+pub const FILE_FORMAT_VERSION: u32 = 1;
+
+/// The on-disk envelope.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedPlan {
+    /// Always `"pedestal-plan"`, so a random JSON file is not mistaken for a plan.
+    kind: String,
+    file_format_version: u32,
+    /// The pedestal version that wrote the file.
+    pedestal_version: String,
+    plan: Plan,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("cannot {action} plan file {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a pedestal plan file: {message}")]
+    NotAPlan { path: PathBuf, message: String },
+    #[error(
+        "plan file {path} has format {found}, which this pedestal (format {supported}) cannot read; re-run `pedestal plan --out`"
+    )]
+    UnknownFormat {
+        path: PathBuf,
+        found: String,
+        supported: String,
+    },
+}
+
+/// Why a saved plan can no longer be applied.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StalePlan {
+    #[error(
+        "saved plan is for stack `{plan_stack}` env `{plan_env}`, not stack `{stack}` env `{env}`"
+    )]
+    WrongStack {
+        plan_stack: String,
+        plan_env: String,
+        stack: String,
+        env: String,
+    },
+    #[error(
+        "saved plan does not match the state: it was made against state lineage {planned}, but the state now has lineage {current}\n(the state was replaced or belongs to another environment; run `pedestal plan` again)"
+    )]
+    LineageChanged { planned: String, current: String },
+    #[error(
+        "saved plan does not match the state: it was made against state lineage {planned}, but no state exists any more\n(run `pedestal plan` again)"
+    )]
+    StateGone { planned: String },
+    #[error(
+        "saved plan is stale: the state moved on from serial {from} to serial {to} since the plan was made (another apply or state change ran)\n(run `pedestal plan` again)"
+    )]
+    SerialMoved { from: u64, to: u64 },
+    #[error(
+        "saved plan is stale: the spec or variables of stack `{stack}` env `{env}` changed since the plan was made (spec digest {planned} → {current})\n(run `pedestal plan` again)"
+    )]
+    SpecChanged {
+        stack: String,
+        env: String,
+        planned: String,
+        current: String,
+    },
+}
+
+/// Writes `plan` to `path` (pretty JSON, sorted keys, mode 0600: a plan describes
+/// infrastructure, though never secrets in clear).
+pub fn write(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
+    let saved = SavedPlan {
+        kind: "pedestal-plan".into(),
+        file_format_version: FILE_FORMAT_VERSION,
+        pedestal_version: env!("CARGO_PKG_VERSION").into(),
+        plan: plan.clone(),
+    };
+    let io = |action, source| PlanFileError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = crate::state::to_canonical_string(&saved)
+        .map_err(|e| io("serialise", std::io::Error::other(e)))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    use std::io::Write;
+    let mut f = opts.open(path).map_err(|e| io("create", e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| io("write", e))
+}
+
+/// Reads a plan file, checking its kind and both format versions.
+pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let not_a_plan = |message: String| PlanFileError::NotAPlan {
+        path: path.to_path_buf(),
+        message,
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| not_a_plan(e.to_string()))?;
+    if json.get("kind").and_then(|k| k.as_str()) != Some("pedestal-plan") {
+        return Err(not_a_plan("missing \"kind\": \"pedestal-plan\"".into()));
+    }
+    let file_version = json.get("file_format_version").cloned().unwrap_or_default();
+    let plan_version = json
+        .get("plan")
+        .and_then(|p| p.get("format_version"))
+        .cloned()
+        .unwrap_or_default();
+    if file_version.as_u64() != Some(u64::from(FILE_FORMAT_VERSION))
+        || plan_version.as_str() != Some(super::FORMAT_VERSION)
+    {
+        return Err(PlanFileError::UnknownFormat {
+            path: path.to_path_buf(),
+            found: format!("{file_version}/{plan_version}"),
+            supported: format!("{FILE_FORMAT_VERSION}/\"{}\"", super::FORMAT_VERSION),
+        });
+    }
+    let saved: SavedPlan = serde_json::from_value(json).map_err(|e| not_a_plan(e.to_string()))?;
+    Ok(saved.plan)
+}
+
+/// Checks that `plan` still applies to `config` and the current `state`.
+pub fn verify(plan: &Plan, config: &Config, state: Option<&State>) -> Result<(), StalePlan> {
+    if plan.stack != config.stack || plan.env != config.env {
+        return Err(StalePlan::WrongStack {
+            plan_stack: plan.stack.clone(),
+            plan_env: plan.env.clone(),
+            stack: config.stack.clone(),
+            env: config.env.clone(),
+        });
+    }
+    let current_serial = state.map_or(0, |s| s.serial);
+    match (&plan.prior_state.lineage, state) {
+        (Some(planned), Some(s)) if *planned != s.lineage => {
+            return Err(StalePlan::LineageChanged {
+                planned: planned.clone(),
+                current: s.lineage.clone(),
+            });
+        }
+        (Some(planned), None) => {
+            return Err(StalePlan::StateGone {
+                planned: planned.clone(),
+            });
+        }
+        _ => {}
+    }
+    if plan.prior_state.serial != current_serial {
+        return Err(StalePlan::SerialMoved {
+            from: plan.prior_state.serial,
+            to: current_serial,
+        });
+    }
+    if plan.spec_digest != config.digest {
+        return Err(StalePlan::SpecChanged {
+            stack: config.stack.clone(),
+            env: config.env.clone(),
+            planned: plan.spec_digest.clone(),
+            current: config.digest.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// `git rev-parse HEAD` in `dir`, when it is inside a git work tree (best effort).
+pub fn git_commit(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && sha.len() >= 7).then_some(sha)
+}

@@ -1,0 +1,592 @@
+//! The planner: a pure function from the desired world ([`Config`]), recorded (possibly
+//! refreshed) [`State`] and [`PlanOptions`] to a [`Plan`]. No I/O, no clock, no randomness, so
+//! the same inputs give a byte-identical plan.
+//!
+//! Outline:
+//! 1. index every address in the spec or the state; edges are `depends_on` (plus references)
+//!    for resources in the spec and recorded dependencies for orphans;
+//! 2. order them topologically (ties broken by address) with Kahn's algorithm: O((V+E) log V);
+//! 3. narrow to `--target`s (and what they depend on; for `--destroy`, what depends on them);
+//! 4. walk in order, resolving [`Value::Ref`]s against the dependency's planned `after` (or its
+//!    recorded attributes when it is unchanged), diffing against state and choosing an
+//!    [`Action`] with a [`Reason`];
+//! 5. derive the endpoint release view and output changes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+use super::{
+    Action, Drift, OutputChange, Plan, PlanMode, Reason, ReleaseChange, ResourceChange, StateRef,
+};
+use crate::addr::Address;
+use crate::resource::{Attrs, ReplaceOrder, Resource, ResourceKind, Value};
+use crate::spec::Config;
+use crate::state::{ResourceState, State, Status};
+
+/// What the plan is asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    pub mode: PlanMode,
+    /// `--target`: resource or block addresses (`endpoint.fraud`, `module.churn`).
+    pub targets: Vec<String>,
+    /// `--replace`: resource or block addresses to replace even when unchanged.
+    pub replace: Vec<String>,
+    /// What refresh found changed outside pedestal (the prior state passed in already includes
+    /// it); shown in its own section and used as a reason.
+    pub drift: Vec<Drift>,
+    /// The commit the spec was read at, when known.
+    pub git_commit: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PlanError {
+    #[error(
+        "{} cannot be destroyed: lifecycle.prevent_destroy is set, but the plan would {}\n(remove prevent_destroy from the spec first if this is intended, or narrow the plan with --target)",
+        list_addresses(.addresses.iter().map(|(a, _)| a)),
+        .addresses.iter().map(|(a, act)| format!("{act} {a}")).collect::<Vec<_>>().join(", ")
+    )]
+    PreventDestroy {
+        /// Address and what the plan would do to it (`destroy`, `replace`).
+        addresses: Vec<(Address, &'static str)>,
+    },
+    #[error("--target {target} matches no resource in the spec or state{}", hint(.suggestion))]
+    UnknownTarget {
+        target: String,
+        suggestion: Option<String>,
+    },
+    #[error("--replace {target} matches no resource in the spec{}", hint(.suggestion))]
+    UnknownReplace {
+        target: String,
+        suggestion: Option<String>,
+    },
+    #[error("dependency cycle between {}", list_addresses(.addresses.iter()))]
+    Cycle { addresses: Vec<Address> },
+    #[error(
+        "the state belongs to stack `{state_stack}` env `{state_env}`, not stack `{stack}` env `{env}`"
+    )]
+    ForeignState {
+        state_stack: String,
+        state_env: String,
+        stack: String,
+        env: String,
+    },
+}
+
+fn hint(s: &Option<String>) -> String {
+    s.as_ref()
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default()
+}
+
+fn list_addresses<'a>(it: impl Iterator<Item = &'a Address>) -> String {
+    it.map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+struct Node<'a> {
+    address: &'a Address,
+    desired: Option<&'a Resource>,
+    prior: Option<&'a ResourceState>,
+    deps: Vec<usize>,
+}
+
+/// Computes the plan. Pure: same inputs, same plan.
+pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    if prior.stack != config.stack || prior.env != config.env {
+        return Err(PlanError::ForeignState {
+            state_stack: prior.stack.clone(),
+            state_env: prior.env.clone(),
+            stack: config.stack.clone(),
+            env: config.env.clone(),
+        });
+    }
+
+    // 1. Index.
+    let mut addresses: Vec<&Address> = config.resources.keys().collect();
+    addresses.extend(
+        prior
+            .resources
+            .keys()
+            .filter(|a| !config.resources.contains_key(*a)),
+    );
+    addresses.sort();
+    let index: HashMap<&Address, usize> =
+        addresses.iter().enumerate().map(|(i, a)| (*a, i)).collect();
+    let mut nodes: Vec<Node> = addresses
+        .iter()
+        .map(|a| Node {
+            address: a,
+            desired: config.resources.get(*a),
+            prior: prior.resources.get(*a),
+            deps: Vec::new(),
+        })
+        .collect();
+    for node in &mut nodes {
+        let mut deps: BTreeSet<usize> = BTreeSet::new();
+        match (node.desired, node.prior) {
+            (Some(r), _) => {
+                deps.extend(r.depends_on.iter().filter_map(|d| index.get(d).copied()));
+                for v in r.attrs.values() {
+                    deps.extend(
+                        v.refs()
+                            .iter()
+                            .filter_map(|rf| index.get(&rf.address).copied()),
+                    );
+                }
+            }
+            (None, Some(p)) => {
+                deps.extend(p.dependencies.iter().filter_map(|d| index.get(d).copied()));
+            }
+            (None, None) => {}
+        }
+        if let Some(me) = index.get(node.address) {
+            deps.remove(me);
+        }
+        node.deps = deps.into_iter().collect();
+    }
+
+    // 2. Order.
+    let order = topo_order(&nodes)?;
+
+    // 3. Narrow.
+    let selected = select(&nodes, &addresses, opts)?;
+    for target in &opts.replace {
+        if !config.resources.keys().any(|a| a.is_within(target)) {
+            return Err(PlanError::UnknownReplace {
+                target: target.clone(),
+                suggestion: suggest(target, config.resources.keys()),
+            });
+        }
+    }
+
+    // 4. Walk.
+    let drifted: HashSet<&Address> = opts.drift.iter().map(|d| &d.address).collect();
+    let mut changes: Vec<ResourceChange> = Vec::with_capacity(nodes.len());
+    let mut prevented: Vec<(Address, &'static str)> = Vec::new();
+    match opts.mode {
+        PlanMode::Destroy => {
+            for &i in order.iter().rev() {
+                let node = &nodes[i];
+                let (Some(p), true) = (node.prior, selected[i]) else {
+                    continue;
+                };
+                if node.desired.is_some_and(|r| r.lifecycle.prevent_destroy) {
+                    prevented.push((node.address.clone(), "destroy"));
+                }
+                changes.push(delete(node.address, p, Reason::DestroyRequested));
+            }
+        }
+        PlanMode::Normal => {
+            let mut planned = Planned {
+                afters: vec![None; nodes.len()],
+                pending: vec![false; nodes.len()],
+            };
+            for &i in &order {
+                if !selected[i] {
+                    continue;
+                }
+                let node = &nodes[i];
+                let change = match (node.desired, node.prior) {
+                    (Some(r), p) => {
+                        let replace_requested =
+                            opts.replace.iter().any(|t| node.address.is_within(t));
+                        let change = diff(
+                            r,
+                            p,
+                            replace_requested,
+                            drifted.contains(node.address),
+                            &|rf| planned.lookup(&index, &nodes, rf),
+                        );
+                        if change.action.destroys() && r.lifecycle.prevent_destroy {
+                            prevented.push((node.address.clone(), "replace"));
+                        }
+                        planned.pending[i] = matches!(
+                            change.action,
+                            Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete
+                        ) || (change.action == Action::Update
+                            && r.kind.schema().versioned);
+                        planned.afters[i] = change.after.clone();
+                        change
+                    }
+                    (None, Some(p)) => delete(node.address, p, Reason::NotInSpec),
+                    (None, None) => continue,
+                };
+                changes.push(change);
+            }
+            let outputs = outputs(config, prior, &|rf| planned.lookup(&index, &nodes, rf));
+            if !prevented.is_empty() {
+                return Err(PlanError::PreventDestroy {
+                    addresses: prevented,
+                });
+            }
+            return Ok(finish(config, prior, opts, changes, outputs));
+        }
+    }
+    if !prevented.is_empty() {
+        return Err(PlanError::PreventDestroy {
+            addresses: prevented,
+        });
+    }
+    let outputs = prior
+        .outputs
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                OutputChange {
+                    before: Some(v.clone()),
+                    after: None,
+                    sensitive: v.is_sensitive()
+                        || config.outputs.get(k).is_some_and(|o| o.sensitive),
+                },
+            )
+        })
+        .collect();
+    Ok(finish(config, prior, opts, changes, outputs))
+}
+
+/// Planned `after`s so far, and which resources' computed attributes become unknown.
+struct Planned {
+    afters: Vec<Option<Attrs>>,
+    pending: Vec<bool>,
+}
+
+impl Planned {
+    /// The value a reference resolves to at plan time, or `None` when only known after apply.
+    fn lookup(
+        &self,
+        index: &HashMap<&Address, usize>,
+        nodes: &[Node],
+        rf: &crate::resource::Ref,
+    ) -> Option<Value> {
+        let &i = index.get(&rf.address)?;
+        if let Some(after) = &self.afters[i] {
+            return match after.get(&rf.attr) {
+                Some(v) if !v.is_unknown() => Some(v.clone()),
+                Some(_) => None,
+                None if rf.attr == "id" && !self.pending[i] => {
+                    nodes[i].prior.map(|p| Value::str(p.id.clone()))
+                }
+                None => None,
+            };
+        }
+        // Not planned (outside --target): its recorded value stands.
+        let p = nodes[i].prior?;
+        match rf.attr.as_str() {
+            "id" => Some(Value::str(p.id.clone())),
+            a => p.attrs.get(a).cloned(),
+        }
+    }
+}
+
+fn delete(address: &Address, p: &ResourceState, reason: Reason) -> ResourceChange {
+    ResourceChange {
+        address: address.clone(),
+        kind: p.kind,
+        action: Action::Delete,
+        reason: Some(reason),
+        before: Some(p.attrs.clone()),
+        after: None,
+        replace_paths: Vec::new(),
+        id: Some(p.id.clone()),
+        depends_on: p.dependencies.clone(),
+        lifecycle: Default::default(),
+    }
+}
+
+/// One resource in the spec against its recorded state.
+fn diff(
+    r: &Resource,
+    prior: Option<&ResourceState>,
+    replace_requested: bool,
+    drifted: bool,
+    lookup: &dyn Fn(&crate::resource::Ref) -> Option<Value>,
+) -> ResourceChange {
+    let schema = r.kind.schema();
+    let mut after: Attrs = r
+        .attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.substitute(lookup)))
+        .collect();
+    let mut change = ResourceChange {
+        address: r.address.clone(),
+        kind: r.kind,
+        action: Action::NoOp,
+        reason: None,
+        before: prior.map(|p| p.attrs.clone()),
+        after: None,
+        replace_paths: Vec::new(),
+        id: prior.map(|p| p.id.clone()),
+        depends_on: r.depends_on.clone(),
+        lifecycle: r.lifecycle.clone(),
+    };
+    let unknown_computed = |after: &mut Attrs| {
+        for c in schema.computed {
+            after.insert((*c).to_string(), Value::Unknown);
+        }
+    };
+    let Some(p) = prior else {
+        unknown_computed(&mut after);
+        change.action = Action::Create;
+        change.reason = drifted.then_some(Reason::Drifted);
+        change.after = Some(after);
+        return change;
+    };
+    for name in &r.lifecycle.ignore_changes {
+        match p.attrs.get(name) {
+            Some(v) => after.insert(name.clone(), v.clone()),
+            None => after.remove(name),
+        };
+    }
+    let computed: HashSet<&str> = schema.computed.iter().copied().collect();
+    let mut changed: Vec<&str> = Vec::new();
+    for (k, a) in &after {
+        let differs = match p.attrs.get(k) {
+            Some(b) => a.is_unknown() || !a.same_as(b),
+            None => *a != Value::Null,
+        };
+        if differs {
+            changed.push(k);
+        }
+    }
+    for (k, b) in &p.attrs {
+        if !after.contains_key(k) && !computed.contains(k.as_str()) && *b != Value::Null {
+            changed.push(k);
+        }
+    }
+    changed.sort_unstable();
+    let forced: Vec<String> = changed
+        .iter()
+        .filter(|k| schema.force_new.contains(k))
+        .map(|k| k.to_string())
+        .collect();
+    let tainted = p.status == Status::Tainted;
+    if tainted || replace_requested || !forced.is_empty() {
+        change.action = if r.lifecycle.create_before_destroy
+            || schema.replace_order == ReplaceOrder::CreateBeforeDestroy
+        {
+            Action::CreateThenDelete
+        } else {
+            Action::DeleteThenCreate
+        };
+        change.reason = Some(if tainted {
+            Reason::Tainted
+        } else if replace_requested {
+            Reason::ReplaceRequested
+        } else {
+            Reason::ForcedBy {
+                attrs: forced.clone(),
+            }
+        });
+        change.replace_paths = forced;
+        unknown_computed(&mut after);
+    } else if !changed.is_empty() {
+        change.action = Action::Update;
+        if schema.versioned {
+            change.reason = Some(Reason::NewRevision);
+            unknown_computed(&mut after);
+        } else {
+            keep_computed(&mut after, p, schema.computed);
+            change.reason = drifted.then_some(Reason::Drifted);
+        }
+    } else {
+        keep_computed(&mut after, p, schema.computed);
+    }
+    change.after = Some(after);
+    change
+}
+
+fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&str]) {
+    for c in computed {
+        if let Some(v) = p.attrs.get(*c) {
+            after.insert((*c).to_string(), v.clone());
+        }
+    }
+}
+
+/// Kahn's algorithm; among ready nodes the smallest address goes first.
+fn topo_order(nodes: &[Node]) -> Result<Vec<usize>, PlanError> {
+    let mut indegree: Vec<usize> = nodes.iter().map(|n| n.deps.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        for &d in &n.deps {
+            dependents[d].push(i);
+        }
+    }
+    let mut ready: BTreeSet<usize> = (0..nodes.len()).filter(|&i| indegree[i] == 0).collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &j in &dependents[i] {
+            indegree[j] -= 1;
+            if indegree[j] == 0 {
+                ready.insert(j);
+            }
+        }
+    }
+    if order.len() < nodes.len() {
+        let addresses = (0..nodes.len())
+            .filter(|&i| indegree[i] > 0)
+            .map(|i| nodes[i].address.clone())
+            .collect();
+        return Err(PlanError::Cycle { addresses });
+    }
+    Ok(order)
+}
+
+/// Which nodes the plan covers: all, or the targets plus their dependencies (for a destroy,
+/// their dependents).
+fn select(
+    nodes: &[Node],
+    addresses: &[&Address],
+    opts: &PlanOptions,
+) -> Result<Vec<bool>, PlanError> {
+    if opts.targets.is_empty() {
+        return Ok(vec![true; nodes.len()]);
+    }
+    let mut selected = vec![false; nodes.len()];
+    let mut queue = VecDeque::new();
+    for target in &opts.targets {
+        let mut found = false;
+        for (i, a) in addresses.iter().enumerate() {
+            if a.is_within(target) {
+                found = true;
+                if !selected[i] {
+                    selected[i] = true;
+                    queue.push_back(i);
+                }
+            }
+        }
+        if !found {
+            return Err(PlanError::UnknownTarget {
+                target: target.clone(),
+                suggestion: suggest(target, addresses.iter().copied()),
+            });
+        }
+    }
+    let edges: Vec<Vec<usize>> = match opts.mode {
+        PlanMode::Normal => nodes.iter().map(|n| n.deps.clone()).collect(),
+        PlanMode::Destroy => {
+            let mut dependents = vec![Vec::new(); nodes.len()];
+            for (i, n) in nodes.iter().enumerate() {
+                for &d in &n.deps {
+                    dependents[d].push(i);
+                }
+            }
+            dependents
+        }
+    };
+    while let Some(i) = queue.pop_front() {
+        for &j in &edges[i] {
+            if !selected[j] {
+                selected[j] = true;
+                queue.push_back(j);
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// The closest address or block to a mistyped one.
+fn suggest<'a>(target: &str, candidates: impl Iterator<Item = &'a Address>) -> Option<String> {
+    let mut best: Option<(f64, String)> = None;
+    let mut seen = HashSet::new();
+    for a in candidates {
+        for cand in [a.as_str(), a.block()] {
+            if !seen.insert(cand.to_string()) {
+                continue;
+            }
+            let score = strsim::jaro_winkler(target, cand);
+            if score > 0.85 && best.as_ref().is_none_or(|(s, _)| score > *s) {
+                best = Some((score, cand.to_string()));
+            }
+        }
+    }
+    best.map(|(_, s)| s)
+}
+
+fn outputs(
+    config: &Config,
+    prior: &State,
+    lookup: &dyn Fn(&crate::resource::Ref) -> Option<Value>,
+) -> BTreeMap<String, OutputChange> {
+    let mut out = BTreeMap::new();
+    for (name, o) in &config.outputs {
+        let mut after = o.value.substitute(lookup);
+        if o.sensitive && !after.is_sensitive() {
+            after = Value::Sensitive(Box::new(after));
+        }
+        out.insert(
+            name.clone(),
+            OutputChange {
+                before: prior.outputs.get(name).cloned(),
+                after: Some(after),
+                sensitive: o.sensitive,
+            },
+        );
+    }
+    for (name, v) in &prior.outputs {
+        if !config.outputs.contains_key(name) {
+            out.insert(
+                name.clone(),
+                OutputChange {
+                    before: Some(v.clone()),
+                    after: None,
+                    sensitive: v.is_sensitive(),
+                },
+            );
+        }
+    }
+    out
+}
+
+fn finish(
+    config: &Config,
+    prior: &State,
+    opts: &PlanOptions,
+    changes: Vec<ResourceChange>,
+    outputs: BTreeMap<String, OutputChange>,
+) -> Plan {
+    let releases = releases(&changes);
+    Plan {
+        format_version: super::FORMAT_VERSION.to_string(),
+        stack: config.stack.clone(),
+        env: config.env.clone(),
+        mode: opts.mode,
+        prior_state: StateRef {
+            lineage: prior.is_persisted().then(|| prior.lineage.clone()),
+            serial: prior.serial,
+        },
+        spec_digest: config.digest.clone(),
+        git_commit: opts.git_commit.clone(),
+        provider: config.provider.clone(),
+        changes,
+        drift: opts.drift.clone(),
+        releases,
+        outputs,
+        targets: opts.targets.clone(),
+    }
+}
+
+/// The endpoint release view: one entry per task definition that changes.
+fn releases(changes: &[ResourceChange]) -> Vec<ReleaseChange> {
+    let mut out: Vec<ReleaseChange> = changes
+        .iter()
+        .filter(|c| c.kind == ResourceKind::EcsTaskDefinition && c.action != Action::NoOp)
+        .map(|c| {
+            let get = |attrs: &Option<Attrs>, outer: &str, inner: &str| -> Option<String> {
+                let v = attrs.as_ref()?.get(outer)?.as_map()?.get(inner)?;
+                Some(v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            };
+            ReleaseChange {
+                endpoint: c.address.block().to_string(),
+                version_before: get(&c.before, "model", "version"),
+                version_after: get(&c.after, "model", "version"),
+                image_before: get(&c.before, "container", "image"),
+                image_after: get(&c.after, "container", "image"),
+                artifact_sha256_before: get(&c.before, "model", "sha256"),
+                artifact_sha256_after: get(&c.after, "model", "sha256"),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    out
+}

@@ -1,0 +1,407 @@
+//! The local backend: `state/<env>.json` next to `pedestal.toml` (or wherever `[backend] path`
+//! points), with `<state>.journal` (appended entries since the last snapshot), `<state>.backup`
+//! (the previous version) and `<state>.lock` (the lock file). All files are mode 0600.
+//!
+//! Snapshot writes go through a temporary file in the same directory: write, fsync, rename over
+//! the old file, fsync the directory. Journal lines carry the lineage and serial of the snapshot
+//! they extend, so lines left over by an interrupted compaction are recognised and skipped, and
+//! a line torn by a crash mid-append is dropped.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::journal::JournalLine;
+use super::store::retry_lock;
+use super::{FORMAT_VERSION, JournalEntry, LockGuard, LockInfo, State, StateError, StateStore};
+
+/// State in a local JSON file.
+#[derive(Debug)]
+pub struct LocalStore {
+    path: PathBuf,
+    stack: String,
+    env: String,
+    /// Lineage and serial of the snapshot on disk, and whether the journal's tail was checked
+    /// for a torn line; filled by the first read or write.
+    cache: Mutex<Option<Snapshot>>,
+}
+
+#[derive(Clone, Debug)]
+struct Snapshot {
+    lineage: String,
+    serial: u64,
+    tail_checked: bool,
+}
+
+/// What loading the files found.
+struct Loaded {
+    state: Option<State>,
+    snapshot: Option<(String, u64)>,
+    /// Bytes of the journal up to the last complete line.
+    journal_valid_len: u64,
+    journal_len: u64,
+}
+
+impl LocalStore {
+    /// A store for `path`, holding the state of `stack` / `env` (anything else is refused).
+    pub fn new(path: impl Into<PathBuf>, stack: &str, env: &str) -> LocalStore {
+        LocalStore {
+            path: path.into(),
+            stack: stack.to_string(),
+            env: env.to_string(),
+            cache: Mutex::new(None),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut s = self.path.clone().into_os_string();
+        s.push(suffix);
+        PathBuf::from(s)
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        self.sibling(".journal")
+    }
+
+    pub fn backup_path(&self) -> PathBuf {
+        self.sibling(".backup")
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.sibling(".lock")
+    }
+
+    fn io(&self, action: &'static str, path: &Path, source: std::io::Error) -> StateError {
+        StateError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, path: &Path, message: impl Into<String>) -> StateError {
+        StateError::Corrupt {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    /// Parses and checks a snapshot: format version, stack and env.
+    fn parse_snapshot(&self, text: &str) -> Result<State, StateError> {
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| self.corrupt(&self.path, e.to_string()))?;
+        let Some(obj) = json.as_object() else {
+            return Err(self.corrupt(&self.path, "expected a JSON object"));
+        };
+        match obj.get("format_version") {
+            Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+            Some(v) => {
+                return Err(StateError::UnknownFormat {
+                    path: self.path.clone(),
+                    found: v.to_string(),
+                    supported: FORMAT_VERSION,
+                });
+            }
+            None => return Err(self.corrupt(&self.path, "no format_version field")),
+        }
+        let state: State =
+            serde_json::from_value(json).map_err(|e| self.corrupt(&self.path, e.to_string()))?;
+        if state.stack != self.stack || state.env != self.env {
+            return Err(StateError::Foreign {
+                path: self.path.clone(),
+                found_stack: state.stack,
+                found_env: state.env,
+                stack: self.stack.clone(),
+                env: self.env.clone(),
+            });
+        }
+        Ok(state)
+    }
+
+    fn load(&self) -> Result<Loaded, StateError> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => return Err(self.io("read", &self.path, e)),
+        };
+        let mut state = match text {
+            Some(t) => Some(self.parse_snapshot(&t)?),
+            None => None,
+        };
+        let snapshot = state.as_ref().map(|s| (s.lineage.clone(), s.serial));
+        let journal_path = self.journal_path();
+        let journal = match fs::read(&journal_path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(self.io("read", &journal_path, e)),
+        };
+        let mut valid_len = 0u64;
+        let mut rest = &journal[..];
+        while !rest.is_empty() {
+            let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
+                // A line torn by a crash mid-append: never acknowledged, so dropped.
+                break;
+            };
+            let line = &rest[..nl];
+            rest = &rest[nl + 1..];
+            valid_len += nl as u64 + 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let parsed: JournalLine = serde_json::from_slice(line).map_err(|e| {
+                self.corrupt(
+                    &journal_path,
+                    format!("journal line at byte {valid_len}: {e}"),
+                )
+            })?;
+            match (&mut state, &snapshot) {
+                (Some(st), Some((lineage, serial)))
+                    if &parsed.lineage == lineage && parsed.base_serial == *serial =>
+                {
+                    st.apply_entry(&parsed.entry);
+                }
+                // Left over from a snapshot that has since been replaced: already included.
+                _ => {}
+            }
+        }
+        Ok(Loaded {
+            state,
+            snapshot,
+            journal_valid_len: valid_len,
+            journal_len: journal.len() as u64,
+        })
+    }
+
+    /// Writes `contents` to `target` atomically: temp file (0600) + fsync + rename + dir fsync.
+    fn write_atomic(&self, target: &Path, contents: &[u8]) -> Result<(), StateError> {
+        let dir = parent_dir(target);
+        fs::create_dir_all(&dir).map_err(|e| self.io("create directory", &dir, e))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "state".into());
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let mut f = private_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| self.io("create", &tmp, e))?;
+        f.write_all(contents)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| self.io("write", &tmp, e))?;
+        drop(f);
+        fs::rename(&tmp, target).map_err(|e| self.io("rename into place", target, e))?;
+        sync_dir(&dir).map_err(|e| self.io("sync directory", &dir, e))
+    }
+
+    fn remember(&self, lineage: &str, serial: u64, tail_checked: bool) {
+        if let Ok(mut c) = self.cache.lock() {
+            *c = Some(Snapshot {
+                lineage: lineage.to_string(),
+                serial,
+                tail_checked,
+            });
+        }
+    }
+
+    fn cached(&self) -> Option<Snapshot> {
+        self.cache.lock().ok().and_then(|c| c.clone())
+    }
+}
+
+impl StateStore for LocalStore {
+    fn read(&self) -> Result<Option<State>, StateError> {
+        let loaded = self.load()?;
+        if let Some((lineage, serial)) = &loaded.snapshot {
+            let checked = loaded.journal_valid_len == loaded.journal_len;
+            self.remember(lineage, *serial, checked);
+        }
+        Ok(loaded.state)
+    }
+
+    fn write(&self, state: &State) -> Result<(), StateError> {
+        if state.stack != self.stack || state.env != self.env {
+            return Err(StateError::Foreign {
+                path: self.path.clone(),
+                found_stack: state.stack.clone(),
+                found_env: state.env.clone(),
+                stack: self.stack.clone(),
+                env: self.env.clone(),
+            });
+        }
+        let current = self.load()?.state;
+        let mut next = state.clone();
+        next.format_version = FORMAT_VERSION;
+        if let Some(cur) = &current {
+            if cur.lineage != state.lineage {
+                return Err(StateError::LineageMismatch {
+                    path: self.path.clone(),
+                    stored: cur.lineage.clone(),
+                    writing: state.lineage.clone(),
+                });
+            }
+            next.serial = state.serial.max(cur.serial) + 1;
+            let backup = super::to_canonical_string(cur)
+                .map_err(|e| self.corrupt(&self.path, e.to_string()))?;
+            self.write_atomic(&self.backup_path(), backup.as_bytes())?;
+        } else {
+            next.serial = state.serial + 1;
+        }
+        let text = super::to_canonical_string(&next)
+            .map_err(|e| self.corrupt(&self.path, e.to_string()))?;
+        self.write_atomic(&self.path, text.as_bytes())?;
+        // Compaction: the snapshot now includes every journal entry. Lines that survive a crash
+        // right here name the old serial and are skipped on read.
+        let journal = self.journal_path();
+        match fs::remove_file(&journal) {
+            Ok(()) => sync_dir(&parent_dir(&journal)).map_err(|e| self.io("sync", &journal, e))?,
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(self.io("remove", &journal, e)),
+        }
+        self.remember(&next.lineage, next.serial, true);
+        Ok(())
+    }
+
+    fn append(&self, entry: &JournalEntry) -> Result<(), StateError> {
+        let snap = match self.cached() {
+            Some(s) if s.tail_checked => s,
+            _ => {
+                let loaded = self.load()?;
+                if loaded.journal_valid_len < loaded.journal_len {
+                    let journal = self.journal_path();
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(&journal)
+                        .map_err(|e| self.io("open", &journal, e))?;
+                    f.set_len(loaded.journal_valid_len)
+                        .and_then(|()| f.sync_all())
+                        .map_err(|e| self.io("truncate torn line of", &journal, e))?;
+                }
+                match loaded.snapshot {
+                    Some((lineage, serial)) => self.remember(&lineage, serial, true),
+                    None => self.write(&State::new(&self.stack, &self.env))?,
+                }
+                self.cached()
+                    .ok_or_else(|| self.corrupt(&self.path, "state vanished"))?
+            }
+        };
+        let line = JournalLine {
+            lineage: snap.lineage,
+            base_serial: snap.serial,
+            entry: entry.clone(),
+        };
+        let mut bytes = serde_json::to_vec(&line)
+            .map_err(|e| self.corrupt(&self.journal_path(), e.to_string()))?;
+        bytes.push(b'\n');
+        let journal = self.journal_path();
+        let mut f = private_options()
+            .append(true)
+            .create(true)
+            .open(&journal)
+            .map_err(|e| self.io("open", &journal, e))?;
+        f.write_all(&bytes)
+            .and_then(|()| f.sync_data())
+            .map_err(|e| self.io("append to", &journal, e))
+    }
+
+    fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard, StateError> {
+        let lock_path = self.lock_path();
+        let dir = parent_dir(&lock_path);
+        fs::create_dir_all(&dir).map_err(|e| self.io("create directory", &dir, e))?;
+        retry_lock(timeout, || {
+            let info = LockInfo::new(operation);
+            match private_options()
+                .write(true)
+                .create_new(true)
+                .open(&lock_path)
+            {
+                Ok(mut f) => {
+                    let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
+                    f.write_all(&body)
+                        .and_then(|()| f.sync_all())
+                        .map_err(|e| self.io("write", &lock_path, e))?;
+                    let path = lock_path.clone();
+                    let id = info.id.clone();
+                    Ok(LockGuard::new(info, move || {
+                        if read_lock(&path).is_some_and(|held| held.id == id) {
+                            let _ = fs::remove_file(&path);
+                        }
+                    }))
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(StateError::Locked {
+                    path: lock_path.display().to_string(),
+                    info: Box::new(read_lock(&lock_path).unwrap_or_else(unreadable_lock)),
+                }),
+                Err(e) => Err(self.io("create", &lock_path, e)),
+            }
+        })
+    }
+
+    fn force_unlock(&self, id: &str) -> Result<(), StateError> {
+        let lock_path = self.lock_path();
+        if !lock_path.exists() {
+            return Err(StateError::NotLocked {
+                path: lock_path.display().to_string(),
+            });
+        }
+        let held = read_lock(&lock_path).unwrap_or_else(unreadable_lock);
+        if held.id != id {
+            return Err(StateError::LockIdMismatch {
+                path: lock_path.display().to_string(),
+                held: held.id,
+                given: id.to_string(),
+            });
+        }
+        fs::remove_file(&lock_path).map_err(|e| self.io("remove", &lock_path, e))
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+fn read_lock(path: &Path) -> Option<LockInfo> {
+    let mut s = String::new();
+    File::open(path).ok()?.read_to_string(&mut s).ok()?;
+    serde_json::from_str(&s).ok()
+}
+
+/// Lock info for a lock file that cannot be parsed (e.g. a crash while writing it); it can be
+/// released with `pedestal force-unlock unknown`.
+fn unreadable_lock() -> LockInfo {
+    LockInfo {
+        id: "unknown".into(),
+        who: "(unreadable lock file)".into(),
+        operation: "unknown".into(),
+        created: "unknown".into(),
+        version: "unknown".into(),
+    }
+}
+
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn private_options() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
+}

@@ -1,0 +1,234 @@
+//! The [`StateStore`] trait every backend implements, the lock vocabulary ([`LockInfo`],
+//! [`LockGuard`]) and [`StateError`]. [`open`] picks the backend a [`Config`] asks for.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::{JournalEntry, State};
+use crate::spec::{Backend, Config};
+
+/// Where state is kept, and how concurrent runs are kept apart.
+///
+/// Writers hold the lock. `read` returns the last snapshot with the journal replayed over it;
+/// `write` replaces everything atomically (serial = max(given, stored) + 1) and compacts the
+/// journal; `append` persists one entry durably in time proportional to the entry.
+pub trait StateStore: Send + Sync {
+    /// The snapshot plus replayed journal, or `None` when no state exists yet.
+    fn read(&self) -> Result<Option<State>, StateError>;
+    /// Full atomic write; bumps the serial and compacts the journal.
+    fn write(&self, state: &State) -> Result<(), StateError>;
+    /// Durable O(entry) append (fsync) for per-resource persistence during apply.
+    fn append(&self, entry: &JournalEntry) -> Result<(), StateError>;
+    /// Takes the lock, retrying until `timeout`; the guard releases it on drop.
+    fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard, StateError>;
+    /// Removes a lock left behind by an interrupted run, if its id is `id`.
+    fn force_unlock(&self, id: &str) -> Result<(), StateError>;
+    /// Where the state lives, for messages (`state/prod.json`, `memory`).
+    fn describe(&self) -> String;
+}
+
+/// What a lock file (or lock object) holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub id: String,
+    /// `user@host`.
+    pub who: String,
+    /// `plan`, `apply`, `destroy`, `state rm`, ...
+    pub operation: String,
+    /// RFC 3339, UTC.
+    pub created: String,
+    /// The pedestal version holding the lock.
+    pub version: String,
+}
+
+impl LockInfo {
+    /// Lock info for this process, now.
+    pub fn new(operation: &str) -> LockInfo {
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            who: who(),
+            operation: operation.to_string(),
+            created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// "5m 3s ago" when `created` parses, for messages.
+    pub fn age(&self) -> Option<String> {
+        let created = humantime::parse_rfc3339_weak(&self.created).ok()?;
+        let secs = SystemTime::now().duration_since(created).ok()?.as_secs();
+        Some(format!(
+            "{} ago",
+            humantime::format_duration(Duration::from_secs(secs))
+        ))
+    }
+}
+
+impl fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  ID:        {}", self.id)?;
+        writeln!(f, "  Who:       {}", self.who)?;
+        writeln!(f, "  Operation: {}", self.operation)?;
+        match self.age() {
+            Some(age) => writeln!(f, "  Created:   {} ({age})", self.created)?,
+            None => writeln!(f, "  Created:   {}", self.created)?,
+        }
+        write!(f, "  Version:   {}", self.version)
+    }
+}
+
+fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
+}
+
+/// A held lock; dropping it releases the lock.
+pub struct LockGuard {
+    info: LockInfo,
+    release: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl LockGuard {
+    /// A guard that runs `release` when dropped.
+    pub fn new(info: LockInfo, release: impl FnOnce() + Send + Sync + 'static) -> LockGuard {
+        LockGuard {
+            info,
+            release: Some(Box::new(release)),
+        }
+    }
+
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+}
+
+impl fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockGuard")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            release();
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "state file {path} is corrupt: {message}\n(it was left untouched; restore it from {path}.backup or fix it by hand)"
+    )]
+    Corrupt { path: PathBuf, message: String },
+    #[error(
+        "state file {path} has format_version {found}, which this pedestal (format_version {supported}) does not understand\n(it was left untouched; use a newer pedestal)"
+    )]
+    UnknownFormat {
+        path: PathBuf,
+        found: String,
+        supported: u32,
+    },
+    #[error(
+        "state file {path} belongs to stack `{found_stack}` env `{found_env}`, not stack `{stack}` env `{env}`\n(it was left untouched; check [backend] path and --env)"
+    )]
+    Foreign {
+        path: PathBuf,
+        found_stack: String,
+        found_env: String,
+        stack: String,
+        env: String,
+    },
+    #[error(
+        "refusing to overwrite state {path}: it has lineage {stored}, but the state being written has lineage {writing}"
+    )]
+    LineageMismatch {
+        path: PathBuf,
+        stored: String,
+        writing: String,
+    },
+    #[error(
+        "the state is locked by another run ({path}):\n{info}\nWait for it to finish (or pass --lock-timeout). If that run is gone, release the lock with:\n  pedestal force-unlock {id}",
+        id = info.id
+    )]
+    Locked { path: String, info: Box<LockInfo> },
+    #[error("no lock is held on {path}")]
+    NotLocked { path: String },
+    #[error("the lock on {path} has id {held}, not {given}; nothing was unlocked")]
+    LockIdMismatch {
+        path: String,
+        held: String,
+        given: String,
+    },
+    #[error(
+        "the S3 state backend (bucket `{bucket}`, key `{key}`) is not supported by this build yet; use [backend] type = \"local\""
+    )]
+    BackendUnsupported { bucket: String, key: String },
+}
+
+/// The store a stack's `[backend]` asks for (paths relative to the stack directory).
+pub fn open(config: &Config) -> Result<Box<dyn StateStore>, StateError> {
+    match &config.backend {
+        Backend::Local { path } => {
+            let path = if path.is_absolute() {
+                path.clone()
+            } else {
+                config.root.join(path)
+            };
+            Ok(Box::new(super::LocalStore::new(
+                path,
+                &config.stack,
+                &config.env,
+            )))
+        }
+        Backend::S3 { bucket, key, .. } => Err(StateError::BackendUnsupported {
+            bucket: bucket.clone(),
+            key: key.clone(),
+        }),
+    }
+}
+
+/// Retries `attempt` with a growing pause (100 ms doubling to 2 s) until it succeeds, fails
+/// with something other than [`StateError::Locked`], or `timeout` has passed.
+pub(super) fn retry_lock(
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Result<LockGuard, StateError>,
+) -> Result<LockGuard, StateError> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match attempt() {
+            Err(StateError::Locked { .. }) if start.elapsed() < timeout => {
+                std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! The planner's decisions: actions, reasons, unknown propagation, targets, lifecycle, order.
+
+use pedestal::plan::{Action, PlanError, PlanMode, PlanOptions, Reason, plan};
+use pedestal::resource::Value;
+use pedestal::state::{State, Status};
+
+use super::fixture::{self, Endpoint, addr};
+
+fn fraud() -> Endpoint {
+    Endpoint::new("fraud")
+}
+
+fn action_of(p: &pedestal::plan::Plan, a: &str) -> Action {
+    p.changes
+        .iter()
+        .find(|c| c.address.as_str() == a)
+        .unwrap_or_else(|| panic!("{a} not in plan"))
+        .action
+}
+
+#[test]
+fn create_all_in_dependency_order() {
+    let config = fixture::config(&[fraud()]);
+    let p = plan(
+        &config,
+        &State::new(fixture::STACK, fixture::ENV),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    assert!(p.changes.iter().all(|c| c.action == Action::Create));
+    let order: Vec<&str> = p.changes.iter().map(|c| c.address.as_str()).collect();
+    let pos = |a: &str| order.iter().position(|x| *x == a).unwrap();
+    assert!(pos("storage.models.bucket") < pos("artifact.fraud_model.object"));
+    assert!(pos("artifact.fraud_model.object") < pos("endpoint.fraud.task_definition"));
+    assert!(pos("endpoint.fraud.task_definition") < pos("endpoint.fraud.service"));
+    assert!(pos("endpoint.fraud.service") < pos("endpoint.fraud.scaling"));
+    let svc = &p.changes[pos("endpoint.fraud.service")];
+    let after = svc.after.as_ref().unwrap();
+    assert!(after["task_definition"].is_unknown());
+    assert!(
+        after["arn"].is_unknown(),
+        "computed attributes are unknown on create"
+    );
+    assert_eq!(p.prior_state.lineage, None, "no persisted state yet");
+    let s = p.summary();
+    assert_eq!((s.add, s.change, s.destroy), (7, 0, 0));
+    assert_eq!(p.releases.len(), 1);
+    assert_eq!(p.releases[0].version_before, None);
+    assert_eq!(p.releases[0].version_after.as_deref(), Some("1.3.0"));
+}
+
+#[test]
+fn unchanged_spec_plans_no_ops_with_references_resolved() {
+    let config = fixture::config(&[fraud()]);
+    let state = fixture::applied(&config, 3);
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    for c in &p.changes {
+        assert_eq!(c.action, Action::NoOp, "{} should be a no-op", c.address);
+    }
+    assert!(!p.has_changes());
+    assert_eq!(p.prior_state.serial, 7);
+    assert_eq!(
+        p.prior_state.lineage.as_deref(),
+        Some(state.lineage.as_str())
+    );
+    let svc = p
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "endpoint.fraud.service")
+        .unwrap();
+    assert_eq!(
+        svc.after.as_ref().unwrap()["task_definition"],
+        state.resources[&addr("endpoint.fraud.task_definition")].attrs["arn"],
+        "a reference to an unchanged resource resolves from state"
+    );
+}
+
+#[test]
+fn model_release_registers_a_new_revision_and_updates_the_service() {
+    let old = fixture::config(&[fraud()]);
+    let state = fixture::applied(&old, 3);
+    let mut e = fraud();
+    e.version = "1.4.0".into();
+    e.sha256 = fixture::sha("1.4.0");
+    e.image_tag = "2.5.0".into();
+    let config = fixture::config(&[e]);
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+
+    let td = p
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "endpoint.fraud.task_definition")
+        .unwrap();
+    assert_eq!(td.action, Action::Update);
+    assert_eq!(td.reason, Some(Reason::NewRevision));
+    assert!(td.after.as_ref().unwrap()["arn"].is_unknown());
+    // The artifact key embeds the sha256, so a new artifact is a replacement (create first).
+    assert_eq!(
+        action_of(&p, "artifact.fraud_model.object"),
+        Action::CreateThenDelete
+    );
+    let svc = p
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "endpoint.fraud.service")
+        .unwrap();
+    assert_eq!(svc.action, Action::Update);
+    assert!(svc.after.as_ref().unwrap()["task_definition"].is_unknown());
+    assert_eq!(action_of(&p, "endpoint.fraud.scaling"), Action::NoOp);
+    assert_eq!(action_of(&p, "compute.serving.cluster"), Action::NoOp);
+
+    let r = &p.releases[0];
+    assert_eq!(r.endpoint, "endpoint.fraud");
+    assert_eq!(r.version_before.as_deref(), Some("1.3.0"));
+    assert_eq!(r.version_after.as_deref(), Some("1.4.0"));
+    assert_ne!(r.artifact_sha256_before, r.artifact_sha256_after);
+    assert!(r.image_after.as_deref().unwrap().ends_with(":2.5.0"));
+}
+
+#[test]
+fn force_new_attribute_replaces_in_the_kind_order() {
+    let config = fixture::config(&[fraud()]);
+    let mut state = fixture::applied(&config, 3);
+    let b = state
+        .resources
+        .get_mut(&addr("storage.models.bucket"))
+        .unwrap();
+    b.attrs
+        .insert("bucket".into(), Value::str("old-bucket-name"));
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    let c = p
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "storage.models.bucket")
+        .unwrap();
+    assert_eq!(c.action, Action::DeleteThenCreate);
+    assert_eq!(c.replace_paths, vec!["bucket".to_string()]);
+    assert_eq!(
+        c.reason,
+        Some(Reason::ForcedBy {
+            attrs: vec!["bucket".into()]
+        })
+    );
+
+    // create_before_destroy flips the order.
+    let mut config2 = config.clone();
+    config2
+        .resources
+        .get_mut(&addr("storage.models.bucket"))
+        .unwrap()
+        .lifecycle
+        .create_before_destroy = true;
+    let p = plan(&config2, &state, &PlanOptions::default()).unwrap();
+    assert_eq!(
+        action_of(&p, "storage.models.bucket"),
+        Action::CreateThenDelete
+    );
+}
+
+#[test]
+fn orphans_are_deleted_with_recorded_dependencies() {
+    let both = fixture::config(&[fraud(), Endpoint::new("churn")]);
+    let state = fixture::applied(&both, 1);
+    let config = fixture::config(&[fraud()]);
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    let gone: Vec<&str> = p
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.address.as_str())
+        .collect();
+    assert_eq!(gone.len(), 5, "{gone:?}");
+    for c in p.changes.iter().filter(|c| c.action == Action::Delete) {
+        assert_eq!(c.reason, Some(Reason::NotInSpec));
+    }
+    let svc = p
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "endpoint.churn.service")
+        .unwrap();
+    assert!(
+        svc.depends_on
+            .contains(&addr("endpoint.churn.task_definition"))
+    );
+    assert_eq!(p.outputs["churn_service"].after, None);
+}
+
+#[test]
+fn destroy_deletes_everything_in_reverse_order() {
+    let config = fixture::config(&[fraud()]);
+    let state = fixture::applied(&config, 1);
+    let opts = PlanOptions {
+        mode: PlanMode::Destroy,
+        ..Default::default()
+    };
+    let p = plan(&config, &state, &opts).unwrap();
+    assert_eq!(p.changes.len(), 7);
+    assert!(
+        p.changes
+            .iter()
+            .all(|c| c.action == Action::Delete && c.reason == Some(Reason::DestroyRequested))
+    );
+    let order: Vec<&str> = p.changes.iter().map(|c| c.address.as_str()).collect();
+    let pos = |a: &str| order.iter().position(|x| *x == a).unwrap();
+    assert!(pos("endpoint.fraud.scaling") < pos("endpoint.fraud.service"));
+    assert!(pos("endpoint.fraud.service") < pos("compute.serving.cluster"));
+    assert!(pos("artifact.fraud_model.object") < pos("storage.models.bucket"));
+}
+
+#[test]
+fn prevent_destroy_fails_the_plan_naming_the_resource() {
+    let mut config = fixture::config(&[fraud()]);
+    config
+        .resources
+        .get_mut(&addr("storage.models.bucket"))
+        .unwrap()
+        .lifecycle
+        .prevent_destroy = true;
+    let state = fixture::applied(&config, 1);
+    let opts = PlanOptions {
+        mode: PlanMode::Destroy,
+        ..Default::default()
+    };
+    let err = plan(&config, &state, &opts).unwrap_err();
+    assert!(matches!(err, PlanError::PreventDestroy { .. }));
+    assert!(err.to_string().contains("storage.models.bucket"), "{err}");
+    let opts = PlanOptions {
+        replace: vec!["storage.models.bucket".into()],
+        ..Default::default()
+    };
+    assert!(plan(&config, &state, &opts).is_err());
+}
+
+#[test]
+fn ignore_changes_keeps_the_recorded_value() {
+    let config = fixture::config(&[fraud()]);
+    let state = fixture::applied(&config, 1);
+    let mut e = fraud();
+    e.replicas = 5;
+    let mut changed = fixture::config(&[e]);
+    let p = plan(&changed, &state, &PlanOptions::default()).unwrap();
+    assert_eq!(action_of(&p, "endpoint.fraud.service"), Action::Update);
+    changed
+        .resources
+        .get_mut(&addr("endpoint.fraud.service"))
+        .unwrap()
+        .lifecycle
+        .ignore_changes = vec!["desired_count".into()];
+    let p = plan(&changed, &state, &PlanOptions::default()).unwrap();
+    assert_eq!(action_of(&p, "endpoint.fraud.service"), Action::NoOp);
+}
+
+#[test]
+fn tainted_and_requested_replacements() {
+    let config = fixture::config(&[fraud()]);
+    let mut state = fixture::applied(&config, 1);
+    state
+        .resources
+        .get_mut(&addr("compute.serving.cluster"))
+        .unwrap()
+        .status = Status::Tainted;
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    let c = p
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "compute.serving.cluster")
+        .unwrap();
+    assert_eq!(
+        (c.action, c.reason.clone()),
+        (Action::DeleteThenCreate, Some(Reason::Tainted))
+    );
+    // The cluster's ARN becomes unknown, and the service's cluster attribute forces a replace.
+    assert_eq!(
+        action_of(&p, "endpoint.fraud.service"),
+        Action::DeleteThenCreate
+    );
+
+    let state = fixture::applied(&config, 1);
+    let opts = PlanOptions {
+        replace: vec!["endpoint.fraud.log_group".into()],
+        ..Default::default()
+    };
+    let p = plan(&config, &state, &opts).unwrap();
+    let c = p
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "endpoint.fraud.log_group")
+        .unwrap();
+    assert_eq!(c.reason, Some(Reason::ReplaceRequested));
+    let opts = PlanOptions {
+        replace: vec!["endpoint.frud.log_group".into()],
+        ..Default::default()
+    };
+    let err = plan(&config, &state, &opts).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("did you mean `endpoint.fraud.log_group`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn targets_limit_the_plan_to_the_target_and_its_dependencies() {
+    let config = fixture::config(&[fraud(), Endpoint::new("churn")]);
+    let p = plan(
+        &config,
+        &State::new(fixture::STACK, fixture::ENV),
+        &PlanOptions {
+            targets: vec!["endpoint.fraud.service".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut got: Vec<&str> = p.changes.iter().map(|c| c.address.as_str()).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "artifact.fraud_model.object",
+            "compute.serving.cluster",
+            "endpoint.fraud.log_group",
+            "endpoint.fraud.service",
+            "endpoint.fraud.task_definition",
+            "storage.models.bucket",
+        ]
+    );
+    // A block address selects all its resources.
+    let p = plan(
+        &config,
+        &State::new(fixture::STACK, fixture::ENV),
+        &PlanOptions {
+            targets: vec!["endpoint.churn".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        p.changes
+            .iter()
+            .any(|c| c.address.as_str() == "endpoint.churn.scaling")
+    );
+    assert!(
+        !p.changes
+            .iter()
+            .any(|c| c.address.block() == "endpoint.fraud")
+    );
+    let err = plan(
+        &config,
+        &State::new(fixture::STACK, fixture::ENV),
+        &PlanOptions {
+            targets: vec!["endpoint.nope".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, PlanError::UnknownTarget { .. }));
+}
+
+#[test]
+fn destroy_target_takes_its_dependents() {
+    let config = fixture::config(&[fraud()]);
+    let state = fixture::applied(&config, 1);
+    let opts = PlanOptions {
+        mode: PlanMode::Destroy,
+        targets: vec!["endpoint.fraud.task_definition".into()],
+        ..Default::default()
+    };
+    let p = plan(&config, &state, &opts).unwrap();
+    let got: Vec<&str> = p.changes.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(
+        got,
+        vec![
+            "endpoint.fraud.scaling",
+            "endpoint.fraud.service",
+            "endpoint.fraud.task_definition"
+        ]
+    );
+}
+
+#[test]
+fn secrets_compare_by_digest() {
+    let mut config = fixture::config(&[fraud()]);
+    let td = config
+        .resources
+        .get_mut(&addr("endpoint.fraud.log_group"))
+        .unwrap();
+    td.attrs.insert(
+        "token".into(),
+        Value::Sensitive(Box::new(Value::str("hunter2"))),
+    );
+    let mut state = fixture::applied(&config, 1);
+    // State holds only the digest, as after a round trip through the file.
+    let json = serde_json::to_string(&state).unwrap();
+    assert!(!json.contains("hunter2"));
+    state = serde_json::from_str(&json).unwrap();
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    assert_eq!(action_of(&p, "endpoint.fraud.log_group"), Action::NoOp);
+    config
+        .resources
+        .get_mut(&addr("endpoint.fraud.log_group"))
+        .unwrap()
+        .attrs
+        .insert(
+            "token".into(),
+            Value::Sensitive(Box::new(Value::str("hunter3"))),
+        );
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    assert_eq!(action_of(&p, "endpoint.fraud.log_group"), Action::Update);
+}
+
+#[test]
+fn plans_are_deterministic_and_foreign_state_is_refused() {
+    let config = fixture::config(&[fraud(), Endpoint::new("churn")]);
+    let state = fixture::applied(&config, 1);
+    let a =
+        serde_json::to_string(&plan(&config, &state, &PlanOptions::default()).unwrap()).unwrap();
+    let b =
+        serde_json::to_string(&plan(&config, &state, &PlanOptions::default()).unwrap()).unwrap();
+    assert_eq!(a, b);
+    let err = plan(
+        &config,
+        &State::new("other", "prod"),
+        &PlanOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, PlanError::ForeignState { .. }));
+}
+
+#[test]
+fn ten_thousand_resources_plan_quickly() {
+    let endpoints: Vec<Endpoint> = (0..2000)
+        .map(|i| Endpoint::new(&format!("m{i:04}")))
+        .collect();
+    let config = fixture::config(&endpoints);
+    assert!(config.resources.len() >= 10_000);
+    let state = fixture::applied(&config, 1);
+    let start = std::time::Instant::now();
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    let took = start.elapsed();
+    assert_eq!(p.changes.len(), config.resources.len());
+    // Debug build, shared CI machine: generous bound that still catches quadratic work.
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}

@@ -1,0 +1,218 @@
+//! Snapshots of the three renderings over the standard scenarios, plus a plan too large for a
+//! single pull-request comment.
+
+use pedestal::plan::{Drift, Plan, PlanMode, PlanOptions, plan};
+use pedestal::render::{self, HumanOptions, MAX_COMMENT_CHARS};
+use pedestal::resource::Value;
+use pedestal::state::State;
+
+use super::fixture::{self, Endpoint, addr};
+
+fn fraud() -> Endpoint {
+    Endpoint::new("fraud")
+}
+
+fn scenario(name: &str) -> Plan {
+    let base = fixture::config(&[fraud(), Endpoint::new("churn")]);
+    let state = fixture::applied(&base, 3);
+    match name {
+        "create_all" => plan(
+            &fixture::config(&[fraud()]),
+            &State::new(fixture::STACK, fixture::ENV),
+            &PlanOptions::default(),
+        ),
+        "no_changes" => plan(&base, &state, &PlanOptions::default()),
+        "release_bump" => {
+            let mut e = fraud();
+            e.version = "1.4.0".into();
+            e.sha256 = fixture::sha("1.4.0");
+            e.image_tag = "2.5.0".into();
+            e.max = 20;
+            let config = fixture::config(&[e, Endpoint::new("churn")]);
+            plan(&config, &state, &PlanOptions::default())
+        }
+        "env_var_change" => {
+            let mut e = fraud();
+            e.log_level = "debug".into();
+            let config = fixture::config(&[e, Endpoint::new("churn")]);
+            plan(&config, &state, &PlanOptions::default())
+        }
+        "forced_replacement" => {
+            let mut state = state.clone();
+            state
+                .resources
+                .get_mut(&addr("compute.serving.cluster"))
+                .unwrap()
+                .attrs
+                .insert("name".into(), Value::str("fraud-detection-prod-old"));
+            plan(&base, &state, &PlanOptions::default())
+        }
+        "orphan_delete" => plan(
+            &fixture::config(&[fraud()]),
+            &state,
+            &PlanOptions::default(),
+        ),
+        "destroy" => plan(
+            &base,
+            &state,
+            &PlanOptions {
+                mode: PlanMode::Destroy,
+                ..Default::default()
+            },
+        ),
+        "drift" => {
+            let mut refreshed = state.clone();
+            let svc = addr("endpoint.fraud.service");
+            let before = refreshed.resources[&svc].attrs.clone();
+            refreshed
+                .resources
+                .get_mut(&svc)
+                .unwrap()
+                .attrs
+                .insert("desired_count".into(), Value::Int(5));
+            let after = refreshed.resources[&svc].attrs.clone();
+            let opts = PlanOptions {
+                drift: vec![Drift {
+                    address: svc,
+                    kind: pedestal::resource::ResourceKind::EcsService,
+                    before,
+                    after: Some(after),
+                }],
+                ..Default::default()
+            };
+            plan(&base, &refreshed, &opts)
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+    .unwrap()
+}
+
+const SCENARIOS: [&str; 8] = [
+    "create_all",
+    "no_changes",
+    "release_bump",
+    "env_var_change",
+    "forced_replacement",
+    "orphan_delete",
+    "destroy",
+    "drift",
+];
+
+#[test]
+fn human_snapshots() {
+    for name in SCENARIOS {
+        let text = render::human(&scenario(name), &HumanOptions { color: false });
+        assert!(!text.contains('\x1b'), "no colour unless asked");
+        insta::assert_snapshot!(format!("human_{name}"), text);
+    }
+}
+
+#[test]
+fn json_snapshots() {
+    for name in SCENARIOS {
+        let text = render::json(&scenario(name));
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["format_version"], "1.0");
+        insta::assert_snapshot!(format!("json_{name}"), text);
+    }
+}
+
+#[test]
+fn markdown_snapshots() {
+    for name in SCENARIOS {
+        let text = render::markdown(&scenario(name));
+        assert!(text.contains("<!-- pedestal:fraud-detection/prod -->"));
+        insta::assert_snapshot!(format!("markdown_{name}"), text);
+    }
+}
+
+#[test]
+fn one_env_var_renders_as_one_changed_line() {
+    let text = render::human(&scenario("env_var_change"), &HumanOptions { color: false });
+    let changed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("~ ") && l.contains("->"))
+        .collect();
+    assert!(
+        changed
+            .iter()
+            .any(|l| l.trim() == "~ LOG_LEVEL = \"info\" -> \"debug\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains("MODEL_NAME"),
+        "unchanged env vars are hidden:\n{text}"
+    );
+}
+
+#[test]
+fn colour_only_when_asked() {
+    let text = render::human(&scenario("release_bump"), &HumanOptions { color: true });
+    assert!(text.contains("\x1b[33m~\x1b[0m"));
+}
+
+#[test]
+fn secrets_never_appear_in_any_rendering() {
+    let mut config = fixture::config(&[fraud()]);
+    config
+        .resources
+        .get_mut(&addr("endpoint.fraud.log_group"))
+        .unwrap()
+        .attrs
+        .insert(
+            "token".into(),
+            Value::Sensitive(Box::new(Value::str("hunter2"))),
+        );
+    let p = plan(
+        &config,
+        &State::new(fixture::STACK, fixture::ENV),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    for text in [
+        render::human(&p, &HumanOptions::default()),
+        render::json(&p),
+        render::markdown(&p),
+        serde_json::to_string(&p).unwrap(),
+    ] {
+        assert!(!text.contains("hunter2"));
+    }
+    let doc: serde_json::Value = serde_json::from_str(&render::json(&p)).unwrap();
+    let lg = doc["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "endpoint.fraud.log_group")
+        .unwrap();
+    assert_eq!(lg["after"]["token"], serde_json::Value::Null);
+    assert_eq!(lg["after_sensitive"]["token"], true);
+    assert_eq!(lg["after_unknown"]["arn"], true);
+    assert_eq!(lg["actions"], serde_json::json!(["create"]));
+}
+
+#[test]
+fn huge_plan_fits_one_comment_with_summary_kept() {
+    let endpoints: Vec<Endpoint> = (0..1000)
+        .map(|i| Endpoint::new(&format!("m{i:04}")))
+        .collect();
+    let config = fixture::config(&endpoints);
+    assert!(config.resources.len() >= 5000);
+    let p = plan(
+        &config,
+        &State::new(fixture::STACK, fixture::ENV),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let text = render::markdown(&p);
+    assert!(text.len() < MAX_COMMENT_CHARS, "{} chars", text.len());
+    assert!(text.starts_with("**Plan: 5002 to add, 0 to change, 0 to destroy.**"));
+    assert!(text.contains("lines cut from the middle"));
+    assert!(text.contains("<!-- pedestal:fraud-detection/prod -->"));
+    assert!(text.contains("</details>"));
+    // Both ends of the detail survive.
+    assert!(text.contains("# compute.serving.cluster will be created"));
+    assert!(text.contains("# endpoint.m0999.scaling will be created"));
+    insta::assert_snapshot!("markdown_huge", text);
+    let human = render::human(&p, &HumanOptions::default());
+    assert!(human.contains("Plan: 5002 to add, 0 to change, 0 to destroy."));
+}
