@@ -27,15 +27,17 @@ use crate::provider::{
     Applied, ApplyResource, ErrorKind, LeftBehind, Owner, Provider, ProviderError,
 };
 use crate::resource::{Attrs, Ref, ResourceKind, Value};
-use crate::state::{Intent, Release, ResourceState, State, Status};
+use crate::state::{Intent, JournalEntry, Release, ResourceState, State, StateStore, Status};
 
 pub use observer::{ApplyObserver, NullObserver, OpKind, RecordingObserver, TextObserver};
 use walk::{Step, StepOutcome};
 
 /// Where the applier persists state as it goes.
 pub trait Persist: Send + Sync {
-    /// Makes the state durable after one resource changed (a journal append or a full write).
-    fn resource_done(&self, state: &State, address: &Address) -> Result<(), String>;
+    /// Makes one step's changes durable: `entries` are what changed (each bumps the serial by
+    /// one), `state` the state after them. A journal appends the entries; a simple file backend
+    /// may write the whole state.
+    fn record(&self, state: &State, entries: &[JournalEntry]) -> Result<(), String>;
     /// The final full write.
     fn finish(&self, state: &State) -> Result<(), String>;
 }
@@ -45,11 +47,29 @@ pub trait Persist: Send + Sync {
 pub struct NoPersist;
 
 impl Persist for NoPersist {
-    fn resource_done(&self, _: &State, _: &Address) -> Result<(), String> {
+    fn record(&self, _: &State, _: &[JournalEntry]) -> Result<(), String> {
         Ok(())
     }
     fn finish(&self, _: &State) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// Persists through a [`StateStore`]: a durable journal append per step, a full atomic write
+/// (which compacts the journal) at the end.
+pub struct StorePersist {
+    pub store: Arc<dyn StateStore>,
+}
+
+impl Persist for StorePersist {
+    fn record(&self, _state: &State, entries: &[JournalEntry]) -> Result<(), String> {
+        for e in entries {
+            self.store.append(e).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+    fn finish(&self, state: &State) -> Result<(), String> {
+        self.store.write(state).map_err(|e| e.to_string())
     }
 }
 
@@ -148,13 +168,54 @@ fn now_rfc3339() -> String {
 }
 
 impl Shared {
-    /// Changes the state and persists it at once, under one lock so writes stay ordered.
+    /// Changes the state and persists what changed at once, under one lock so writes stay
+    /// ordered.
     fn commit(&self, addr: &Address, f: impl FnOnce(&mut State)) {
         let mut st = lock(&self.state);
+        let res_before = st.resources.get(addr).cloned();
+        let intent_before = st.intents.get(addr).cloned();
+        let releases_before: BTreeMap<String, usize> = st
+            .releases
+            .iter()
+            .map(|(k, v)| (k.clone(), v.len()))
+            .collect();
         f(&mut st);
-        st.serial += 1;
+        let mut entries = Vec::new();
+        match (res_before, st.resources.get(addr)) {
+            (b, Some(a)) if b.as_ref() != Some(a) => entries.push(JournalEntry::ResourceSet {
+                address: addr.clone(),
+                resource: a.clone(),
+            }),
+            (Some(_), None) => entries.push(JournalEntry::ResourceRemoved {
+                address: addr.clone(),
+            }),
+            _ => {}
+        }
+        match (intent_before, st.intents.get(addr)) {
+            (b, Some(a)) if b.as_ref() != Some(a) => entries.push(JournalEntry::IntentRecorded {
+                address: addr.clone(),
+                intent: a.clone(),
+            }),
+            (Some(_), None) => entries.push(JournalEntry::IntentCleared {
+                address: addr.clone(),
+            }),
+            _ => {}
+        }
+        for (endpoint, list) in &st.releases {
+            let from = releases_before.get(endpoint).copied().unwrap_or(0);
+            for release in list.iter().skip(from) {
+                entries.push(JournalEntry::ReleaseAppended {
+                    endpoint: endpoint.clone(),
+                    release: release.clone(),
+                });
+            }
+        }
+        if entries.is_empty() {
+            return;
+        }
+        st.serial += entries.len() as u64;
         let t = Instant::now();
-        let res = self.persist.resource_done(&st, addr);
+        let res = self.persist.record(&st, &entries);
         *lock(&self.persist_time) += t.elapsed();
         if let Err(e) = res {
             lock(&self.persist_errors).push(format!("persisting state after {addr}: {e}"));
@@ -313,7 +374,6 @@ pub async fn apply(
             }
         }
     }
-    final_state.serial += 1;
     let t = Instant::now();
     let mut persist_errors = lock(&shared.persist_errors).clone();
     if let Err(e) = shared.persist.finish(&final_state) {

@@ -92,8 +92,9 @@ pub fn line_finished(addr: &Address, op: OpKind, elapsed: Duration, id: Option<&
     s
 }
 
-pub fn line_failed(addr: &Address, message: &str) -> String {
-    format!("Error: {addr}: {message}")
+/// `ADDR: Creation failed` (the error itself is reported with the summary).
+pub fn line_failed(addr: &Address, op: OpKind) -> String {
+    format!("{addr}: {} failed", op.noun())
 }
 
 pub fn line_skipped(addr: &Address, because: &Address) -> String {
@@ -133,8 +134,9 @@ impl ApplyObserver for TextObserver {
     fn finished(&self, addr: &Address, op: OpKind, elapsed: Duration, id: Option<&str>) {
         self.emit(line_finished(addr, op, elapsed, id));
     }
-    fn failed(&self, addr: &Address, _op: OpKind, message: &str) {
-        self.emit(line_failed(addr, message));
+    fn failed(&self, addr: &Address, op: OpKind, message: &str) {
+        self.emit(line_failed(addr, op));
+        self.emit(format!("Error: {message}"));
     }
     fn skipped(&self, addr: &Address, because: &Address) {
         self.emit(line_skipped(addr, because));
@@ -170,8 +172,9 @@ impl ApplyObserver for RecordingObserver {
     fn finished(&self, addr: &Address, op: OpKind, elapsed: Duration, id: Option<&str>) {
         self.push(line_finished(addr, op, elapsed, id));
     }
-    fn failed(&self, addr: &Address, _op: OpKind, message: &str) {
-        self.push(line_failed(addr, message));
+    fn failed(&self, addr: &Address, op: OpKind, message: &str) {
+        self.push(line_failed(addr, op));
+        self.push(format!("Error: {message}"));
     }
     fn skipped(&self, addr: &Address, because: &Address) {
         self.push(line_skipped(addr, because));

@@ -460,8 +460,11 @@ async fn state_is_persisted_after_every_resource() {
     #[derive(Default)]
     struct Count(std::sync::Mutex<Vec<String>>);
     impl Persist for Count {
-        fn resource_done(&self, s: &State, a: &Address) -> Result<(), String> {
-            self.0.lock().unwrap().push(format!("{a}@{}", s.serial));
+        fn record(&self, s: &State, e: &[JournalEntry]) -> Result<(), String> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{}@{}", e.len(), s.serial));
             Ok(())
         }
         fn finish(&self, _: &State) -> Result<(), String> {
@@ -487,4 +490,6 @@ async fn state_is_persisted_after_every_resource() {
     assert_eq!(log.last().unwrap(), "final");
     let serials: BTreeSet<&str> = log.iter().filter_map(|l| l.split('@').nth(1)).collect();
     assert_eq!(serials.len(), 8, "every write bumps the serial");
+    // The service's record carries its release and clears the intent too.
+    assert_eq!(log[7], "3@13", "{log:?}");
 }

@@ -3,6 +3,7 @@
 //! return an [`Exit`] code. Only this layer owns colours, progress bars and miette reports.
 
 mod commands;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

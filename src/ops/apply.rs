@@ -1,10 +1,17 @@
-//! `pedestal apply` orchestration, for a plan already made and approved:
+//! `pedestal apply` and `pedestal destroy` orchestration.
 //!
-//! 1. connect the provider the plan names (region, endpoint; path-style S3 with an endpoint);
-//! 2. install the Ctrl-C handler: the first interrupt starts nothing new and lets in-flight
+//! [`prepare`] (under the state lock, which the returned [`Prepared`] holds):
+//! 1. load the spec; open and lock the state store;
+//! 2. with a plan file: read it and refuse it when state or spec moved on
+//!    ([`crate::plan::file::verify`]); without: plan now ([`super::plan::plan_locked`]).
+//!
+//! The caller shows the plan and asks for approval, then [`run`]:
+//! 3. connect the provider the plan names (region, endpoint; path-style S3 with an endpoint);
+//! 4. install the Ctrl-C handler: the first interrupt starts nothing new and lets in-flight
 //!    calls finish, a second one abandons them;
-//! 3. run [`crate::apply::apply`], persisting state after every resource;
-//! 4. hand back the [`ApplyReport`]; the caller releases the lock and picks the exit code.
+//! 5. run [`crate::apply::apply`], appending to the state journal after every resource and
+//!    writing the full state at the end;
+//! 6. hand back the [`ApplyReport`]; dropping [`Prepared`] releases the lock.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,12 +20,15 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::addr::Address;
-use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, Persist};
+use super::OpsError;
+use super::plan::{PlanRequest, plan_locked};
+use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, Persist, StorePersist};
 use crate::plan::Plan;
 use crate::provider::Provider;
 use crate::provider::aws::{AwsOptions, AwsProvider};
-use crate::state::State;
+use crate::spec::Config;
+use crate::state::{JournalEntry, State};
+use crate::state::{LockGuard, StateStore};
 
 /// What the caller chooses.
 #[derive(Clone, Debug)]
@@ -99,6 +109,112 @@ pub async fn execute(
     .await
 }
 
+/// A plan ready to apply, with the state lock held.
+pub struct Prepared {
+    pub plan: Plan,
+    pub config: Config,
+    /// Recorded state the plan will be applied to.
+    pub state: State,
+    pub store: Arc<dyn StateStore>,
+    /// Released when dropped.
+    pub lock: LockGuard,
+}
+
+/// Where the plan comes from.
+#[derive(Clone, Debug)]
+pub enum PlanSource {
+    /// `apply PLANFILE`: a saved plan (with the `--var` values the spec digest was made with).
+    File {
+        path: PathBuf,
+        vars: std::collections::BTreeMap<String, String>,
+    },
+    /// Plan now.
+    Now(PlanRequest),
+}
+
+/// Steps 1–2: lock, then read and verify a saved plan or make a new one.
+pub fn prepare(dir: &Path, source: &PlanSource, operation: &str) -> Result<Prepared, OpsError> {
+    match source {
+        PlanSource::File { path, vars } => {
+            let plan = crate::plan::file::read(path)?;
+            let config = super::load_config(dir, &plan.env, vars)?;
+            let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
+            let lock = store.lock(operation, Duration::ZERO)?;
+            let recorded = store.read()?;
+            crate::plan::file::verify(&plan, &config, recorded.as_ref())?;
+            let state = initial_state(store.as_ref(), recorded, &config)?;
+            Ok(Prepared {
+                plan,
+                config,
+                state,
+                store,
+                lock,
+            })
+        }
+        PlanSource::Now(req) => {
+            let config = super::load_config(dir, &req.env, &req.vars)?;
+            let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
+            let lock = store.lock(operation, req.lock_timeout)?;
+            let outcome = plan_locked(config, store.as_ref(), req, None)?;
+            let state = initial_state(store.as_ref(), outcome.prior, &outcome.config)?;
+            Ok(Prepared {
+                plan: outcome.plan,
+                config: outcome.config,
+                state,
+                store,
+                lock,
+            })
+        }
+    }
+}
+
+/// The recorded state, or a fresh one written first so the journal extends a snapshot of the
+/// same lineage.
+fn initial_state(
+    store: &dyn StateStore,
+    recorded: Option<State>,
+    config: &Config,
+) -> Result<State, OpsError> {
+    if let Some(s) = recorded {
+        return Ok(s);
+    }
+    let fresh = State::new(&config.stack, &config.env);
+    store.write(&fresh)?;
+    Ok(store.read()?.unwrap_or(fresh))
+}
+
+/// Steps 3–6 on a runtime of its own: apply the prepared plan, journaling state through its
+/// store.
+pub fn run(
+    prepared: &Prepared,
+    observer: Arc<dyn ApplyObserver>,
+    opts: &ExecuteOptions,
+) -> Result<ApplyReport, OpsError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| OpsError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let mut provider_cfg = prepared.plan.provider.clone();
+    if provider_cfg.region.is_empty() {
+        provider_cfg.region = prepared.config.region.clone();
+    }
+    let mut plan = prepared.plan.clone();
+    plan.provider = provider_cfg;
+    let root = prepared.config.root.clone();
+    let persist: Arc<dyn Persist> = Arc::new(StorePersist {
+        store: prepared.store.clone(),
+    });
+    let state = prepared.state.clone();
+    let opts = ExecuteOptions {
+        root: root.clone(),
+        ..opts.clone()
+    };
+    Ok(rt.block_on(async move {
+        let provider: Arc<dyn Provider> = Arc::new(provider_for(&plan, &root).await);
+        execute(&plan, state, provider, persist, observer, &opts).await
+    }))
+}
+
 /// Persists state as a JSON file: every write goes to a temporary file that is fsynced and
 /// renamed over the target (mode 0600), so a crash leaves the previous or the new state, never
 /// half of one.
@@ -119,7 +235,7 @@ impl FilePersist {
 }
 
 impl Persist for FilePersist {
-    fn resource_done(&self, state: &State, _address: &Address) -> Result<(), String> {
+    fn record(&self, state: &State, _entries: &[JournalEntry]) -> Result<(), String> {
         self.write(state)
     }
 

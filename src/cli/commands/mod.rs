@@ -1,5 +1,7 @@
 //! One file per command; each turns parsed arguments into an `ops` call and an [`Exit`].
 
+mod apply;
+mod destroy;
 mod fmt;
 mod force_unlock;
 mod graph;
@@ -17,18 +19,12 @@ pub fn run(cli: &Cli) -> miette::Result<Exit> {
         Command::Fmt(a) => fmt::run(g, a),
         Command::Graph(a) => graph::run(g, a),
         Command::Plan(a) => plan::run(g, a),
-        Command::Apply(a) => not_yet("apply", g, a),
-        Command::Destroy(a) => not_yet("destroy", g, a),
+        Command::Apply(a) => apply::run(g, a),
+        Command::Destroy(a) => destroy::run(g, a),
         Command::State(a) => state::run(g, a),
         Command::ForceUnlock(a) => force_unlock::run(g, a),
         Command::Output(a) => output::run(g, a),
     }
-}
-
-fn not_yet<T>(name: &str, _g: &super::Global, _a: &T) -> miette::Result<Exit> {
-    Err(miette::miette!(
-        "`pedestal {name}` is not available in this build yet"
-    ))
 }
 
 /// Turns a workflow error into a report for the terminal.

@@ -328,11 +328,17 @@ fn container_definition(
         }
     }
     if let Some(hc) = attr::map(c, "health_check") {
-        let path = attr::str(hc, "path").unwrap_or("/");
-        let port = port.unwrap_or(80);
-        let mut h = HealthCheck::builder()
-            .command("CMD-SHELL")
-            .command(format!("curl -fs http://localhost:{port}{path} || exit 1"));
+        // Lowering renders the command; a bare `path` gets the usual curl probe.
+        let mut command = attr::strings(hc, "command");
+        if command.is_empty() {
+            let path = attr::str(hc, "path").unwrap_or("/");
+            let port = port.unwrap_or(80);
+            command = vec![
+                "CMD-SHELL".to_string(),
+                format!("curl -fsS http://localhost:{port}{path} || exit 1"),
+            ];
+        }
+        let mut h = HealthCheck::builder().set_command(Some(command));
         if let Some(i) = attr::int(hc, "interval") {
             h = h.interval(i as i32);
         }
@@ -342,7 +348,7 @@ fn container_definition(
         if let Some(t) = attr::int(hc, "timeout") {
             h = h.timeout(t as i32);
         }
-        if let Some(g) = attr::int(hc, "grace_period") {
+        if let Some(g) = attr::int(hc, "start_period").or_else(|| attr::int(hc, "grace_period")) {
             h = h.start_period(g.clamp(0, 300) as i32);
         }
         b = b.health_check(h.build().map_err(build_err)?);
@@ -1059,19 +1065,30 @@ fn judge(service: &aws_sdk_ecs::types::Service, want: &str) -> Verdict {
         d.task_definition() == Some(want)
             && d.rollout_state() == Some(&aws_sdk_ecs::types::DeploymentRolloutState::Failed)
     });
-    if primary_td != want {
+    // A circuit-breaker rollback marks our deployment FAILED and points the service (and a new
+    // PRIMARY deployment) back at the previous revision.
+    let service_td = service.task_definition().filter(|t| !t.is_empty());
+    let rolled_back_to = match (ours_failed, service_td) {
+        (Some(_), _) if primary_td != want => Some(primary_td),
+        (_, Some(td)) if td != want => Some(td),
+        _ => None,
+    };
+    if let Some(to) = rolled_back_to {
         let reason = ours_failed
             .and_then(|d| d.rollout_state_reason())
             .filter(|r| !r.is_empty())
             .unwrap_or(if primary_reason.is_empty() {
-                "the PRIMARY deployment no longer runs this release"
+                "the service no longer runs this release"
             } else {
                 primary_reason
             });
         return Verdict::RolledBack {
-            to: primary_td.to_string(),
+            to: to.to_string(),
             reason: reason.to_string(),
         };
+    }
+    if primary_td != want {
+        return Verdict::Pending(format!("the PRIMARY deployment still runs {primary_td}"));
     }
     let state = primary.rollout_state();
     if state == Some(&aws_sdk_ecs::types::DeploymentRolloutState::Failed) {

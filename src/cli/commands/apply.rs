@@ -1,0 +1,150 @@
+//! `pedestal apply [PLANFILE]`: verify a saved plan (or plan now and show it), ask for `yes`
+//! unless `--auto-approve`, apply with progress, print the summary, map the outcome to an exit
+//! code (0 done, 1 failed, 130 interrupted).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pedestal::apply::ApplyReport;
+use pedestal::ops::apply::{ExecuteOptions, PlanSource, Prepared, prepare, run as execute};
+use pedestal::ops::plan::PlanRequest;
+use pedestal::plan::{Action, PlanMode};
+use pedestal::render::{self, HumanOptions};
+
+use crate::cli::progress::Progress;
+use crate::cli::{ApplyArgs, Exit, Global};
+
+pub fn run(g: &Global, a: &ApplyArgs) -> miette::Result<Exit> {
+    let source = match &a.planfile {
+        Some(path) => PlanSource::File {
+            path: path.clone(),
+            vars: PlanRequest::parse_vars(&a.plan.env.vars).map_err(super::report)?,
+        },
+        None => PlanSource::Now(super::plan::request(&a.plan)?),
+    };
+    let operation = if a.plan.destroy { "destroy" } else { "apply" };
+    let prepared = prepare(&g.dir, &source, operation).map_err(super::report)?;
+    if a.planfile.is_none() {
+        print!(
+            "{}",
+            render::human(&prepared.plan, &HumanOptions { color: g.color() })
+        );
+    }
+    approve_and_apply(
+        g,
+        &prepared,
+        a.auto_approve,
+        a.parallelism,
+        a.planfile.is_some(),
+    )
+}
+
+/// Shared by `apply` and `destroy`: confirm, apply, report.
+pub(crate) fn approve_and_apply(
+    g: &Global,
+    prepared: &Prepared,
+    auto_approve: bool,
+    parallelism: usize,
+    saved_plan: bool,
+) -> miette::Result<Exit> {
+    let plan = &prepared.plan;
+    if !plan.has_changes() {
+        if plan.mode == PlanMode::Destroy {
+            println!("\nDestroy complete! Resources: 0 destroyed.");
+        } else {
+            println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        }
+        return Ok(Exit::Success);
+    }
+    // A saved plan was reviewed when it was made; applying it is the approval.
+    if !auto_approve && !saved_plan {
+        confirm(plan.mode)?;
+    }
+    let total = plan
+        .changes
+        .iter()
+        .map(|c| match c.action {
+            Action::NoOp => 0,
+            Action::DeleteThenCreate | Action::CreateThenDelete => 2,
+            _ => 1,
+        })
+        .sum();
+    let progress = Arc::new(Progress::new(total));
+    println!();
+    let report = execute(
+        prepared,
+        progress.clone(),
+        &ExecuteOptions {
+            parallelism,
+            still_interval: Duration::from_secs(10),
+            root: prepared.config.root.clone(),
+            handle_interrupts: true,
+        },
+    )
+    .map_err(super::report)?;
+    progress.finish();
+    let _ = g;
+    Ok(finish(&report))
+}
+
+fn confirm(mode: PlanMode) -> miette::Result<()> {
+    let verb = if mode == PlanMode::Destroy {
+        "destroy all the resources listed above"
+    } else {
+        "perform these actions"
+    };
+    if !std::io::stdin().is_terminal() {
+        return Err(miette::miette!(
+            help = "review the plan and rerun with --auto-approve, or save it with `pedestal plan --out FILE` and run `pedestal apply FILE`",
+            "refusing to {verb} without confirmation: stdin is not a terminal"
+        ));
+    }
+    print!(
+        "\nDo you want to {verb}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| miette::miette!("reading the answer: {e}"))?;
+    if answer.trim() != "yes" {
+        return Err(miette::miette!(
+            "{} cancelled.",
+            if mode == PlanMode::Destroy {
+                "Destroy"
+            } else {
+                "Apply"
+            }
+        ));
+    }
+    Ok(())
+}
+
+/// Prints errors and the summary; picks the exit code.
+fn finish(report: &ApplyReport) -> Exit {
+    for e in &report.persist_errors {
+        eprintln!("Error: {e}");
+    }
+    if !report.failures.is_empty() {
+        eprintln!();
+        for f in &report.failures {
+            eprintln!("Error: {}", f.message);
+        }
+    }
+    if report.interrupted {
+        eprintln!(
+            "\nInterrupted: {} resource operation(s) were not started; state records everything that finished.",
+            report.not_started.len()
+        );
+    }
+    println!("\n{}", report.summary());
+    if report.interrupted {
+        Exit::Interrupted
+    } else if report.ok() {
+        Exit::Success
+    } else {
+        Exit::Error
+    }
+}
