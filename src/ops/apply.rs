@@ -113,8 +113,9 @@ pub async fn execute(
 pub struct Prepared {
     pub plan: Plan,
     pub config: Config,
-    /// Recorded state the plan will be applied to.
-    pub state: State,
+    /// Recorded state the plan will be applied to (`None`: nothing recorded yet; a fresh state
+    /// is written only once the apply starts).
+    pub state: Option<State>,
     pub store: Arc<dyn StateStore>,
     /// Released when dropped.
     pub lock: LockGuard,
@@ -142,7 +143,7 @@ pub fn prepare(dir: &Path, source: &PlanSource, operation: &str) -> Result<Prepa
             let lock = store.lock(operation, Duration::ZERO)?;
             let recorded = store.read()?;
             crate::plan::file::verify(&plan, &config, recorded.as_ref())?;
-            let state = initial_state(store.as_ref(), recorded, &config)?;
+            let state = recorded;
             Ok(Prepared {
                 plan,
                 config,
@@ -156,7 +157,7 @@ pub fn prepare(dir: &Path, source: &PlanSource, operation: &str) -> Result<Prepa
             let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
             let lock = store.lock(operation, req.lock_timeout)?;
             let outcome = plan_locked(config, store.as_ref(), req, None)?;
-            let state = initial_state(store.as_ref(), outcome.prior, &outcome.config)?;
+            let state = outcome.prior;
             Ok(Prepared {
                 plan: outcome.plan,
                 config: outcome.config,
@@ -204,7 +205,11 @@ pub fn run(
     let persist: Arc<dyn Persist> = Arc::new(StorePersist {
         store: prepared.store.clone(),
     });
-    let state = prepared.state.clone();
+    let state = initial_state(
+        prepared.store.as_ref(),
+        prepared.state.clone(),
+        &prepared.config,
+    )?;
     let opts = ExecuteOptions {
         root: root.clone(),
         ..opts.clone()

@@ -188,7 +188,6 @@ pub async fn provider(root: &std::path::Path) -> AwsProvider {
 }
 
 /// Environment for a `pedestal` subprocess talking to moto.
-#[allow(dead_code)]
 pub fn env() -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ACCESS_KEY_ID", "testing".into()),
