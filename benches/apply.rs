@@ -1,6 +1,7 @@
 //! Apply benchmark against moto: N independent log groups created then destroyed at several
 //! parallelism levels. Reports wall time, API calls the provider made, and time spent persisting
-//! state (a full atomic state write after every resource).
+//! state, for both persistence strategies: the local store's journal (one fsynced append per
+//! resource, one full write at the end) and a full atomic state rewrite after every resource.
 //!
 //! Run through `scripts/bench-apply` (which installs and starts moto and sets
 //! `PEDESTAL_BENCH_ENDPOINT`). `PEDESTAL_BENCH_SIZES` (default `100,1000`) and
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pedestal::addr::Address;
-use pedestal::apply::{self, ApplyOptions, NullObserver, Persist};
+use pedestal::apply::{self, ApplyOptions, NullObserver, Persist, StorePersist};
 use pedestal::ops::apply::FilePersist;
 use pedestal::plan::{Action, Plan, PlanMode, ResourceChange, StateRef};
 use pedestal::provider::Provider;
@@ -117,66 +118,81 @@ async fn main() {
         .await;
     let dir = std::env::temp_dir().join(format!("pedestal-bench-{}", std::process::id()));
     println!(
-        "| resources | parallelism | apply wall | API calls | state writes | state write time | destroy wall | destroy API calls |"
+        "| resources | parallelism | persistence | apply wall | API calls | state serial | state write time | destroy wall | destroy API calls |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+    let modes: Vec<String> = std::env::var("PEDESTAL_BENCH_PERSIST")
+        .unwrap_or_else(|_| "journal,rewrite".into())
+        .split(',')
+        .map(str::to_string)
+        .collect();
     for n in list("PEDESTAL_BENCH_SIZES", "100,1000") {
         for par in list("PEDESTAL_BENCH_PARALLELISM", "1,10,50") {
-            let stack = format!("b{n}p{par}x{}", std::process::id());
-            let provider = Arc::new(AwsProvider::from_sdk_config(&conf, AwsOptions::default()));
-            let persist: Arc<dyn Persist> =
-                Arc::new(FilePersist::new(dir.join(format!("{stack}.json"))));
-            let state = State::new(&stack, "bench");
-            let p = plan(&stack, n, &state, false);
-            let calls0 = provider.api_calls();
-            let t = Instant::now();
-            let report = apply::apply(
-                &p,
-                state,
-                provider.clone(),
-                persist.clone(),
-                Arc::new(NullObserver),
-                ApplyOptions {
-                    parallelism: par,
-                    still_interval: Duration::from_secs(3600),
-                    cancel: None,
-                },
-            )
-            .await;
-            let wall = t.elapsed();
-            let calls = provider.api_calls() - calls0;
-            assert!(report.ok(), "apply failed: {:?}", report.failures.first());
-            let writes = report.state.serial;
-            let persist_time = report.persist_time;
-            let d = plan(&stack, n, &report.state, true);
-            let calls1 = provider.api_calls();
-            let t = Instant::now();
-            let destroyed = apply::apply(
-                &d,
-                report.state,
-                provider.clone(),
-                persist,
-                Arc::new(NullObserver),
-                ApplyOptions {
-                    parallelism: par,
-                    still_interval: Duration::from_secs(3600),
-                    cancel: None,
-                },
-            )
-            .await;
-            let dwall = t.elapsed();
-            assert!(
-                destroyed.ok(),
-                "destroy failed: {:?}",
-                destroyed.failures.first()
-            );
-            println!(
-                "| {n} | {par} | {:.2}s | {calls} | {writes} | {:.2}s | {:.2}s | {} |",
-                wall.as_secs_f64(),
-                persist_time.as_secs_f64(),
-                dwall.as_secs_f64(),
-                provider.api_calls() - calls1
-            );
+            for mode in &modes {
+                let stack = format!("b{n}p{par}{mode}x{}", std::process::id());
+                let provider = Arc::new(AwsProvider::from_sdk_config(&conf, AwsOptions::default()));
+                let path = dir.join(format!("{stack}.json"));
+                let mut state = State::new(&stack, "bench");
+                let persist: Arc<dyn Persist> = if mode == "journal" {
+                    let store: Arc<dyn pedestal::state::StateStore> =
+                        Arc::new(pedestal::state::LocalStore::new(&path, &stack, "bench"));
+                    store.write(&state).expect("initial state");
+                    state = store.read().expect("read").expect("state");
+                    Arc::new(StorePersist { store })
+                } else {
+                    Arc::new(FilePersist::new(&path))
+                };
+                let p = plan(&stack, n, &state, false);
+                let calls0 = provider.api_calls();
+                let t = Instant::now();
+                let report = apply::apply(
+                    &p,
+                    state,
+                    provider.clone(),
+                    persist.clone(),
+                    Arc::new(NullObserver),
+                    ApplyOptions {
+                        parallelism: par,
+                        still_interval: Duration::from_secs(3600),
+                        cancel: None,
+                    },
+                )
+                .await;
+                let wall = t.elapsed();
+                let calls = provider.api_calls() - calls0;
+                assert!(report.ok(), "apply failed: {:?}", report.failures.first());
+                let writes = report.state.serial;
+                let persist_time = report.persist_time;
+                let d = plan(&stack, n, &report.state, true);
+                let calls1 = provider.api_calls();
+                let t = Instant::now();
+                let destroyed = apply::apply(
+                    &d,
+                    report.state,
+                    provider.clone(),
+                    persist,
+                    Arc::new(NullObserver),
+                    ApplyOptions {
+                        parallelism: par,
+                        still_interval: Duration::from_secs(3600),
+                        cancel: None,
+                    },
+                )
+                .await;
+                let dwall = t.elapsed();
+                assert!(
+                    destroyed.ok(),
+                    "destroy failed: {:?}",
+                    destroyed.failures.first()
+                );
+                println!(
+                    "| {n} | {par} | {mode} | {:.2}s | {calls} | {writes} | {:.2}s | {:.2}s | {} |",
+                    wall.as_secs_f64(),
+                    persist_time.as_secs_f64(),
+                    dwall.as_secs_f64(),
+                    provider.api_calls() - calls1
+                );
+            }
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
