@@ -493,3 +493,51 @@ async fn state_is_persisted_after_every_resource() {
     // The service's record carries its release and clears the intent too.
     assert_eq!(log[7], "3@13", "{log:?}");
 }
+
+#[tokio::test]
+async fn an_interrupt_lets_in_flight_work_finish_and_starts_nothing_new() {
+    let fake = Arc::new(FakeProvider::new().with_delay(Duration::from_millis(60)));
+    let (tx, rx) = watch::channel(false);
+    let opts = ApplyOptions {
+        cancel: Some(rx),
+        ..Default::default()
+    };
+    let p = endpoint_plan();
+    let handle = {
+        let fake = fake.clone();
+        tokio::spawn(async move { run(&p, State::new("s", "dev"), &fake, opts).await.0 })
+    };
+    // Interrupt while the first wave (bucket and cluster: find + create) is in flight.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    tx.send(true).unwrap();
+    let report = handle.await.unwrap();
+    assert!(report.interrupted);
+    assert_eq!(
+        report.added, 2,
+        "in-flight creates finished and were recorded"
+    );
+    assert!(
+        report
+            .state
+            .resources
+            .contains_key(&Address::new("storage.models.bucket"))
+    );
+    assert!(
+        report
+            .state
+            .resources
+            .contains_key(&Address::new("compute.serving.cluster"))
+    );
+    assert_eq!(
+        report.not_started,
+        vec![
+            Address::new("endpoint.fraud.service"),
+            Address::new("endpoint.fraud.task_definition")
+        ]
+    );
+    assert!(report.state.intents.is_empty());
+    assert_eq!(
+        report.summary(),
+        "Apply incomplete. Resources: 2 added, 0 changed, 0 destroyed."
+    );
+}
