@@ -582,7 +582,7 @@ impl Loader<'_> {
             .chain(cycle.first())
             .map(|a| a.to_string())
             .collect();
-        let message = format!("dependency cycle: {}", path.join(" → "));
+        let message = format!("dependency cycle: {}", path.join(" -> "));
         let help = format!(
             "the cycle, edge by edge:\n{}\nbreak it by removing one of these references or depends_on entries",
             lines.join("\n")
