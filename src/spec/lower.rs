@@ -1008,18 +1008,19 @@ impl Loader<'_> {
         let task_role = self
             .v_str(&f, "task_role", &mut td_deps)
             .map_or(Value::Null, |x| x.0);
-        if !secrets.is_empty() && !f.has("execution_role") {
-            if let Some(span) = f.src("secrets").map(|s| s.span().clone()) {
-                self.err(
-                    ErrorCode::MissingKey,
-                    &span,
-                    format!("{what} injects secrets but has no `execution_role`"),
-                    "ECS reads these secrets with the task execution role",
-                )
-                .help = Some(
-                    "add execution_role = \"arn:aws:iam::<account>:role/<role>\" with access to the secrets".into(),
-                );
-            }
+        if !secrets.is_empty()
+            && !f.has("execution_role")
+            && let Some(span) = f.src("secrets").map(|s| s.span().clone())
+        {
+            self.err(
+                ErrorCode::MissingKey,
+                &span,
+                format!("{what} injects secrets but has no `execution_role`"),
+                "ECS reads these secrets with the task execution role",
+            )
+            .help = Some(
+                "add execution_role = \"arn:aws:iam::<account>:role/<role>\" with access to the secrets".into(),
+            );
         }
 
         // Fargate or EC2.
