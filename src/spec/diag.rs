@@ -7,7 +7,10 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, ThemeCharacters,
+    ThemeStyles,
+};
 
 /// Index of a file in the [`SourceMap`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -270,18 +273,22 @@ impl Diagnostics {
             .dedup_by(|a, b| a.at == b.at && a.code == b.code && a.message == b.message);
     }
 
-    /// Renders every error as text: `path:line:col`, the source line with a caret under the
-    /// span, the label and the hint, then a count. Without colour the output has no escape
-    /// sequences, which is what logs and snapshots use.
+    /// Renders every error as text: `path:line:col`, the source line with carets under the
+    /// span, the label and the hint, then a count. Without colour the output is plain ASCII
+    /// (`^^^` under the span), which is what logs, `NO_COLOR` and snapshots use.
     pub fn render(&self, color: bool, width: usize) -> String {
         let theme = if color {
             GraphicalTheme::unicode()
         } else {
-            GraphicalTheme::unicode_nocolor()
+            GraphicalTheme {
+                characters: ThemeCharacters::ascii(),
+                styles: ThemeStyles::none(),
+            }
         };
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_width(width)
-            .with_links(false);
+            .with_links(false)
+            .with_wrap_lines(false);
         let mut out = String::new();
         for e in &self.errors {
             let mut one = String::new();
@@ -380,7 +387,7 @@ mod tests {
             out.contains("nmae = \"x\""),
             "the source line is shown: {out}"
         );
-        assert!(out.contains("──┬─"), "a marker sits under the span: {out}");
+        assert!(out.contains("^^|^"), "carets sit under the span: {out}");
         assert!(out.contains("did you mean `name`?"), "{out}");
     }
 }

@@ -343,3 +343,36 @@ impl Loader<'_> {
         Some((out, s))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{LoadOptions, load_files};
+
+    #[test]
+    fn nested_tables_report_unknown_keys_wrong_types_and_missing_keys() {
+        let text = "[stack]\nname = \"f\"\n[compute.c]\n[endpoint.e]\ncompute = \"c\"\nimage = \"i\"\nmodel = { version = \"1\" }\nnetwork = { subnet = [\"s\"] }\nhealth_check = { interval = \"often\" }\ndeployment = 5\n";
+        let out = match load_files(&[("pedestal.toml", text)], &LoadOptions::env("dev")) {
+            Ok(_) => panic!("expected errors"),
+            Err(d) => d.render(false, 200),
+        };
+        assert!(
+            out.contains("unknown key `subnet` in endpoint.e.network"),
+            "{out}"
+        );
+        assert!(out.contains("did you mean `subnets`?"), "{out}");
+        assert!(
+            out.contains("missing required key `subnets` in endpoint.e.network"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "`interval` in endpoint.e.health_check must be an integer, found a string"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("`endpoint.e.deployment` must be a table, found an integer"),
+            "{out}"
+        );
+    }
+}

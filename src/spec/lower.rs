@@ -1008,6 +1008,20 @@ impl Loader<'_> {
         let task_role = self
             .v_str(&f, "task_role", &mut td_deps)
             .map_or(Value::Null, |x| x.0);
+        if !secrets.is_empty()
+            && !f.has("execution_role")
+            && let Some(span) = f.src("secrets").map(|s| s.span().clone())
+        {
+            self.err(
+                ErrorCode::MissingKey,
+                &span,
+                format!("{what} injects secrets but has no `execution_role`"),
+                "ECS reads these secrets with the task execution role",
+            )
+            .help = Some(
+                "add execution_role = \"arn:aws:iam::<account>:role/<role>\" with access to the secrets".into(),
+            );
+        }
 
         // Fargate or EC2.
         let fargate = gpu == 0;
@@ -1105,9 +1119,15 @@ impl Loader<'_> {
                         "every endpoint serves a model release: version = \"1.2.0\"",
                     );
                 }
+                // An empty string (a module's default) means no artifact.
                 let artifact = self
                     .v_str(&m, "artifact", &mut model_td_deps)
                     .map_or(Value::Null, |x| x.0);
+                let artifact = if artifact.as_str() == Some("") {
+                    Value::Null
+                } else {
+                    artifact
+                };
                 let sha = match self.v_str(&m, "sha256", &mut td_deps) {
                     Some((v, _)) => v,
                     None => {
@@ -1222,7 +1242,13 @@ impl Loader<'_> {
         // Network: the endpoint's own, or the stack-wide default.
         let mut network = None;
         let net_keys = ["subnets", "security_groups", "public_ip"];
-        let net_fields = if f.has("network") {
+        // An empty table (a module's default input) also means "the stack-wide default".
+        let empty = f.has("network")
+            && {
+                let mut scratch = Deps::new();
+                matches!(self.value(&f, "network", &mut scratch), Some((Value::Map(m), _)) if m.is_empty())
+            };
+        let net_fields = if f.has("network") && !(empty && self.network_default.is_some()) {
             self.sub(&f, "network", &net_keys, &mut svc_deps)
         } else if let Some((v, span)) = self.network_default.clone() {
             self.fields(

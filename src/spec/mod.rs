@@ -135,3 +135,24 @@ pub fn parse_var_arg(s: &str) -> Option<(String, String)> {
     let k = k.trim();
     (!k.is_empty()).then(|| (k.to_string(), v.to_string()))
 }
+
+/// Loads a stack written to a temporary directory (unit tests of the spec modules).
+#[cfg(test)]
+pub(crate) fn load_files(
+    files: &[(&str, &str)],
+    opts: &LoadOptions,
+) -> Result<Config, Diagnostics> {
+    let dir = tempfile::tempdir().map_err(|e| {
+        let mut d = Diagnostics::default();
+        d.push(SpecError::bare(ErrorCode::Io, e.to_string()));
+        d
+    })?;
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).ok();
+        }
+        std::fs::write(p, text).ok();
+    }
+    load(dir.path(), opts)
+}

@@ -602,3 +602,73 @@ fn ten_thousand_resources_load_fast() {
     // behaviour (which takes minutes here) out.
     assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
 }
+
+#[test]
+fn gpu_endpoints_run_on_ec2_capacity() {
+    let spec = format!(
+        "[stack]\nname = \"gpu\"\n{NET}\n[compute.gpus]\ncapacity_providers = [\"gpu-asg-provider\"]\n\n[endpoint.llm]\ncompute = \"gpus\"\nimage = \"i\"\nmodel = {{ version = \"1\" }}\ncpu = 4096\nmemory = 16384\ngpu = 1\n"
+    );
+    let dir = stack(&[("pedestal.toml", &spec)]);
+    let c = load(dir.path(), "dev");
+    assert_eq!(
+        attr(&c, "endpoint.llm.service", "launch_type"),
+        &Value::str("EC2")
+    );
+    assert_eq!(
+        attr(
+            &c,
+            "endpoint.llm.task_definition",
+            "requires_compatibilities"
+        ),
+        &Value::List(vec![Value::str("EC2")])
+    );
+    assert_eq!(
+        attr(&c, "endpoint.llm.task_definition", "gpu"),
+        &Value::Int(1)
+    );
+}
+
+#[test]
+fn list_and_map_variables_from_text() {
+    let spec = format!(
+        "[stack]\nname = \"lists\"\n{NET}\n[variables.subnets]\ntype = \"list\"\ndefault = [\"subnet-1\"]\n[variables.labels]\ntype = \"map\"\ndefault = {{}}\n[variables.on]\ntype = \"bool\"\ndefault = false\n\n[compute.c]\ncontainer_insights = \"${{var.on}}\"\n\n[endpoint.e]\ncompute = \"c\"\nimage = \"i\"\nmodel = {{ version = \"1\" }}\nenvironment = \"${{var.labels}}\"\nnetwork = {{ subnets = \"${{var.subnets}}\" }}\n"
+    );
+    let dir = stack(&[("pedestal.toml", &spec)]);
+    let mut opts = LoadOptions::env("dev");
+    opts.vars
+        .push(("subnets".into(), "[\"subnet-a\", \"subnet-b\"]".into()));
+    opts.vars
+        .push(("labels".into(), "{ TEAM = \"risk\" }".into()));
+    opts.env_vars
+        .insert("PEDESTAL_VAR_on".into(), "true".into());
+    let c = spec::load(dir.path(), &opts).unwrap_or_else(|d| panic!("{}", d.render(false, 100)));
+    let net = attr(&c, "endpoint.e.service", "network").as_map().unwrap();
+    assert_eq!(
+        net["subnets"],
+        Value::List(vec![Value::str("subnet-a"), Value::str("subnet-b")])
+    );
+    let container = attr(&c, "endpoint.e.task_definition", "container")
+        .as_map()
+        .unwrap();
+    assert_eq!(
+        container["environment"].as_map().unwrap()["TEAM"],
+        Value::str("risk")
+    );
+    assert_eq!(
+        attr(&c, "compute.c.cluster", "container_insights"),
+        &Value::Bool(true)
+    );
+
+    let mut bad = LoadOptions::env("dev");
+    bad.vars
+        .push(("subnets".into(), "{ not = \"a list\" }".into()));
+    bad.vars.push(("nope".into(), "1".into()));
+    let err = spec::load(dir.path(), &bad).unwrap_err();
+    assert_eq!(err.len(), 2, "{}", err.render(false, 100));
+    let text = err.render(false, 100);
+    assert!(text.contains("variable `subnets` is a list"), "{text}");
+    assert!(
+        text.contains("`nope`, which is not a declared variable"),
+        "{text}"
+    );
+}
