@@ -58,6 +58,7 @@ fn run(resources: usize) {
         std::env::temp_dir().join(format!("pedestal-bench-{}-{resources}", std::process::id()));
     let store = LocalStore::new(dir.join("prod.json"), fixture::STACK, fixture::ENV);
     store.write(&recorded).expect("write state");
+    drop(recorded);
     let size = std::fs::metadata(store.path())
         .map(|m| m.len())
         .unwrap_or(0);
@@ -71,6 +72,7 @@ fn run(resources: usize) {
     let t = Instant::now();
     let human = render::human(&p, &HumanOptions::default());
     let human_t = t.elapsed();
+    let peak_plan = peak_rss_mb();
     let t = Instant::now();
     let json = render::json(&p);
     let json_t = t.elapsed();
@@ -107,8 +109,11 @@ fn run(resources: usize) {
     );
     println!("  render markdown   {} ({} chars)", ms(md_t), md.len());
     println!("  read+plan+human   {}", ms(total));
+    if let Some(mb) = peak_plan {
+        println!("  peak RSS after read+plan+human   {mb:.1} MB (the `plan --no-refresh` path)");
+    }
     if let Some(mb) = peak_rss_mb() {
-        println!("  peak RSS          {mb:.1} MB");
+        println!("  peak RSS after all renderers     {mb:.1} MB");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
