@@ -176,7 +176,7 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
         }
         PlanMode::Normal => {
             let mut planned = Planned {
-                afters: vec![None; nodes.len()],
+                position: vec![None; nodes.len()],
                 pending: vec![false; nodes.len()],
             };
             for &i in &order {
@@ -193,7 +193,7 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
                             p,
                             replace_requested,
                             drifted.contains(node.address),
-                            &|rf| planned.lookup(&index, &nodes, rf),
+                            &|rf| planned.lookup(&index, &nodes, &changes, rf),
                         );
                         if change.action.destroys() && r.lifecycle.prevent_destroy {
                             prevented.push((node.address.clone(), "replace"));
@@ -203,7 +203,7 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
                             Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete
                         ) || (change.action == Action::Update
                             && r.kind.schema().versioned);
-                        planned.afters[i] = change.after.clone();
+                        planned.position[i] = Some(changes.len());
                         change
                     }
                     (None, Some(p)) => delete(node.address, p, Reason::NotInSpec),
@@ -211,7 +211,9 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
                 };
                 changes.push(change);
             }
-            let outputs = outputs(config, prior, &|rf| planned.lookup(&index, &nodes, rf));
+            let outputs = outputs(config, prior, &|rf| {
+                planned.lookup(&index, &nodes, &changes, rf)
+            });
             if !prevented.is_empty() {
                 return Err(PlanError::PreventDestroy {
                     addresses: prevented,
@@ -243,9 +245,10 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
     Ok(finish(config, prior, opts, changes, outputs))
 }
 
-/// Planned `after`s so far, and which resources' computed attributes become unknown.
+/// Where each planned resource's change sits, and which resources' computed attributes
+/// become unknown.
 struct Planned {
-    afters: Vec<Option<Attrs>>,
+    position: Vec<Option<usize>>,
     pending: Vec<bool>,
 }
 
@@ -255,10 +258,11 @@ impl Planned {
         &self,
         index: &HashMap<&Address, usize>,
         nodes: &[Node],
+        changes: &[ResourceChange],
         rf: &crate::resource::Ref,
     ) -> Option<Value> {
         let &i = index.get(&rf.address)?;
-        if let Some(after) = &self.afters[i] {
+        if let Some(after) = self.position[i].and_then(|p| changes[p].after.as_ref()) {
             return match after.get(&rf.attr) {
                 Some(v) if !v.is_unknown() => Some(v.clone()),
                 Some(_) => None,
@@ -336,7 +340,6 @@ fn diff(
             None => after.remove(name),
         };
     }
-    let computed: HashSet<&str> = schema.computed.iter().copied().collect();
     let mut changed: Vec<&str> = Vec::new();
     for (k, a) in &after {
         let differs = match p.attrs.get(k) {
@@ -348,7 +351,7 @@ fn diff(
         }
     }
     for (k, b) in &p.attrs {
-        if !after.contains_key(k) && !computed.contains(k.as_str()) && *b != Value::Null {
+        if !after.contains_key(k) && !schema.computed.contains(&k.as_str()) && *b != Value::Null {
             changed.push(k);
         }
     }

@@ -207,7 +207,7 @@ fn action_symbol(a: Action) -> &'static str {
 
 fn legend(out: &mut String, changed: &[&ResourceChange], st: Style) {
     out.push_str(
-        "pedestal used the recorded state to generate the following execution plan. Resource actions are indicated with the following symbols:\n",
+        "pedestal generated the following execution plan. Resource actions are indicated with the following symbols:\n",
     );
     let rows = [
         (Action::Create, "  ", "create"),

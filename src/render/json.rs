@@ -2,98 +2,183 @@
 //! Secrets are redacted: a sensitive leaf is `null` in `before`/`after` and `true` in
 //! `before_sensitive`/`after_sensitive`; an unknown leaf is `null` in `after` and `true` in
 //! `after_unknown`.
+//!
+//! The document is streamed straight from the plan through borrowing `Serialize` wrappers (no
+//! intermediate JSON tree), with every object's keys written in sorted order.
 
-use serde_json::{Map, Value as Json, json as j};
+use std::collections::BTreeMap;
 
-use crate::plan::{OutputChange, Plan, Reason};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+
+use crate::plan::{OutputChange, Plan, PlanMode, Reason, Summary};
 use crate::resource::{Attrs, Value};
 
 /// The plan as JSON (pretty, sorted keys, trailing newline).
 pub fn json(plan: &Plan) -> String {
-    let doc = document(plan);
-    let doc = crate::state::canonical_json(doc);
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&Doc::new(plan)).unwrap_or_default();
     s.push('\n');
     s
 }
 
-/// The JSON document as a value.
-pub fn document(plan: &Plan) -> Json {
-    let s = plan.summary();
-    let changes: Vec<Json> = plan
-        .changes
-        .iter()
-        .map(|c| {
-            let (before, before_sensitive) = attrs(c.before.as_ref());
-            let (after, after_sensitive) = attrs(c.after.as_ref());
-            j!({
-                "address": c.address.as_str(),
-                "block": c.address.block(),
-                "kind": c.kind.as_str(),
-                "id": c.id,
-                "actions": c.action.json_actions(),
-                "reason": c.reason.as_ref().map(reason),
-                "before": before,
-                "after": after,
-                "after_unknown": unknown_mask(c.after.as_ref()),
-                "before_sensitive": before_sensitive,
-                "after_sensitive": after_sensitive,
-                "replace_paths": c.replace_paths.iter().map(|p| vec![p]).collect::<Vec<_>>(),
-                "depends_on": c.depends_on.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let drift: Vec<Json> = plan
-        .drift
-        .iter()
-        .map(|d| {
-            let (before, _) = attrs(Some(&d.before));
-            let (after, _) = attrs(d.after.as_ref());
-            j!({
-                "address": d.address.as_str(),
-                "kind": d.kind.as_str(),
-                "actions": if d.after.is_some() { ["update"] } else { ["delete"] },
-                "before": before,
-                "after": after,
-            })
-        })
-        .collect();
-    let releases: Vec<Json> = plan
-        .releases
-        .iter()
-        .map(|r| {
-            j!({
-                "endpoint": r.endpoint,
-                "version": {"before": r.version_before, "after": r.version_after},
-                "image": {"before": r.image_before, "after": r.image_after},
-                "artifact_sha256": {"before": r.artifact_sha256_before, "after": r.artifact_sha256_after},
-            })
-        })
-        .collect();
-    let mut outputs = Map::new();
-    for (name, o) in &plan.outputs {
-        outputs.insert(name.clone(), output(o));
-    }
-    j!({
-        "format_version": plan.format_version,
-        "stack": plan.stack,
-        "env": plan.env,
-        "mode": plan.mode,
-        "prior_state": {"lineage": plan.prior_state.lineage, "serial": plan.prior_state.serial},
-        "spec_digest": plan.spec_digest,
-        "git_commit": plan.git_commit,
-        "targets": plan.targets,
-        "resource_changes": changes,
-        "drift": drift,
-        "releases": releases,
-        "output_changes": outputs,
-        "summary": {"add": s.add, "change": s.change, "destroy": s.destroy},
-        "has_changes": plan.has_changes(),
-    })
+#[derive(Serialize)]
+struct Doc<'a> {
+    drift: Vec<DriftJ<'a>>,
+    env: &'a str,
+    format_version: &'a str,
+    git_commit: Option<&'a str>,
+    has_changes: bool,
+    mode: PlanMode,
+    output_changes: BTreeMap<&'a str, OutputJ<'a>>,
+    prior_state: PriorJ<'a>,
+    releases: Vec<ReleaseJ<'a>>,
+    resource_changes: Vec<ChangeJ<'a>>,
+    spec_digest: &'a str,
+    stack: &'a str,
+    summary: Summary,
+    targets: &'a [String],
 }
 
-fn reason(r: &Reason) -> Json {
-    let (code, attrs): (&str, Option<&Vec<String>>) = match r {
+#[derive(Serialize)]
+struct PriorJ<'a> {
+    lineage: Option<&'a str>,
+    serial: u64,
+}
+
+#[derive(Serialize)]
+struct ChangeJ<'a> {
+    actions: &'static [&'static str],
+    address: &'a str,
+    after: Attrs0<'a>,
+    after_sensitive: SensitiveMask<'a>,
+    after_unknown: UnknownMask<'a>,
+    before: Attrs0<'a>,
+    before_sensitive: SensitiveMask<'a>,
+    block: &'a str,
+    depends_on: Vec<&'a str>,
+    id: Option<&'a str>,
+    kind: &'static str,
+    reason: Option<ReasonJ<'a>>,
+    replace_paths: Vec<[&'a str; 1]>,
+}
+
+#[derive(Serialize)]
+struct ReasonJ<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attrs: Option<&'a [String]>,
+    code: &'static str,
+}
+
+#[derive(Serialize)]
+struct DriftJ<'a> {
+    actions: [&'static str; 1],
+    address: &'a str,
+    after: Attrs0<'a>,
+    before: Attrs0<'a>,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct BeforeAfter<'a> {
+    after: Option<&'a str>,
+    before: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ReleaseJ<'a> {
+    artifact_sha256: BeforeAfter<'a>,
+    endpoint: &'a str,
+    image: BeforeAfter<'a>,
+    version: BeforeAfter<'a>,
+}
+
+#[derive(Serialize)]
+struct OutputJ<'a> {
+    actions: &'static [&'static str],
+    after: Redact<'a>,
+    after_unknown: bool,
+    before: Redact<'a>,
+    sensitive: bool,
+}
+
+impl<'a> Doc<'a> {
+    fn new(plan: &'a Plan) -> Doc<'a> {
+        let resource_changes = plan
+            .changes
+            .iter()
+            .map(|c| ChangeJ {
+                actions: c.action.json_actions(),
+                address: c.address.as_str(),
+                after: Attrs0(c.after.as_ref()),
+                after_sensitive: SensitiveMask(c.after.as_ref()),
+                after_unknown: UnknownMask(c.after.as_ref()),
+                before: Attrs0(c.before.as_ref()),
+                before_sensitive: SensitiveMask(c.before.as_ref()),
+                block: c.address.block(),
+                depends_on: c.depends_on.iter().map(|a| a.as_str()).collect(),
+                id: c.id.as_deref(),
+                kind: c.kind.as_str(),
+                reason: c.reason.as_ref().map(reason),
+                replace_paths: c.replace_paths.iter().map(|p| [p.as_str()]).collect(),
+            })
+            .collect();
+        let drift = plan
+            .drift
+            .iter()
+            .map(|d| DriftJ {
+                actions: if d.after.is_some() {
+                    ["update"]
+                } else {
+                    ["delete"]
+                },
+                address: d.address.as_str(),
+                after: Attrs0(d.after.as_ref()),
+                before: Attrs0(Some(&d.before)),
+                kind: d.kind.as_str(),
+            })
+            .collect();
+        let ba = |b: &'a Option<String>, a: &'a Option<String>| BeforeAfter {
+            after: a.as_deref(),
+            before: b.as_deref(),
+        };
+        let releases = plan
+            .releases
+            .iter()
+            .map(|r| ReleaseJ {
+                artifact_sha256: ba(&r.artifact_sha256_before, &r.artifact_sha256_after),
+                endpoint: &r.endpoint,
+                image: ba(&r.image_before, &r.image_after),
+                version: ba(&r.version_before, &r.version_after),
+            })
+            .collect();
+        Doc {
+            drift,
+            env: &plan.env,
+            format_version: &plan.format_version,
+            git_commit: plan.git_commit.as_deref(),
+            has_changes: plan.has_changes(),
+            mode: plan.mode,
+            output_changes: plan
+                .outputs
+                .iter()
+                .map(|(k, o)| (k.as_str(), output(o)))
+                .collect(),
+            prior_state: PriorJ {
+                lineage: plan.prior_state.lineage.as_deref(),
+                serial: plan.prior_state.serial,
+            },
+            releases,
+            resource_changes,
+            spec_digest: &plan.spec_digest,
+            stack: &plan.stack,
+            summary: plan.summary(),
+            targets: &plan.targets,
+        }
+    }
+}
+
+fn reason(r: &Reason) -> ReasonJ<'_> {
+    let (code, attrs): (&'static str, Option<&[String]>) = match r {
         Reason::NotInSpec => ("delete_because_not_in_spec", None),
         Reason::ForcedBy { attrs } => ("replace_because_cannot_update", Some(attrs)),
         Reason::Tainted => ("replace_because_tainted", None),
@@ -102,118 +187,166 @@ fn reason(r: &Reason) -> Json {
         Reason::DestroyRequested => ("delete_by_request", None),
         Reason::NewRevision => ("update_new_revision", None),
     };
-    match attrs {
-        Some(a) => j!({"code": code, "attrs": a}),
-        None => j!({"code": code}),
-    }
+    ReasonJ { attrs, code }
 }
 
-fn output(o: &OutputChange) -> Json {
-    let actions: &[&str] = match (&o.before, &o.after) {
+fn output(o: &OutputChange) -> OutputJ<'_> {
+    let actions: &'static [&'static str] = match (&o.before, &o.after) {
         (None, Some(_)) => &["create"],
         (Some(_), None) => &["delete"],
         _ if o.changed() => &["update"],
         _ => &["no-op"],
     };
-    let show = |v: &Option<Value>| -> Json {
-        match v {
-            Some(_) if o.sensitive => Json::Null,
-            Some(v) => redact(v).0,
-            None => Json::Null,
-        }
-    };
-    j!({
-        "actions": actions,
-        "before": show(&o.before),
-        "after": show(&o.after),
-        "after_unknown": o.after.as_ref().is_some_and(Value::is_unknown),
-        "sensitive": o.sensitive,
-    })
-}
-
-/// Attributes with secrets and unknowns replaced by `null`, plus the sensitivity mask.
-fn attrs(a: Option<&Attrs>) -> (Json, Json) {
-    let Some(a) = a else {
-        return (Json::Null, Json::Bool(false));
-    };
-    let mut values = Map::new();
-    let mut mask = Map::new();
-    for (k, v) in a {
-        let (val, m) = redact(v);
-        values.insert(k.clone(), val);
-        if let Some(m) = m {
-            mask.insert(k.clone(), m);
-        }
+    let hide = o.sensitive;
+    OutputJ {
+        actions,
+        after: Redact(o.after.as_ref().filter(|_| !hide)),
+        after_unknown: o.after.as_ref().is_some_and(Value::is_unknown),
+        before: Redact(o.before.as_ref().filter(|_| !hide)),
+        sensitive: o.sensitive,
     }
-    (Json::Object(values), Json::Object(mask))
 }
 
-/// A value with secrets and unknowns nulled, and its sensitivity mask (`None` when clean).
-fn redact(v: &Value) -> (Json, Option<Json>) {
-    match v {
-        Value::Sensitive(_) | Value::Redacted(_) => (Json::Null, Some(Json::Bool(true))),
-        Value::Unknown | Value::Ref(_) | Value::Template(_) => (Json::Null, None),
-        Value::Null => (Json::Null, None),
-        Value::Bool(b) => (Json::Bool(*b), None),
-        Value::Int(i) => (j!(i), None),
-        Value::Float(x) => (j!(x), None),
-        Value::String(s) => (Json::String(s.clone()), None),
-        Value::List(l) => {
-            let mut masks = Vec::new();
-            let mut any = false;
-            let vals = l
-                .iter()
-                .map(|x| {
-                    let (val, m) = redact(x);
-                    any |= m.is_some();
-                    masks.push(m.unwrap_or(Json::Bool(false)));
-                    val
-                })
-                .collect();
-            (Json::Array(vals), any.then_some(Json::Array(masks)))
-        }
-        Value::Map(m) => {
-            let mut vals = Map::new();
-            let mut mask = Map::new();
-            for (k, x) in m {
-                let (val, mm) = redact(x);
-                vals.insert(k.clone(), val);
-                if let Some(mm) = mm {
-                    mask.insert(k.clone(), mm);
+/// A value with secrets and unknowns written as `null`.
+struct Redact<'a>(Option<&'a Value>);
+
+impl Serialize for Redact<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            None
+            | Some(
+                Value::Null
+                | Value::Sensitive(_)
+                | Value::Redacted(_)
+                | Value::Unknown
+                | Value::Ref(_)
+                | Value::Template(_),
+            ) => s.serialize_unit(),
+            Some(Value::Bool(b)) => s.serialize_bool(*b),
+            Some(Value::Int(i)) => s.serialize_i64(*i),
+            Some(Value::Float(x)) => s.serialize_f64(*x),
+            Some(Value::String(v)) => s.serialize_str(v),
+            Some(Value::List(l)) => {
+                let mut seq = s.serialize_seq(Some(l.len()))?;
+                for v in l {
+                    seq.serialize_element(&Redact(Some(v)))?;
                 }
+                seq.end()
             }
-            let masked = (!mask.is_empty()).then_some(Json::Object(mask));
-            (Json::Object(vals), masked)
+            Some(Value::Map(m)) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, &Redact(Some(v)))?;
+                }
+                map.end()
+            }
         }
     }
 }
 
-/// `true` at every unknown leaf of `after` (an empty object when everything is known).
-fn unknown_mask(a: Option<&Attrs>) -> Json {
-    fn mask(v: &Value) -> Option<Json> {
-        match v {
-            Value::Unknown | Value::Ref(_) | Value::Template(_) => Some(Json::Bool(true)),
-            Value::Map(m) => {
-                let inner: Map<String, Json> = m
-                    .iter()
-                    .filter_map(|(k, x)| mask(x).map(|mm| (k.clone(), mm)))
-                    .collect();
-                (!inner.is_empty()).then_some(Json::Object(inner))
+/// Attributes, redacted; `null` when absent.
+struct Attrs0<'a>(Option<&'a Attrs>);
+
+impl Serialize for Attrs0<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            None => s.serialize_unit(),
+            Some(a) => {
+                let mut map = s.serialize_map(Some(a.len()))?;
+                for (k, v) in a {
+                    map.serialize_entry(k, &Redact(Some(v)))?;
+                }
+                map.end()
             }
-            Value::List(l) if l.iter().any(Value::is_unknown) => Some(Json::Array(
-                l.iter()
-                    .map(|x| mask(x).unwrap_or(Json::Bool(false)))
-                    .collect(),
-            )),
-            _ => None,
         }
     }
-    let Some(a) = a else {
-        return Json::Object(Map::new());
-    };
-    Json::Object(
-        a.iter()
-            .filter_map(|(k, v)| mask(v).map(|m| (k.clone(), m)))
-            .collect(),
-    )
+}
+
+/// `true` at every leaf where `pick` holds, pruned to the paths that contain one.
+struct Mask<'a> {
+    value: &'a Value,
+    leaf: fn(&Value) -> bool,
+    contains: fn(&Value) -> bool,
+}
+
+impl Serialize for Mask<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            v if (self.leaf)(v) => s.serialize_bool(true),
+            Value::Map(m) => {
+                let inner: Vec<(&String, &Value)> =
+                    m.iter().filter(|(_, v)| (self.contains)(v)).collect();
+                let mut map = s.serialize_map(Some(inner.len()))?;
+                for (k, v) in inner {
+                    map.serialize_entry(k, &Mask { value: v, ..*self })?;
+                }
+                map.end()
+            }
+            Value::List(l) => {
+                let mut seq = s.serialize_seq(Some(l.len()))?;
+                for v in l {
+                    if (self.contains)(v) {
+                        seq.serialize_element(&Mask { value: v, ..*self })?;
+                    } else {
+                        seq.serialize_element(&false)?;
+                    }
+                }
+                seq.end()
+            }
+            _ => s.serialize_bool(false),
+        }
+    }
+}
+
+fn attrs_mask<S: Serializer>(
+    a: &Attrs,
+    s: S,
+    leaf: fn(&Value) -> bool,
+    contains: fn(&Value) -> bool,
+) -> Result<S::Ok, S::Error> {
+    let inner: Vec<(&String, &Value)> = a.iter().filter(|(_, v)| contains(v)).collect();
+    let mut map = s.serialize_map(Some(inner.len()))?;
+    for (k, v) in inner {
+        map.serialize_entry(
+            k,
+            &Mask {
+                value: v,
+                leaf,
+                contains,
+            },
+        )?;
+    }
+    map.end()
+}
+
+fn sensitive_leaf(v: &Value) -> bool {
+    matches!(v, Value::Sensitive(_) | Value::Redacted(_))
+}
+
+fn unknown_leaf(v: &Value) -> bool {
+    matches!(v, Value::Unknown | Value::Ref(_) | Value::Template(_))
+}
+
+/// `before_sensitive` / `after_sensitive`: `false` when the attributes are absent.
+struct SensitiveMask<'a>(Option<&'a Attrs>);
+
+impl Serialize for SensitiveMask<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            None => s.serialize_bool(false),
+            Some(a) => attrs_mask(a, s, sensitive_leaf, Value::is_sensitive),
+        }
+    }
+}
+
+/// `after_unknown`: an empty object when everything is known or there is no `after`.
+struct UnknownMask<'a>(Option<&'a Attrs>);
+
+impl Serialize for UnknownMask<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            None => s.serialize_map(Some(0))?.end(),
+            Some(a) => attrs_mask(a, s, unknown_leaf, Value::is_unknown),
+        }
+    }
 }
