@@ -292,14 +292,14 @@ async fn list_versions(
             .map_err(|e| map(&format!("ListObjectVersions {bucket}"), e))?;
         for v in resp.versions() {
             if let Some(k) = v.key()
-                && key.is_none_or(|want| want == k)
+                && key.is_none_or(|want| want == k || (want.ends_with('/') && k.starts_with(want)))
             {
                 out.push((k.to_string(), v.version_id().map(str::to_string)));
             }
         }
         for m in resp.delete_markers() {
             if let Some(k) = m.key()
-                && key.is_none_or(|want| want == k)
+                && key.is_none_or(|want| want == k || (want.ends_with('/') && k.starts_with(want)))
             {
                 out.push((k.to_string(), m.version_id().map(str::to_string)));
             }
@@ -588,6 +588,9 @@ fn object_applied(
 pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let bucket = attr::req_str(&r.attrs, "bucket")?;
     let key = attr::req_str(&r.attrs, "key")?;
+    if let Some(files) = attr::map(&r.attrs, "files") {
+        return create_directory(p, r, bucket, key, files).await;
+    }
     let want_sha =
         attr::str(&r.attrs, "sha256").map(|s| s.trim_start_matches("sha256:").to_string());
     // Content addressed: an object already holding this sha needs no upload.
@@ -654,6 +657,73 @@ pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied
         .entry("sha256".into())
         .or_insert_with(|| Value::str(&sha));
     Ok(object_applied(bucket, key, &attrs, version, etag))
+}
+
+/// A directory artifact: every file under `key` (a prefix ending in `/`), each content
+/// addressed by its own SHA-256 and written create-only.
+async fn create_directory(
+    p: &AwsProvider,
+    r: &ApplyResource,
+    bucket: &str,
+    key: &str,
+    files: &Attrs,
+) -> Result<Applied, ProviderError> {
+    let root = source_path(p, &r.attrs)?;
+    let tagging = tagging_query(&r.attrs);
+    let mut uploaded: Vec<String> = Vec::new();
+    for (rel, sha) in files {
+        let Some(sha) = sha.as_str() else { continue };
+        let object_key = format!(
+            "{}{rel}",
+            if key.ends_with('/') {
+                key.to_string()
+            } else {
+                format!("{key}/")
+            }
+        );
+        if let Some((have, ..)) = head_object(p, bucket, &object_key).await? {
+            if have.as_deref() == Some(sha) {
+                continue;
+            }
+            return Err(ProviderError::new(
+                ErrorKind::AlreadyExists {
+                    owner: Owner::Nobody,
+                },
+                format!(
+                    "object s3://{bucket}/{object_key} already exists with other content; published keys are never overwritten"
+                ),
+            ));
+        }
+        let path = root.join(rel);
+        let body = std::fs::read(&path).map_err(|e| {
+            ProviderError::invalid(format!("artifact file {}: {e}", path.display()))
+        })?;
+        let mut req = p
+            .clients
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(&object_key)
+            .if_none_match("*")
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .metadata("sha256", sha)
+            .body(ByteStream::from(body));
+        if !tagging.is_empty() {
+            req = req.tagging(&tagging);
+        }
+        if let Err(e) = req.send().await {
+            let err = map(&format!("PutObject s3://{bucket}/{object_key}"), e);
+            return Err(if uploaded.is_empty() {
+                err
+            } else {
+                err.leaving(LeftBehind::Resource(object_applied(
+                    bucket, key, &r.attrs, None, None,
+                )))
+            });
+        }
+        uploaded.push(object_key);
+    }
+    Ok(object_applied(bucket, key, &r.attrs, None, None))
 }
 
 fn sha256_file(path: &std::path::Path) -> Result<String, ProviderError> {
@@ -839,6 +909,15 @@ pub async fn read_object(
 ) -> Result<Option<Attrs>, ProviderError> {
     let bucket = attr::req_str(recorded, "bucket")?;
     let key = attr::req_str(recorded, "key")?;
+    if let Some(files) = attr::map(recorded, "files") {
+        let Some(first) = files.keys().next() else {
+            return Ok(Some(recorded.clone()));
+        };
+        let present = head_object(p, bucket, &format!("{key}{first}"))
+            .await?
+            .is_some();
+        return Ok(present.then(|| recorded.clone()));
+    }
     let Some((sha, version, etag, size)) = head_object(p, bucket, key).await? else {
         return Ok(None);
     };
@@ -865,7 +944,12 @@ pub async fn find_object(
     r: &ApplyResource,
 ) -> Result<Option<Found>, ProviderError> {
     let bucket = attr::req_str(&r.attrs, "bucket")?;
-    let key = attr::req_str(&r.attrs, "key")?;
+    let key_attr = attr::req_str(&r.attrs, "key")?;
+    // A directory artifact is found by its first file.
+    let first = attr::map(&r.attrs, "files")
+        .and_then(|f| f.keys().next())
+        .map(|rel| format!("{key_attr}{rel}"));
+    let key = first.as_deref().unwrap_or(key_attr);
     if head_object(p, bucket, key).await?.is_none() {
         return Ok(None);
     }
@@ -886,7 +970,7 @@ pub async fn find_object(
         Err(_) => BTreeMap::new(),
     };
     Ok(Some(Found {
-        id: object_id(bucket, key),
+        id: object_id(bucket, key_attr),
         tags,
     }))
 }
