@@ -155,6 +155,7 @@ async fn main() {
                         parallelism: par,
                         still_interval: Duration::from_secs(3600),
                         cancel: None,
+                        abandon: None,
                     },
                 )
                 .await;
@@ -176,6 +177,7 @@ async fn main() {
                         parallelism: par,
                         still_interval: Duration::from_secs(3600),
                         cancel: None,
+                        abandon: None,
                     },
                 )
                 .await;

@@ -82,6 +82,9 @@ pub struct ApplyOptions {
     pub still_interval: Duration,
     /// Becomes `true` on the first Ctrl-C: start nothing new.
     pub cancel: Option<watch::Receiver<bool>>,
+    /// Becomes `true` on the second Ctrl-C: abort the operations in flight (a create's intent is
+    /// already recorded, so the next apply adopts what it may have made).
+    pub abandon: Option<watch::Receiver<bool>>,
 }
 
 impl Default for ApplyOptions {
@@ -90,6 +93,7 @@ impl Default for ApplyOptions {
             parallelism: 10,
             still_interval: Duration::from_secs(10),
             cancel: None,
+            abandon: None,
         }
     }
 }
@@ -114,6 +118,8 @@ pub struct ApplyReport {
     pub skipped: Vec<Address>,
     /// Addresses never started because of an interrupt.
     pub not_started: Vec<Address>,
+    /// Addresses whose operation was abandoned in flight (second interrupt).
+    pub abandoned: Vec<Address>,
     pub interrupted: bool,
     /// Time spent persisting state.
     pub persist_time: Duration,
@@ -125,6 +131,7 @@ impl ApplyReport {
     pub fn ok(&self) -> bool {
         self.failures.is_empty()
             && self.skipped.is_empty()
+            && self.abandoned.is_empty()
             && !self.interrupted
             && self.persist_errors.is_empty()
     }
@@ -311,6 +318,7 @@ pub async fn apply(
         steps,
         opts.parallelism.max(1),
         opts.cancel.clone(),
+        opts.abandon.clone(),
         runner,
         persist_failed,
     )
@@ -389,6 +397,7 @@ pub async fn apply(
         failures,
         skipped: result.skipped.into_iter().map(|(a, _)| a).collect(),
         not_started: result.not_started,
+        abandoned: result.abandoned,
         interrupted: result.interrupted,
         persist_time,
         persist_errors,

@@ -541,3 +541,44 @@ async fn an_interrupt_lets_in_flight_work_finish_and_starts_nothing_new() {
         "Apply incomplete. Resources: 2 added, 0 changed, 0 destroyed."
     );
 }
+
+#[tokio::test]
+async fn a_second_interrupt_abandons_in_flight_work_and_keeps_the_intents() {
+    let fake = Arc::new(FakeProvider::new().with_delay(Duration::from_millis(300)));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (abandon_tx, abandon_rx) = watch::channel(false);
+    let opts = ApplyOptions {
+        cancel: Some(stop_rx),
+        abandon: Some(abandon_rx),
+        ..Default::default()
+    };
+    let p = endpoint_plan();
+    let handle = {
+        let fake = fake.clone();
+        tokio::spawn(async move { run(&p, State::new("s", "dev"), &fake, opts).await.0 })
+    };
+    // find (0-300ms), intent, create (300-600ms): interrupt twice during the create.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop_tx.send(true).unwrap();
+    abandon_tx.send(true).unwrap();
+    let report = handle.await.unwrap();
+    assert!(report.interrupted);
+    assert_eq!(
+        report
+            .abandoned
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<BTreeSet<_>>(),
+        ["compute.serving.cluster", "storage.models.bucket"]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(report.added, 0);
+    assert!(report.state.resources.is_empty());
+    assert_eq!(
+        report.state.intents.len(),
+        2,
+        "the next apply adopts by intent"
+    );
+    assert!(!report.ok());
+}

@@ -1,6 +1,7 @@
 //! The concurrent walk: turns a plan's changes into steps with "waits for" edges, then runs
 //! each step as soon as everything it waits for is done, at most `parallelism` at a time. A
-//! failed step skips (transitively) only the steps waiting for it; a cancel starts nothing new.
+//! failed step skips (transitively) only the steps waiting for it; a cancel starts nothing new;
+//! an abandon aborts the steps in flight (what they recorded before — intents — stays).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -117,7 +118,18 @@ pub struct WalkResult {
     /// (skipped address, the failed address it waited for).
     pub skipped: Vec<(Address, Address)>,
     pub not_started: Vec<Address>,
+    /// Steps aborted in flight by an abandon.
+    pub abandoned: Vec<Address>,
     pub interrupted: bool,
+}
+
+/// Resolves once the flag is `true` (never, if its sender is gone while `false`).
+async fn until_true(rx: &mut watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Runs `steps` with `run`, at most `parallelism` at once. `stop` is polled before each start
@@ -126,6 +138,7 @@ pub async fn walk<F, Fut, S>(
     steps: Steps,
     parallelism: usize,
     cancel: Option<watch::Receiver<bool>>,
+    abandon: Option<watch::Receiver<bool>>,
     run: F,
     stop: S,
 ) -> WalkResult
@@ -154,6 +167,8 @@ where
     let mut pending: BTreeSet<Step> = known;
     let mut result = WalkResult::default();
     let mut set: JoinSet<(Step, StepOutcome)> = JoinSet::new();
+    let mut in_flight: BTreeMap<tokio::task::Id, Step> = BTreeMap::new();
+    let mut abandon = abandon;
     let cancelled = |c: &Option<watch::Receiver<bool>>| c.as_ref().is_some_and(|r| *r.borrow());
     loop {
         let halted = cancelled(&cancel) || stop();
@@ -163,14 +178,41 @@ where
         while !halted && set.len() < parallelism {
             let Some(step) = ready.pop_first() else { break };
             let fut = run(step.clone());
-            set.spawn(async move { (step, fut.await) });
+            let s2 = step.clone();
+            let handle = set.spawn(async move { (s2, fut.await) });
+            in_flight.insert(handle.id(), step);
         }
-        let Some(joined) = set.join_next().await else {
+        let joined = match abandon.as_mut() {
+            Some(a) if !set.is_empty() => {
+                tokio::select! {
+                    j = set.join_next_with_id() => j,
+                    _ = until_true(a) => {
+                        set.abort_all();
+                        result.interrupted = true;
+                        abandon = None;
+                        continue;
+                    }
+                }
+            }
+            _ => set.join_next_with_id().await,
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (step, outcome) = match joined {
-            Ok(x) => x,
+            Ok((id, x)) => {
+                in_flight.remove(&id);
+                x
+            }
+            Err(e) if e.is_cancelled() => {
+                if let Some(step) = in_flight.remove(&e.id()) {
+                    pending.remove(&step);
+                    result.abandoned.push(step.address);
+                }
+                continue;
+            }
             Err(e) => {
+                in_flight.remove(&e.id());
                 // A panicking step: find nothing to attribute it to but still stop cleanly.
                 result.failed.push((
                     Step::up(&Address::new("<unknown>")),

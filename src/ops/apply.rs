@@ -64,24 +64,26 @@ pub async fn provider_for(plan: &Plan, root: &Path) -> AwsProvider {
     .await
 }
 
-/// Ctrl-C handling: the returned receiver turns `true` on the first interrupt; a second one
-/// exits at once with 130 (state is already persisted resource by resource).
-pub fn interrupt_channel() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
+/// Ctrl-C handling: the first receiver turns `true` on the first interrupt (start nothing
+/// new), the second on the next one (abandon what is in flight). Either way the apply returns,
+/// state is persisted and the caller releases the lock.
+pub fn interrupt_channel() -> (watch::Receiver<bool>, watch::Receiver<bool>) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (abandon_tx, abandon_rx) = watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!(
                 "\nInterrupt received: no new operations will start; waiting for the ones in flight \
                  (press Ctrl-C again to abandon them)."
             );
-            let _ = tx.send(true);
+            let _ = stop_tx.send(true);
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("Second interrupt: abandoning in-flight operations.");
-                std::process::exit(130);
+                eprintln!("Second interrupt: abandoning the operations in flight.");
+                let _ = abandon_tx.send(true);
             }
         }
     });
-    rx
+    (stop_rx, abandon_rx)
 }
 
 /// Applies an approved plan.
@@ -93,7 +95,10 @@ pub async fn execute(
     observer: Arc<dyn ApplyObserver>,
     opts: &ExecuteOptions,
 ) -> ApplyReport {
-    let cancel = opts.handle_interrupts.then(interrupt_channel);
+    let (cancel, abandon) = match opts.handle_interrupts.then(interrupt_channel) {
+        Some((c, a)) => (Some(c), Some(a)),
+        None => (None, None),
+    };
     apply::apply(
         plan,
         state,
@@ -104,6 +109,7 @@ pub async fn execute(
             parallelism: opts.parallelism.max(1),
             still_interval: opts.still_interval,
             cancel,
+            abandon,
         },
     )
     .await

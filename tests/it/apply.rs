@@ -1150,3 +1150,63 @@ async fn a_directory_artifact_is_uploaded_file_by_file_and_removed_whole() {
     assert_ok(&report);
     assert!(c.s3().head_bucket().bucket(&n.bucket).send().await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_twice_abandons_the_wait_releases_the_lock_and_exits_130() {
+    let st = Stack::example("quickstart", "quickstart");
+    let c = Ctx::new("int").await;
+    st.edit(|t| t.replace("replicas = 1", "replicas = 2"));
+    let child = st
+        .command(&["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let cluster = format!("{}-dev-serving", st.name);
+    let service = format!("{}-dev-hello", st.name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = c
+            .ecs()
+            .describe_services()
+            .cluster(&cluster)
+            .services(&service)
+            .send()
+            .await;
+        if out.is_ok_and(|o| o.services().iter().any(|s| s.status() == Some("ACTIVE"))) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service never appeared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for _ in 0..2 {
+        let ok = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(130), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("endpoint.hello.service: abandoned"),
+        "{stderr}"
+    );
+    // The lock was released: no force-unlock needed. The intent leads to adoption.
+    st.edit(|t| t.replace("replicas = 2", "replicas = 1"));
+    let r = st.run(&["apply", "--auto-approve"]).expect(0);
+    assert!(
+        r.stdout()
+            .contains("endpoint.hello.service: Adopted existing resource"),
+        "{}",
+        r.stdout()
+    );
+    st.run(&["destroy", "--auto-approve"]).expect(0);
+}

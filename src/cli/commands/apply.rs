@@ -135,9 +135,15 @@ fn finish(report: &ApplyReport) -> Exit {
     }
     if report.interrupted {
         eprintln!(
-            "\nInterrupted: {} resource operation(s) were not started; state records everything that finished.",
-            report.not_started.len()
+            "\nInterrupted: {} resource operation(s) not started, {} abandoned in flight; state records everything that finished.",
+            report.not_started.len(),
+            report.abandoned.len()
         );
+        for a in &report.abandoned {
+            eprintln!(
+                "  {a}: abandoned (the next apply adopts whatever it created, or retries it)"
+            );
+        }
     }
     println!("\n{}", report.summary());
     if report.interrupted {
