@@ -582,3 +582,43 @@ async fn a_second_interrupt_abandons_in_flight_work_and_keeps_the_intents() {
     );
     assert!(!report.ok());
 }
+
+#[tokio::test]
+async fn progress_lines_read_like_terraform() {
+    let fake = Arc::new(FakeProvider::new());
+    let opts = ApplyOptions {
+        parallelism: 1,
+        ..Default::default()
+    };
+    let (report, obs) = run(&endpoint_plan(), State::new("s", "dev"), &fake, opts).await;
+    let mut text = obs.lines().join("\n");
+    text.push('\n');
+    text.push_str(&report.summary());
+    insta::assert_snapshot!(text);
+}
+
+#[tokio::test]
+async fn slow_operations_report_still_creating() {
+    let fake = Arc::new(FakeProvider::new().with_delay(Duration::from_millis(80)));
+    let opts = ApplyOptions {
+        still_interval: Duration::from_millis(30),
+        ..Default::default()
+    };
+    let p = plan(
+        vec![change(
+            "endpoint.x.log_group",
+            ResourceKind::LogGroup,
+            Action::Create,
+            &[("name", Value::str("/lg/x"))],
+            &[],
+        )],
+        PlanMode::Normal,
+    );
+    let (_, obs) = run(&p, State::new("s", "dev"), &fake, opts).await;
+    let lines = obs.lines();
+    assert!(
+        lines.contains(&"endpoint.x.log_group: Still creating... [0s elapsed]".to_string()),
+        "{lines:?}"
+    );
+    assert_eq!(lines.first().unwrap(), "endpoint.x.log_group: Creating...");
+}

@@ -34,12 +34,18 @@ pub fn moto() -> &'static Moto {
 }
 
 fn start() -> Moto {
-    let setup = Command::new(repo_root().join("scripts/setup-moto"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running scripts/setup-moto");
-    assert!(setup.status.success(), "scripts/setup-moto failed");
-    let server = String::from_utf8_lossy(&setup.stdout).trim().to_string();
+    // scripts/test installs moto first and says where; otherwise install it now.
+    let server = match std::env::var("PEDESTAL_MOTO_SERVER") {
+        Ok(s) if !s.is_empty() => s,
+        _ => {
+            let setup = Command::new(repo_root().join("scripts/setup-moto"))
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("running scripts/setup-moto");
+            assert!(setup.status.success(), "scripts/setup-moto failed");
+            String::from_utf8_lossy(&setup.stdout).trim().to_string()
+        }
+    };
     assert!(
         std::path::Path::new(&server).exists(),
         "setup-moto printed {server:?}, which does not exist"
