@@ -326,3 +326,119 @@ impl Provider for AwsProvider {
 pub(crate) fn tag_pairs(attrs: &Attrs) -> Vec<(String, String)> {
     super::tags_of(attrs).into_iter().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! Batched refresh reads against scripted ECS responses.
+
+    use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::types::{Cluster, Service};
+    use aws_smithy_mocks::{
+        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
+    };
+
+    use super::*;
+    use crate::addr::Address;
+    use crate::resource::Value;
+
+    macro_rules! client {
+        ($krate:ident, $rules:expr) => {{
+            let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+            for r in $rules {
+                interceptor = interceptor.with_rule(r);
+            }
+            $krate::Client::from_conf(
+                $krate::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(Region::new("us-east-1"))
+                    .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                        "k", "s", None, None, "test",
+                    ))
+                    .http_client(create_mock_http_client())
+                    .interceptor(interceptor)
+                    .build(),
+            )
+        }};
+    }
+
+    #[tokio::test]
+    async fn refresh_batches_describe_services_by_ten_and_clusters_by_hundred() {
+        let services = mock!(aws_sdk_ecs::Client::describe_services).then_compute_output(|req| {
+            assert!(
+                req.services().len() <= 10,
+                "DescribeServices takes at most 10"
+            );
+            DescribeServicesOutput::builder()
+                .set_services(Some(
+                    req.services()
+                        .iter()
+                        // svc-03 was deleted behind pedestal's back.
+                        .filter(|n| n.as_str() != "svc-03")
+                        .map(|n| {
+                            Service::builder()
+                                .service_name(n)
+                                .status("ACTIVE")
+                                .task_definition("arn:td:1")
+                                .desired_count(2)
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        });
+        let clusters = mock!(aws_sdk_ecs::Client::describe_clusters).then_compute_output(|req| {
+            DescribeClustersOutput::builder()
+                .set_clusters(Some(
+                    req.clusters()
+                        .iter()
+                        .map(|n| Cluster::builder().cluster_name(n).status("ACTIVE").build())
+                        .collect(),
+                ))
+                .build()
+        });
+        let no_rules: [&Rule; 0] = [];
+        let clients = Clients {
+            s3: client!(aws_sdk_s3, no_rules),
+            ecs: client!(aws_sdk_ecs, [&services, &clusters]),
+            aas: client!(aws_sdk_applicationautoscaling, no_rules),
+            logs: client!(aws_sdk_cloudwatchlogs, no_rules),
+        };
+        let p = AwsProvider::from_clients(clients, "us-east-1", AwsOptions::default());
+        let mut requests = Vec::new();
+        for i in 0..23 {
+            let mut a = Attrs::new();
+            a.insert("name".into(), Value::str(format!("svc-{i:02}")));
+            a.insert("cluster".into(), Value::str("serving"));
+            a.insert("task_definition".into(), Value::str("arn:td:1"));
+            a.insert("desired_count".into(), Value::Int(2));
+            requests.push(ReadRequest {
+                address: Address::new(format!("endpoint.e{i:02}.service")),
+                kind: ResourceKind::EcsService,
+                id: format!("arn:svc-{i:02}"),
+                attrs: a,
+            });
+        }
+        for i in 0..3 {
+            let mut a = Attrs::new();
+            a.insert("name".into(), Value::str(format!("c{i}")));
+            requests.push(ReadRequest {
+                address: Address::new(format!("compute.c{i}.cluster")),
+                kind: ResourceKind::EcsCluster,
+                id: format!("arn:c{i}"),
+                attrs: a,
+            });
+        }
+        let out = p.read_many(&requests).await;
+        assert_eq!(out.len(), 26);
+        assert_eq!(services.num_calls(), 3, "23 services in batches of 10");
+        assert_eq!(clusters.num_calls(), 1, "3 clusters in one call");
+        assert!(
+            out[3].as_ref().unwrap().is_none(),
+            "the deleted service reads as gone"
+        );
+        let svc0 = out[0].as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(svc0["desired_count"], Value::Int(2));
+        assert!(out[25].as_ref().unwrap().is_some());
+    }
+}
