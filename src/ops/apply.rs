@@ -123,8 +123,9 @@ pub struct Prepared {
     /// is written only once the apply starts).
     pub state: Option<State>,
     pub store: Arc<dyn StateStore>,
-    /// Released when dropped.
-    pub lock: LockGuard,
+    /// The state lock, released when dropped (or taken out and dropped early, e.g. when the
+    /// user cancels at the confirmation prompt).
+    pub lock: Arc<std::sync::Mutex<Option<LockGuard>>>,
 }
 
 /// Where the plan comes from.
@@ -155,7 +156,7 @@ pub fn prepare(dir: &Path, source: &PlanSource, operation: &str) -> Result<Prepa
                 config,
                 state,
                 store,
-                lock,
+                lock: Arc::new(std::sync::Mutex::new(Some(lock))),
             })
         }
         PlanSource::Now(req) => {
@@ -169,7 +170,7 @@ pub fn prepare(dir: &Path, source: &PlanSource, operation: &str) -> Result<Prepa
                 config: outcome.config,
                 state,
                 store,
-                lock,
+                lock: Arc::new(std::sync::Mutex::new(Some(lock))),
             })
         }
     }

@@ -1280,3 +1280,62 @@ async fn task_definitions_keep_the_last_five_revisions_active() {
         .unwrap();
     assert!(active.task_definition_arns().is_empty());
 }
+
+#[test]
+fn ctrl_c_at_the_prompt_cancels_and_releases_the_lock() {
+    // A pseudo-terminal, so apply asks for confirmation (no cloud calls: nothing is recorded
+    // yet, so planning needs no refresh).
+    let st = Stack::example("quickstart", "quickstart");
+    let script = r#"
+import os, pty, sys, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "-C", sys.argv[2], "apply"])
+buf = b""
+deadline = time.time() + 60
+while b"Enter a value" not in buf and time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            buf += os.read(fd, 65536)
+        except OSError:
+            break
+time.sleep(0.3)
+os.write(fd, b"\x03")
+end = time.time() + 20
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(str(os.waitstatus_to_exitcode(status)) + "\n" + buf.decode(errors="replace"))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_pedestal"))
+        .arg(&st.dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (code, transcript) = text.split_once('\n').unwrap_or((&text, ""));
+    assert!(transcript.contains("Enter a value"), "{transcript}");
+    assert!(transcript.contains("Apply cancelled."), "{transcript}");
+    assert_eq!(code.trim(), "130", "{transcript}");
+    let leftovers: Vec<_> = std::fs::read_dir(st.dir.join("state"))
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !leftovers
+            .iter()
+            .any(|n| n.to_string_lossy().ends_with(".lock")),
+        "lock left behind: {leftovers:?}"
+    );
+}

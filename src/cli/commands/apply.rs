@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pedestal::apply::ApplyReport;
@@ -57,10 +58,15 @@ pub(crate) fn approve_and_apply(
         }
         return Ok(Exit::Success);
     }
+    // Ctrl-C before the apply starts (at the prompt, typically) cancels and releases the lock;
+    // once it runs, the applier's own interrupt handling takes over.
+    let applying = Arc::new(AtomicBool::new(false));
+    cancel_on_interrupt(prepared, applying.clone());
     // A saved plan was reviewed when it was made; applying it is the approval.
     if !auto_approve && !saved_plan {
         confirm(plan.mode)?;
     }
+    applying.store(true, Ordering::SeqCst);
     let total = plan
         .changes
         .iter()
@@ -86,6 +92,39 @@ pub(crate) fn approve_and_apply(
     progress.finish();
     let _ = g;
     Ok(finish(&report))
+}
+
+/// Until `applying` is set, an interrupt releases the lock and exits 130.
+fn cancel_on_interrupt(prepared: &Prepared, applying: Arc<AtomicBool>) {
+    let lock = prepared.lock.clone();
+    let mode = prepared.plan.mode;
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            loop {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    return;
+                }
+                if !applying.load(Ordering::SeqCst) {
+                    drop(lock.lock().unwrap_or_else(|e| e.into_inner()).take());
+                    eprintln!(
+                        "\n{} cancelled.",
+                        if mode == PlanMode::Destroy {
+                            "Destroy"
+                        } else {
+                            "Apply"
+                        }
+                    );
+                    std::process::exit(Exit::Interrupted as i32);
+                }
+            }
+        });
+    });
 }
 
 fn confirm(mode: PlanMode) -> miette::Result<()> {
