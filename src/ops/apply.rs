@@ -128,6 +128,20 @@ pub struct Prepared {
     pub lock: Arc<std::sync::Mutex<Option<LockGuard>>>,
 }
 
+impl Prepared {
+    /// Releases the state lock now (idempotent).
+    pub fn release(&self) {
+        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()).take());
+    }
+}
+
+impl Drop for Prepared {
+    /// The lock goes with the plan, whoever else still holds the shared slot.
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// Where the plan comes from.
 #[derive(Clone, Debug)]
 pub enum PlanSource {

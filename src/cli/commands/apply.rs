@@ -112,6 +112,7 @@ fn cancel_on_interrupt(prepared: &Prepared, applying: Arc<AtomicBool>) {
                 }
                 if !applying.load(Ordering::SeqCst) {
                     drop(lock.lock().unwrap_or_else(|e| e.into_inner()).take());
+                    // (`Prepared` on the main thread finds the slot empty.)
                     eprintln!(
                         "\n{} cancelled.",
                         if mode == PlanMode::Destroy {
