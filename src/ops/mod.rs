@@ -2,9 +2,11 @@
 //! The CLI calls these and only renders their results.
 mod error;
 pub mod fmt;
+pub mod graph;
 pub mod plan;
 pub mod refresh;
 pub mod state;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,8 +21,17 @@ pub fn load_config(
     env: &str,
     vars: &BTreeMap<String, String>,
 ) -> Result<Config, OpsError> {
-    let _ = (dir, env, vars);
-    Err(OpsError::Spec(
-        "the spec loader is not part of this build yet".into(),
-    ))
+    let env_vars = std::env::vars()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("PEDESTAL_VAR_")
+                .filter(|n| !n.is_empty())
+                .map(|n| (n.to_string(), v))
+        })
+        .collect();
+    let opts = crate::spec::LoadOptions {
+        env: env.to_string(),
+        vars: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        env_vars,
+    };
+    crate::spec::load(dir, &opts).map_err(|d| OpsError::Spec(d.render(false, 100)))
 }

@@ -1,13 +1,49 @@
 //! The spec: `pedestal.toml`, its environment files and modules, resolved into a validated
 //! [`Config`] — the desired world that `graph` and `plan` consume.
 //!
-//! Flow: `raw` (serde types with spans) → `resolve` (variables, references, defaults, validation)
-//! → lowering of each user block into provider [`Resource`]s with their own addresses.
+//! Flow: `load` reads files (and module files) into `raw` trees with spans → `vars` resolves
+//! variables by precedence → `resolve` checks references and orders blocks (cycles reported
+//! with every edge's location) → `lower` turns each user block into provider [`Resource`]s with
+//! their own addresses. Every error of a run is collected into [`Diagnostics`]; nothing panics
+//! on bad input.
+//!
+//! Public entry point: [`load`].
+//!
+//! # Language notes (where PRODUCT.md §1 is silent)
+//! - Environment files `env/<name>.toml` hold flat `name = value` pairs for declared variables
+//!   (literal values, no `${...}`). Precedence: default < env file < `PEDESTAL_VAR_<name>` <
+//!   `--var name=value`; textual values are parsed per declared type (`number`: integer or
+//!   float, `bool`: true/false, `list`/`map`: a TOML value such as `["a"]` or `{ k = "v" }`).
+//!   A missing env file is fine unless `env/` holds other environments (then it is a typo).
+//! - Variable `type` defaults to the default's type, else `string`. Defaults are literal.
+//! - `artifact.storage` and `endpoint.compute` name a block of the same scope (`"models"`);
+//!   written as an expression (`"${var.compute}"`) the value is the bucket / cluster name itself
+//!   (GPU placement can then not be checked).
+//! - Artifact `source` is relative to the stack directory, in modules too.
+//! - `lifecycle` on `[storage.*]` is the S3 rule list when it is an array and the meta-argument
+//!   table (`prevent_destroy`, ...) when it is a table.
+//! - Modules: `<dir>/module.toml` (or `pedestal.toml`) with `[inputs.*]`, resource blocks,
+//!   nested `[module.*]` and `[outputs]` (`name = "${...}"` or `{ value = ..., sensitive = true }`);
+//!   `source` is relative to the declaring file's directory. Module calls take `source`,
+//!   `inputs` and `depends_on`. Addresses are prefixed `module.<name>.`; default physical names
+//!   are `<stack>-<env>-<module…>-<name>` and log groups `/pedestal/<stack>/<env>/<module…>/<name>`.
+//! - Region: `[stack] region`, else `[provider.aws] region`, else `us-east-1`.
+
+mod diag;
+mod fields;
+mod load;
+mod lower;
+mod raw;
+mod resolve;
+mod vars;
 
 pub mod fmt;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diagnostics, ErrorCode, SpecError};
+pub use lower::{bucket_name_problem, fargate_memory};
 
 use serde::{Deserialize, Serialize};
 
@@ -63,4 +99,60 @@ pub struct Config {
     /// `sha256:<hex>` over the spec files read and the variable values (secrets by digest): a
     /// saved plan is refused when it no longer matches.
     pub digest: String,
+}
+
+/// What a load needs besides the stack directory.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Environment name: reads `env/<env>.toml`.
+    pub env: String,
+    /// `--var K=V`, in command-line order (later wins).
+    pub vars: Vec<(String, String)>,
+    /// `PEDESTAL_VAR_<name>` values taken from the process environment by the caller (keys
+    /// with or without the `PEDESTAL_VAR_` prefix).
+    pub env_vars: BTreeMap<String, String>,
+}
+
+impl LoadOptions {
+    /// Options for `env` with no variables set.
+    pub fn env(env: impl Into<String>) -> Self {
+        LoadOptions {
+            env: env.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Loads, resolves and validates the stack in `dir` for one environment. Returns every error
+/// found, not just the first.
+pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Config, Diagnostics> {
+    load::Loader::new(dir, opts).run()
+}
+
+/// Splits `K=V` (as given to `--var`).
+pub fn parse_var_arg(s: &str) -> Option<(String, String)> {
+    let (k, v) = s.split_once('=')?;
+    let k = k.trim();
+    (!k.is_empty()).then(|| (k.to_string(), v.to_string()))
+}
+
+/// Loads a stack written to a temporary directory (unit tests of the spec modules).
+#[cfg(test)]
+pub(crate) fn load_files(
+    files: &[(&str, &str)],
+    opts: &LoadOptions,
+) -> Result<Config, Diagnostics> {
+    let dir = tempfile::tempdir().map_err(|e| {
+        let mut d = Diagnostics::default();
+        d.push(SpecError::bare(ErrorCode::Io, e.to_string()));
+        d
+    })?;
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).ok();
+        }
+        std::fs::write(p, text).ok();
+    }
+    load(dir.path(), opts)
 }

@@ -2,18 +2,20 @@
 
 mod fmt;
 mod force_unlock;
+mod graph;
 mod output;
 pub(crate) mod plan;
 mod state;
+mod validate;
 
 use super::{Cli, Command, Exit};
 
 pub fn run(cli: &Cli) -> miette::Result<Exit> {
     let g = &cli.global;
     match &cli.command {
-        Command::Validate(a) => not_yet("validate", g, a),
+        Command::Validate(a) => validate::run(g, a),
         Command::Fmt(a) => fmt::run(g, a),
-        Command::Graph(a) => not_yet("graph", g, a),
+        Command::Graph(a) => graph::run(g, a),
         Command::Plan(a) => plan::run(g, a),
         Command::Apply(a) => not_yet("apply", g, a),
         Command::Destroy(a) => not_yet("destroy", g, a),

@@ -1,0 +1,994 @@
+//! Reading a stack: `pedestal.toml`, the module files it instantiates (recursively), and the
+//! top-level sections that are not resource blocks (`[stack]`, `[backend]`, `[provider.aws]`).
+//! Owns the [`Loader`], the state of one load shared by `vars`, `resolve` and `lower`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+use sha2::{Digest, Sha256};
+
+use super::diag::{Diagnostics, ErrorCode, FileId, SourceMap, Span, SpecError, did_you_mean};
+use super::raw::{Entry, Node, NodeKind, parse_document};
+use super::{Backend, Config, LoadOptions, Output, ProviderConfig};
+use crate::addr::Address;
+use crate::resource::{Resource, Value};
+
+/// The kinds of user blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) enum BlockKind {
+    Storage,
+    Artifact,
+    Compute,
+    Endpoint,
+    Module,
+}
+
+impl BlockKind {
+    pub const ALL: [BlockKind; 5] = [
+        BlockKind::Storage,
+        BlockKind::Artifact,
+        BlockKind::Compute,
+        BlockKind::Endpoint,
+        BlockKind::Module,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockKind::Storage => "storage",
+            BlockKind::Artifact => "artifact",
+            BlockKind::Compute => "compute",
+            BlockKind::Endpoint => "endpoint",
+            BlockKind::Module => "module",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BlockKind> {
+        BlockKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The attributes `${kind.name.attr}` may read.
+    pub fn exports(self) -> &'static [&'static str] {
+        match self {
+            BlockKind::Storage => &["arn", "bucket", "name"],
+            BlockKind::Artifact => &["bucket", "key", "sha256", "uri", "version_id"],
+            BlockKind::Compute => &["arn", "name"],
+            BlockKind::Endpoint => &[
+                "log_group",
+                "name",
+                "service_arn",
+                "service_name",
+                "task_definition_arn",
+            ],
+            BlockKind::Module => &[],
+        }
+    }
+}
+
+/// A declared variable (`[variables.X]`) or module input (`[inputs.X]`).
+#[derive(Debug, Clone)]
+pub(super) struct VarDecl {
+    pub name: String,
+    pub span: Span,
+    pub ty: VarType,
+    pub default: Option<Node>,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum VarType {
+    String,
+    Number,
+    Bool,
+    List,
+    Map,
+}
+
+impl VarType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VarType::String => "string",
+            VarType::Number => "number",
+            VarType::Bool => "bool",
+            VarType::List => "list",
+            VarType::Map => "map",
+        }
+    }
+}
+
+/// One user block: `[endpoint.fraud]` inside some scope.
+#[derive(Debug)]
+pub(super) struct Block {
+    pub scope: usize,
+    pub kind: BlockKind,
+    pub name: String,
+    pub name_span: Span,
+    pub node: Node,
+    /// `module.m.endpoint.fraud`.
+    pub addr: String,
+}
+
+/// How a module scope was instantiated.
+#[derive(Debug, Clone)]
+pub(super) struct ModuleCall {
+    pub parent: usize,
+    pub block: usize,
+}
+
+/// The stack itself (scope 0) or one module instance.
+#[derive(Debug, Clone)]
+pub(super) struct Scope {
+    /// `""` or `module.a.module.b.`.
+    pub prefix: String,
+    /// Module names from the root down, used in default physical names.
+    pub qual: Vec<String>,
+    /// Directory of the scope's spec file relative to the stack directory (`""` for the root).
+    pub rel_dir: PathBuf,
+    pub call: Option<ModuleCall>,
+    pub inputs: BTreeMap<String, VarDecl>,
+    pub blocks: HashMap<(BlockKind, String), usize>,
+    pub outputs: Vec<Entry>,
+    pub children: HashMap<String, usize>,
+}
+
+/// A value exported by a block, module input or output, with the resources it comes from.
+#[derive(Debug, Clone)]
+pub(super) struct Exported {
+    pub value: Value,
+    pub deps: BTreeSet<Address>,
+}
+
+/// Hash of an artifact source: hex digest, size, and per-file digests for a directory.
+pub(super) type Hashed = (String, u64, Option<BTreeMap<String, String>>);
+
+/// The state of one load.
+pub(super) struct Loader<'o> {
+    pub opts: &'o LoadOptions,
+    pub root: PathBuf,
+    pub sources: SourceMap,
+    pub diags: Diagnostics,
+    /// Spec files read, by path relative to the stack directory (for the digest).
+    pub read_files: Vec<(String, Vec<u8>)>,
+    pub stack: String,
+    pub env: String,
+    pub region: String,
+    pub tags: BTreeMap<String, String>,
+    pub backend: Backend,
+    pub provider: ProviderConfig,
+    pub network_default: Option<(Value, Span)>,
+    pub scopes: Vec<Rc<Scope>>,
+    pub blocks: Vec<Rc<Block>>,
+    pub var_decls: BTreeMap<String, VarDecl>,
+    pub vars: BTreeMap<String, Value>,
+    pub stack_outputs: Vec<Entry>,
+    pub exports: HashMap<usize, BTreeMap<String, Exported>>,
+    pub inputs_val: HashMap<(usize, String), Exported>,
+    pub outputs_val: HashMap<(usize, String), Exported>,
+    pub compute_providers: HashMap<usize, Vec<String>>,
+    pub resources: BTreeMap<Address, Resource>,
+    /// Explicit `depends_on` of each block: (block, target address, span).
+    pub explicit_deps: Vec<(usize, String, Span)>,
+    /// Where each resource-level dependency was declared.
+    pub dep_origin: HashMap<(Address, Address), Span>,
+    pub hash_cache: HashMap<PathBuf, Option<Hashed>>,
+}
+
+const ROOT_KEYS: &[&str] = &[
+    "stack",
+    "backend",
+    "provider",
+    "variables",
+    "storage",
+    "artifact",
+    "compute",
+    "endpoint",
+    "module",
+    "outputs",
+];
+const MODULE_KEYS: &[&str] = &[
+    "inputs", "storage", "artifact", "compute", "endpoint", "module", "outputs",
+];
+const MAX_MODULE_DEPTH: usize = 16;
+
+/// Normalises `.` and `..` lexically (no file system access, so paths stay relative).
+pub(super) fn normalize(p: &Path) -> PathBuf {
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir) | Some(Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    let p: PathBuf = out.iter().collect();
+    if p.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        p
+    }
+}
+
+/// A path with `/` separators, for names that must not depend on the platform.
+pub(super) fn slash(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+        .replace("//", "/")
+}
+
+pub(super) fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl<'o> Loader<'o> {
+    pub fn new(dir: &Path, opts: &'o LoadOptions) -> Self {
+        Loader {
+            opts,
+            root: dir.to_path_buf(),
+            sources: SourceMap::default(),
+            diags: Diagnostics::default(),
+            read_files: Vec::new(),
+            stack: String::new(),
+            env: opts.env.clone(),
+            region: "us-east-1".into(),
+            tags: BTreeMap::new(),
+            backend: Backend::Local {
+                path: PathBuf::from(format!("state/{}.json", opts.env)),
+            },
+            provider: ProviderConfig::default(),
+            network_default: None,
+            scopes: Vec::new(),
+            blocks: Vec::new(),
+            var_decls: BTreeMap::new(),
+            vars: BTreeMap::new(),
+            stack_outputs: Vec::new(),
+            exports: HashMap::new(),
+            inputs_val: HashMap::new(),
+            outputs_val: HashMap::new(),
+            compute_providers: HashMap::new(),
+            resources: BTreeMap::new(),
+            explicit_deps: Vec::new(),
+            dep_origin: HashMap::new(),
+            hash_cache: HashMap::new(),
+        }
+    }
+
+    pub fn err(
+        &mut self,
+        code: ErrorCode,
+        span: &Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> &mut SpecError {
+        let e = SpecError::at(&self.sources, code, span, message, label);
+        self.diags.push(e);
+        let last = self.diags.errors.len() - 1;
+        &mut self.diags.errors[last]
+    }
+
+    /// Display name of a file relative to the stack directory.
+    pub fn display_name(&self, rel: &Path) -> String {
+        slash(&normalize(&self.root.join(rel)))
+    }
+
+    /// Reads a file into the source map and the digest list.
+    pub fn read_source(&mut self, rel: &Path) -> Result<FileId, std::io::Error> {
+        let full = self.root.join(rel);
+        let bytes = std::fs::read(&full)?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        self.read_files.push((slash(&normalize(rel)), bytes));
+        let name = self.display_name(rel);
+        Ok(self.sources.add(name, text))
+    }
+
+    /// The whole load. Diagnostics collect along the way; the config is built only when none
+    /// were found.
+    pub fn run(mut self) -> Result<Config, Diagnostics> {
+        if !self
+            .env
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            || self.env.is_empty()
+        {
+            self.diags.push(
+                SpecError::bare(
+                    ErrorCode::Environment,
+                    format!("invalid environment name `{}`", self.env),
+                )
+                .with_help("environment names use a-z, 0-9, `-` and `_`"),
+            );
+            return Err(self.diags);
+        }
+        let file = match self.read_source(Path::new("pedestal.toml")) {
+            Ok(f) => f,
+            Err(e) => {
+                let name = self.display_name(Path::new("pedestal.toml"));
+                self.diags.push(
+                    SpecError::bare(ErrorCode::Io, format!("cannot read {name}: {e}"))
+                        .with_help("run pedestal in a stack directory or pass -C DIR"),
+                );
+                return Err(self.diags);
+            }
+        };
+        let Some(doc) = parse_document(&self.sources, file, true, &mut self.diags) else {
+            self.diags.finish();
+            return Err(self.diags);
+        };
+        // The root scope (module scopes are added as their calls are found).
+        self.scopes.push(Rc::new(Scope {
+            prefix: String::new(),
+            qual: Vec::new(),
+            rel_dir: PathBuf::new(),
+            call: None,
+            inputs: BTreeMap::new(),
+            blocks: HashMap::new(),
+            outputs: Vec::new(),
+            children: HashMap::new(),
+        }));
+        let mut stack_seen = false;
+        let mut block_tables: Vec<&Entry> = Vec::new();
+        let mut variables: Option<&Entry> = None;
+        let entries = doc.entries().unwrap_or_default();
+        for e in entries {
+            match e.key.as_str() {
+                "stack" => {
+                    stack_seen = true;
+                    self.stack_section(e);
+                }
+                "variables" => variables = Some(e),
+                "outputs" | "backend" | "provider" => {}
+                k if BlockKind::parse(k).is_some() => block_tables.push(e),
+                k => self.unknown_key(e, k, ROOT_KEYS, "the stack file"),
+            }
+        }
+        if !stack_seen {
+            self.err(
+                ErrorCode::MissingKey,
+                &Span::new(file, 0..0),
+                "missing [stack] section",
+                "expected `[stack]` with a `name`",
+            )
+            .help = Some("add:\n[stack]\nname = \"my-stack\"".into());
+        }
+        if let Some(v) = variables {
+            let decls = self.var_decls_of(v, "variable");
+            self.var_decls = decls;
+        }
+        self.resolve_variables();
+        let stack_region = entries
+            .iter()
+            .find(|e| e.key == "stack")
+            .and_then(|e| e.value.get("region"))
+            .is_some();
+        for e in entries {
+            match e.key.as_str() {
+                "backend" => self.backend_section(e),
+                "provider" => self.provider_section(e),
+                _ => {}
+            }
+        }
+        // The region: [stack] region, else [provider.aws] region, else us-east-1.
+        if self.provider.region.is_empty() {
+            self.provider.region = self.region.clone();
+        } else if !stack_region {
+            self.region = self.provider.region.clone();
+        }
+        // Module instances, recursively, under the root scope.
+        let outputs = entries.iter().find(|e| e.key == "outputs");
+        self.fill_scope(
+            0,
+            &block_tables,
+            outputs,
+            &mut vec![normalize(Path::new("."))],
+        );
+        if let Some(o) = outputs
+            && let Some(es) = self.table_entries(o, "[outputs]")
+        {
+            self.stack_outputs = es;
+        }
+        if self.diags.is_empty() {
+            self.evaluate();
+        }
+        if self.diags.is_empty() {
+            self.finish_dependencies();
+        }
+        if !self.diags.is_empty() {
+            self.diags.finish();
+            return Err(self.diags);
+        }
+        let outputs = self.evaluate_stack_outputs();
+        if !self.diags.is_empty() {
+            self.diags.finish();
+            return Err(self.diags);
+        }
+        let digest = self.digest();
+        Ok(Config {
+            root: self.root,
+            stack: self.stack,
+            env: self.env,
+            region: self.region,
+            tags: self.tags,
+            backend: self.backend,
+            provider: self.provider,
+            resources: self.resources,
+            outputs,
+            variables: self.vars,
+            digest,
+        })
+    }
+
+    pub fn unknown_key(&mut self, e: &Entry, key: &str, allowed: &[&str], within: &str) {
+        let help = did_you_mean(key, allowed.iter().copied())
+            .unwrap_or_else(|| format!("allowed keys: {}", allowed.join(", ")));
+        self.err(
+            ErrorCode::UnknownKey,
+            &e.key_span,
+            format!("unknown key `{key}` in {within}"),
+            "unknown key",
+        )
+        .help = Some(help);
+    }
+
+    /// The entries of a table-valued entry, or a type error.
+    pub fn table_entries(&mut self, e: &Entry, what: &str) -> Option<Vec<Entry>> {
+        match &e.value.kind {
+            NodeKind::Table(es) => Some(es.clone()),
+            _ => {
+                let found = e.value.type_name();
+                self.err(
+                    ErrorCode::WrongType,
+                    &e.value.span,
+                    format!("{what} must be a table, found {found}"),
+                    "expected a table",
+                );
+                None
+            }
+        }
+    }
+
+    fn stack_section(&mut self, e: &Entry) {
+        let Some(entries) = self.table_entries(e, "[stack]") else {
+            return;
+        };
+        let mut name_seen = false;
+        for f in &entries {
+            match f.key.as_str() {
+                "name" => {
+                    name_seen = true;
+                    match f.value.literal_str() {
+                        Some(n) => {
+                            let ok = !n.is_empty()
+                                && n.len() <= 40
+                                && n.chars().all(|c| {
+                                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+                                })
+                                && !n.starts_with('-')
+                                && !n.ends_with('-');
+                            if !ok {
+                                self.err(
+                                    ErrorCode::StackName,
+                                    &f.value.span,
+                                    format!("invalid stack name {n:?}"),
+                                    "not a valid stack name",
+                                )
+                                .help = Some(
+                                    "stack names use lowercase letters, digits and `-` (at most 40 characters, not starting or ending with `-`); they prefix every physical name".into(),
+                                );
+                            }
+                            self.stack = n.to_string();
+                        }
+                        None => {
+                            let found = f.value.type_name();
+                            self.err(
+                                ErrorCode::WrongType,
+                                &f.value.span,
+                                format!("`name` in [stack] must be a plain string, found {found}"),
+                                "expected a string without references",
+                            );
+                        }
+                    }
+                }
+                "region" => match f.value.literal_str() {
+                    Some(r) => self.region = r.to_string(),
+                    None => {
+                        self.err(
+                            ErrorCode::WrongType,
+                            &f.value.span,
+                            "`region` in [stack] must be a plain string",
+                            "expected a string",
+                        );
+                    }
+                },
+                "tags" => {
+                    if let Some(tags) = self.literal_string_map(&f.value, "`tags`") {
+                        self.tags = tags;
+                    }
+                }
+                k => self.unknown_key(f, k, &["name", "region", "tags"], "[stack]"),
+            }
+        }
+        if !name_seen {
+            self.err(
+                ErrorCode::MissingKey,
+                &e.key_span,
+                "missing `name` in [stack]",
+                "this section needs a `name`",
+            )
+            .help = Some("add `name = \"my-stack\"` (lowercase letters, digits and `-`)".into());
+        }
+    }
+
+    /// A table of plain strings (tags).
+    pub fn literal_string_map(&mut self, n: &Node, what: &str) -> Option<BTreeMap<String, String>> {
+        let Some(entries) = n.entries() else {
+            let found = n.type_name();
+            self.err(
+                ErrorCode::WrongType,
+                &n.span,
+                format!("{what} must be a table of strings, found {found}"),
+                "expected a table",
+            );
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        for e in entries {
+            match &e.value.kind {
+                NodeKind::Str { text, tpl: None } => {
+                    out.insert(e.key.clone(), text.clone());
+                }
+                _ => {
+                    let found = e.value.type_name();
+                    self.err(
+                        ErrorCode::WrongType,
+                        &e.value.span,
+                        format!("{what} values must be plain strings, found {found}"),
+                        "expected a string",
+                    );
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn backend_section(&mut self, e: &Entry) {
+        let Some(entries) = self.table_entries(e, "[backend]") else {
+            return;
+        };
+        let mut fields: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        for f in &entries {
+            if !["type", "path", "bucket", "key", "region"].contains(&f.key.as_str()) {
+                self.unknown_key(
+                    f,
+                    &f.key,
+                    &["type", "path", "bucket", "key", "region"],
+                    "[backend]",
+                );
+                continue;
+            }
+            if let Some(v) = self.eval_static_string(&f.value) {
+                fields.insert(f.key.clone(), (v, f.value.span.clone()));
+            }
+        }
+        let ty = fields.get("type").map(|(t, s)| (t.clone(), s.clone()));
+        match ty.as_ref().map(|(t, s)| (t.as_str(), s)) {
+            None | Some(("local", _)) => {
+                for k in ["bucket", "key", "region"] {
+                    if let Some((_, s)) = fields.get(k) {
+                        let s = s.clone();
+                        self.err(
+                            ErrorCode::UnknownKey,
+                            &s,
+                            format!("`{k}` is only used by the s3 backend"),
+                            "not a local backend setting",
+                        )
+                        .help = Some("set `type = \"s3\"`, or remove this key".into());
+                    }
+                }
+                let path = fields
+                    .get("path")
+                    .map(|(p, _)| PathBuf::from(p))
+                    .unwrap_or_else(|| PathBuf::from(format!("state/{}.json", self.env)));
+                self.backend = Backend::Local { path };
+            }
+            Some(("s3", _)) => {
+                let written: Vec<String> = entries.iter().map(|f| f.key.clone()).collect();
+                let mut get = |k: &str| -> Option<String> {
+                    match fields.get(k) {
+                        Some((v, _)) => Some(v.clone()),
+                        None if written.iter().any(|w| w == k) => None,
+                        None => {
+                            self.err(
+                                ErrorCode::MissingKey,
+                                &e.key_span,
+                                format!("the s3 backend needs `{k}`"),
+                                "missing key",
+                            );
+                            None
+                        }
+                    }
+                };
+                let bucket = get("bucket");
+                let key = get("key");
+                let region = fields.get("region").map(|(r, _)| r.clone());
+                if let (Some(bucket), Some(key)) = (bucket, key) {
+                    self.backend = Backend::S3 {
+                        bucket,
+                        key,
+                        region,
+                    };
+                }
+            }
+            Some((other, span)) => {
+                let span = span.clone();
+                let help = did_you_mean(other, ["local", "s3"])
+                    .unwrap_or_else(|| "use `local` or `s3`".into());
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("unknown backend type {other:?}"),
+                    "not a backend type",
+                )
+                .help = Some(help);
+            }
+        }
+    }
+
+    fn provider_section(&mut self, e: &Entry) {
+        let Some(entries) = self.table_entries(e, "[provider]") else {
+            return;
+        };
+        for p in &entries {
+            if p.key != "aws" {
+                let help = did_you_mean(&p.key, ["aws"])
+                    .unwrap_or_else(|| "the only provider is `aws`".into());
+                self.err(
+                    ErrorCode::UnknownKey,
+                    &p.key_span,
+                    format!("unknown provider `{}`", p.key),
+                    "unknown provider",
+                )
+                .help = Some(help);
+                continue;
+            }
+            let Some(fields) = self.table_entries(p, "[provider.aws]") else {
+                continue;
+            };
+            for f in &fields {
+                match f.key.as_str() {
+                    "region" => {
+                        if let Some(r) = self.eval_static_string(&f.value) {
+                            self.provider.region = r;
+                        }
+                    }
+                    "endpoint" => {
+                        if let Some(r) = self.eval_static_string(&f.value) {
+                            self.provider.endpoint = Some(r);
+                        }
+                    }
+                    "network" => {
+                        let mut deps = BTreeMap::new();
+                        if self.check_static(&f.value)
+                            && let Some(v) = self.eval(0, &f.value, &mut deps)
+                        {
+                            self.network_default = Some((v, f.value.span.clone()));
+                        }
+                    }
+                    k => {
+                        self.unknown_key(f, k, &["region", "endpoint", "network"], "[provider.aws]")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Collects the blocks of one scope and instantiates its modules.
+    fn fill_scope(
+        &mut self,
+        scope: usize,
+        block_tables: &[&Entry],
+        outputs: Option<&Entry>,
+        stack: &mut Vec<PathBuf>,
+    ) {
+        let _ = outputs;
+        for table in block_tables {
+            let Some(kind) = BlockKind::parse(&table.key) else {
+                continue;
+            };
+            let Some(entries) = self.table_entries(table, &format!("[{}]", table.key)) else {
+                continue;
+            };
+            for b in entries {
+                if !valid_name(&b.key) {
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &b.key_span,
+                        format!("invalid {} name {:?}", kind.as_str(), b.key),
+                        "not a valid block name",
+                    )
+                    .help = Some("block names use letters, digits, `_` and `-`".into());
+                    continue;
+                }
+                if !matches!(b.value.kind, NodeKind::Table(_)) {
+                    let found = b.value.type_name();
+                    self.err(
+                        ErrorCode::WrongType,
+                        &b.value.span,
+                        format!(
+                            "[{}.{}] must be a table, found {found}",
+                            kind.as_str(),
+                            b.key
+                        ),
+                        "expected a table",
+                    );
+                    continue;
+                }
+                let prefix = self.scopes[scope].prefix.clone();
+                let id = self.blocks.len();
+                self.blocks.push(Rc::new(Block {
+                    scope,
+                    kind,
+                    name: b.key.clone(),
+                    name_span: b.key_span.clone(),
+                    node: b.value.clone(),
+                    addr: format!("{prefix}{}.{}", kind.as_str(), b.key),
+                }));
+                Rc::make_mut(&mut self.scopes[scope])
+                    .blocks
+                    .insert((kind, b.key.clone()), id);
+                if kind == BlockKind::Module {
+                    self.instantiate(scope, id, stack);
+                }
+            }
+        }
+    }
+
+    /// Loads the module called by block `call` (in `parent`) as a new scope.
+    fn instantiate(&mut self, parent: usize, call: usize, stack: &mut Vec<PathBuf>) {
+        let block = self.blocks[call].clone();
+        let source = block.node.get("source");
+        let Some(source_entry) = source else {
+            self.err(
+                ErrorCode::MissingKey,
+                &block.name_span,
+                format!("module `{}` has no `source`", block.name),
+                "missing `source`",
+            )
+            .help = Some("add `source = \"<path to the module directory>\"`".into());
+            return;
+        };
+        let Some(src) = source_entry.value.literal_str() else {
+            self.err(
+                ErrorCode::ModuleSource,
+                &source_entry.value.span,
+                "a module `source` must be a plain string path",
+                "expected a path without references",
+            );
+            return;
+        };
+        let parent_dir = self.scopes[parent].rel_dir.clone();
+        let rel_dir = normalize(&parent_dir.join(src));
+        let file_rel = ["module.toml", "pedestal.toml"]
+            .iter()
+            .map(|f| rel_dir.join(f))
+            .find(|p| self.root.join(p).is_file());
+        let Some(file_rel) = file_rel else {
+            let shown = self.display_name(&rel_dir);
+            self.err(
+                ErrorCode::ModuleSource,
+                &source_entry.value.span,
+                format!("no module at {src:?}"),
+                "module directory not found",
+            )
+            .help = Some(format!(
+                "expected {shown}/module.toml; `source` is relative to the directory of the file that declares the module"
+            ));
+            return;
+        };
+        if stack.contains(&rel_dir) || stack.len() > MAX_MODULE_DEPTH {
+            self.err(
+                ErrorCode::ModuleSource,
+                &source_entry.value.span,
+                format!("module {src:?} includes itself"),
+                "recursive module",
+            )
+            .help = Some(format!(
+                "modules may nest at most {MAX_MODULE_DEPTH} levels and never include themselves"
+            ));
+            return;
+        }
+        let file = match self.read_source(&file_rel) {
+            Ok(f) => f,
+            Err(e) => {
+                self.err(
+                    ErrorCode::ModuleSource,
+                    &source_entry.value.span,
+                    format!("cannot read module {src:?}: {e}"),
+                    "unreadable module",
+                );
+                return;
+            }
+        };
+        let Some(doc) = parse_document(&self.sources, file, true, &mut self.diags) else {
+            return;
+        };
+        let parent_prefix = self.scopes[parent].prefix.clone();
+        let mut qual = self.scopes[parent].qual.clone();
+        qual.push(block.name.clone());
+        let mut inputs = BTreeMap::new();
+        let mut block_tables = Vec::new();
+        let mut outputs = Vec::new();
+        let entries = doc.entries().unwrap_or_default();
+        for e in entries {
+            match e.key.as_str() {
+                "inputs" => inputs = self.var_decls_of(e, "input"),
+                "outputs" => {
+                    if let Some(es) = self.table_entries(e, "[outputs]") {
+                        outputs = es;
+                    }
+                }
+                k if BlockKind::parse(k).is_some() => block_tables.push(e),
+                k => self.unknown_key(e, k, MODULE_KEYS, "a module file"),
+            }
+        }
+        let id = self.scopes.len();
+        self.scopes.push(Rc::new(Scope {
+            prefix: format!("{parent_prefix}module.{}.", block.name),
+            qual,
+            rel_dir: rel_dir.clone(),
+            call: Some(ModuleCall {
+                parent,
+                block: call,
+            }),
+            inputs,
+            blocks: HashMap::new(),
+            outputs,
+            children: HashMap::new(),
+        }));
+        Rc::make_mut(&mut self.scopes[parent])
+            .children
+            .insert(block.name.clone(), id);
+        stack.push(rel_dir);
+        self.fill_scope(id, &block_tables, None, stack);
+        stack.pop();
+    }
+
+    /// `sha256:<hex>` over the spec files (sorted by path) and resolved variables.
+    fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        let mut files: Vec<&(String, Vec<u8>)> = self.read_files.iter().collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, bytes) in files {
+            h.update(b"file\0");
+            h.update(path.as_bytes());
+            h.update(b"\0");
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        }
+        h.update(b"env\0");
+        h.update(self.env.as_bytes());
+        for (k, v) in &self.vars {
+            h.update(b"\0var\0");
+            h.update(k.as_bytes());
+            h.update(b"=");
+            // Serialisation replaces secrets by their digest.
+            h.update(serde_json::to_string(v).unwrap_or_default().as_bytes());
+        }
+        format!("sha256:{}", hex::encode(h.finalize()))
+    }
+
+    fn evaluate_stack_outputs(&mut self) -> BTreeMap<String, Output> {
+        let mut out = BTreeMap::new();
+        let entries = std::mem::take(&mut self.stack_outputs);
+        for e in &entries {
+            let (node, explicit_sensitive) = match e.value.get("value") {
+                Some(v) => {
+                    let sens = e
+                        .value
+                        .get("sensitive")
+                        .and_then(|s| match s.value.kind {
+                            NodeKind::Bool(b) => Some(b),
+                            _ => None,
+                        })
+                        .unwrap_or(false);
+                    (&v.value, sens)
+                }
+                None => (&e.value, false),
+            };
+            let mut deps = BTreeMap::new();
+            if let Some(v) = self.eval(0, node, &mut deps) {
+                let sensitive = explicit_sensitive || v.is_sensitive();
+                let value = if explicit_sensitive && !v.is_sensitive() {
+                    Value::Sensitive(Box::new(v))
+                } else {
+                    v
+                };
+                out.insert(e.key.clone(), Output { value, sensitive });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_is_lexical() {
+        assert_eq!(
+            normalize(Path::new("examples/x/../../modules/m")),
+            PathBuf::from("modules/m")
+        );
+        assert_eq!(normalize(Path::new("./a/./b")), PathBuf::from("a/b"));
+        assert_eq!(normalize(Path::new("../a")), PathBuf::from("../a"));
+        assert_eq!(normalize(Path::new(".")), PathBuf::from("."));
+        assert_eq!(slash(Path::new("a/b/c")), "a/b/c");
+    }
+
+    #[test]
+    fn block_names_and_exports() {
+        assert!(valid_name("fraud_model-2"));
+        assert!(!valid_name("a.b"));
+        assert!(!valid_name(""));
+        assert_eq!(BlockKind::parse("endpoint"), Some(BlockKind::Endpoint));
+        assert!(BlockKind::Artifact.exports().contains(&"uri"));
+        assert!(BlockKind::Module.exports().is_empty());
+    }
+
+    fn load_text(text: &str) -> Result<Config, Diagnostics> {
+        let dir = std::env::temp_dir().join(format!(
+            "pedestal-load-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pedestal.toml"), text).unwrap();
+        let opts = LoadOptions::env("dev");
+        let r = Loader::new(&dir, &opts).run();
+        std::fs::remove_dir_all(&dir).ok();
+        r
+    }
+
+    #[test]
+    fn region_falls_back_to_the_provider() {
+        let c =
+            load_text("[stack]\nname = \"r\"\n\n[provider.aws]\nregion = \"eu-west-1\"\n").unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.provider.region, "eu-west-1");
+        let c = load_text("[stack]\nname = \"r\"\nregion = \"us-west-2\"\n").unwrap();
+        assert_eq!(c.provider.region, "us-west-2");
+        assert_eq!(
+            c.backend,
+            Backend::Local {
+                path: PathBuf::from("state/dev.json")
+            }
+        );
+    }
+
+    #[test]
+    fn s3_backend_and_missing_keys() {
+        let c = load_text(
+            "[stack]\nname = \"b\"\n\n[backend]\ntype = \"s3\"\nbucket = \"tf-${env}\"\nkey = \"b.json\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.backend,
+            Backend::S3 {
+                bucket: "tf-dev".into(),
+                key: "b.json".into(),
+                region: None
+            }
+        );
+        let e = load_text("[stack]\nname = \"bb\"\n\n[backend]\ntype = \"s3\"\n").unwrap_err();
+        assert_eq!(e.len(), 2, "bucket and key are both reported");
+    }
+}

@@ -1,0 +1,870 @@
+//! Resolution: checking every `${...}` reference, ordering blocks, module inputs and outputs by
+//! what they reference (reporting cycles with every edge's location), evaluating expressions
+//! into [`Value`]s, and wiring resource dependencies (implied and explicit `depends_on`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::diag::{ErrorCode, Span, SpecError, did_you_mean};
+use super::load::{BlockKind, Exported, Loader};
+use super::raw::{Node, NodeKind, Part, RefExpr};
+use super::vars::{fits, value_type};
+use crate::addr::Address;
+use crate::graph::Dag;
+use crate::resource::{Ref, TemplatePart, Value};
+
+/// Resources a value came from, with where the reference was written.
+pub(super) type Deps = BTreeMap<Address, Span>;
+
+/// A node of the evaluation graph.
+#[derive(Debug, Clone)]
+enum EvalNode {
+    Block(usize),
+    Input(usize, String),
+    Output(usize, String),
+}
+
+const REF_ROOTS: &[&str] = &[
+    "var", "env", "stack", "storage", "artifact", "compute", "endpoint", "module",
+];
+
+impl Loader<'_> {
+    /// Checks one reference in `scope`; returns the evaluation-graph node it depends on.
+    fn check_ref(&self, scope: usize, r: &RefExpr) -> Result<Option<String>, Box<SpecError>> {
+        let sc = &self.scopes[scope];
+        let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
+        let text = r.text();
+        let bad = |code, msg: String, label: &str, help: Option<String>| {
+            let e = SpecError::at(&self.sources, code, &r.span, msg, label);
+            Box::new(match help {
+                Some(h) => e.with_help(h),
+                None => e,
+            })
+        };
+        match p.as_slice() {
+            ["env"] => Ok(None),
+            ["stack", "name" | "region"] => Ok(None),
+            ["stack", other] => Err(bad(
+                ErrorCode::UnknownAttribute,
+                format!("`stack` has no attribute `{other}`"),
+                "unknown attribute",
+                Some(
+                    did_you_mean(other, ["name", "region"])
+                        .unwrap_or_else(|| "available: name, region".into()),
+                ),
+            )),
+            ["var", name] => {
+                if sc.call.is_none() {
+                    if self.var_decls.contains_key(*name) {
+                        Ok(None)
+                    } else {
+                        Err(bad(
+                            ErrorCode::UnknownReference,
+                            format!("unknown variable `{name}` in `${{{text}}}`"),
+                            "not a declared variable",
+                            Some(
+                                did_you_mean(name, self.var_decls.keys().map(String::as_str))
+                                    .unwrap_or_else(|| {
+                                        format!("declare it with [variables.{name}]")
+                                    }),
+                            ),
+                        ))
+                    }
+                } else if sc.inputs.contains_key(*name) {
+                    Ok(Some(format!("{}var.{name}", sc.prefix)))
+                } else {
+                    Err(bad(
+                        ErrorCode::UnknownReference,
+                        format!("unknown module input `{name}` in `${{{text}}}`"),
+                        "not a declared input",
+                        Some(
+                            did_you_mean(name, sc.inputs.keys().map(String::as_str))
+                                .unwrap_or_else(|| format!("declare it with [inputs.{name}]")),
+                        ),
+                    ))
+                }
+            }
+            ["module", m, out] => {
+                let Some(&child) = sc.children.get(*m) else {
+                    let names: Vec<&str> = sc.children.keys().map(String::as_str).collect();
+                    return Err(bad(
+                        ErrorCode::UnknownReference,
+                        format!("unknown module `{m}` in `${{{text}}}`"),
+                        "no such module",
+                        did_you_mean(m, names),
+                    ));
+                };
+                let c = &self.scopes[child];
+                if c.outputs.iter().any(|o| o.key == *out) {
+                    Ok(Some(format!("{}output.{out}", c.prefix)))
+                } else {
+                    let names: Vec<&str> = c.outputs.iter().map(|o| o.key.as_str()).collect();
+                    let help = did_you_mean(out, names.iter().copied())
+                        .unwrap_or_else(|| format!("module `{m}` exports: {}", names.join(", ")));
+                    Err(bad(
+                        ErrorCode::UnknownAttribute,
+                        format!("module `{m}` has no output `{out}`"),
+                        "unknown output",
+                        Some(help),
+                    ))
+                }
+            }
+            [kind, name, attr]
+                if BlockKind::parse(kind).is_some_and(|k| k != BlockKind::Module) =>
+            {
+                let k = BlockKind::parse(kind).unwrap_or(BlockKind::Storage);
+                let Some(&b) = sc.blocks.get(&(k, name.to_string())) else {
+                    let mut names: Vec<&str> = sc
+                        .blocks
+                        .keys()
+                        .filter(|(bk, _)| *bk == k)
+                        .map(|(_, n)| n.as_str())
+                        .collect();
+                    names.sort();
+                    let help = did_you_mean(name, names.iter().copied()).or_else(|| {
+                        (!names.is_empty())
+                            .then(|| format!("declared {kind} blocks: {}", names.join(", ")))
+                    });
+                    return Err(bad(
+                        ErrorCode::UnknownReference,
+                        format!("reference to undeclared `{kind}.{name}`"),
+                        "no such block",
+                        help,
+                    ));
+                };
+                if k.exports().contains(attr) {
+                    Ok(Some(self.blocks[b].addr.clone()))
+                } else {
+                    let help = did_you_mean(attr, k.exports().iter().copied())
+                        .map(|d| format!("{d} ({kind} exports {})", k.exports().join(", ")))
+                        .unwrap_or_else(|| format!("{kind} exports {}", k.exports().join(", ")));
+                    Err(bad(
+                        ErrorCode::UnknownAttribute,
+                        format!("`{kind}.{name}` does not export `{attr}`"),
+                        "unknown attribute",
+                        Some(help),
+                    ))
+                }
+            }
+            _ => {
+                let first = p.first().copied().unwrap_or("");
+                let help = if REF_ROOTS.contains(&first) {
+                    Some(match first {
+                        "var" => "write `${var.<name>}`".to_string(),
+                        "stack" => "write `${stack.name}` or `${stack.region}`".to_string(),
+                        "env" => "write `${env}`".to_string(),
+                        "module" => "write `${module.<name>.<output>}`".to_string(),
+                        k => format!("write `${{{k}.<name>.<attribute>}}`"),
+                    })
+                } else {
+                    did_you_mean(first, REF_ROOTS.iter().copied()).or_else(|| {
+                        Some(
+                            "references start with var, env, stack, storage, artifact, compute, endpoint or module"
+                                .into(),
+                        )
+                    })
+                };
+                Err(bad(
+                    ErrorCode::UnknownReference,
+                    format!("unknown reference `${{{text}}}`"),
+                    "cannot be resolved",
+                    help,
+                ))
+            }
+        }
+    }
+
+    /// Checks that a node only references `var`, `env` and `stack` (backend, provider).
+    pub fn check_static(&mut self, n: &Node) -> bool {
+        let mut refs = Vec::new();
+        n.refs(&mut refs);
+        let mut ok = true;
+        for r in refs {
+            let root = r.path.first().map(String::as_str).unwrap_or("");
+            let checked = if BlockKind::parse(root).is_some() {
+                Ok(Some(String::new()))
+            } else {
+                self.check_ref(0, r)
+            };
+            match checked {
+                Ok(None) => {}
+                Ok(Some(_)) => {
+                    ok = false;
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &r.span,
+                        "only variables, `env` and `stack` can be referenced here",
+                        "not known before planning",
+                    )
+                    .help = Some(
+                        "[backend] and [provider.aws] are read before any resource exists".into(),
+                    );
+                }
+                Err(e) => {
+                    ok = false;
+                    self.diags.push(*e);
+                }
+            }
+        }
+        ok
+    }
+
+    pub fn eval_static_string(&mut self, n: &Node) -> Option<String> {
+        if !self.check_static(n) {
+            return None;
+        }
+        let mut deps = Deps::new();
+        match self.eval(0, n, &mut deps)? {
+            Value::String(s) => Some(s),
+            other => {
+                let found = value_type(&other);
+                self.err(
+                    ErrorCode::WrongType,
+                    &n.span,
+                    format!("expected a string, found {found}"),
+                    "expected a string",
+                );
+                None
+            }
+        }
+    }
+
+    /// Evaluates a node in a scope. `None` means an error was already reported (here or
+    /// upstream); `deps` receives the resources the value came from.
+    pub fn eval(&mut self, scope: usize, n: &Node, deps: &mut Deps) -> Option<Value> {
+        Some(match &n.kind {
+            NodeKind::Str { text, tpl: None } => Value::String(text.clone()),
+            NodeKind::Str { tpl: Some(t), .. } => {
+                if let Some(r) = t.single() {
+                    return self.lookup(scope, r, deps);
+                }
+                let mut parts: Vec<TemplatePart> = Vec::new();
+                let mut sensitive = false;
+                let push_lit = |parts: &mut Vec<TemplatePart>, s: &str| {
+                    if let Some(TemplatePart::Lit(l)) = parts.last_mut() {
+                        l.push_str(s);
+                    } else {
+                        parts.push(TemplatePart::Lit(s.to_string()));
+                    }
+                };
+                for p in &t.parts {
+                    match p {
+                        Part::Lit(s) => push_lit(&mut parts, s),
+                        Part::Ref(r) => {
+                            let v = self.lookup(scope, r, deps)?;
+                            let v = match v {
+                                Value::Sensitive(inner) => {
+                                    sensitive = true;
+                                    *inner
+                                }
+                                v => v,
+                            };
+                            match v {
+                                Value::String(s) => push_lit(&mut parts, &s),
+                                Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+                                    push_lit(&mut parts, &v.to_plain_string())
+                                }
+                                Value::Ref(rf) => parts.push(TemplatePart::Ref(rf)),
+                                Value::Template(tp) => {
+                                    for x in tp {
+                                        match x {
+                                            TemplatePart::Lit(s) => push_lit(&mut parts, &s),
+                                            r => parts.push(r),
+                                        }
+                                    }
+                                }
+                                other => {
+                                    let found = value_type(&other);
+                                    self.err(
+                                        ErrorCode::WrongType,
+                                        &r.span,
+                                        format!(
+                                            "cannot interpolate {found} into a string: `${{{}}}`",
+                                            r.text()
+                                        ),
+                                        "not a string, number or boolean",
+                                    )
+                                    .help = Some(
+                                        "use the reference alone as the whole value to keep its type"
+                                            .into(),
+                                    );
+                                    return None;
+                                }
+                            }
+                        }
+                    }
+                }
+                let v = match parts.as_slice() {
+                    [] => Value::String(String::new()),
+                    [TemplatePart::Lit(s)] => Value::String(s.clone()),
+                    _ => Value::Template(parts),
+                };
+                if sensitive {
+                    Value::Sensitive(Box::new(v))
+                } else {
+                    v
+                }
+            }
+            NodeKind::Int(i) => Value::Int(*i),
+            NodeKind::Float(f) => Value::Float(*f),
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Datetime(d) => Value::String(d.clone()),
+            NodeKind::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for i in items {
+                    match self.eval(scope, i, deps) {
+                        Some(v) => out.push(v),
+                        None => ok = false,
+                    }
+                }
+                if !ok {
+                    return None;
+                }
+                Value::List(out)
+            }
+            NodeKind::Table(es) => {
+                let mut out = BTreeMap::new();
+                let mut ok = true;
+                for e in es {
+                    match self.eval(scope, &e.value, deps) {
+                        Some(v) => {
+                            out.insert(e.key.clone(), v);
+                        }
+                        None => ok = false,
+                    }
+                }
+                if !ok {
+                    return None;
+                }
+                Value::Map(out)
+            }
+        })
+    }
+
+    fn lookup(&mut self, scope: usize, r: &RefExpr, deps: &mut Deps) -> Option<Value> {
+        let sc = self.scopes[scope].clone();
+        let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
+        let add = |deps: &mut Deps, e: &Exported| {
+            for d in &e.deps {
+                deps.entry(d.clone()).or_insert_with(|| r.span.clone());
+            }
+        };
+        match p.as_slice() {
+            ["env"] => Some(Value::String(self.env.clone())),
+            ["stack", "name"] => Some(Value::String(self.stack.clone())),
+            ["stack", "region"] => Some(Value::String(self.region.clone())),
+            ["var", name] if sc.call.is_none() => self.vars.get(*name).cloned(),
+            ["var", name] => {
+                let e = self.inputs_val.get(&(scope, name.to_string()))?;
+                add(deps, e);
+                Some(e.value.clone())
+            }
+            ["module", m, out] => {
+                let child = *sc.children.get(*m)?;
+                let e = self.outputs_val.get(&(child, out.to_string()))?;
+                add(deps, e);
+                Some(e.value.clone())
+            }
+            [kind, name, attr] => {
+                let k = BlockKind::parse(kind)?;
+                let b = *sc.blocks.get(&(k, name.to_string()))?;
+                let e = self.exports.get(&b)?.get(*attr)?;
+                add(deps, e);
+                Some(e.value.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Builds the evaluation graph, reports unknown references and cycles, then evaluates
+    /// blocks, module inputs and outputs in dependency order.
+    pub fn evaluate(&mut self) {
+        let mut nodes: Vec<Address> = Vec::new();
+        let mut what: HashMap<String, EvalNode> = HashMap::new();
+        let mut edges: Vec<(Address, Address)> = Vec::new();
+        let mut edge_span: HashMap<(String, String), Span> = HashMap::new();
+        let mut add_edge =
+            |from: &str, to: String, span: &Span, edges: &mut Vec<(Address, Address)>| {
+                edge_span
+                    .entry((from.to_string(), to.clone()))
+                    .or_insert_with(|| span.clone());
+                edges.push((Address::new(from), Address::new(to)));
+            };
+        for (id, b) in self.blocks.clone().iter().enumerate() {
+            if b.kind == BlockKind::Module {
+                continue;
+            }
+            nodes.push(Address::new(&b.addr));
+            what.insert(b.addr.clone(), EvalNode::Block(id));
+            let mut refs = Vec::new();
+            b.node.refs(&mut refs);
+            for r in refs {
+                match self.check_ref(b.scope, r) {
+                    Ok(Some(t)) => add_edge(&b.addr, t, &r.span, &mut edges),
+                    Ok(None) => {}
+                    Err(e) => self.diags.push(*e),
+                }
+            }
+            // Plain block names: `storage = "models"`, `compute = "serving"`.
+            let implicit = match b.kind {
+                BlockKind::Artifact => Some(("storage", BlockKind::Storage)),
+                BlockKind::Endpoint => Some(("compute", BlockKind::Compute)),
+                _ => None,
+            };
+            if let Some((key, kind)) = implicit
+                && let Some(e) = b.node.get(key)
+                && let Some(name) = e.value.literal_str()
+                && let Some(&t) = self.scopes[b.scope].blocks.get(&(kind, name.to_string()))
+            {
+                let to = self.blocks[t].addr.clone();
+                add_edge(&b.addr, to, &e.value.span, &mut edges);
+            }
+        }
+        for (sid, sc) in self.scopes.clone().iter().enumerate() {
+            let Some(call) = &sc.call else { continue };
+            let call_block = self.blocks[call.block].clone();
+            for name in sc.inputs.keys() {
+                let n = format!("{}var.{name}", sc.prefix);
+                nodes.push(Address::new(&n));
+                what.insert(n, EvalNode::Input(sid, name.clone()));
+            }
+            for o in &sc.outputs {
+                let n = format!("{}output.{}", sc.prefix, o.key);
+                nodes.push(Address::new(&n));
+                what.insert(n.clone(), EvalNode::Output(sid, o.key.clone()));
+                let mut refs = Vec::new();
+                o.value.refs(&mut refs);
+                for r in refs {
+                    match self.check_ref(sid, r) {
+                        Ok(Some(t)) => add_edge(&n, t, &r.span, &mut edges),
+                        Ok(None) => {}
+                        Err(e) => self.diags.push(*e),
+                    }
+                }
+            }
+            // The call's own keys and inputs, evaluated in the parent scope.
+            for e in call_block.node.entries().unwrap_or_default() {
+                match e.key.as_str() {
+                    "source" => {}
+                    "inputs" => {
+                        let Some(given) = e.value.entries() else {
+                            let found = e.value.type_name();
+                            self.err(
+                                ErrorCode::WrongType,
+                                &e.value.span,
+                                format!("`inputs` must be a table, found {found}"),
+                                "expected a table",
+                            );
+                            continue;
+                        };
+                        for i in given {
+                            if !sc.inputs.contains_key(&i.key) {
+                                let help =
+                                    did_you_mean(&i.key, sc.inputs.keys().map(String::as_str))
+                                        .unwrap_or_else(|| {
+                                            format!(
+                                                "the module declares: {}",
+                                                sc.inputs
+                                                    .keys()
+                                                    .cloned()
+                                                    .collect::<Vec<_>>()
+                                                    .join(", ")
+                                            )
+                                        });
+                                self.err(
+                                    ErrorCode::UnknownKey,
+                                    &i.key_span,
+                                    format!(
+                                        "module `{}` has no input `{}`",
+                                        call_block.name, i.key
+                                    ),
+                                    "unknown input",
+                                )
+                                .help = Some(help);
+                                continue;
+                            }
+                            let n = format!("{}var.{}", sc.prefix, i.key);
+                            let mut refs = Vec::new();
+                            i.value.refs(&mut refs);
+                            for r in refs {
+                                match self.check_ref(call.parent, r) {
+                                    Ok(Some(t)) => add_edge(&n, t, &r.span, &mut edges),
+                                    Ok(None) => {}
+                                    Err(err) => self.diags.push(*err),
+                                }
+                            }
+                        }
+                    }
+                    "depends_on" => {
+                        self.depends_on(call.block, Some(super::fields::Src::Node(&e.value)))
+                    }
+                    k => self.unknown_key(
+                        e,
+                        k,
+                        &["source", "inputs", "depends_on"],
+                        &format!("[module.{}]", call_block.name),
+                    ),
+                }
+            }
+            for (name, d) in &sc.inputs {
+                let given = call_block
+                    .node
+                    .get("inputs")
+                    .and_then(|i| i.value.get(name))
+                    .is_some();
+                if !given && d.default.is_none() {
+                    self.err(
+                        ErrorCode::MissingKey,
+                        &call_block.name_span,
+                        format!("module `{}` needs input `{name}`", call_block.name),
+                        "missing input",
+                    )
+                    .label(&d.span, "declared here")
+                    .help = Some(format!("add `{name} = ...` to `inputs`"));
+                }
+            }
+        }
+        // Stack outputs are evaluated last; only their references need checking here.
+        for o in self.stack_outputs.clone() {
+            let mut refs = Vec::new();
+            o.value.refs(&mut refs);
+            for r in refs {
+                if let Err(e) = self.check_ref(0, r) {
+                    self.diags.push(*e);
+                }
+            }
+        }
+        if !self.diags.is_empty() {
+            return;
+        }
+        let dag = Dag::from_edges(nodes, edges);
+        let cycles = dag.cycles();
+        if !cycles.is_empty() {
+            for c in cycles {
+                self.report_cycle(&c, &|a: &Address, b: &Address| {
+                    edge_span.get(&(a.to_string(), b.to_string())).cloned()
+                });
+            }
+            return;
+        }
+        for n in dag.order() {
+            match what.get(n.as_str()).cloned() {
+                Some(EvalNode::Block(id)) => self.lower_block(id),
+                Some(EvalNode::Input(sid, name)) => self.eval_input(sid, &name),
+                Some(EvalNode::Output(sid, name)) => self.eval_output(sid, &name),
+                None => {}
+            }
+        }
+    }
+
+    /// Reports one cycle `[a, b, …]` (a → b → … → a) with the location of every edge.
+    pub fn report_cycle(
+        &mut self,
+        cycle: &[Address],
+        span_of: &dyn Fn(&Address, &Address) -> Option<Span>,
+    ) {
+        let n = cycle.len();
+        let mut lines = Vec::new();
+        let mut spans = Vec::new();
+        for i in 0..n {
+            let a = &cycle[i];
+            let b = &cycle[(i + 1) % n];
+            let sp = span_of(a, b);
+            let at = sp
+                .as_ref()
+                .map(|s| format!(" ({})", self.sources.location(s)))
+                .unwrap_or_default();
+            lines.push(format!("  {a} depends on {b}{at}"));
+            spans.push(sp);
+        }
+        let path: Vec<String> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|a| a.to_string())
+            .collect();
+        let message = format!("dependency cycle: {}", path.join(" -> "));
+        let help = format!(
+            "the cycle, edge by edge:\n{}\nbreak it by removing one of these references or depends_on entries",
+            lines.join("\n")
+        );
+        let first = spans.iter().flatten().next().cloned();
+        match first {
+            Some(sp) => {
+                let mut e = SpecError::at(
+                    &self.sources,
+                    ErrorCode::Cycle,
+                    &sp,
+                    message,
+                    format!("{} depends on {}", cycle[0], cycle[1 % n]),
+                );
+                for (i, s) in spans.iter().enumerate().skip(1) {
+                    if let Some(s) = s {
+                        e = e.with_label(
+                            s,
+                            format!("{} depends on {}", cycle[i], cycle[(i + 1) % n]),
+                        );
+                    }
+                }
+                self.diags.push(e.with_help(help));
+            }
+            None => self
+                .diags
+                .push(SpecError::bare(ErrorCode::Cycle, message).with_help(help)),
+        }
+    }
+
+    fn eval_input(&mut self, sid: usize, name: &str) {
+        let sc = self.scopes[sid].clone();
+        let Some(call) = &sc.call else { return };
+        let Some(decl) = sc.inputs.get(name) else {
+            return;
+        };
+        let block = self.blocks[call.block].clone();
+        let given = block.node.get("inputs").and_then(|i| i.value.get(name));
+        let mut deps = Deps::new();
+        let (value, span) = match given {
+            Some(e) => match self.eval(call.parent, &e.value, &mut deps) {
+                Some(v) => (v, e.value.span.clone()),
+                None => return,
+            },
+            None => match &decl.default {
+                Some(d) => (super::vars::literal_value(d), d.span.clone()),
+                None => return,
+            },
+        };
+        if !fits(decl.ty, &value) {
+            self.err(
+                ErrorCode::VariableType,
+                &span,
+                format!(
+                    "input `{name}` of module `{}` is a {}, but this value is {}",
+                    block.name,
+                    decl.ty.as_str(),
+                    value_type(&value)
+                ),
+                format!("expected a {}", decl.ty.as_str()),
+            );
+            return;
+        }
+        let value = if decl.sensitive && !value.is_sensitive() {
+            Value::Sensitive(Box::new(value))
+        } else {
+            value
+        };
+        self.inputs_val.insert(
+            (sid, name.to_string()),
+            Exported {
+                value,
+                deps: deps.into_keys().collect(),
+            },
+        );
+    }
+
+    fn eval_output(&mut self, sid: usize, name: &str) {
+        let sc = self.scopes[sid].clone();
+        let Some(o) = sc.outputs.iter().find(|o| o.key == name) else {
+            return;
+        };
+        let node = o.value.get("value").map(|v| &v.value).unwrap_or(&o.value);
+        let mut deps = Deps::new();
+        if let Some(v) = self.eval(sid, node, &mut deps) {
+            self.outputs_val.insert(
+                (sid, name.to_string()),
+                Exported {
+                    value: v,
+                    deps: deps.into_keys().collect(),
+                },
+            );
+        }
+    }
+
+    /// Adds explicit `depends_on` edges (a block address means all its resources) and checks
+    /// the resource graph for cycles.
+    pub fn finish_dependencies(&mut self) {
+        let explicit = std::mem::take(&mut self.explicit_deps);
+        for (block, target, span) in explicit {
+            let b = self.blocks[block].clone();
+            let prefix = self.scopes[b.scope].prefix.clone();
+            let full = format!("{prefix}{target}");
+            let targets: Vec<Address> = self
+                .resources
+                .range(Address::new(&full)..)
+                .take_while(|(a, _)| a.as_str().starts_with(&full))
+                .filter(|(a, _)| a.is_within(&full))
+                .map(|(a, _)| a.clone())
+                .collect();
+            if targets.is_empty() {
+                let mut known: BTreeSet<String> = BTreeSet::new();
+                for a in self.resources.keys() {
+                    if let Some(rest) = a.as_str().strip_prefix(&prefix) {
+                        let block_addr = if rest.starts_with("module.") {
+                            rest.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
+                        } else {
+                            Address::new(rest).block().to_string()
+                        };
+                        known.insert(block_addr);
+                    }
+                }
+                let help = did_you_mean(&target, known.iter().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        "depends_on lists block addresses such as \"storage.models\" or \"module.churn\"".into()
+                    });
+                self.err(
+                    ErrorCode::DependsOn,
+                    &span,
+                    format!("depends_on names `{target}`, which does not exist"),
+                    "unknown block",
+                )
+                .help = Some(help);
+                continue;
+            }
+            let own: Vec<Address> = self
+                .resources
+                .range(Address::new(&b.addr)..)
+                .take_while(|(a, _)| a.as_str().starts_with(&b.addr))
+                .filter(|(a, _)| a.is_within(&b.addr))
+                .map(|(a, _)| a.clone())
+                .collect();
+            for r in &own {
+                for t in &targets {
+                    if let Some(res) = self.resources.get_mut(r) {
+                        res.depends_on.insert(t.clone());
+                    }
+                    self.dep_origin
+                        .entry((r.clone(), t.clone()))
+                        .or_insert_with(|| span.clone());
+                }
+            }
+        }
+        self.check_physical_names();
+        let dag = Dag::from_deps(self.resources.values().map(|r| (&r.address, &r.depends_on)));
+        let origin = std::mem::take(&mut self.dep_origin);
+        for c in dag.cycles() {
+            self.report_cycle(&c, &|a, b| origin.get(&(a.clone(), b.clone())).cloned());
+        }
+    }
+
+    /// Two resources of one kind must not share a physical name (bucket, cluster, family, ...).
+    fn check_physical_names(&mut self) {
+        let block_of: HashMap<&str, usize> = self
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.addr.as_str(), i))
+            .collect();
+        let mut seen: HashMap<(crate::resource::ResourceKind, String), Address> = HashMap::new();
+        let mut clashes: Vec<(Address, Address, String)> = Vec::new();
+        for r in self.resources.values() {
+            // Object keys are only unique within their bucket.
+            let Some(name) = r
+                .physical_name()
+                .filter(|_| r.kind != crate::resource::ResourceKind::S3Object)
+            else {
+                continue;
+            };
+            match seen.get(&(r.kind, name.to_string())) {
+                Some(first) => clashes.push((first.clone(), r.address.clone(), name.to_string())),
+                None => {
+                    seen.insert((r.kind, name.to_string()), r.address.clone());
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        for (first, second, name) in clashes {
+            let span_of = |a: &Address| {
+                block_of
+                    .get(a.block())
+                    .map(|&i| self.blocks[i].name_span.clone())
+            };
+            if let Some(span) = span_of(&second) {
+                let mut e = SpecError::at(
+                    &self.sources,
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("{second} and {first} would both be named {name:?}"),
+                    "same physical name",
+                )
+                .with_help("give one of them another name; physical names must be unique per kind");
+                if let Some(s) = span_of(&first) {
+                    e = e.with_label(&s, "also uses this name");
+                }
+                errors.push(e);
+            }
+        }
+        for e in errors {
+            self.diags.push(e);
+        }
+    }
+
+    /// A reference value to another resource's attribute.
+    pub fn reference(address: &Address, attr: &str) -> Value {
+        Value::Ref(Ref {
+            address: address.clone(),
+            attr: attr.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{LoadOptions, load_files};
+    use crate::addr::Address;
+    use crate::resource::{TemplatePart, Value};
+
+    const HEAD: &str = "[stack]\nname = \"t\"\n[provider.aws]\nnetwork = { subnets = [\"s\"] }\n";
+
+    fn errors(text: &str) -> String {
+        match load_files(&[("pedestal.toml", text)], &LoadOptions::env("dev")) {
+            Ok(_) => panic!("expected errors"),
+            Err(d) => d.render(false, 200),
+        }
+    }
+
+    #[test]
+    fn templates_merge_literals_and_keep_references() {
+        let text = format!(
+            "{HEAD}[variables.n]\ntype = \"number\"\ndefault = 2\n[storage.s]\n[compute.c]\nname = \"c-${{var.n}}-${{env}}-${{stack.name}}\"\ntags = {{ arn = \"x${{storage.s.arn}}y\" }}\n"
+        );
+        let c = load_files(&[("pedestal.toml", &text)], &LoadOptions::env("dev")).unwrap();
+        let r = &c.resources[&Address::new("compute.c.cluster")];
+        assert_eq!(r.attrs["name"], Value::str("c-2-dev-t"));
+        let tags = r.attrs["tags"].as_map().unwrap();
+        let Value::Template(parts) = &tags["arn"] else {
+            panic!("expected a template, got {:?}", tags["arn"])
+        };
+        assert_eq!(parts.len(), 3);
+        assert!(matches!(&parts[1], TemplatePart::Ref(r) if r.attr == "arn"));
+        assert!(r.depends_on.contains(&Address::new("storage.s.bucket")));
+    }
+
+    #[test]
+    fn every_unknown_reference_is_reported_with_a_suggestion() {
+        let out = errors(&format!(
+            "{HEAD}[variables.region_name]\ndefault = \"x\"\n[storage.models]\n[compute.c]\nname = \"${{var.region_nam}}\"\ntags = {{ a = \"${{storage.model.bucket}}\", b = \"${{storage.models.bukcet}}\", c = \"${{stack.nme}}\" }}\n"
+        ));
+        assert!(out.contains("did you mean `region_name`?"), "{out}");
+        assert!(out.contains("did you mean `models`?"), "{out}");
+        assert!(out.contains("did you mean `bucket`?"), "{out}");
+        assert!(out.contains("did you mean `name`?"), "{out}");
+        assert!(out.contains("(4 errors)"), "{out}");
+    }
+
+    #[test]
+    fn cycles_list_every_edge_with_its_location() {
+        let out = errors(&format!(
+            "{HEAD}[compute.a]\nname = \"${{compute.b.name}}\"\n[compute.b]\nname = \"${{compute.c.name}}\"\n[compute.c]\nname = \"${{compute.a.name}}\"\n"
+        ));
+        assert!(
+            out.contains("dependency cycle: compute.a -> compute.b -> compute.c -> compute.a"),
+            "{out}"
+        );
+        for edge in [
+            "compute.a depends on compute.b (",
+            "compute.b depends on compute.c (",
+            "compute.c depends on compute.a (",
+        ] {
+            assert!(out.contains(edge), "{edge} missing in {out}");
+        }
+        assert!(out.contains("pedestal.toml:6:9)"), "{out}");
+    }
+}
