@@ -4,5 +4,6 @@ mod file;
 mod fixture;
 mod ops;
 mod planner;
+mod recorded;
 mod render;
 mod state;
