@@ -1,5 +1,6 @@
 //! Integration tests for state, the planner, saved plans, the renderers and the plan-side CLI.
 
+mod cli;
 mod file;
 mod fixture;
 mod ops;
