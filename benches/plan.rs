@@ -208,6 +208,26 @@ fn e2e(resources: usize) {
     if !out.status.success() {
         println!("  failed: {stderr}");
     }
+    if timed {
+        // For comparison: loading the spec alone (`pedestal validate`).
+        let v = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%e s wall, %M KB max RSS"])
+            .arg(exe)
+            .args([
+                "validate",
+                "-C",
+                dir.to_str().unwrap_or("."),
+                "--env",
+                "bench",
+            ])
+            .output()
+            .expect("run pedestal validate");
+        let verr = String::from_utf8_lossy(&v.stderr);
+        println!(
+            "  spec load alone   {} (pedestal validate)",
+            verr.lines().last().unwrap_or("")
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
