@@ -169,6 +169,23 @@ fn example_prod_plan_shows_the_release_with_no_credentials() {
         "--env",
         "prod",
         "--no-refresh",
+        "--format",
+        "markdown",
+    ]);
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.starts_with("**Plan: 1 to add, 3 to change, 1 to destroy.**"),
+        "{md}"
+    );
+    insta::assert_snapshot!("example_fraud_detection_prod_plan_markdown", md);
+
+    let out = pedestal(&[
+        "plan",
+        "-C",
+        dir,
+        "--env",
+        "prod",
+        "--no-refresh",
         "--detailed-exitcode",
     ]);
     assert_eq!(out.status.code(), Some(2));
