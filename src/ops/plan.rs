@@ -94,11 +94,18 @@ pub fn plan_locked(
     refresher: Option<&dyn Refresher>,
 ) -> Result<PlanOutcome, OpsError> {
     let prior = store.read()?;
-    let mut current = prior
-        .clone()
-        .unwrap_or_else(|| State::new(&config.stack, &config.env));
+    let empty;
+    let recorded: &State = match &prior {
+        Some(s) => s,
+        None => {
+            empty = State::new(&config.stack, &config.env);
+            &empty
+        }
+    };
     let mut drift = Vec::new();
-    if req.refresh && !current.resources.is_empty() {
+    let refreshed_state;
+    let mut current = recorded;
+    if req.refresh && !recorded.resources.is_empty() {
         let own;
         let r: &dyn Refresher = match refresher {
             Some(r) => r,
@@ -107,8 +114,9 @@ pub fn plan_locked(
                 own.as_ref()
             }
         };
-        let refreshed = r.refresh(&current)?;
-        current = refreshed.state;
+        let refreshed = r.refresh(recorded)?;
+        refreshed_state = refreshed.state;
+        current = &refreshed_state;
         drift = refreshed.drift;
     }
     let opts = PlanOptions {
@@ -118,7 +126,7 @@ pub fn plan_locked(
         drift,
         git_commit: plan::file::git_commit(&config.root),
     };
-    let plan = plan::plan(&config, &current, &opts)?;
+    let plan = plan::plan(&config, current, &opts)?;
     let saved = match &req.out {
         Some(path) => {
             plan::file::write(path, &plan)?;

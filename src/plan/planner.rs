@@ -426,10 +426,25 @@ fn topo_order(nodes: &[Node]) -> Result<Vec<usize>, PlanError> {
         }
     }
     if order.len() < nodes.len() {
-        let addresses = (0..nodes.len())
-            .filter(|&i| indegree[i] > 0)
-            .map(|i| nodes[i].address.clone())
+        // Only the members of a cycle, not everything waiting behind one.
+        let mut g = petgraph::graph::DiGraph::<usize, ()>::new();
+        let left: Vec<usize> = (0..nodes.len()).filter(|&i| indegree[i] > 0).collect();
+        let ids: HashMap<usize, petgraph::graph::NodeIndex> =
+            left.iter().map(|&i| (i, g.add_node(i))).collect();
+        for &i in &left {
+            for d in &nodes[i].deps {
+                if let Some(&from) = ids.get(d) {
+                    g.add_edge(from, ids[&i], ());
+                }
+            }
+        }
+        let mut addresses: Vec<Address> = petgraph::algo::tarjan_scc(&g)
+            .into_iter()
+            .filter(|c| c.len() > 1)
+            .flatten()
+            .map(|n| nodes[g[n]].address.clone())
             .collect();
+        addresses.sort();
         return Err(PlanError::Cycle { addresses });
     }
     Ok(order)

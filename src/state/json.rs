@@ -28,3 +28,125 @@ pub fn to_canonical_string<T: Serialize>(value: &T) -> Result<String, serde_json
     s.push('\n');
     Ok(s)
 }
+
+/// [`super::State`] as canonical JSON, streamed without an intermediate JSON tree (a large
+/// state would otherwise cost several times its size in memory on every write). The borrowing
+/// mirror types below list their fields alphabetically, and every map is a `BTreeMap`, so the
+/// output equals `to_canonical_string(state)` byte for byte (a test pins this).
+pub fn state_to_string(state: &super::State) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(&mirror::State::from(state))?;
+    s.push('\n');
+    Ok(s)
+}
+
+mod mirror {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde::Serialize;
+
+    use crate::addr::Address;
+    use crate::resource::{Attrs, ResourceKind, Value};
+    use crate::state as st;
+
+    #[derive(Serialize)]
+    pub(super) struct State<'a> {
+        env: &'a str,
+        format_version: u32,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        intents: BTreeMap<&'a Address, Intent<'a>>,
+        lineage: &'a str,
+        outputs: &'a BTreeMap<String, Value>,
+        releases: BTreeMap<&'a str, Vec<Release<'a>>>,
+        resources: BTreeMap<&'a Address, Resource<'a>>,
+        serial: u64,
+        stack: &'a str,
+    }
+
+    #[derive(Serialize)]
+    struct Intent<'a> {
+        kind: ResourceKind,
+        physical_name: &'a str,
+        started_at: &'a str,
+    }
+
+    #[derive(Serialize)]
+    struct Release<'a> {
+        applied_at: &'a str,
+        artifact_sha256: &'a Option<String>,
+        image: &'a str,
+        outcome: &'a str,
+        task_definition_arn: &'a str,
+        version: &'a str,
+    }
+
+    #[derive(Serialize)]
+    struct Resource<'a> {
+        attrs: &'a Attrs,
+        dependencies: &'a BTreeSet<Address>,
+        id: &'a str,
+        kind: ResourceKind,
+        status: st::Status,
+    }
+
+    impl<'a> From<&'a st::State> for State<'a> {
+        fn from(s: &'a st::State) -> State<'a> {
+            State {
+                env: &s.env,
+                format_version: s.format_version,
+                intents: s
+                    .intents
+                    .iter()
+                    .map(|(a, i)| {
+                        (
+                            a,
+                            Intent {
+                                kind: i.kind,
+                                physical_name: &i.physical_name,
+                                started_at: &i.started_at,
+                            },
+                        )
+                    })
+                    .collect(),
+                lineage: &s.lineage,
+                outputs: &s.outputs,
+                releases: s
+                    .releases
+                    .iter()
+                    .map(|(e, rs)| {
+                        (
+                            e.as_str(),
+                            rs.iter()
+                                .map(|r| Release {
+                                    applied_at: &r.applied_at,
+                                    artifact_sha256: &r.artifact_sha256,
+                                    image: &r.image,
+                                    outcome: &r.outcome,
+                                    task_definition_arn: &r.task_definition_arn,
+                                    version: &r.version,
+                                })
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+                resources: s
+                    .resources
+                    .iter()
+                    .map(|(a, r)| {
+                        (
+                            a,
+                            Resource {
+                                attrs: &r.attrs,
+                                dependencies: &r.dependencies,
+                                id: &r.id,
+                                kind: r.kind,
+                                status: r.status,
+                            },
+                        )
+                    })
+                    .collect(),
+                serial: s.serial,
+                stack: &s.stack,
+            }
+        }
+    }
+}

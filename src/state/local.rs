@@ -257,14 +257,14 @@ impl StateStore for LocalStore {
                 });
             }
             next.serial = state.serial.max(cur.serial) + 1;
-            let backup = super::to_canonical_string(cur)
-                .map_err(|e| self.corrupt(&self.path, e.to_string()))?;
+            let backup =
+                super::state_to_string(cur).map_err(|e| self.corrupt(&self.path, e.to_string()))?;
             self.write_atomic(&self.backup_path(), backup.as_bytes())?;
         } else {
             next.serial = state.serial + 1;
         }
-        let text = super::to_canonical_string(&next)
-            .map_err(|e| self.corrupt(&self.path, e.to_string()))?;
+        let text =
+            super::state_to_string(&next).map_err(|e| self.corrupt(&self.path, e.to_string()))?;
         self.write_atomic(&self.path, text.as_bytes())?;
         // Compaction: the snapshot now includes every journal entry. Lines that survive a crash
         // right here name the old serial and are skipped on read.

@@ -17,7 +17,7 @@ use crate::addr::Address;
 use crate::resource::{Attrs, ResourceKind, Value};
 
 pub use journal::JournalEntry;
-pub use json::{canonical_json, to_canonical_string};
+pub use json::{canonical_json, state_to_string, to_canonical_string};
 pub use local::LocalStore;
 pub use memory::MemoryStore;
 pub use store::{LockGuard, LockInfo, StateError, StateStore, open};

@@ -1,8 +1,10 @@
 //! Integration tests for state, the planner, saved plans, the renderers and the plan-side CLI.
 
+mod cli;
 mod file;
 mod fixture;
 mod ops;
 mod planner;
+mod recorded;
 mod render;
 mod state;

@@ -441,3 +441,56 @@ fn ten_thousand_resources_plan_quickly() {
     // Debug build, shared CI machine: generous bound that still catches quadratic work.
     assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
 }
+
+#[test]
+fn a_resource_deleted_outside_is_recreated_because_it_drifted() {
+    let config = fixture::config(&[fraud()]);
+    let recorded = fixture::applied(&config, 1);
+    let mut refreshed = recorded.clone();
+    let lg = addr("endpoint.fraud.log_group");
+    let before = refreshed.resources.remove(&lg).unwrap().attrs;
+    let opts = PlanOptions {
+        drift: vec![pedestal::plan::Drift {
+            address: lg.clone(),
+            kind: pedestal::resource::ResourceKind::LogGroup,
+            before,
+            after: None,
+        }],
+        ..Default::default()
+    };
+    let p = plan(&config, &refreshed, &opts).unwrap();
+    let c = p.changes.iter().find(|c| c.address == lg).unwrap();
+    assert_eq!(
+        (c.action, c.reason.clone()),
+        (Action::Create, Some(Reason::Drifted))
+    );
+    let text = pedestal::render::human(&p, &Default::default());
+    assert!(
+        text.contains("# endpoint.fraud.log_group has been deleted"),
+        "{text}"
+    );
+}
+
+#[test]
+fn cycles_are_reported_with_their_members() {
+    let mut config = fixture::config(&[fraud()]);
+    config
+        .resources
+        .get_mut(&addr("endpoint.fraud.log_group"))
+        .unwrap()
+        .depends_on
+        .insert(addr("endpoint.fraud.scaling"));
+    let err = plan(
+        &config,
+        &State::new(fixture::STACK, fixture::ENV),
+        &PlanOptions::default(),
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("dependency cycle between"), "{msg}");
+    assert_eq!(
+        msg,
+        "dependency cycle between endpoint.fraud.log_group, endpoint.fraud.scaling, \
+         endpoint.fraud.service, endpoint.fraud.task_definition"
+    );
+}

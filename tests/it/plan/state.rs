@@ -352,3 +352,44 @@ fn kill_9_mid_apply_leaves_a_readable_state() {
     store.append(&set("after.x.bucket")).unwrap();
     assert_eq!(store.read().unwrap().unwrap().resources.len(), n + 1);
 }
+
+#[test]
+fn streamed_state_json_equals_the_canonical_form() {
+    use pedestal::state::{Intent, Release, state_to_string, to_canonical_string};
+    let config = super::fixture::config(&[super::fixture::Endpoint::new("fraud")]);
+    let mut state = super::fixture::applied(&config, 2);
+    state.intents.insert(
+        Address::new("endpoint.fraud.service"),
+        Intent {
+            kind: ResourceKind::EcsService,
+            physical_name: "svc".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+        },
+    );
+    state.releases.insert(
+        "endpoint.fraud".into(),
+        vec![Release {
+            version: "1".into(),
+            task_definition_arn: "arn".into(),
+            artifact_sha256: None,
+            image: "i".into(),
+            applied_at: "t".into(),
+            outcome: "completed".into(),
+        }],
+    );
+    state
+        .resources
+        .get_mut(&Address::new("endpoint.fraud.log_group"))
+        .unwrap()
+        .attrs
+        .insert("token".into(), Value::Sensitive(Box::new(Value::str("s"))));
+    assert_eq!(
+        state_to_string(&state).unwrap(),
+        to_canonical_string(&state).unwrap()
+    );
+    state.intents.clear();
+    assert_eq!(
+        state_to_string(&state).unwrap(),
+        to_canonical_string(&state).unwrap()
+    );
+}
