@@ -958,7 +958,13 @@ async fn fraud_detection_from_empty_through_the_cli() {
         .unwrap();
     assert_eq!(services.service_arns().len(), 2);
     // The secret variable never reaches state in clear.
-    let state = std::fs::read_to_string(st.dir.join("state/dev.json")).unwrap();
+    // The example's [backend] keeps state in the repository-level state/ (here: the copy's).
+    let state =
+        std::fs::read_to_string(st.dir.join("../../state/fraud-detection/dev.json")).unwrap();
+    assert!(
+        state.contains("endpoint.fraud.service"),
+        "state recorded the apply"
+    );
     assert!(!state.contains("not-a-real-token"));
     // force_destroy = false, but the artifacts go first, so the bucket is empty by then.
     let r = st.run(&["destroy", "--auto-approve"]).expect(0);
