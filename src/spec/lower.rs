@@ -229,6 +229,35 @@ fn no_mapping(_: &str) -> Vec<&'static str> {
 }
 
 impl Loader<'_> {
+    /// Reports `storage = "x"` / `compute = "x"` naming a block of `kind` that the scope lacks,
+    /// with a "did you mean" or the list of blocks declared.
+    fn unknown_named_block(
+        &mut self,
+        scope: usize,
+        kind: BlockKind,
+        (owner_kind, owner): (&str, &str),
+        name: &str,
+        span: &Span,
+    ) {
+        let kind_name = kind.as_str();
+        let mut names: Vec<String> = self.scopes[scope]
+            .blocks
+            .keys()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, n)| n.clone())
+            .collect();
+        names.sort();
+        let help = did_you_mean(name, names.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("declared {kind_name} blocks: {}", names.join(", ")));
+        self.err(
+            ErrorCode::UnknownReference,
+            span,
+            format!("{owner_kind} `{owner}` names {kind_name} `{name}`, which is not declared"),
+            format!("no such {kind_name} block"),
+        )
+        .help = Some(help);
+    }
+
     /// Default physical name: `<stack>-<env>-<module…>-<name>`, `_` → `-`.
     fn default_name(&self, scope: usize, name: &str) -> String {
         let mut parts = vec![self.stack.clone(), self.env.clone()];
@@ -662,49 +691,35 @@ impl Loader<'_> {
                 );
                 None
             }
-            Some(src) => {
-                match src.literal_str() {
-                    Some(name) => {
-                        let key = (BlockKind::Storage, name.to_string());
-                        match self.scopes[b.scope].blocks.get(&key).copied() {
-                            Some(sid) => {
-                                self.exports
-                                    .get(&sid)
-                                    .and_then(|e| e.get("bucket"))
-                                    .map(|e| {
-                                        for d in &e.deps {
-                                            deps.entry(d.clone())
-                                                .or_insert_with(|| src.span().clone());
-                                        }
-                                        e.value.clone()
-                                    })
-                            }
-                            None => {
-                                let mut names: Vec<String> = self.scopes[b.scope]
-                                    .blocks
-                                    .keys()
-                                    .filter(|(k, _)| *k == BlockKind::Storage)
-                                    .map(|(_, n)| n.clone())
-                                    .collect();
-                                names.sort();
-                                let help = did_you_mean(name, names.iter().map(String::as_str))
-                                    .unwrap_or_else(|| {
-                                        format!("declared storage blocks: {}", names.join(", "))
-                                    });
-                                self.err(
-                                ErrorCode::UnknownReference,
+            Some(src) => match src.literal_str() {
+                Some(name) => {
+                    let key = (BlockKind::Storage, name.to_string());
+                    match self.scopes[b.scope].blocks.get(&key).copied() {
+                        Some(sid) => {
+                            self.exports
+                                .get(&sid)
+                                .and_then(|e| e.get("bucket"))
+                                .map(|e| {
+                                    for d in &e.deps {
+                                        deps.entry(d.clone()).or_insert_with(|| src.span().clone());
+                                    }
+                                    e.value.clone()
+                                })
+                        }
+                        None => {
+                            self.unknown_named_block(
+                                b.scope,
+                                BlockKind::Storage,
+                                ("artifact", &b.name),
+                                name,
                                 src.span(),
-                                format!("artifact `{}` names storage `{name}`, which is not declared", b.name),
-                                "no such storage block",
-                            )
-                            .help = Some(help);
-                                None
-                            }
+                            );
+                            None
                         }
                     }
-                    None => self.v_str(&f, "storage", &mut deps).map(|x| x.0),
                 }
-            }
+                None => self.v_str(&f, "storage", &mut deps).map(|x| x.0),
+            },
         };
         let source = match self.v_plain_str(&f, "source", &mut deps) {
             Some(s) => Some(s),
@@ -917,50 +932,37 @@ impl Loader<'_> {
                 );
                 None
             }
-            Some(src) => {
-                match src.literal_str() {
-                    Some(name) => {
-                        let key = (BlockKind::Compute, name.to_string());
-                        match self.scopes[b.scope].blocks.get(&key).copied() {
-                            Some(cid) => {
-                                if let Some(p) = self.compute_providers.get(&cid) {
-                                    providers = Some((p.clone(), src.span().clone()));
+            Some(src) => match src.literal_str() {
+                Some(name) => {
+                    let key = (BlockKind::Compute, name.to_string());
+                    match self.scopes[b.scope].blocks.get(&key).copied() {
+                        Some(cid) => {
+                            if let Some(p) = self.compute_providers.get(&cid) {
+                                providers = Some((p.clone(), src.span().clone()));
+                            }
+                            self.exports.get(&cid).and_then(|e| e.get("name")).map(|e| {
+                                for d in &e.deps {
+                                    svc_deps
+                                        .entry(d.clone())
+                                        .or_insert_with(|| src.span().clone());
                                 }
-                                self.exports.get(&cid).and_then(|e| e.get("name")).map(|e| {
-                                    for d in &e.deps {
-                                        svc_deps
-                                            .entry(d.clone())
-                                            .or_insert_with(|| src.span().clone());
-                                    }
-                                    e.value.clone()
-                                })
-                            }
-                            None => {
-                                let mut names: Vec<String> = self.scopes[b.scope]
-                                    .blocks
-                                    .keys()
-                                    .filter(|(k, _)| *k == BlockKind::Compute)
-                                    .map(|(_, n)| n.clone())
-                                    .collect();
-                                names.sort();
-                                let help = did_you_mean(name, names.iter().map(String::as_str))
-                                    .unwrap_or_else(|| {
-                                        format!("declared compute blocks: {}", names.join(", "))
-                                    });
-                                self.err(
-                                ErrorCode::UnknownReference,
+                                e.value.clone()
+                            })
+                        }
+                        None => {
+                            self.unknown_named_block(
+                                b.scope,
+                                BlockKind::Compute,
+                                ("endpoint", &b.name),
+                                name,
                                 src.span(),
-                                format!("endpoint `{}` names compute `{name}`, which is not declared", b.name),
-                                "no such compute block",
-                            )
-                            .help = Some(help);
-                                None
-                            }
+                            );
+                            None
                         }
                     }
-                    None => self.v_str(&f, "compute", &mut svc_deps).map(|x| x.0),
                 }
-            }
+                None => self.v_str(&f, "compute", &mut svc_deps).map(|x| x.0),
+            },
         };
 
         let image = self.v_str(&f, "image", &mut td_deps).map(|x| x.0);
