@@ -77,6 +77,18 @@ pub enum Command {
     ForceUnlock(ForceUnlockArgs),
     /// Show recorded outputs.
     Output(OutputArgs),
+    /// Adopt an existing cloud resource into state (the cloud is not changed).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// The address the spec declares, e.g. storage.models.bucket.
+    pub address: String,
+    /// The resource's id: bucket name, cluster or service ARN, log group name, ...
+    pub id: String,
 }
 
 /// Selecting the environment and variables.

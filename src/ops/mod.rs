@@ -36,3 +36,4 @@ pub fn load_config(
     };
     crate::spec::load(dir, &opts).map_err(|d| OpsError::Spec(d.render(false, 100)))
 }
+pub mod import;

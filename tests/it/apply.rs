@@ -1345,3 +1345,47 @@ sys.stdout.write(str(os.waitstatus_to_exitcode(status)) + "\n" + buf.decode(erro
         "lock left behind: {leftovers:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_adopts_an_existing_bucket_and_refuses_what_is_not_declared() {
+    let st = Stack::example("quickstart", "quickstart");
+    let c = Ctx::new("import").await;
+    let bucket = format!("{}-dev-models", st.name);
+    c.s3().create_bucket().bucket(&bucket).send().await.unwrap();
+    let r = st
+        .run(&["import", "storage.models.bucket", &bucket])
+        .expect(0);
+    assert!(r.stdout().contains("Import successful!"), "{}", r.stdout());
+    let r = st
+        .run(&["state", "show", "storage.models.bucket"])
+        .expect(0);
+    assert!(r.stdout().contains(&bucket), "{}", r.stdout());
+    // Adopted, not created: the next plan updates the bucket's settings in place.
+    let r = st.run(&["plan"]).expect(0);
+    assert!(
+        r.stdout()
+            .contains("storage.models.bucket will be updated in-place"),
+        "{}",
+        r.stdout()
+    );
+    // An address the spec does not declare, and an id that does not exist, change nothing.
+    let r = st
+        .run(&["import", "storage.nope.bucket", &bucket])
+        .expect(1);
+    assert!(
+        r.stderr().contains("not declared in the spec"),
+        "{}",
+        r.stderr()
+    );
+    st.run(&["state", "rm", "storage.models.bucket"]).expect(0);
+    let r = st
+        .run(&["import", "storage.models.bucket", "no-such-bucket-here"])
+        .expect(1);
+    assert!(r.stderr().contains("no s3_bucket"), "{}", r.stderr());
+    let r = st.run(&["state", "list"]).expect(0);
+    assert!(
+        !r.stdout().contains("storage.models.bucket"),
+        "{}",
+        r.stdout()
+    );
+}

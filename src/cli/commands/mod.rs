@@ -5,6 +5,7 @@ mod destroy;
 mod fmt;
 mod force_unlock;
 mod graph;
+mod import;
 mod output;
 pub(crate) mod plan;
 mod state;
@@ -24,6 +25,7 @@ pub fn run(cli: &Cli) -> miette::Result<Exit> {
         Command::State(a) => state::run(g, a),
         Command::ForceUnlock(a) => force_unlock::run(g, a),
         Command::Output(a) => output::run(g, a),
+        Command::Import(a) => import::run(g, a),
     }
 }
 

@@ -1,0 +1,99 @@
+//! `pedestal import ADDR ID`: adopt an existing cloud resource into state under an address the
+//! spec declares. The resource is read through the provider; nothing in the cloud changes. The
+//! next plan shows whatever differs between the adopted resource and the spec.
+
+use std::path::Path;
+
+use super::OpsError;
+use super::state::StateRequest;
+use crate::addr::Address;
+use crate::provider::Provider;
+use crate::provider::aws::{AwsOptions, AwsProvider};
+use crate::state::{self, ResourceState, State, Status};
+
+/// Reads resource `id` of the kind the spec declares at `address` and records it in state.
+pub async fn import(
+    dir: &Path,
+    req: &StateRequest,
+    address: &str,
+    id: &str,
+) -> Result<ResourceState, OpsError> {
+    let config = super::load_config(dir, &req.env, &req.vars)?;
+    let provider = AwsProvider::connect(
+        &config.provider,
+        AwsOptions {
+            root: config.root.clone(),
+            ..AwsOptions::default()
+        },
+    )
+    .await;
+    import_with(&config, &provider, req, address, id).await
+}
+
+/// [`import`] with a given provider (tests use the fake one).
+pub async fn import_with(
+    config: &crate::spec::Config,
+    provider: &dyn Provider,
+    req: &StateRequest,
+    address: &str,
+    id: &str,
+) -> Result<ResourceState, OpsError> {
+    let addr = Address::new(address);
+    let Some(desired) = config.resources.get(&addr) else {
+        let mut known: Vec<&str> = config
+            .resources
+            .keys()
+            .map(Address::as_str)
+            .filter(|a| a.starts_with(address) || address.starts_with(Address::new(*a).block()))
+            .collect();
+        known.truncate(8);
+        let hint = if known.is_empty() {
+            "import adopts resources the spec declares: add the block first".to_string()
+        } else {
+            format!("addresses declared here: {}", known.join(", "))
+        };
+        return Err(OpsError::Usage(format!(
+            "{address} is not declared in the spec; {hint}"
+        )));
+    };
+    let store = state::open(config)?;
+    let _guard = store.lock("import", req.lock_timeout)?;
+    let mut s = store
+        .read()?
+        .unwrap_or_else(|| State::new(&config.stack, &config.env));
+    if let Some(existing) = s.resources.get(&addr) {
+        return Err(OpsError::Usage(format!(
+            "{address} is already managed (id {}); `pedestal state rm {address}` first to adopt another resource",
+            existing.id
+        )));
+    }
+    // The provider reads by the recorded name where there is one: point it at the id given.
+    let mut probe = desired.attrs.clone();
+    if !id.starts_with("arn:") {
+        probe.insert(
+            desired.kind.schema().name_attr.to_string(),
+            crate::resource::Value::str(id),
+        );
+    }
+    let live = provider
+        .read(desired.kind, id, &probe)
+        .await
+        .map_err(|e| OpsError::Usage(format!("could not read {} {id}: {e}", desired.kind)))?
+        .ok_or_else(|| {
+            OpsError::Usage(format!(
+                "no {} with id {id} exists (for {address})",
+                desired.kind
+            ))
+        })?;
+    let adopted = ResourceState {
+        kind: desired.kind,
+        id: id.to_string(),
+        attrs: live,
+        dependencies: desired.depends_on.clone(),
+        status: Status::Ok,
+    };
+    s.resources.insert(addr, adopted.clone());
+    s.intents.remove(&Address::new(address));
+    store.write(&s)?;
+    Ok(adopted)
+}
