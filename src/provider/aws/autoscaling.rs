@@ -7,7 +7,7 @@ use aws_sdk_applicationautoscaling::types::{
 };
 
 use super::AwsProvider;
-use super::error::map;
+use super::error::{deleted, map};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
 use crate::resource::{Attrs, Value};
@@ -99,22 +99,17 @@ pub async fn delete(p: &AwsProvider, attrs: &Attrs) -> Result<(), ProviderError>
             return Err(err);
         }
     }
-    match p
-        .clients
-        .aas
-        .deregister_scalable_target()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_id(&rid)
-        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let err = map(&format!("DeregisterScalableTarget {rid}"), e);
-            if err.is_not_found() { Ok(()) } else { Err(err) }
-        }
-    }
+    deleted(
+        &format!("DeregisterScalableTarget {rid}"),
+        p.clients
+            .aas
+            .deregister_scalable_target()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&rid)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .send()
+            .await,
+    )
 }
 
 pub async fn read(p: &AwsProvider, recorded: &Attrs) -> Result<Option<Attrs>, ProviderError> {

@@ -18,7 +18,7 @@ use aws_sdk_ecs::types::{
 use sha2::{Digest, Sha256};
 
 use super::AwsProvider;
-use super::error::map;
+use super::error::{deleted, map};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, Found, LeftBehind, Owner, ProviderError};
 use crate::resource::{Attrs, Value};
@@ -196,13 +196,10 @@ pub async fn update_cluster(
 }
 
 pub async fn delete_cluster(p: &AwsProvider, id: &str) -> Result<(), ProviderError> {
-    match p.clients.ecs.delete_cluster().cluster(id).send().await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let err = map(&format!("DeleteCluster {id}"), e);
-            if err.is_not_found() { Ok(()) } else { Err(err) }
-        }
-    }
+    deleted(
+        &format!("DeleteCluster {id}"),
+        p.clients.ecs.delete_cluster().cluster(id).send().await,
+    )
 }
 
 /// Live attributes of up to 100 clusters, in request order (`None`: gone).

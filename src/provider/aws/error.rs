@@ -69,6 +69,23 @@ pub fn status<E>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Opt
     e.raw_response().map(|r| r.status().as_u16())
 }
 
+/// The outcome of a delete call: a resource already gone counts as deleted.
+pub fn deleted<T, E>(
+    what: &str,
+    r: Result<T, SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+) -> Result<(), ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = map(what, e);
+            if err.is_not_found() { Ok(()) } else { Err(err) }
+        }
+    }
+}
+
 /// Classifies an SDK error; `what` says which call on which resource failed.
 pub fn map<E>(what: &str, e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> ProviderError
 where

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::AwsProvider;
-use super::error::map;
+use super::error::{deleted, map};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
 use crate::resource::{Attrs, Value};
@@ -160,20 +160,15 @@ pub async fn delete_log_group(
     attrs: &Attrs,
 ) -> Result<(), ProviderError> {
     let name = attr::str(attrs, "name").unwrap_or(id);
-    match p
-        .clients
-        .logs
-        .delete_log_group()
-        .log_group_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let err = map(&format!("DeleteLogGroup {name}"), e);
-            if err.is_not_found() { Ok(()) } else { Err(err) }
-        }
-    }
+    deleted(
+        &format!("DeleteLogGroup {name}"),
+        p.clients
+            .logs
+            .delete_log_group()
+            .log_group_name(name)
+            .send()
+            .await,
+    )
 }
 
 pub async fn read_log_group(

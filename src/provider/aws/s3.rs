@@ -18,7 +18,7 @@ use aws_sdk_s3::types::{
 use sha2::{Digest, Sha256};
 
 use super::AwsProvider;
-use super::error::map;
+use super::error::{deleted, map};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, Found, LeftBehind, Owner, ProviderError};
 use crate::resource::{Attrs, Value};
@@ -261,13 +261,10 @@ pub async fn delete_bucket(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(
         }
         purge(p, bucket, versions).await?;
     }
-    match s3.delete_bucket().bucket(bucket).send().await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let err = map(&format!("DeleteBucket {bucket}"), e);
-            if err.is_not_found() { Ok(()) } else { Err(err) }
-        }
-    }
+    deleted(
+        &format!("DeleteBucket {bucket}"),
+        s3.delete_bucket().bucket(bucket).send().await,
+    )
 }
 
 /// Every (key, version id) in the bucket, delete markers included; `key` limits it to one key.
