@@ -3,13 +3,14 @@
 //! failed step skips (transitively) only the steps waiting for it; a cancel starts nothing new;
 //! an abandon aborts the steps in flight (what they recorded before — intents — stays).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::addr::Address;
+use crate::graph::Dag;
 use crate::plan::{Action, ResourceChange};
 use crate::state::State;
 
@@ -59,23 +60,23 @@ fn has_down(a: Action) -> bool {
 }
 
 /// Builds the steps of a plan: creates/updates follow their dependencies; deletes follow the
-/// deletes of everything that depended on them (reverse order), and the updates that move
-/// dependents away from them.
+/// deletes of everything that depended on them (reverse edges), and the updates that move
+/// dependents away from them. Linear in changes plus dependencies: the reverse edges are
+/// indexed once, not searched per pair.
 pub fn steps_for(changes: &BTreeMap<Address, ResourceChange>, state: &State) -> Steps {
-    let mut steps: Steps = BTreeMap::new();
-    let old_deps = |a: &Address| -> BTreeSet<Address> {
-        let mut d: BTreeSet<Address> = state
-            .resources
-            .get(a)
-            .map(|r| r.dependencies.clone())
-            .unwrap_or_default();
-        if let Some(c) = changes.get(a)
-            && c.action == Action::Delete
-        {
-            d.extend(c.depends_on.iter().cloned());
+    // Who depended on each address before this apply (recorded dependencies, plus a
+    // delete's own dependencies), each dependent once and in address order.
+    let mut old_dependents: HashMap<&Address, BTreeSet<&Address>> = HashMap::new();
+    for (addr, c) in changes {
+        let recorded = state.resources.get(addr).map(|r| &r.dependencies);
+        let own = (c.action == Action::Delete).then_some(&c.depends_on);
+        for d in recorded.into_iter().chain(own).flatten() {
+            if d != addr {
+                old_dependents.entry(d).or_default().insert(addr);
+            }
         }
-        d
-    };
+    }
+    let mut steps: Steps = BTreeMap::new();
     for (addr, c) in changes {
         if has_up(c.action) {
             let mut waits = BTreeSet::new();
@@ -94,10 +95,10 @@ pub fn steps_for(changes: &BTreeMap<Address, ResourceChange>, state: &State) -> 
             if c.action == Action::CreateThenDelete {
                 waits.insert(Step::up(addr));
             }
-            for (other, oc) in changes {
-                if other == addr || !old_deps(other).contains(addr) {
+            for other in old_dependents.get(addr).into_iter().flatten() {
+                let Some(oc) = changes.get(*other) else {
                     continue;
-                }
+                };
                 if has_down(oc.action) {
                     waits.insert(Step::down(other));
                 } else if has_up(oc.action) && c.action != Action::DeleteThenCreate {
@@ -147,25 +148,12 @@ where
     Fut: Future<Output = StepOutcome> + Send + 'static,
     S: Fn() -> bool,
 {
-    let mut waits = steps;
-    let mut dependents: BTreeMap<Step, Vec<Step>> = BTreeMap::new();
-    for (s, ws) in &waits {
-        for w in ws {
-            dependents.entry(w.clone()).or_default().push(s.clone());
-        }
-    }
-    // Waits on steps that do not exist would never clear.
-    let known: BTreeSet<Step> = waits.keys().cloned().collect();
-    for ws in waits.values_mut() {
-        ws.retain(|w| known.contains(w));
-    }
-    let mut ready: BTreeSet<Step> = waits
-        .iter()
-        .filter(|(_, w)| w.is_empty())
-        .map(|(s, _)| s.clone())
-        .collect();
-    let mut pending: BTreeSet<Step> = known;
+    // Waits on steps that do not exist would never clear: the graph drops them.
+    let dag = Dag::from_deps(steps.iter());
+    drop(steps);
+    let mut schedule = dag.schedule();
     let mut result = WalkResult::default();
+    let mut skipped: HashSet<&Address> = HashSet::new();
     let mut set: JoinSet<(Step, StepOutcome)> = JoinSet::new();
     let mut in_flight: BTreeMap<tokio::task::Id, Step> = BTreeMap::new();
     let mut abandon = abandon;
@@ -176,7 +164,9 @@ where
             result.interrupted = result.interrupted || cancelled(&cancel);
         }
         while !halted && set.len() < parallelism {
-            let Some(step) = ready.pop_first() else { break };
+            let Some(step) = schedule.pop_ready().cloned() else {
+                break;
+            };
             let fut = run(step.clone());
             let s2 = step.clone();
             let handle = set.spawn(async move { (s2, fut.await) });
@@ -206,7 +196,7 @@ where
             }
             Err(e) if e.is_cancelled() => {
                 if let Some(step) = in_flight.remove(&e.id()) {
-                    pending.remove(&step);
+                    schedule.remove(&step);
                     result.abandoned.push(step.address);
                 }
                 continue;
@@ -221,30 +211,18 @@ where
                 continue;
             }
         };
-        pending.remove(&step);
         match outcome {
             StepOutcome::Done => {
-                for d in dependents.get(&step).cloned().unwrap_or_default() {
-                    if let Some(w) = waits.get_mut(&d) {
-                        w.remove(&step);
-                        if w.is_empty() && pending.contains(&d) {
-                            ready.insert(d);
-                        }
-                    }
-                }
+                schedule.finish(&step);
                 result.done.push((step, ()));
             }
             StepOutcome::Failed(msg) => {
-                let mut stack = dependents.get(&step).cloned().unwrap_or_default();
-                while let Some(d) = stack.pop() {
-                    if pending.remove(&d) {
-                        ready.remove(&d);
-                        if !result.skipped.iter().any(|(a, _)| a == &d.address) {
-                            result
-                                .skipped
-                                .push((d.address.clone(), step.address.clone()));
-                        }
-                        stack.extend(dependents.get(&d).cloned().unwrap_or_default());
+                schedule.remove(&step);
+                for d in schedule.skip_dependents(&step) {
+                    if skipped.insert(&d.address) {
+                        result
+                            .skipped
+                            .push((d.address.clone(), step.address.clone()));
                     }
                 }
                 result.failed.push((step, msg));
@@ -255,9 +233,10 @@ where
         result.interrupted = true;
     }
     let halted = result.interrupted || stop();
-    for s in pending {
+    let mut not_started: BTreeSet<&Address> = BTreeSet::new();
+    for s in schedule.pending() {
         if halted {
-            if !result.not_started.contains(&s.address) {
+            if not_started.insert(&s.address) {
                 result.not_started.push(s.address.clone());
             }
         } else {

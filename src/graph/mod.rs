@@ -1,57 +1,84 @@
-//! The dependency graph over provider resources (petgraph): build, cycle detection,
-//! deterministic order and rendering (DOT, Mermaid).
+//! The dependency graph (petgraph): build, cycle detection, deterministic order, the
+//! ready-set schedule the applier walks, and rendering (DOT, Mermaid).
 //!
-//! [`Dag`] knows nothing about spec files: it is built from addresses and their dependencies,
-//! either from a [`Config`] ([`build`]) or from any `(Address, depends_on)` list such as a
-//! plan's changes ([`Dag::from_deps`]). Edges point from a resource to what it depends on.
+//! [`Dag`] is the one place that orders nodes and finds cycles. It knows nothing about spec
+//! files: it is built from nodes and their dependencies, either from a [`Config`] ([`build`]),
+//! from any `(node, depends_on)` list such as a plan's changes ([`Dag::from_deps`]), or from
+//! bare edges ([`Dag::from_edges`]). Nodes are addresses by default; the planner orders dense
+//! indices and the applier orders its steps with the same code. Edges point from a node to
+//! what it depends on.
+//!
+//! Nodes are stored sorted, so a node's index is its rank: every order below breaks ties by
+//! the node's own ordering and costs O((V + E) log V) at most.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write as _;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::{Display, Write as _};
+use std::hash::Hash;
 
 use petgraph::Direction;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
 
 use crate::addr::Address;
 use crate::spec::Config;
 
-/// A directed graph of addresses; an edge `a → b` means `a` depends on `b`.
-#[derive(Debug, Clone, Default)]
-pub struct Dag {
-    graph: DiGraph<Address, ()>,
-    index: HashMap<Address, NodeIndex>,
+/// What a graph node must be: ordered (ties), hashable (lookup), cloneable (results).
+pub trait Node: Clone + Ord + Hash {}
+impl<T: Clone + Ord + Hash> Node for T {}
+
+/// A directed graph; an edge `a → b` means `a` depends on `b`.
+#[derive(Debug, Clone)]
+pub struct Dag<N = Address> {
+    graph: DiGraph<N, ()>,
+    index: HashMap<N, NodeIndex>,
 }
 
-impl Dag {
-    /// Builds a graph from nodes and `(dependent, dependency)` edges. Edges naming an address
-    /// that is not a node are ignored (a targeted plan may depend on resources it leaves out).
+impl<N> Default for Dag<N> {
+    fn default() -> Self {
+        Dag {
+            graph: DiGraph::default(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<N: Node> Dag<N> {
+    /// Builds a graph from nodes and `(dependent, dependency)` edges. Edges naming a node
+    /// that is not in `nodes` are ignored (a targeted plan may depend on resources it leaves
+    /// out). Already sorted input (a `BTreeMap`'s keys) sorts in linear time.
     pub fn from_edges(
-        nodes: impl IntoIterator<Item = Address>,
-        edges: impl IntoIterator<Item = (Address, Address)>,
-    ) -> Dag {
+        nodes: impl IntoIterator<Item = N>,
+        edges: impl IntoIterator<Item = (N, N)>,
+    ) -> Dag<N> {
         let mut dag = Dag::default();
-        let mut sorted: Vec<Address> = nodes.into_iter().collect();
+        let mut sorted: Vec<N> = nodes.into_iter().collect();
         sorted.sort();
         sorted.dedup();
+        dag.graph.reserve_nodes(sorted.len());
+        dag.index.reserve(sorted.len());
         for n in sorted {
             let i = dag.graph.add_node(n.clone());
             dag.index.insert(n, i);
         }
-        let mut edges: Vec<(Address, Address)> = edges.into_iter().collect();
-        edges.sort();
-        edges.dedup();
-        for (from, to) in edges {
-            if let (Some(&a), Some(&b)) = (dag.index.get(&from), dag.index.get(&to)) {
-                dag.graph.add_edge(a, b, ());
-            }
+        let mut pairs: Vec<(NodeIndex, NodeIndex)> = edges
+            .into_iter()
+            .filter_map(|(from, to)| Some((*dag.index.get(&from)?, *dag.index.get(&to)?)))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        dag.graph.reserve_edges(pairs.len());
+        for (a, b) in pairs {
+            dag.graph.add_edge(a, b, ());
         }
         dag
     }
 
     /// Builds a graph from each node's dependency set (a config's resources, a plan's changes).
-    pub fn from_deps<'a>(
-        items: impl IntoIterator<Item = (&'a Address, &'a BTreeSet<Address>)>,
-    ) -> Dag {
+    pub fn from_deps<'a>(items: impl IntoIterator<Item = (&'a N, &'a BTreeSet<N>)>) -> Dag<N>
+    where
+        N: 'a,
+    {
         let mut nodes = Vec::new();
         let mut edges = Vec::new();
         for (a, deps) in items {
@@ -61,81 +88,81 @@ impl Dag {
         Dag::from_edges(nodes, edges)
     }
 
+    /// How many nodes.
     pub fn len(&self) -> usize {
         self.graph.node_count()
     }
 
+    /// Whether there are no nodes.
     pub fn is_empty(&self) -> bool {
         self.graph.node_count() == 0
     }
 
-    pub fn contains(&self, a: &Address) -> bool {
+    /// Whether `a` is a node.
+    pub fn contains(&self, a: &N) -> bool {
         self.index.contains_key(a)
     }
 
     /// Every node, sorted.
-    pub fn nodes(&self) -> Vec<Address> {
-        let mut v: Vec<Address> = self.index.keys().cloned().collect();
-        v.sort();
-        v
+    pub fn nodes(&self) -> Vec<N> {
+        self.graph.node_weights().cloned().collect()
     }
 
     /// Every edge `(dependent, dependency)`, sorted.
-    pub fn edges(&self) -> Vec<(Address, Address)> {
-        let mut v: Vec<(Address, Address)> = self
-            .graph
-            .edge_indices()
-            .filter_map(|e| self.graph.edge_endpoints(e))
-            .map(|(a, b)| (self.graph[a].clone(), self.graph[b].clone()))
-            .collect();
-        v.sort();
-        v
+    pub fn edges(&self) -> Vec<(N, N)> {
+        self.graph
+            .edge_references()
+            .map(|e| {
+                (
+                    self.graph[e.source()].clone(),
+                    self.graph[e.target()].clone(),
+                )
+            })
+            .collect()
     }
 
     /// What `a` depends on directly, sorted.
-    pub fn dependencies(&self, a: &Address) -> Vec<Address> {
+    pub fn dependencies(&self, a: &N) -> Vec<N> {
         self.neighbours(a, Direction::Outgoing)
     }
 
     /// What depends on `a` directly, sorted.
-    pub fn dependents(&self, a: &Address) -> Vec<Address> {
+    pub fn dependents(&self, a: &N) -> Vec<N> {
         self.neighbours(a, Direction::Incoming)
     }
 
-    fn neighbours(&self, a: &Address, dir: Direction) -> Vec<Address> {
+    fn neighbours(&self, a: &N, dir: Direction) -> Vec<N> {
         let Some(&i) = self.index.get(a) else {
             return Vec::new();
         };
-        let mut v: Vec<Address> = self
-            .graph
-            .neighbors_directed(i, dir)
-            .map(|n| self.graph[n].clone())
-            .collect();
-        v.sort();
+        let mut v: Vec<NodeIndex> = self.graph.neighbors_directed(i, dir).collect();
+        v.sort_unstable();
         v.dedup();
-        v
+        v.into_iter().map(|n| self.graph[n].clone()).collect()
     }
 
     /// Everything `a` depends on, transitively (without `a` itself).
-    pub fn ancestors(&self, a: &Address) -> BTreeSet<Address> {
+    pub fn ancestors(&self, a: &N) -> BTreeSet<N> {
         self.reach(a, Direction::Outgoing)
     }
 
     /// Everything that depends on `a`, transitively (without `a` itself).
-    pub fn descendants(&self, a: &Address) -> BTreeSet<Address> {
+    pub fn descendants(&self, a: &N) -> BTreeSet<N> {
         self.reach(a, Direction::Incoming)
     }
 
-    fn reach(&self, a: &Address, dir: Direction) -> BTreeSet<Address> {
+    fn reach(&self, a: &N, dir: Direction) -> BTreeSet<N> {
         let mut out = BTreeSet::new();
         let Some(&start) = self.index.get(a) else {
             return out;
         };
         let mut stack = vec![start];
-        let mut seen = BTreeSet::from([start]);
+        let mut seen = vec![false; self.len()];
+        seen[start.index()] = true;
         while let Some(n) = stack.pop() {
             for m in self.graph.neighbors_directed(n, dir) {
-                if seen.insert(m) {
+                if !seen[m.index()] {
+                    seen[m.index()] = true;
                     out.insert(self.graph[m].clone());
                     stack.push(m);
                 }
@@ -144,20 +171,22 @@ impl Dag {
         out
     }
 
+    /// The strongly connected components that are cycles: two or more members, or one with
+    /// an edge to itself.
+    fn cyclic_components(&self) -> Vec<Vec<NodeIndex>> {
+        tarjan_scc(&self.graph)
+            .into_iter()
+            .filter(|scc| scc.len() > 1 || self.graph.contains_edge(scc[0], scc[0]))
+            .collect()
+    }
+
     /// Every cycle, one per strongly connected component, each as the path
-    /// `[a, b, …]` meaning `a → b → … → a`, starting at its smallest address; sorted.
-    pub fn cycles(&self) -> Vec<Vec<Address>> {
+    /// `[a, b, …]` meaning `a → b → … → a`, starting at its smallest node; sorted.
+    pub fn cycles(&self) -> Vec<Vec<N>> {
         let mut out = Vec::new();
-        for scc in tarjan_scc(&self.graph) {
-            let self_loop = scc.len() == 1 && self.graph.contains_edge(scc[0], scc[0]);
-            if scc.len() < 2 && !self_loop {
-                continue;
-            }
+        for scc in self.cyclic_components() {
             let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
-            let Some(&start) = scc
-                .iter()
-                .min_by(|a, b| self.graph[**a].cmp(&self.graph[**b]))
-            else {
+            let Some(&start) = members.first() else {
                 continue;
             };
             out.push(self.cycle_through(start, &members));
@@ -166,9 +195,17 @@ impl Dag {
         out
     }
 
+    /// Every node that sits on a cycle (all members of each cyclic component), sorted; not
+    /// the nodes merely waiting behind one.
+    pub fn cycle_members(&self) -> Vec<N> {
+        let mut members: Vec<NodeIndex> = self.cyclic_components().into_iter().flatten().collect();
+        members.sort_unstable();
+        members.into_iter().map(|n| self.graph[n].clone()).collect()
+    }
+
     /// The shortest cycle from `start` back to itself inside one component (BFS, following
     /// the smallest neighbour first so the result is deterministic).
-    fn cycle_through(&self, start: NodeIndex, members: &BTreeSet<NodeIndex>) -> Vec<Address> {
+    fn cycle_through(&self, start: NodeIndex, members: &BTreeSet<NodeIndex>) -> Vec<N> {
         let mut prev: HashMap<NodeIndex, NodeIndex> = HashMap::new();
         let mut queue = std::collections::VecDeque::from([start]);
         let mut found = false;
@@ -178,7 +215,7 @@ impl Dag {
                 .neighbors_directed(n, Direction::Outgoing)
                 .filter(|m| members.contains(m))
                 .collect();
-            next.sort_by(|a, b| self.graph[*a].cmp(&self.graph[*b]));
+            next.sort_unstable();
             next.dedup();
             for m in next {
                 if m == start {
@@ -207,65 +244,176 @@ impl Dag {
         path
     }
 
-    /// A topological order, dependencies first, ties broken by address. On a cycle, returns
-    /// the nodes that could be ordered followed by the rest, sorted (check [`Dag::cycles`]).
-    pub fn order(&self) -> Vec<Address> {
-        let mut remaining: HashMap<NodeIndex, usize> = self
-            .graph
-            .node_indices()
-            .map(|n| {
-                let mut deps: Vec<NodeIndex> = self
-                    .graph
-                    .neighbors_directed(n, Direction::Outgoing)
-                    .collect();
-                deps.sort();
-                deps.dedup();
-                (n, deps.len())
-            })
-            .collect();
-        let mut ready: BTreeMap<Address, NodeIndex> = remaining
-            .iter()
-            .filter(|(_, c)| **c == 0)
-            .map(|(n, _)| (self.graph[*n].clone(), *n))
-            .collect();
+    /// Kahn's algorithm over [`Schedule`]: the nodes that can be ordered, dependencies first,
+    /// the smallest ready node first.
+    fn kahn(&self) -> (Vec<NodeIndex>, Schedule<'_, N>) {
+        let mut schedule = self.schedule();
         let mut out = Vec::with_capacity(self.len());
-        let mut done: BTreeSet<NodeIndex> = BTreeSet::new();
-        while let Some((addr, n)) = ready.pop_first() {
-            out.push(addr);
-            done.insert(n);
-            let mut users: Vec<NodeIndex> = self
-                .graph
-                .neighbors_directed(n, Direction::Incoming)
-                .collect();
-            users.sort();
-            users.dedup();
-            for u in users {
-                if let Some(c) = remaining.get_mut(&u) {
-                    *c = c.saturating_sub(1);
-                    if *c == 0 && !done.contains(&u) {
-                        ready.insert(self.graph[u].clone(), u);
-                    }
-                }
+        while let Some(n) = schedule.pop_index() {
+            out.push(n);
+            schedule.finish_index(n);
+        }
+        (out, schedule)
+    }
+
+    /// A topological order, dependencies first, ties broken by node order. On a cycle,
+    /// returns the nodes that could be ordered followed by the rest, sorted (check
+    /// [`Dag::cycles`]).
+    pub fn order(&self) -> Vec<N> {
+        let (done, schedule) = self.kahn();
+        let mut out: Vec<N> = done.into_iter().map(|n| self.graph[n].clone()).collect();
+        out.extend(schedule.pending().cloned());
+        out
+    }
+
+    /// A topological order (dependencies first, ties broken by node order), or, when there
+    /// is a cycle, the members of every cycle, sorted ([`Dag::cycle_members`]).
+    pub fn try_order(&self) -> Result<Vec<N>, Vec<N>> {
+        let (done, _) = self.kahn();
+        if done.len() < self.len() {
+            return Err(self.cycle_members());
+        }
+        Ok(done.into_iter().map(|n| self.graph[n].clone()).collect())
+    }
+
+    /// A fresh [`Schedule`]: every node pending, those without dependencies ready.
+    pub fn schedule(&self) -> Schedule<'_, N> {
+        let n = self.len();
+        // Each node's count of unfinished dependencies, and who waits on it, in node order
+        // (edges were added sorted by dependent).
+        let mut waiting = vec![0usize; n];
+        let mut dependents: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
+        for e in self.graph.edge_references() {
+            waiting[e.source().index()] += 1;
+            dependents[e.target().index()].push(e.source());
+        }
+        let ready = (0..n)
+            .filter(|&i| waiting[i] == 0)
+            .map(NodeIndex::new)
+            .collect();
+        Schedule {
+            dag: self,
+            waiting,
+            dependents,
+            pending: vec![true; n],
+            pending_count: n,
+            ready,
+        }
+    }
+}
+
+/// Kahn's algorithm driven from outside, as the applier needs it: a node becomes ready
+/// when its last dependency finishes (in-degree counters, O(1) per edge); a failure takes
+/// its transitive dependents out of the schedule. Every operation costs O(its edges ·
+/// log V); a whole walk is O((V + E) log V).
+#[derive(Debug)]
+pub struct Schedule<'a, N> {
+    dag: &'a Dag<N>,
+    /// Unfinished dependencies per node.
+    waiting: Vec<usize>,
+    /// Direct dependents per node, in node order.
+    dependents: Vec<Vec<NodeIndex>>,
+    /// Not yet finished, removed or skipped.
+    pending: Vec<bool>,
+    pending_count: usize,
+    /// Pending nodes whose dependencies have all finished, not yet taken.
+    ready: BTreeSet<NodeIndex>,
+}
+
+impl<'a, N: Node> Schedule<'a, N> {
+    fn pop_index(&mut self) -> Option<NodeIndex> {
+        self.ready.pop_first()
+    }
+
+    /// Takes the smallest ready node (it stays pending until finished or removed).
+    pub fn pop_ready(&mut self) -> Option<&'a N> {
+        let dag = self.dag;
+        self.pop_index().map(|i| &dag.graph[i])
+    }
+
+    fn finish_index(&mut self, i: NodeIndex) {
+        if !std::mem::replace(&mut self.pending[i.index()], false) {
+            return;
+        }
+        self.pending_count -= 1;
+        self.ready.remove(&i);
+        for &d in &self.dependents[i.index()] {
+            let w = &mut self.waiting[d.index()];
+            *w = w.saturating_sub(1);
+            if *w == 0 && self.pending[d.index()] {
+                self.ready.insert(d);
             }
         }
-        if out.len() < self.len() {
-            let mut rest: Vec<Address> = self
-                .graph
-                .node_indices()
-                .filter(|n| !done.contains(n))
-                .map(|n| self.graph[n].clone())
-                .collect();
-            rest.sort();
-            out.extend(rest);
+    }
+
+    /// `n` is done: the dependents whose last dependency it was become ready.
+    pub fn finish(&mut self, n: &N) {
+        if let Some(&i) = self.dag.index.get(n) {
+            self.finish_index(i);
+        }
+    }
+
+    /// `n` will never finish (failed, aborted): it leaves the schedule and whatever waits on
+    /// it stays waiting (see [`Schedule::skip_dependents`]).
+    pub fn remove(&mut self, n: &N) {
+        if let Some(&i) = self.dag.index.get(n)
+            && std::mem::replace(&mut self.pending[i.index()], false)
+        {
+            self.pending_count -= 1;
+            self.ready.remove(&i);
+        }
+    }
+
+    /// Takes every pending node that transitively waits on `n` out of the schedule and
+    /// returns them (depth first, the largest dependent first); each is visited once.
+    pub fn skip_dependents(&mut self, n: &N) -> Vec<&'a N> {
+        let dag = self.dag;
+        let mut out = Vec::new();
+        let Some(&start) = dag.index.get(n) else {
+            return out;
+        };
+        let mut stack: Vec<NodeIndex> = self.dependents[start.index()].clone();
+        while let Some(d) = stack.pop() {
+            if std::mem::replace(&mut self.pending[d.index()], false) {
+                self.pending_count -= 1;
+                self.ready.remove(&d);
+                out.push(&dag.graph[d]);
+                stack.extend_from_slice(&self.dependents[d.index()]);
+            }
         }
         out
     }
 
+    /// Whether `n` is still pending.
+    pub fn is_pending(&self, n: &N) -> bool {
+        self.dag
+            .index
+            .get(n)
+            .is_some_and(|&i| self.pending[i.index()])
+    }
+
+    /// How many nodes are still pending.
+    pub fn pending_len(&self) -> usize {
+        self.pending_count
+    }
+
+    /// The nodes still pending (never finished, removed or skipped), sorted.
+    pub fn pending(&self) -> impl Iterator<Item = &'a N> + '_ {
+        let dag = self.dag;
+        self.pending
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| **p)
+            .map(move |(i, _)| &dag.graph[NodeIndex::new(i)])
+    }
+}
+
+impl<N: Node + Display> Dag<N> {
     /// Graphviz DOT: one node per address, one edge per dependency (dependent → dependency).
     pub fn to_dot(&self) -> String {
         let mut s =
             String::from("digraph pedestal {\n  rankdir = \"RL\";\n  node [shape = box];\n");
-        for n in self.nodes() {
+        for n in self.graph.node_weights() {
             let _ = writeln!(s, "  \"{n}\";");
         }
         for (a, b) in self.edges() {
@@ -277,18 +425,12 @@ impl Dag {
 
     /// A Mermaid flowchart: `dependent --> dependency`.
     pub fn to_mermaid(&self) -> String {
-        let nodes = self.nodes();
-        let ids: BTreeMap<&Address, String> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n, format!("n{i}")))
-            .collect();
         let mut s = String::from("flowchart RL\n");
-        for n in &nodes {
-            let _ = writeln!(s, "  {}[\"{n}\"]", ids[n]);
+        for (i, n) in self.graph.node_weights().enumerate() {
+            let _ = writeln!(s, "  n{i}[\"{n}\"]");
         }
-        for (a, b) in self.edges() {
-            let _ = writeln!(s, "  {} --> {}", ids[&a], ids[&b]);
+        for e in self.graph.edge_references() {
+            let _ = writeln!(s, "  n{} --> n{}", e.source().index(), e.target().index());
         }
         s
     }

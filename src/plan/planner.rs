@@ -5,7 +5,7 @@
 //! Outline:
 //! 1. index every address in the spec or the state; edges are `depends_on` (plus references)
 //!    for resources in the spec and recorded dependencies for orphans;
-//! 2. order them topologically (ties broken by address) with Kahn's algorithm: O((V+E) log V);
+//! 2. order them topologically with [`Dag`] (ties broken by address): O((V+E) log V);
 //! 3. narrow to `--target`s (and what they depend on; for `--destroy`, what depends on them);
 //! 4. walk in order, resolving [`Value::Ref`]s against the dependency's planned `after` (or its
 //!    recorded attributes when it is unchanged), diffing against state and choosing an
@@ -18,6 +18,7 @@ use super::{
     Action, Drift, OutputChange, Plan, PlanMode, Reason, ReleaseChange, ResourceChange, StateRef,
 };
 use crate::addr::Address;
+use crate::graph::Dag;
 use crate::resource::{Attrs, ReplaceOrder, Resource, ResourceKind, Value};
 use crate::spec::Config;
 use crate::state::{ResourceState, State, Status};
@@ -405,49 +406,21 @@ fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&str]) {
     }
 }
 
-/// Kahn's algorithm; among ready nodes the smallest address goes first.
+/// The nodes in dependency order (ties by address: indices follow sorted addresses), or a
+/// cycle error naming only the cycle's members.
 fn topo_order(nodes: &[Node]) -> Result<Vec<usize>, PlanError> {
-    let mut indegree: Vec<usize> = nodes.iter().map(|n| n.deps.len()).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    for (i, n) in nodes.iter().enumerate() {
-        for &d in &n.deps {
-            dependents[d].push(i);
-        }
-    }
-    let mut ready: BTreeSet<usize> = (0..nodes.len()).filter(|&i| indegree[i] == 0).collect();
-    let mut order = Vec::with_capacity(nodes.len());
-    while let Some(i) = ready.pop_first() {
-        order.push(i);
-        for &j in &dependents[i] {
-            indegree[j] -= 1;
-            if indegree[j] == 0 {
-                ready.insert(j);
-            }
-        }
-    }
-    if order.len() < nodes.len() {
-        // Only the members of a cycle, not everything waiting behind one.
-        let mut g = petgraph::graph::DiGraph::<usize, ()>::new();
-        let left: Vec<usize> = (0..nodes.len()).filter(|&i| indegree[i] > 0).collect();
-        let ids: HashMap<usize, petgraph::graph::NodeIndex> =
-            left.iter().map(|&i| (i, g.add_node(i))).collect();
-        for &i in &left {
-            for d in &nodes[i].deps {
-                if let Some(&from) = ids.get(d) {
-                    g.add_edge(from, ids[&i], ());
-                }
-            }
-        }
-        let mut addresses: Vec<Address> = petgraph::algo::tarjan_scc(&g)
-            .into_iter()
-            .filter(|c| c.len() > 1)
-            .flatten()
-            .map(|n| nodes[g[n]].address.clone())
-            .collect();
-        addresses.sort();
-        return Err(PlanError::Cycle { addresses });
-    }
-    Ok(order)
+    let edges = nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.deps.iter().map(move |&d| (i, d)));
+    Dag::from_edges(0..nodes.len(), edges)
+        .try_order()
+        .map_err(|members| PlanError::Cycle {
+            addresses: members
+                .into_iter()
+                .map(|i| nodes[i].address.clone())
+                .collect(),
+        })
 }
 
 /// Which nodes the plan covers: all, or the targets plus their dependencies (for a destroy,
