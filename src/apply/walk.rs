@@ -248,3 +248,80 @@ where
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::ResourceKind;
+    use crate::state::ResourceState;
+
+    fn change(addr: &str, action: Action, deps: &[&str]) -> (Address, ResourceChange) {
+        let address = Address::new(addr);
+        let c = ResourceChange {
+            address: address.clone(),
+            kind: ResourceKind::LogGroup,
+            action,
+            reason: None,
+            before: None,
+            after: None,
+            replace_paths: vec![],
+            id: None,
+            depends_on: deps.iter().map(|d| Address::new(*d)).collect(),
+            lifecycle: Default::default(),
+        };
+        (address, c)
+    }
+
+    fn recorded(state: &mut State, addr: &str, deps: &[&str]) {
+        state.resources.insert(
+            Address::new(addr),
+            ResourceState {
+                kind: ResourceKind::LogGroup,
+                id: addr.to_string(),
+                attrs: Default::default(),
+                dependencies: deps.iter().map(|d| Address::new(*d)).collect(),
+                status: Default::default(),
+            },
+        );
+    }
+
+    #[test]
+    fn deletes_wait_for_what_depended_on_them() {
+        let mut state = State::new("s", "e");
+        recorded(&mut state, "a", &[]);
+        recorded(&mut state, "b", &["a"]);
+        recorded(&mut state, "c", &["a"]);
+        recorded(&mut state, "r", &["a"]);
+        let changes: BTreeMap<Address, ResourceChange> = [
+            change("a", Action::Delete, &[]),
+            change("b", Action::Delete, &["a"]),
+            // Moves away from `a`: its update goes first.
+            change("c", Action::Update, &[]),
+            // Replaced delete-first: its new copy waits for its own delete only.
+            change("r", Action::DeleteThenCreate, &[]),
+            change("n", Action::Create, &["c"]),
+        ]
+        .into_iter()
+        .collect();
+        let steps = steps_for(&changes, &state);
+        let a = Address::new("a");
+        let waits: Vec<Step> = steps[&Step::down(&a)].iter().cloned().collect();
+        assert_eq!(
+            waits,
+            vec![
+                Step::down(&Address::new("b")),
+                Step::up(&Address::new("c")),
+                Step::down(&Address::new("r")),
+            ]
+        );
+        assert_eq!(
+            steps[&Step::up(&Address::new("r"))],
+            BTreeSet::from([Step::down(&Address::new("r"))])
+        );
+        assert_eq!(
+            steps[&Step::up(&Address::new("n"))],
+            BTreeSet::from([Step::up(&Address::new("c"))])
+        );
+        assert!(steps[&Step::down(&Address::new("b"))].is_empty());
+    }
+}

@@ -498,6 +498,48 @@ mod tests {
     }
 
     #[test]
+    fn try_order_names_only_the_members_of_cycles() {
+        let d = dag(&[("b", "c"), ("c", "b"), ("e", "b"), ("a", "z")], &[]);
+        assert_eq!(d.try_order(), Err(vec![a("b"), a("c")]));
+        let ok = dag(&[("b", "a")], &["c"]);
+        assert_eq!(ok.try_order(), Ok(vec![a("a"), a("b"), a("c")]));
+    }
+
+    #[test]
+    fn schedule_starts_nodes_when_their_dependencies_finish_and_skips_behind_failures() {
+        // d → c → a, c → b, e → d, f independent.
+        let d = dag(&[("c", "a"), ("c", "b"), ("d", "c"), ("e", "d")], &["f"]);
+        let mut s = d.schedule();
+        assert_eq!(s.pending_len(), 6);
+        assert_eq!(s.pop_ready(), Some(&a("a")));
+        assert_eq!(s.pop_ready(), Some(&a("b")));
+        s.finish(&a("a"));
+        assert_eq!(s.pop_ready(), Some(&a("f")), "c still waits for b");
+        s.finish(&a("b"));
+        assert_eq!(s.pop_ready(), Some(&a("c")));
+        s.remove(&a("c"));
+        assert_eq!(s.skip_dependents(&a("c")), vec![&a("d"), &a("e")]);
+        assert_eq!(s.pop_ready(), None);
+        assert!(!s.is_pending(&a("d")));
+        assert_eq!(s.pending().collect::<Vec<_>>(), vec![&a("f")]);
+        s.finish(&a("f"));
+        assert_eq!(s.pending_len(), 0);
+    }
+
+    #[test]
+    fn schedule_never_readies_a_cycle() {
+        let d = dag(&[("x", "y"), ("y", "x"), ("z", "x")], &["w"]);
+        let mut s = d.schedule();
+        assert_eq!(s.pop_ready(), Some(&a("w")));
+        s.finish(&a("w"));
+        assert_eq!(s.pop_ready(), None);
+        assert_eq!(
+            s.pending().collect::<Vec<_>>(),
+            vec![&a("x"), &a("y"), &a("z")]
+        );
+    }
+
+    #[test]
     fn edges_to_unknown_nodes_are_ignored() {
         let d = Dag::from_edges([a("x")], [(a("x"), a("missing"))]);
         assert!(d.dependencies(&a("x")).is_empty());
