@@ -8,9 +8,11 @@
 //! new process would. Stores are for stack [`STACK`] and env [`ENV`]. A failed property
 //! panics with a message naming it.
 //!
-//! ```ignore
-//! pedestal::state::conformance::run_all(&|| {
-//!     let store = pedestal::state::MemoryStore::new(conformance::STACK, conformance::ENV);
+//! ```
+//! use pedestal::state::{MemoryStore, conformance};
+//!
+//! conformance::run_all(&|| {
+//!     let store = MemoryStore::new(conformance::STACK, conformance::ENV);
 //!     Box::new(move || Box::new(store.clone()))
 //! });
 //! ```
