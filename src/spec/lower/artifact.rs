@@ -1,0 +1,251 @@
+//! Lowering `[artifact.*]` blocks: one S3 object each, its source hashed (a file, or a
+//! directory as a manifest of per-file digests).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::common::{Meta, concat, no_mapping};
+use crate::addr::Address;
+use crate::resource::{Attrs, ResourceKind, Value};
+use crate::spec::diag::ErrorCode;
+use crate::spec::load::{BlockKind, Hashed, Loader, normalize, slash};
+use crate::spec::resolve::Deps;
+
+const ARTIFACT_KEYS: &[&str] = &[
+    "storage",
+    "source",
+    "key",
+    "content_type",
+    "tags",
+    "depends_on",
+    "lifecycle",
+];
+/// Streams a file through SHA-256.
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((hex::encode(h.finalize()), size))
+}
+
+fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let rel_name = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let meta = std::fs::symlink_metadata(e.path())?;
+        if meta.is_dir() {
+            walk(&e.path(), &rel_name, out)?;
+        } else if meta.is_file() || std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()) {
+            out.insert(rel_name, e.path());
+        }
+    }
+    Ok(())
+}
+
+/// Hashes a file, or a directory as a sorted manifest of `relpath\tsha256\n` lines.
+fn hash_source(path: &Path) -> std::io::Result<Hashed> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        let mut files = BTreeMap::new();
+        walk(path, "", &mut files)?;
+        let mut manifest = String::new();
+        let mut digests = BTreeMap::new();
+        let mut total = 0;
+        for (rel, p) in files {
+            let (hex, size) = hash_file(&p)?;
+            manifest.push_str(&format!("{rel}\t{hex}\n"));
+            total += size;
+            digests.insert(rel, hex);
+        }
+        Ok((
+            hex::encode(Sha256::digest(manifest.as_bytes())),
+            total,
+            Some(digests),
+        ))
+    } else {
+        let (hex, size) = hash_file(path)?;
+        Ok((hex, size, None))
+    }
+}
+
+impl Loader<'_> {
+    pub(super) fn lower_artifact(&mut self, id: usize) {
+        let b = self.blocks[id].clone();
+        let mut deps = Deps::new();
+        let Some(f) = self.open(id, &b.node, ARTIFACT_KEYS, &mut deps) else {
+            return;
+        };
+        let (tags, lc) = self.common(id, &f, ARTIFACT_KEYS, &mut deps);
+        // The bucket: a storage block of this scope by name, or any string expression.
+        let bucket = match f.src("storage").cloned() {
+            None => {
+                self.missing(
+                    &f,
+                    "storage",
+                    "name the storage block holding the artifact: storage = \"models\"",
+                );
+                None
+            }
+            Some(src) => match src.literal_str() {
+                Some(name) => {
+                    let key = (BlockKind::Storage, name.to_string());
+                    match self.scopes[b.scope].blocks.get(&key).copied() {
+                        Some(sid) => {
+                            self.exports
+                                .get(&sid)
+                                .and_then(|e| e.get("bucket"))
+                                .map(|e| {
+                                    for d in &e.deps {
+                                        deps.entry(d.clone()).or_insert_with(|| src.span().clone());
+                                    }
+                                    e.value.clone()
+                                })
+                        }
+                        None => {
+                            self.unknown_named_block(
+                                b.scope,
+                                BlockKind::Storage,
+                                ("artifact", &b.name),
+                                name,
+                                src.span(),
+                            );
+                            None
+                        }
+                    }
+                }
+                None => self.v_str(&f, "storage", &mut deps).map(|x| x.0),
+            },
+        };
+        let source = match self.v_plain_str(&f, "source", &mut deps) {
+            Some(s) => Some(s),
+            None => {
+                if !f.has("source") {
+                    self.missing(
+                        &f,
+                        "source",
+                        "set `source` to a file or directory, relative to the stack directory",
+                    );
+                }
+                None
+            }
+        };
+        let hashed = source.as_ref().and_then(|(src, span)| {
+            let path = self.root.join(src);
+            let cached = self.hash_cache.get(&path).cloned();
+            let result = match cached {
+                Some(r) => r,
+                None => {
+                    let r = hash_source(&path).ok();
+                    self.hash_cache.insert(path.clone(), r.clone());
+                    r
+                }
+            };
+            if result.is_none() {
+                let shown = slash(&normalize(&path));
+                self.err(
+                    ErrorCode::ArtifactSource,
+                    span,
+                    format!("artifact source {src:?} does not exist"),
+                    "no such file or directory",
+                )
+                .help = Some(format!(
+                    "looked for {shown}; sources are relative to the stack directory"
+                ));
+            }
+            result
+        });
+        let content_type = self
+            .v_str(&f, "content_type", &mut deps)
+            .map(|x| x.0)
+            .unwrap_or_else(|| Value::str("application/octet-stream"));
+        let given_key = self.v_str(&f, "key", &mut deps).map(|x| x.0);
+        let (Some(bucket), Some((src, _)), Some((hex, size, files))) = (bucket, source, hashed)
+        else {
+            return;
+        };
+        let qual = {
+            let mut q = self.scopes[b.scope].qual.clone();
+            q.push(b.name.clone());
+            q.join("-")
+        };
+        let file_name = Path::new(&src)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let key = given_key.unwrap_or_else(|| {
+            if files.is_some() {
+                Value::String(format!("{qual}/sha256-{hex}/"))
+            } else {
+                Value::String(format!("{qual}/sha256-{hex}/{file_name}"))
+            }
+        });
+        let addr = Address::resource(&self.scopes[b.scope].prefix, "artifact", &b.name, "object");
+        let mut attrs = Attrs::from([
+            ("bucket".into(), bucket.clone()),
+            ("key".into(), key.clone()),
+            (
+                "source".into(),
+                Value::String(slash(&normalize(Path::new(&src)))),
+            ),
+            ("sha256".into(), Value::String(hex.clone())),
+            ("size".into(), Value::Int(size as i64)),
+            ("content_type".into(), content_type),
+        ]);
+        if let Some(files) = files {
+            attrs.insert(
+                "files".into(),
+                Value::Map(
+                    files
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                ),
+            );
+        }
+        self.add_resource(
+            addr.clone(),
+            ResourceKind::S3Object,
+            attrs,
+            &deps,
+            &Meta {
+                lifecycle: &lc,
+                ignore: &no_mapping,
+                tags: &tags,
+            },
+        );
+        let uri = concat(&[
+            Value::str("s3://"),
+            bucket.clone(),
+            Value::str("/"),
+            key.clone(),
+        ]);
+        self.export(
+            id,
+            &addr,
+            vec![
+                ("uri", uri),
+                ("sha256", Value::String(hex)),
+                ("key", key),
+                ("bucket", bucket),
+                ("version_id", Self::reference(&addr, "version_id")),
+            ],
+        );
+    }
+}

@@ -1,0 +1,349 @@
+//! What lowering shares across block kinds: the keys every block takes (`tags`, `depends_on`,
+//! `lifecycle`), default physical names, tags, adding a resource with its dependencies, and a
+//! block's exports.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::addr::Address;
+use crate::resource::{Attrs, Lifecycle, Resource, ResourceKind, TemplatePart, Value};
+use crate::spec::diag::{ErrorCode, Span, did_you_mean};
+use crate::spec::fields::{Fields, Src};
+use crate::spec::load::{BlockKind, Exported, Loader};
+use crate::spec::resolve::Deps;
+
+pub(super) const LIFECYCLE_KEYS: &[&str] =
+    &["prevent_destroy", "ignore_changes", "create_before_destroy"];
+
+/// Joins strings and references into one value (a template when anything is unknown).
+pub(super) fn concat(parts: &[Value]) -> Value {
+    let mut out: Vec<TemplatePart> = Vec::new();
+    let push = |out: &mut Vec<TemplatePart>, s: &str| {
+        if let Some(TemplatePart::Lit(l)) = out.last_mut() {
+            l.push_str(s);
+        } else {
+            out.push(TemplatePart::Lit(s.to_string()));
+        }
+    };
+    for p in parts {
+        match p {
+            Value::Ref(r) => out.push(TemplatePart::Ref(r.clone())),
+            Value::Template(t) => {
+                for x in t {
+                    match x {
+                        TemplatePart::Lit(s) => push(&mut out, s),
+                        r => out.push(r.clone()),
+                    }
+                }
+            }
+            Value::Sensitive(inner) => push(&mut out, &inner.to_plain_string()),
+            v => push(&mut out, &v.to_plain_string()),
+        }
+    }
+    match out.as_slice() {
+        [] => Value::String(String::new()),
+        [TemplatePart::Lit(s)] => Value::String(s.clone()),
+        _ => Value::Template(out),
+    }
+}
+
+/// What every resource of one block shares.
+pub(super) struct Meta<'a> {
+    pub(super) lifecycle: &'a Lifecycle,
+    /// Maps a spec key named in `ignore_changes` to resource attributes.
+    pub(super) ignore: &'a dyn Fn(&str) -> Vec<&'static str>,
+    pub(super) tags: &'a BTreeMap<String, Value>,
+}
+
+pub(super) fn no_mapping(_: &str) -> Vec<&'static str> {
+    Vec::new()
+}
+
+impl Loader<'_> {
+    /// Reports `storage = "x"` / `compute = "x"` naming a block of `kind` that the scope lacks,
+    /// with a "did you mean" or the list of blocks declared.
+    pub(super) fn unknown_named_block(
+        &mut self,
+        scope: usize,
+        kind: BlockKind,
+        (owner_kind, owner): (&str, &str),
+        name: &str,
+        span: &Span,
+    ) {
+        let kind_name = kind.as_str();
+        let mut names: Vec<String> = self.scopes[scope]
+            .blocks
+            .keys()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, n)| n.clone())
+            .collect();
+        names.sort();
+        let help = did_you_mean(name, names.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("declared {kind_name} blocks: {}", names.join(", ")));
+        self.err(
+            ErrorCode::UnknownReference,
+            span,
+            format!("{owner_kind} `{owner}` names {kind_name} `{name}`, which is not declared"),
+            format!("no such {kind_name} block"),
+        )
+        .help = Some(help);
+    }
+
+    /// Default physical name: `<stack>-<env>-<module…>-<name>`, `_` → `-`.
+    pub(super) fn default_name(&self, scope: usize, name: &str) -> String {
+        let mut parts = vec![self.stack.clone(), self.env.clone()];
+        parts.extend(self.scopes[scope].qual.iter().cloned());
+        parts.push(name.to_string());
+        parts.join("-").replace('_', "-")
+    }
+
+    /// Stack tags, then block tags, then the `pedestal:*` ones.
+    fn tags_for(&self, block_tags: &BTreeMap<String, Value>, address: &Address) -> Value {
+        let mut m: BTreeMap<String, Value> = self
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        m.extend(block_tags.clone());
+        m.insert("pedestal:stack".into(), Value::str(&self.stack));
+        m.insert("pedestal:env".into(), Value::str(&self.env));
+        m.insert("pedestal:address".into(), Value::str(address.as_str()));
+        Value::Map(m)
+    }
+
+    pub(super) fn add_resource(
+        &mut self,
+        address: Address,
+        kind: ResourceKind,
+        mut attrs: Attrs,
+        deps: &Deps,
+        meta: &Meta<'_>,
+    ) {
+        let (lifecycle, ignore_map, block_tags) = (meta.lifecycle, meta.ignore, meta.tags);
+        if kind.taggable() {
+            attrs.insert("tags".into(), self.tags_for(block_tags, &address));
+        }
+        let mut depends_on = BTreeSet::new();
+        for (d, span) in deps {
+            if *d != address {
+                depends_on.insert(d.clone());
+                self.dep_origin
+                    .entry((address.clone(), d.clone()))
+                    .or_insert_with(|| span.clone());
+            }
+        }
+        let mut lc = lifecycle.clone();
+        let mut ignore: Vec<String> = Vec::new();
+        for name in &lifecycle.ignore_changes {
+            let mapped = ignore_map(name);
+            let names: Vec<String> = if mapped.is_empty() {
+                vec![name.clone()]
+            } else {
+                mapped.iter().map(|s| s.to_string()).collect()
+            };
+            for n in names {
+                if attrs.contains_key(&n) && !ignore.contains(&n) {
+                    ignore.push(n);
+                }
+            }
+        }
+        ignore.sort();
+        lc.ignore_changes = ignore;
+        self.resources.insert(
+            address.clone(),
+            Resource {
+                address,
+                kind,
+                attrs,
+                depends_on,
+                lifecycle: lc,
+            },
+        );
+    }
+
+    /// Reads the keys every block shares: tags, depends_on, lifecycle.
+    pub(super) fn common(
+        &mut self,
+        block: usize,
+        f: &Fields<'_>,
+        allowed: &[&str],
+        deps: &mut Deps,
+    ) -> (BTreeMap<String, Value>, Lifecycle) {
+        let b = self.blocks[block].clone();
+        let tags = self
+            .v_str_map(f, "tags", deps)
+            .map(|(m, _)| m)
+            .unwrap_or_default();
+        let mut lc = Lifecycle::default();
+        let meta = f
+            .src("lifecycle")
+            .is_some_and(|s| !(b.kind == BlockKind::Storage && s.is_array()));
+        if meta {
+            let mut d = Deps::new();
+            if let Some(l) = self.sub(f, "lifecycle", LIFECYCLE_KEYS, &mut d) {
+                lc.prevent_destroy = self
+                    .v_bool(&l, "prevent_destroy", &mut d)
+                    .is_some_and(|x| x.0);
+                lc.create_before_destroy = self
+                    .v_bool(&l, "create_before_destroy", &mut d)
+                    .is_some_and(|x| x.0);
+                if let Some((names, span)) = self.v_plain_str_list(&l, "ignore_changes", &mut d) {
+                    let keys: Vec<&str> = allowed
+                        .iter()
+                        .copied()
+                        .filter(|k| !["depends_on", "lifecycle"].contains(k))
+                        .collect();
+                    for n in names {
+                        if keys.contains(&n.as_str()) {
+                            lc.ignore_changes.push(n);
+                        } else {
+                            let help =
+                                did_you_mean(&n, keys.iter().copied()).unwrap_or_else(|| {
+                                    format!("keys of {}: {}", b.addr, keys.join(", "))
+                                });
+                            self.err(
+                                ErrorCode::InvalidValue,
+                                &span,
+                                format!(
+                                    "ignore_changes names `{n}`, which is not a key of {}",
+                                    b.addr
+                                ),
+                                "unknown key",
+                            )
+                            .help = Some(help);
+                        }
+                    }
+                }
+            }
+        }
+        let src = f.src("depends_on").cloned();
+        self.depends_on(block, src);
+        (tags, lc)
+    }
+
+    /// Reads `depends_on = ["kind.name", "module.name"]` of a block (or module call): each
+    /// target must be declared in the same scope.
+    pub fn depends_on(&mut self, block: usize, src: Option<Src<'_>>) {
+        let b = self.blocks[block].clone();
+        if let Some(src) = src {
+            let list: Option<Vec<(String, Span)>> = match &src {
+                Src::Node(n) => match &n.kind {
+                    crate::spec::raw::NodeKind::Array(items) => items
+                        .iter()
+                        .map(|i| i.literal_str().map(|s| (s.to_string(), i.span.clone())))
+                        .collect(),
+                    _ => None,
+                },
+                Src::Val(..) => None,
+            };
+            match list {
+                Some(items) => {
+                    for (t, span) in items {
+                        if self.depends_on_target_exists(b.scope, &t) {
+                            self.explicit_deps.push((block, t, span));
+                        } else {
+                            let sc = self.scopes[b.scope].clone();
+                            let mut known: Vec<String> = sc
+                                .blocks
+                                .keys()
+                                .map(|(k, n)| format!("{}.{n}", k.as_str()))
+                                .collect();
+                            known.sort();
+                            let help = did_you_mean(&t, known.iter().map(String::as_str))
+                                .unwrap_or_else(|| {
+                                    "depends_on lists block addresses such as \"storage.models\" or \"module.churn\"".into()
+                                });
+                            self.err(
+                                ErrorCode::DependsOn,
+                                &span,
+                                format!("depends_on names `{t}`, which is not declared"),
+                                "unknown block",
+                            )
+                            .help = Some(help);
+                        }
+                    }
+                }
+                None => {
+                    let span = src.span().clone();
+                    self.err(
+                        ErrorCode::WrongType,
+                        &span,
+                        format!(
+                            "`depends_on` in {} must be a list of block addresses",
+                            b.addr
+                        ),
+                        "expected a list of strings",
+                    )
+                    .help = Some("for example: depends_on = [\"storage.models\"]".into());
+                }
+            }
+        }
+    }
+
+    pub(super) fn depends_on_target_exists(&self, scope: usize, t: &str) -> bool {
+        let parts: Vec<&str> = t.split('.').collect();
+        if parts.len() < 2 {
+            return false;
+        }
+        let Some(kind) = BlockKind::parse(parts[0]) else {
+            return false;
+        };
+        self.scopes[scope]
+            .blocks
+            .contains_key(&(kind, parts[1].to_string()))
+    }
+
+    pub(super) fn open<'n>(
+        &mut self,
+        id: usize,
+        node: &'n crate::spec::raw::Node,
+        allowed: &[&str],
+        deps: &mut Deps,
+    ) -> Option<Fields<'n>> {
+        let b = self.blocks[id].clone();
+        self.fields(
+            b.scope,
+            &Src::Node(node),
+            &b.name_span,
+            &b.addr,
+            allowed,
+            deps,
+        )
+    }
+
+    pub(super) fn export(&mut self, id: usize, producer: &Address, values: Vec<(&str, Value)>) {
+        let deps = BTreeSet::from([producer.clone()]);
+        self.exports.insert(
+            id,
+            values
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        Exported {
+                            value: v,
+                            deps: deps.clone(),
+                        },
+                    )
+                })
+                .collect(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concat_keeps_references() {
+        let r = Value::Ref(crate::resource::Ref {
+            address: Address::new("a.b.c"),
+            attr: "arn".into(),
+        });
+        assert_eq!(
+            concat(&[Value::str("x"), Value::str("y")]),
+            Value::str("xy")
+        );
+        assert!(matches!(concat(&[Value::str("x"), r]), Value::Template(_)));
+    }
+}

@@ -1,0 +1,77 @@
+//! Lowering `[compute.*]` blocks: one ECS cluster each, with its capacity providers (read
+//! again by endpoints for GPU placement).
+
+use super::common::{Meta, no_mapping};
+use crate::addr::Address;
+use crate::resource::{Attrs, ResourceKind, Value};
+use crate::spec::diag::ErrorCode;
+use crate::spec::load::Loader;
+use crate::spec::resolve::Deps;
+
+const COMPUTE_KEYS: &[&str] = &[
+    "name",
+    "container_insights",
+    "capacity_providers",
+    "tags",
+    "depends_on",
+    "lifecycle",
+];
+
+impl Loader<'_> {
+    pub(super) fn lower_compute(&mut self, id: usize) {
+        let b = self.blocks[id].clone();
+        let mut deps = Deps::new();
+        let Some(f) = self.open(id, &b.node, COMPUTE_KEYS, &mut deps) else {
+            return;
+        };
+        let (tags, lc) = self.common(id, &f, COMPUTE_KEYS, &mut deps);
+        let name = self
+            .v_str(&f, "name", &mut deps)
+            .map(|x| x.0)
+            .unwrap_or_else(|| Value::String(self.default_name(b.scope, &b.name)));
+        let insights = self
+            .v_bool(&f, "container_insights", &mut deps)
+            .is_some_and(|x| x.0);
+        let providers = match self.v_plain_str_list(&f, "capacity_providers", &mut deps) {
+            Some((p, span)) => {
+                if p.is_empty() {
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &span,
+                        "capacity_providers must not be empty",
+                        "empty list",
+                    )
+                    .help = Some("for example: [\"FARGATE\", \"FARGATE_SPOT\"]".into());
+                }
+                p
+            }
+            None => vec!["FARGATE".to_string()],
+        };
+        self.compute_providers.insert(id, providers.clone());
+        let addr = Address::resource(&self.scopes[b.scope].prefix, "compute", &b.name, "cluster");
+        let attrs = Attrs::from([
+            ("name".into(), name.clone()),
+            ("container_insights".into(), Value::Bool(insights)),
+            (
+                "capacity_providers".into(),
+                Value::List(providers.into_iter().map(Value::String).collect()),
+            ),
+        ]);
+        self.add_resource(
+            addr.clone(),
+            ResourceKind::EcsCluster,
+            attrs,
+            &deps,
+            &Meta {
+                lifecycle: &lc,
+                ignore: &no_mapping,
+                tags: &tags,
+            },
+        );
+        self.export(
+            id,
+            &addr,
+            vec![("name", name), ("arn", Self::reference(&addr, "arn"))],
+        );
+    }
+}

@@ -1,0 +1,36 @@
+//! Lowering: each user block becomes provider [`Resource`](crate::resource::Resource)s with
+//! their own addresses and the attribute names of
+//! [`ResourceKind`](crate::resource::ResourceKind)'s contract, defaults filled in and values
+//! validated (bucket names, Fargate sizes, GPU placement, autoscaling bounds, artifact files).
+//! Each block also publishes the attributes other blocks may reference (`exports`).
+//!
+//! One module per block kind: [`storage`], [`artifact`], [`compute`], [`endpoint`]; what every
+//! block shares (tags, `depends_on`, `lifecycle`, adding a resource, exports) is in [`common`].
+//! A new block kind (`gateway`, `alarm`, ...) gets its own module here with a
+//! `Loader::lower_<kind>` method, a `BlockKind` variant in `load.rs`, and one arm in
+//! [`Loader::lower_block`].
+
+mod artifact;
+mod common;
+mod compute;
+mod endpoint;
+mod storage;
+
+pub use endpoint::fargate_memory;
+pub use storage::bucket_name_problem;
+
+use super::load::{BlockKind, Loader};
+
+impl Loader<'_> {
+    /// Lowers one block and records its exports.
+    pub fn lower_block(&mut self, id: usize) {
+        let b = self.blocks[id].clone();
+        match b.kind {
+            BlockKind::Storage => self.lower_storage(id),
+            BlockKind::Artifact => self.lower_artifact(id),
+            BlockKind::Compute => self.lower_compute(id),
+            BlockKind::Endpoint => self.lower_endpoint(id),
+            BlockKind::Module => {}
+        }
+    }
+}

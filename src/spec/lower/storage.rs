@@ -1,0 +1,233 @@
+//! Lowering `[storage.*]` blocks: one S3 bucket each (name checks, encryption, lifecycle
+//! rules).
+
+use std::collections::BTreeMap;
+
+use super::common::{Meta, no_mapping};
+use crate::addr::Address;
+use crate::resource::{Attrs, ResourceKind, Value};
+use crate::spec::diag::{ErrorCode, Span, did_you_mean};
+use crate::spec::load::Loader;
+use crate::spec::resolve::Deps;
+
+const STORAGE_KEYS: &[&str] = &[
+    "bucket",
+    "versioning",
+    "encryption",
+    "kms_key",
+    "public_access_block",
+    "lifecycle",
+    "force_destroy",
+    "tags",
+    "depends_on",
+];
+/// Why a bucket name is invalid, if it is.
+pub fn bucket_name_problem(name: &str) -> Option<&'static str> {
+    let b = name.as_bytes();
+    if b.len() < 3 || b.len() > 63 {
+        return Some("bucket names are 3 to 63 characters long");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    {
+        return Some("bucket names use only lowercase letters, digits, `.` and `-`");
+    }
+    if !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {
+        return Some("bucket names begin and end with a letter or digit");
+    }
+    if name.contains("..") {
+        return Some("bucket names have no two adjacent periods");
+    }
+    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        return Some("bucket names are not formatted as IP addresses");
+    }
+    if name.starts_with("xn--") || name.starts_with("sthree-") {
+        return Some("bucket names do not start with `xn--` or `sthree-`");
+    }
+    if name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return Some("bucket names do not end with `-s3alias` or `--ol-s3`");
+    }
+    None
+}
+
+impl Loader<'_> {
+    pub(super) fn lower_storage(&mut self, id: usize) {
+        let b = self.blocks[id].clone();
+        let mut deps = Deps::new();
+        let Some(f) = self.open(id, &b.node, STORAGE_KEYS, &mut deps) else {
+            return;
+        };
+        let (tags, lc) = self.common(id, &f, STORAGE_KEYS, &mut deps);
+        let bucket = match self.v_str(&f, "bucket", &mut deps) {
+            Some((v, span)) => {
+                if let Value::String(s) = &v {
+                    self.check_bucket(s, &span);
+                }
+                v
+            }
+            None if f.has("bucket") => return,
+            None => {
+                let name = self.default_name(b.scope, &b.name).to_lowercase();
+                let span = b.name_span.clone();
+                if bucket_name_problem(&name).is_some() {
+                    self.check_bucket(&name, &span);
+                    if let Some(e) = self.diags.errors.last_mut() {
+                        e.help = Some(format!(
+                            "{} (the default name is <stack>-<env>-<name>); set `bucket = \"...\"`",
+                            e.help.clone().unwrap_or_default()
+                        ));
+                    }
+                }
+                Value::String(name)
+            }
+        };
+        let versioning = self.v_bool(&f, "versioning", &mut deps).is_none_or(|x| x.0);
+        let encryption = self
+            .v_plain_str(&f, "encryption", &mut deps)
+            .map(|(e, span)| {
+                if e != "AES256" && e != "aws:kms" {
+                    let help = did_you_mean(&e, ["AES256", "aws:kms"])
+                        .unwrap_or_else(|| "use \"AES256\" or \"aws:kms\"".into());
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &span,
+                        format!("unknown encryption {e:?}"),
+                        "not an encryption mode",
+                    )
+                    .help = Some(help);
+                }
+                e
+            })
+            .unwrap_or_else(|| "AES256".into());
+        let kms_key = self.v_str(&f, "kms_key", &mut deps).map(|x| x.0);
+        if encryption == "aws:kms" && kms_key.is_none() && !f.has("kms_key") {
+            self.missing(
+                &f,
+                "kms_key",
+                "encryption = \"aws:kms\" needs `kms_key = \"<key ARN or alias>\"`",
+            );
+        }
+        let public_access_block = self
+            .v_bool(&f, "public_access_block", &mut deps)
+            .is_none_or(|x| x.0);
+        let force_destroy = self
+            .v_bool(&f, "force_destroy", &mut deps)
+            .is_some_and(|x| x.0);
+        let mut rules = Vec::new();
+        if f.src("lifecycle").is_some_and(|s| s.is_array())
+            && let Some((Value::List(items), span)) = self.value(&f, "lifecycle", &mut deps)
+        {
+            for item in items {
+                let Value::Map(m) = item else {
+                    self.err(
+                        ErrorCode::WrongType,
+                        &span,
+                        "each lifecycle rule must be a table",
+                        "expected tables",
+                    );
+                    continue;
+                };
+                let mut rule = BTreeMap::new();
+                for (k, v) in m {
+                    match (k.as_str(), &v) {
+                        ("prefix", Value::String(_)) => {}
+                        ("expire_days" | "noncurrent_days", Value::Int(n)) if *n > 0 => {}
+                        ("prefix" | "expire_days" | "noncurrent_days", _) => {
+                            let what = if k == "prefix" {
+                                "a string"
+                            } else {
+                                "a positive integer"
+                            };
+                            self.err(
+                                ErrorCode::WrongType,
+                                &span,
+                                format!("lifecycle rule key `{k}` must be {what}"),
+                                format!("`{k}` here"),
+                            );
+                            continue;
+                        }
+                        _ => {
+                            let help =
+                                did_you_mean(&k, ["prefix", "expire_days", "noncurrent_days"])
+                                    .unwrap_or_else(|| {
+                                        "rules take prefix, expire_days and noncurrent_days".into()
+                                    });
+                            self.err(
+                                ErrorCode::UnknownKey,
+                                &span,
+                                format!("unknown key `{k}` in a lifecycle rule"),
+                                "in this list",
+                            )
+                            .help = Some(help);
+                            continue;
+                        }
+                    }
+                    rule.insert(k, v);
+                }
+                rules.push(Value::Map(rule));
+            }
+        }
+        let addr = Address::resource(&self.scopes[b.scope].prefix, "storage", &b.name, "bucket");
+        let attrs = Attrs::from([
+            ("bucket".into(), bucket.clone()),
+            ("versioning".into(), Value::Bool(versioning)),
+            ("encryption".into(), Value::String(encryption)),
+            ("kms_key".into(), kms_key.unwrap_or(Value::Null)),
+            (
+                "public_access_block".into(),
+                Value::Bool(public_access_block),
+            ),
+            ("lifecycle".into(), Value::List(rules)),
+            ("force_destroy".into(), Value::Bool(force_destroy)),
+        ]);
+        self.add_resource(
+            addr.clone(),
+            ResourceKind::S3Bucket,
+            attrs,
+            &deps,
+            &Meta {
+                lifecycle: &lc,
+                ignore: &no_mapping,
+                tags: &tags,
+            },
+        );
+        self.export(
+            id,
+            &addr,
+            vec![
+                ("name", Value::str(&b.name)),
+                ("bucket", bucket),
+                ("arn", Self::reference(&addr, "arn")),
+            ],
+        );
+    }
+
+    fn check_bucket(&mut self, name: &str, span: &Span) {
+        if let Some(problem) = bucket_name_problem(name) {
+            self.err(
+                ErrorCode::InvalidBucketName,
+                span,
+                format!("invalid S3 bucket name {name:?}"),
+                "not a valid bucket name",
+            )
+            .help = Some(problem.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names() {
+        assert_eq!(bucket_name_problem("fraud-models-dev"), None);
+        assert!(bucket_name_problem("Fraud").is_some());
+        assert!(bucket_name_problem("ab").is_some());
+        assert!(bucket_name_problem("a..b").is_some());
+        assert!(bucket_name_problem("192.168.1.1").is_some());
+        assert!(bucket_name_problem("-abc").is_some());
+        assert!(bucket_name_problem(&"a".repeat(64)).is_some());
+    }
+}
