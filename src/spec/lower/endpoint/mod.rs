@@ -1,0 +1,796 @@
+//! Lowering `[endpoint.*]` blocks: sizing, model, health check, logs, network, deployment and
+//! autoscaling, producing a log group, a task definition, a service and (with autoscaling) a
+//! scaling target.
+
+use std::collections::BTreeMap;
+
+mod resources;
+
+use super::common::Meta;
+use crate::addr::Address;
+use crate::resource::{ResourceKind, Value};
+use crate::spec::diag::{ErrorCode, Span};
+use crate::spec::fields::{Fields, Src};
+use crate::spec::load::{BlockKind, Loader};
+use crate::spec::resolve::Deps;
+
+const ENDPOINT_KEYS: &[&str] = &[
+    "compute",
+    "model",
+    "image",
+    "cpu",
+    "memory",
+    "gpu",
+    "replicas",
+    "port",
+    "environment",
+    "secrets",
+    "health_check",
+    "execution_role",
+    "task_role",
+    "network",
+    "deployment",
+    "autoscaling",
+    "logs",
+    "tags",
+    "depends_on",
+    "lifecycle",
+];
+/// Fargate's valid task sizes: cpu units → allowed memory (MiB).
+pub fn fargate_memory(cpu: i64) -> Option<Vec<i64>> {
+    let range = |from: i64, to: i64, step: i64| {
+        (0..)
+            .map(move |i| from + i * step)
+            .take_while(move |m| *m <= to)
+    };
+    Some(match cpu {
+        256 => vec![512, 1024, 2048],
+        512 => range(1024, 4096, 1024).collect(),
+        1024 => range(2048, 8192, 1024).collect(),
+        2048 => range(4096, 16384, 1024).collect(),
+        4096 => range(8192, 30720, 1024).collect(),
+        8192 => range(16384, 61440, 4096).collect(),
+        16384 => range(32768, 122880, 8192).collect(),
+        _ => return None,
+    })
+}
+
+const LOG_RETENTION: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Dependencies of each resource an endpoint produces, collected as its keys are read.
+#[derive(Default)]
+struct EndpointDeps {
+    /// The task definition's (image, sizing, model, health check, ...).
+    td: Deps,
+    /// The service's (compute, replicas, network, deployment, autoscaling).
+    svc: Deps,
+    /// The log group's (logs).
+    lg: Deps,
+    /// Every resource's (tags, depends_on, lifecycle).
+    common: Deps,
+}
+
+/// The container settings read from an endpoint block.
+struct Container {
+    image: Option<Value>,
+    port: i64,
+    replicas: i64,
+    environment: BTreeMap<String, Value>,
+    secrets: BTreeMap<String, Value>,
+    execution_role: Value,
+    task_role: Value,
+}
+
+/// `cpu`, `memory` and `gpu` as written (a negative `gpu` reported and read as 0).
+struct SizeKeys {
+    cpu: Option<(i64, Span)>,
+    memory: Option<(i64, Span)>,
+    gpu: i64,
+    gpu_span: Option<Span>,
+}
+
+/// Task size: cpu units, memory (MiB), GPUs, and whether it runs on Fargate (no GPU).
+struct Sizing {
+    cpu: i64,
+    memory: i64,
+    gpu: i64,
+    fargate: bool,
+}
+
+/// The `health_check` container setting and the service's grace period.
+struct Health {
+    check: Value,
+    grace: Value,
+}
+
+/// Everything an endpoint's resources are built from.
+struct Endpoint {
+    cluster: Value,
+    container: Container,
+    image: Value,
+    sizing: Sizing,
+    model: BTreeMap<String, Value>,
+    health: Health,
+    retention: i64,
+    network: Value,
+    deployment: BTreeMap<String, Value>,
+    /// `(min, max, target_cpu)`.
+    scaling: Option<(i64, i64, i64)>,
+}
+
+impl Loader<'_> {
+    /// Lowers one endpoint: reads each concern in turn, then produces its resources when
+    /// nothing essential is missing.
+    pub(in crate::spec::lower) fn lower_endpoint(&mut self, id: usize) {
+        let b = self.blocks[id].clone();
+        let mut deps = EndpointDeps::default();
+        let Some(f) = self.open(id, &b.node, ENDPOINT_KEYS, &mut deps.td) else {
+            return;
+        };
+        let (tags, lc) = self.common(id, &f, ENDPOINT_KEYS, &mut deps.common);
+        let (cluster, providers) = self.endpoint_compute(b.scope, &b.name, &f, &mut deps.svc);
+        let image = self.v_str(&f, "image", &mut deps.td).map(|x| x.0);
+        if image.is_none() && !f.has("image") {
+            self.missing(
+                &f,
+                "image",
+                "set the container image: image = \"<registry>/<repo>:<tag>\"",
+            );
+        }
+        let sizes = self.endpoint_size_keys(&f, &b.addr, &mut deps.td);
+        let mut container = self.endpoint_container(image, &f, &b.addr, &mut deps);
+        let sizing = self.endpoint_sizing(sizes, &b.addr, &b.name_span, &providers);
+        let model = self.endpoint_model(&f, &b.name, &mut deps.td);
+        for (env_key, model_key) in [
+            ("MODEL_NAME", "name"),
+            ("MODEL_VERSION", "version"),
+            ("MODEL_URI", "artifact"),
+            ("MODEL_SHA256", "sha256"),
+        ] {
+            if let Some(v) = model.get(model_key)
+                && !matches!(v, Value::Null)
+            {
+                container.environment.insert(env_key.to_string(), v.clone());
+            }
+        }
+        let health = self.endpoint_health_check(&f, container.port, &mut deps);
+        let retention = self.endpoint_logs(&f, &mut deps.lg);
+        let network = self.endpoint_network(&f, &mut deps.svc);
+        let deployment = self.endpoint_deployment(&f, &mut deps.svc);
+        let scaling = self.endpoint_autoscaling(&f, &mut deps.svc);
+
+        let (Some(cluster), Some(image)) = (cluster, container.image.clone()) else {
+            return;
+        };
+        let Some(network) = network else { return };
+        let e = Endpoint {
+            cluster,
+            container,
+            image,
+            sizing,
+            model,
+            health,
+            retention,
+            network,
+            deployment,
+            scaling,
+        };
+        self.endpoint_resources(
+            id,
+            e,
+            &deps,
+            &Meta {
+                lifecycle: &lc,
+                ignore: &ignore_mapping,
+                tags: &tags,
+            },
+        );
+    }
+
+    /// `compute`: a compute block of this scope by name (with its capacity providers, for GPU
+    /// placement), or a cluster name expression.
+    fn endpoint_compute(
+        &mut self,
+        scope: usize,
+        name: &str,
+        f: &Fields<'_>,
+        svc_deps: &mut Deps,
+    ) -> (Option<Value>, Option<(Vec<String>, Span)>) {
+        let mut providers: Option<(Vec<String>, Span)> = None;
+        let cluster = match f.src("compute").cloned() {
+            None => {
+                self.missing(
+                    f,
+                    "compute",
+                    "name the compute block to run on: compute = \"serving\"",
+                );
+                None
+            }
+            Some(src) => match src.literal_str() {
+                Some(compute) => {
+                    let key = (BlockKind::Compute, compute.to_string());
+                    match self.scopes[scope].blocks.get(&key).copied() {
+                        Some(cid) => {
+                            if let Some(p) = self.compute_providers.get(&cid) {
+                                providers = Some((p.clone(), src.span().clone()));
+                            }
+                            self.exports.get(&cid).and_then(|e| e.get("name")).map(|e| {
+                                for d in &e.deps {
+                                    svc_deps
+                                        .entry(d.clone())
+                                        .or_insert_with(|| src.span().clone());
+                                }
+                                e.value.clone()
+                            })
+                        }
+                        None => {
+                            self.unknown_named_block(
+                                scope,
+                                BlockKind::Compute,
+                                ("endpoint", name),
+                                compute,
+                                src.span(),
+                            );
+                            None
+                        }
+                    }
+                }
+                None => self.v_str(f, "compute", svc_deps).map(|x| x.0),
+            },
+        };
+        (cluster, providers)
+    }
+
+    /// `port`, `replicas`, `environment`, `secrets` and the roles (read after `image`, `cpu`,
+    /// `memory` and `gpu`: the first key naming a resource gives its dependency's span).
+    fn endpoint_container(
+        &mut self,
+        image: Option<Value>,
+        f: &Fields<'_>,
+        what: &str,
+        deps: &mut EndpointDeps,
+    ) -> Container {
+        let port = match self.v_int(f, "port", &mut deps.td) {
+            Some((p, span)) if !(1..=65535).contains(&p) => {
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("`port` in {what} must be between 1 and 65535"),
+                    "not a port",
+                );
+                8080
+            }
+            Some((p, _)) => p,
+            None => 8080,
+        };
+        let replicas_v = self.v_int(f, "replicas", &mut deps.svc);
+        let replicas = self.non_negative(replicas_v, "replicas", what).unwrap_or(1);
+        let environment = self
+            .v_str_map(f, "environment", &mut deps.td)
+            .map(|x| x.0)
+            .unwrap_or_default();
+        let secrets = self
+            .v_str_map(f, "secrets", &mut deps.td)
+            .map(|x| x.0)
+            .unwrap_or_default();
+        let execution_role = self
+            .v_str(f, "execution_role", &mut deps.td)
+            .map_or(Value::Null, |x| x.0);
+        let task_role = self
+            .v_str(f, "task_role", &mut deps.td)
+            .map_or(Value::Null, |x| x.0);
+        if !secrets.is_empty()
+            && !f.has("execution_role")
+            && let Some(span) = f.src("secrets").map(|s| s.span().clone())
+        {
+            self.err(
+                ErrorCode::MissingKey,
+                &span,
+                format!("{what} injects secrets but has no `execution_role`"),
+                "ECS reads these secrets with the task execution role",
+            )
+            .help = Some(
+                "add execution_role = \"arn:aws:iam::<account>:role/<role>\" with access to the secrets".into(),
+            );
+        }
+        Container {
+            image,
+            port,
+            replicas,
+            environment,
+            secrets,
+            execution_role,
+            task_role,
+        }
+    }
+
+    /// Reads `cpu`, `memory` and `gpu` as written.
+    fn endpoint_size_keys(&mut self, f: &Fields<'_>, what: &str, td_deps: &mut Deps) -> SizeKeys {
+        let cpu = self.v_int(f, "cpu", td_deps);
+        let memory = self.v_int(f, "memory", td_deps);
+        let gpu_v = self.v_int(f, "gpu", td_deps);
+        let gpu_span = gpu_v.as_ref().map(|x| x.1.clone());
+        let gpu = self.non_negative(gpu_v, "gpu", what).unwrap_or(0);
+        SizeKeys {
+            cpu,
+            memory,
+            gpu,
+            gpu_span,
+        }
+    }
+
+    /// Task size from `cpu`, `memory` and `gpu`: Fargate sizes checked when there is no GPU,
+    /// GPU placement checked against the compute's capacity providers.
+    fn endpoint_sizing(
+        &mut self,
+        sizes: SizeKeys,
+        what: &str,
+        name_span: &Span,
+        providers: &Option<(Vec<String>, Span)>,
+    ) -> Sizing {
+        let SizeKeys {
+            cpu,
+            memory,
+            gpu,
+            gpu_span,
+        } = sizes;
+        let fargate = gpu == 0;
+        if gpu > 0
+            && let (Some((p, cspan)), Some(gspan)) = (providers, &gpu_span)
+            && p.iter().all(|x| x.starts_with("FARGATE"))
+        {
+            self.err(
+                ErrorCode::GpuOnFargate,
+                gspan,
+                format!("{what} asks for {gpu} GPU(s), but its compute only has Fargate capacity"),
+                "Fargate cannot run GPU tasks",
+            )
+            .label(cspan, "this compute uses only FARGATE capacity providers")
+            .help = Some(
+                "add an EC2 capacity provider to the compute's capacity_providers, or set gpu = 0"
+                    .into(),
+            );
+        }
+        let cpu_n = cpu.as_ref().map_or(256, |x| x.0);
+        let mem_n = memory.as_ref().map_or(512, |x| x.0);
+        if fargate {
+            self.check_fargate_size((cpu_n, cpu.as_ref()), (mem_n, memory.as_ref()), name_span);
+        } else {
+            for (v, key) in [(&cpu, "cpu"), (&memory, "memory")] {
+                if let Some((n, span)) = v
+                    && *n <= 0
+                {
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        span,
+                        format!("`{key}` in {what} must be positive"),
+                        "not positive",
+                    );
+                }
+            }
+        }
+        Sizing {
+            cpu: cpu_n,
+            memory: mem_n,
+            gpu,
+            fargate,
+        }
+    }
+
+    /// Reports a cpu/memory pair Fargate does not offer (spans: the keys when written, else
+    /// the block name).
+    fn check_fargate_size(
+        &mut self,
+        (cpu_n, cpu): (i64, Option<&(i64, Span)>),
+        (mem_n, memory): (i64, Option<&(i64, Span)>),
+        name_span: &Span,
+    ) {
+        match fargate_memory(cpu_n) {
+            None => {
+                let span = cpu
+                    .map(|x| x.1.clone())
+                    .unwrap_or_else(|| name_span.clone());
+                self.err(
+                    ErrorCode::FargateSize,
+                    &span,
+                    format!("{cpu_n} is not a valid Fargate cpu value"),
+                    "invalid cpu",
+                )
+                .help = Some("Fargate cpu units: 256, 512, 1024, 2048, 4096, 8192, 16384".into());
+            }
+            Some(allowed) if !allowed.contains(&mem_n) => {
+                let span = memory
+                    .map(|x| x.1.clone())
+                    .unwrap_or_else(|| name_span.clone());
+                let list: Vec<String> = allowed.iter().map(|m| m.to_string()).collect();
+                let e = self.err(
+                    ErrorCode::FargateSize,
+                    &span,
+                    format!("Fargate does not offer {mem_n} MiB of memory with cpu = {cpu_n}"),
+                    "invalid memory for this cpu",
+                );
+                if let Some((_, cs)) = cpu {
+                    e.label(cs, format!("cpu = {cpu_n}"));
+                }
+                e.help = Some(format!(
+                    "with cpu = {cpu_n}, memory must be one of: {}",
+                    list.join(", ")
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// `model = { name, version, artifact, sha256 }`; `sha256` defaults to that of the one
+    /// artifact object the model refers to.
+    fn endpoint_model(
+        &mut self,
+        f: &Fields<'_>,
+        block_name: &str,
+        td_deps: &mut Deps,
+    ) -> BTreeMap<String, Value> {
+        let mut model = BTreeMap::new();
+        let mut model_td_deps = Deps::new();
+        if !f.has("model") {
+            self.missing(f, "model", "describe the release: model = { name = \"...\", version = \"...\", artifact = \"${artifact.x.uri}\" }");
+            return model;
+        }
+        let Some(m) = self.sub(
+            f,
+            "model",
+            &["name", "version", "artifact", "sha256"],
+            td_deps,
+        ) else {
+            return model;
+        };
+        let name = self
+            .v_str(&m, "name", td_deps)
+            .map_or_else(|| Value::str(block_name), |x| x.0);
+        let version = self.v_str(&m, "version", td_deps).map(|x| x.0);
+        if version.is_none() && !m.has("version") {
+            self.missing(
+                &m,
+                "version",
+                "every endpoint serves a model release: version = \"1.2.0\"",
+            );
+        }
+        // An empty string (a module's default) means no artifact.
+        let artifact = self
+            .v_str(&m, "artifact", &mut model_td_deps)
+            .map_or(Value::Null, |x| x.0);
+        let artifact = if artifact.as_str() == Some("") {
+            Value::Null
+        } else {
+            artifact
+        };
+        let sha = match self.v_str(&m, "sha256", td_deps) {
+            Some((v, _)) => v,
+            None => {
+                let objects: Vec<&Address> = model_td_deps
+                    .keys()
+                    .filter(|a| {
+                        self.resources
+                            .get(*a)
+                            .is_some_and(|r| r.kind == ResourceKind::S3Object)
+                    })
+                    .collect();
+                match objects.as_slice() {
+                    [one] => self.resources[*one]
+                        .attrs
+                        .get("sha256")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    _ => Value::Null,
+                }
+            }
+        };
+        model.insert("name".to_string(), name);
+        model.insert("version".to_string(), version.unwrap_or(Value::Null));
+        model.insert("artifact".to_string(), artifact);
+        model.insert("sha256".to_string(), sha);
+        td_deps.extend(model_td_deps);
+        model
+    }
+
+    /// `health_check = { path, interval, retries, timeout, grace_period }`: a curl command on
+    /// the container's port; the grace period goes to the service.
+    fn endpoint_health_check(
+        &mut self,
+        f: &Fields<'_>,
+        port: i64,
+        deps: &mut EndpointDeps,
+    ) -> Health {
+        let mut health = Health {
+            check: Value::Null,
+            grace: Value::Null,
+        };
+        if !f.has("health_check") {
+            return health;
+        }
+        let Some(h) = self.sub(
+            f,
+            "health_check",
+            &["path", "interval", "retries", "timeout", "grace_period"],
+            &mut deps.td,
+        ) else {
+            return health;
+        };
+        let td_deps = &mut deps.td;
+        let path = self
+            .v_plain_str(&h, "path", td_deps)
+            .map_or_else(|| "/".to_string(), |x| x.0);
+        let interval = self.v_int(&h, "interval", td_deps);
+        let interval = self
+            .non_negative(interval, "interval", &h.what.clone())
+            .unwrap_or(30);
+        let retries = self.v_int(&h, "retries", td_deps);
+        let retries = self
+            .non_negative(retries, "retries", &h.what.clone())
+            .unwrap_or(3);
+        let timeout = self.v_int(&h, "timeout", td_deps);
+        let timeout = self
+            .non_negative(timeout, "timeout", &h.what.clone())
+            .unwrap_or(5);
+        let g = self.v_int(&h, "grace_period", &mut deps.svc);
+        let g = self.non_negative(g, "grace_period", &h.what.clone());
+        let mut hm = BTreeMap::from([
+            (
+                "command".to_string(),
+                Value::List(vec![
+                    Value::str("CMD-SHELL"),
+                    Value::String(format!("curl -fsS http://localhost:{port}{path} || exit 1")),
+                ]),
+            ),
+            ("interval".to_string(), Value::Int(interval)),
+            ("retries".to_string(), Value::Int(retries)),
+            ("timeout".to_string(), Value::Int(timeout)),
+        ]);
+        hm.insert(
+            "start_period".to_string(),
+            g.map_or(Value::Null, Value::Int),
+        );
+        health.grace = g.map_or(Value::Null, Value::Int);
+        health.check = Value::Map(hm);
+        health
+    }
+
+    /// `logs = { retention_days }`: one of the retentions CloudWatch Logs offers (30 by
+    /// default).
+    fn endpoint_logs(&mut self, f: &Fields<'_>, lg_deps: &mut Deps) -> i64 {
+        let mut retention = 30;
+        if f.has("logs")
+            && let Some(l) = self.sub(f, "logs", &["retention_days"], lg_deps)
+            && let Some((r, span)) = self.v_int(&l, "retention_days", lg_deps)
+        {
+            if LOG_RETENTION.contains(&r) {
+                retention = r;
+            } else {
+                let list: Vec<String> = LOG_RETENTION.iter().map(|x| x.to_string()).collect();
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("CloudWatch Logs does not offer a retention of {r} days"),
+                    "invalid retention",
+                )
+                .help = Some(format!("allowed: {}", list.join(", ")));
+            }
+        }
+        retention
+    }
+
+    /// `network = { subnets, security_groups, public_ip }`: the endpoint's own, or the
+    /// stack-wide default of `[provider.aws]`.
+    fn endpoint_network(&mut self, f: &Fields<'_>, svc_deps: &mut Deps) -> Option<Value> {
+        let net_keys = ["subnets", "security_groups", "public_ip"];
+        // An empty table (a module's default input) also means "the stack-wide default".
+        let empty = f.has("network")
+            && {
+                let mut scratch = Deps::new();
+                matches!(self.value(f, "network", &mut scratch), Some((Value::Map(m), _)) if m.is_empty())
+            };
+        let net_fields = if f.has("network") && !(empty && self.network_default.is_some()) {
+            self.sub(f, "network", &net_keys, svc_deps)
+        } else if let Some((v, span)) = self.network_default.clone() {
+            self.fields(
+                0,
+                &Src::Val(v, span.clone()),
+                &span,
+                "[provider.aws] network",
+                &net_keys,
+                svc_deps,
+            )
+        } else {
+            self.missing(
+                f,
+                "network",
+                "Fargate tasks use awsvpc networking: set network = { subnets = [...], security_groups = [...] } here or under [provider.aws]",
+            );
+            None
+        };
+        let n = net_fields?;
+        let subnets = self.v_str_list(&n, "subnets", svc_deps).map(|x| x.0);
+        if subnets.is_none() && !n.has("subnets") {
+            self.missing(
+                &n,
+                "subnets",
+                "list the subnet ids: subnets = [\"subnet-...\"]",
+            );
+        }
+        let sgs = self
+            .v_str_list(&n, "security_groups", svc_deps)
+            .map_or_else(Vec::new, |x| x.0);
+        let public_ip = self.v_bool(&n, "public_ip", svc_deps).is_some_and(|x| x.0);
+        let subnets = subnets?;
+        Some(Value::Map(BTreeMap::from([
+            ("subnets".to_string(), Value::List(subnets)),
+            ("security_groups".to_string(), Value::List(sgs)),
+            ("public_ip".to_string(), Value::Bool(public_ip)),
+        ])))
+    }
+
+    /// `deployment = { min_healthy_percent, max_percent, circuit_breaker, wait, timeout }`,
+    /// defaults filled in.
+    fn endpoint_deployment(
+        &mut self,
+        f: &Fields<'_>,
+        svc_deps: &mut Deps,
+    ) -> BTreeMap<String, Value> {
+        let mut deployment = BTreeMap::from([
+            ("min_healthy_percent".to_string(), Value::Int(100)),
+            ("max_percent".to_string(), Value::Int(200)),
+            ("circuit_breaker".to_string(), Value::Bool(true)),
+            ("wait".to_string(), Value::Bool(true)),
+            ("timeout_seconds".to_string(), Value::Int(900)),
+        ]);
+        if !f.has("deployment") {
+            return deployment;
+        }
+        let keys = [
+            "min_healthy_percent",
+            "max_percent",
+            "circuit_breaker",
+            "wait",
+            "timeout",
+        ];
+        let Some(d) = self.sub(f, "deployment", &keys, svc_deps) else {
+            return deployment;
+        };
+        for k in ["min_healthy_percent", "max_percent"] {
+            let v = self.v_int(&d, k, svc_deps);
+            if let Some(n) = self.non_negative(v, k, &d.what.clone()) {
+                deployment.insert(k.to_string(), Value::Int(n));
+            }
+        }
+        for k in ["circuit_breaker", "wait"] {
+            if let Some((x, _)) = self.v_bool(&d, k, svc_deps) {
+                deployment.insert(k.to_string(), Value::Bool(x));
+            }
+        }
+        if let Some((v, span)) = self.value(&d, "timeout", svc_deps) {
+            let secs = match &v {
+                Value::Int(n) if *n > 0 => Some(*n),
+                Value::String(s) => humantime::parse_duration(s)
+                    .ok()
+                    .map(|d| d.as_secs() as i64)
+                    .filter(|n| *n > 0),
+                _ => None,
+            };
+            match secs {
+                Some(s) => {
+                    deployment.insert("timeout_seconds".to_string(), Value::Int(s));
+                }
+                None => {
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &span,
+                        format!("`timeout` in {} must be a duration", d.what),
+                        "not a duration",
+                    )
+                    .help = Some("for example \"15m\", \"90s\" or 600 (seconds)".into());
+                }
+            }
+        }
+        deployment
+    }
+
+    /// `autoscaling = { min, max, target_cpu }` (target 60% by default); `None` when absent or
+    /// invalid.
+    fn endpoint_autoscaling(
+        &mut self,
+        f: &Fields<'_>,
+        svc_deps: &mut Deps,
+    ) -> Option<(i64, i64, i64)> {
+        if !f.has("autoscaling") {
+            return None;
+        }
+        let a = self.sub(f, "autoscaling", &["min", "max", "target_cpu"], svc_deps)?;
+        let amin = self.v_int(&a, "min", svc_deps);
+        let amax = self.v_int(&a, "max", svc_deps);
+        for (k, v) in [("min", &amin), ("max", &amax)] {
+            if v.is_none() && !a.has(k) {
+                self.missing(&a, k, "autoscaling = { min = 1, max = 4, target_cpu = 60 }");
+            }
+        }
+        let what_a = a.what.clone();
+        let min_s = amin.as_ref().map(|x| x.1.clone());
+        let max_s = amax.as_ref().map(|x| x.1.clone());
+        let mn = self.non_negative(amin, "min", &what_a);
+        let mx = self.non_negative(amax, "max", &what_a);
+        let target = match self.v_int(&a, "target_cpu", svc_deps) {
+            Some((t, span)) if !(1..=100).contains(&t) => {
+                self.err(
+                    ErrorCode::Autoscaling,
+                    &span,
+                    "`target_cpu` must be a percentage between 1 and 100",
+                    "out of range",
+                );
+                None
+            }
+            Some((t, _)) => Some(t),
+            None if a.has("target_cpu") => None,
+            None => Some(60),
+        };
+        let (mn, mx) = (mn?, mx?);
+        if mn > mx {
+            if let (Some(ms), Some(xs)) = (min_s, max_s) {
+                self.err(
+                    ErrorCode::Autoscaling,
+                    &ms,
+                    format!("autoscaling min ({mn}) is greater than max ({mx})"),
+                    format!("min = {mn}"),
+                )
+                .label(&xs, format!("max = {mx}"))
+                .help = Some("min must be less than or equal to max".into());
+            }
+            return None;
+        }
+        target.map(|t| (mn, mx, t))
+    }
+
+    /// Reports a negative count; `None` then.
+    pub(super) fn non_negative(
+        &mut self,
+        v: Option<(i64, Span)>,
+        key: &str,
+        what: &str,
+    ) -> Option<i64> {
+        let (n, span) = v?;
+        if n < 0 {
+            self.err(
+                ErrorCode::InvalidValue,
+                &span,
+                format!("`{key}` in {what} must not be negative"),
+                "negative",
+            );
+            return None;
+        }
+        Some(n)
+    }
+}
+
+/// Maps an endpoint key named in `ignore_changes` to the resource attributes it sets.
+fn ignore_mapping(n: &str) -> Vec<&'static str> {
+    match n {
+        "replicas" => vec!["desired_count"],
+        "image" | "port" | "environment" | "secrets" | "health_check" => vec!["container"],
+        "autoscaling" => vec!["min", "max", "target_cpu"],
+        "logs" => vec!["retention_days"],
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fargate_table() {
+        assert_eq!(fargate_memory(256), Some(vec![512, 1024, 2048]));
+        assert_eq!(fargate_memory(1024).map(|v| v.len()), Some(7));
+        assert!(fargate_memory(8192).is_some_and(|v| v.contains(&61440) && !v.contains(&18432)));
+        assert_eq!(fargate_memory(300), None);
+    }
+}
