@@ -13,6 +13,9 @@ use super::{
     Applied, ApplyResource, ErrorKind, Found, LeftBehind, Provider, ProviderError, ReadRequest,
     tags_of,
 };
+use crate::resource::schema::{
+    ecs_cluster, ecs_service, ecs_task_definition, log_group, s3_bucket, s3_object,
+};
 use crate::resource::{Attrs, ResourceKind, Value};
 
 /// The operations the fake counts.
@@ -173,27 +176,37 @@ impl FakeProvider {
     }
 
     fn computed(kind: ResourceKind, id: &str, attrs: &mut Attrs) {
+        let mut set = |k: &str, v: Value| {
+            attrs.insert(k.to_string(), v);
+        };
         match kind {
-            ResourceKind::S3Bucket => {
-                attrs.insert("arn".into(), Value::str(format!("arn:aws:s3:::{id}")));
-            }
+            ResourceKind::S3Bucket => set(
+                s3_bucket::Attr::Arn.as_str(),
+                Value::str(format!("arn:aws:s3:::{id}")),
+            ),
             ResourceKind::S3Object => {
-                attrs.insert("version_id".into(), Value::str(format!("v-{id}")));
-                attrs.insert("etag".into(), Value::str("\"etag\""));
+                set(
+                    s3_object::Attr::VersionId.as_str(),
+                    Value::str(format!("v-{id}")),
+                );
+                set(s3_object::Attr::Etag.as_str(), Value::str("\"etag\""));
             }
             ResourceKind::EcsTaskDefinition => {
-                attrs.insert("arn".into(), Value::str(id));
+                set(ecs_task_definition::Attr::Arn.as_str(), Value::str(id));
                 let rev = id
                     .rsplit(':')
                     .next()
                     .and_then(|r| r.parse().ok())
                     .unwrap_or(1);
-                attrs.insert("revision".into(), Value::Int(rev));
+                set(
+                    ecs_task_definition::Attr::Revision.as_str(),
+                    Value::Int(rev),
+                );
             }
             ResourceKind::ScalingTarget => {}
-            _ => {
-                attrs.insert("arn".into(), Value::str(id));
-            }
+            ResourceKind::EcsCluster => set(ecs_cluster::Attr::Arn.as_str(), Value::str(id)),
+            ResourceKind::LogGroup => set(log_group::Attr::Arn.as_str(), Value::str(id)),
+            ResourceKind::EcsService => set(ecs_service::Attr::Arn.as_str(), Value::str(id)),
         }
     }
 }

@@ -49,7 +49,7 @@ impl ApplyResource {
 /// Plain string tags of an attribute map.
 pub fn tags_of(attrs: &Attrs) -> BTreeMap<String, String> {
     attrs
-        .get("tags")
+        .get(crate::resource::schema::TAGS)
         .and_then(Value::as_map)
         .map(|m| {
             m.iter()
@@ -273,22 +273,29 @@ pub trait Provider: Send + Sync {
     }
 }
 
-/// Attribute helpers shared by provider implementations.
+/// Attribute helpers shared by provider implementations; keys are schema attribute names
+/// ([`crate::resource::schema`]), never string literals.
 pub(crate) mod attr {
+    use crate::resource::schema::AttrName;
     use crate::resource::{Attrs, Value};
 
     use super::ProviderError;
 
-    pub fn str<'a>(a: &'a Attrs, k: &str) -> Option<&'a str> {
-        a.get(k).and_then(Value::as_str)
+    pub fn get(a: &Attrs, k: impl AttrName) -> Option<&Value> {
+        a.get(k.name())
     }
 
-    pub fn req_str<'a>(a: &'a Attrs, k: &str) -> Result<&'a str, ProviderError> {
-        str(a, k).ok_or_else(|| ProviderError::invalid(format!("attribute `{k}` is required")))
+    pub fn str(a: &Attrs, k: impl AttrName) -> Option<&str> {
+        get(a, k).and_then(Value::as_str)
     }
 
-    pub fn int(a: &Attrs, k: &str) -> Option<i64> {
-        match a.get(k) {
+    pub fn req_str(a: &Attrs, k: impl AttrName) -> Result<&str, ProviderError> {
+        str(a, k)
+            .ok_or_else(|| ProviderError::invalid(format!("attribute `{}` is required", k.name())))
+    }
+
+    pub fn int(a: &Attrs, k: impl AttrName) -> Option<i64> {
+        match get(a, k) {
             Some(Value::Int(i)) => Some(*i),
             Some(Value::Float(f)) => Some(*f as i64),
             Some(Value::String(s)) => s.parse().ok(),
@@ -296,16 +303,16 @@ pub(crate) mod attr {
         }
     }
 
-    pub fn bool(a: &Attrs, k: &str) -> Option<bool> {
-        a.get(k).and_then(Value::as_bool)
+    pub fn bool(a: &Attrs, k: impl AttrName) -> Option<bool> {
+        get(a, k).and_then(Value::as_bool)
     }
 
-    pub fn map<'a>(a: &'a Attrs, k: &str) -> Option<&'a Attrs> {
-        a.get(k).and_then(Value::as_map)
+    pub fn map(a: &Attrs, k: impl AttrName) -> Option<&Attrs> {
+        get(a, k).and_then(Value::as_map)
     }
 
-    pub fn strings(a: &Attrs, k: &str) -> Vec<String> {
-        a.get(k)
+    pub fn strings(a: &Attrs, k: impl AttrName) -> Vec<String> {
+        get(a, k)
             .and_then(Value::as_list)
             .map(|l| {
                 l.iter()
@@ -313,6 +320,20 @@ pub(crate) mod attr {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Sets `k` (an attribute the provider learnt, such as a computed one).
+    pub fn set(a: &mut Attrs, k: impl AttrName, v: Value) {
+        a.insert(k.name().to_string(), v);
+    }
+
+    /// Whether `k` differs between two attribute maps (present on one side only counts).
+    pub fn changed(before: &Attrs, after: &Attrs, k: impl AttrName) -> bool {
+        match (get(before, k), get(after, k)) {
+            (Some(a), Some(b)) => !a.same_as(b),
+            (None, None) => false,
+            _ => true,
+        }
     }
 
     /// A secret's clear value (only in memory, only to send it).

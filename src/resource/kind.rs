@@ -2,40 +2,36 @@
 //! provider share: which attributes force replacement, which are computed by the cloud, and in
 //! which order a replacement runs.
 //!
-//! Attribute names listed here are the contract between spec lowering (which fills them), the
-//! planner (which diffs them), the renderers and the AWS provider (which sends them).
+//! The attribute lists come from the per-kind schemas in [`super::schema`], the contract between
+//! spec lowering (which fills the attributes), the planner (which diffs them), the renderers and
+//! the AWS provider (which sends them).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::schema::{
+    ecs_cluster, ecs_service, ecs_task_definition, log_group, s3_bucket, s3_object, scaling_target,
+};
+
+/// Every provider resource kind; its attributes are declared in [`super::schema`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
-    /// `storage.X.bucket`: bucket, versioning, encryption, kms_key, public_access_block,
-    /// lifecycle (list of {prefix, expire_days, noncurrent_days}), force_destroy, tags.
-    /// Computed: arn.
+    /// `storage.X.bucket`: see [`schema::s3_bucket`].
     S3Bucket,
-    /// `artifact.X.object`: bucket, key, source (path relative to the stack directory), sha256,
-    /// size, content_type, tags. Computed: version_id, etag.
+    /// `artifact.X.object`: see [`schema::s3_object`].
     S3Object,
-    /// `compute.X.cluster`: name, container_insights, capacity_providers, tags. Computed: arn.
+    /// `compute.X.cluster`: see [`schema::ecs_cluster`].
     EcsCluster,
-    /// `endpoint.X.log_group`: name, retention_days, tags. Computed: arn.
+    /// `endpoint.X.log_group`: see [`schema::log_group`].
     LogGroup,
-    /// `endpoint.X.task_definition`: family, cpu, memory, gpu, network_mode,
-    /// requires_compatibilities, execution_role, task_role, container (map: name, image, port,
-    /// environment, secrets, health_check, log_group, region), model ({name, version, artifact,
-    /// sha256}), tags. Computed: arn, revision. Any change registers a new revision.
+    /// `endpoint.X.task_definition`: see [`schema::ecs_task_definition`]. Any change registers
+    /// a new revision.
     EcsTaskDefinition,
-    /// `endpoint.X.service`: name, cluster, launch_type, capacity_provider_strategy,
-    /// task_definition, desired_count (null when autoscaling owns it), network ({subnets,
-    /// security_groups, public_ip}), deployment ({min_healthy_percent, max_percent,
-    /// circuit_breaker, wait, timeout_seconds}), health_check_grace_period, tags.
-    /// Computed: arn.
+    /// `endpoint.X.service`: see [`schema::ecs_service`].
     EcsService,
-    /// `endpoint.X.scaling`: resource_id (`service/<cluster>/<service>`), cluster, service,
-    /// min, max, target_cpu, policy_name. Computed: none.
+    /// `endpoint.X.scaling`: see [`schema::scaling_target`].
     ScalingTarget,
 }
 
@@ -76,56 +72,13 @@ impl ResourceKind {
 
     pub fn schema(self) -> &'static KindSchema {
         match self {
-            ResourceKind::S3Bucket => &KindSchema {
-                force_new: &["bucket"],
-                computed: &["arn"],
-                replace_order: ReplaceOrder::DestroyBeforeCreate,
-                versioned: false,
-                name_attr: "bucket",
-            },
-            ResourceKind::S3Object => &KindSchema {
-                force_new: &["bucket", "key", "sha256"],
-                computed: &["version_id", "etag"],
-                replace_order: ReplaceOrder::CreateBeforeDestroy,
-                versioned: false,
-                name_attr: "key",
-            },
-            ResourceKind::EcsCluster => &KindSchema {
-                force_new: &["name"],
-                computed: &["arn"],
-                replace_order: ReplaceOrder::DestroyBeforeCreate,
-                versioned: false,
-                name_attr: "name",
-            },
-            ResourceKind::LogGroup => &KindSchema {
-                force_new: &["name"],
-                computed: &["arn"],
-                replace_order: ReplaceOrder::DestroyBeforeCreate,
-                versioned: false,
-                name_attr: "name",
-            },
-            ResourceKind::EcsTaskDefinition => &KindSchema {
-                force_new: &["family"],
-                computed: &["arn", "revision"],
-                replace_order: ReplaceOrder::CreateBeforeDestroy,
-                versioned: true,
-                name_attr: "family",
-            },
-            ResourceKind::EcsService => &KindSchema {
-                force_new: &["name", "cluster", "launch_type"],
-                computed: &["arn"],
-                // The name stays reserved until the old service is INACTIVE.
-                replace_order: ReplaceOrder::DestroyBeforeCreate,
-                versioned: false,
-                name_attr: "name",
-            },
-            ResourceKind::ScalingTarget => &KindSchema {
-                force_new: &["resource_id"],
-                computed: &[],
-                replace_order: ReplaceOrder::DestroyBeforeCreate,
-                versioned: false,
-                name_attr: "resource_id",
-            },
+            ResourceKind::S3Bucket => &s3_bucket::SCHEMA,
+            ResourceKind::S3Object => &s3_object::SCHEMA,
+            ResourceKind::EcsCluster => &ecs_cluster::SCHEMA,
+            ResourceKind::LogGroup => &log_group::SCHEMA,
+            ResourceKind::EcsTaskDefinition => &ecs_task_definition::SCHEMA,
+            ResourceKind::EcsService => &ecs_service::SCHEMA,
+            ResourceKind::ScalingTarget => &scaling_target::SCHEMA,
         }
     }
 

@@ -1,7 +1,9 @@
 //! The desired provider resources a spec lowers to, and the vocabulary they share with the
-//! planner, state and provider: [`ResourceKind`], [`Value`] and [`Attrs`].
+//! planner, state and provider: [`ResourceKind`], [`Value`], [`Attrs`] and, per kind, the typed
+//! attribute contract in [`schema`].
 
 mod kind;
+pub mod schema;
 mod value;
 
 use std::collections::BTreeSet;

@@ -10,30 +10,31 @@ use super::AwsProvider;
 use super::error::{deleted, map};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
+use crate::resource::schema::scaling_target::{Attr as A, DEFAULT_MIN, POLICY_SUFFIX};
 use crate::resource::{Attrs, Value};
 
 fn resource_id(attrs: &Attrs) -> Result<String, ProviderError> {
-    if let Some(id) = attr::str(attrs, "resource_id") {
+    if let Some(id) = attr::str(attrs, A::ResourceId) {
         return Ok(id.to_string());
     }
-    let cluster = attr::req_str(attrs, "cluster")?;
-    let service = attr::req_str(attrs, "service")?;
+    let cluster = attr::req_str(attrs, A::Cluster)?;
+    let service = attr::req_str(attrs, A::Service)?;
     let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
     let service = service.rsplit('/').next().unwrap_or(service);
     Ok(format!("service/{cluster}/{service}"))
 }
 
 fn policy_name(attrs: &Attrs, rid: &str) -> String {
-    attr::str(attrs, "policy_name")
+    attr::str(attrs, A::PolicyName)
         .map(str::to_string)
-        .unwrap_or_else(|| format!("{}-cpu", rid.replace('/', "-")))
+        .unwrap_or_else(|| format!("{}{POLICY_SUFFIX}", rid.replace('/', "-")))
 }
 
 /// Registers (or re-registers) the target and puts the policy: both calls are idempotent.
 pub async fn put(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let rid = resource_id(&r.attrs)?;
-    let min = attr::int(&r.attrs, "min").unwrap_or(1) as i32;
-    let max = attr::int(&r.attrs, "max").unwrap_or(min as i64) as i32;
+    let min = attr::int(&r.attrs, A::Min).unwrap_or(DEFAULT_MIN) as i32;
+    let max = attr::int(&r.attrs, A::Max).unwrap_or(min as i64) as i32;
     p.clients
         .aas
         .register_scalable_target()
@@ -49,7 +50,7 @@ pub async fn put(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, Provider
         id: rid.clone(),
         attrs: r.attrs.clone(),
     };
-    if let Some(target) = attr::int(&r.attrs, "target_cpu") {
+    if let Some(target) = attr::int(&r.attrs, A::TargetCpu) {
         let name = policy_name(&r.attrs, &rid);
         let conf = TargetTrackingScalingPolicyConfiguration::builder()
             .target_value(target as f64)
@@ -128,34 +129,40 @@ pub async fn read(p: &AwsProvider, recorded: &Attrs) -> Result<Option<Attrs>, Pr
         return Ok(None);
     };
     let mut a = recorded.clone();
-    a.insert("min".into(), Value::Int(i64::from(t.min_capacity())));
-    a.insert("max".into(), Value::Int(i64::from(t.max_capacity())));
-    if recorded.contains_key("target_cpu") {
-        let name = policy_name(recorded, &rid);
-        let pols = p
-            .clients
-            .aas
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(&rid)
-            .policy_names(&name)
-            .send()
-            .await
-            .map_err(|e| map(&format!("DescribeScalingPolicies {rid}"), e))?;
-        match pols
-            .scaling_policies()
-            .first()
-            .and_then(|p| p.target_tracking_scaling_policy_configuration())
-        {
-            Some(c) => {
-                a.insert("target_cpu".into(), Value::Int(c.target_value() as i64));
+    // Exhaustive: a new attribute has to say whether refresh reads it back.
+    for &k in A::ALL {
+        match k {
+            // Found by these; the policy name is how the policy is looked up.
+            A::ResourceId | A::Cluster | A::Service | A::PolicyName => {}
+            A::Min => attr::set(&mut a, k, Value::Int(i64::from(t.min_capacity()))),
+            A::Max => attr::set(&mut a, k, Value::Int(i64::from(t.max_capacity()))),
+            A::TargetCpu if recorded.contains_key(k.as_str()) => {
+                let live = target_cpu(p, &rid, &policy_name(recorded, &rid)).await?;
+                attr::set(&mut a, k, live.map_or(Value::Null, Value::Int));
             }
-            None => {
-                a.insert("target_cpu".into(), Value::Null);
-            }
+            A::TargetCpu => {}
         }
     }
     Ok(Some(a))
+}
+
+/// The target value of the CPU policy, if there is one.
+async fn target_cpu(p: &AwsProvider, rid: &str, name: &str) -> Result<Option<i64>, ProviderError> {
+    let pols = p
+        .clients
+        .aas
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(rid)
+        .policy_names(name)
+        .send()
+        .await
+        .map_err(|e| map(&format!("DescribeScalingPolicies {rid}"), e))?;
+    Ok(pols
+        .scaling_policies()
+        .first()
+        .and_then(|p| p.target_tracking_scaling_policy_configuration())
+        .map(|c| c.target_value() as i64))
 }
 
 pub async fn find(p: &AwsProvider, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {

@@ -6,6 +6,7 @@ use super::AwsProvider;
 use super::error::{deleted, map};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
+use crate::resource::schema::log_group::Attr as A;
 use crate::resource::{Attrs, Value};
 
 /// The group's ARN without the `:*` suffix DescribeLogGroups appends.
@@ -51,7 +52,7 @@ async fn tags(p: &AwsProvider, arn: &str) -> Result<BTreeMap<String, String>, Pr
 }
 
 async fn set_retention(p: &AwsProvider, name: &str, attrs: &Attrs) -> Result<(), ProviderError> {
-    match attr::int(attrs, "retention_days") {
+    match attr::int(attrs, A::RetentionDays) {
         Some(days) => p
             .clients
             .logs
@@ -78,7 +79,7 @@ pub async fn create_log_group(
     p: &AwsProvider,
     r: &ApplyResource,
 ) -> Result<Applied, ProviderError> {
-    let name = attr::req_str(&r.attrs, "name")?;
+    let name = attr::req_str(&r.attrs, A::Name)?;
     let tags: std::collections::HashMap<String, String> =
         super::tag_pairs(&r.attrs).into_iter().collect();
     let mut req = p.clients.logs.create_log_group().log_group_name(name);
@@ -90,12 +91,12 @@ pub async fn create_log_group(
         .map_err(|e| map(&format!("CreateLogGroup {name}"), e))?;
     let arn = describe(p, name).await?.map(|(a, _)| a).unwrap_or_default();
     let mut attrs = r.attrs.clone();
-    attrs.insert("arn".into(), Value::str(&arn));
+    attrs.insert(A::Arn.into(), Value::str(&arn));
     let applied = Applied {
         id: name.to_string(),
         attrs,
     };
-    if r.attrs.contains_key("retention_days") {
+    if r.attrs.contains_key(A::RetentionDays.as_str()) {
         set_retention(p, name, &r.attrs)
             .await
             .map_err(|e| e.leaving(LeftBehind::Resource(applied.clone())))?;
@@ -109,11 +110,11 @@ pub async fn update_log_group(
     before: &Attrs,
     after: &ApplyResource,
 ) -> Result<Applied, ProviderError> {
-    let name = attr::str(&after.attrs, "name").unwrap_or(id);
-    if attr::int(before, "retention_days") != attr::int(&after.attrs, "retention_days") {
+    let name = attr::str(&after.attrs, A::Name).unwrap_or(id);
+    if attr::int(before, A::RetentionDays) != attr::int(&after.attrs, A::RetentionDays) {
         set_retention(p, name, &after.attrs).await?;
     }
-    let arn = match attr::str(before, "arn") {
+    let arn = match attr::str(before, A::Arn) {
         Some(a) if !a.is_empty() => a.to_string(),
         _ => describe(p, name).await?.map(|(a, _)| a).unwrap_or_default(),
     };
@@ -147,7 +148,7 @@ pub async fn update_log_group(
         }
     }
     let mut attrs = after.attrs.clone();
-    attrs.insert("arn".into(), Value::str(arn));
+    attrs.insert(A::Arn.into(), Value::str(arn));
     Ok(Applied {
         id: name.to_string(),
         attrs,
@@ -159,7 +160,7 @@ pub async fn delete_log_group(
     id: &str,
     attrs: &Attrs,
 ) -> Result<(), ProviderError> {
-    let name = attr::str(attrs, "name").unwrap_or(id);
+    let name = attr::str(attrs, A::Name).unwrap_or(id);
     deleted(
         &format!("DeleteLogGroup {name}"),
         p.clients
@@ -176,26 +177,29 @@ pub async fn read_log_group(
     id: &str,
     recorded: &Attrs,
 ) -> Result<Option<Attrs>, ProviderError> {
-    let name = attr::str(recorded, "name").unwrap_or(id);
+    let name = attr::str(recorded, A::Name).unwrap_or(id);
     let Some((arn, retention)) = describe(p, name).await? else {
         return Ok(None);
     };
     let mut a = recorded.clone();
-    a.insert(
-        "retention_days".into(),
-        retention
-            .map(|d| Value::Int(i64::from(d)))
-            .unwrap_or(Value::Null),
-    );
-    if recorded.get("retention_days").is_none() && retention.is_none() {
-        a.remove("retention_days");
+    // Exhaustive: a new attribute has to say whether refresh reads it back.
+    for &k in A::ALL {
+        match k {
+            // Found by its name.
+            A::Name => {}
+            A::RetentionDays => match retention {
+                Some(d) => attr::set(&mut a, k, Value::Int(i64::from(d))),
+                None if recorded.contains_key(k.as_str()) => attr::set(&mut a, k, Value::Null),
+                None => {}
+            },
+            A::Tags => {
+                let t = tags(p, &arn).await?;
+                let t = t.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+                attr::set(&mut a, k, Value::Map(t));
+            }
+            A::Arn => attr::set(&mut a, k, Value::str(&arn)),
+        }
     }
-    let t = tags(p, &arn).await?;
-    a.insert(
-        "tags".into(),
-        Value::Map(t.into_iter().map(|(k, v)| (k, Value::String(v))).collect()),
-    );
-    a.insert("arn".into(), Value::str(arn));
     Ok(Some(a))
 }
 
@@ -203,7 +207,7 @@ pub async fn find_log_group(
     p: &AwsProvider,
     r: &ApplyResource,
 ) -> Result<Option<Found>, ProviderError> {
-    let name = attr::req_str(&r.attrs, "name")?;
+    let name = attr::req_str(&r.attrs, A::Name)?;
     let Some((arn, _)) = describe(p, name).await? else {
         return Ok(None);
     };

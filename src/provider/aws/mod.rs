@@ -19,6 +19,7 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::{Intercept, Region, RuntimeComponents};
 
 use super::{Applied, ApplyResource, Found, Provider, ProviderError, ReadRequest};
+use crate::resource::schema::ecs_service;
 use crate::resource::{Attrs, ResourceKind};
 use crate::spec::ProviderConfig;
 
@@ -276,7 +277,8 @@ impl Provider for AwsProvider {
         let mut by_cluster: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
         for (i, r) in requests.iter().enumerate() {
             if r.kind == ResourceKind::EcsService {
-                let cluster = super::attr::str(&r.attrs, "cluster").unwrap_or("default");
+                let cluster =
+                    super::attr::str(&r.attrs, ecs_service::Attr::Cluster).unwrap_or("default");
                 by_cluster.entry(cluster.to_string()).or_default().push(i);
             }
         }
@@ -341,6 +343,8 @@ mod tests {
     use super::*;
     use crate::addr::Address;
     use crate::resource::Value;
+    use crate::resource::schema::ecs_cluster;
+    use crate::resource::schema::ecs_service::Attr as S;
 
     macro_rules! client {
         ($krate:ident, $rules:expr) => {{
@@ -408,10 +412,10 @@ mod tests {
         let mut requests = Vec::new();
         for i in 0..23 {
             let mut a = Attrs::new();
-            a.insert("name".into(), Value::str(format!("svc-{i:02}")));
-            a.insert("cluster".into(), Value::str("serving"));
-            a.insert("task_definition".into(), Value::str("arn:td:1"));
-            a.insert("desired_count".into(), Value::Int(2));
+            a.insert(S::Name.into(), Value::str(format!("svc-{i:02}")));
+            a.insert(S::Cluster.into(), Value::str("serving"));
+            a.insert(S::TaskDefinition.into(), Value::str("arn:td:1"));
+            a.insert(S::DesiredCount.into(), Value::Int(2));
             requests.push(ReadRequest {
                 address: Address::new(format!("endpoint.e{i:02}.service")),
                 kind: ResourceKind::EcsService,
@@ -421,7 +425,7 @@ mod tests {
         }
         for i in 0..3 {
             let mut a = Attrs::new();
-            a.insert("name".into(), Value::str(format!("c{i}")));
+            a.insert(ecs_cluster::Attr::Name.into(), Value::str(format!("c{i}")));
             requests.push(ReadRequest {
                 address: Address::new(format!("compute.c{i}.cluster")),
                 kind: ResourceKind::EcsCluster,
@@ -438,7 +442,7 @@ mod tests {
             "the deleted service reads as gone"
         );
         let svc0 = out[0].as_ref().unwrap().as_ref().unwrap();
-        assert_eq!(svc0["desired_count"], Value::Int(2));
+        assert_eq!(svc0[S::DesiredCount.as_str()], Value::Int(2));
         assert!(out[25].as_ref().unwrap().is_some());
     }
 }

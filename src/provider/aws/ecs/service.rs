@@ -1,0 +1,466 @@
+//! ECS services: idempotent create, in-place updates, scale-to-zero + force delete + wait
+//! INACTIVE, batched read-back; a new task definition waits for its release ([`super::rollout`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
+    DeploymentConfiguration, LaunchType, NetworkConfiguration, PropagateTags, ServiceField,
+};
+use sha2::{Digest, Sha256};
+
+use super::super::AwsProvider;
+use super::super::error::map;
+use super::rollout::{ReleaseWait, wait_for_release};
+use super::{build_err, ecs_tags, retag, tags_map, tags_value};
+use crate::provider::attr;
+use crate::provider::{Applied, ApplyResource, ErrorKind, Found, LeftBehind, Owner, ProviderError};
+use crate::resource::schema::ecs_service::{
+    Attr as A, CapacityProviderItem as CP, DEFAULT_BASE, DEFAULT_CIRCUIT_BREAKER,
+    DEFAULT_DESIRED_COUNT, DEFAULT_LAUNCH_TYPE, DEFAULT_MAX_PERCENT, DEFAULT_MIN_HEALTHY_PERCENT,
+    DEFAULT_PUBLIC_IP, DEFAULT_WAIT, DEFAULT_WEIGHT, Deployment as D, Network as N,
+};
+use crate::resource::{Attrs, Value};
+
+fn network_configuration(attrs: &Attrs) -> Result<Option<NetworkConfiguration>, ProviderError> {
+    let Some(n) = attr::map(attrs, A::Network) else {
+        return Ok(None);
+    };
+    let subnets = attr::strings(n, N::Subnets);
+    if subnets.is_empty() {
+        return Ok(None);
+    }
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(Some(subnets))
+        .set_security_groups(Some(attr::strings(n, N::SecurityGroups)))
+        .assign_public_ip(if attr::bool(n, N::PublicIp).unwrap_or(DEFAULT_PUBLIC_IP) {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        })
+        .build()
+        .map_err(build_err)?;
+    Ok(Some(
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(vpc)
+            .build(),
+    ))
+}
+
+fn deployment_configuration(attrs: &Attrs) -> DeploymentConfiguration {
+    let empty = Attrs::new();
+    let d = attr::map(attrs, A::Deployment).unwrap_or(&empty);
+    let cb = attr::bool(d, D::CircuitBreaker).unwrap_or(DEFAULT_CIRCUIT_BREAKER);
+    DeploymentConfiguration::builder()
+        .minimum_healthy_percent(
+            attr::int(d, D::MinHealthyPercent).unwrap_or(DEFAULT_MIN_HEALTHY_PERCENT) as i32,
+        )
+        .maximum_percent(attr::int(d, D::MaxPercent).unwrap_or(DEFAULT_MAX_PERCENT) as i32)
+        .deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(cb)
+                .rollback(cb)
+                .build(),
+        )
+        .build()
+}
+
+fn capacity_strategy(
+    attrs: &Attrs,
+) -> Result<Option<Vec<CapacityProviderStrategyItem>>, ProviderError> {
+    let Some(list) = attr::get(attrs, A::CapacityProviderStrategy)
+        .and_then(Value::as_list)
+        .filter(|l| !l.is_empty())
+    else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for item in list {
+        let Some(m) = item.as_map() else { continue };
+        out.push(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider(attr::req_str(m, CP::CapacityProvider)?)
+                .weight(attr::int(m, CP::Weight).unwrap_or(DEFAULT_WEIGHT) as i32)
+                .base(attr::int(m, CP::Base).unwrap_or(DEFAULT_BASE) as i32)
+                .build()
+                .map_err(build_err)?,
+        );
+    }
+    Ok(Some(out))
+}
+
+/// How to wait for a service's release, from its `deployment` attribute.
+fn wait_settings(p: &AwsProvider, attrs: &Attrs) -> Option<Duration> {
+    let empty = Attrs::new();
+    let d = attr::map(attrs, A::Deployment).unwrap_or(&empty);
+    if !attr::bool(d, D::Wait).unwrap_or(DEFAULT_WAIT) {
+        return None;
+    }
+    Some(
+        attr::int(d, D::TimeoutSeconds)
+            .map(|s| Duration::from_secs(s.max(0) as u64))
+            .unwrap_or(p.opts.default_release_timeout),
+    )
+}
+
+pub async fn find_service(
+    p: &AwsProvider,
+    r: &ApplyResource,
+) -> Result<Option<Found>, ProviderError> {
+    let name = attr::req_str(&r.attrs, A::Name)?;
+    let cluster = attr::req_str(&r.attrs, A::Cluster)?;
+    let out = match p
+        .clients
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .include(ServiceField::Tags)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            let err = map(&format!("DescribeServices {cluster}/{name}"), e);
+            return if err.is_not_found() {
+                Ok(None)
+            } else {
+                Err(err)
+            };
+        }
+    };
+    Ok(out
+        .services()
+        .iter()
+        .find(|s| s.status() != Some("INACTIVE") && s.service_name() == Some(name))
+        .map(|s| Found {
+            id: s.service_arn().unwrap_or(name).to_string(),
+            tags: tags_map(s.tags()),
+        }))
+}
+
+pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
+    let name = attr::req_str(&r.attrs, A::Name)?;
+    let cluster = attr::req_str(&r.attrs, A::Cluster)?;
+    let task_def = attr::req_str(&r.attrs, A::TaskDefinition)?;
+    // Some endpoints silently replace a service created twice: look first.
+    if let Some(found) = find_service(p, r).await? {
+        let owner = Owner::classify(&found.tags, "", "", &r.address);
+        return Err(ProviderError::new(
+            ErrorKind::AlreadyExists { owner },
+            format!("service {name} already exists in cluster {cluster}"),
+        ));
+    }
+    let token = hex::encode(Sha256::digest(
+        format!("{cluster}/{name}/{task_def}").as_bytes(),
+    ));
+    let desired = attr::int(&r.attrs, A::DesiredCount).unwrap_or(DEFAULT_DESIRED_COUNT);
+    let mut req = p
+        .clients
+        .ecs
+        .create_service()
+        .cluster(cluster)
+        .service_name(name)
+        .task_definition(task_def)
+        .desired_count(desired as i32)
+        .client_token(&token[..32])
+        .deployment_configuration(deployment_configuration(&r.attrs))
+        .set_network_configuration(network_configuration(&r.attrs)?)
+        .propagate_tags(PropagateTags::Service)
+        .enable_ecs_managed_tags(true);
+    match capacity_strategy(&r.attrs)? {
+        Some(s) => req = req.set_capacity_provider_strategy(Some(s)),
+        None => {
+            req = req.launch_type(LaunchType::from(
+                attr::str(&r.attrs, A::LaunchType).unwrap_or(DEFAULT_LAUNCH_TYPE),
+            ))
+        }
+    }
+    if let Some(g) = attr::int(&r.attrs, A::HealthCheckGracePeriod) {
+        req = req.health_check_grace_period_seconds(g as i32);
+    }
+    let tags = ecs_tags(&r.attrs);
+    if !tags.is_empty() {
+        req = req.set_tags(Some(tags));
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(|e| map(&format!("CreateService {cluster}/{name}"), e))?;
+    let arn = out
+        .service()
+        .and_then(|s| s.service_arn())
+        .unwrap_or(name)
+        .to_string();
+    let mut attrs = r.attrs.clone();
+    attrs.insert(A::Arn.into(), Value::str(&arn));
+    let applied = Applied { id: arn, attrs };
+    if let Some(timeout) = wait_settings(p, &r.attrs) {
+        let w = ReleaseWait {
+            cluster: cluster.to_string(),
+            service: name.to_string(),
+            task_definition: task_def.to_string(),
+            timeout,
+            poll: p.opts.poll_interval,
+        };
+        wait_for_release(&p.clients.ecs, &w)
+            .await
+            .map_err(|e| e.leaving(LeftBehind::Resource(applied.clone())))?;
+    }
+    Ok(applied)
+}
+
+pub async fn update_service(
+    p: &AwsProvider,
+    id: &str,
+    before: &Attrs,
+    after: &ApplyResource,
+) -> Result<Applied, ProviderError> {
+    let name = attr::req_str(&after.attrs, A::Name)?;
+    let cluster = attr::req_str(&after.attrs, A::Cluster)?;
+    let task_def = attr::req_str(&after.attrs, A::TaskDefinition)?;
+    let mut req = p
+        .clients
+        .ecs
+        .update_service()
+        .cluster(cluster)
+        .service(name)
+        .task_definition(task_def)
+        .deployment_configuration(deployment_configuration(&after.attrs))
+        .set_network_configuration(network_configuration(&after.attrs)?);
+    // A null desired count means autoscaling owns it: never send it.
+    if let Some(d) = attr::int(&after.attrs, A::DesiredCount) {
+        req = req.desired_count(d as i32);
+    }
+    if let Some(s) = capacity_strategy(&after.attrs)? {
+        req = req.set_capacity_provider_strategy(Some(s));
+    }
+    if let Some(g) = attr::int(&after.attrs, A::HealthCheckGracePeriod) {
+        req = req.health_check_grace_period_seconds(g as i32);
+    }
+    req.send()
+        .await
+        .map_err(|e| map(&format!("UpdateService {cluster}/{name}"), e))?;
+    retag(p, id, before, &after.attrs).await?;
+    let mut attrs = after.attrs.clone();
+    attrs.insert(A::Arn.into(), Value::str(id));
+    let new_release = attr::str(before, A::TaskDefinition) != Some(task_def);
+    if new_release && let Some(timeout) = wait_settings(p, &after.attrs) {
+        let w = ReleaseWait {
+            cluster: cluster.to_string(),
+            service: name.to_string(),
+            task_definition: task_def.to_string(),
+            timeout,
+            poll: p.opts.poll_interval,
+        };
+        wait_for_release(&p.clients.ecs, &w).await?;
+    }
+    Ok(Applied {
+        id: id.to_string(),
+        attrs,
+    })
+}
+
+pub async fn delete_service(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(), ProviderError> {
+    let name = attr::str(attrs, A::Name).unwrap_or(id);
+    let Some(cluster) = attr::str(attrs, A::Cluster) else {
+        return Err(ProviderError::invalid(format!(
+            "service {name}: no cluster recorded"
+        )));
+    };
+    let ecs = &p.clients.ecs;
+    let gone = |e: &ProviderError| e.is_not_found();
+    match ecs
+        .update_service()
+        .cluster(cluster)
+        .service(name)
+        .desired_count(0)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) => {
+            let err = map(&format!("UpdateService {cluster}/{name}"), e);
+            if gone(&err) {
+                return Ok(());
+            }
+            // An INACTIVE service cannot be updated: treat like gone once describe agrees.
+            if service_status(p, cluster, name).await?.is_none() {
+                return Ok(());
+            }
+        }
+    }
+    if let Err(e) = ecs
+        .delete_service()
+        .cluster(cluster)
+        .service(name)
+        .force(true)
+        .send()
+        .await
+    {
+        let err = map(&format!("DeleteService {cluster}/{name}"), e);
+        if !gone(&err) {
+            return Err(err);
+        }
+    }
+    let started = Instant::now();
+    loop {
+        match service_status(p, cluster, name).await? {
+            None => return Ok(()),
+            Some(_) if started.elapsed() >= p.opts.inactive_timeout => {
+                return Err(ProviderError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "service {cluster}/{name} did not become INACTIVE within {}",
+                        humantime::format_duration(p.opts.inactive_timeout)
+                    ),
+                )
+                .leaving(LeftBehind::Unknown));
+            }
+            Some(_) => tokio::time::sleep(p.opts.poll_interval.min(Duration::from_secs(5))).await,
+        }
+    }
+}
+
+/// The service's status unless it is INACTIVE or missing.
+async fn service_status(
+    p: &AwsProvider,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<String>, ProviderError> {
+    match p
+        .clients
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .services()
+            .iter()
+            .find(|s| s.service_name() == Some(name))
+            .and_then(|s| s.status())
+            .filter(|s| *s != "INACTIVE")
+            .map(str::to_string)),
+        Err(e) => {
+            let err = map(&format!("DescribeServices {cluster}/{name}"), e);
+            if err.is_not_found() {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Live attributes of up to 10 services of one cluster, in request order.
+pub async fn read_services(
+    p: &AwsProvider,
+    items: &[(&str, &Attrs)],
+) -> Result<Vec<Option<Attrs>>, ProviderError> {
+    let Some(cluster) = items.first().and_then(|(_, a)| attr::str(a, A::Cluster)) else {
+        return Ok(items.iter().map(|_| None).collect());
+    };
+    let names: Vec<String> = items
+        .iter()
+        .map(|(id, a)| attr::str(a, A::Name).unwrap_or(id).to_string())
+        .collect();
+    let out = match p
+        .clients
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .set_services(Some(names.clone()))
+        .include(ServiceField::Tags)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            let err = map(&format!("DescribeServices {cluster}"), e);
+            return if err.is_not_found() {
+                Ok(items.iter().map(|_| None).collect())
+            } else {
+                Err(err)
+            };
+        }
+    };
+    let live: BTreeMap<&str, &aws_sdk_ecs::types::Service> = out
+        .services()
+        .iter()
+        .filter(|s| s.status() != Some("INACTIVE"))
+        .filter_map(|s| Some((s.service_name()?, s)))
+        .collect();
+    Ok(items
+        .iter()
+        .zip(&names)
+        .map(|((_, recorded), name)| {
+            let s = live.get(name.as_str())?;
+            Some(read_back(s, recorded))
+        })
+        .collect())
+}
+
+/// The recorded attributes updated with what the service reports.
+fn read_back(s: &aws_sdk_ecs::types::Service, recorded: &Attrs) -> Attrs {
+    let mut a = recorded.clone();
+    // Exhaustive: a new attribute has to say whether refresh reads it back.
+    for &k in A::ALL {
+        match k {
+            A::Arn => {
+                if let Some(arn) = s.service_arn() {
+                    attr::set(&mut a, k, Value::str(arn));
+                }
+            }
+            A::TaskDefinition => {
+                if let Some(td) = s.task_definition() {
+                    attr::set(&mut a, k, Value::str(td));
+                }
+            }
+            // Null: autoscaling owns the count, so its changes are not drift.
+            A::DesiredCount => {
+                if matches!(attr::get(recorded, k), Some(Value::Int(_))) {
+                    attr::set(&mut a, k, Value::Int(i64::from(s.desired_count())));
+                }
+            }
+            A::Network => {
+                if let Some(vpc) = s
+                    .network_configuration()
+                    .and_then(|n| n.awsvpc_configuration())
+                    && let Some(Value::Map(net)) = a.get_mut(k.as_str())
+                {
+                    read_back_network(net, vpc);
+                }
+            }
+            A::Tags => attr::set(&mut a, k, tags_value(s.tags())),
+            // Found by these, or settings the recorded value stands for.
+            A::Name
+            | A::Cluster
+            | A::LaunchType
+            | A::CapacityProviderStrategy
+            | A::Deployment
+            | A::HealthCheckGracePeriod => {}
+        }
+    }
+    a
+}
+
+/// Subnets and security groups as the service reports them (compared as sets).
+fn read_back_network(net: &mut Attrs, vpc: &aws_sdk_ecs::types::AwsVpcConfiguration) {
+    for &k in N::ALL {
+        let live = match k {
+            N::Subnets => vpc.subnets(),
+            N::SecurityGroups => vpc.security_groups(),
+            N::PublicIp => continue,
+        };
+        let rec: BTreeSet<String> = attr::strings(net, k).into_iter().collect();
+        let live_set: BTreeSet<String> = live.iter().cloned().collect();
+        if rec != live_set {
+            let list = live_set.into_iter().map(Value::String).collect();
+            attr::set(net, k, Value::List(list));
+        }
+    }
+}

@@ -1,0 +1,533 @@
+//! S3 artifact objects: content addressed (SHA-256 checksums and metadata), multipart above a
+//! threshold, create-only writes with `If-None-Match: *`, directories file by file, every
+//! version removed on delete.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Tag, Tagging};
+use sha2::{Digest, Sha256};
+
+use super::super::AwsProvider;
+use super::super::error::map;
+use super::{build_err, list_versions, purge};
+use crate::provider::attr;
+use crate::provider::{Applied, ApplyResource, ErrorKind, Found, LeftBehind, Owner, ProviderError};
+use crate::resource::schema::Rule;
+use crate::resource::schema::s3_object::{Attr as A, META_SHA256};
+use crate::resource::{Attrs, Value};
+
+fn object_id(bucket: &str, key: &str) -> String {
+    format!("s3://{bucket}/{key}")
+}
+
+fn source_path(p: &AwsProvider, attrs: &Attrs) -> Result<PathBuf, ProviderError> {
+    let src = PathBuf::from(attr::req_str(attrs, A::Source)?);
+    Ok(if src.is_absolute() {
+        src
+    } else {
+        p.opts.root.join(src)
+    })
+}
+
+fn tagging_query(attrs: &Attrs) -> String {
+    super::super::tag_pairs(attrs)
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", url_encode(&k), url_encode(&v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// What is stored under the key now: (sha256 from metadata, version id, etag).
+async fn head_object(
+    p: &AwsProvider,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(Option<String>, Option<String>, Option<String>, i64)>, ProviderError> {
+    match p
+        .clients
+        .s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(h) => Ok(Some((
+            h.metadata().and_then(|m| m.get(META_SHA256)).cloned(),
+            h.version_id().map(str::to_string),
+            h.e_tag().map(str::to_string),
+            h.content_length().unwrap_or(0),
+        ))),
+        Err(e) => {
+            let err = map(&format!("HeadObject s3://{bucket}/{key}"), e);
+            if err.is_not_found() {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+fn object_applied(
+    bucket: &str,
+    key: &str,
+    attrs: &Attrs,
+    version: Option<String>,
+    etag: Option<String>,
+) -> Applied {
+    let mut a = attrs.clone();
+    a.insert(
+        A::VersionId.into(),
+        version.map(Value::String).unwrap_or(Value::Null),
+    );
+    a.insert(
+        A::Etag.into(),
+        etag.map(Value::String).unwrap_or(Value::Null),
+    );
+    Applied {
+        id: object_id(bucket, key),
+        attrs: a,
+    }
+}
+
+pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
+    let bucket = attr::req_str(&r.attrs, A::Bucket)?;
+    let key = attr::req_str(&r.attrs, A::Key)?;
+    if let Some(files) = attr::map(&r.attrs, A::Files) {
+        return create_directory(p, r, bucket, key, files).await;
+    }
+    let want_sha =
+        attr::str(&r.attrs, A::Sha256).map(|s| s.trim_start_matches("sha256:").to_string());
+    // Content addressed: an object already holding this sha needs no upload.
+    if let Some((sha, version, etag, _)) = head_object(p, bucket, key).await? {
+        if sha.is_some() && sha == want_sha {
+            return Ok(object_applied(bucket, key, &r.attrs, version, etag));
+        }
+        return Err(ProviderError::new(
+            ErrorKind::AlreadyExists {
+                owner: Owner::Nobody,
+            },
+            format!(
+                "object s3://{bucket}/{key} already exists with other content; published keys are never overwritten"
+            ),
+        ));
+    }
+    let path = source_path(p, &r.attrs)?;
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| ProviderError::invalid(format!("artifact source {}: {e}", path.display())))?;
+    if meta.is_dir() {
+        return Err(ProviderError::invalid(format!(
+            "artifact source {} is a directory; upload of directories is not supported",
+            path.display()
+        )));
+    }
+    let sha = match &want_sha {
+        Some(s) => s.clone(),
+        None => sha256_file(&path)?,
+    };
+    let (version, etag) = if meta.len() > p.opts.multipart_threshold {
+        upload_multipart(p, bucket, key, &path, &sha, &r.attrs).await?
+    } else {
+        let body = std::fs::read(&path).map_err(|e| {
+            ProviderError::invalid(format!("artifact source {}: {e}", path.display()))
+        })?;
+        let mut req = p
+            .clients
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .if_none_match("*")
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .metadata(META_SHA256, &sha)
+            .body(ByteStream::from(body));
+        if let Some(ct) = attr::str(&r.attrs, A::ContentType) {
+            req = req.content_type(ct);
+        }
+        let tagging = tagging_query(&r.attrs);
+        if !tagging.is_empty() {
+            req = req.tagging(tagging);
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| map(&format!("PutObject s3://{bucket}/{key}"), e))?;
+        (
+            out.version_id().map(str::to_string),
+            out.e_tag().map(str::to_string),
+        )
+    };
+    let mut attrs = r.attrs.clone();
+    attrs
+        .entry(A::Sha256.into())
+        .or_insert_with(|| Value::str(&sha));
+    Ok(object_applied(bucket, key, &attrs, version, etag))
+}
+
+/// A directory artifact: every file under `key` (a prefix ending in `/`), each content
+/// addressed by its own SHA-256 and written create-only.
+async fn create_directory(
+    p: &AwsProvider,
+    r: &ApplyResource,
+    bucket: &str,
+    key: &str,
+    files: &Attrs,
+) -> Result<Applied, ProviderError> {
+    let root = source_path(p, &r.attrs)?;
+    let tagging = tagging_query(&r.attrs);
+    let mut uploaded: Vec<String> = Vec::new();
+    for (rel, sha) in files {
+        let Some(sha) = sha.as_str() else { continue };
+        let object_key = format!(
+            "{}{rel}",
+            if key.ends_with('/') {
+                key.to_string()
+            } else {
+                format!("{key}/")
+            }
+        );
+        if let Some((have, ..)) = head_object(p, bucket, &object_key).await? {
+            if have.as_deref() == Some(sha) {
+                continue;
+            }
+            return Err(ProviderError::new(
+                ErrorKind::AlreadyExists {
+                    owner: Owner::Nobody,
+                },
+                format!(
+                    "object s3://{bucket}/{object_key} already exists with other content; published keys are never overwritten"
+                ),
+            ));
+        }
+        let path = root.join(rel);
+        let body = std::fs::read(&path).map_err(|e| {
+            ProviderError::invalid(format!("artifact file {}: {e}", path.display()))
+        })?;
+        let mut req = p
+            .clients
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(&object_key)
+            .if_none_match("*")
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .metadata(META_SHA256, sha)
+            .body(ByteStream::from(body));
+        if !tagging.is_empty() {
+            req = req.tagging(&tagging);
+        }
+        if let Err(e) = req.send().await {
+            let err = map(&format!("PutObject s3://{bucket}/{object_key}"), e);
+            return Err(if uploaded.is_empty() {
+                err
+            } else {
+                err.leaving(LeftBehind::Resource(object_applied(
+                    bucket, key, &r.attrs, None, None,
+                )))
+            });
+        }
+        uploaded.push(object_key);
+    }
+    Ok(object_applied(bucket, key, &r.attrs, None, None))
+}
+
+fn sha256_file(path: &std::path::Path) -> Result<String, ProviderError> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+async fn upload_multipart(
+    p: &AwsProvider,
+    bucket: &str,
+    key: &str,
+    path: &std::path::Path,
+    sha: &str,
+    attrs: &Attrs,
+) -> Result<(Option<String>, Option<String>), ProviderError> {
+    let s3 = &p.clients.s3;
+    let what = format!("multipart upload s3://{bucket}/{key}");
+    let mut req = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .metadata(META_SHA256, sha);
+    if let Some(ct) = attr::str(attrs, A::ContentType) {
+        req = req.content_type(ct);
+    }
+    let tagging = tagging_query(attrs);
+    if !tagging.is_empty() {
+        req = req.tagging(tagging);
+    }
+    let created = req.send().await.map_err(|e| map(&what, e))?;
+    let upload_id = created
+        .upload_id()
+        .ok_or_else(|| ProviderError::other(format!("{what}: no upload id")))?
+        .to_string();
+    let result = async {
+        let mut f = std::fs::File::open(path)
+            .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
+        let len = f
+            .seek(SeekFrom::End(0))
+            .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
+        let mut parts = Vec::new();
+        let mut offset = 0u64;
+        let mut number = 1i32;
+        while offset < len {
+            let size = p.opts.part_size.min(len - offset) as usize;
+            let mut buf = vec![0u8; size];
+            f.read_exact(&mut buf)
+                .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
+            let part_sha = base64(&Sha256::digest(&buf));
+            let out = s3
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .part_number(number)
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .checksum_sha256(&part_sha)
+                .body(ByteStream::from(buf))
+                .send()
+                .await
+                .map_err(|e| map(&what, e))?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(out.e_tag().map(str::to_string))
+                    .checksum_sha256(part_sha)
+                    .build(),
+            );
+            offset += size as u64;
+            number += 1;
+        }
+        let done = s3
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .if_none_match("*")
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| map(&what, e))?;
+        Ok((
+            done.version_id().map(str::to_string),
+            done.e_tag().map(str::to_string),
+        ))
+    }
+    .await;
+    if result.is_err() {
+        let _ = s3
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .send()
+            .await;
+    }
+    result
+}
+
+pub async fn update_object(
+    p: &AwsProvider,
+    _id: &str,
+    before: &Attrs,
+    after: &ApplyResource,
+) -> Result<Applied, ProviderError> {
+    let bucket = attr::req_str(&after.attrs, A::Bucket)?;
+    let key = attr::req_str(&after.attrs, A::Key)?;
+    // New content or a new place is a new object (published keys are never rewritten).
+    if A::ALL
+        .iter()
+        .any(|&k| k.rule() == Rule::ForceNew && attr::changed(before, &after.attrs, k))
+    {
+        return create_object(p, after).await;
+    }
+    if attr::changed(before, &after.attrs, A::Tags) {
+        let mut set = Vec::new();
+        for (k, v) in super::super::tag_pairs(&after.attrs) {
+            set.push(Tag::builder().key(k).value(v).build().map_err(build_err)?);
+        }
+        p.clients
+            .s3
+            .put_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .tagging(
+                Tagging::builder()
+                    .set_tag_set(Some(set))
+                    .build()
+                    .map_err(build_err)?,
+            )
+            .send()
+            .await
+            .map_err(|e| map(&format!("PutObjectTagging s3://{bucket}/{key}"), e))?;
+    }
+    let mut attrs = after.attrs.clone();
+    for &k in A::ALL.iter().filter(|k| k.rule() == Rule::Computed) {
+        if let Some(v) = attr::get(before, k) {
+            attr::set(&mut attrs, k, v.clone());
+        }
+    }
+    Ok(Applied {
+        id: object_id(bucket, key),
+        attrs,
+    })
+}
+
+pub async fn delete_object(p: &AwsProvider, attrs: &Attrs) -> Result<(), ProviderError> {
+    let bucket = attr::req_str(attrs, A::Bucket)?;
+    let key = attr::req_str(attrs, A::Key)?;
+    let versions = match list_versions(p, bucket, Some(key)).await {
+        Ok(v) => v,
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if versions.is_empty() {
+        return Ok(());
+    }
+    purge(p, bucket, versions).await
+}
+
+pub async fn read_object(
+    p: &AwsProvider,
+    recorded: &Attrs,
+) -> Result<Option<Attrs>, ProviderError> {
+    let bucket = attr::req_str(recorded, A::Bucket)?;
+    let key = attr::req_str(recorded, A::Key)?;
+    if let Some(files) = attr::map(recorded, A::Files) {
+        let Some(first) = files.keys().next() else {
+            return Ok(Some(recorded.clone()));
+        };
+        let present = head_object(p, bucket, &format!("{key}{first}"))
+            .await?
+            .is_some();
+        return Ok(present.then(|| recorded.clone()));
+    }
+    let Some((sha, version, etag, size)) = head_object(p, bucket, key).await? else {
+        return Ok(None);
+    };
+    let mut a = recorded.clone();
+    if let Some(s) = sha {
+        a.insert(A::Sha256.into(), Value::String(s));
+    }
+    if recorded.contains_key(A::Size.as_str()) {
+        a.insert(A::Size.into(), Value::Int(size));
+    }
+    a.insert(
+        A::VersionId.into(),
+        version.map(Value::String).unwrap_or(Value::Null),
+    );
+    a.insert(
+        A::Etag.into(),
+        etag.map(Value::String).unwrap_or(Value::Null),
+    );
+    Ok(Some(a))
+}
+
+pub async fn find_object(
+    p: &AwsProvider,
+    r: &ApplyResource,
+) -> Result<Option<Found>, ProviderError> {
+    let bucket = attr::req_str(&r.attrs, A::Bucket)?;
+    let key_attr = attr::req_str(&r.attrs, A::Key)?;
+    // A directory artifact is found by its first file.
+    let first = attr::map(&r.attrs, A::Files)
+        .and_then(|f| f.keys().next())
+        .map(|rel| format!("{key_attr}{rel}"));
+    let key = first.as_deref().unwrap_or(key_attr);
+    if head_object(p, bucket, key).await?.is_none() {
+        return Ok(None);
+    }
+    let tags = match p
+        .clients
+        .s3
+        .get_object_tagging()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    };
+    Ok(Some(Found {
+        id: object_id(bucket, key_attr),
+        tags,
+    }))
+}
+
+/// Standard base64 with padding (checksum headers).
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(super::url_encode("pedestal:stack"), "pedestal%3Astack");
+    }
+}

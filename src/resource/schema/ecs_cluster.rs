@@ -1,0 +1,45 @@
+//! `ecs_cluster` (`compute.X.cluster`).
+
+use super::{Rule, attr_names, rule_lists};
+use crate::resource::{KindSchema, ReplaceOrder};
+
+attr_names! {
+    /// Top-level attributes of an `ecs_cluster`.
+    pub enum Attr {
+        /// The cluster name (the physical name).
+        Name = "name",
+        /// CloudWatch Container Insights on or off.
+        ContainerInsights = "container_insights",
+        /// Capacity providers attached to the cluster (empty: Fargate only).
+        CapacityProviders = "capacity_providers",
+        /// The tag map.
+        Tags = "tags",
+        /// The cluster ARN.
+        Arn = "arn",
+    }
+}
+
+impl Attr {
+    /// How the planner treats a change.
+    pub const fn rule(self) -> Rule {
+        match self {
+            Attr::Name => Rule::ForceNew,
+            Attr::ContainerInsights | Attr::CapacityProviders | Attr::Tags => Rule::InPlace,
+            Attr::Arn => Rule::Computed,
+        }
+    }
+}
+
+rule_lists!(Attr);
+
+/// The kind's facts for the planner and the provider.
+pub const SCHEMA: KindSchema = KindSchema {
+    force_new: &FORCE_NEW,
+    computed: &COMPUTED,
+    replace_order: ReplaceOrder::DestroyBeforeCreate,
+    versioned: false,
+    name_attr: Attr::Name.as_str(),
+};
+
+/// `container_insights` when unset.
+pub const DEFAULT_CONTAINER_INSIGHTS: bool = false;

@@ -1,0 +1,43 @@
+//! `log_group` (`endpoint.X.log_group`): the CloudWatch Logs group of an endpoint.
+
+use super::{Rule, attr_names, rule_lists};
+use crate::resource::{KindSchema, ReplaceOrder};
+
+attr_names! {
+    /// Top-level attributes of a `log_group`.
+    pub enum Attr {
+        /// The group name (the physical name).
+        Name = "name",
+        /// Days events are kept; null keeps them forever.
+        RetentionDays = "retention_days",
+        /// The tag map.
+        Tags = "tags",
+        /// The group ARN (without the `:*` suffix).
+        Arn = "arn",
+    }
+}
+
+impl Attr {
+    /// How the planner treats a change.
+    pub const fn rule(self) -> Rule {
+        match self {
+            Attr::Name => Rule::ForceNew,
+            Attr::RetentionDays | Attr::Tags => Rule::InPlace,
+            Attr::Arn => Rule::Computed,
+        }
+    }
+}
+
+rule_lists!(Attr);
+
+/// The kind's facts for the planner and the provider.
+pub const SCHEMA: KindSchema = KindSchema {
+    force_new: &FORCE_NEW,
+    computed: &COMPUTED,
+    replace_order: ReplaceOrder::DestroyBeforeCreate,
+    versioned: false,
+    name_attr: Attr::Name.as_str(),
+};
+
+/// `retention_days` when the endpoint's `logs` block does not say.
+pub const DEFAULT_RETENTION_DAYS: i64 = 30;

@@ -1,0 +1,182 @@
+//! The typed contract of every resource kind: which attributes it has, what they are called,
+//! how the planner treats a change to each, and their defaults.
+//!
+//! One module per kind ([`s3_bucket`], [`s3_object`], [`ecs_cluster`], [`log_group`],
+//! [`ecs_task_definition`], [`ecs_service`], [`scaling_target`]). Each declares its
+//! top-level attributes as an `Attr` enum (and every nested map, such as a task definition's
+//! `container` or a service's `deployment`, as an enum of its own) with [`attr_names!`]: the
+//! enum, its `ALL` list, `as_str` and `parse` come from one list, so they never disagree.
+//!
+//! How this keeps the places that use attributes in step:
+//! - Spec lowering, the planner, renderers and providers name attributes only through these
+//!   enums (`Attr::Bucket`, `Container::Image`), never as string literals, so a renamed or
+//!   removed attribute is a compile error wherever it is used.
+//! - Every top-level `Attr` has an exhaustive `rule()` ([`Rule`]: updated in place, forces
+//!   replacement, or computed by the cloud); the kind's [`crate::resource::KindSchema`] lists
+//!   (`force_new`, `computed`) are derived from it at compile time. Adding an attribute does
+//!   not compile until its rule is stated.
+//! - Providers read live attributes back with an exhaustive `match` over the kind's `Attr`
+//!   (see `read_back` in each provider module), so a new attribute also has to say whether
+//!   refresh detects drift on it.
+//! - [`crate::resource::ResourceKind::schema`] is an exhaustive `match` over kinds: a new kind
+//!   needs a schema before anything compiles, and then every `match` on the kind (provider
+//!   dispatch, the fake's computed attributes) asks for it.
+//!
+//! Defaults live next to the attribute they belong to (`DEFAULT_*` constants) and are the only
+//! place a default is written: lowering fills them in, renderers canonicalise with them and
+//! providers fall back to them.
+
+pub mod ecs_cluster;
+pub mod ecs_service;
+pub mod ecs_task_definition;
+pub mod log_group;
+pub mod s3_bucket;
+pub mod s3_object;
+pub mod scaling_target;
+
+/// How the planner treats a change to one top-level attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Sent to the cloud and updated in place.
+    InPlace,
+    /// A change replaces the resource.
+    ForceNew,
+    /// Set by the cloud; known only after apply.
+    Computed,
+}
+
+/// An attribute name of some kind or nested map: what the attribute helpers accept.
+pub trait AttrName: Copy {
+    /// The name as written in plans and state.
+    fn name(self) -> &'static str;
+}
+
+/// The pseudo-attribute a reference uses for a resource's recorded id (not stored in attrs).
+pub const ID: &str = "id";
+/// The tag map every taggable kind carries (`Attr::Tags` of each kind is spelt this way).
+pub const TAGS: &str = "tags";
+
+/// Declares an attribute-name enum: the variants with their names, `ALL`, `as_str`, `parse`,
+/// [`AttrName`], `Display` and `From<_> for String` (to use as an [`crate::resource::Attrs`]
+/// key).
+macro_rules! attr_names {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $var:ident = $s:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $var, )+
+        }
+
+        impl $name {
+            /// Every attribute, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$var,)+];
+
+            /// The name as written in plans and state.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$var => $s,)+
+                }
+            }
+
+            /// The attribute with this name, if the map has one.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($s => Some($name::$var),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl $crate::resource::schema::AttrName for $name {
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(a: $name) -> String {
+                a.as_str().to_string()
+            }
+        }
+    };
+}
+
+/// For a kind's top-level `Attr` (which must have `const fn rule(self) -> Rule`): the
+/// `FORCE_NEW` and `COMPUTED` name lists, derived from the rules at compile time.
+macro_rules! rule_lists {
+    ($name:ident) => {
+        impl $name {
+            const fn count(rule: $crate::resource::schema::Rule) -> usize {
+                let mut n = 0;
+                let mut i = 0;
+                while i < Self::ALL.len() {
+                    if Self::ALL[i].rule() as u8 == rule as u8 {
+                        n += 1;
+                    }
+                    i += 1;
+                }
+                n
+            }
+
+            const fn names<const N: usize>(
+                rule: $crate::resource::schema::Rule,
+            ) -> [&'static str; N] {
+                let mut out = [""; N];
+                let mut n = 0;
+                let mut i = 0;
+                while i < Self::ALL.len() {
+                    if Self::ALL[i].rule() as u8 == rule as u8 {
+                        out[n] = Self::ALL[i].as_str();
+                        n += 1;
+                    }
+                    i += 1;
+                }
+                out
+            }
+        }
+
+        /// Attributes whose change replaces the resource (from [`Attr::rule`]).
+        pub const FORCE_NEW: [&str; $name::count($crate::resource::schema::Rule::ForceNew)] =
+            $name::names($crate::resource::schema::Rule::ForceNew);
+        /// Attributes the cloud sets (from [`Attr::rule`]).
+        pub const COMPUTED: [&str; $name::count($crate::resource::schema::Rule::Computed)] =
+            $name::names($crate::resource::schema::Rule::Computed);
+    };
+}
+
+pub(crate) use attr_names;
+pub(crate) use rule_lists;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_lists_follow_the_rules() {
+        assert_eq!(s3_object::FORCE_NEW, ["bucket", "key", "sha256"]);
+        assert_eq!(s3_object::COMPUTED, ["version_id", "etag"]);
+        assert_eq!(ecs_task_definition::COMPUTED, ["arn", "revision"]);
+        assert_eq!(ecs_service::FORCE_NEW, ["name", "cluster", "launch_type"]);
+        assert!(scaling_target::COMPUTED.is_empty());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for a in ecs_task_definition::Container::ALL {
+            assert_eq!(ecs_task_definition::Container::parse(a.as_str()), Some(*a));
+        }
+        assert_eq!(s3_bucket::Attr::parse("nope"), None);
+        assert_eq!(s3_bucket::Attr::Tags.as_str(), TAGS);
+    }
+}

@@ -1,0 +1,57 @@
+//! `s3_object` (`artifact.X.object`): a content-addressed artifact, one file or a directory.
+
+use super::{Rule, attr_names, rule_lists};
+use crate::resource::{KindSchema, ReplaceOrder};
+
+attr_names! {
+    /// Top-level attributes of an `s3_object`.
+    pub enum Attr {
+        /// The bucket holding the object.
+        Bucket = "bucket",
+        /// The object key (the physical name); a prefix ending in `/` for a directory.
+        Key = "key",
+        /// Path of the file or directory, relative to the stack directory.
+        Source = "source",
+        /// Hex SHA-256 of the content (of the file list for a directory).
+        Sha256 = "sha256",
+        /// Size in bytes.
+        Size = "size",
+        /// `Content-Type` of the object; null for the default.
+        ContentType = "content_type",
+        /// A directory artifact: relative path -> hex SHA-256 of each file.
+        Files = "files",
+        /// The tag map.
+        Tags = "tags",
+        /// The version S3 gave the object.
+        VersionId = "version_id",
+        /// The object's ETag.
+        Etag = "etag",
+    }
+}
+
+impl Attr {
+    /// How the planner treats a change: new content or a new place is a new object.
+    pub const fn rule(self) -> Rule {
+        match self {
+            Attr::Bucket | Attr::Key | Attr::Sha256 => Rule::ForceNew,
+            Attr::Source | Attr::Size | Attr::ContentType | Attr::Files | Attr::Tags => {
+                Rule::InPlace
+            }
+            Attr::VersionId | Attr::Etag => Rule::Computed,
+        }
+    }
+}
+
+rule_lists!(Attr);
+
+/// The kind's facts for the planner and the provider.
+pub const SCHEMA: KindSchema = KindSchema {
+    force_new: &FORCE_NEW,
+    computed: &COMPUTED,
+    replace_order: ReplaceOrder::CreateBeforeDestroy,
+    versioned: false,
+    name_attr: Attr::Key.as_str(),
+};
+
+/// The user-metadata key the object's SHA-256 is stored under.
+pub const META_SHA256: &str = "sha256";
