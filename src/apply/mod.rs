@@ -26,6 +26,7 @@ use crate::plan::{Action, Plan, PlanMode, ResourceChange};
 use crate::provider::{
     Applied, ApplyResource, ErrorKind, LeftBehind, Owner, Provider, ProviderError,
 };
+use crate::resource::schema::{self, ecs_service as svc, ecs_task_definition as td};
 use crate::resource::{Attrs, Ref, ResourceKind, Value};
 use crate::state::{Intent, JournalEntry, Release, ResourceState, State, StateStore, Status};
 
@@ -235,7 +236,7 @@ impl Shared {
         let st = lock(&self.state);
         let lookup = |r: &Ref| -> Option<Value> {
             let rs = st.resources.get(&r.address)?;
-            if r.attr == "id" {
+            if r.attr == schema::ID {
                 return Some(Value::str(&rs.id));
             }
             rs.attrs.get(&r.attr).cloned()
@@ -363,7 +364,7 @@ pub async fn apply(
                     let st = &final_state;
                     let resolved = v.substitute(&|r: &Ref| {
                         let rs = st.resources.get(&r.address)?;
-                        if r.attr == "id" {
+                        if r.attr == schema::ID {
                             Some(Value::str(&rs.id))
                         } else {
                             rs.attrs.get(&r.attr).cloned()
@@ -471,7 +472,7 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
         let st = lock(&shared.state);
         st.resources
             .get(addr)
-            .and_then(|r| r.attrs.get("task_definition").cloned())
+            .and_then(|r| r.attrs.get(svc::Attr::TaskDefinition.as_str()).cloned())
     };
     match result {
         Ok((applied, adopted)) => {
@@ -642,7 +643,11 @@ fn record_release(
     if change.kind != ResourceKind::EcsService {
         return None;
     }
-    let td_arn = res.attrs.get("task_definition")?.as_str()?.to_string();
+    let td_arn = res
+        .attrs
+        .get(svc::Attr::TaskDefinition.as_str())?
+        .as_str()?
+        .to_string();
     if before_td.and_then(Value::as_str) == Some(td_arn.as_str()) && outcome.is_ok() {
         return None;
     }
@@ -650,30 +655,33 @@ fn record_release(
         .resources
         .values()
         .find(|r| r.kind == ResourceKind::EcsTaskDefinition && r.id == td_arn)?;
-    let model = td.attrs.get("model").and_then(Value::as_map);
+    let model = td
+        .attrs
+        .get(td::Attr::Model.as_str())
+        .and_then(Value::as_map);
     let version = model
-        .and_then(|m| m.get("version"))
+        .and_then(|m| m.get(td::Model::Version.as_str()))
         .map(Value::to_plain_string)
         .unwrap_or_else(|| format!("revision {}", td_arn.rsplit(':').next().unwrap_or("?")));
     let sha = model
-        .and_then(|m| m.get("sha256"))
+        .and_then(|m| m.get(td::Model::Sha256.as_str()))
         .and_then(Value::as_str)
         .map(str::to_string);
     let image = td
         .attrs
-        .get("container")
+        .get(td::Attr::Container.as_str())
         .and_then(Value::as_map)
-        .and_then(|c| c.get("image"))
+        .and_then(|c| c.get(td::Container::Image.as_str()))
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
     let waited = res
         .attrs
-        .get("deployment")
+        .get(svc::Attr::Deployment.as_str())
         .and_then(Value::as_map)
-        .and_then(|d| d.get("wait"))
+        .and_then(|d| d.get(svc::Deployment::Wait.as_str()))
         .and_then(Value::as_bool)
-        .unwrap_or(true);
+        .unwrap_or(svc::DEFAULT_WAIT);
     let block = change.address.block().to_string();
     let (outcome_str, message) = match outcome {
         Ok(()) => (if waited { "completed" } else { "deployed" }, None),

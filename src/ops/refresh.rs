@@ -135,6 +135,7 @@ mod tests {
     use super::*;
     use crate::addr::Address;
     use crate::provider::fake::FakeProvider;
+    use crate::resource::schema::log_group::Attr as LG;
     use crate::resource::{Attrs, ResourceKind};
     use crate::state::ResourceState;
 
@@ -142,12 +143,12 @@ mod tests {
     async fn reports_changed_and_deleted_resources() {
         let fake = FakeProvider::new();
         let mut a = Attrs::new();
-        a.insert("name".into(), Value::str("/lg/a"));
-        a.insert("retention_days".into(), Value::Int(30));
+        a.insert(LG::Name.into(), Value::str("/lg/a"));
+        a.insert(LG::RetentionDays.into(), Value::Int(30));
         let mut b = Attrs::new();
-        b.insert("name".into(), Value::str("/lg/b"));
+        b.insert(LG::Name.into(), Value::str("/lg/b"));
         let mut c = Attrs::new();
-        c.insert("name".into(), Value::str("/lg/c"));
+        c.insert(LG::Name.into(), Value::str("/lg/c"));
         let mut st = State::new("s", "dev");
         for (addr, attrs) in [
             ("endpoint.a.log_group", &a),
@@ -158,7 +159,7 @@ mod tests {
                 Address::new(addr),
                 ResourceState {
                     kind: ResourceKind::LogGroup,
-                    id: attrs["name"].as_str().unwrap().to_string(),
+                    id: attrs[LG::Name.as_str()].as_str().unwrap().to_string(),
                     attrs: attrs.clone(),
                     dependencies: Default::default(),
                     status: Status::Ok,
@@ -166,14 +167,14 @@ mod tests {
             );
         }
         let mut live_a = a.clone();
-        live_a.insert("retention_days".into(), Value::Int(7));
+        live_a.insert(LG::RetentionDays.into(), Value::Int(7));
         fake.insert(ResourceKind::LogGroup, "/lg/a", live_a);
         fake.insert(ResourceKind::LogGroup, "/lg/b", b.clone());
         let r = refresh_with(&fake, &st).await.unwrap();
         assert_eq!(r.drift.len(), 2);
         assert_eq!(r.drift[0].address, Address::new("endpoint.a.log_group"));
         assert_eq!(
-            r.drift[0].after.as_ref().unwrap()["retention_days"],
+            r.drift[0].after.as_ref().unwrap()[LG::RetentionDays.as_str()],
             Value::Int(7)
         );
         assert_eq!(r.drift[1].address, Address::new("endpoint.c.log_group"));
@@ -184,7 +185,8 @@ mod tests {
                 .contains_key(&Address::new("endpoint.c.log_group"))
         );
         assert_eq!(
-            r.state.resources[&Address::new("endpoint.a.log_group")].attrs["retention_days"],
+            r.state.resources[&Address::new("endpoint.a.log_group")].attrs
+                [LG::RetentionDays.as_str()],
             Value::Int(7)
         );
     }

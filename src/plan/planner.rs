@@ -19,6 +19,7 @@ use super::{
 };
 use crate::addr::Address;
 use crate::graph::Dag;
+use crate::resource::schema::{self, ecs_task_definition as td};
 use crate::resource::{Attrs, ReplaceOrder, Resource, ResourceKind, Value};
 use crate::spec::Config;
 use crate::state::{ResourceState, State, Status};
@@ -267,7 +268,7 @@ impl Planned {
             return match after.get(&rf.attr) {
                 Some(v) if !v.is_unknown() => Some(v.clone()),
                 Some(_) => None,
-                None if rf.attr == "id" && !self.pending[i] => {
+                None if rf.attr == schema::ID && !self.pending[i] => {
                     nodes[i].prior.map(|p| Value::str(p.id.clone()))
                 }
                 None => None,
@@ -276,7 +277,7 @@ impl Planned {
         // Not planned (outside --target): its recorded value stands.
         let p = nodes[i].prior?;
         match rf.attr.as_str() {
-            "id" => Some(Value::str(p.id.clone())),
+            schema::ID => Some(Value::str(p.id.clone())),
             a => p.attrs.get(a).cloned(),
         }
     }
@@ -563,18 +564,23 @@ fn releases(changes: &[ResourceChange]) -> Vec<ReleaseChange> {
         .iter()
         .filter(|c| c.kind == ResourceKind::EcsTaskDefinition && c.action != Action::NoOp)
         .map(|c| {
-            let get = |attrs: &Option<Attrs>, outer: &str, inner: &str| -> Option<String> {
-                let v = attrs.as_ref()?.get(outer)?.as_map()?.get(inner)?;
+            let get = |attrs: &Option<Attrs>, outer: td::Attr, inner: &str| -> Option<String> {
+                let v = attrs.as_ref()?.get(outer.as_str())?.as_map()?.get(inner)?;
                 Some(v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            };
+            let model =
+                |attrs: &Option<Attrs>, k: td::Model| get(attrs, td::Attr::Model, k.as_str());
+            let image = |attrs: &Option<Attrs>| {
+                get(attrs, td::Attr::Container, td::Container::Image.as_str())
             };
             ReleaseChange {
                 endpoint: c.address.block().to_string(),
-                version_before: get(&c.before, "model", "version"),
-                version_after: get(&c.after, "model", "version"),
-                image_before: get(&c.before, "container", "image"),
-                image_after: get(&c.after, "container", "image"),
-                artifact_sha256_before: get(&c.before, "model", "sha256"),
-                artifact_sha256_after: get(&c.after, "model", "sha256"),
+                version_before: model(&c.before, td::Model::Version),
+                version_after: model(&c.after, td::Model::Version),
+                image_before: image(&c.before),
+                image_after: image(&c.after),
+                artifact_sha256_before: model(&c.before, td::Model::Sha256),
+                artifact_sha256_after: model(&c.after, td::Model::Sha256),
             }
         })
         .collect();

@@ -10,6 +10,7 @@ use super::{canonical_attrs, short_sha, split_image};
 use crate::plan::{
     Action, Drift, OutputChange, Plan, PlanMode, Reason, ReleaseChange, ResourceChange,
 };
+use crate::resource::schema::{self, ecs_task_definition, ecs_task_definition::Container};
 use crate::resource::{Attrs, ResourceKind, Value};
 
 /// How to render.
@@ -435,8 +436,10 @@ fn same(a: &Value, b: &Value) -> bool {
 
 /// Which word a hidden counter uses inside `attr`.
 fn noun(attr: Option<&str>) -> &'static str {
+    const ENVIRONMENT: &str = Container::Environment.as_str();
+    const SECRETS: &str = Container::Secrets.as_str();
     match attr {
-        Some("environment" | "secrets" | "tags") => "elements",
+        Some(ENVIRONMENT | SECRETS | schema::TAGS) => "elements",
         _ => "attributes",
     }
 }
@@ -498,7 +501,7 @@ impl Writer<'_> {
         let schema = c.kind.schema();
         let mut identity: Vec<&str> = vec![schema.name_attr];
         if c.kind == ResourceKind::EcsTaskDefinition {
-            identity.push("revision");
+            identity.push(ecs_task_definition::Attr::Revision.as_str());
         }
         self.diff_map(
             6,
@@ -654,7 +657,7 @@ pub fn state_resource(address: &str, r: &crate::state::ResourceState) -> String 
     }
     let _ = writeln!(out, "resource \"{}\" \"{address}\" {{", r.kind);
     let mut attrs = canonical_attrs(r.kind, &r.attrs);
-    attrs.insert("id".into(), Value::str(r.id.clone()));
+    attrs.insert(schema::ID.into(), Value::str(r.id.clone()));
     let mut w = Writer {
         out: &mut out,
         st: Style(false),

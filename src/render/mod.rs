@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod markdown;
 
+use crate::resource::schema::ecs_task_definition::{self as td, Container as C, HealthCheck as H};
 use crate::resource::{Attrs, ResourceKind, Value};
 
 pub use human::{HumanOptions, human};
@@ -21,24 +22,34 @@ pub use markdown::{MAX_COMMENT_CHARS, markdown};
 pub fn canonical_attrs(kind: ResourceKind, attrs: &Attrs) -> Attrs {
     let mut out = attrs.clone();
     if kind == ResourceKind::EcsTaskDefinition
-        && let Some(Value::Map(c)) = out.get_mut("container")
+        && let Some(Value::Map(c)) = out.get_mut(td::Attr::Container.as_str())
     {
-        c.entry("essential".into()).or_insert(Value::Bool(true));
-        if let Some(port) = c.get("port").cloned().filter(|p| !p.is_unknown()) {
-            c.entry("protocol".into()).or_insert(Value::str("tcp"));
+        let fill = |m: &mut Attrs, k: &str, v: Value| {
+            m.entry(k.to_string()).or_insert(v);
+        };
+        fill(c, C::Essential.as_str(), Value::Bool(true));
+        if let Some(port) = c.get(C::Port.as_str()).cloned().filter(|p| !p.is_unknown()) {
+            fill(c, C::Protocol.as_str(), Value::str(td::DEFAULT_PROTOCOL));
             let awsvpc = attrs
-                .get("network_mode")
+                .get(td::Attr::NetworkMode.as_str())
                 .and_then(Value::as_str)
-                .is_none_or(|m| m == "awsvpc");
+                .is_none_or(|m| m == td::NETWORK_MODE_AWSVPC);
             if awsvpc {
-                c.entry("host_port".into()).or_insert(port);
+                fill(c, C::HostPort.as_str(), port);
             }
         }
-        if let Some(Value::Map(hc)) = c.get_mut("health_check") {
-            hc.entry("interval".into()).or_insert(Value::Int(30));
-            hc.entry("retries".into()).or_insert(Value::Int(3));
-            hc.entry("timeout".into()).or_insert(Value::Int(5));
-            hc.entry("start_period".into()).or_insert(Value::Int(0));
+        if let Some(Value::Map(hc)) = c.get_mut(C::HealthCheck.as_str()) {
+            for &k in H::ALL {
+                let default = match k {
+                    H::Interval => td::DEFAULT_HEALTH_INTERVAL,
+                    H::Retries => td::DEFAULT_HEALTH_RETRIES,
+                    H::Timeout => td::DEFAULT_HEALTH_TIMEOUT,
+                    H::StartPeriod => td::DEFAULT_HEALTH_START_PERIOD,
+                    // No AWS default to show.
+                    H::Command | H::Path => continue,
+                };
+                fill(hc, k.as_str(), Value::Int(default));
+            }
         }
     }
     out
