@@ -1,7 +1,7 @@
 //! `ecs_cluster` (`compute.X.cluster`).
 
 use super::{Rule, attr_names, rule_lists};
-use crate::resource::{KindSchema, ReplaceOrder};
+use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 
 attr_names! {
     /// Top-level attributes of an `ecs_cluster`.
@@ -43,3 +43,31 @@ pub const SCHEMA: KindSchema = KindSchema {
 
 /// `container_insights` when unset.
 pub const DEFAULT_CONTAINER_INSIGHTS: bool = false;
+
+/// What spec lowering fills in: one field per attribute it sets. Tags are added for every kind
+/// by lowering itself and computed attributes by the cloud. Lowering builds this with a struct
+/// literal and [`Desired::into_attrs`] matches every [`Attr`], so a new attribute does not
+/// compile until both say what it holds.
+#[derive(Debug)]
+pub struct Desired {
+    pub name: Value,
+    pub container_insights: Value,
+    pub capacity_providers: Value,
+}
+
+impl Desired {
+    /// The attribute map.
+    pub fn into_attrs(mut self) -> Attrs {
+        let mut out = Attrs::new();
+        for &k in Attr::ALL {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::ContainerInsights => std::mem::take(&mut self.container_insights),
+                Attr::CapacityProviders => std::mem::take(&mut self.capacity_providers),
+                Attr::Tags | Attr::Arn => continue,
+            };
+            out.insert(k.into(), v);
+        }
+        out
+    }
+}

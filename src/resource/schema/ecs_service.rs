@@ -5,7 +5,7 @@
 //! `capacity_provider_strategy`.
 
 use super::{Rule, attr_names, rule_lists};
-use crate::resource::{KindSchema, ReplaceOrder};
+use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 
 attr_names! {
     /// Top-level attributes of an `ecs_service`.
@@ -125,3 +125,62 @@ pub const DEFAULT_TIMEOUT_SECONDS: i64 = 900;
 pub const DEFAULT_WEIGHT: i64 = 1;
 /// [`CapacityProviderItem::Base`] when unset.
 pub const DEFAULT_BASE: i64 = 0;
+
+/// What spec lowering fills in: one field per attribute it sets. Tags are added for every kind
+/// by lowering itself and computed attributes by the cloud. Lowering builds this with a struct
+/// literal and [`Desired::into_attrs`] matches every [`Attr`], so a new attribute does not
+/// compile until both say what it holds.
+#[derive(Debug)]
+pub struct Desired {
+    pub name: Value,
+    pub cluster: Value,
+    pub launch_type: Value,
+    pub capacity_provider_strategy: Value,
+    pub task_definition: Value,
+    pub desired_count: Value,
+    pub network: Value,
+    pub deployment: Value,
+    pub health_check_grace_period: Value,
+}
+
+impl Desired {
+    /// The attribute map.
+    pub fn into_attrs(mut self) -> Attrs {
+        let mut out = Attrs::new();
+        for &k in Attr::ALL {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::Cluster => std::mem::take(&mut self.cluster),
+                Attr::LaunchType => std::mem::take(&mut self.launch_type),
+                Attr::CapacityProviderStrategy => {
+                    std::mem::take(&mut self.capacity_provider_strategy)
+                }
+                Attr::TaskDefinition => std::mem::take(&mut self.task_definition),
+                Attr::DesiredCount => std::mem::take(&mut self.desired_count),
+                Attr::Network => std::mem::take(&mut self.network),
+                Attr::Deployment => std::mem::take(&mut self.deployment),
+                Attr::HealthCheckGracePeriod => std::mem::take(&mut self.health_check_grace_period),
+                Attr::Tags | Attr::Arn => continue,
+            };
+            out.insert(k.into(), v);
+        }
+        out
+    }
+}
+
+/// The `deployment` map with every default filled in.
+pub fn default_deployment() -> Attrs {
+    Deployment::ALL
+        .iter()
+        .map(|&k| {
+            let v = match k {
+                Deployment::MinHealthyPercent => Value::Int(DEFAULT_MIN_HEALTHY_PERCENT),
+                Deployment::MaxPercent => Value::Int(DEFAULT_MAX_PERCENT),
+                Deployment::CircuitBreaker => Value::Bool(DEFAULT_CIRCUIT_BREAKER),
+                Deployment::Wait => Value::Bool(DEFAULT_WAIT),
+                Deployment::TimeoutSeconds => Value::Int(DEFAULT_TIMEOUT_SECONDS),
+            };
+            (k.into(), v)
+        })
+        .collect()
+}

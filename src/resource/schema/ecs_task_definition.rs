@@ -4,7 +4,7 @@
 //! Nested maps: [`Container`] (with [`HealthCheck`]) and [`Model`].
 
 use super::{Rule, attr_names, rule_lists};
-use crate::resource::{KindSchema, ReplaceOrder};
+use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 
 attr_names! {
     /// Top-level attributes of an `ecs_task_definition`.
@@ -168,4 +168,85 @@ pub fn curl_probe(port: i64, path: &str) -> [String; 2] {
         "CMD-SHELL".to_string(),
         format!("curl -fsS http://localhost:{port}{path} || exit 1"),
     ]
+}
+
+/// What spec lowering fills in: one field per attribute it sets. Tags are added for every kind
+/// by lowering itself and computed attributes by the cloud. Lowering builds this with a struct
+/// literal and [`Desired::into_attrs`] matches every [`Attr`], so a new attribute does not
+/// compile until both say what it holds.
+#[derive(Debug)]
+pub struct Desired {
+    pub family: Value,
+    pub cpu: Value,
+    pub memory: Value,
+    pub gpu: Value,
+    pub network_mode: Value,
+    pub requires_compatibilities: Value,
+    pub execution_role: Value,
+    pub task_role: Value,
+    pub container: DesiredContainer,
+    pub model: Value,
+}
+
+impl Desired {
+    /// The attribute map.
+    pub fn into_attrs(mut self) -> Attrs {
+        let mut container = Some(self.container);
+        let mut out = Attrs::new();
+        for &k in Attr::ALL {
+            let v = match k {
+                Attr::Family => std::mem::take(&mut self.family),
+                Attr::Cpu => std::mem::take(&mut self.cpu),
+                Attr::Memory => std::mem::take(&mut self.memory),
+                Attr::Gpu => std::mem::take(&mut self.gpu),
+                Attr::NetworkMode => std::mem::take(&mut self.network_mode),
+                Attr::RequiresCompatibilities => std::mem::take(&mut self.requires_compatibilities),
+                Attr::ExecutionRole => std::mem::take(&mut self.execution_role),
+                Attr::TaskRole => std::mem::take(&mut self.task_role),
+                Attr::Container => match container.take() {
+                    Some(c) => Value::Map(c.into_attrs()),
+                    None => continue,
+                },
+                Attr::Model => std::mem::take(&mut self.model),
+                Attr::Tags | Attr::Arn | Attr::Revision => continue,
+            };
+            out.insert(k.into(), v);
+        }
+        out
+    }
+}
+
+/// What lowering fills in for the `container` map (the display-only fields stay out).
+#[derive(Debug)]
+pub struct DesiredContainer {
+    pub name: Value,
+    pub image: Value,
+    pub port: Value,
+    pub environment: Value,
+    pub secrets: Value,
+    pub health_check: Value,
+    pub log_group: Value,
+    pub region: Value,
+}
+
+impl DesiredContainer {
+    /// The `container` map.
+    pub fn into_attrs(mut self) -> Attrs {
+        let mut out = Attrs::new();
+        for &k in Container::ALL {
+            let v = match k {
+                Container::Name => std::mem::take(&mut self.name),
+                Container::Image => std::mem::take(&mut self.image),
+                Container::Port => std::mem::take(&mut self.port),
+                Container::Environment => std::mem::take(&mut self.environment),
+                Container::Secrets => std::mem::take(&mut self.secrets),
+                Container::HealthCheck => std::mem::take(&mut self.health_check),
+                Container::LogGroup => std::mem::take(&mut self.log_group),
+                Container::Region => std::mem::take(&mut self.region),
+                Container::Essential | Container::Protocol | Container::HostPort => continue,
+            };
+            out.insert(k.into(), v);
+        }
+        out
+    }
 }

@@ -1,7 +1,7 @@
 //! `log_group` (`endpoint.X.log_group`): the CloudWatch Logs group of an endpoint.
 
 use super::{Rule, attr_names, rule_lists};
-use crate::resource::{KindSchema, ReplaceOrder};
+use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 
 attr_names! {
     /// Top-level attributes of a `log_group`.
@@ -41,3 +41,29 @@ pub const SCHEMA: KindSchema = KindSchema {
 
 /// `retention_days` when the endpoint's `logs` block does not say.
 pub const DEFAULT_RETENTION_DAYS: i64 = 30;
+
+/// What spec lowering fills in: one field per attribute it sets. Tags are added for every kind
+/// by lowering itself and computed attributes by the cloud. Lowering builds this with a struct
+/// literal and [`Desired::into_attrs`] matches every [`Attr`], so a new attribute does not
+/// compile until both say what it holds.
+#[derive(Debug)]
+pub struct Desired {
+    pub name: Value,
+    pub retention_days: Value,
+}
+
+impl Desired {
+    /// The attribute map.
+    pub fn into_attrs(mut self) -> Attrs {
+        let mut out = Attrs::new();
+        for &k in Attr::ALL {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::RetentionDays => std::mem::take(&mut self.retention_days),
+                Attr::Tags | Attr::Arn => continue,
+            };
+            out.insert(k.into(), v);
+        }
+        out
+    }
+}

@@ -1,7 +1,7 @@
 //! `s3_bucket` (`storage.X.bucket`): a bucket with secure defaults.
 
 use super::{Rule, attr_names, rule_lists};
-use crate::resource::{KindSchema, ReplaceOrder};
+use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 
 attr_names! {
     /// Top-level attributes of an `s3_bucket`.
@@ -79,3 +79,39 @@ pub const DEFAULT_ENCRYPTION: &str = ENCRYPTION_AES256;
 pub const DEFAULT_PUBLIC_ACCESS_BLOCK: bool = true;
 /// `force_destroy` when unset.
 pub const DEFAULT_FORCE_DESTROY: bool = false;
+
+/// What spec lowering fills in: one field per attribute it sets. Tags are added for every kind
+/// by lowering itself and computed attributes by the cloud. Lowering builds this with a struct
+/// literal and [`Desired::into_attrs`] matches every [`Attr`], so a new attribute does not
+/// compile until both say what it holds.
+#[derive(Debug)]
+pub struct Desired {
+    pub bucket: Value,
+    pub versioning: Value,
+    pub encryption: Value,
+    pub kms_key: Value,
+    pub public_access_block: Value,
+    pub lifecycle: Value,
+    pub force_destroy: Value,
+}
+
+impl Desired {
+    /// The attribute map.
+    pub fn into_attrs(mut self) -> Attrs {
+        let mut out = Attrs::new();
+        for &k in Attr::ALL {
+            let v = match k {
+                Attr::Bucket => std::mem::take(&mut self.bucket),
+                Attr::Versioning => std::mem::take(&mut self.versioning),
+                Attr::Encryption => std::mem::take(&mut self.encryption),
+                Attr::KmsKey => std::mem::take(&mut self.kms_key),
+                Attr::PublicAccessBlock => std::mem::take(&mut self.public_access_block),
+                Attr::Lifecycle => std::mem::take(&mut self.lifecycle),
+                Attr::ForceDestroy => std::mem::take(&mut self.force_destroy),
+                Attr::Tags | Attr::Arn => continue,
+            };
+            out.insert(k.into(), v);
+        }
+        out
+    }
+}

@@ -1,7 +1,7 @@
 //! `s3_object` (`artifact.X.object`): a content-addressed artifact, one file or a directory.
 
 use super::{Rule, attr_names, rule_lists};
-use crate::resource::{KindSchema, ReplaceOrder};
+use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 
 attr_names! {
     /// Top-level attributes of an `s3_object`.
@@ -55,3 +55,43 @@ pub const SCHEMA: KindSchema = KindSchema {
 
 /// The user-metadata key the object's SHA-256 is stored under.
 pub const META_SHA256: &str = "sha256";
+
+/// What spec lowering fills in: one field per attribute it sets. Tags are added for every kind
+/// by lowering itself and computed attributes by the cloud. Lowering builds this with a struct
+/// literal and [`Desired::into_attrs`] matches every [`Attr`], so a new attribute does not
+/// compile until both say what it holds.
+#[derive(Debug)]
+pub struct Desired {
+    pub bucket: Value,
+    pub key: Value,
+    pub source: Value,
+    pub sha256: Value,
+    pub size: Value,
+    pub content_type: Value,
+    /// Only for a directory artifact (absent for a single file).
+    pub files: Option<Value>,
+}
+
+impl Desired {
+    /// The attribute map.
+    pub fn into_attrs(mut self) -> Attrs {
+        let mut out = Attrs::new();
+        for &k in Attr::ALL {
+            let v = match k {
+                Attr::Bucket => std::mem::take(&mut self.bucket),
+                Attr::Key => std::mem::take(&mut self.key),
+                Attr::Source => std::mem::take(&mut self.source),
+                Attr::Sha256 => std::mem::take(&mut self.sha256),
+                Attr::Size => std::mem::take(&mut self.size),
+                Attr::ContentType => std::mem::take(&mut self.content_type),
+                Attr::Files => match self.files.take() {
+                    Some(v) => v,
+                    None => continue,
+                },
+                Attr::Tags | Attr::VersionId | Attr::Etag => continue,
+            };
+            out.insert(k.into(), v);
+        }
+        out
+    }
+}

@@ -2,7 +2,7 @@
 //! desired count with one CPU target-tracking policy.
 
 use super::{Rule, attr_names, rule_lists};
-use crate::resource::{KindSchema, ReplaceOrder};
+use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 
 attr_names! {
     /// Top-level attributes of a `scaling_target`.
@@ -54,3 +54,38 @@ pub const SCHEMA: KindSchema = KindSchema {
 pub const DEFAULT_MIN: i64 = 1;
 /// Suffix of the default policy name (`<service>-cpu`).
 pub const POLICY_SUFFIX: &str = "-cpu";
+
+/// What spec lowering fills in: one field per attribute it sets. Tags are added for every kind
+/// by lowering itself and computed attributes by the cloud. Lowering builds this with a struct
+/// literal and [`Desired::into_attrs`] matches every [`Attr`], so a new attribute does not
+/// compile until both say what it holds.
+#[derive(Debug)]
+pub struct Desired {
+    pub resource_id: Value,
+    pub cluster: Value,
+    pub service: Value,
+    pub min: Value,
+    pub max: Value,
+    pub target_cpu: Value,
+    pub policy_name: Value,
+}
+
+impl Desired {
+    /// The attribute map.
+    pub fn into_attrs(mut self) -> Attrs {
+        let mut out = Attrs::new();
+        for &k in Attr::ALL {
+            let v = match k {
+                Attr::ResourceId => std::mem::take(&mut self.resource_id),
+                Attr::Cluster => std::mem::take(&mut self.cluster),
+                Attr::Service => std::mem::take(&mut self.service),
+                Attr::Min => std::mem::take(&mut self.min),
+                Attr::Max => std::mem::take(&mut self.max),
+                Attr::TargetCpu => std::mem::take(&mut self.target_cpu),
+                Attr::PolicyName => std::mem::take(&mut self.policy_name),
+            };
+            out.insert(k.into(), v);
+        }
+        out
+    }
+}

@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::common::{Meta, concat, no_mapping};
 use crate::addr::Address;
-use crate::resource::{Attrs, ResourceKind, Value};
+use crate::resource::schema::s3_object;
+use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::ErrorCode;
 use crate::spec::load::{BlockKind, Hashed, Loader, normalize, slash};
 use crate::spec::resolve::Deps;
@@ -197,28 +198,23 @@ impl Loader<'_> {
             }
         });
         let addr = Address::resource(&self.scopes[b.scope].prefix, "artifact", &b.name, "object");
-        let mut attrs = Attrs::from([
-            ("bucket".into(), bucket.clone()),
-            ("key".into(), key.clone()),
-            (
-                "source".into(),
-                Value::String(slash(&normalize(Path::new(&src)))),
-            ),
-            ("sha256".into(), Value::String(hex.clone())),
-            ("size".into(), Value::Int(size as i64)),
-            ("content_type".into(), content_type),
-        ]);
-        if let Some(files) = files {
-            attrs.insert(
-                "files".into(),
+        let attrs = s3_object::Desired {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            source: Value::String(slash(&normalize(Path::new(&src)))),
+            sha256: Value::String(hex.clone()),
+            size: Value::Int(size as i64),
+            content_type,
+            files: files.map(|files| {
                 Value::Map(
                     files
                         .into_iter()
                         .map(|(k, v)| (k, Value::String(v)))
                         .collect(),
-                ),
-            );
+                )
+            }),
         }
+        .into_attrs();
         self.add_resource(
             addr.clone(),
             ResourceKind::S3Object,
@@ -244,7 +240,10 @@ impl Loader<'_> {
                 ("sha256", Value::String(hex)),
                 ("key", key),
                 ("bucket", bucket),
-                ("version_id", Self::reference(&addr, "version_id")),
+                (
+                    "version_id",
+                    Self::reference(&addr, s3_object::Attr::VersionId.as_str()),
+                ),
             ],
         );
     }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::addr::Address;
+use crate::resource::schema;
 use crate::resource::{Attrs, Lifecycle, Resource, ResourceKind, TemplatePart, Value};
 use crate::spec::diag::{ErrorCode, Span, did_you_mean};
 use crate::spec::fields::{Fields, Src};
@@ -120,7 +121,7 @@ impl Loader<'_> {
     ) {
         let (lifecycle, ignore_map, block_tags) = (meta.lifecycle, meta.ignore, meta.tags);
         if kind.taggable() {
-            attrs.insert("tags".into(), self.tags_for(block_tags, &address));
+            attrs.insert(schema::TAGS.into(), self.tags_for(block_tags, &address));
         }
         let mut depends_on = BTreeSet::new();
         for (d, span) in deps {

@@ -3,7 +3,8 @@
 
 use super::common::{Meta, no_mapping};
 use crate::addr::Address;
-use crate::resource::{Attrs, ResourceKind, Value};
+use crate::resource::schema::ecs_cluster;
+use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::ErrorCode;
 use crate::spec::load::Loader;
 use crate::spec::resolve::Deps;
@@ -49,14 +50,12 @@ impl Loader<'_> {
         };
         self.compute_providers.insert(id, providers.clone());
         let addr = Address::resource(&self.scopes[b.scope].prefix, "compute", &b.name, "cluster");
-        let attrs = Attrs::from([
-            ("name".into(), name.clone()),
-            ("container_insights".into(), Value::Bool(insights)),
-            (
-                "capacity_providers".into(),
-                Value::List(providers.into_iter().map(Value::String).collect()),
-            ),
-        ]);
+        let attrs = ecs_cluster::Desired {
+            name: name.clone(),
+            container_insights: Value::Bool(insights),
+            capacity_providers: Value::List(providers.into_iter().map(Value::String).collect()),
+        }
+        .into_attrs();
         self.add_resource(
             addr.clone(),
             ResourceKind::EcsCluster,
@@ -71,7 +70,13 @@ impl Loader<'_> {
         self.export(
             id,
             &addr,
-            vec![("name", name), ("arn", Self::reference(&addr, "arn"))],
+            vec![
+                ("name", name),
+                (
+                    "arn",
+                    Self::reference(&addr, ecs_cluster::Attr::Arn.as_str()),
+                ),
+            ],
         );
     }
 }

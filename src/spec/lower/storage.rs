@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use super::common::{Meta, no_mapping};
 use crate::addr::Address;
-use crate::resource::{Attrs, ResourceKind, Value};
+use crate::resource::schema::s3_bucket::{
+    self, ENCRYPTION_AES256, ENCRYPTION_KMS, LifecycleRule as LR,
+};
+use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span, did_you_mean};
 use crate::spec::load::Loader;
 use crate::spec::resolve::Deps;
@@ -82,12 +85,14 @@ impl Loader<'_> {
                 Value::String(name)
             }
         };
-        let versioning = self.v_bool(&f, "versioning", &mut deps).is_none_or(|x| x.0);
+        let versioning = self
+            .v_bool(&f, "versioning", &mut deps)
+            .map_or(s3_bucket::DEFAULT_VERSIONING, |x| x.0);
         let encryption = self
             .v_plain_str(&f, "encryption", &mut deps)
             .map(|(e, span)| {
-                if e != "AES256" && e != "aws:kms" {
-                    let help = did_you_mean(&e, ["AES256", "aws:kms"])
+                if e != ENCRYPTION_AES256 && e != ENCRYPTION_KMS {
+                    let help = did_you_mean(&e, [ENCRYPTION_AES256, ENCRYPTION_KMS])
                         .unwrap_or_else(|| "use \"AES256\" or \"aws:kms\"".into());
                     self.err(
                         ErrorCode::InvalidValue,
@@ -99,9 +104,9 @@ impl Loader<'_> {
                 }
                 e
             })
-            .unwrap_or_else(|| "AES256".into());
+            .unwrap_or_else(|| s3_bucket::DEFAULT_ENCRYPTION.into());
         let kms_key = self.v_str(&f, "kms_key", &mut deps).map(|x| x.0);
-        if encryption == "aws:kms" && kms_key.is_none() && !f.has("kms_key") {
+        if encryption == ENCRYPTION_KMS && kms_key.is_none() && !f.has("kms_key") {
             self.missing(
                 &f,
                 "kms_key",
@@ -110,10 +115,10 @@ impl Loader<'_> {
         }
         let public_access_block = self
             .v_bool(&f, "public_access_block", &mut deps)
-            .is_none_or(|x| x.0);
+            .map_or(s3_bucket::DEFAULT_PUBLIC_ACCESS_BLOCK, |x| x.0);
         let force_destroy = self
             .v_bool(&f, "force_destroy", &mut deps)
-            .is_some_and(|x| x.0);
+            .map_or(s3_bucket::DEFAULT_FORCE_DESTROY, |x| x.0);
         let mut rules = Vec::new();
         if f.src("lifecycle").is_some_and(|s| s.is_array())
             && let Some((Value::List(items), span)) = self.value(&f, "lifecycle", &mut deps)
@@ -130,11 +135,11 @@ impl Loader<'_> {
                 };
                 let mut rule = BTreeMap::new();
                 for (k, v) in m {
-                    match (k.as_str(), &v) {
-                        ("prefix", Value::String(_)) => {}
-                        ("expire_days" | "noncurrent_days", Value::Int(n)) if *n > 0 => {}
-                        ("prefix" | "expire_days" | "noncurrent_days", _) => {
-                            let what = if k == "prefix" {
+                    match (LR::parse(&k), &v) {
+                        (Some(LR::Prefix), Value::String(_)) => {}
+                        (Some(LR::ExpireDays | LR::NoncurrentDays), Value::Int(n)) if *n > 0 => {}
+                        (Some(key), _) => {
+                            let what = if key == LR::Prefix {
                                 "a string"
                             } else {
                                 "a positive integer"
@@ -148,11 +153,10 @@ impl Loader<'_> {
                             continue;
                         }
                         _ => {
-                            let help =
-                                did_you_mean(&k, ["prefix", "expire_days", "noncurrent_days"])
-                                    .unwrap_or_else(|| {
-                                        "rules take prefix, expire_days and noncurrent_days".into()
-                                    });
+                            let help = did_you_mean(&k, LR::ALL.iter().map(|k| k.as_str()))
+                                .unwrap_or_else(|| {
+                                    "rules take prefix, expire_days and noncurrent_days".into()
+                                });
                             self.err(
                                 ErrorCode::UnknownKey,
                                 &span,
@@ -169,18 +173,16 @@ impl Loader<'_> {
             }
         }
         let addr = Address::resource(&self.scopes[b.scope].prefix, "storage", &b.name, "bucket");
-        let attrs = Attrs::from([
-            ("bucket".into(), bucket.clone()),
-            ("versioning".into(), Value::Bool(versioning)),
-            ("encryption".into(), Value::String(encryption)),
-            ("kms_key".into(), kms_key.unwrap_or(Value::Null)),
-            (
-                "public_access_block".into(),
-                Value::Bool(public_access_block),
-            ),
-            ("lifecycle".into(), Value::List(rules)),
-            ("force_destroy".into(), Value::Bool(force_destroy)),
-        ]);
+        let attrs = s3_bucket::Desired {
+            bucket: bucket.clone(),
+            versioning: Value::Bool(versioning),
+            encryption: Value::String(encryption),
+            kms_key: kms_key.unwrap_or(Value::Null),
+            public_access_block: Value::Bool(public_access_block),
+            lifecycle: Value::List(rules),
+            force_destroy: Value::Bool(force_destroy),
+        }
+        .into_attrs();
         self.add_resource(
             addr.clone(),
             ResourceKind::S3Bucket,
@@ -198,7 +200,7 @@ impl Loader<'_> {
             vec![
                 ("name", Value::str(&b.name)),
                 ("bucket", bucket),
-                ("arn", Self::reference(&addr, "arn")),
+                ("arn", Self::reference(&addr, s3_bucket::Attr::Arn.as_str())),
             ],
         );
     }

@@ -8,6 +8,10 @@ mod resources;
 
 use super::common::Meta;
 use crate::addr::Address;
+use crate::resource::schema::scaling_target::Attr as Scaling;
+use crate::resource::schema::{
+    ecs_service as svc, ecs_task_definition as td, log_group, s3_object,
+};
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::{Fields, Src};
@@ -144,16 +148,13 @@ impl Loader<'_> {
         let mut container = self.endpoint_container(image, &f, &b.addr, &mut deps);
         let sizing = self.endpoint_sizing(sizes, &b.addr, &b.name_span, &providers);
         let model = self.endpoint_model(&f, &b.name, &mut deps.td);
-        for (env_key, model_key) in [
-            ("MODEL_NAME", "name"),
-            ("MODEL_VERSION", "version"),
-            ("MODEL_URI", "artifact"),
-            ("MODEL_SHA256", "sha256"),
-        ] {
-            if let Some(v) = model.get(model_key)
+        for &k in td::Model::ALL {
+            if let Some(v) = model.get(k.as_str())
                 && !matches!(v, Value::Null)
             {
-                container.environment.insert(env_key.to_string(), v.clone());
+                container
+                    .environment
+                    .insert(k.env_var().to_string(), v.clone());
             }
         }
         let health = self.endpoint_health_check(&f, container.port, &mut deps);
@@ -480,17 +481,17 @@ impl Loader<'_> {
                 match objects.as_slice() {
                     [one] => self.resources[*one]
                         .attrs
-                        .get("sha256")
+                        .get(s3_object::Attr::Sha256.as_str())
                         .cloned()
                         .unwrap_or(Value::Null),
                     _ => Value::Null,
                 }
             }
         };
-        model.insert("name".to_string(), name);
-        model.insert("version".to_string(), version.unwrap_or(Value::Null));
-        model.insert("artifact".to_string(), artifact);
-        model.insert("sha256".to_string(), sha);
+        model.insert(td::Model::Name.into(), name);
+        model.insert(td::Model::Version.into(), version.unwrap_or(Value::Null));
+        model.insert(td::Model::Artifact.into(), artifact);
+        model.insert(td::Model::Sha256.into(), sha);
         td_deps.extend(model_td_deps);
         model
     }
@@ -521,37 +522,37 @@ impl Loader<'_> {
         let td_deps = &mut deps.td;
         let path = self
             .v_plain_str(&h, "path", td_deps)
-            .map_or_else(|| "/".to_string(), |x| x.0);
+            .map_or_else(|| td::DEFAULT_HEALTH_PATH.to_string(), |x| x.0);
         let interval = self.v_int(&h, "interval", td_deps);
         let interval = self
             .non_negative(interval, "interval", &h.what.clone())
-            .unwrap_or(30);
+            .unwrap_or(td::DEFAULT_HEALTH_INTERVAL);
         let retries = self.v_int(&h, "retries", td_deps);
         let retries = self
             .non_negative(retries, "retries", &h.what.clone())
-            .unwrap_or(3);
+            .unwrap_or(td::DEFAULT_HEALTH_RETRIES);
         let timeout = self.v_int(&h, "timeout", td_deps);
         let timeout = self
             .non_negative(timeout, "timeout", &h.what.clone())
-            .unwrap_or(5);
+            .unwrap_or(td::DEFAULT_HEALTH_TIMEOUT);
         let g = self.v_int(&h, "grace_period", &mut deps.svc);
         let g = self.non_negative(g, "grace_period", &h.what.clone());
-        let mut hm = BTreeMap::from([
-            (
-                "command".to_string(),
-                Value::List(vec![
-                    Value::str("CMD-SHELL"),
-                    Value::String(format!("curl -fsS http://localhost:{port}{path} || exit 1")),
-                ]),
-            ),
-            ("interval".to_string(), Value::Int(interval)),
-            ("retries".to_string(), Value::Int(retries)),
-            ("timeout".to_string(), Value::Int(timeout)),
-        ]);
-        hm.insert(
-            "start_period".to_string(),
-            g.map_or(Value::Null, Value::Int),
-        );
+        let command = td::curl_probe(port, &path).map(Value::String).to_vec();
+        let hm: BTreeMap<String, Value> = td::HealthCheck::ALL
+            .iter()
+            .filter_map(|&k| {
+                let v = match k {
+                    td::HealthCheck::Command => Value::List(command.clone()),
+                    td::HealthCheck::Interval => Value::Int(interval),
+                    td::HealthCheck::Retries => Value::Int(retries),
+                    td::HealthCheck::Timeout => Value::Int(timeout),
+                    td::HealthCheck::StartPeriod => g.map_or(Value::Null, Value::Int),
+                    // Rendered into the command.
+                    td::HealthCheck::Path => return None,
+                };
+                Some((k.into(), v))
+            })
+            .collect();
         health.grace = g.map_or(Value::Null, Value::Int);
         health.check = Value::Map(hm);
         health
@@ -560,7 +561,7 @@ impl Loader<'_> {
     /// `logs = { retention_days }`: one of the retentions CloudWatch Logs offers (30 by
     /// default).
     fn endpoint_logs(&mut self, f: &Fields<'_>, lg_deps: &mut Deps) -> i64 {
-        let mut retention = 30;
+        let mut retention = log_group::DEFAULT_RETENTION_DAYS;
         if f.has("logs")
             && let Some(l) = self.sub(f, "logs", &["retention_days"], lg_deps)
             && let Some((r, span)) = self.v_int(&l, "retention_days", lg_deps)
@@ -625,9 +626,9 @@ impl Loader<'_> {
         let public_ip = self.v_bool(&n, "public_ip", svc_deps).is_some_and(|x| x.0);
         let subnets = subnets?;
         Some(Value::Map(BTreeMap::from([
-            ("subnets".to_string(), Value::List(subnets)),
-            ("security_groups".to_string(), Value::List(sgs)),
-            ("public_ip".to_string(), Value::Bool(public_ip)),
+            (svc::Network::Subnets.into(), Value::List(subnets)),
+            (svc::Network::SecurityGroups.into(), Value::List(sgs)),
+            (svc::Network::PublicIp.into(), Value::Bool(public_ip)),
         ])))
     }
 
@@ -638,13 +639,7 @@ impl Loader<'_> {
         f: &Fields<'_>,
         svc_deps: &mut Deps,
     ) -> BTreeMap<String, Value> {
-        let mut deployment = BTreeMap::from([
-            ("min_healthy_percent".to_string(), Value::Int(100)),
-            ("max_percent".to_string(), Value::Int(200)),
-            ("circuit_breaker".to_string(), Value::Bool(true)),
-            ("wait".to_string(), Value::Bool(true)),
-            ("timeout_seconds".to_string(), Value::Int(900)),
-        ]);
+        let mut deployment = svc::default_deployment();
         if !f.has("deployment") {
             return deployment;
         }
@@ -658,15 +653,19 @@ impl Loader<'_> {
         let Some(d) = self.sub(f, "deployment", &keys, svc_deps) else {
             return deployment;
         };
-        for k in ["min_healthy_percent", "max_percent"] {
-            let v = self.v_int(&d, k, svc_deps);
-            if let Some(n) = self.non_negative(v, k, &d.what.clone()) {
-                deployment.insert(k.to_string(), Value::Int(n));
+        // These spec keys are spelt like the attributes they set.
+        for k in [
+            svc::Deployment::MinHealthyPercent,
+            svc::Deployment::MaxPercent,
+        ] {
+            let v = self.v_int(&d, k.as_str(), svc_deps);
+            if let Some(n) = self.non_negative(v, k.as_str(), &d.what.clone()) {
+                deployment.insert(k.into(), Value::Int(n));
             }
         }
-        for k in ["circuit_breaker", "wait"] {
-            if let Some((x, _)) = self.v_bool(&d, k, svc_deps) {
-                deployment.insert(k.to_string(), Value::Bool(x));
+        for k in [svc::Deployment::CircuitBreaker, svc::Deployment::Wait] {
+            if let Some((x, _)) = self.v_bool(&d, k.as_str(), svc_deps) {
+                deployment.insert(k.into(), Value::Bool(x));
             }
         }
         if let Some((v, span)) = self.value(&d, "timeout", svc_deps) {
@@ -680,7 +679,7 @@ impl Loader<'_> {
             };
             match secs {
                 Some(s) => {
-                    deployment.insert("timeout_seconds".to_string(), Value::Int(s));
+                    deployment.insert(svc::Deployment::TimeoutSeconds.into(), Value::Int(s));
                 }
                 None => {
                     self.err(
@@ -774,10 +773,16 @@ impl Loader<'_> {
 /// Maps an endpoint key named in `ignore_changes` to the resource attributes it sets.
 fn ignore_mapping(n: &str) -> Vec<&'static str> {
     match n {
-        "replicas" => vec!["desired_count"],
-        "image" | "port" | "environment" | "secrets" | "health_check" => vec!["container"],
-        "autoscaling" => vec!["min", "max", "target_cpu"],
-        "logs" => vec!["retention_days"],
+        "replicas" => vec![svc::Attr::DesiredCount.as_str()],
+        "image" | "port" | "environment" | "secrets" | "health_check" => {
+            vec![td::Attr::Container.as_str()]
+        }
+        "autoscaling" => vec![
+            Scaling::Min.as_str(),
+            Scaling::Max.as_str(),
+            Scaling::TargetCpu.as_str(),
+        ],
+        "logs" => vec![log_group::Attr::RetentionDays.as_str()],
         _ => vec![],
     }
 }

@@ -1,11 +1,12 @@
 //! The resources an endpoint produces: its log group, task definition, service and (with
 //! autoscaling) scaling target, each with its own dependencies, then the endpoint's exports.
 
-use std::collections::BTreeMap;
-
 use super::{Endpoint, EndpointDeps};
 use crate::addr::Address;
-use crate::resource::{Attrs, ResourceKind, Value};
+use crate::resource::schema::{
+    ecs_service as svc, ecs_task_definition as td, log_group, scaling_target,
+};
+use crate::resource::{ResourceKind, Value};
 use crate::spec::load::Loader;
 use crate::spec::lower::common::{Meta, concat};
 use crate::spec::resolve::Deps;
@@ -62,9 +63,15 @@ impl Loader<'_> {
             id,
             &n.svc,
             vec![
-                ("service_arn", Self::reference(&n.svc, "arn")),
+                (
+                    "service_arn",
+                    Self::reference(&n.svc, svc::Attr::Arn.as_str()),
+                ),
                 ("service_name", n.name),
-                ("task_definition_arn", Self::reference(&n.td, "arn")),
+                (
+                    "task_definition_arn",
+                    Self::reference(&n.td, td::Attr::Arn.as_str()),
+                ),
                 ("log_group", Value::String(n.log_group)),
                 ("name", Value::str(&b.name)),
             ],
@@ -83,10 +90,11 @@ impl Loader<'_> {
         self.add_resource(
             n.lg.clone(),
             ResourceKind::LogGroup,
-            Attrs::from([
-                ("name".into(), Value::String(n.log_group.clone())),
-                ("retention_days".into(), Value::Int(e.retention)),
-            ]),
+            log_group::Desired {
+                name: Value::String(n.log_group.clone()),
+                retention_days: Value::Int(e.retention),
+            }
+            .into_attrs(),
             &lg_all,
             meta,
         );
@@ -102,16 +110,16 @@ impl Loader<'_> {
     ) {
         let b = self.blocks[id].clone();
         let c = &e.container;
-        let container = BTreeMap::from([
-            ("name".to_string(), Value::str(&b.name)),
-            ("image".to_string(), e.image.clone()),
-            ("port".to_string(), Value::Int(c.port)),
-            ("environment".to_string(), Value::Map(c.environment.clone())),
-            ("secrets".to_string(), Value::Map(c.secrets.clone())),
-            ("health_check".to_string(), e.health.check.clone()),
-            ("log_group".to_string(), Value::String(n.log_group.clone())),
-            ("region".to_string(), Value::String(self.region.clone())),
-        ]);
+        let container = td::DesiredContainer {
+            name: Value::str(&b.name),
+            image: e.image.clone(),
+            port: Value::Int(c.port),
+            environment: Value::Map(c.environment.clone()),
+            secrets: Value::Map(c.secrets.clone()),
+            health_check: e.health.check.clone(),
+            log_group: Value::String(n.log_group.clone()),
+            region: Value::String(self.region.clone()),
+        };
         let mut td_all = deps.td.clone();
         td_all.extend(deps.common.clone());
         td_all
@@ -120,21 +128,19 @@ impl Loader<'_> {
         self.add_resource(
             n.td.clone(),
             ResourceKind::EcsTaskDefinition,
-            Attrs::from([
-                ("family".into(), n.name.clone()),
-                ("cpu".into(), Value::Int(e.sizing.cpu)),
-                ("memory".into(), Value::Int(e.sizing.memory)),
-                ("gpu".into(), Value::Int(e.sizing.gpu)),
-                ("network_mode".into(), Value::str("awsvpc")),
-                (
-                    "requires_compatibilities".into(),
-                    Value::List(vec![Value::str(compat(e))]),
-                ),
-                ("execution_role".into(), c.execution_role.clone()),
-                ("task_role".into(), c.task_role.clone()),
-                ("container".into(), Value::Map(container)),
-                ("model".into(), Value::Map(e.model.clone())),
-            ]),
+            td::Desired {
+                family: n.name.clone(),
+                cpu: Value::Int(e.sizing.cpu),
+                memory: Value::Int(e.sizing.memory),
+                gpu: Value::Int(e.sizing.gpu),
+                network_mode: Value::str(td::NETWORK_MODE_AWSVPC),
+                requires_compatibilities: Value::List(vec![Value::str(compat(e))]),
+                execution_role: c.execution_role.clone(),
+                task_role: c.task_role.clone(),
+                container,
+                model: Value::Map(e.model.clone()),
+            }
+            .into_attrs(),
             &td_all,
             meta,
         );
@@ -157,24 +163,22 @@ impl Loader<'_> {
         self.add_resource(
             n.svc.clone(),
             ResourceKind::EcsService,
-            Attrs::from([
-                ("name".into(), n.name.clone()),
-                ("cluster".into(), e.cluster.clone()),
-                ("launch_type".into(), Value::str(compat(e))),
-                ("capacity_provider_strategy".into(), Value::Null),
-                ("task_definition".into(), Self::reference(&n.td, "arn")),
-                (
-                    "desired_count".into(),
-                    if e.scaling.is_some() {
-                        Value::Null
-                    } else {
-                        Value::Int(e.container.replicas)
-                    },
-                ),
-                ("network".into(), e.network.clone()),
-                ("deployment".into(), Value::Map(e.deployment.clone())),
-                ("health_check_grace_period".into(), e.health.grace.clone()),
-            ]),
+            svc::Desired {
+                name: n.name.clone(),
+                cluster: e.cluster.clone(),
+                launch_type: Value::str(compat(e)),
+                capacity_provider_strategy: Value::Null,
+                task_definition: Self::reference(&n.td, td::Attr::Arn.as_str()),
+                desired_count: if e.scaling.is_some() {
+                    Value::Null
+                } else {
+                    Value::Int(e.container.replicas)
+                },
+                network: e.network.clone(),
+                deployment: Value::Map(e.deployment.clone()),
+                health_check_grace_period: e.health.grace.clone(),
+            }
+            .into_attrs(),
             &svc_all,
             meta,
         );
@@ -198,19 +202,20 @@ impl Loader<'_> {
             Value::str("/"),
             n.name.clone(),
         ]);
-        let policy = concat(&[n.name.clone(), Value::str("-cpu")]);
+        let policy = concat(&[n.name.clone(), Value::str(scaling_target::POLICY_SUFFIX)]);
         self.add_resource(
             n.sc.clone(),
             ResourceKind::ScalingTarget,
-            Attrs::from([
-                ("resource_id".into(), resource_id),
-                ("cluster".into(), cluster.clone()),
-                ("service".into(), n.name.clone()),
-                ("min".into(), Value::Int(mn)),
-                ("max".into(), Value::Int(mx)),
-                ("target_cpu".into(), Value::Int(t)),
-                ("policy_name".into(), policy),
-            ]),
+            scaling_target::Desired {
+                resource_id,
+                cluster: cluster.clone(),
+                service: n.name.clone(),
+                min: Value::Int(mn),
+                max: Value::Int(mx),
+                target_cpu: Value::Int(t),
+                policy_name: policy,
+            }
+            .into_attrs(),
             &sc_deps,
             meta,
         );
