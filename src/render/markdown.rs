@@ -19,23 +19,42 @@ const MAX_LISTED: usize = 50;
 
 /// The PR comment for `plan`.
 pub fn markdown(plan: &Plan) -> String {
-    let s = plan.summary();
-    let mut head = String::new();
-    let title = format!("`{}` / `{}`", plan.stack, plan.env);
-    if plan.has_changes() {
-        let _ = writeln!(
-            head,
-            "**Plan: {} to add, {} to change, {} to destroy.** — pedestal plan for {title}",
-            s.add, s.change, s.destroy
-        );
-    } else {
-        let _ = writeln!(
-            head,
-            "**No changes.** Your infrastructure matches the configuration. — pedestal plan for {title}"
-        );
+    let mut head = summary_line(plan);
+    warnings(plan, &mut head);
+    releases(plan, &mut head);
+    action_lists(plan, &mut head);
+    changed_outputs(plan, &mut head);
+    let tail = format!("<!-- pedestal:{}/{} -->\n", plan.stack, plan.env);
+    let body = detail(plan);
+    if body.is_empty() {
+        return format!("{head}{tail}");
     }
-    head.push('\n');
+    let lines: Vec<String> = body.lines().map(diff_line).collect();
+    let mut out = folded_detail(head, &lines, tail.len(), &plan.env);
+    out.push_str(&tail);
+    out
+}
 
+/// The first line: the counts, or "No changes.", and which stack and environment.
+fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    let title = format!("`{}` / `{}`", plan.stack, plan.env);
+    let mut head = if plan.has_changes() {
+        format!(
+            "**Plan: {} to add, {} to change, {} to destroy.** — pedestal plan for {title}\n",
+            s.add, s.change, s.destroy
+        )
+    } else {
+        format!(
+            "**No changes.** Your infrastructure matches the configuration. — pedestal plan for {title}\n"
+        )
+    };
+    head.push('\n');
+    head
+}
+
+/// The destroy/replace warning and the targeting note.
+fn warnings(plan: &Plan, head: &mut String) {
     let destroyed: Vec<&crate::plan::ResourceChange> = plan
         .changes
         .iter()
@@ -73,50 +92,57 @@ pub fn markdown(plan: &Plan) -> String {
                 .join(", ")
         );
     }
+}
 
-    if !plan.releases.is_empty() {
-        head.push_str("#### Releases\n\n");
-        for r in plan.releases.iter().take(MAX_LISTED) {
-            let mut extra = Vec::new();
-            if r.artifact_sha256_before != r.artifact_sha256_after {
-                extra.push(format!(
-                    "artifact sha256 `{}` → `{}`",
-                    r.artifact_sha256_before
-                        .as_deref()
-                        .map_or("(none)".into(), short_sha),
-                    r.artifact_sha256_after
-                        .as_deref()
-                        .map_or("(none)".into(), short_sha)
-                ));
-            }
-            if r.image_before != r.image_after {
-                let tag = |i: &Option<String>| {
-                    i.as_deref()
-                        .map(|i| super::split_image(i).1.unwrap_or("latest").to_string())
-                        .unwrap_or_else(|| "(none)".into())
-                };
-                extra.push(format!(
-                    "image tag `{}` → `{}`",
-                    tag(&r.image_before),
-                    tag(&r.image_after)
-                ));
-            }
-            let _ = write!(head, "- **{}**", release_headline(r));
-            if !extra.is_empty() {
-                let _ = write!(head, " ({})", extra.join(", "));
-            }
-            head.push('\n');
+/// The release view: one bullet per endpoint release with what changed.
+fn releases(plan: &Plan, head: &mut String) {
+    if plan.releases.is_empty() {
+        return;
+    }
+    head.push_str("#### Releases\n\n");
+    for r in plan.releases.iter().take(MAX_LISTED) {
+        let mut extra = Vec::new();
+        if r.artifact_sha256_before != r.artifact_sha256_after {
+            extra.push(format!(
+                "artifact sha256 `{}` → `{}`",
+                r.artifact_sha256_before
+                    .as_deref()
+                    .map_or("(none)".into(), short_sha),
+                r.artifact_sha256_after
+                    .as_deref()
+                    .map_or("(none)".into(), short_sha)
+            ));
         }
-        if plan.releases.len() > MAX_LISTED {
-            let _ = writeln!(
-                head,
-                "- … and {} more releases",
-                plan.releases.len() - MAX_LISTED
-            );
+        if r.image_before != r.image_after {
+            let tag = |i: &Option<String>| {
+                i.as_deref()
+                    .map(|i| super::split_image(i).1.unwrap_or("latest").to_string())
+                    .unwrap_or_else(|| "(none)".into())
+            };
+            extra.push(format!(
+                "image tag `{}` → `{}`",
+                tag(&r.image_before),
+                tag(&r.image_after)
+            ));
+        }
+        let _ = write!(head, "- **{}**", release_headline(r));
+        if !extra.is_empty() {
+            let _ = write!(head, " ({})", extra.join(", "));
         }
         head.push('\n');
     }
+    if plan.releases.len() > MAX_LISTED {
+        let _ = writeln!(
+            head,
+            "- … and {} more releases",
+            plan.releases.len() - MAX_LISTED
+        );
+    }
+    head.push('\n');
+}
 
+/// Addresses per action, each list cut at [`MAX_LISTED`].
+fn action_lists(plan: &Plan, head: &mut String) {
     let groups: [(&str, &[Action]); 4] = [
         ("Create", &[Action::Create]),
         ("Update in-place", &[Action::Update]),
@@ -145,74 +171,77 @@ pub fn markdown(plan: &Plan) -> String {
         }
         head.push('\n');
     }
+}
 
-    let changed_outputs: Vec<(&String, &OutputChange)> =
+/// The names of outputs whose value changes.
+fn changed_outputs(plan: &Plan, head: &mut String) {
+    let changed: Vec<(&String, &OutputChange)> =
         plan.outputs.iter().filter(|(_, o)| o.changed()).collect();
-    if !changed_outputs.is_empty() {
+    if !changed.is_empty() {
         let _ = writeln!(
             head,
             "**Outputs changing:** {}\n",
-            changed_outputs
+            changed
                 .iter()
                 .map(|(n, _)| format!("`{n}`"))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
     }
+}
 
-    let tail = format!("<!-- pedestal:{}/{} -->\n", plan.stack, plan.env);
-    let body = detail(plan);
-    if body.is_empty() {
-        return format!("{head}{tail}");
-    }
-    let lines: Vec<String> = body.lines().map(diff_line).collect();
+/// `head` followed by the detail folded in `<details>`, the middle cut when the whole comment
+/// (with a tail of `tail_len` characters) would pass [`MAX_COMMENT_CHARS`].
+fn folded_detail(head: String, lines: &[String], tail_len: usize, env: &str) -> String {
     let open =
         |n: usize| format!("<details><summary>Show plan detail ({n} lines)</summary>\n\n```diff\n");
     let close = "```\n\n</details>\n\n";
     let total: usize = lines.iter().map(|l| l.len() + 1).sum();
-    let fixed = head.len() + open(lines.len()).len() + close.len() + tail.len();
+    let fixed = head.len() + open(lines.len()).len() + close.len() + tail_len;
     let mut out = head;
     out.push_str(&open(lines.len()));
     if fixed + total <= MAX_COMMENT_CHARS {
-        for l in &lines {
-            out.push_str(l);
-            out.push('\n');
-        }
+        push_lines(&mut out, lines);
     } else {
         // Keep the first and last lines that fit, cut the middle.
         let marker_room = 200;
         let budget = MAX_COMMENT_CHARS.saturating_sub(fixed + marker_room);
-        let half = budget / 2;
-        let mut front = 0;
-        let mut used = 0;
-        while front < lines.len() && used + lines[front].len() < half {
-            used += lines[front].len() + 1;
-            front += 1;
-        }
-        let mut back = lines.len();
-        let mut used_back = 0;
-        while back > front && used_back + lines[back - 1].len() < half {
-            used_back += lines[back - 1].len() + 1;
-            back -= 1;
-        }
-        for l in &lines[..front] {
-            out.push_str(l);
-            out.push('\n');
-        }
+        let (front, back) = kept_ends(lines, budget / 2);
+        push_lines(&mut out, &lines[..front]);
         let _ = writeln!(
             out,
-            "\n... {} lines cut from the middle to fit a comment; run `pedestal plan -C <stack> --env {}` for the full plan ...\n",
+            "\n... {} lines cut from the middle to fit a comment; run `pedestal plan -C <stack> --env {env}` for the full plan ...\n",
             back - front,
-            plan.env
         );
-        for l in &lines[back..] {
-            out.push_str(l);
-            out.push('\n');
-        }
+        push_lines(&mut out, &lines[back..]);
     }
     out.push_str(close);
-    out.push_str(&tail);
     out
+}
+
+/// How many lines to keep from the front, and from which index to keep the back, each within
+/// `half` characters.
+fn kept_ends(lines: &[String], half: usize) -> (usize, usize) {
+    let mut front = 0;
+    let mut used = 0;
+    while front < lines.len() && used + lines[front].len() < half {
+        used += lines[front].len() + 1;
+        front += 1;
+    }
+    let mut back = lines.len();
+    let mut used_back = 0;
+    while back > front && used_back + lines[back - 1].len() < half {
+        used_back += lines[back - 1].len() + 1;
+        back -= 1;
+    }
+    (front, back)
+}
+
+fn push_lines(out: &mut String, lines: &[String]) {
+    for l in lines {
+        out.push_str(l);
+        out.push('\n');
+    }
 }
 
 /// Moves a line's diff marker to column 0 (`~` → `!`, replacements → `!`).
