@@ -19,6 +19,7 @@ use pedestal::apply::{self, ApplyOptions, NullObserver, StorePersist};
 use pedestal::graph::Dag;
 use pedestal::plan::{Action, Plan, PlanMode, ResourceChange, StateRef};
 use pedestal::provider::fake::FakeProvider;
+use pedestal::resource::schema::log_group;
 use pedestal::resource::{Attrs, Lifecycle, ResourceKind, Value};
 use pedestal::state::{MemoryStore, State, StateStore};
 
@@ -39,7 +40,10 @@ fn create_plan(n: usize) -> Plan {
     let changes = (0..n)
         .map(|i| {
             let mut attrs = Attrs::new();
-            attrs.insert("name".into(), Value::str(format!("/bench/walk/{i:05}")));
+            attrs.insert(
+                log_group::Attr::Name.into(),
+                Value::str(format!("/bench/walk/{i:05}")),
+            );
             let depends_on: BTreeSet<Address> = if i == 0 {
                 BTreeSet::new()
             } else {

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use super::{Intent, JournalEntry, Release, ResourceState, State, StateError, StateStore, Status};
 use crate::addr::Address;
+use crate::resource::schema::s3_bucket::{Attr, LifecycleRule};
 use crate::resource::{Attrs, ResourceKind, Value};
 
 /// The stack every store under test is for.
@@ -49,16 +50,21 @@ fn bucket(name: &str, deps: &[&str]) -> ResourceState {
         kind: ResourceKind::S3Bucket,
         id: name.to_string(),
         attrs: Attrs::from([
-            ("bucket".to_string(), Value::str(name)),
-            ("versioning".to_string(), Value::Bool(true)),
-            ("count".to_string(), Value::Int(3)),
+            (Attr::Bucket.into(), Value::str(name)),
+            (Attr::Versioning.into(), Value::Bool(true)),
             (
-                "tags".to_string(),
+                Attr::Tags.into(),
                 Value::Map(BTreeMap::from([("team".to_string(), Value::str("ml"))])),
             ),
             (
-                "list".to_string(),
-                Value::List(vec![Value::str("a"), Value::Null]),
+                Attr::Lifecycle.into(),
+                Value::List(vec![
+                    Value::Map(BTreeMap::from([(
+                        LifecycleRule::ExpireDays.into(),
+                        Value::Int(7),
+                    )])),
+                    Value::Null,
+                ]),
             ),
         ]),
         dependencies: deps.iter().map(|d| Address::new(*d)).collect(),
