@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::diag::{ErrorCode, Span, SpecError, did_you_mean};
-use super::load::{BlockKind, Exported, Loader};
+use super::load::{BlockKind, Exported, Loader, ModuleCall, Scope};
 use super::raw::{Node, NodeKind, Part, RefExpr};
 use super::vars::{fits, value_type};
 use crate::addr::Address;
@@ -23,6 +23,25 @@ enum EvalNode {
     Output(usize, String),
 }
 
+/// The evaluation graph as it is built: nodes, what each stands for, and edges with where
+/// each was written.
+#[derive(Default)]
+struct EvalGraph {
+    nodes: Vec<Address>,
+    what: HashMap<String, EvalNode>,
+    edges: Vec<(Address, Address)>,
+    edge_span: HashMap<(String, String), Span>,
+}
+
+impl EvalGraph {
+    fn add_edge(&mut self, from: &str, to: String, span: &Span) {
+        self.edge_span
+            .entry((from.to_string(), to.clone()))
+            .or_insert_with(|| span.clone());
+        self.edges.push((Address::new(from), Address::new(to)));
+    }
+}
+
 const REF_ROOTS: &[&str] = &[
     "var", "env", "stack", "storage", "artifact", "compute", "endpoint", "module",
 ];
@@ -30,20 +49,12 @@ const REF_ROOTS: &[&str] = &[
 impl Loader<'_> {
     /// Checks one reference in `scope`; returns the evaluation-graph node it depends on.
     fn check_ref(&self, scope: usize, r: &RefExpr) -> Result<Option<String>, Box<SpecError>> {
-        let sc = &self.scopes[scope];
         let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
-        let text = r.text();
-        let bad = |code, msg: String, label: &str, help: Option<String>| {
-            let e = SpecError::at(&self.sources, code, &r.span, msg, label);
-            Box::new(match help {
-                Some(h) => e.with_help(h),
-                None => e,
-            })
-        };
         match p.as_slice() {
             ["env"] => Ok(None),
             ["stack", "name" | "region"] => Ok(None),
-            ["stack", other] => Err(bad(
+            ["stack", other] => Err(self.ref_error(
+                r,
                 ErrorCode::UnknownAttribute,
                 format!("`stack` has no attribute `{other}`"),
                 "unknown attribute",
@@ -52,125 +63,177 @@ impl Loader<'_> {
                         .unwrap_or_else(|| "available: name, region".into()),
                 ),
             )),
-            ["var", name] => {
-                if sc.call.is_none() {
-                    if self.var_decls.contains_key(*name) {
-                        Ok(None)
-                    } else {
-                        Err(bad(
-                            ErrorCode::UnknownReference,
-                            format!("unknown variable `{name}` in `${{{text}}}`"),
-                            "not a declared variable",
-                            Some(
-                                did_you_mean(name, self.var_decls.keys().map(String::as_str))
-                                    .unwrap_or_else(|| {
-                                        format!("declare it with [variables.{name}]")
-                                    }),
-                            ),
-                        ))
-                    }
-                } else if sc.inputs.contains_key(*name) {
-                    Ok(Some(format!("{}var.{name}", sc.prefix)))
-                } else {
-                    Err(bad(
-                        ErrorCode::UnknownReference,
-                        format!("unknown module input `{name}` in `${{{text}}}`"),
-                        "not a declared input",
-                        Some(
-                            did_you_mean(name, sc.inputs.keys().map(String::as_str))
-                                .unwrap_or_else(|| format!("declare it with [inputs.{name}]")),
-                        ),
-                    ))
-                }
-            }
-            ["module", m, out] => {
-                let Some(&child) = sc.children.get(*m) else {
-                    let names: Vec<&str> = sc.children.keys().map(String::as_str).collect();
-                    return Err(bad(
-                        ErrorCode::UnknownReference,
-                        format!("unknown module `{m}` in `${{{text}}}`"),
-                        "no such module",
-                        did_you_mean(m, names),
-                    ));
-                };
-                let c = &self.scopes[child];
-                if c.outputs.iter().any(|o| o.key == *out) {
-                    Ok(Some(format!("{}output.{out}", c.prefix)))
-                } else {
-                    let names: Vec<&str> = c.outputs.iter().map(|o| o.key.as_str()).collect();
-                    let help = did_you_mean(out, names.iter().copied())
-                        .unwrap_or_else(|| format!("module `{m}` exports: {}", names.join(", ")));
-                    Err(bad(
-                        ErrorCode::UnknownAttribute,
-                        format!("module `{m}` has no output `{out}`"),
-                        "unknown output",
-                        Some(help),
-                    ))
-                }
-            }
+            ["var", name] => self.check_var_ref(scope, r, name),
+            ["module", m, out] => self.check_module_ref(scope, r, m, out),
             [kind, name, attr]
                 if BlockKind::parse(kind).is_some_and(|k| k != BlockKind::Module) =>
             {
-                let k = BlockKind::parse(kind).unwrap_or(BlockKind::Storage);
-                let Some(&b) = sc.blocks.get(&(k, name.to_string())) else {
-                    let mut names: Vec<&str> = sc
-                        .blocks
-                        .keys()
-                        .filter(|(bk, _)| *bk == k)
-                        .map(|(_, n)| n.as_str())
-                        .collect();
-                    names.sort();
-                    let help = did_you_mean(name, names.iter().copied()).or_else(|| {
-                        (!names.is_empty())
-                            .then(|| format!("declared {kind} blocks: {}", names.join(", ")))
-                    });
-                    return Err(bad(
-                        ErrorCode::UnknownReference,
-                        format!("reference to undeclared `{kind}.{name}`"),
-                        "no such block",
-                        help,
-                    ));
-                };
-                if k.exports().contains(attr) {
-                    Ok(Some(self.blocks[b].addr.clone()))
-                } else {
-                    let help = did_you_mean(attr, k.exports().iter().copied())
-                        .map(|d| format!("{d} ({kind} exports {})", k.exports().join(", ")))
-                        .unwrap_or_else(|| format!("{kind} exports {}", k.exports().join(", ")));
-                    Err(bad(
-                        ErrorCode::UnknownAttribute,
-                        format!("`{kind}.{name}` does not export `{attr}`"),
-                        "unknown attribute",
-                        Some(help),
-                    ))
-                }
+                self.check_block_ref(scope, r, (kind, name, attr))
             }
-            _ => {
-                let first = p.first().copied().unwrap_or("");
-                let help = if REF_ROOTS.contains(&first) {
-                    Some(match first {
-                        "var" => "write `${var.<name>}`".to_string(),
-                        "stack" => "write `${stack.name}` or `${stack.region}`".to_string(),
-                        "env" => "write `${env}`".to_string(),
-                        "module" => "write `${module.<name>.<output>}`".to_string(),
-                        k => format!("write `${{{k}.<name>.<attribute>}}`"),
-                    })
-                } else {
-                    did_you_mean(first, REF_ROOTS.iter().copied()).or_else(|| {
-                        Some(
-                            "references start with var, env, stack, storage, artifact, compute, endpoint or module"
-                                .into(),
-                        )
-                    })
-                };
+            _ => Err(self.unknown_ref_root(r, p.first().copied().unwrap_or(""))),
+        }
+    }
+
+    /// An error at reference `r`.
+    fn ref_error(
+        &self,
+        r: &RefExpr,
+        code: ErrorCode,
+        msg: String,
+        label: &str,
+        help: Option<String>,
+    ) -> Box<SpecError> {
+        let e = SpecError::at(&self.sources, code, &r.span, msg, label);
+        Box::new(match help {
+            Some(h) => e.with_help(h),
+            None => e,
+        })
+    }
+
+    /// `${var.name}`: a stack variable, or in a module an input (a graph node).
+    fn check_var_ref(
+        &self,
+        scope: usize,
+        r: &RefExpr,
+        name: &str,
+    ) -> Result<Option<String>, Box<SpecError>> {
+        let sc = &self.scopes[scope];
+        let text = r.text();
+        let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
+        if sc.call.is_none() {
+            if self.var_decls.contains_key(name) {
+                Ok(None)
+            } else {
                 Err(bad(
                     ErrorCode::UnknownReference,
-                    format!("unknown reference `${{{text}}}`"),
-                    "cannot be resolved",
-                    help,
+                    format!("unknown variable `{name}` in `${{{text}}}`"),
+                    "not a declared variable",
+                    Some(
+                        did_you_mean(name, self.var_decls.keys().map(String::as_str))
+                            .unwrap_or_else(|| format!("declare it with [variables.{name}]")),
+                    ),
                 ))
             }
+        } else if sc.inputs.contains_key(name) {
+            Ok(Some(format!("{}var.{name}", sc.prefix)))
+        } else {
+            Err(bad(
+                ErrorCode::UnknownReference,
+                format!("unknown module input `{name}` in `${{{text}}}`"),
+                "not a declared input",
+                Some(
+                    did_you_mean(name, sc.inputs.keys().map(String::as_str))
+                        .unwrap_or_else(|| format!("declare it with [inputs.{name}]")),
+                ),
+            ))
         }
+    }
+
+    /// `${module.m.out}`: an output of a module called from this scope.
+    fn check_module_ref(
+        &self,
+        scope: usize,
+        r: &RefExpr,
+        m: &str,
+        out: &str,
+    ) -> Result<Option<String>, Box<SpecError>> {
+        let sc = &self.scopes[scope];
+        let text = r.text();
+        let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
+        let Some(&child) = sc.children.get(m) else {
+            let names: Vec<&str> = sc.children.keys().map(String::as_str).collect();
+            return Err(bad(
+                ErrorCode::UnknownReference,
+                format!("unknown module `{m}` in `${{{text}}}`"),
+                "no such module",
+                did_you_mean(m, names),
+            ));
+        };
+        let c = &self.scopes[child];
+        if c.outputs.iter().any(|o| o.key == out) {
+            Ok(Some(format!("{}output.{out}", c.prefix)))
+        } else {
+            let names: Vec<&str> = c.outputs.iter().map(|o| o.key.as_str()).collect();
+            let help = did_you_mean(out, names.iter().copied())
+                .unwrap_or_else(|| format!("module `{m}` exports: {}", names.join(", ")));
+            Err(bad(
+                ErrorCode::UnknownAttribute,
+                format!("module `{m}` has no output `{out}`"),
+                "unknown output",
+                Some(help),
+            ))
+        }
+    }
+
+    /// `${kind.name.attr}`: an exported attribute of a block of this scope.
+    fn check_block_ref(
+        &self,
+        scope: usize,
+        r: &RefExpr,
+        (kind, name, attr): (&str, &str, &str),
+    ) -> Result<Option<String>, Box<SpecError>> {
+        let sc = &self.scopes[scope];
+        let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
+        let k = BlockKind::parse(kind).unwrap_or(BlockKind::Storage);
+        let Some(&b) = sc.blocks.get(&(k, name.to_string())) else {
+            let mut names: Vec<&str> = sc
+                .blocks
+                .keys()
+                .filter(|(bk, _)| *bk == k)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            names.sort();
+            let help = did_you_mean(name, names.iter().copied()).or_else(|| {
+                (!names.is_empty()).then(|| format!("declared {kind} blocks: {}", names.join(", ")))
+            });
+            return Err(bad(
+                ErrorCode::UnknownReference,
+                format!("reference to undeclared `{kind}.{name}`"),
+                "no such block",
+                help,
+            ));
+        };
+        if k.exports().contains(&attr) {
+            Ok(Some(self.blocks[b].addr.clone()))
+        } else {
+            let help = did_you_mean(attr, k.exports().iter().copied())
+                .map(|d| format!("{d} ({kind} exports {})", k.exports().join(", ")))
+                .unwrap_or_else(|| format!("{kind} exports {}", k.exports().join(", ")));
+            Err(bad(
+                ErrorCode::UnknownAttribute,
+                format!("`{kind}.{name}` does not export `{attr}`"),
+                "unknown attribute",
+                Some(help),
+            ))
+        }
+    }
+
+    /// A reference of no known shape, with a hint for its first part.
+    fn unknown_ref_root(&self, r: &RefExpr, first: &str) -> Box<SpecError> {
+        let text = r.text();
+        let help = if REF_ROOTS.contains(&first) {
+            Some(match first {
+                "var" => "write `${var.<name>}`".to_string(),
+                "stack" => "write `${stack.name}` or `${stack.region}`".to_string(),
+                "env" => "write `${env}`".to_string(),
+                "module" => "write `${module.<name>.<output>}`".to_string(),
+                k => format!("write `${{{k}.<name>.<attribute>}}`"),
+            })
+        } else {
+            did_you_mean(first, REF_ROOTS.iter().copied()).or_else(|| {
+                Some(
+                    "references start with var, env, stack, storage, artifact, compute, endpoint or module"
+                        .into(),
+                )
+            })
+        };
+        self.ref_error(
+            r,
+            ErrorCode::UnknownReference,
+            format!("unknown reference `${{{text}}}`"),
+            "cannot be resolved",
+            help,
+        )
     }
 
     /// Checks that a node only references `var`, `env` and `stack` (backend, provider).
@@ -379,150 +442,13 @@ impl Loader<'_> {
     /// Builds the evaluation graph, reports unknown references and cycles, then evaluates
     /// blocks, module inputs and outputs in dependency order.
     pub fn evaluate(&mut self) {
-        let mut nodes: Vec<Address> = Vec::new();
-        let mut what: HashMap<String, EvalNode> = HashMap::new();
-        let mut edges: Vec<(Address, Address)> = Vec::new();
-        let mut edge_span: HashMap<(String, String), Span> = HashMap::new();
-        let mut add_edge =
-            |from: &str, to: String, span: &Span, edges: &mut Vec<(Address, Address)>| {
-                edge_span
-                    .entry((from.to_string(), to.clone()))
-                    .or_insert_with(|| span.clone());
-                edges.push((Address::new(from), Address::new(to)));
-            };
-        for (id, b) in self.blocks.clone().iter().enumerate() {
-            if b.kind == BlockKind::Module {
-                continue;
-            }
-            nodes.push(Address::new(&b.addr));
-            what.insert(b.addr.clone(), EvalNode::Block(id));
-            let mut refs = Vec::new();
-            b.node.refs(&mut refs);
-            for r in refs {
-                match self.check_ref(b.scope, r) {
-                    Ok(Some(t)) => add_edge(&b.addr, t, &r.span, &mut edges),
-                    Ok(None) => {}
-                    Err(e) => self.diags.push(*e),
-                }
-            }
-            // Plain block names: `storage = "models"`, `compute = "serving"`.
-            let implicit = match b.kind {
-                BlockKind::Artifact => Some(("storage", BlockKind::Storage)),
-                BlockKind::Endpoint => Some(("compute", BlockKind::Compute)),
-                _ => None,
-            };
-            if let Some((key, kind)) = implicit
-                && let Some(e) = b.node.get(key)
-                && let Some(name) = e.value.literal_str()
-                && let Some(&t) = self.scopes[b.scope].blocks.get(&(kind, name.to_string()))
-            {
-                let to = self.blocks[t].addr.clone();
-                add_edge(&b.addr, to, &e.value.span, &mut edges);
-            }
-        }
+        let mut g = EvalGraph::default();
+        self.graph_blocks(&mut g);
         for (sid, sc) in self.scopes.clone().iter().enumerate() {
             let Some(call) = &sc.call else { continue };
-            let call_block = self.blocks[call.block].clone();
-            for name in sc.inputs.keys() {
-                let n = format!("{}var.{name}", sc.prefix);
-                nodes.push(Address::new(&n));
-                what.insert(n, EvalNode::Input(sid, name.clone()));
-            }
-            for o in &sc.outputs {
-                let n = format!("{}output.{}", sc.prefix, o.key);
-                nodes.push(Address::new(&n));
-                what.insert(n.clone(), EvalNode::Output(sid, o.key.clone()));
-                let mut refs = Vec::new();
-                o.value.refs(&mut refs);
-                for r in refs {
-                    match self.check_ref(sid, r) {
-                        Ok(Some(t)) => add_edge(&n, t, &r.span, &mut edges),
-                        Ok(None) => {}
-                        Err(e) => self.diags.push(*e),
-                    }
-                }
-            }
-            // The call's own keys and inputs, evaluated in the parent scope.
-            for e in call_block.node.entries().unwrap_or_default() {
-                match e.key.as_str() {
-                    "source" => {}
-                    "inputs" => {
-                        let Some(given) = e.value.entries() else {
-                            let found = e.value.type_name();
-                            self.err(
-                                ErrorCode::WrongType,
-                                &e.value.span,
-                                format!("`inputs` must be a table, found {found}"),
-                                "expected a table",
-                            );
-                            continue;
-                        };
-                        for i in given {
-                            if !sc.inputs.contains_key(&i.key) {
-                                let help =
-                                    did_you_mean(&i.key, sc.inputs.keys().map(String::as_str))
-                                        .unwrap_or_else(|| {
-                                            format!(
-                                                "the module declares: {}",
-                                                sc.inputs
-                                                    .keys()
-                                                    .cloned()
-                                                    .collect::<Vec<_>>()
-                                                    .join(", ")
-                                            )
-                                        });
-                                self.err(
-                                    ErrorCode::UnknownKey,
-                                    &i.key_span,
-                                    format!(
-                                        "module `{}` has no input `{}`",
-                                        call_block.name, i.key
-                                    ),
-                                    "unknown input",
-                                )
-                                .help = Some(help);
-                                continue;
-                            }
-                            let n = format!("{}var.{}", sc.prefix, i.key);
-                            let mut refs = Vec::new();
-                            i.value.refs(&mut refs);
-                            for r in refs {
-                                match self.check_ref(call.parent, r) {
-                                    Ok(Some(t)) => add_edge(&n, t, &r.span, &mut edges),
-                                    Ok(None) => {}
-                                    Err(err) => self.diags.push(*err),
-                                }
-                            }
-                        }
-                    }
-                    "depends_on" => {
-                        self.depends_on(call.block, Some(super::fields::Src::Node(&e.value)))
-                    }
-                    k => self.unknown_key(
-                        e,
-                        k,
-                        &["source", "inputs", "depends_on"],
-                        &format!("[module.{}]", call_block.name),
-                    ),
-                }
-            }
-            for (name, d) in &sc.inputs {
-                let given = call_block
-                    .node
-                    .get("inputs")
-                    .and_then(|i| i.value.get(name))
-                    .is_some();
-                if !given && d.default.is_none() {
-                    self.err(
-                        ErrorCode::MissingKey,
-                        &call_block.name_span,
-                        format!("module `{}` needs input `{name}`", call_block.name),
-                        "missing input",
-                    )
-                    .label(&d.span, "declared here")
-                    .help = Some(format!("add `{name} = ...` to `inputs`"));
-                }
-            }
+            self.graph_module_scope(sid, sc, &mut g);
+            self.graph_module_call(sc, call, &mut g);
+            self.missing_module_inputs(sc, call);
         }
         // Stack outputs are evaluated last; only their references need checking here.
         for o in self.stack_outputs.clone() {
@@ -537,6 +463,12 @@ impl Loader<'_> {
         if !self.diags.is_empty() {
             return;
         }
+        let EvalGraph {
+            nodes,
+            what,
+            edges,
+            edge_span,
+        } = g;
         let dag = Dag::from_edges(nodes, edges);
         let cycles = dag.cycles();
         if !cycles.is_empty() {
@@ -553,6 +485,136 @@ impl Loader<'_> {
                 Some(EvalNode::Input(sid, name)) => self.eval_input(sid, &name),
                 Some(EvalNode::Output(sid, name)) => self.eval_output(sid, &name),
                 None => {}
+            }
+        }
+    }
+
+    /// Adds an edge from `from` to each node that the references in `n` (read in `scope`)
+    /// depend on; reports unknown references.
+    fn graph_refs(&mut self, scope: usize, from: &str, n: &Node, g: &mut EvalGraph) {
+        let mut refs = Vec::new();
+        n.refs(&mut refs);
+        for r in refs {
+            match self.check_ref(scope, r) {
+                Ok(Some(t)) => g.add_edge(from, t, &r.span),
+                Ok(None) => {}
+                Err(e) => self.diags.push(*e),
+            }
+        }
+    }
+
+    /// Every non-module block, with edges for its references and its plain block names.
+    fn graph_blocks(&mut self, g: &mut EvalGraph) {
+        for (id, b) in self.blocks.clone().iter().enumerate() {
+            if b.kind == BlockKind::Module {
+                continue;
+            }
+            g.nodes.push(Address::new(&b.addr));
+            g.what.insert(b.addr.clone(), EvalNode::Block(id));
+            self.graph_refs(b.scope, &b.addr, &b.node, g);
+            // Plain block names: `storage = "models"`, `compute = "serving"`.
+            let implicit = match b.kind {
+                BlockKind::Artifact => Some(("storage", BlockKind::Storage)),
+                BlockKind::Endpoint => Some(("compute", BlockKind::Compute)),
+                _ => None,
+            };
+            if let Some((key, kind)) = implicit
+                && let Some(e) = b.node.get(key)
+                && let Some(name) = e.value.literal_str()
+                && let Some(&t) = self.scopes[b.scope].blocks.get(&(kind, name.to_string()))
+            {
+                let to = self.blocks[t].addr.clone();
+                g.add_edge(&b.addr, to, &e.value.span);
+            }
+        }
+    }
+
+    /// A module scope's inputs and outputs, with edges for the outputs' references.
+    fn graph_module_scope(&mut self, sid: usize, sc: &Scope, g: &mut EvalGraph) {
+        for name in sc.inputs.keys() {
+            let n = format!("{}var.{name}", sc.prefix);
+            g.nodes.push(Address::new(&n));
+            g.what.insert(n, EvalNode::Input(sid, name.clone()));
+        }
+        for o in &sc.outputs {
+            let n = format!("{}output.{}", sc.prefix, o.key);
+            g.nodes.push(Address::new(&n));
+            g.what
+                .insert(n.clone(), EvalNode::Output(sid, o.key.clone()));
+            self.graph_refs(sid, &n, &o.value, g);
+        }
+    }
+
+    /// The call's own keys and inputs, evaluated in the parent scope.
+    fn graph_module_call(&mut self, sc: &Scope, call: &ModuleCall, g: &mut EvalGraph) {
+        let call_block = self.blocks[call.block].clone();
+        for e in call_block.node.entries().unwrap_or_default() {
+            match e.key.as_str() {
+                "source" => {}
+                "inputs" => {
+                    let Some(given) = e.value.entries() else {
+                        let found = e.value.type_name();
+                        self.err(
+                            ErrorCode::WrongType,
+                            &e.value.span,
+                            format!("`inputs` must be a table, found {found}"),
+                            "expected a table",
+                        );
+                        continue;
+                    };
+                    for i in given {
+                        if !sc.inputs.contains_key(&i.key) {
+                            let help = did_you_mean(&i.key, sc.inputs.keys().map(String::as_str))
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        "the module declares: {}",
+                                        sc.inputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                                    )
+                                });
+                            self.err(
+                                ErrorCode::UnknownKey,
+                                &i.key_span,
+                                format!("module `{}` has no input `{}`", call_block.name, i.key),
+                                "unknown input",
+                            )
+                            .help = Some(help);
+                            continue;
+                        }
+                        let n = format!("{}var.{}", sc.prefix, i.key);
+                        self.graph_refs(call.parent, &n, &i.value, g);
+                    }
+                }
+                "depends_on" => {
+                    self.depends_on(call.block, Some(super::fields::Src::Node(&e.value)))
+                }
+                k => self.unknown_key(
+                    e,
+                    k,
+                    &["source", "inputs", "depends_on"],
+                    &format!("[module.{}]", call_block.name),
+                ),
+            }
+        }
+    }
+
+    /// Reports inputs without a default that the call does not give.
+    fn missing_module_inputs(&mut self, sc: &Scope, call: &ModuleCall) {
+        let call_block = self.blocks[call.block].clone();
+        for (name, d) in &sc.inputs {
+            let given = call_block
+                .node
+                .get("inputs")
+                .and_then(|i| i.value.get(name))
+                .is_some();
+            if !given && d.default.is_none() {
+                self.err(
+                    ErrorCode::MissingKey,
+                    &call_block.name_span,
+                    format!("module `{}` needs input `{name}`", call_block.name),
+                    "missing input",
+                )
+                .label(&d.span, "declared here")
+                .help = Some(format!("add `{name} = ...` to `inputs`"));
             }
         }
     }
