@@ -73,124 +73,129 @@ impl Loader<'_> {
             return out;
         };
         for v in &entries {
-            if !valid_name(&v.key) {
-                self.err(
-                    ErrorCode::InvalidValue,
-                    &v.key_span,
-                    format!("invalid {what} name {:?}", v.key),
-                    "not a valid name",
-                );
-                continue;
+            if let Some(d) = self.var_decl(v, what, section) {
+                out.insert(v.key.clone(), d);
             }
-            let Some(fields) = self.table_entries(v, &format!("{section}.{}", v.key)) else {
-                continue;
-            };
-            let mut ty = None;
-            let mut default = None;
-            let mut sensitive = false;
-            for f in &fields {
-                match f.key.as_str() {
-                    "type" => match f.value.literal_str() {
-                        Some("string") => ty = Some(VarType::String),
-                        Some("number") => ty = Some(VarType::Number),
-                        Some("bool") => ty = Some(VarType::Bool),
-                        Some("list") => ty = Some(VarType::List),
-                        Some("map") => ty = Some(VarType::Map),
-                        other => {
-                            let help = other
-                                .and_then(|o| {
-                                    did_you_mean(o, ["string", "number", "bool", "list", "map"])
-                                })
-                                .unwrap_or_else(|| {
-                                    "types are string, number, bool, list and map".into()
-                                });
-                            self.err(
-                                ErrorCode::InvalidValue,
-                                &f.value.span,
-                                format!("unknown type for {what} `{}`", v.key),
-                                "not a type",
-                            )
-                            .help = Some(help);
-                        }
-                    },
-                    "description" => {
-                        if !matches!(f.value.kind, NodeKind::Str { .. }) {
-                            self.err(
-                                ErrorCode::WrongType,
-                                &f.value.span,
-                                "`description` must be a string",
-                                "expected a string",
-                            );
-                        }
-                    }
-                    "default" => {
-                        let mut refs = Vec::new();
-                        f.value.refs(&mut refs);
-                        if let Some(r) = refs.first() {
-                            let span = r.span.clone();
-                            self.err(
-                                ErrorCode::InvalidValue,
-                                &span,
-                                format!("the default of {what} `{}` cannot use references", v.key),
-                                "a reference",
-                            )
-                            .help = Some(
-                                "defaults are literal values; write `$${` for a literal `${`"
-                                    .into(),
-                            );
-                        } else {
-                            default = Some(f.value.clone());
-                        }
-                    }
-                    "sensitive" => match f.value.kind {
-                        NodeKind::Bool(b) => sensitive = b,
-                        _ => {
-                            self.err(
-                                ErrorCode::WrongType,
-                                &f.value.span,
-                                "`sensitive` must be true or false",
-                                "expected a boolean",
-                            );
-                        }
-                    },
-                    k => self.unknown_key(f, k, DECL_KEYS, &format!("{section}.{}", v.key)),
-                }
-            }
-            let ty = ty.unwrap_or_else(|| match default.as_ref().map(literal_value) {
-                Some(Value::Int(_) | Value::Float(_)) => VarType::Number,
-                Some(Value::Bool(_)) => VarType::Bool,
-                Some(Value::List(_)) => VarType::List,
-                Some(Value::Map(_)) => VarType::Map,
-                _ => VarType::String,
-            });
-            if let Some(d) = &default {
-                let value = literal_value(d);
-                if !fits(ty, &value) {
-                    self.err(
-                        ErrorCode::VariableType,
-                        &d.span,
-                        format!(
-                            "the default of {what} `{}` is {}, not a {}",
-                            v.key,
-                            value_type(&value),
-                            ty.as_str()
-                        ),
-                        format!("expected a {}", ty.as_str()),
-                    );
-                }
-            }
-            out.insert(
-                v.key.clone(),
-                VarDecl {
-                    name: v.key.clone(),
-                    span: v.key_span.clone(),
-                    ty,
-                    default,
-                    sensitive,
-                },
-            );
         }
         out
+    }
+
+    /// Reads one declaration `[<section>.<name>]`.
+    fn var_decl(&mut self, v: &Entry, what: &str, section: &str) -> Option<VarDecl> {
+        if !valid_name(&v.key) {
+            self.err(
+                ErrorCode::InvalidValue,
+                &v.key_span,
+                format!("invalid {what} name {:?}", v.key),
+                "not a valid name",
+            );
+            return None;
+        }
+        let Some(fields) = self.table_entries(v, &format!("{section}.{}", v.key)) else {
+            return None;
+        };
+        let mut ty = None;
+        let mut default = None;
+        let mut sensitive = false;
+        for f in &fields {
+            match f.key.as_str() {
+                "type" => ty = self.var_type(f, what, &v.key).or(ty),
+                "description" => {
+                    if !matches!(f.value.kind, NodeKind::Str { .. }) {
+                        self.err(
+                            ErrorCode::WrongType,
+                            &f.value.span,
+                            "`description` must be a string",
+                            "expected a string",
+                        );
+                    }
+                }
+                "default" => {
+                    let mut refs = Vec::new();
+                    f.value.refs(&mut refs);
+                    if let Some(r) = refs.first() {
+                        let span = r.span.clone();
+                        self.err(
+                            ErrorCode::InvalidValue,
+                            &span,
+                            format!("the default of {what} `{}` cannot use references", v.key),
+                            "a reference",
+                        )
+                        .help = Some(
+                            "defaults are literal values; write `$${` for a literal `${`".into(),
+                        );
+                    } else {
+                        default = Some(f.value.clone());
+                    }
+                }
+                "sensitive" => match f.value.kind {
+                    NodeKind::Bool(b) => sensitive = b,
+                    _ => {
+                        self.err(
+                            ErrorCode::WrongType,
+                            &f.value.span,
+                            "`sensitive` must be true or false",
+                            "expected a boolean",
+                        );
+                    }
+                },
+                k => self.unknown_key(f, k, DECL_KEYS, &format!("{section}.{}", v.key)),
+            }
+        }
+        let ty = ty.unwrap_or_else(|| match default.as_ref().map(literal_value) {
+            Some(Value::Int(_) | Value::Float(_)) => VarType::Number,
+            Some(Value::Bool(_)) => VarType::Bool,
+            Some(Value::List(_)) => VarType::List,
+            Some(Value::Map(_)) => VarType::Map,
+            _ => VarType::String,
+        });
+        if let Some(d) = &default {
+            let value = literal_value(d);
+            if !fits(ty, &value) {
+                self.err(
+                    ErrorCode::VariableType,
+                    &d.span,
+                    format!(
+                        "the default of {what} `{}` is {}, not a {}",
+                        v.key,
+                        value_type(&value),
+                        ty.as_str()
+                    ),
+                    format!("expected a {}", ty.as_str()),
+                );
+            }
+        }
+        Some(VarDecl {
+            name: v.key.clone(),
+            span: v.key_span.clone(),
+            ty,
+            default,
+            sensitive,
+        })
+    }
+
+    /// `type = "string" | "number" | "bool" | "list" | "map"`; reports any other.
+    fn var_type(&mut self, f: &Entry, what: &str, name: &str) -> Option<VarType> {
+        match f.value.literal_str() {
+            Some("string") => Some(VarType::String),
+            Some("number") => Some(VarType::Number),
+            Some("bool") => Some(VarType::Bool),
+            Some("list") => Some(VarType::List),
+            Some("map") => Some(VarType::Map),
+            other => {
+                let help = other
+                    .and_then(|o| did_you_mean(o, ["string", "number", "bool", "list", "map"]))
+                    .unwrap_or_else(|| "types are string, number, bool, list and map".into());
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &f.value.span,
+                    format!("unknown type for {what} `{name}`"),
+                    "not a type",
+                )
+                .help = Some(help);
+                None
+            }
+        }
     }
 
     /// Resolves every root variable by precedence; wraps sensitive ones.
@@ -203,52 +208,7 @@ impl Loader<'_> {
             }
         }
         // 1. The environment file.
-        let env_rel = format!("env/{}.toml", self.env);
-        let env_path = self.root.join(&env_rel);
-        if env_path.is_file() {
-            match self.read_source(Path::new(&env_rel)) {
-                Ok(file) => {
-                    if let Some(doc) = parse_document(&self.sources, file, false, &mut self.diags) {
-                        for e in doc.entries().unwrap_or_default() {
-                            self.env_file_entry(e, &decls, &mut values);
-                        }
-                    }
-                }
-                Err(err) => self.diags.push(SpecError::bare(
-                    ErrorCode::Io,
-                    format!("cannot read {env_rel}: {err}"),
-                )),
-            }
-        } else {
-            let mut known: Vec<String> = std::fs::read_dir(self.root.join("env"))
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .filter_map(|e| {
-                            let p = e.path();
-                            (p.extension().is_some_and(|x| x == "toml"))
-                                .then(|| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-                                .flatten()
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            known.sort();
-            if !known.is_empty() {
-                let help = did_you_mean(&self.env, known.iter().map(String::as_str))
-                    .unwrap_or_else(|| format!("known environments: {}", known.join(", ")));
-                self.diags.push(
-                    SpecError::bare(
-                        ErrorCode::Environment,
-                        format!(
-                            "unknown environment `{}`: {} does not exist",
-                            self.env,
-                            self.display_name(Path::new(&env_rel))
-                        ),
-                    )
-                    .with_help(help),
-                );
-            }
-        }
+        self.env_file_values(&decls, &mut values);
         // 2. PEDESTAL_VAR_<name> (undeclared names are ignored, as Terraform does for TF_VAR_).
         let env_vars: Vec<(String, String)> = self
             .opts
@@ -321,6 +281,66 @@ impl Loader<'_> {
                     ));
                 }
             }
+        }
+    }
+
+    /// Values from `env/<env>.toml`; a missing file is an error only when `env/` holds
+    /// other environments.
+    fn env_file_values(
+        &mut self,
+        decls: &BTreeMap<String, VarDecl>,
+        values: &mut BTreeMap<String, Value>,
+    ) {
+        let env_rel = format!("env/{}.toml", self.env);
+        let env_path = self.root.join(&env_rel);
+        if env_path.is_file() {
+            match self.read_source(Path::new(&env_rel)) {
+                Ok(file) => {
+                    if let Some(doc) = parse_document(&self.sources, file, false, &mut self.diags) {
+                        for e in doc.entries().unwrap_or_default() {
+                            self.env_file_entry(e, decls, values);
+                        }
+                    }
+                }
+                Err(err) => self.diags.push(SpecError::bare(
+                    ErrorCode::Io,
+                    format!("cannot read {env_rel}: {err}"),
+                )),
+            }
+        } else {
+            self.unknown_environment(&env_rel);
+        }
+    }
+
+    /// Reports an environment without a file when `env/` holds others (a typo).
+    fn unknown_environment(&mut self, env_rel: &str) {
+        let mut known: Vec<String> = std::fs::read_dir(self.root.join("env"))
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let p = e.path();
+                        (p.extension().is_some_and(|x| x == "toml"))
+                            .then(|| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                            .flatten()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        known.sort();
+        if !known.is_empty() {
+            let help = did_you_mean(&self.env, known.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("known environments: {}", known.join(", ")));
+            self.diags.push(
+                SpecError::bare(
+                    ErrorCode::Environment,
+                    format!(
+                        "unknown environment `{}`: {} does not exist",
+                        self.env,
+                        self.display_name(Path::new(env_rel))
+                    ),
+                )
+                .with_help(help),
+            );
         }
     }
 
