@@ -293,6 +293,46 @@ impl<'o> Loader<'o> {
     /// The whole load. Diagnostics collect along the way; the config is built only when none
     /// were found.
     pub fn run(mut self) -> Result<Config, Diagnostics> {
+        if !self.env_name_ok() {
+            return Err(self.diags);
+        }
+        let Some((file, doc)) = self.read_stack_file() else {
+            return Err(self.diags);
+        };
+        self.root_sections(file, &doc);
+        if self.diags.is_empty() {
+            self.evaluate();
+        }
+        if self.diags.is_empty() {
+            self.finish_dependencies();
+        }
+        if !self.diags.is_empty() {
+            self.diags.finish();
+            return Err(self.diags);
+        }
+        let outputs = self.evaluate_stack_outputs();
+        if !self.diags.is_empty() {
+            self.diags.finish();
+            return Err(self.diags);
+        }
+        let digest = self.digest();
+        Ok(Config {
+            root: self.root,
+            stack: self.stack,
+            env: self.env,
+            region: self.region,
+            tags: self.tags,
+            backend: self.backend,
+            provider: self.provider,
+            resources: self.resources,
+            outputs,
+            variables: self.vars,
+            digest,
+        })
+    }
+
+    /// Reports an invalid environment name.
+    fn env_name_ok(&mut self) -> bool {
         if !self
             .env
             .chars()
@@ -306,8 +346,13 @@ impl<'o> Loader<'o> {
                 )
                 .with_help("environment names use a-z, 0-9, `-` and `_`"),
             );
-            return Err(self.diags);
+            return false;
         }
+        true
+    }
+
+    /// Reads and parses `pedestal.toml`.
+    fn read_stack_file(&mut self) -> Option<(FileId, Node)> {
         let file = match self.read_source(Path::new("pedestal.toml")) {
             Ok(f) => f,
             Err(e) => {
@@ -316,13 +361,19 @@ impl<'o> Loader<'o> {
                     SpecError::bare(ErrorCode::Io, format!("cannot read {name}: {e}"))
                         .with_help("run pedestal in a stack directory or pass -C DIR"),
                 );
-                return Err(self.diags);
+                return None;
             }
         };
         let Some(doc) = parse_document(&self.sources, file, true, &mut self.diags) else {
             self.diags.finish();
-            return Err(self.diags);
+            return None;
         };
+        Some((file, doc))
+    }
+
+    /// The stack file's sections: `[stack]`, variables, backend, provider, then the blocks
+    /// of the root scope and the modules they call, and `[outputs]`.
+    fn root_sections(&mut self, file: FileId, doc: &Node) {
         // The root scope (module scopes are added as their calls are found).
         self.scopes.push(Rc::new(Scope {
             prefix: String::new(),
@@ -395,35 +446,6 @@ impl<'o> Loader<'o> {
         {
             self.stack_outputs = es;
         }
-        if self.diags.is_empty() {
-            self.evaluate();
-        }
-        if self.diags.is_empty() {
-            self.finish_dependencies();
-        }
-        if !self.diags.is_empty() {
-            self.diags.finish();
-            return Err(self.diags);
-        }
-        let outputs = self.evaluate_stack_outputs();
-        if !self.diags.is_empty() {
-            self.diags.finish();
-            return Err(self.diags);
-        }
-        let digest = self.digest();
-        Ok(Config {
-            root: self.root,
-            stack: self.stack,
-            env: self.env,
-            region: self.region,
-            tags: self.tags,
-            backend: self.backend,
-            provider: self.provider,
-            resources: self.resources,
-            outputs,
-            variables: self.vars,
-            digest,
-        })
     }
 
     pub fn unknown_key(&mut self, e: &Entry, key: &str, allowed: &[&str], within: &str) {
