@@ -35,6 +35,7 @@ mod load;
 mod lower;
 mod raw;
 mod resolve;
+mod sections;
 mod vars;
 
 pub mod fmt;

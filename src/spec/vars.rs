@@ -91,9 +91,7 @@ impl Loader<'_> {
             );
             return None;
         }
-        let Some(fields) = self.table_entries(v, &format!("{section}.{}", v.key)) else {
-            return None;
-        };
+        let fields = self.table_entries(v, &format!("{section}.{}", v.key))?;
         let mut ty = None;
         let mut default = None;
         let mut sensitive = false;

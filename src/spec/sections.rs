@@ -1,0 +1,247 @@
+//! The stack file's sections that are not resource blocks: `[stack]` (name, region, tags),
+//! `[backend]` and `[provider.aws]`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::Backend;
+use super::diag::{ErrorCode, Span, did_you_mean};
+use super::load::Loader;
+use super::raw::{Entry, Node, NodeKind};
+
+impl Loader<'_> {
+    pub(super) fn stack_section(&mut self, e: &Entry) {
+        let Some(entries) = self.table_entries(e, "[stack]") else {
+            return;
+        };
+        let mut name_seen = false;
+        for f in &entries {
+            match f.key.as_str() {
+                "name" => {
+                    name_seen = true;
+                    match f.value.literal_str() {
+                        Some(n) => {
+                            let ok = !n.is_empty()
+                                && n.len() <= 40
+                                && n.chars().all(|c| {
+                                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+                                })
+                                && !n.starts_with('-')
+                                && !n.ends_with('-');
+                            if !ok {
+                                self.err(
+                                    ErrorCode::StackName,
+                                    &f.value.span,
+                                    format!("invalid stack name {n:?}"),
+                                    "not a valid stack name",
+                                )
+                                .help = Some(
+                                    "stack names use lowercase letters, digits and `-` (at most 40 characters, not starting or ending with `-`); they prefix every physical name".into(),
+                                );
+                            }
+                            self.stack = n.to_string();
+                        }
+                        None => {
+                            let found = f.value.type_name();
+                            self.err(
+                                ErrorCode::WrongType,
+                                &f.value.span,
+                                format!("`name` in [stack] must be a plain string, found {found}"),
+                                "expected a string without references",
+                            );
+                        }
+                    }
+                }
+                "region" => match f.value.literal_str() {
+                    Some(r) => self.region = r.to_string(),
+                    None => {
+                        self.err(
+                            ErrorCode::WrongType,
+                            &f.value.span,
+                            "`region` in [stack] must be a plain string",
+                            "expected a string",
+                        );
+                    }
+                },
+                "tags" => {
+                    if let Some(tags) = self.literal_string_map(&f.value, "`tags`") {
+                        self.tags = tags;
+                    }
+                }
+                k => self.unknown_key(f, k, &["name", "region", "tags"], "[stack]"),
+            }
+        }
+        if !name_seen {
+            self.err(
+                ErrorCode::MissingKey,
+                &e.key_span,
+                "missing `name` in [stack]",
+                "this section needs a `name`",
+            )
+            .help = Some("add `name = \"my-stack\"` (lowercase letters, digits and `-`)".into());
+        }
+    }
+
+    /// A table of plain strings (tags).
+    pub fn literal_string_map(&mut self, n: &Node, what: &str) -> Option<BTreeMap<String, String>> {
+        let Some(entries) = n.entries() else {
+            let found = n.type_name();
+            self.err(
+                ErrorCode::WrongType,
+                &n.span,
+                format!("{what} must be a table of strings, found {found}"),
+                "expected a table",
+            );
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        for e in entries {
+            match &e.value.kind {
+                NodeKind::Str { text, tpl: None } => {
+                    out.insert(e.key.clone(), text.clone());
+                }
+                _ => {
+                    let found = e.value.type_name();
+                    self.err(
+                        ErrorCode::WrongType,
+                        &e.value.span,
+                        format!("{what} values must be plain strings, found {found}"),
+                        "expected a string",
+                    );
+                }
+            }
+        }
+        Some(out)
+    }
+
+    pub(super) fn backend_section(&mut self, e: &Entry) {
+        let Some(entries) = self.table_entries(e, "[backend]") else {
+            return;
+        };
+        let mut fields: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        for f in &entries {
+            if !["type", "path", "bucket", "key", "region"].contains(&f.key.as_str()) {
+                self.unknown_key(
+                    f,
+                    &f.key,
+                    &["type", "path", "bucket", "key", "region"],
+                    "[backend]",
+                );
+                continue;
+            }
+            if let Some(v) = self.eval_static_string(&f.value) {
+                fields.insert(f.key.clone(), (v, f.value.span.clone()));
+            }
+        }
+        let ty = fields.get("type").map(|(t, s)| (t.clone(), s.clone()));
+        match ty.as_ref().map(|(t, s)| (t.as_str(), s)) {
+            None | Some(("local", _)) => {
+                for k in ["bucket", "key", "region"] {
+                    if let Some((_, s)) = fields.get(k) {
+                        let s = s.clone();
+                        self.err(
+                            ErrorCode::UnknownKey,
+                            &s,
+                            format!("`{k}` is only used by the s3 backend"),
+                            "not a local backend setting",
+                        )
+                        .help = Some("set `type = \"s3\"`, or remove this key".into());
+                    }
+                }
+                let path = fields
+                    .get("path")
+                    .map(|(p, _)| PathBuf::from(p))
+                    .unwrap_or_else(|| PathBuf::from(format!("state/{}.json", self.env)));
+                self.backend = Backend::Local { path };
+            }
+            Some(("s3", _)) => {
+                let written: Vec<String> = entries.iter().map(|f| f.key.clone()).collect();
+                let mut get = |k: &str| -> Option<String> {
+                    match fields.get(k) {
+                        Some((v, _)) => Some(v.clone()),
+                        None if written.iter().any(|w| w == k) => None,
+                        None => {
+                            self.err(
+                                ErrorCode::MissingKey,
+                                &e.key_span,
+                                format!("the s3 backend needs `{k}`"),
+                                "missing key",
+                            );
+                            None
+                        }
+                    }
+                };
+                let bucket = get("bucket");
+                let key = get("key");
+                let region = fields.get("region").map(|(r, _)| r.clone());
+                if let (Some(bucket), Some(key)) = (bucket, key) {
+                    self.backend = Backend::S3 {
+                        bucket,
+                        key,
+                        region,
+                    };
+                }
+            }
+            Some((other, span)) => {
+                let span = span.clone();
+                let help = did_you_mean(other, ["local", "s3"])
+                    .unwrap_or_else(|| "use `local` or `s3`".into());
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("unknown backend type {other:?}"),
+                    "not a backend type",
+                )
+                .help = Some(help);
+            }
+        }
+    }
+
+    pub(super) fn provider_section(&mut self, e: &Entry) {
+        let Some(entries) = self.table_entries(e, "[provider]") else {
+            return;
+        };
+        for p in &entries {
+            if p.key != "aws" {
+                let help = did_you_mean(&p.key, ["aws"])
+                    .unwrap_or_else(|| "the only provider is `aws`".into());
+                self.err(
+                    ErrorCode::UnknownKey,
+                    &p.key_span,
+                    format!("unknown provider `{}`", p.key),
+                    "unknown provider",
+                )
+                .help = Some(help);
+                continue;
+            }
+            let Some(fields) = self.table_entries(p, "[provider.aws]") else {
+                continue;
+            };
+            for f in &fields {
+                match f.key.as_str() {
+                    "region" => {
+                        if let Some(r) = self.eval_static_string(&f.value) {
+                            self.provider.region = r;
+                        }
+                    }
+                    "endpoint" => {
+                        if let Some(r) = self.eval_static_string(&f.value) {
+                            self.provider.endpoint = Some(r);
+                        }
+                    }
+                    "network" => {
+                        let mut deps = BTreeMap::new();
+                        if self.check_static(&f.value)
+                            && let Some(v) = self.eval(0, &f.value, &mut deps)
+                        {
+                            self.network_default = Some((v, f.value.span.clone()));
+                        }
+                    }
+                    k => {
+                        self.unknown_key(f, k, &["region", "endpoint", "network"], "[provider.aws]")
+                    }
+                }
+            }
+        }
+    }
+}
