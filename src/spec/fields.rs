@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::diag::{ErrorCode, Span, did_you_mean};
-use super::load::Loader;
+use super::load::{Loader, ScopeId};
 use super::raw::{Node, NodeKind};
 use super::resolve::Deps;
 use super::vars::value_type;
@@ -45,7 +45,7 @@ impl Src<'_> {
 /// The keys of one table being read.
 #[derive(Debug)]
 pub(super) struct Fields<'n> {
-    pub scope: usize,
+    pub scope: ScopeId,
     /// `endpoint.fraud` or `endpoint.fraud.health_check`, for messages.
     pub what: String,
     /// Where to point when a required key is missing.
@@ -78,7 +78,7 @@ impl Loader<'_> {
     /// Opens a table for reading; reports keys outside `allowed`.
     pub fn fields<'n>(
         &mut self,
-        scope: usize,
+        scope: ScopeId,
         src: &Src<'n>,
         name_span: &Span,
         what: &str,

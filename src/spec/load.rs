@@ -96,10 +96,23 @@ impl VarType {
     }
 }
 
+/// Index of a user block in the load (in declaration order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct BlockId(usize);
+
+/// Index of a scope in the load: the stack itself ([`ScopeId::ROOT`]) or a module instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct ScopeId(usize);
+
+impl ScopeId {
+    /// The stack's own scope.
+    pub const ROOT: ScopeId = ScopeId(0);
+}
+
 /// One user block: `[endpoint.fraud]` inside some scope.
 #[derive(Debug)]
 pub(super) struct Block {
-    pub scope: usize,
+    pub scope: ScopeId,
     pub kind: BlockKind,
     pub name: String,
     pub name_span: Span,
@@ -111,8 +124,8 @@ pub(super) struct Block {
 /// How a module scope was instantiated.
 #[derive(Debug, Clone)]
 pub(super) struct ModuleCall {
-    pub parent: usize,
-    pub block: usize,
+    pub parent: ScopeId,
+    pub block: BlockId,
 }
 
 /// The stack itself (scope 0) or one module instance.
@@ -126,9 +139,9 @@ pub(super) struct Scope {
     pub rel_dir: PathBuf,
     pub call: Option<ModuleCall>,
     pub inputs: BTreeMap<String, VarDecl>,
-    pub blocks: HashMap<(BlockKind, String), usize>,
+    pub blocks: HashMap<(BlockKind, String), BlockId>,
     pub outputs: Vec<Entry>,
-    pub children: HashMap<String, usize>,
+    pub children: HashMap<String, ScopeId>,
 }
 
 /// A value exported by a block, module input or output, with the resources it comes from.
@@ -161,13 +174,13 @@ pub(super) struct Loader<'o> {
     pub var_decls: BTreeMap<String, VarDecl>,
     pub vars: BTreeMap<String, Value>,
     pub stack_outputs: Vec<Entry>,
-    pub exports: HashMap<usize, BTreeMap<String, Exported>>,
-    pub inputs_val: HashMap<(usize, String), Exported>,
-    pub outputs_val: HashMap<(usize, String), Exported>,
-    pub compute_providers: HashMap<usize, Vec<String>>,
+    pub exports: HashMap<BlockId, BTreeMap<String, Exported>>,
+    pub inputs_val: HashMap<(ScopeId, String), Exported>,
+    pub outputs_val: HashMap<(ScopeId, String), Exported>,
+    pub compute_providers: HashMap<BlockId, Vec<String>>,
     pub resources: BTreeMap<Address, Resource>,
     /// Explicit `depends_on` of each block: (block, target address, span).
-    pub explicit_deps: Vec<(usize, String, Span)>,
+    pub explicit_deps: Vec<(BlockId, String, Span)>,
     /// Where each resource-level dependency was declared.
     pub dep_origin: HashMap<(Address, Address), Span>,
     pub hash_cache: HashMap<PathBuf, Option<Hashed>>,
@@ -260,6 +273,30 @@ impl<'o> Loader<'o> {
             dep_origin: HashMap::new(),
             hash_cache: HashMap::new(),
         }
+    }
+
+    /// The block `id`.
+    pub fn block(&self, id: BlockId) -> &Rc<Block> {
+        &self.blocks[id.0]
+    }
+
+    /// Every block with its id, in declaration order.
+    pub fn blocks_by_id(&self) -> impl Iterator<Item = (BlockId, &Rc<Block>)> {
+        self.blocks.iter().enumerate().map(|(i, b)| (BlockId(i), b))
+    }
+
+    /// The scope `id`.
+    pub fn scope(&self, id: ScopeId) -> &Rc<Scope> {
+        &self.scopes[id.0]
+    }
+
+    fn scope_mut(&mut self, id: ScopeId) -> &mut Rc<Scope> {
+        &mut self.scopes[id.0]
+    }
+
+    /// Every scope with its id, the root first.
+    pub fn scopes_by_id(&self) -> impl Iterator<Item = (ScopeId, &Rc<Scope>)> {
+        self.scopes.iter().enumerate().map(|(i, s)| (ScopeId(i), s))
     }
 
     pub fn err(
@@ -436,7 +473,7 @@ impl<'o> Loader<'o> {
         // Module instances, recursively, under the root scope.
         let outputs = entries.iter().find(|e| e.key == "outputs");
         self.fill_scope(
-            0,
+            ScopeId::ROOT,
             &block_tables,
             outputs,
             &mut vec![normalize(Path::new("."))],
@@ -480,7 +517,7 @@ impl<'o> Loader<'o> {
     /// Collects the blocks of one scope and instantiates its modules.
     fn fill_scope(
         &mut self,
-        scope: usize,
+        scope: ScopeId,
         block_tables: &[&Entry],
         outputs: Option<&Entry>,
         stack: &mut Vec<PathBuf>,
@@ -518,8 +555,8 @@ impl<'o> Loader<'o> {
                     );
                     continue;
                 }
-                let prefix = self.scopes[scope].prefix.clone();
-                let id = self.blocks.len();
+                let prefix = self.scope(scope).prefix.clone();
+                let id = BlockId(self.blocks.len());
                 self.blocks.push(Rc::new(Block {
                     scope,
                     kind,
@@ -528,7 +565,7 @@ impl<'o> Loader<'o> {
                     node: b.value.clone(),
                     addr: format!("{prefix}{}.{}", kind.as_str(), b.key),
                 }));
-                Rc::make_mut(&mut self.scopes[scope])
+                Rc::make_mut(self.scope_mut(scope))
                     .blocks
                     .insert((kind, b.key.clone()), id);
                 if kind == BlockKind::Module {
@@ -539,8 +576,8 @@ impl<'o> Loader<'o> {
     }
 
     /// Loads the module called by block `call` (in `parent`) as a new scope.
-    fn instantiate(&mut self, parent: usize, call: usize, stack: &mut Vec<PathBuf>) {
-        let block = self.blocks[call].clone();
+    fn instantiate(&mut self, parent: ScopeId, call: BlockId, stack: &mut Vec<PathBuf>) {
+        let block = self.block(call).clone();
         let source = block.node.get("source");
         let Some(source_entry) = source else {
             self.err(
@@ -561,7 +598,7 @@ impl<'o> Loader<'o> {
             );
             return;
         };
-        let parent_dir = self.scopes[parent].rel_dir.clone();
+        let parent_dir = self.scope(parent).rel_dir.clone();
         let rel_dir = normalize(&parent_dir.join(src));
         let file_rel = ["module.toml", "pedestal.toml"]
             .iter()
@@ -607,8 +644,8 @@ impl<'o> Loader<'o> {
         let Some(doc) = parse_document(&self.sources, file, true, &mut self.diags) else {
             return;
         };
-        let parent_prefix = self.scopes[parent].prefix.clone();
-        let mut qual = self.scopes[parent].qual.clone();
+        let parent_prefix = self.scope(parent).prefix.clone();
+        let mut qual = self.scope(parent).qual.clone();
         qual.push(block.name.clone());
         let mut inputs = BTreeMap::new();
         let mut block_tables = Vec::new();
@@ -626,7 +663,7 @@ impl<'o> Loader<'o> {
                 k => self.unknown_key(e, k, MODULE_KEYS, "a module file"),
             }
         }
-        let id = self.scopes.len();
+        let id = ScopeId(self.scopes.len());
         self.scopes.push(Rc::new(Scope {
             prefix: format!("{parent_prefix}module.{}.", block.name),
             qual,
@@ -640,7 +677,7 @@ impl<'o> Loader<'o> {
             outputs,
             children: HashMap::new(),
         }));
-        Rc::make_mut(&mut self.scopes[parent])
+        Rc::make_mut(self.scope_mut(parent))
             .children
             .insert(block.name.clone(), id);
         stack.push(rel_dir);
@@ -691,7 +728,7 @@ impl<'o> Loader<'o> {
                 None => (&e.value, false),
             };
             let mut deps = BTreeMap::new();
-            if let Some(v) = self.eval(0, node, &mut deps) {
+            if let Some(v) = self.eval(ScopeId::ROOT, node, &mut deps) {
                 let sensitive = explicit_sensitive || v.is_sensitive();
                 let value = if explicit_sensitive && !v.is_sensitive() {
                     Value::Sensitive(Box::new(v))

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::diag::{ErrorCode, Span, SpecError, did_you_mean};
-use super::load::{BlockKind, Exported, Loader, ModuleCall, Scope};
+use super::load::{BlockId, BlockKind, Exported, Loader, ModuleCall, Scope, ScopeId};
 use super::raw::{Node, NodeKind, Part, RefExpr};
 use super::vars::{fits, value_type};
 use crate::addr::Address;
@@ -18,9 +18,9 @@ pub(super) type Deps = BTreeMap<Address, Span>;
 /// A node of the evaluation graph.
 #[derive(Debug, Clone)]
 enum EvalNode {
-    Block(usize),
-    Input(usize, String),
-    Output(usize, String),
+    Block(BlockId),
+    Input(ScopeId, String),
+    Output(ScopeId, String),
 }
 
 /// The evaluation graph as it is built: nodes, what each stands for, and edges with where
@@ -48,7 +48,7 @@ const REF_ROOTS: &[&str] = &[
 
 impl Loader<'_> {
     /// Checks one reference in `scope`; returns the evaluation-graph node it depends on.
-    fn check_ref(&self, scope: usize, r: &RefExpr) -> Result<Option<String>, Box<SpecError>> {
+    fn check_ref(&self, scope: ScopeId, r: &RefExpr) -> Result<Option<String>, Box<SpecError>> {
         let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
         match p.as_slice() {
             ["env"] => Ok(None),
@@ -93,11 +93,11 @@ impl Loader<'_> {
     /// `${var.name}`: a stack variable, or in a module an input (a graph node).
     fn check_var_ref(
         &self,
-        scope: usize,
+        scope: ScopeId,
         r: &RefExpr,
         name: &str,
     ) -> Result<Option<String>, Box<SpecError>> {
-        let sc = &self.scopes[scope];
+        let sc = &self.scope(scope);
         let text = r.text();
         let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
         if sc.call.is_none() {
@@ -132,12 +132,12 @@ impl Loader<'_> {
     /// `${module.m.out}`: an output of a module called from this scope.
     fn check_module_ref(
         &self,
-        scope: usize,
+        scope: ScopeId,
         r: &RefExpr,
         m: &str,
         out: &str,
     ) -> Result<Option<String>, Box<SpecError>> {
-        let sc = &self.scopes[scope];
+        let sc = &self.scope(scope);
         let text = r.text();
         let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
         let Some(&child) = sc.children.get(m) else {
@@ -149,7 +149,7 @@ impl Loader<'_> {
                 did_you_mean(m, names),
             ));
         };
-        let c = &self.scopes[child];
+        let c = &self.scope(child);
         if c.outputs.iter().any(|o| o.key == out) {
             Ok(Some(format!("{}output.{out}", c.prefix)))
         } else {
@@ -168,11 +168,11 @@ impl Loader<'_> {
     /// `${kind.name.attr}`: an exported attribute of a block of this scope.
     fn check_block_ref(
         &self,
-        scope: usize,
+        scope: ScopeId,
         r: &RefExpr,
         (kind, name, attr): (&str, &str, &str),
     ) -> Result<Option<String>, Box<SpecError>> {
-        let sc = &self.scopes[scope];
+        let sc = &self.scope(scope);
         let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
         let k = BlockKind::parse(kind).unwrap_or(BlockKind::Storage);
         let Some(&b) = sc.blocks.get(&(k, name.to_string())) else {
@@ -194,7 +194,7 @@ impl Loader<'_> {
             ));
         };
         if k.exports().contains(&attr) {
-            Ok(Some(self.blocks[b].addr.clone()))
+            Ok(Some(self.block(b).addr.clone()))
         } else {
             let help = did_you_mean(attr, k.exports().iter().copied())
                 .map(|d| format!("{d} ({kind} exports {})", k.exports().join(", ")))
@@ -246,7 +246,7 @@ impl Loader<'_> {
             let checked = if BlockKind::parse(root).is_some() {
                 Ok(Some(String::new()))
             } else {
-                self.check_ref(0, r)
+                self.check_ref(ScopeId::ROOT, r)
             };
             match checked {
                 Ok(None) => {}
@@ -276,7 +276,7 @@ impl Loader<'_> {
             return None;
         }
         let mut deps = Deps::new();
-        match self.eval(0, n, &mut deps)? {
+        match self.eval(ScopeId::ROOT, n, &mut deps)? {
             Value::String(s) => Some(s),
             other => {
                 let found = value_type(&other);
@@ -293,7 +293,7 @@ impl Loader<'_> {
 
     /// Evaluates a node in a scope. `None` means an error was already reported (here or
     /// upstream); `deps` receives the resources the value came from.
-    pub fn eval(&mut self, scope: usize, n: &Node, deps: &mut Deps) -> Option<Value> {
+    pub fn eval(&mut self, scope: ScopeId, n: &Node, deps: &mut Deps) -> Option<Value> {
         Some(match &n.kind {
             NodeKind::Str { text, tpl: None } => Value::String(text.clone()),
             NodeKind::Str { tpl: Some(t), .. } => {
@@ -404,8 +404,8 @@ impl Loader<'_> {
         })
     }
 
-    fn lookup(&mut self, scope: usize, r: &RefExpr, deps: &mut Deps) -> Option<Value> {
-        let sc = self.scopes[scope].clone();
+    fn lookup(&mut self, scope: ScopeId, r: &RefExpr, deps: &mut Deps) -> Option<Value> {
+        let sc = self.scope(scope).clone();
         let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
         let add = |deps: &mut Deps, e: &Exported| {
             for d in &e.deps {
@@ -444,7 +444,9 @@ impl Loader<'_> {
     pub fn evaluate(&mut self) {
         let mut g = EvalGraph::default();
         self.graph_blocks(&mut g);
-        for (sid, sc) in self.scopes.clone().iter().enumerate() {
+        let scopes: Vec<_> = self.scopes_by_id().map(|(i, s)| (i, s.clone())).collect();
+        for (sid, sc) in &scopes {
+            let sid = *sid;
             let Some(call) = &sc.call else { continue };
             self.graph_module_scope(sid, sc, &mut g);
             self.graph_module_call(sc, call, &mut g);
@@ -455,7 +457,7 @@ impl Loader<'_> {
             let mut refs = Vec::new();
             o.value.refs(&mut refs);
             for r in refs {
-                if let Err(e) = self.check_ref(0, r) {
+                if let Err(e) = self.check_ref(ScopeId::ROOT, r) {
                     self.diags.push(*e);
                 }
             }
@@ -491,7 +493,7 @@ impl Loader<'_> {
 
     /// Adds an edge from `from` to each node that the references in `n` (read in `scope`)
     /// depend on; reports unknown references.
-    fn graph_refs(&mut self, scope: usize, from: &str, n: &Node, g: &mut EvalGraph) {
+    fn graph_refs(&mut self, scope: ScopeId, from: &str, n: &Node, g: &mut EvalGraph) {
         let mut refs = Vec::new();
         n.refs(&mut refs);
         for r in refs {
@@ -505,7 +507,8 @@ impl Loader<'_> {
 
     /// Every non-module block, with edges for its references and its plain block names.
     fn graph_blocks(&mut self, g: &mut EvalGraph) {
-        for (id, b) in self.blocks.clone().iter().enumerate() {
+        let blocks: Vec<_> = self.blocks_by_id().map(|(i, b)| (i, b.clone())).collect();
+        for (id, b) in blocks {
             if b.kind == BlockKind::Module {
                 continue;
             }
@@ -521,16 +524,16 @@ impl Loader<'_> {
             if let Some((key, kind)) = implicit
                 && let Some(e) = b.node.get(key)
                 && let Some(name) = e.value.literal_str()
-                && let Some(&t) = self.scopes[b.scope].blocks.get(&(kind, name.to_string()))
+                && let Some(&t) = self.scope(b.scope).blocks.get(&(kind, name.to_string()))
             {
-                let to = self.blocks[t].addr.clone();
+                let to = self.block(t).addr.clone();
                 g.add_edge(&b.addr, to, &e.value.span);
             }
         }
     }
 
     /// A module scope's inputs and outputs, with edges for the outputs' references.
-    fn graph_module_scope(&mut self, sid: usize, sc: &Scope, g: &mut EvalGraph) {
+    fn graph_module_scope(&mut self, sid: ScopeId, sc: &Scope, g: &mut EvalGraph) {
         for name in sc.inputs.keys() {
             let n = format!("{}var.{name}", sc.prefix);
             g.nodes.push(Address::new(&n));
@@ -547,7 +550,7 @@ impl Loader<'_> {
 
     /// The call's own keys and inputs, evaluated in the parent scope.
     fn graph_module_call(&mut self, sc: &Scope, call: &ModuleCall, g: &mut EvalGraph) {
-        let call_block = self.blocks[call.block].clone();
+        let call_block = self.block(call.block).clone();
         for e in call_block.node.entries().unwrap_or_default() {
             match e.key.as_str() {
                 "source" => {}
@@ -599,7 +602,7 @@ impl Loader<'_> {
 
     /// Reports inputs without a default that the call does not give.
     fn missing_module_inputs(&mut self, sc: &Scope, call: &ModuleCall) {
-        let call_block = self.blocks[call.block].clone();
+        let call_block = self.block(call.block).clone();
         for (name, d) in &sc.inputs {
             let given = call_block
                 .node
@@ -675,13 +678,13 @@ impl Loader<'_> {
         }
     }
 
-    fn eval_input(&mut self, sid: usize, name: &str) {
-        let sc = self.scopes[sid].clone();
+    fn eval_input(&mut self, sid: ScopeId, name: &str) {
+        let sc = self.scope(sid).clone();
         let Some(call) = &sc.call else { return };
         let Some(decl) = sc.inputs.get(name) else {
             return;
         };
-        let block = self.blocks[call.block].clone();
+        let block = self.block(call.block).clone();
         let given = block.node.get("inputs").and_then(|i| i.value.get(name));
         let mut deps = Deps::new();
         let (value, span) = match given {
@@ -722,8 +725,8 @@ impl Loader<'_> {
         );
     }
 
-    fn eval_output(&mut self, sid: usize, name: &str) {
-        let sc = self.scopes[sid].clone();
+    fn eval_output(&mut self, sid: ScopeId, name: &str) {
+        let sc = self.scope(sid).clone();
         let Some(o) = sc.outputs.iter().find(|o| o.key == name) else {
             return;
         };
@@ -745,8 +748,8 @@ impl Loader<'_> {
     pub fn finish_dependencies(&mut self) {
         let explicit = std::mem::take(&mut self.explicit_deps);
         for (block, target, span) in explicit {
-            let b = self.blocks[block].clone();
-            let prefix = self.scopes[b.scope].prefix.clone();
+            let b = self.block(block).clone();
+            let prefix = self.scope(b.scope).prefix.clone();
             let full = format!("{prefix}{target}");
             let targets: Vec<Address> = self
                 .resources
@@ -808,10 +811,8 @@ impl Loader<'_> {
 
     /// Two resources of one kind must not share a physical name (bucket, cluster, family, ...).
     fn check_physical_names(&mut self) {
-        let block_of: HashMap<&str, usize> = self
-            .blocks
-            .iter()
-            .enumerate()
+        let block_of: HashMap<&str, BlockId> = self
+            .blocks_by_id()
             .map(|(i, b)| (b.addr.as_str(), i))
             .collect();
         let mut seen: HashMap<(crate::resource::ResourceKind, String), Address> = HashMap::new();
@@ -836,7 +837,7 @@ impl Loader<'_> {
             let span_of = |a: &Address| {
                 block_of
                     .get(a.block())
-                    .map(|&i| self.blocks[i].name_span.clone())
+                    .map(|&i| self.block(i).name_span.clone())
             };
             if let Some(span) = span_of(&second) {
                 let mut e = SpecError::at(

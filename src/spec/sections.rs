@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::Backend;
 use super::diag::{ErrorCode, Span, did_you_mean};
-use super::load::Loader;
+use super::load::{Loader, ScopeId};
 use super::raw::{Entry, Node, NodeKind};
 
 impl Loader<'_> {
@@ -232,7 +232,7 @@ impl Loader<'_> {
                     "network" => {
                         let mut deps = BTreeMap::new();
                         if self.check_static(&f.value)
-                            && let Some(v) = self.eval(0, &f.value, &mut deps)
+                            && let Some(v) = self.eval(ScopeId::ROOT, &f.value, &mut deps)
                         {
                             self.network_default = Some((v, f.value.span.clone()));
                         }

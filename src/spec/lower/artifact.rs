@@ -12,7 +12,7 @@ use crate::addr::Address;
 use crate::resource::schema::s3_object;
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::ErrorCode;
-use crate::spec::load::{BlockKind, Hashed, Loader, normalize, slash};
+use crate::spec::load::{BlockId, BlockKind, Hashed, Loader, normalize, slash};
 use crate::spec::resolve::Deps;
 
 const ARTIFACT_KEYS: &[&str] = &[
@@ -87,8 +87,8 @@ fn hash_source(path: &Path) -> std::io::Result<Hashed> {
 }
 
 impl Loader<'_> {
-    pub(super) fn lower_artifact(&mut self, id: usize) {
-        let b = self.blocks[id].clone();
+    pub(super) fn lower_artifact(&mut self, id: BlockId) {
+        let b = self.block(id).clone();
         let mut deps = Deps::new();
         let Some(f) = self.open(id, &b.node, ARTIFACT_KEYS, &mut deps) else {
             return;
@@ -107,7 +107,7 @@ impl Loader<'_> {
             Some(src) => match src.literal_str() {
                 Some(name) => {
                     let key = (BlockKind::Storage, name.to_string());
-                    match self.scopes[b.scope].blocks.get(&key).copied() {
+                    match self.scope(b.scope).blocks.get(&key).copied() {
                         Some(sid) => {
                             self.exports
                                 .get(&sid)
@@ -182,7 +182,7 @@ impl Loader<'_> {
             return;
         };
         let qual = {
-            let mut q = self.scopes[b.scope].qual.clone();
+            let mut q = self.scope(b.scope).qual.clone();
             q.push(b.name.clone());
             q.join("-")
         };
@@ -197,7 +197,7 @@ impl Loader<'_> {
                 Value::String(format!("{qual}/sha256-{hex}/{file_name}"))
             }
         });
-        let addr = Address::resource(&self.scopes[b.scope].prefix, "artifact", &b.name, "object");
+        let addr = Address::resource(&self.scope(b.scope).prefix, "artifact", &b.name, "object");
         let attrs = s3_object::Desired {
             bucket: bucket.clone(),
             key: key.clone(),

@@ -9,7 +9,7 @@ use crate::resource::schema;
 use crate::resource::{Attrs, Lifecycle, Resource, ResourceKind, TemplatePart, Value};
 use crate::spec::diag::{ErrorCode, Span, did_you_mean};
 use crate::spec::fields::{Fields, Src};
-use crate::spec::load::{BlockKind, Exported, Loader};
+use crate::spec::load::{BlockId, BlockKind, Exported, Loader, ScopeId};
 use crate::spec::resolve::Deps;
 
 pub(super) const LIFECYCLE_KEYS: &[&str] =
@@ -64,14 +64,15 @@ impl Loader<'_> {
     /// with a "did you mean" or the list of blocks declared.
     pub(super) fn unknown_named_block(
         &mut self,
-        scope: usize,
+        scope: ScopeId,
         kind: BlockKind,
         (owner_kind, owner): (&str, &str),
         name: &str,
         span: &Span,
     ) {
         let kind_name = kind.as_str();
-        let mut names: Vec<String> = self.scopes[scope]
+        let mut names: Vec<String> = self
+            .scope(scope)
             .blocks
             .keys()
             .filter(|(k, _)| *k == kind)
@@ -90,9 +91,9 @@ impl Loader<'_> {
     }
 
     /// Default physical name: `<stack>-<env>-<module…>-<name>`, `_` → `-`.
-    pub(super) fn default_name(&self, scope: usize, name: &str) -> String {
+    pub(super) fn default_name(&self, scope: ScopeId, name: &str) -> String {
         let mut parts = vec![self.stack.clone(), self.env.clone()];
-        parts.extend(self.scopes[scope].qual.iter().cloned());
+        parts.extend(self.scope(scope).qual.iter().cloned());
         parts.push(name.to_string());
         parts.join("-").replace('_', "-")
     }
@@ -164,12 +165,12 @@ impl Loader<'_> {
     /// Reads the keys every block shares: tags, depends_on, lifecycle.
     pub(super) fn common(
         &mut self,
-        block: usize,
+        block: BlockId,
         f: &Fields<'_>,
         allowed: &[&str],
         deps: &mut Deps,
     ) -> (BTreeMap<String, Value>, Lifecycle) {
-        let b = self.blocks[block].clone();
+        let b = self.block(block).clone();
         let tags = self
             .v_str_map(f, "tags", deps)
             .map(|(m, _)| m)
@@ -223,8 +224,8 @@ impl Loader<'_> {
 
     /// Reads `depends_on = ["kind.name", "module.name"]` of a block (or module call): each
     /// target must be declared in the same scope.
-    pub fn depends_on(&mut self, block: usize, src: Option<Src<'_>>) {
-        let b = self.blocks[block].clone();
+    pub fn depends_on(&mut self, block: BlockId, src: Option<Src<'_>>) {
+        let b = self.block(block).clone();
         if let Some(src) = src {
             let list: Option<Vec<(String, Span)>> = match &src {
                 Src::Node(n) => match &n.kind {
@@ -242,7 +243,7 @@ impl Loader<'_> {
                         if self.depends_on_target_exists(b.scope, &t) {
                             self.explicit_deps.push((block, t, span));
                         } else {
-                            let sc = self.scopes[b.scope].clone();
+                            let sc = self.scope(b.scope).clone();
                             let mut known: Vec<String> = sc
                                 .blocks
                                 .keys()
@@ -280,7 +281,7 @@ impl Loader<'_> {
         }
     }
 
-    pub(super) fn depends_on_target_exists(&self, scope: usize, t: &str) -> bool {
+    pub(super) fn depends_on_target_exists(&self, scope: ScopeId, t: &str) -> bool {
         let parts: Vec<&str> = t.split('.').collect();
         if parts.len() < 2 {
             return false;
@@ -288,19 +289,19 @@ impl Loader<'_> {
         let Some(kind) = BlockKind::parse(parts[0]) else {
             return false;
         };
-        self.scopes[scope]
+        self.scope(scope)
             .blocks
             .contains_key(&(kind, parts[1].to_string()))
     }
 
     pub(super) fn open<'n>(
         &mut self,
-        id: usize,
+        id: BlockId,
         node: &'n crate::spec::raw::Node,
         allowed: &[&str],
         deps: &mut Deps,
     ) -> Option<Fields<'n>> {
-        let b = self.blocks[id].clone();
+        let b = self.block(id).clone();
         self.fields(
             b.scope,
             &Src::Node(node),
@@ -311,7 +312,7 @@ impl Loader<'_> {
         )
     }
 
-    pub(super) fn export(&mut self, id: usize, producer: &Address, values: Vec<(&str, Value)>) {
+    pub(super) fn export(&mut self, id: BlockId, producer: &Address, values: Vec<(&str, Value)>) {
         let deps = BTreeSet::from([producer.clone()]);
         self.exports.insert(
             id,

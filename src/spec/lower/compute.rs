@@ -6,7 +6,7 @@ use crate::addr::Address;
 use crate::resource::schema::ecs_cluster;
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::ErrorCode;
-use crate::spec::load::Loader;
+use crate::spec::load::{BlockId, Loader};
 use crate::spec::resolve::Deps;
 
 const COMPUTE_KEYS: &[&str] = &[
@@ -19,8 +19,8 @@ const COMPUTE_KEYS: &[&str] = &[
 ];
 
 impl Loader<'_> {
-    pub(super) fn lower_compute(&mut self, id: usize) {
-        let b = self.blocks[id].clone();
+    pub(super) fn lower_compute(&mut self, id: BlockId) {
+        let b = self.block(id).clone();
         let mut deps = Deps::new();
         let Some(f) = self.open(id, &b.node, COMPUTE_KEYS, &mut deps) else {
             return;
@@ -49,7 +49,7 @@ impl Loader<'_> {
             None => vec!["FARGATE".to_string()],
         };
         self.compute_providers.insert(id, providers.clone());
-        let addr = Address::resource(&self.scopes[b.scope].prefix, "compute", &b.name, "cluster");
+        let addr = Address::resource(&self.scope(b.scope).prefix, "compute", &b.name, "cluster");
         let attrs = ecs_cluster::Desired {
             name: name.clone(),
             container_insights: Value::Bool(insights),

@@ -19,12 +19,12 @@ mod storage;
 pub use endpoint::fargate_memory;
 pub use storage::bucket_name_problem;
 
-use super::load::{BlockKind, Loader};
+use super::load::{BlockId, BlockKind, Loader};
 
 impl Loader<'_> {
     /// Lowers one block and records its exports.
-    pub fn lower_block(&mut self, id: usize) {
-        let b = self.blocks[id].clone();
+    pub fn lower_block(&mut self, id: BlockId) {
+        let b = self.block(id).clone();
         match b.kind {
             BlockKind::Storage => self.lower_storage(id),
             BlockKind::Artifact => self.lower_artifact(id),

@@ -10,7 +10,7 @@ use crate::resource::schema::s3_bucket::{
 };
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span, did_you_mean};
-use crate::spec::load::Loader;
+use crate::spec::load::{BlockId, Loader};
 use crate::spec::resolve::Deps;
 
 const STORAGE_KEYS: &[&str] = &[
@@ -55,8 +55,8 @@ pub fn bucket_name_problem(name: &str) -> Option<&'static str> {
 }
 
 impl Loader<'_> {
-    pub(super) fn lower_storage(&mut self, id: usize) {
-        let b = self.blocks[id].clone();
+    pub(super) fn lower_storage(&mut self, id: BlockId) {
+        let b = self.block(id).clone();
         let mut deps = Deps::new();
         let Some(f) = self.open(id, &b.node, STORAGE_KEYS, &mut deps) else {
             return;
@@ -172,7 +172,7 @@ impl Loader<'_> {
                 rules.push(Value::Map(rule));
             }
         }
-        let addr = Address::resource(&self.scopes[b.scope].prefix, "storage", &b.name, "bucket");
+        let addr = Address::resource(&self.scope(b.scope).prefix, "storage", &b.name, "bucket");
         let attrs = s3_bucket::Desired {
             bucket: bucket.clone(),
             versioning: Value::Bool(versioning),

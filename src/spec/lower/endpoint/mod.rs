@@ -15,7 +15,7 @@ use crate::resource::schema::{
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::{Fields, Src};
-use crate::spec::load::{BlockKind, Loader};
+use crate::spec::load::{BlockId, BlockKind, Loader, ScopeId};
 use crate::spec::resolve::Deps;
 
 const ENDPOINT_KEYS: &[&str] = &[
@@ -128,8 +128,8 @@ struct Endpoint {
 impl Loader<'_> {
     /// Lowers one endpoint: reads each concern in turn, then produces its resources when
     /// nothing essential is missing.
-    pub(in crate::spec::lower) fn lower_endpoint(&mut self, id: usize) {
-        let b = self.blocks[id].clone();
+    pub(in crate::spec::lower) fn lower_endpoint(&mut self, id: BlockId) {
+        let b = self.block(id).clone();
         let mut deps = EndpointDeps::default();
         let Some(f) = self.open(id, &b.node, ENDPOINT_KEYS, &mut deps.td) else {
             return;
@@ -195,7 +195,7 @@ impl Loader<'_> {
     /// placement), or a cluster name expression.
     fn endpoint_compute(
         &mut self,
-        scope: usize,
+        scope: ScopeId,
         name: &str,
         f: &Fields<'_>,
         svc_deps: &mut Deps,
@@ -213,7 +213,7 @@ impl Loader<'_> {
             Some(src) => match src.literal_str() {
                 Some(compute) => {
                     let key = (BlockKind::Compute, compute.to_string());
-                    match self.scopes[scope].blocks.get(&key).copied() {
+                    match self.scope(scope).blocks.get(&key).copied() {
                         Some(cid) => {
                             if let Some(p) = self.compute_providers.get(&cid) {
                                 providers = Some((p.clone(), src.span().clone()));
@@ -596,7 +596,7 @@ impl Loader<'_> {
             self.sub(f, "network", &net_keys, svc_deps)
         } else if let Some((v, span)) = self.network_default.clone() {
             self.fields(
-                0,
+                ScopeId::ROOT,
                 &Src::Val(v, span.clone()),
                 &span,
                 "[provider.aws] network",

@@ -7,7 +7,7 @@ use crate::resource::schema::{
     ecs_service as svc, ecs_task_definition as td, log_group, scaling_target,
 };
 use crate::resource::{ResourceKind, Value};
-use crate::spec::load::Loader;
+use crate::spec::load::{BlockId, Loader};
 use crate::spec::lower::common::{Meta, concat};
 use crate::spec::resolve::Deps;
 
@@ -27,13 +27,13 @@ impl Loader<'_> {
     /// Adds an endpoint's resources and records its exports.
     pub(super) fn endpoint_resources(
         &mut self,
-        id: usize,
+        id: BlockId,
         e: Endpoint,
         deps: &EndpointDeps,
         meta: &Meta<'_>,
     ) {
-        let b = self.blocks[id].clone();
-        let prefix = self.scopes[b.scope].prefix.clone();
+        let b = self.block(id).clone();
+        let prefix = self.scope(b.scope).prefix.clone();
         let log_group = {
             let mut p = vec![
                 "".to_string(),
@@ -41,7 +41,7 @@ impl Loader<'_> {
                 self.stack.clone(),
                 self.env.clone(),
             ];
-            p.extend(self.scopes[b.scope].qual.iter().cloned());
+            p.extend(self.scope(b.scope).qual.iter().cloned());
             p.push(b.name.clone());
             p.join("/")
         };
@@ -102,13 +102,13 @@ impl Loader<'_> {
 
     fn endpoint_task_definition(
         &mut self,
-        id: usize,
+        id: BlockId,
         n: &Names,
         e: &Endpoint,
         deps: &EndpointDeps,
         meta: &Meta<'_>,
     ) {
-        let b = self.blocks[id].clone();
+        let b = self.block(id).clone();
         let c = &e.container;
         let container = td::DesiredContainer {
             name: Value::str(&b.name),
@@ -148,13 +148,13 @@ impl Loader<'_> {
 
     fn endpoint_service(
         &mut self,
-        id: usize,
+        id: BlockId,
         n: &Names,
         e: &Endpoint,
         deps: &EndpointDeps,
         meta: &Meta<'_>,
     ) {
-        let b = self.blocks[id].clone();
+        let b = self.block(id).clone();
         let mut svc_all = deps.svc.clone();
         svc_all.extend(deps.common.clone());
         svc_all
@@ -186,14 +186,14 @@ impl Loader<'_> {
 
     fn endpoint_scaling(
         &mut self,
-        id: usize,
+        id: BlockId,
         n: &Names,
         cluster: &Value,
         (mn, mx, t): (i64, i64, i64),
         deps: &EndpointDeps,
         meta: &Meta<'_>,
     ) {
-        let b = self.blocks[id].clone();
+        let b = self.block(id).clone();
         let mut sc_deps: Deps = deps.common.clone();
         sc_deps.insert(n.svc.clone(), b.name_span.clone());
         let resource_id = concat(&[
