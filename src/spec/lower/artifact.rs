@@ -9,18 +9,21 @@ use sha2::{Digest, Sha256};
 
 use super::common::{Meta, concat, no_mapping};
 use crate::addr::Address;
-use crate::resource::schema::s3_object;
+use crate::resource::schema;
+use crate::resource::schema::s3_object::{self, Attr as O};
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::ErrorCode;
 use crate::spec::load::{BlockId, BlockKind, Hashed, Loader, normalize, slash};
 use crate::spec::resolve::Deps;
 
+/// Keys of an artifact block; `source`, `key` and `content_type` are spelt like the object's
+/// attributes they set.
 const ARTIFACT_KEYS: &[&str] = &[
     "storage",
-    "source",
-    "key",
-    "content_type",
-    "tags",
+    O::Source.as_str(),
+    O::Key.as_str(),
+    O::ContentType.as_str(),
+    schema::TAGS,
     "depends_on",
     "lifecycle",
 ];
@@ -134,13 +137,13 @@ impl Loader<'_> {
                 None => self.v_str(&f, "storage", &mut deps).map(|x| x.0),
             },
         };
-        let source = match self.v_plain_str(&f, "source", &mut deps) {
+        let source = match self.v_plain_str(&f, O::Source.as_str(), &mut deps) {
             Some(s) => Some(s),
             None => {
-                if !f.has("source") {
+                if !f.has(O::Source.as_str()) {
                     self.missing(
                         &f,
-                        "source",
+                        O::Source.as_str(),
                         "set `source` to a file or directory, relative to the stack directory",
                     );
                 }
@@ -173,10 +176,10 @@ impl Loader<'_> {
             result
         });
         let content_type = self
-            .v_str(&f, "content_type", &mut deps)
+            .v_str(&f, O::ContentType.as_str(), &mut deps)
             .map(|x| x.0)
             .unwrap_or_else(|| Value::str("application/octet-stream"));
-        let given_key = self.v_str(&f, "key", &mut deps).map(|x| x.0);
+        let given_key = self.v_str(&f, O::Key.as_str(), &mut deps).map(|x| x.0);
         let (Some(bucket), Some((src, _)), Some((hex, size, files))) = (bucket, source, hashed)
         else {
             return;

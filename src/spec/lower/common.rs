@@ -172,7 +172,7 @@ impl Loader<'_> {
     ) -> (BTreeMap<String, Value>, Lifecycle) {
         let b = self.block(block).clone();
         let tags = self
-            .v_str_map(f, "tags", deps)
+            .v_str_map(f, schema::TAGS, deps)
             .map(|(m, _)| m)
             .unwrap_or_default();
         let mut lc = Lifecycle::default();

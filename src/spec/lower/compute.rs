@@ -3,17 +3,19 @@
 
 use super::common::{Meta, no_mapping};
 use crate::addr::Address;
-use crate::resource::schema::ecs_cluster;
+use crate::resource::schema;
+use crate::resource::schema::ecs_cluster::{self, Attr as A};
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::ErrorCode;
 use crate::spec::load::{BlockId, Loader};
 use crate::spec::resolve::Deps;
 
+/// Keys of a compute block: the cluster's attributes, spelt the same, plus the shared ones.
 const COMPUTE_KEYS: &[&str] = &[
-    "name",
-    "container_insights",
-    "capacity_providers",
-    "tags",
+    A::Name.as_str(),
+    A::ContainerInsights.as_str(),
+    A::CapacityProviders.as_str(),
+    schema::TAGS,
     "depends_on",
     "lifecycle",
 ];
@@ -27,13 +29,13 @@ impl Loader<'_> {
         };
         let (tags, lc) = self.common(id, &f, COMPUTE_KEYS, &mut deps);
         let name = self
-            .v_str(&f, "name", &mut deps)
+            .v_str(&f, A::Name.as_str(), &mut deps)
             .map(|x| x.0)
             .unwrap_or_else(|| Value::String(self.default_name(b.scope, &b.name)));
         let insights = self
-            .v_bool(&f, "container_insights", &mut deps)
+            .v_bool(&f, A::ContainerInsights.as_str(), &mut deps)
             .is_some_and(|x| x.0);
-        let providers = match self.v_plain_str_list(&f, "capacity_providers", &mut deps) {
+        let providers = match self.v_plain_str_list(&f, A::CapacityProviders.as_str(), &mut deps) {
             Some((p, span)) => {
                 if p.is_empty() {
                     self.err(

@@ -5,23 +5,25 @@ use std::collections::BTreeMap;
 
 use super::common::{Meta, no_mapping};
 use crate::addr::Address;
+use crate::resource::schema;
 use crate::resource::schema::s3_bucket::{
-    self, ENCRYPTION_AES256, ENCRYPTION_KMS, LifecycleRule as LR,
+    self, Attr as A, ENCRYPTION_AES256, ENCRYPTION_KMS, LifecycleRule as LR,
 };
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span, did_you_mean};
 use crate::spec::load::{BlockId, Loader};
 use crate::spec::resolve::Deps;
 
+/// Keys of a storage block: the bucket's attributes, spelt the same, plus the shared ones.
 const STORAGE_KEYS: &[&str] = &[
-    "bucket",
-    "versioning",
-    "encryption",
-    "kms_key",
-    "public_access_block",
-    "lifecycle",
-    "force_destroy",
-    "tags",
+    A::Bucket.as_str(),
+    A::Versioning.as_str(),
+    A::Encryption.as_str(),
+    A::KmsKey.as_str(),
+    A::PublicAccessBlock.as_str(),
+    A::Lifecycle.as_str(),
+    A::ForceDestroy.as_str(),
+    schema::TAGS,
     "depends_on",
 ];
 /// Why a bucket name is invalid, if it is.
@@ -62,14 +64,14 @@ impl Loader<'_> {
             return;
         };
         let (tags, lc) = self.common(id, &f, STORAGE_KEYS, &mut deps);
-        let bucket = match self.v_str(&f, "bucket", &mut deps) {
+        let bucket = match self.v_str(&f, A::Bucket.as_str(), &mut deps) {
             Some((v, span)) => {
                 if let Value::String(s) = &v {
                     self.check_bucket(s, &span);
                 }
                 v
             }
-            None if f.has("bucket") => return,
+            None if f.has(A::Bucket.as_str()) => return,
             None => {
                 let name = self.default_name(b.scope, &b.name).to_lowercase();
                 let span = b.name_span.clone();
@@ -86,10 +88,10 @@ impl Loader<'_> {
             }
         };
         let versioning = self
-            .v_bool(&f, "versioning", &mut deps)
+            .v_bool(&f, A::Versioning.as_str(), &mut deps)
             .map_or(s3_bucket::DEFAULT_VERSIONING, |x| x.0);
         let encryption = self
-            .v_plain_str(&f, "encryption", &mut deps)
+            .v_plain_str(&f, A::Encryption.as_str(), &mut deps)
             .map(|(e, span)| {
                 if e != ENCRYPTION_AES256 && e != ENCRYPTION_KMS {
                     let help = did_you_mean(&e, [ENCRYPTION_AES256, ENCRYPTION_KMS])
@@ -105,23 +107,24 @@ impl Loader<'_> {
                 e
             })
             .unwrap_or_else(|| s3_bucket::DEFAULT_ENCRYPTION.into());
-        let kms_key = self.v_str(&f, "kms_key", &mut deps).map(|x| x.0);
-        if encryption == ENCRYPTION_KMS && kms_key.is_none() && !f.has("kms_key") {
+        let kms_key = self.v_str(&f, A::KmsKey.as_str(), &mut deps).map(|x| x.0);
+        if encryption == ENCRYPTION_KMS && kms_key.is_none() && !f.has(A::KmsKey.as_str()) {
             self.missing(
                 &f,
-                "kms_key",
+                A::KmsKey.as_str(),
                 "encryption = \"aws:kms\" needs `kms_key = \"<key ARN or alias>\"`",
             );
         }
         let public_access_block = self
-            .v_bool(&f, "public_access_block", &mut deps)
+            .v_bool(&f, A::PublicAccessBlock.as_str(), &mut deps)
             .map_or(s3_bucket::DEFAULT_PUBLIC_ACCESS_BLOCK, |x| x.0);
         let force_destroy = self
-            .v_bool(&f, "force_destroy", &mut deps)
+            .v_bool(&f, A::ForceDestroy.as_str(), &mut deps)
             .map_or(s3_bucket::DEFAULT_FORCE_DESTROY, |x| x.0);
         let mut rules = Vec::new();
-        if f.src("lifecycle").is_some_and(|s| s.is_array())
-            && let Some((Value::List(items), span)) = self.value(&f, "lifecycle", &mut deps)
+        if f.src(A::Lifecycle.as_str()).is_some_and(|s| s.is_array())
+            && let Some((Value::List(items), span)) =
+                self.value(&f, A::Lifecycle.as_str(), &mut deps)
         {
             for item in items {
                 let Value::Map(m) = item else {

@@ -10,7 +10,7 @@ use super::common::Meta;
 use crate::addr::Address;
 use crate::resource::schema::scaling_target::Attr as Scaling;
 use crate::resource::schema::{
-    ecs_service as svc, ecs_task_definition as td, log_group, s3_object,
+    self, ecs_service as svc, ecs_task_definition as td, log_group, s3_object,
 };
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
@@ -18,25 +18,62 @@ use crate::spec::fields::{Fields, Src};
 use crate::spec::load::{BlockId, BlockKind, Loader, ScopeId};
 use crate::spec::resolve::Deps;
 
+// Spec keys of an endpoint (and of its sub-tables) are spelt like the attribute each sets;
+// `ignore_changes` maps a key to the attributes it sets.
+const CONTAINER: &str = td::Attr::Container.as_str();
+const CPU: &str = td::Attr::Cpu.as_str();
+const DEPLOYMENT: &str = svc::Attr::Deployment.as_str();
+const DEPLOY_CIRCUIT_BREAKER: &str = svc::Deployment::CircuitBreaker.as_str();
+const DEPLOY_MAX_PERCENT: &str = svc::Deployment::MaxPercent.as_str();
+const DEPLOY_MIN_HEALTHY_PERCENT: &str = svc::Deployment::MinHealthyPercent.as_str();
+const DEPLOY_WAIT: &str = svc::Deployment::Wait.as_str();
+const DESIRED_COUNT: &str = svc::Attr::DesiredCount.as_str();
+const ENVIRONMENT: &str = td::Container::Environment.as_str();
+const EXECUTION_ROLE: &str = td::Attr::ExecutionRole.as_str();
+const GPU: &str = td::Attr::Gpu.as_str();
+const HEALTH_CHECK: &str = td::Container::HealthCheck.as_str();
+const HEALTH_INTERVAL: &str = td::HealthCheck::Interval.as_str();
+const HEALTH_PATH: &str = td::HealthCheck::Path.as_str();
+const HEALTH_RETRIES: &str = td::HealthCheck::Retries.as_str();
+const HEALTH_TIMEOUT: &str = td::HealthCheck::Timeout.as_str();
+const IMAGE: &str = td::Container::Image.as_str();
+const MEMORY: &str = td::Attr::Memory.as_str();
+const MODEL: &str = td::Attr::Model.as_str();
+const MODEL_FIELD_ARTIFACT: &str = td::Model::Artifact.as_str();
+const MODEL_FIELD_NAME: &str = td::Model::Name.as_str();
+const MODEL_FIELD_SHA256: &str = td::Model::Sha256.as_str();
+const MODEL_FIELD_VERSION: &str = td::Model::Version.as_str();
+const NETWORK: &str = svc::Attr::Network.as_str();
+const NET_PUBLIC_IP: &str = svc::Network::PublicIp.as_str();
+const NET_SECURITY_GROUPS: &str = svc::Network::SecurityGroups.as_str();
+const NET_SUBNETS: &str = svc::Network::Subnets.as_str();
+const PORT: &str = td::Container::Port.as_str();
+const RETENTION_DAYS: &str = log_group::Attr::RetentionDays.as_str();
+const SCALING_MAX: &str = Scaling::Max.as_str();
+const SCALING_MIN: &str = Scaling::Min.as_str();
+const SCALING_TARGET_CPU: &str = Scaling::TargetCpu.as_str();
+const SECRETS: &str = td::Container::Secrets.as_str();
+const TASK_ROLE: &str = td::Attr::TaskRole.as_str();
+
 const ENDPOINT_KEYS: &[&str] = &[
     "compute",
-    "model",
-    "image",
-    "cpu",
-    "memory",
-    "gpu",
+    MODEL,
+    IMAGE,
+    CPU,
+    MEMORY,
+    GPU,
     "replicas",
-    "port",
-    "environment",
-    "secrets",
-    "health_check",
-    "execution_role",
-    "task_role",
-    "network",
-    "deployment",
+    PORT,
+    ENVIRONMENT,
+    SECRETS,
+    HEALTH_CHECK,
+    EXECUTION_ROLE,
+    TASK_ROLE,
+    NETWORK,
+    DEPLOYMENT,
     "autoscaling",
     "logs",
-    "tags",
+    schema::TAGS,
     "depends_on",
     "lifecycle",
 ];
@@ -136,11 +173,11 @@ impl Loader<'_> {
         };
         let (tags, lc) = self.common(id, &f, ENDPOINT_KEYS, &mut deps.common);
         let (cluster, providers) = self.endpoint_compute(b.scope, &b.name, &f, &mut deps.svc);
-        let image = self.v_str(&f, "image", &mut deps.td).map(|x| x.0);
-        if image.is_none() && !f.has("image") {
+        let image = self.v_str(&f, IMAGE, &mut deps.td).map(|x| x.0);
+        if image.is_none() && !f.has(IMAGE) {
             self.missing(
                 &f,
-                "image",
+                IMAGE,
                 "set the container image: image = \"<registry>/<repo>:<tag>\"",
             );
         }
@@ -254,7 +291,7 @@ impl Loader<'_> {
         what: &str,
         deps: &mut EndpointDeps,
     ) -> Container {
-        let port = match self.v_int(f, "port", &mut deps.td) {
+        let port = match self.v_int(f, PORT, &mut deps.td) {
             Some((p, span)) if !(1..=65535).contains(&p) => {
                 self.err(
                     ErrorCode::InvalidValue,
@@ -270,22 +307,22 @@ impl Loader<'_> {
         let replicas_v = self.v_int(f, "replicas", &mut deps.svc);
         let replicas = self.non_negative(replicas_v, "replicas", what).unwrap_or(1);
         let environment = self
-            .v_str_map(f, "environment", &mut deps.td)
+            .v_str_map(f, ENVIRONMENT, &mut deps.td)
             .map(|x| x.0)
             .unwrap_or_default();
         let secrets = self
-            .v_str_map(f, "secrets", &mut deps.td)
+            .v_str_map(f, SECRETS, &mut deps.td)
             .map(|x| x.0)
             .unwrap_or_default();
         let execution_role = self
-            .v_str(f, "execution_role", &mut deps.td)
+            .v_str(f, EXECUTION_ROLE, &mut deps.td)
             .map_or(Value::Null, |x| x.0);
         let task_role = self
-            .v_str(f, "task_role", &mut deps.td)
+            .v_str(f, TASK_ROLE, &mut deps.td)
             .map_or(Value::Null, |x| x.0);
         if !secrets.is_empty()
-            && !f.has("execution_role")
-            && let Some(span) = f.src("secrets").map(|s| s.span().clone())
+            && !f.has(EXECUTION_ROLE)
+            && let Some(span) = f.src(SECRETS).map(|s| s.span().clone())
         {
             self.err(
                 ErrorCode::MissingKey,
@@ -310,11 +347,11 @@ impl Loader<'_> {
 
     /// Reads `cpu`, `memory` and `gpu` as written.
     fn endpoint_size_keys(&mut self, f: &Fields<'_>, what: &str, td_deps: &mut Deps) -> SizeKeys {
-        let cpu = self.v_int(f, "cpu", td_deps);
-        let memory = self.v_int(f, "memory", td_deps);
-        let gpu_v = self.v_int(f, "gpu", td_deps);
+        let cpu = self.v_int(f, CPU, td_deps);
+        let memory = self.v_int(f, MEMORY, td_deps);
+        let gpu_v = self.v_int(f, GPU, td_deps);
         let gpu_span = gpu_v.as_ref().map(|x| x.1.clone());
-        let gpu = self.non_negative(gpu_v, "gpu", what).unwrap_or(0);
+        let gpu = self.non_negative(gpu_v, GPU, what).unwrap_or(0);
         SizeKeys {
             cpu,
             memory,
@@ -360,7 +397,7 @@ impl Loader<'_> {
         if fargate {
             self.check_fargate_size((cpu_n, cpu.as_ref()), (mem_n, memory.as_ref()), name_span);
         } else {
-            for (v, key) in [(&cpu, "cpu"), (&memory, "memory")] {
+            for (v, key) in [(&cpu, CPU), (&memory, MEMORY)] {
                 if let Some((n, span)) = v
                     && *n <= 0
                 {
@@ -435,39 +472,44 @@ impl Loader<'_> {
     ) -> BTreeMap<String, Value> {
         let mut model = BTreeMap::new();
         let mut model_td_deps = Deps::new();
-        if !f.has("model") {
-            self.missing(f, "model", "describe the release: model = { name = \"...\", version = \"...\", artifact = \"${artifact.x.uri}\" }");
+        if !f.has(MODEL) {
+            self.missing(f, MODEL, "describe the release: model = { name = \"...\", version = \"...\", artifact = \"${artifact.x.uri}\" }");
             return model;
         }
         let Some(m) = self.sub(
             f,
-            "model",
-            &["name", "version", "artifact", "sha256"],
+            MODEL,
+            &[
+                MODEL_FIELD_NAME,
+                MODEL_FIELD_VERSION,
+                MODEL_FIELD_ARTIFACT,
+                MODEL_FIELD_SHA256,
+            ],
             td_deps,
         ) else {
             return model;
         };
         let name = self
-            .v_str(&m, "name", td_deps)
+            .v_str(&m, MODEL_FIELD_NAME, td_deps)
             .map_or_else(|| Value::str(block_name), |x| x.0);
-        let version = self.v_str(&m, "version", td_deps).map(|x| x.0);
-        if version.is_none() && !m.has("version") {
+        let version = self.v_str(&m, MODEL_FIELD_VERSION, td_deps).map(|x| x.0);
+        if version.is_none() && !m.has(MODEL_FIELD_VERSION) {
             self.missing(
                 &m,
-                "version",
+                MODEL_FIELD_VERSION,
                 "every endpoint serves a model release: version = \"1.2.0\"",
             );
         }
         // An empty string (a module's default) means no artifact.
         let artifact = self
-            .v_str(&m, "artifact", &mut model_td_deps)
+            .v_str(&m, MODEL_FIELD_ARTIFACT, &mut model_td_deps)
             .map_or(Value::Null, |x| x.0);
         let artifact = if artifact.as_str() == Some("") {
             Value::Null
         } else {
             artifact
         };
-        let sha = match self.v_str(&m, "sha256", td_deps) {
+        let sha = match self.v_str(&m, MODEL_FIELD_SHA256, td_deps) {
             Some((v, _)) => v,
             None => {
                 let objects: Vec<&Address> = model_td_deps
@@ -508,32 +550,38 @@ impl Loader<'_> {
             check: Value::Null,
             grace: Value::Null,
         };
-        if !f.has("health_check") {
+        if !f.has(HEALTH_CHECK) {
             return health;
         }
         let Some(h) = self.sub(
             f,
-            "health_check",
-            &["path", "interval", "retries", "timeout", "grace_period"],
+            HEALTH_CHECK,
+            &[
+                HEALTH_PATH,
+                HEALTH_INTERVAL,
+                HEALTH_RETRIES,
+                HEALTH_TIMEOUT,
+                "grace_period",
+            ],
             &mut deps.td,
         ) else {
             return health;
         };
         let td_deps = &mut deps.td;
         let path = self
-            .v_plain_str(&h, "path", td_deps)
+            .v_plain_str(&h, HEALTH_PATH, td_deps)
             .map_or_else(|| td::DEFAULT_HEALTH_PATH.to_string(), |x| x.0);
-        let interval = self.v_int(&h, "interval", td_deps);
+        let interval = self.v_int(&h, HEALTH_INTERVAL, td_deps);
         let interval = self
-            .non_negative(interval, "interval", &h.what.clone())
+            .non_negative(interval, HEALTH_INTERVAL, &h.what.clone())
             .unwrap_or(td::DEFAULT_HEALTH_INTERVAL);
-        let retries = self.v_int(&h, "retries", td_deps);
+        let retries = self.v_int(&h, HEALTH_RETRIES, td_deps);
         let retries = self
-            .non_negative(retries, "retries", &h.what.clone())
+            .non_negative(retries, HEALTH_RETRIES, &h.what.clone())
             .unwrap_or(td::DEFAULT_HEALTH_RETRIES);
-        let timeout = self.v_int(&h, "timeout", td_deps);
+        let timeout = self.v_int(&h, HEALTH_TIMEOUT, td_deps);
         let timeout = self
-            .non_negative(timeout, "timeout", &h.what.clone())
+            .non_negative(timeout, HEALTH_TIMEOUT, &h.what.clone())
             .unwrap_or(td::DEFAULT_HEALTH_TIMEOUT);
         let g = self.v_int(&h, "grace_period", &mut deps.svc);
         let g = self.non_negative(g, "grace_period", &h.what.clone());
@@ -563,8 +611,8 @@ impl Loader<'_> {
     fn endpoint_logs(&mut self, f: &Fields<'_>, lg_deps: &mut Deps) -> i64 {
         let mut retention = log_group::DEFAULT_RETENTION_DAYS;
         if f.has("logs")
-            && let Some(l) = self.sub(f, "logs", &["retention_days"], lg_deps)
-            && let Some((r, span)) = self.v_int(&l, "retention_days", lg_deps)
+            && let Some(l) = self.sub(f, "logs", &[RETENTION_DAYS], lg_deps)
+            && let Some((r, span)) = self.v_int(&l, RETENTION_DAYS, lg_deps)
         {
             if LOG_RETENTION.contains(&r) {
                 retention = r;
@@ -585,15 +633,14 @@ impl Loader<'_> {
     /// `network = { subnets, security_groups, public_ip }`: the endpoint's own, or the
     /// stack-wide default of `[provider.aws]`.
     fn endpoint_network(&mut self, f: &Fields<'_>, svc_deps: &mut Deps) -> Option<Value> {
-        let net_keys = ["subnets", "security_groups", "public_ip"];
+        let net_keys = [NET_SUBNETS, NET_SECURITY_GROUPS, NET_PUBLIC_IP];
         // An empty table (a module's default input) also means "the stack-wide default".
-        let empty = f.has("network")
-            && {
-                let mut scratch = Deps::new();
-                matches!(self.value(f, "network", &mut scratch), Some((Value::Map(m), _)) if m.is_empty())
-            };
-        let net_fields = if f.has("network") && !(empty && self.network_default.is_some()) {
-            self.sub(f, "network", &net_keys, svc_deps)
+        let empty = f.has(NETWORK) && {
+            let mut scratch = Deps::new();
+            matches!(self.value(f, NETWORK, &mut scratch), Some((Value::Map(m), _)) if m.is_empty())
+        };
+        let net_fields = if f.has(NETWORK) && !(empty && self.network_default.is_some()) {
+            self.sub(f, NETWORK, &net_keys, svc_deps)
         } else if let Some((v, span)) = self.network_default.clone() {
             self.fields(
                 ScopeId::ROOT,
@@ -606,24 +653,26 @@ impl Loader<'_> {
         } else {
             self.missing(
                 f,
-                "network",
+                NETWORK,
                 "Fargate tasks use awsvpc networking: set network = { subnets = [...], security_groups = [...] } here or under [provider.aws]",
             );
             None
         };
         let n = net_fields?;
-        let subnets = self.v_str_list(&n, "subnets", svc_deps).map(|x| x.0);
-        if subnets.is_none() && !n.has("subnets") {
+        let subnets = self.v_str_list(&n, NET_SUBNETS, svc_deps).map(|x| x.0);
+        if subnets.is_none() && !n.has(NET_SUBNETS) {
             self.missing(
                 &n,
-                "subnets",
+                NET_SUBNETS,
                 "list the subnet ids: subnets = [\"subnet-...\"]",
             );
         }
         let sgs = self
-            .v_str_list(&n, "security_groups", svc_deps)
+            .v_str_list(&n, NET_SECURITY_GROUPS, svc_deps)
             .map_or_else(Vec::new, |x| x.0);
-        let public_ip = self.v_bool(&n, "public_ip", svc_deps).is_some_and(|x| x.0);
+        let public_ip = self
+            .v_bool(&n, NET_PUBLIC_IP, svc_deps)
+            .is_some_and(|x| x.0);
         let subnets = subnets?;
         Some(Value::Map(BTreeMap::from([
             (svc::Network::Subnets.into(), Value::List(subnets)),
@@ -640,17 +689,17 @@ impl Loader<'_> {
         svc_deps: &mut Deps,
     ) -> BTreeMap<String, Value> {
         let mut deployment = svc::default_deployment();
-        if !f.has("deployment") {
+        if !f.has(DEPLOYMENT) {
             return deployment;
         }
         let keys = [
-            "min_healthy_percent",
-            "max_percent",
-            "circuit_breaker",
-            "wait",
+            DEPLOY_MIN_HEALTHY_PERCENT,
+            DEPLOY_MAX_PERCENT,
+            DEPLOY_CIRCUIT_BREAKER,
+            DEPLOY_WAIT,
             "timeout",
         ];
-        let Some(d) = self.sub(f, "deployment", &keys, svc_deps) else {
+        let Some(d) = self.sub(f, DEPLOYMENT, &keys, svc_deps) else {
             return deployment;
         };
         // These spec keys are spelt like the attributes they set.
@@ -705,10 +754,15 @@ impl Loader<'_> {
         if !f.has("autoscaling") {
             return None;
         }
-        let a = self.sub(f, "autoscaling", &["min", "max", "target_cpu"], svc_deps)?;
-        let amin = self.v_int(&a, "min", svc_deps);
-        let amax = self.v_int(&a, "max", svc_deps);
-        for (k, v) in [("min", &amin), ("max", &amax)] {
+        let a = self.sub(
+            f,
+            "autoscaling",
+            &[SCALING_MIN, SCALING_MAX, SCALING_TARGET_CPU],
+            svc_deps,
+        )?;
+        let amin = self.v_int(&a, SCALING_MIN, svc_deps);
+        let amax = self.v_int(&a, SCALING_MAX, svc_deps);
+        for (k, v) in [(SCALING_MIN, &amin), (SCALING_MAX, &amax)] {
             if v.is_none() && !a.has(k) {
                 self.missing(&a, k, "autoscaling = { min = 1, max = 4, target_cpu = 60 }");
             }
@@ -716,9 +770,9 @@ impl Loader<'_> {
         let what_a = a.what.clone();
         let min_s = amin.as_ref().map(|x| x.1.clone());
         let max_s = amax.as_ref().map(|x| x.1.clone());
-        let mn = self.non_negative(amin, "min", &what_a);
-        let mx = self.non_negative(amax, "max", &what_a);
-        let target = match self.v_int(&a, "target_cpu", svc_deps) {
+        let mn = self.non_negative(amin, SCALING_MIN, &what_a);
+        let mx = self.non_negative(amax, SCALING_MAX, &what_a);
+        let target = match self.v_int(&a, SCALING_TARGET_CPU, svc_deps) {
             Some((t, span)) if !(1..=100).contains(&t) => {
                 self.err(
                     ErrorCode::Autoscaling,
@@ -729,7 +783,7 @@ impl Loader<'_> {
                 None
             }
             Some((t, _)) => Some(t),
-            None if a.has("target_cpu") => None,
+            None if a.has(SCALING_TARGET_CPU) => None,
             None => Some(60),
         };
         let (mn, mx) = (mn?, mx?);
@@ -773,16 +827,12 @@ impl Loader<'_> {
 /// Maps an endpoint key named in `ignore_changes` to the resource attributes it sets.
 fn ignore_mapping(n: &str) -> Vec<&'static str> {
     match n {
-        "replicas" => vec![svc::Attr::DesiredCount.as_str()],
-        "image" | "port" | "environment" | "secrets" | "health_check" => {
-            vec![td::Attr::Container.as_str()]
+        "replicas" => vec![DESIRED_COUNT],
+        IMAGE | PORT | ENVIRONMENT | SECRETS | HEALTH_CHECK => {
+            vec![CONTAINER]
         }
-        "autoscaling" => vec![
-            Scaling::Min.as_str(),
-            Scaling::Max.as_str(),
-            Scaling::TargetCpu.as_str(),
-        ],
-        "logs" => vec![log_group::Attr::RetentionDays.as_str()],
+        "autoscaling" => vec![SCALING_MIN, SCALING_MAX, SCALING_TARGET_CPU],
+        "logs" => vec![RETENTION_DAYS],
         _ => vec![],
     }
 }
