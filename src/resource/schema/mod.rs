@@ -15,9 +15,11 @@
 //!   replacement, or computed by the cloud); the kind's [`crate::resource::KindSchema`] lists
 //!   (`force_new`, `computed`) are derived from it at compile time. Adding an attribute does
 //!   not compile until its rule is stated.
-//! - Providers read live attributes back with an exhaustive `match` over the kind's `Attr`
-//!   (see `read_back` in each provider module), so a new attribute also has to say whether
-//!   refresh detects drift on it.
+//! - Lowering builds each resource from the kind's `Desired` struct (a struct literal naming
+//!   every field), whose `into_attrs` matches every `Attr`.
+//! - The AWS provider's refresh reads (`read_*`, `read_back`) and the bucket's settings update
+//!   go through an exhaustive `match` over the kind's `Attr`, so a new attribute also has to say
+//!   whether refresh detects drift on it and how it reaches the cloud.
 //! - [`crate::resource::ResourceKind::schema`] is an exhaustive `match` over kinds: a new kind
 //!   needs a schema before anything compiles, and then every `match` on the kind (provider
 //!   dispatch, the fake's computed attributes) asks for it.

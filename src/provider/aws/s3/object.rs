@@ -444,20 +444,25 @@ pub async fn read_object(
         return Ok(None);
     };
     let mut a = recorded.clone();
-    if let Some(s) = sha {
-        a.insert(A::Sha256.into(), Value::String(s));
+    // Exhaustive: a new attribute has to say whether refresh reads it back.
+    for &k in A::ALL {
+        match k {
+            A::Sha256 => {
+                if let Some(s) = &sha {
+                    attr::set(&mut a, k, Value::String(s.clone()));
+                }
+            }
+            A::Size if recorded.contains_key(k.as_str()) => attr::set(&mut a, k, Value::Int(size)),
+            A::VersionId => attr::set(
+                &mut a,
+                k,
+                version.clone().map_or(Value::Null, Value::String),
+            ),
+            A::Etag => attr::set(&mut a, k, etag.clone().map_or(Value::Null, Value::String)),
+            // Found by these, or what the object was made from.
+            A::Bucket | A::Key | A::Size | A::Source | A::ContentType | A::Files | A::Tags => {}
+        }
     }
-    if recorded.contains_key(A::Size.as_str()) {
-        a.insert(A::Size.into(), Value::Int(size));
-    }
-    a.insert(
-        A::VersionId.into(),
-        version.map(Value::String).unwrap_or(Value::Null),
-    );
-    a.insert(
-        A::Etag.into(),
-        etag.map(Value::String).unwrap_or(Value::Null),
-    );
     Ok(Some(a))
 }
 
