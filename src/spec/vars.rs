@@ -365,9 +365,14 @@ impl Loader<'_> {
         };
         let v = literal_value(&e.value);
         if !fits(d.ty, &v) {
+            let span = if d.sensitive {
+                self.redacted(&e.value.span)
+            } else {
+                e.value.span.clone()
+            };
             self.err(
                 ErrorCode::VariableType,
-                &e.value.span,
+                &span,
                 format!(
                     "variable `{}` is a {}, but this value is {}",
                     e.key,
@@ -385,6 +390,23 @@ impl Loader<'_> {
             return;
         }
         values.insert(e.key.clone(), v);
+    }
+
+    /// A copy of `span`'s file with the spanned text replaced by `(sensitive)`, and the span
+    /// of that placeholder: a diagnostic about a sensitive value keeps its `file:line:col`
+    /// without showing the value.
+    fn redacted(&mut self, span: &Span) -> Span {
+        const PLACEHOLDER: &str = "(sensitive)";
+        let f = self.sources.get(span.file);
+        let (name, text) = (f.name.clone(), f.text.clone());
+        let (start, end) = (span.range.start, span.range.end.min(text.len()));
+        let copy = format!(
+            "{}{PLACEHOLDER}{}",
+            text.get(..start).unwrap_or(""),
+            text.get(end..).unwrap_or("")
+        );
+        let file = self.sources.add(name, copy);
+        Span::new(file, start..start + PLACEHOLDER.len())
     }
 
     /// Parses a textual value (from `--var` or the environment) per the declared type;
@@ -430,11 +452,16 @@ impl Loader<'_> {
                 VarType::List => "[\"a\", \"b\"]",
                 VarType::Map => "{ key = \"value\" }",
             };
+            let (span, shown) = if d.sensitive {
+                (self.redacted(&span), "the sensitive value given".to_string())
+            } else {
+                (span, format!("{text:?}"))
+            };
             self.err(
                 ErrorCode::VariableType,
                 &span,
                 format!(
-                    "variable `{}` is a {}, but {text:?} is not",
+                    "variable `{}` is a {}, but {shown} is not",
                     d.name,
                     d.ty.as_str()
                 ),
