@@ -370,7 +370,7 @@ pub async fn apply(
                             rs.attrs.get(&r.attr).cloned()
                         }
                     });
-                    let resolved = if oc.sensitive {
+                    let resolved = if oc.sensitive && !resolved.is_sensitive() {
                         Value::Sensitive(Box::new(resolved))
                     } else {
                         resolved

@@ -158,12 +158,13 @@ pub enum PlanSource {
 pub fn prepare(dir: &Path, source: &PlanSource, operation: &str) -> Result<Prepared, OpsError> {
     match source {
         PlanSource::File { path, vars } => {
-            let plan = crate::plan::file::read(path)?;
+            let mut plan = crate::plan::file::read(path)?;
             let config = super::load_config(dir, &plan.env, vars)?;
             let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
             let lock = store.lock(operation, Duration::ZERO)?;
             let recorded = store.read()?;
             crate::plan::file::verify(&plan, &config, recorded.as_ref())?;
+            crate::plan::file::restore_secrets(&mut plan, &config);
             let state = recorded;
             Ok(Prepared {
                 plan,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Plan;
+use crate::resource::Value;
 use crate::spec::Config;
 use crate::state::State;
 
@@ -189,6 +190,49 @@ pub fn verify(plan: &Plan, config: &Config, state: Option<&State>) -> Result<(),
         });
     }
     Ok(())
+}
+
+/// A saved plan keeps secrets only as digests ([`Value::Redacted`]). Puts back, from `config`
+/// (verified against the plan, so its spec and variables are the ones planned with), every
+/// sensitive value at the same place of each change's and output's `after`, so that applying a saved plan
+/// sends the same secrets as applying a fresh one.
+pub fn restore_secrets(plan: &mut Plan, config: &Config) {
+    for change in &mut plan.changes {
+        let (Some(after), Some(desired)) =
+            (change.after.as_mut(), config.resources.get(&change.address))
+        else {
+            continue;
+        };
+        for (k, v) in after.iter_mut() {
+            if let Some(want) = desired.attrs.get(k) {
+                restore(v, want);
+            }
+        }
+    }
+    for (name, change) in &mut plan.outputs {
+        if let (Some(after), Some(desired)) = (change.after.as_mut(), config.outputs.get(name)) {
+            restore(after, &desired.value);
+        }
+    }
+}
+
+fn restore(planned: &mut Value, desired: &Value) {
+    match (planned, desired) {
+        (p @ Value::Redacted(_), Value::Sensitive(_)) => *p = desired.clone(),
+        (Value::Map(p), Value::Map(d)) => {
+            for (k, v) in p.iter_mut() {
+                if let Some(want) = d.get(k) {
+                    restore(v, want);
+                }
+            }
+        }
+        (Value::List(p), Value::List(d)) => {
+            for (v, want) in p.iter_mut().zip(d) {
+                restore(v, want);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `git rev-parse HEAD` in `dir`, when it is inside a git work tree (best effort).

@@ -453,7 +453,10 @@ impl Loader<'_> {
                 VarType::Map => "{ key = \"value\" }",
             };
             let (span, shown) = if d.sensitive {
-                (self.redacted(&span), "the sensitive value given".to_string())
+                (
+                    self.redacted(&span),
+                    "the sensitive value given".to_string(),
+                )
             } else {
                 (span, format!("{text:?}"))
             };

@@ -13,4 +13,5 @@ mod interrupt;
 mod lifecycle;
 mod ownership;
 mod revisions;
+mod secrets;
 mod workflow;
