@@ -15,7 +15,8 @@ use crate::spec::resolve::Deps;
 pub(super) const LIFECYCLE_KEYS: &[&str] =
     &["prevent_destroy", "ignore_changes", "create_before_destroy"];
 
-/// Joins strings and references into one value (a template when anything is unknown).
+/// Joins strings and references into one value (a template when anything is unknown; a
+/// secret when any part is one).
 pub(super) fn concat(parts: &[Value]) -> Value {
     let mut out: Vec<TemplatePart> = Vec::new();
     let push = |out: &mut Vec<TemplatePart>, s: &str| {
@@ -25,7 +26,16 @@ pub(super) fn concat(parts: &[Value]) -> Value {
             out.push(TemplatePart::Lit(s.to_string()));
         }
     };
+    // A string built around a secret is a secret.
+    let mut sensitive = false;
     for p in parts {
+        let p = match p {
+            Value::Sensitive(inner) => {
+                sensitive = true;
+                inner.as_ref()
+            }
+            p => p,
+        };
         match p {
             Value::Ref(r) => out.push(TemplatePart::Ref(r.clone())),
             Value::Template(t) => {
@@ -36,14 +46,18 @@ pub(super) fn concat(parts: &[Value]) -> Value {
                     }
                 }
             }
-            Value::Sensitive(inner) => push(&mut out, &inner.to_plain_string()),
             v => push(&mut out, &v.to_plain_string()),
         }
     }
-    match out.as_slice() {
+    let joined = match out.as_slice() {
         [] => Value::String(String::new()),
         [TemplatePart::Lit(s)] => Value::String(s.clone()),
         _ => Value::Template(out),
+    };
+    if sensitive {
+        Value::Sensitive(Box::new(joined))
+    } else {
+        joined
     }
 }
 
@@ -347,5 +361,10 @@ mod tests {
             Value::str("xy")
         );
         assert!(matches!(concat(&[Value::str("x"), r]), Value::Template(_)));
+        let secret = Value::Sensitive(Box::new(Value::str("hunter2")));
+        assert_eq!(
+            concat(&[Value::str("s3://"), secret]),
+            Value::Sensitive(Box::new(Value::str("s3://hunter2")))
+        );
     }
 }
