@@ -427,19 +427,17 @@ fn plans_are_deterministic_and_foreign_state_is_refused() {
 }
 
 #[test]
-fn ten_thousand_resources_plan_quickly() {
+fn ten_thousand_resources_plan_as_no_ops() {
     let endpoints: Vec<Endpoint> = (0..2000)
         .map(|i| Endpoint::new(&format!("m{i:04}")))
         .collect();
     let config = fixture::config(&endpoints);
     assert!(config.resources.len() >= 10_000);
     let state = fixture::applied(&config, 1);
-    let start = std::time::Instant::now();
     let p = plan(&config, &state, &PlanOptions::default()).unwrap();
-    let took = start.elapsed();
     assert_eq!(p.changes.len(), config.resources.len());
-    // Debug build, shared CI machine: generous bound that still catches quadratic work.
-    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    assert!(p.changes.iter().all(|c| c.action == Action::NoOp));
+    // How fast is measured by `scripts/bench-plan` (release build), not here.
 }
 
 #[test]
