@@ -18,20 +18,20 @@ use super::schema::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
-    /// `storage.X.bucket`: see [`schema::s3_bucket`].
+    /// `storage.X.bucket`: see [`super::schema::s3_bucket`].
     S3Bucket,
-    /// `artifact.X.object`: see [`schema::s3_object`].
+    /// `artifact.X.object`: see [`super::schema::s3_object`].
     S3Object,
-    /// `compute.X.cluster`: see [`schema::ecs_cluster`].
+    /// `compute.X.cluster`: see [`super::schema::ecs_cluster`].
     EcsCluster,
-    /// `endpoint.X.log_group`: see [`schema::log_group`].
+    /// `endpoint.X.log_group`: see [`super::schema::log_group`].
     LogGroup,
-    /// `endpoint.X.task_definition`: see [`schema::ecs_task_definition`]. Any change registers
+    /// `endpoint.X.task_definition`: see [`super::schema::ecs_task_definition`]. Any change registers
     /// a new revision.
     EcsTaskDefinition,
-    /// `endpoint.X.service`: see [`schema::ecs_service`].
+    /// `endpoint.X.service`: see [`super::schema::ecs_service`].
     EcsService,
-    /// `endpoint.X.scaling`: see [`schema::scaling_target`].
+    /// `endpoint.X.scaling`: see [`super::schema::scaling_target`].
     ScalingTarget,
 }
 

@@ -50,8 +50,11 @@ pub const DEFAULT_CONTAINER_INSIGHTS: bool = false;
 /// compile until both say what it holds.
 #[derive(Debug)]
 pub struct Desired {
+    /// [`Attr::Name`].
     pub name: Value,
+    /// [`Attr::ContainerInsights`].
     pub container_insights: Value,
+    /// [`Attr::CapacityProviders`].
     pub capacity_providers: Value,
 }
 

@@ -132,14 +132,23 @@ pub const DEFAULT_BASE: i64 = 0;
 /// compile until both say what it holds.
 #[derive(Debug)]
 pub struct Desired {
+    /// [`Attr::Name`].
     pub name: Value,
+    /// [`Attr::Cluster`].
     pub cluster: Value,
+    /// [`Attr::LaunchType`].
     pub launch_type: Value,
+    /// [`Attr::CapacityProviderStrategy`].
     pub capacity_provider_strategy: Value,
+    /// [`Attr::TaskDefinition`].
     pub task_definition: Value,
+    /// [`Attr::DesiredCount`].
     pub desired_count: Value,
+    /// [`Attr::Network`].
     pub network: Value,
+    /// [`Attr::Deployment`].
     pub deployment: Value,
+    /// [`Attr::HealthCheckGracePeriod`].
     pub health_check_grace_period: Value,
 }
 

@@ -176,15 +176,25 @@ pub fn curl_probe(port: i64, path: &str) -> [String; 2] {
 /// compile until both say what it holds.
 #[derive(Debug)]
 pub struct Desired {
+    /// [`Attr::Family`].
     pub family: Value,
+    /// [`Attr::Cpu`].
     pub cpu: Value,
+    /// [`Attr::Memory`].
     pub memory: Value,
+    /// [`Attr::Gpu`].
     pub gpu: Value,
+    /// [`Attr::NetworkMode`].
     pub network_mode: Value,
+    /// [`Attr::RequiresCompatibilities`].
     pub requires_compatibilities: Value,
+    /// [`Attr::ExecutionRole`].
     pub execution_role: Value,
+    /// [`Attr::TaskRole`].
     pub task_role: Value,
+    /// [`Attr::Container`].
     pub container: DesiredContainer,
+    /// [`Attr::Model`].
     pub model: Value,
 }
 
@@ -219,13 +229,21 @@ impl Desired {
 /// What lowering fills in for the `container` map (the display-only fields stay out).
 #[derive(Debug)]
 pub struct DesiredContainer {
+    /// [`Container::Name`].
     pub name: Value,
+    /// [`Container::Image`].
     pub image: Value,
+    /// [`Container::Port`].
     pub port: Value,
+    /// [`Container::Environment`].
     pub environment: Value,
+    /// [`Container::Secrets`].
     pub secrets: Value,
+    /// [`Container::HealthCheck`].
     pub health_check: Value,
+    /// [`Container::LogGroup`].
     pub log_group: Value,
+    /// [`Container::Region`].
     pub region: Value,
 }
 

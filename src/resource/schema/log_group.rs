@@ -48,7 +48,9 @@ pub const DEFAULT_RETENTION_DAYS: i64 = 30;
 /// compile until both say what it holds.
 #[derive(Debug)]
 pub struct Desired {
+    /// [`Attr::Name`].
     pub name: Value,
+    /// [`Attr::RetentionDays`].
     pub retention_days: Value,
 }
 

@@ -4,7 +4,7 @@
 //! One module per kind ([`s3_bucket`], [`s3_object`], [`ecs_cluster`], [`log_group`],
 //! [`ecs_task_definition`], [`ecs_service`], [`scaling_target`]). Each declares its
 //! top-level attributes as an `Attr` enum (and every nested map, such as a task definition's
-//! `container` or a service's `deployment`, as an enum of its own) with [`attr_names!`]: the
+//! `container` or a service's `deployment`, as an enum of its own) with `attr_names!`: the
 //! enum, its `ALL` list, `as_str` and `parse` come from one list, so they never disagree.
 //!
 //! How this keeps the places that use attributes in step:

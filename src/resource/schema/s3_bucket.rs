@@ -86,12 +86,19 @@ pub const DEFAULT_FORCE_DESTROY: bool = false;
 /// compile until both say what it holds.
 #[derive(Debug)]
 pub struct Desired {
+    /// [`Attr::Bucket`].
     pub bucket: Value,
+    /// [`Attr::Versioning`].
     pub versioning: Value,
+    /// [`Attr::Encryption`].
     pub encryption: Value,
+    /// [`Attr::KmsKey`].
     pub kms_key: Value,
+    /// [`Attr::PublicAccessBlock`].
     pub public_access_block: Value,
+    /// [`Attr::Lifecycle`].
     pub lifecycle: Value,
+    /// [`Attr::ForceDestroy`].
     pub force_destroy: Value,
 }
 

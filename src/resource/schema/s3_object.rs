@@ -62,11 +62,17 @@ pub const META_SHA256: &str = "sha256";
 /// compile until both say what it holds.
 #[derive(Debug)]
 pub struct Desired {
+    /// [`Attr::Bucket`].
     pub bucket: Value,
+    /// [`Attr::Key`].
     pub key: Value,
+    /// [`Attr::Source`].
     pub source: Value,
+    /// [`Attr::Sha256`].
     pub sha256: Value,
+    /// [`Attr::Size`].
     pub size: Value,
+    /// [`Attr::ContentType`].
     pub content_type: Value,
     /// Only for a directory artifact (absent for a single file).
     pub files: Option<Value>,

@@ -61,12 +61,19 @@ pub const POLICY_SUFFIX: &str = "-cpu";
 /// compile until both say what it holds.
 #[derive(Debug)]
 pub struct Desired {
+    /// [`Attr::ResourceId`].
     pub resource_id: Value,
+    /// [`Attr::Cluster`].
     pub cluster: Value,
+    /// [`Attr::Service`].
     pub service: Value,
+    /// [`Attr::Min`].
     pub min: Value,
+    /// [`Attr::Max`].
     pub max: Value,
+    /// [`Attr::TargetCpu`].
     pub target_cpu: Value,
+    /// [`Attr::PolicyName`].
     pub policy_name: Value,
 }
 
