@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::addr::Address;
 use crate::plan::{Action, Plan, PlanMode, ResourceChange};
@@ -28,19 +28,22 @@ use crate::provider::{
 };
 use crate::resource::schema::{self, ecs_service as svc, ecs_task_definition as td};
 use crate::resource::{Attrs, Ref, ResourceKind, Value};
-use crate::state::{Intent, JournalEntry, Release, ResourceState, State, StateStore, Status};
+use crate::state::{
+    Intent, JournalEntry, Release, ResourceState, State, StateError, StateStore, Status,
+};
 
 pub use observer::{ApplyObserver, NullObserver, OpKind, RecordingObserver, TextObserver};
 use walk::{Step, StepOutcome};
 
-/// Where the applier persists state as it goes.
+/// Where the applier persists state as it goes. The applier calls it from one writer thread
+/// of the blocking pool, in order, never from the async workers.
 pub trait Persist: Send + Sync {
     /// Makes one step's changes durable: `entries` are what changed (each bumps the serial by
     /// one), `state` the state after them. A journal appends the entries; a simple file backend
     /// may write the whole state.
-    fn record(&self, state: &State, entries: &[JournalEntry]) -> Result<(), String>;
+    fn record(&self, state: &State, entries: &[JournalEntry]) -> Result<(), StateError>;
     /// The final full write.
-    fn finish(&self, state: &State) -> Result<(), String>;
+    fn finish(&self, state: &State) -> Result<(), StateError>;
 }
 
 /// Keeps state in memory only (tests, dry runs).
@@ -48,10 +51,10 @@ pub trait Persist: Send + Sync {
 pub struct NoPersist;
 
 impl Persist for NoPersist {
-    fn record(&self, _: &State, _: &[JournalEntry]) -> Result<(), String> {
+    fn record(&self, _: &State, _: &[JournalEntry]) -> Result<(), StateError> {
         Ok(())
     }
-    fn finish(&self, _: &State) -> Result<(), String> {
+    fn finish(&self, _: &State) -> Result<(), StateError> {
         Ok(())
     }
 }
@@ -63,14 +66,11 @@ pub struct StorePersist {
 }
 
 impl Persist for StorePersist {
-    fn record(&self, _state: &State, entries: &[JournalEntry]) -> Result<(), String> {
-        for e in entries {
-            self.store.append(e).map_err(|e| e.to_string())?;
-        }
-        Ok(())
+    fn record(&self, _state: &State, entries: &[JournalEntry]) -> Result<(), StateError> {
+        entries.iter().try_for_each(|e| self.store.append(e))
     }
-    fn finish(&self, state: &State) -> Result<(), String> {
-        self.store.write(state).map_err(|e| e.to_string())
+    fn finish(&self, state: &State) -> Result<(), StateError> {
+        self.store.write(state)
     }
 }
 
@@ -157,8 +157,9 @@ impl ApplyReport {
 
 struct Shared {
     state: Mutex<State>,
-    persist: Arc<dyn Persist>,
-    persist_time: Mutex<Duration>,
+    /// Feeds the writer thread (see [`spawn_writer`]).
+    writer: mpsc::UnboundedSender<WriteJob>,
+    persist_time: Arc<Mutex<Duration>>,
     persist_errors: Mutex<Vec<String>>,
     provider: Arc<dyn Provider>,
     observer: Arc<dyn ApplyObserver>,
@@ -175,11 +176,110 @@ fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// One job for the state writer, with the channel its outcome goes back on.
+struct WriteJob {
+    what: Write,
+    done: oneshot::Sender<Result<(), StateError>>,
+}
+
+enum Write {
+    /// A step's journal entries.
+    Record(Vec<JournalEntry>),
+    /// The final full state.
+    Finish(Box<State>),
+}
+
+/// Starts the state writer on the blocking pool: it keeps its own copy of the state (the
+/// applier's copy with every entry replayed), hands each job to `persist` in the order jobs
+/// were sent, and reports back. Journal appends and fsyncs thus never run on an async worker,
+/// and no lock is held while they do.
+fn spawn_writer(
+    persist: Arc<dyn Persist>,
+    mut mirror: State,
+    time: Arc<Mutex<Duration>>,
+) -> mpsc::UnboundedSender<WriteJob> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<WriteJob>();
+    tokio::task::spawn_blocking(move || {
+        while let Some(job) = rx.blocking_recv() {
+            let t = Instant::now();
+            let outcome = match job.what {
+                Write::Record(entries) => {
+                    entries.iter().for_each(|e| mirror.apply_entry(e));
+                    persist.record(&mirror, &entries)
+                }
+                Write::Finish(state) => persist.finish(&state),
+            };
+            *lock(&time) += t.elapsed();
+            let _ = job.done.send(outcome);
+        }
+    });
+    tx
+}
+
+/// Why a resource's attributes could not be resolved before applying it.
+#[derive(Debug, thiserror::Error)]
+enum Unresolved {
+    #[error("attribute `{attr}` is not known")]
+    Unknown { attr: String },
+    #[error("attribute `{attr}` depends on {refs} which is not known")]
+    DependsOn { attr: String, refs: String },
+}
+
+/// Why a write did not become durable.
+#[derive(Debug, thiserror::Error)]
+enum WriteFailed {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("the state writer stopped")]
+    Stopped,
+}
+
+/// Waits for the writer's report on one job.
+async fn written(outcome: oneshot::Receiver<Result<(), StateError>>) -> Result<(), WriteFailed> {
+    Ok(outcome.await.map_err(|_| WriteFailed::Stopped)??)
+}
+
 impl Shared {
-    /// Changes the state and persists what changed at once, under one lock so writes stay
-    /// ordered.
-    fn commit(&self, addr: &Address, f: impl FnOnce(&mut State)) {
-        let mut st = lock(&self.state);
+    /// Hands a job to the writer and waits until it is durable.
+    async fn write(&self, what: Write) -> Result<(), WriteFailed> {
+        let (done, outcome) = oneshot::channel();
+        self.send(WriteJob { what, done });
+        written(outcome).await
+    }
+
+    fn send(&self, job: WriteJob) {
+        // The receiver lives as long as `self.writer`; a failed send drops `job.done`, which the
+        // waiting side reports.
+        let _ = self.writer.send(job);
+    }
+
+    /// Changes the state and persists what changed. The change and the hand-over to the writer
+    /// happen under the state lock, so writes stay in the order of the changes; the write itself
+    /// is awaited with no lock held.
+    async fn commit(&self, addr: &Address, f: impl FnOnce(&mut State)) {
+        let (done, outcome) = oneshot::channel();
+        {
+            let mut st = lock(&self.state);
+            let Some(entries) = Self::change(&mut st, addr, f) else {
+                return;
+            };
+            self.send(WriteJob {
+                what: Write::Record(entries),
+                done,
+            });
+        }
+        if let Err(e) = written(outcome).await {
+            lock(&self.persist_errors).push(format!("persisting state after {addr}: {e}"));
+        }
+    }
+
+    /// Applies `f` and returns the journal entries describing what it changed (`None`:
+    /// nothing), with the serial bumped by their number.
+    fn change(
+        st: &mut State,
+        addr: &Address,
+        f: impl FnOnce(&mut State),
+    ) -> Option<Vec<JournalEntry>> {
         let res_before = st.resources.get(addr).cloned();
         let intent_before = st.intents.get(addr).cloned();
         let releases_before: BTreeMap<String, usize> = st
@@ -187,7 +287,7 @@ impl Shared {
             .iter()
             .map(|(k, v)| (k.clone(), v.len()))
             .collect();
-        f(&mut st);
+        f(st);
         let mut entries = Vec::new();
         match (res_before, st.resources.get(addr)) {
             (b, Some(a)) if b.as_ref() != Some(a) => entries.push(JournalEntry::ResourceSet {
@@ -219,19 +319,14 @@ impl Shared {
             }
         }
         if entries.is_empty() {
-            return;
+            return None;
         }
         st.serial += entries.len() as u64;
-        let t = Instant::now();
-        let res = self.persist.record(&st, &entries);
-        *lock(&self.persist_time) += t.elapsed();
-        if let Err(e) = res {
-            lock(&self.persist_errors).push(format!("persisting state after {addr}: {e}"));
-        }
+        Some(entries)
     }
 
     /// Resolves references from resources already in state.
-    fn resolve(&self, change: &ResourceChange) -> Result<Attrs, String> {
+    fn resolve(&self, change: &ResourceChange) -> Result<Attrs, Unresolved> {
         let after = change.after.clone().unwrap_or_default();
         let st = lock(&self.state);
         let lookup = |r: &Ref| -> Option<Value> {
@@ -255,12 +350,12 @@ impl Shared {
                     .map(|r| format!("{}.{}", r.address, r.attr))
                     .collect();
                 return Err(if refs.is_empty() {
-                    format!("attribute `{k}` is not known")
+                    Unresolved::Unknown { attr: k.clone() }
                 } else {
-                    format!(
-                        "attribute `{k}` depends on {} which is not known",
-                        refs.join(", ")
-                    )
+                    Unresolved::DependsOn {
+                        attr: k.clone(),
+                        refs: refs.join(", "),
+                    }
                 });
             }
             out.insert(k.clone(), v);
@@ -285,10 +380,12 @@ pub async fn apply(
         .map(|c| (c.address.clone(), c.clone()))
         .collect();
     let steps = walk::steps_for(&changes, &state);
+    let persist_time = Arc::new(Mutex::new(Duration::ZERO));
+    let writer = spawn_writer(persist, state.clone(), persist_time.clone());
     let shared = Arc::new(Shared {
         state: Mutex::new(state),
-        persist,
-        persist_time: Mutex::new(Duration::ZERO),
+        writer,
+        persist_time,
         persist_errors: Mutex::new(Vec::new()),
         provider,
         observer,
@@ -383,12 +480,14 @@ pub async fn apply(
             }
         }
     }
-    let t = Instant::now();
     let mut persist_errors = lock(&shared.persist_errors).clone();
-    if let Err(e) = shared.persist.finish(&final_state) {
+    if let Err(e) = shared
+        .write(Write::Finish(Box::new(final_state.clone())))
+        .await
+    {
         persist_errors.push(format!("writing final state: {e}"));
     }
-    let persist_time = *lock(&shared.persist_time) + t.elapsed();
+    let persist_time = *lock(&shared.persist_time);
     ApplyReport {
         state: final_state,
         mode: plan.mode,
@@ -480,20 +579,22 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
                 shared.observer.adopted(addr, &applied.id);
             }
             let deps = change.depends_on.clone();
-            shared.commit(addr, |st| {
-                st.intents.remove(addr);
-                record_release(st, change, &res, release_before.as_ref(), Ok(()));
-                st.resources.insert(
-                    addr.clone(),
-                    ResourceState {
-                        kind: change.kind,
-                        id: applied.id.clone(),
-                        attrs: applied.attrs.clone(),
-                        dependencies: deps,
-                        status: Status::Ok,
-                    },
-                );
-            });
+            shared
+                .commit(addr, |st| {
+                    st.intents.remove(addr);
+                    record_release(st, change, &res, release_before.as_ref(), Ok(()));
+                    st.resources.insert(
+                        addr.clone(),
+                        ResourceState {
+                            kind: change.kind,
+                            id: applied.id.clone(),
+                            attrs: applied.attrs.clone(),
+                            dependencies: deps,
+                            status: Status::Ok,
+                        },
+                    );
+                })
+                .await;
             shared
                 .observer
                 .finished(addr, op, started.elapsed(), Some(&applied.id));
@@ -502,34 +603,36 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
         Err(err) => {
             let mut message = format!("{addr}: {}", err.message);
             let deps = change.depends_on.clone();
-            shared.commit(addr, |st| {
-                if let Some(m) =
-                    record_release(st, change, &res, release_before.as_ref(), Err(&err))
-                {
-                    message = m;
-                }
-                match (&err.left_behind, op) {
-                    (LeftBehind::Resource(a), OpKind::Create) => {
-                        st.intents.remove(addr);
-                        st.resources.insert(
-                            addr.clone(),
-                            ResourceState {
-                                kind: change.kind,
-                                id: a.id.clone(),
-                                attrs: a.attrs.clone(),
-                                dependencies: deps,
-                                status: Status::Tainted,
-                            },
-                        );
+            shared
+                .commit(addr, |st| {
+                    if let Some(m) =
+                        record_release(st, change, &res, release_before.as_ref(), Err(&err))
+                    {
+                        message = m;
                     }
-                    // The call may have taken effect: keep the intent so the next run adopts.
-                    (LeftBehind::Unknown, _) => {}
-                    (_, OpKind::Create) => {
-                        st.intents.remove(addr);
+                    match (&err.left_behind, op) {
+                        (LeftBehind::Resource(a), OpKind::Create) => {
+                            st.intents.remove(addr);
+                            st.resources.insert(
+                                addr.clone(),
+                                ResourceState {
+                                    kind: change.kind,
+                                    id: a.id.clone(),
+                                    attrs: a.attrs.clone(),
+                                    dependencies: deps,
+                                    status: Status::Tainted,
+                                },
+                            );
+                        }
+                        // The call may have taken effect: keep the intent so the next run adopts.
+                        (LeftBehind::Unknown, _) => {}
+                        (_, OpKind::Create) => {
+                            st.intents.remove(addr);
+                        }
+                        _ => {}
                     }
-                    _ => {}
-                }
-            });
+                })
+                .await;
             shared.observer.failed(addr, op, &message);
             StepOutcome::Failed(message)
         }
@@ -574,16 +677,18 @@ async fn create_or_adopt(
         let applied = shared.provider.update(&found.id, &live, res).await?;
         return Ok((applied, true));
     }
-    shared.commit(addr, |st| {
-        st.intents.insert(
-            addr.clone(),
-            Intent {
-                kind: res.kind,
-                physical_name: name.clone(),
-                started_at: now_rfc3339(),
-            },
-        );
-    });
+    shared
+        .commit(addr, |st| {
+            st.intents.insert(
+                addr.clone(),
+                Intent {
+                    kind: res.kind,
+                    physical_name: name.clone(),
+                    started_at: now_rfc3339(),
+                },
+            );
+        })
+        .await;
     let applied = shared.provider.create(res).await?;
     Ok((applied, false))
 }
@@ -615,10 +720,12 @@ async fn run_delete(shared: &Shared, change: &ResourceChange) -> StepOutcome {
     match result {
         Ok(()) => {
             if !keep_entry {
-                shared.commit(addr, |st| {
-                    st.resources.remove(addr);
-                    st.intents.remove(addr);
-                });
+                shared
+                    .commit(addr, |st| {
+                        st.resources.remove(addr);
+                        st.intents.remove(addr);
+                    })
+                    .await;
             }
             shared.observer.finished(addr, op, started.elapsed(), None);
             StepOutcome::Done
@@ -686,23 +793,16 @@ fn record_release(
     let (outcome_str, message) = match outcome {
         Ok(()) => (if waited { "completed" } else { "deployed" }, None),
         Err(e) => match &e.kind {
-            ErrorKind::RolloutFailed { .. } => {
-                let m = if e.message.starts_with("ECS rolled back to") {
-                    e.message.replacen(
-                        "ECS rolled back to",
-                        &format!("ECS rolled back release {version} to"),
-                        1,
-                    )
-                } else {
-                    format!("release {version}: {}", e.message)
-                };
-                let outcome = if e.message.starts_with("ECS rolled back") {
-                    "rolled_back"
-                } else {
-                    "failed"
-                };
-                (outcome, Some(format!("{block}: {m}")))
-            }
+            ErrorKind::RolledBack { to, reason } => (
+                "rolled_back",
+                Some(format!(
+                    "{block}: ECS rolled back release {version} to {to}: {reason}"
+                )),
+            ),
+            ErrorKind::RolloutFailed { .. } => (
+                "failed",
+                Some(format!("{block}: release {version}: {}", e.message)),
+            ),
             ErrorKind::Timeout => (
                 "timed_out",
                 Some(format!("{block}: release {version}: {}", e.message)),

@@ -460,14 +460,14 @@ async fn state_is_persisted_after_every_resource() {
     #[derive(Default)]
     struct Count(std::sync::Mutex<Vec<String>>);
     impl Persist for Count {
-        fn record(&self, s: &State, e: &[JournalEntry]) -> Result<(), String> {
+        fn record(&self, s: &State, e: &[JournalEntry]) -> Result<(), StateError> {
             self.0
                 .lock()
                 .unwrap()
                 .push(format!("{}@{}", e.len(), s.serial));
             Ok(())
         }
-        fn finish(&self, _: &State) -> Result<(), String> {
+        fn finish(&self, _: &State) -> Result<(), StateError> {
             self.0.lock().unwrap().push("final".into());
             Ok(())
         }

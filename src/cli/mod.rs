@@ -1,12 +1,17 @@
 //! The command line: clap definitions, global options, and dispatch to one function per
 //! command in `commands/`. Commands are thin: build options, call `pedestal::ops`, render, and
-//! return an [`Exit`] code. Only this layer owns colours, progress bars and miette reports.
+//! return an [`Exit`] code or an [`Error`]. Only this layer owns colours, progress bars, miette
+//! reports and the process's one async runtime.
 
 mod commands;
+mod error;
 mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+pub use error::Error;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -224,7 +229,16 @@ pub struct OutputArgs {
     pub json: bool,
 }
 
-/// Parses the command line, runs the command, reports errors through miette.
+/// `--lock-timeout` (`30s`, `2m`, ...) as a duration.
+fn lock_timeout(raw: &str) -> Result<Duration, Error> {
+    humantime::parse_duration(raw.trim()).map_err(|e| Error::Usage {
+        message: format!("--lock-timeout {raw:?} is not a duration (e.g. 30s, 2m): {e}"),
+        help: None,
+    })
+}
+
+/// Parses the command line, runs the command on the process's only async runtime, and renders
+/// an error (the one place errors become text) with its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
@@ -239,11 +253,22 @@ pub fn main() -> ExitCode {
         )
     }))
     .ok();
-    let exit = match commands::run(&cli) {
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+        .and_then(|rt| {
+            let outcome = rt.block_on(commands::run(&cli));
+            // Nothing left on the runtime matters once the command is done (a prompt's read
+            // of stdin, a signal watcher): do not wait for it.
+            rt.shutdown_background();
+            outcome
+        });
+    let exit = match outcome {
         Ok(exit) => exit,
-        Err(report) => {
-            eprintln!("{report:?}");
-            Exit::Error
+        Err(e) => {
+            eprint!("{}", e.render(cli.global.no_color));
+            e.code()
         }
     };
     ExitCode::from(exit as u8)

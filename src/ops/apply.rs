@@ -13,7 +13,6 @@
 //!    writing the full state at the end;
 //! 6. hand back the [`ApplyReport`]; dropping [`Prepared`] releases the lock.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,9 +24,9 @@ use super::plan::{PlanRequest, plan_locked};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, Persist, StorePersist};
 use crate::plan::Plan;
 use crate::provider::Provider;
-use crate::provider::aws::{AwsOptions, AwsProvider};
+use crate::provider::aws::AwsProvider;
 use crate::spec::Config;
-use crate::state::{JournalEntry, State};
+use crate::state::{Existing, JournalEntry, State, StateError, write_private};
 use crate::state::{LockGuard, StateStore};
 
 /// What the caller chooses.
@@ -54,14 +53,7 @@ impl Default for ExecuteOptions {
 
 /// The AWS provider for the region and endpoint recorded in the plan.
 pub async fn provider_for(plan: &Plan, root: &Path) -> AwsProvider {
-    AwsProvider::connect(
-        &plan.provider,
-        AwsOptions {
-            root: root.to_path_buf(),
-            ..AwsOptions::default()
-        },
-    )
-    .await
+    super::connect(&plan.provider, root).await
 }
 
 /// Ctrl-C handling: the first receiver turns `true` on the first interrupt (start nothing
@@ -131,7 +123,9 @@ pub struct Prepared {
 impl Prepared {
     /// Releases the state lock now (idempotent).
     pub fn release(&self) {
-        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()).take());
+        // Taken out first: the lock file is removed with the mutex released.
+        let held = self.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(held);
     }
 }
 
@@ -155,7 +149,11 @@ pub enum PlanSource {
 }
 
 /// Steps 1–2: lock, then read and verify a saved plan or make a new one.
-pub fn prepare(dir: &Path, source: &PlanSource, operation: &str) -> Result<Prepared, OpsError> {
+pub async fn prepare(
+    dir: &Path,
+    source: &PlanSource,
+    operation: &str,
+) -> Result<Prepared, OpsError> {
     match source {
         PlanSource::File { path, vars } => {
             let mut plan = crate::plan::file::read(path)?;
@@ -178,7 +176,7 @@ pub fn prepare(dir: &Path, source: &PlanSource, operation: &str) -> Result<Prepa
             let config = super::load_config(dir, &req.env, &req.vars)?;
             let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
             let lock = store.lock(operation, req.lock_timeout)?;
-            let outcome = plan_locked(config, store.as_ref(), req, None)?;
+            let outcome = plan_locked(config, store.as_ref(), req, None).await?;
             let state = outcome.prior;
             Ok(Prepared {
                 plan: outcome.plan,
@@ -206,23 +204,14 @@ fn initial_state(
     Ok(store.read()?.unwrap_or(fresh))
 }
 
-/// Steps 3–6 on a runtime of its own: apply the prepared plan, journaling state through its
-/// store.
-pub fn run(
+/// Steps 3–6: apply the prepared plan, journaling state through its store.
+pub async fn run(
     prepared: &Prepared,
     observer: Arc<dyn ApplyObserver>,
     opts: &ExecuteOptions,
 ) -> Result<ApplyReport, OpsError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| OpsError::Usage(format!("cannot start the async runtime: {e}")))?;
-    let mut provider_cfg = prepared.plan.provider.clone();
-    if provider_cfg.region.is_empty() {
-        provider_cfg.region = prepared.config.region.clone();
-    }
     let mut plan = prepared.plan.clone();
-    plan.provider = provider_cfg;
+    plan.provider = super::provider_settings(&plan.provider, &prepared.config.region);
     let root = prepared.config.root.clone();
     let persist: Arc<dyn Persist> = Arc::new(StorePersist {
         store: prepared.store.clone(),
@@ -236,15 +225,13 @@ pub fn run(
         root: root.clone(),
         ..opts.clone()
     };
-    Ok(rt.block_on(async move {
-        let provider: Arc<dyn Provider> = Arc::new(provider_for(&plan, &root).await);
-        execute(&plan, state, provider, persist, observer, &opts).await
-    }))
+    let provider: Arc<dyn Provider> = Arc::new(provider_for(&plan, &root).await);
+    Ok(execute(&plan, state, provider, persist, observer, &opts).await)
 }
 
-/// Persists state as a JSON file: every write goes to a temporary file that is fsynced and
-/// renamed over the target (mode 0600), so a crash leaves the previous or the new state, never
-/// half of one.
+/// Persists state as a JSON file: every write replaces the whole file atomically (temporary
+/// file, fsync, rename, directory fsync; mode 0600), so a crash leaves the previous or the new
+/// state, never half of one.
 #[derive(Debug, Clone)]
 pub struct FilePersist {
     pub path: PathBuf,
@@ -255,47 +242,25 @@ impl FilePersist {
         FilePersist { path: path.into() }
     }
 
-    fn write(&self, state: &State) -> Result<(), String> {
-        let json = serde_json::to_vec_pretty(state).map_err(|e| e.to_string())?;
-        write_atomic(&self.path, &json).map_err(|e| format!("{}: {e}", self.path.display()))
+    fn write(&self, state: &State) -> Result<(), StateError> {
+        let io = |action, source| StateError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
+        let json = serde_json::to_vec_pretty(state).map_err(|e| io("serialise", e.into()))?;
+        write_private(&self.path, &json, Existing::Replace).map_err(|e| io("write", e))
     }
 }
 
 impl Persist for FilePersist {
-    fn record(&self, state: &State, _entries: &[JournalEntry]) -> Result<(), String> {
+    fn record(&self, state: &State, _entries: &[JournalEntry]) -> Result<(), StateError> {
         self.write(state)
     }
 
-    fn finish(&self, state: &State) -> Result<(), String> {
+    fn finish(&self, state: &State) -> Result<(), StateError> {
         self.write(state)
     }
-}
-
-/// Writes `bytes` to `path` through a fsynced temporary file and a rename; mode 0600.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Ok(d) = std::fs::File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use super::OpsError;
 use super::state::StateRequest;
 use crate::addr::Address;
 use crate::provider::Provider;
-use crate::provider::aws::{AwsOptions, AwsProvider};
 use crate::state::{self, ResourceState, State, Status};
 
 /// Reads resource `id` of the kind the spec declares at `address` and records it in state.
@@ -19,14 +18,8 @@ pub async fn import(
     id: &str,
 ) -> Result<ResourceState, OpsError> {
     let config = super::load_config(dir, &req.env, &req.vars)?;
-    let provider = AwsProvider::connect(
-        &config.provider,
-        AwsOptions {
-            root: config.root.clone(),
-            ..AwsOptions::default()
-        },
-    )
-    .await;
+    let settings = super::provider_settings(&config.provider, &config.region);
+    let provider = super::connect(&settings, &config.root).await;
     import_with(&config, &provider, req, address, id).await
 }
 
@@ -52,9 +45,10 @@ pub async fn import_with(
         } else {
             format!("addresses declared here: {}", known.join(", "))
         };
-        return Err(OpsError::Usage(format!(
-            "{address} is not declared in the spec; {hint}"
-        )));
+        return Err(OpsError::NotDeclared {
+            address: address.to_string(),
+            hint,
+        });
     };
     let store = state::open(config)?;
     let _guard = store.lock("import", req.lock_timeout)?;
@@ -62,10 +56,10 @@ pub async fn import_with(
         .read()?
         .unwrap_or_else(|| State::new(&config.stack, &config.env));
     if let Some(existing) = s.resources.get(&addr) {
-        return Err(OpsError::Usage(format!(
-            "{address} is already managed (id {}); `pedestal state rm {address}` first to adopt another resource",
-            existing.id
-        )));
+        return Err(OpsError::AlreadyManaged {
+            address: addr,
+            id: existing.id.clone(),
+        });
     }
     // The provider reads by the recorded name where there is one: point it at the id given.
     let mut probe = desired.attrs.clone();
@@ -78,12 +72,15 @@ pub async fn import_with(
     let live = provider
         .read(desired.kind, id, &probe)
         .await
-        .map_err(|e| OpsError::Usage(format!("could not read {} {id}: {e}", desired.kind)))?
-        .ok_or_else(|| {
-            OpsError::Usage(format!(
-                "no {} with id {id} exists (for {address})",
-                desired.kind
-            ))
+        .map_err(|source| OpsError::Read {
+            kind: desired.kind,
+            id: id.to_string(),
+            source: Box::new(source),
+        })?
+        .ok_or_else(|| OpsError::NoSuchResource {
+            kind: desired.kind,
+            id: id.to_string(),
+            address: addr.clone(),
         })?;
     let adopted = ResourceState {
         kind: desired.kind,

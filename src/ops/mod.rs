@@ -1,9 +1,11 @@
 //! One function per workflow (validate, plan, apply, destroy, ...): load, lock, compute, persist.
-//! The CLI calls these and only renders their results.
+//! The CLI calls these and only renders their results. Workflows that talk to the cloud are
+//! `async fn`s and run on the caller's runtime (the CLI builds the only one).
 pub mod apply;
 mod error;
 pub mod fmt;
 pub mod graph;
+pub mod import;
 pub mod plan;
 pub mod refresh;
 pub mod state;
@@ -14,26 +16,40 @@ use std::path::Path;
 
 pub use error::OpsError;
 
-use crate::spec::Config;
+use crate::provider::aws::{AwsOptions, AwsProvider};
+use crate::spec::{Config, LoadOptions, ProviderConfig};
 
-/// Loads the spec of the stack in `dir` for `env` with `--var` overrides.
+/// Loads the spec of the stack in `dir` for `env` with `--var` overrides and the
+/// `PEDESTAL_VAR_*` environment.
 pub fn load_config(
     dir: &Path,
     env: &str,
     vars: &BTreeMap<String, String>,
 ) -> Result<Config, OpsError> {
-    let env_vars = std::env::vars()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("PEDESTAL_VAR_")
-                .filter(|n| !n.is_empty())
-                .map(|n| (n.to_string(), v))
-        })
-        .collect();
-    let opts = crate::spec::LoadOptions {
-        env: env.to_string(),
-        vars: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        env_vars,
-    };
-    crate::spec::load(dir, &opts).map_err(|d| OpsError::Spec(d.render(false, 100)))
+    Ok(crate::spec::load(
+        dir,
+        &LoadOptions::with_inputs(env, vars),
+    )?)
 }
-pub mod import;
+
+/// The provider settings to connect with: `[provider.aws]`, in the stack's region when the
+/// provider block names none.
+pub fn provider_settings(provider: &ProviderConfig, stack_region: &str) -> ProviderConfig {
+    let mut settings = provider.clone();
+    if settings.region.is_empty() {
+        settings.region = stack_region.to_string();
+    }
+    settings
+}
+
+/// Connects the AWS provider; relative artifact sources are read from `root`.
+pub async fn connect(provider: &ProviderConfig, root: &Path) -> AwsProvider {
+    AwsProvider::connect(
+        provider,
+        AwsOptions {
+            root: root.to_path_buf(),
+            ..AwsOptions::default()
+        },
+    )
+    .await
+}

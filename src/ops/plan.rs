@@ -39,25 +39,6 @@ pub struct PlanRequest {
     pub lock_timeout: Duration,
 }
 
-impl PlanRequest {
-    /// Parses `K=V` strings into the variable map; a missing `=` is a usage error.
-    pub fn parse_vars(raw: &[String]) -> Result<BTreeMap<String, String>, OpsError> {
-        let mut vars = BTreeMap::new();
-        for kv in raw {
-            let Some((k, v)) = kv.split_once('=') else {
-                return Err(OpsError::Usage(format!(
-                    "--var {kv:?} is not of the form NAME=VALUE"
-                )));
-            };
-            if k.trim().is_empty() {
-                return Err(OpsError::Usage(format!("--var {kv:?} has an empty name")));
-            }
-            vars.insert(k.trim().to_string(), v.to_string());
-        }
-        Ok(vars)
-    }
-}
-
 /// What planning produced.
 #[derive(Debug)]
 pub struct PlanOutcome {
@@ -71,7 +52,7 @@ pub struct PlanOutcome {
 
 /// Loads, locks, refreshes (with `refresher`, or the stack's own when `req.refresh` is set and
 /// the state has resources), plans and saves.
-pub fn run(
+pub async fn run(
     dir: &Path,
     req: &PlanRequest,
     refresher: Option<&dyn Refresher>,
@@ -83,11 +64,11 @@ pub fn run(
         PlanMode::Destroy => "plan --destroy",
     };
     let _guard = store.lock(operation, req.lock_timeout)?;
-    plan_locked(config, store.as_ref(), req, refresher)
+    plan_locked(config, store.as_ref(), req, refresher).await
 }
 
 /// Steps 3–6 of [`run`] for a caller that already holds the state lock.
-pub fn plan_locked(
+pub async fn plan_locked(
     config: Config,
     store: &dyn StateStore,
     req: &PlanRequest,
@@ -110,11 +91,11 @@ pub fn plan_locked(
         let r: &dyn Refresher = match refresher {
             Some(r) => r,
             None => {
-                own = refresh::for_config(&config)?;
-                own.as_ref()
+                own = refresh::for_config(&config);
+                &own
             }
         };
-        let refreshed = r.refresh(recorded)?;
+        let refreshed = r.refresh(recorded).await?;
         refreshed_state = refreshed.state;
         current = &refreshed_state;
         drift = refreshed.drift;

@@ -6,11 +6,11 @@
 //! fields the cloud round-trips: a read starts from the recorded attributes and overwrites what
 //! it can observe.
 
-use std::sync::Arc;
+use async_trait::async_trait;
 
+use crate::addr::Address;
 use crate::plan::Drift;
-use crate::provider::aws::{AwsOptions, AwsProvider};
-use crate::provider::{Provider, ReadRequest};
+use crate::provider::{Provider, ProviderError, ReadRequest};
 use crate::resource::Value;
 use crate::spec::{Config, ProviderConfig};
 use crate::state::{State, Status};
@@ -22,60 +22,43 @@ pub struct Refreshed {
     pub drift: Vec<Drift>,
 }
 
+/// Why a refresh failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
-    #[error("refresh failed: {0}")]
-    Provider(String),
+    /// Reading one recorded resource failed.
+    #[error("refresh failed: {address}: {source}")]
+    Read {
+        address: Address,
+        #[source]
+        source: Box<ProviderError>,
+    },
 }
 
 /// Reads live resources for every entry in a state.
-pub trait Refresher {
-    fn refresh(&self, state: &State) -> Result<Refreshed, RefreshError>;
+#[async_trait]
+pub trait Refresher: Send + Sync {
+    async fn refresh(&self, state: &State) -> Result<Refreshed, RefreshError>;
 }
 
 /// The refresher for a stack's configured cloud (AWS or an AWS-compatible endpoint).
-pub fn for_config(config: &Config) -> Result<Box<dyn Refresher>, RefreshError> {
-    let mut provider = config.provider.clone();
-    if provider.region.is_empty() {
-        provider.region = config.region.clone();
-    }
-    Ok(Box::new(AwsRefresher {
-        provider,
+pub fn for_config(config: &Config) -> AwsRefresher {
+    AwsRefresher {
+        provider: super::provider_settings(&config.provider, &config.region),
         root: config.root.clone(),
-    }))
+    }
 }
 
-/// Refreshes through the AWS provider, on a runtime of its own (callers may be sync or async).
+/// Refreshes through the AWS provider.
 pub struct AwsRefresher {
     pub provider: ProviderConfig,
     pub root: std::path::PathBuf,
 }
 
+#[async_trait]
 impl Refresher for AwsRefresher {
-    fn refresh(&self, state: &State) -> Result<Refreshed, RefreshError> {
-        let provider = self.provider.clone();
-        let root = self.root.clone();
-        let state = state.clone();
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| RefreshError::Provider(e.to_string()))?;
-                rt.block_on(async move {
-                    let opts = AwsOptions {
-                        root,
-                        ..AwsOptions::default()
-                    };
-                    let p: Arc<dyn Provider> =
-                        Arc::new(AwsProvider::connect(&provider, opts).await);
-                    refresh_with(p.as_ref(), &state).await
-                })
-            })
-            .join()
-            .map_err(|_| RefreshError::Provider("refresh thread panicked".into()))?
-        })
+    async fn refresh(&self, state: &State) -> Result<Refreshed, RefreshError> {
+        let provider = super::connect(&self.provider, &self.root).await;
+        refresh_with(&provider, state).await
     }
 }
 
@@ -99,8 +82,10 @@ pub async fn refresh_with(
     let mut out = state.clone();
     let mut drift = Vec::new();
     for (req, res) in requests.iter().zip(results) {
-        let live =
-            res.map_err(|e| RefreshError::Provider(format!("{}: {}", req.address, e.message)))?;
+        let live = res.map_err(|source| RefreshError::Read {
+            address: req.address.clone(),
+            source: Box::new(source),
+        })?;
         match live {
             None => {
                 out.resources.remove(&req.address);

@@ -35,7 +35,10 @@ pub fn show(dir: &Path, req: &StateRequest, address: &str) -> Result<ResourceSta
     let state = read(dir, req)?;
     state
         .and_then(|mut s| s.resources.remove(&Address::new(address)))
-        .ok_or_else(|| OpsError::Usage(format!("{address} is not in the state")))
+        .ok_or_else(|| OpsError::NotInState {
+            address: address.to_string(),
+            no_state: false,
+        })
 }
 
 /// Forgets resources at or under `address` (the cloud is not touched); returns what was
@@ -45,9 +48,10 @@ pub fn rm(dir: &Path, req: &StateRequest, address: &str) -> Result<Vec<Address>,
     let store = state::open(&config)?;
     let _guard = store.lock("state rm", req.lock_timeout)?;
     let Some(mut s) = store.read()? else {
-        return Err(OpsError::Usage(format!(
-            "{address} is not in the state (no state yet)"
-        )));
+        return Err(OpsError::NotInState {
+            address: address.to_string(),
+            no_state: true,
+        });
     };
     let removed: Vec<Address> = s
         .resources
@@ -56,7 +60,10 @@ pub fn rm(dir: &Path, req: &StateRequest, address: &str) -> Result<Vec<Address>,
         .cloned()
         .collect();
     if removed.is_empty() {
-        return Err(OpsError::Usage(format!("{address} is not in the state")));
+        return Err(OpsError::NotInState {
+            address: address.to_string(),
+            no_state: false,
+        });
     }
     for a in &removed {
         s.resources.remove(a);

@@ -85,7 +85,7 @@ pub enum StalePlan {
     },
 }
 
-/// Writes `plan` to `path` (pretty JSON, sorted keys, mode 0600: a plan describes
+/// Writes `plan` to `path` atomically (pretty JSON, sorted keys, mode 0600: a plan describes
 /// infrastructure, though never secrets in clear).
 pub fn write(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
     let saved = SavedPlan {
@@ -101,17 +101,7 @@ pub fn write(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
     };
     let text = crate::state::to_canonical_string(&saved)
         .map_err(|e| io("serialise", std::io::Error::other(e)))?;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    use std::io::Write;
-    let mut f = opts.open(path).map_err(|e| io("create", e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
+    crate::state::write_private(path, text.as_bytes(), crate::state::Existing::Replace)
         .map_err(|e| io("write", e))
 }
 

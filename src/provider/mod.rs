@@ -162,10 +162,19 @@ pub enum ErrorKind {
     Throttled,
     Conflict,
     Invalid,
-    /// ECS rolled the release back or the rollout failed.
+    /// The rollout failed and nothing was rolled back.
     RolloutFailed {
         reason: String,
     },
+    /// ECS rolled the release back to the task definition `to` (deployment circuit breaker).
+    RolledBack {
+        to: String,
+        reason: String,
+    },
+    /// The endpoint could not be reached (connection refused or timed out, DNS failure).
+    Unreachable,
+    /// No credentials were found, or they were refused.
+    Credentials,
     Timeout,
     Other,
 }

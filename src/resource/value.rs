@@ -290,9 +290,18 @@ impl<'de> Deserialize<'de> for Value {
     }
 }
 
+/// JSON that does not describe a [`Value`].
+#[derive(Debug, thiserror::Error)]
+pub enum FromJsonError {
+    #[error("malformed reference {0:?}")]
+    MalformedRef(String),
+    #[error("malformed template: {0}")]
+    MalformedTemplate(#[source] serde_json::Error),
+}
+
 impl Value {
     /// Converts plain JSON (as written by [`Serialize`]) back into a value.
-    pub fn from_json(json: serde_json::Value) -> Result<Value, String> {
+    pub fn from_json(json: serde_json::Value) -> Result<Value, FromJsonError> {
         Ok(match json {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(b),
@@ -314,7 +323,7 @@ impl Value {
                     if let Some(serde_json::Value::String(r)) = o.get("$ref") {
                         let (addr, attr) = r
                             .rsplit_once('.')
-                            .ok_or_else(|| format!("malformed reference {r:?}"))?;
+                            .ok_or_else(|| FromJsonError::MalformedRef(r.clone()))?;
                         return Ok(Value::Ref(Ref {
                             address: Address::new(addr),
                             attr: attr.to_string(),
@@ -324,15 +333,15 @@ impl Value {
                         return Ok(Value::Redacted(d.clone()));
                     }
                     if let Some(parts) = o.remove("$template") {
-                        let parts: Vec<TemplatePart> =
-                            serde_json::from_value(parts).map_err(|e| e.to_string())?;
+                        let parts: Vec<TemplatePart> = serde_json::from_value(parts)
+                            .map_err(FromJsonError::MalformedTemplate)?;
                         return Ok(Value::Template(parts));
                     }
                 }
                 Value::Map(
                     o.into_iter()
                         .map(|(k, v)| Ok((k, Value::from_json(v)?)))
-                        .collect::<Result<_, String>>()?,
+                        .collect::<Result<_, FromJsonError>>()?,
                 )
             }
         })

@@ -31,6 +31,7 @@
 
 mod diag;
 mod fields;
+mod inputs;
 mod load;
 mod lower;
 mod raw;
@@ -44,6 +45,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostics, ErrorCode, SpecError};
+pub use inputs::{VarArgError, env_vars, parse_var_arg, parse_var_args};
 pub use lower::{bucket_name_problem, fargate_memory};
 
 use serde::{Deserialize, Serialize};
@@ -128,13 +130,6 @@ impl LoadOptions {
 /// found, not just the first.
 pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Config, Diagnostics> {
     load::Loader::new(dir, opts).run()
-}
-
-/// Splits `K=V` (as given to `--var`).
-pub fn parse_var_arg(s: &str) -> Option<(String, String)> {
-    let (k, v) = s.split_once('=')?;
-    let k = k.trim();
-    (!k.is_empty()).then(|| (k.to_string(), v.to_string()))
 }
 
 /// Loads a stack written to a temporary directory (unit tests of the spec modules).

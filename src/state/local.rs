@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::journal::JournalLine;
+use super::private_file::{Existing, parent_dir, private_options, sync_dir, write_private};
 use super::store::retry_lock;
 use super::{FORMAT_VERSION, JournalEntry, LockGuard, LockInfo, State, StateError, StateStore};
 
@@ -187,27 +188,9 @@ impl LocalStore {
         })
     }
 
-    /// Writes `contents` to `target` atomically: temp file (0600) + fsync + rename + dir fsync.
+    /// Writes `contents` to `target` atomically (see [`write_private`]).
     fn write_atomic(&self, target: &Path, contents: &[u8]) -> Result<(), StateError> {
-        let dir = parent_dir(target);
-        fs::create_dir_all(&dir).map_err(|e| self.io("create directory", &dir, e))?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state".into());
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let mut f = private_options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| self.io("create", &tmp, e))?;
-        f.write_all(contents)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| self.io("write", &tmp, e))?;
-        drop(f);
-        fs::rename(&tmp, target).map_err(|e| self.io("rename into place", target, e))?;
-        sync_dir(&dir).map_err(|e| self.io("sync directory", &dir, e))
+        write_private(target, contents, Existing::Replace).map_err(|e| self.io("write", target, e))
     }
 
     fn remember(&self, lineage: &str, serial: u64, tail_checked: bool) {
@@ -322,20 +305,11 @@ impl StateStore for LocalStore {
 
     fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard, StateError> {
         let lock_path = self.lock_path();
-        let dir = parent_dir(&lock_path);
-        fs::create_dir_all(&dir).map_err(|e| self.io("create directory", &dir, e))?;
         retry_lock(timeout, || {
             let info = LockInfo::new(operation);
-            match private_options()
-                .write(true)
-                .create_new(true)
-                .open(&lock_path)
-            {
-                Ok(mut f) => {
-                    let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
-                    f.write_all(&body)
-                        .and_then(|()| f.sync_all())
-                        .map_err(|e| self.io("write", &lock_path, e))?;
+            let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
+            match write_private(&lock_path, &body, Existing::Keep) {
+                Ok(()) => {
                     let path = lock_path.clone();
                     let id = info.id.clone();
                     Ok(LockGuard::new(info, move || {
@@ -392,25 +366,4 @@ fn unreadable_lock() -> LockInfo {
         created: "unknown".into(),
         version: "unknown".into(),
     }
-}
-
-fn parent_dir(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-fn private_options() -> OpenOptions {
-    let mut o = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o
 }

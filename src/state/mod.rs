@@ -9,6 +9,7 @@ mod journal;
 mod json;
 mod local;
 mod memory;
+mod private_file;
 mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +23,7 @@ pub use journal::JournalEntry;
 pub use json::{canonical_json, state_to_string, to_canonical_string};
 pub use local::LocalStore;
 pub use memory::MemoryStore;
+pub(crate) use private_file::{Existing, write_private};
 pub use store::{LockGuard, LockInfo, StateError, StateStore, open};
 
 /// Version of the state file format.

@@ -9,23 +9,22 @@ use std::time::Duration;
 
 use pedestal::apply::ApplyReport;
 use pedestal::ops::apply::{ExecuteOptions, PlanSource, Prepared, prepare, run as execute};
-use pedestal::ops::plan::PlanRequest;
 use pedestal::plan::{Action, PlanMode};
 use pedestal::render::{self, HumanOptions};
 
 use crate::cli::progress::Progress;
-use crate::cli::{ApplyArgs, Exit, Global};
+use crate::cli::{ApplyArgs, Error, Exit, Global};
 
-pub fn run(g: &Global, a: &ApplyArgs) -> miette::Result<Exit> {
+pub async fn run(g: &Global, a: &ApplyArgs) -> Result<Exit, Error> {
     let source = match &a.planfile {
         Some(path) => PlanSource::File {
             path: path.clone(),
-            vars: PlanRequest::parse_vars(&a.plan.env.vars).map_err(super::report)?,
+            vars: super::vars(&a.plan.env)?,
         },
         None => PlanSource::Now(super::plan::request(&a.plan)?),
     };
     let operation = if a.plan.destroy { "destroy" } else { "apply" };
-    let prepared = prepare(&g.dir, &source, operation).map_err(super::report)?;
+    let prepared = prepare(&g.dir, &source, operation).await?;
     if a.planfile.is_none() {
         print!(
             "{}",
@@ -33,22 +32,21 @@ pub fn run(g: &Global, a: &ApplyArgs) -> miette::Result<Exit> {
         );
     }
     approve_and_apply(
-        g,
         &prepared,
         a.auto_approve,
         a.parallelism,
         a.planfile.is_some(),
     )
+    .await
 }
 
 /// Shared by `apply` and `destroy`: confirm, apply, report.
-pub(crate) fn approve_and_apply(
-    g: &Global,
+pub(crate) async fn approve_and_apply(
     prepared: &Prepared,
     auto_approve: bool,
     parallelism: usize,
     saved_plan: bool,
-) -> miette::Result<Exit> {
+) -> Result<Exit, Error> {
     let plan = &prepared.plan;
     if !plan.has_changes() {
         if plan.mode == PlanMode::Destroy {
@@ -64,7 +62,7 @@ pub(crate) fn approve_and_apply(
     cancel_on_interrupt(prepared, applying.clone());
     // A saved plan was reviewed when it was made; applying it is the approval.
     if !auto_approve && !saved_plan {
-        confirm(plan.mode)?;
+        confirm(plan.mode).await?;
     }
     applying.store(true, Ordering::SeqCst);
     let total = plan
@@ -88,76 +86,66 @@ pub(crate) fn approve_and_apply(
             handle_interrupts: true,
         },
     )
-    .map_err(super::report)?;
+    .await?;
     progress.finish();
-    let _ = g;
     Ok(finish(&report))
+}
+
+/// "Apply" or "Destroy", for messages.
+fn what(mode: PlanMode) -> &'static str {
+    if mode == PlanMode::Destroy {
+        "Destroy"
+    } else {
+        "Apply"
+    }
 }
 
 /// Until `applying` is set, an interrupt releases the lock and exits 130.
 fn cancel_on_interrupt(prepared: &Prepared, applying: Arc<AtomicBool>) {
     let lock = prepared.lock.clone();
     let mode = prepared.plan.mode;
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async move {
-            loop {
-                if tokio::signal::ctrl_c().await.is_err() {
-                    return;
-                }
-                if !applying.load(Ordering::SeqCst) {
-                    drop(lock.lock().unwrap_or_else(|e| e.into_inner()).take());
-                    // (`Prepared` on the main thread finds the slot empty.)
-                    eprintln!(
-                        "\n{} cancelled.",
-                        if mode == PlanMode::Destroy {
-                            "Destroy"
-                        } else {
-                            "Apply"
-                        }
-                    );
-                    std::process::exit(Exit::Interrupted as i32);
-                }
+    tokio::spawn(async move {
+        loop {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
             }
-        });
+            if !applying.load(Ordering::SeqCst) {
+                let held = lock.lock().unwrap_or_else(|e| e.into_inner()).take();
+                drop(held);
+                // (`Prepared` on the main thread finds the slot empty.)
+                eprintln!("\n{} cancelled.", what(mode));
+                std::process::exit(Exit::Interrupted as i32);
+            }
+        }
     });
 }
 
-fn confirm(mode: PlanMode) -> miette::Result<()> {
+async fn confirm(mode: PlanMode) -> Result<(), Error> {
     let verb = if mode == PlanMode::Destroy {
         "destroy all the resources listed above"
     } else {
         "perform these actions"
     };
     if !std::io::stdin().is_terminal() {
-        return Err(miette::miette!(
-            help = "review the plan and rerun with --auto-approve, or save it with `pedestal plan --out FILE` and run `pedestal apply FILE`",
-            "refusing to {verb} without confirmation: stdin is not a terminal"
-        ));
+        return Err(Error::NoTerminal { verb });
     }
     print!(
         "\nDo you want to {verb}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
     );
     let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| miette::miette!("reading the answer: {e}"))?;
+    // Read on the blocking pool: the interrupt watcher keeps running meanwhile.
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    })
+    .await
+    .map_err(|e| Error::Prompt(std::io::Error::other(e)))?
+    .map_err(Error::Prompt)?;
     if answer.trim() != "yes" {
-        return Err(miette::miette!(
-            "{} cancelled.",
-            if mode == PlanMode::Destroy {
-                "Destroy"
-            } else {
-                "Apply"
-            }
-        ));
+        return Err(Error::Cancelled { what: what(mode) });
     }
     Ok(())
 }

@@ -1,10 +1,9 @@
 //! `pedestal fmt [--check]`.
 
-use crate::cli::{Exit, FmtArgs, Global};
+use crate::cli::{Error, Exit, FmtArgs, Global};
 
-pub fn run(g: &Global, args: &FmtArgs) -> miette::Result<Exit> {
-    let changes =
-        pedestal::ops::fmt::run(&g.dir, args.check).map_err(|e| miette::miette!("{e}"))?;
+pub fn run(g: &Global, args: &FmtArgs) -> Result<Exit, Error> {
+    let changes = pedestal::ops::fmt::run(&g.dir, args.check)?;
     for c in &changes {
         if args.check {
             print!("{}", c.diff);

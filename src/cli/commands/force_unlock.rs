@@ -1,16 +1,12 @@
 //! `pedestal force-unlock LOCK_ID`.
 
-use pedestal::ops::state::{self, StateRequest};
+use pedestal::ops::state;
 
-use crate::cli::{Exit, ForceUnlockArgs, Global};
+use super::state_request;
+use crate::cli::{Error, Exit, ForceUnlockArgs, Global};
 
-pub fn run(g: &Global, a: &ForceUnlockArgs) -> miette::Result<Exit> {
-    let req = StateRequest {
-        env: a.env.env.clone(),
-        vars: pedestal::ops::plan::PlanRequest::parse_vars(&a.env.vars).map_err(super::report)?,
-        lock_timeout: std::time::Duration::ZERO,
-    };
-    state::force_unlock(&g.dir, &req, &a.lock_id).map_err(super::report)?;
+pub fn run(g: &Global, a: &ForceUnlockArgs) -> Result<Exit, Error> {
+    state::force_unlock(&g.dir, &state_request(&a.env)?, &a.lock_id)?;
     println!(
         "pedestal state has been successfully unlocked!\n\nThe state has been unlocked, and pedestal commands should now be able to obtain a new lock on the state."
     );

@@ -1,10 +1,11 @@
 //! `pedestal output [NAME] [--json]`: recorded outputs. Secrets are only stored as digests, so
 //! they print as `(sensitive)` (and `null` with `"sensitive": true` in JSON).
 
-use pedestal::ops::state::{self, StateRequest};
+use pedestal::ops::state;
 use pedestal::resource::Value;
 
-use crate::cli::{Exit, Global, OutputArgs};
+use super::state_request;
+use crate::cli::{Error, Exit, Global, OutputArgs};
 
 fn json_value(v: &Value) -> serde_json::Value {
     if v.is_sensitive() {
@@ -14,27 +15,13 @@ fn json_value(v: &Value) -> serde_json::Value {
     }
 }
 
-pub fn run(g: &Global, a: &OutputArgs) -> miette::Result<Exit> {
-    let req = StateRequest {
-        env: a.env.env.clone(),
-        vars: pedestal::ops::plan::PlanRequest::parse_vars(&a.env.vars).map_err(super::report)?,
-        lock_timeout: std::time::Duration::ZERO,
-    };
-    let outputs = state::outputs(&g.dir, &req).map_err(super::report)?;
+pub fn run(g: &Global, a: &OutputArgs) -> Result<Exit, Error> {
+    let outputs = state::outputs(&g.dir, &state_request(&a.env)?)?;
     match &a.name {
         Some(name) => {
-            let v = outputs.get(name).ok_or_else(|| {
-                miette::miette!(
-                    "output {name:?} not found{}",
-                    if outputs.is_empty() {
-                        " (the state has no outputs; apply first)".to_string()
-                    } else {
-                        format!(
-                            "; recorded outputs: {}",
-                            outputs.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )
-                    }
-                )
+            let v = outputs.get(name).ok_or_else(|| Error::NoSuchOutput {
+                name: name.clone(),
+                known: outputs.keys().cloned().collect(),
             })?;
             if a.json {
                 println!("{}", json_value(v));
@@ -53,10 +40,7 @@ pub fn run(g: &Global, a: &OutputArgs) -> miette::Result<Exit> {
                 })
                 .collect();
             let doc = pedestal::state::canonical_json(serde_json::Value::Object(doc));
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&doc).map_err(|e| miette::miette!("{e}"))?
-            );
+            println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         None => {
             let width = outputs.keys().map(String::len).max().unwrap_or(0);

@@ -5,19 +5,13 @@ use pedestal::ops::plan::{PlanOutcome, PlanRequest};
 use pedestal::plan::PlanMode;
 use pedestal::render::{self, HumanOptions};
 
-use crate::cli::{Exit, Global, PlanArgs, PlanFormat};
+use crate::cli::{Error, Exit, Global, PlanArgs, PlanFormat, lock_timeout};
 
 /// The ops request the plan flags describe (shared with `apply` when it plans itself).
-pub fn request(a: &PlanArgs) -> miette::Result<PlanRequest> {
-    let lock_timeout = humantime::parse_duration(a.lock_timeout.trim()).map_err(|e| {
-        miette::miette!(
-            "--lock-timeout {:?} is not a duration (e.g. 30s, 2m): {e}",
-            a.lock_timeout
-        )
-    })?;
+pub fn request(a: &PlanArgs) -> Result<PlanRequest, Error> {
     Ok(PlanRequest {
         env: a.env.env.clone(),
-        vars: PlanRequest::parse_vars(&a.env.vars).map_err(super::report)?,
+        vars: super::vars(&a.env)?,
         mode: if a.destroy {
             PlanMode::Destroy
         } else {
@@ -27,7 +21,7 @@ pub fn request(a: &PlanArgs) -> miette::Result<PlanRequest> {
         replace: a.replace.clone(),
         refresh: !a.no_refresh,
         out: a.out.clone(),
-        lock_timeout,
+        lock_timeout: lock_timeout(&a.lock_timeout)?,
     })
 }
 
@@ -44,9 +38,9 @@ pub fn print(g: &Global, format: PlanFormat, outcome: &PlanOutcome) {
     }
 }
 
-pub fn run(g: &Global, a: &PlanArgs) -> miette::Result<Exit> {
+pub async fn run(g: &Global, a: &PlanArgs) -> Result<Exit, Error> {
     let req = request(a)?;
-    let outcome = pedestal::ops::plan::run(&g.dir, &req, None).map_err(super::report)?;
+    let outcome = pedestal::ops::plan::run(&g.dir, &req, None).await?;
     print(g, a.format, &outcome);
     if a.format == PlanFormat::Human && outcome.plan.has_changes() {
         match &outcome.saved {

@@ -1,31 +1,24 @@
 //! `pedestal state list | show ADDR | rm ADDR`.
 
-use pedestal::ops::state::{self, StateRequest};
+use pedestal::ops::state;
 use pedestal::render;
 
-use crate::cli::{EnvArgs, Exit, Global, StateCommand};
+use super::state_request;
+use crate::cli::{Error, Exit, Global, StateCommand};
 
-fn request(env: &EnvArgs) -> miette::Result<StateRequest> {
-    Ok(StateRequest {
-        env: env.env.clone(),
-        vars: pedestal::ops::plan::PlanRequest::parse_vars(&env.vars).map_err(super::report)?,
-        lock_timeout: std::time::Duration::ZERO,
-    })
-}
-
-pub fn run(g: &Global, cmd: &StateCommand) -> miette::Result<Exit> {
+pub fn run(g: &Global, cmd: &StateCommand) -> Result<Exit, Error> {
     match cmd {
         StateCommand::List(env) => {
-            for a in state::list(&g.dir, &request(env)?).map_err(super::report)? {
+            for a in state::list(&g.dir, &state_request(env)?)? {
                 println!("{a}");
             }
         }
         StateCommand::Show { env, address } => {
-            let r = state::show(&g.dir, &request(env)?, address).map_err(super::report)?;
+            let r = state::show(&g.dir, &state_request(env)?, address)?;
             print!("{}", render::human::state_resource(address, &r));
         }
         StateCommand::Rm { env, address } => {
-            let removed = state::rm(&g.dir, &request(env)?, address).map_err(super::report)?;
+            let removed = state::rm(&g.dir, &state_request(env)?, address)?;
             for a in &removed {
                 println!("Removed {a}");
             }

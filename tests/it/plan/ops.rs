@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use pedestal::ops::OpsError;
 use pedestal::ops::plan::{PlanRequest, plan_locked};
 use pedestal::ops::refresh::{RefreshError, Refreshed, Refresher};
 use pedestal::plan::{Action, Drift};
+use pedestal::provider::{ErrorKind, ProviderError};
 use pedestal::resource::Value;
 use pedestal::state::{MemoryStore, State, StateStore};
 
@@ -14,8 +16,9 @@ use super::fixture::{self, Endpoint, addr};
 /// Reports the service's desired count changed to 5 outside pedestal.
 struct ScaledOutside;
 
+#[async_trait]
 impl Refresher for ScaledOutside {
-    fn refresh(&self, state: &State) -> Result<Refreshed, RefreshError> {
+    async fn refresh(&self, state: &State) -> Result<Refreshed, RefreshError> {
         let mut live = state.clone();
         let svc = addr("endpoint.fraud.service");
         let before = state.resources[&svc].attrs.clone();
@@ -36,9 +39,13 @@ impl Refresher for ScaledOutside {
 
 struct Broken;
 
+#[async_trait]
 impl Refresher for Broken {
-    fn refresh(&self, _: &State) -> Result<Refreshed, RefreshError> {
-        Err(RefreshError::Provider("no credentials".into()))
+    async fn refresh(&self, _: &State) -> Result<Refreshed, RefreshError> {
+        Err(RefreshError::Read {
+            address: addr("endpoint.fraud.service"),
+            source: Box::new(ProviderError::new(ErrorKind::Credentials, "no credentials")),
+        })
     }
 }
 
@@ -50,11 +57,13 @@ fn req() -> PlanRequest {
     }
 }
 
-#[test]
-fn refresh_drift_is_planned_and_reported() {
+#[tokio::test]
+async fn refresh_drift_is_planned_and_reported() {
     let config = fixture::config(&[Endpoint::new("fraud")]);
     let store = MemoryStore::with_state(fixture::applied(&config, 1));
-    let out = plan_locked(config, &store, &req(), Some(&ScaledOutside)).unwrap();
+    let out = plan_locked(config, &store, &req(), Some(&ScaledOutside))
+        .await
+        .unwrap();
     assert_eq!(out.plan.drift.len(), 1);
     let svc = out
         .plan
@@ -68,27 +77,33 @@ fn refresh_drift_is_planned_and_reported() {
     assert_eq!(store.counts(), (0, 0));
 }
 
-#[test]
-fn no_refresh_skips_the_refresher_and_errors_explain_the_way_out() {
+#[tokio::test]
+async fn no_refresh_skips_the_refresher_and_errors_explain_the_way_out() {
     let config = fixture::config(&[Endpoint::new("fraud")]);
     let store = MemoryStore::with_state(fixture::applied(&config, 1));
     let mut r = req();
     r.refresh = false;
-    let out = plan_locked(config.clone(), &store, &r, Some(&Broken)).unwrap();
+    let out = plan_locked(config.clone(), &store, &r, Some(&Broken))
+        .await
+        .unwrap();
     assert!(!out.plan.has_changes());
-    let err = plan_locked(config, &store, &req(), Some(&Broken)).unwrap_err();
+    let err = plan_locked(config, &store, &req(), Some(&Broken))
+        .await
+        .unwrap_err();
     assert!(matches!(err, OpsError::Refresh(_)));
     assert!(err.to_string().contains("--no-refresh"), "{err}");
 }
 
-#[test]
-fn empty_state_needs_no_refresh_and_out_saves_the_plan() {
+#[tokio::test]
+async fn empty_state_needs_no_refresh_and_out_saves_the_plan() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture::config(&[Endpoint::new("fraud")]);
     let store = MemoryStore::new(fixture::STACK, fixture::ENV);
     let mut r = req();
     r.out = Some(dir.path().join("p.plan"));
-    let out = plan_locked(config.clone(), &store, &r, Some(&Broken)).unwrap();
+    let out = plan_locked(config.clone(), &store, &r, Some(&Broken))
+        .await
+        .unwrap();
     let saved = pedestal::plan::file::read(out.saved.as_ref().unwrap()).unwrap();
     assert_eq!(saved, out.plan);
     pedestal::plan::file::verify(&saved, &config, None).unwrap();
@@ -96,9 +111,9 @@ fn empty_state_needs_no_refresh_and_out_saves_the_plan() {
 
 #[test]
 fn vars_parse_strictly() {
-    let ok = PlanRequest::parse_vars(&["a=1".into(), "b=x=y".into()]).unwrap();
+    let ok = pedestal::spec::parse_var_args(&["a=1".into(), "b=x=y".into()]).unwrap();
     assert_eq!(ok["b"], "x=y");
-    assert!(PlanRequest::parse_vars(&["nope".into()]).is_err());
+    assert!(pedestal::spec::parse_var_args(&["nope".into()]).is_err());
 }
 
 #[test]

@@ -128,7 +128,8 @@ pub async fn wait_for_release(
                     Verdict::Pending(status) => last = status,
                     Verdict::RolledBack { to, reason } => {
                         return Err(ProviderError::new(
-                            ErrorKind::RolloutFailed {
+                            ErrorKind::RolledBack {
+                                to: to.clone(),
                                 reason: reason.clone(),
                             },
                             format!("ECS rolled back to {to}: {reason}"),
@@ -313,7 +314,7 @@ mod tests {
         let ecs = client(&[&rule], 1);
         let err = wait_for_release(&ecs, &wait(5_000)).await.unwrap_err();
         assert!(
-            matches!(err.kind, ErrorKind::RolloutFailed { .. }),
+            matches!(&err.kind, ErrorKind::RolledBack { to, .. } if to == OLD),
             "{err:?}"
         );
         assert_eq!(
