@@ -71,7 +71,7 @@ impl Error {
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::io::stderr().is_terminal();
         if let Error::Ops(OpsError::Spec(d)) = self {
-            return d.render(color, stderr_width());
+            return d.render(color, terminal_width().unwrap_or(DEFAULT_WIDTH));
         }
         let mut report = miette::MietteDiagnostic::new(self.to_string());
         if let Some(help) = self.help() {
@@ -91,10 +91,9 @@ impl Error {
     }
 }
 
-/// The width of the terminal stderr goes to, or [`DEFAULT_WIDTH`].
-fn stderr_width() -> usize {
+/// The width of the terminal stderr goes to (`None`: not a terminal).
+pub fn terminal_width() -> Option<usize> {
     terminal_size::terminal_size_of(std::io::stderr())
         .map(|(w, _)| usize::from(w.0))
         .filter(|w| *w >= 40)
-        .unwrap_or(DEFAULT_WIDTH)
 }

@@ -244,13 +244,16 @@ pub fn main() -> ExitCode {
     init_tracing(cli.global.verbose);
     let color = cli.global.color();
     miette::set_hook(Box::new(move |_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .color(color)
-                .unicode(color)
-                .terminal_links(false)
-                .build(),
-        )
+        let opts = miette::MietteHandlerOpts::new()
+            .color(color)
+            .unicode(color)
+            .terminal_links(false);
+        // Wrapped to the terminal; in logs and pipes a message stays on its lines.
+        let opts = match error::terminal_width() {
+            Some(width) => opts.width(width),
+            None => opts.wrap_lines(false),
+        };
+        Box::new(opts.build())
     }))
     .ok();
     let outcome = tokio::runtime::Builder::new_multi_thread()

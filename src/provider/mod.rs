@@ -218,6 +218,11 @@ impl ProviderError {
     pub fn is_not_found(&self) -> bool {
         self.kind == ErrorKind::NotFound
     }
+
+    /// Whether every other call would fail the same way (no endpoint, no credentials).
+    pub fn is_fatal(&self) -> bool {
+        matches!(self.kind, ErrorKind::Unreachable | ErrorKind::Credentials)
+    }
 }
 
 /// One read request for the batched refresh.

@@ -1,9 +1,27 @@
-//! SDK errors turned into [`ProviderError`]s at the adapter boundary: error codes and HTTP
-//! statuses mapped to [`ErrorKind`], with the full error context kept in the message.
+//! SDK errors turned into [`ProviderError`]s at the adapter boundary: error codes, HTTP statuses
+//! and transport failures mapped to [`ErrorKind`], each described in one line — what failed,
+//! why, and what to check — never as the SDK's `Debug` dump.
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use std::error::Error as StdError;
+use std::future::Future;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use crate::provider::{ErrorKind, Owner, ProviderError};
+
+tokio::task_local! {
+    /// The custom endpoint the running provider call talks to, for messages.
+    static ENDPOINT: Option<String>;
+}
+
+/// Runs a provider call with `endpoint` known to the errors it maps.
+pub(crate) async fn with_endpoint<T>(endpoint: Option<String>, call: impl Future<Output = T>) -> T {
+    ENDPOINT.scope(endpoint, call).await
+}
+
+fn endpoint() -> Option<String> {
+    ENDPOINT.try_with(Clone::clone).ok().flatten()
+}
 
 const NOT_FOUND: &[&str] = &[
     "NotFound",
@@ -52,8 +70,21 @@ const INVALID: &[&str] = &[
     "InvalidBucketName",
     "MalformedXML",
     "InvalidParameterValueException",
+];
+const ACCESS_DENIED: &[&str] = &[
     "AccessDenied",
     "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+];
+const BAD_CREDENTIALS: &[&str] = &[
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidToken",
 ];
 
 /// The error code of an SDK error, if the service sent one.
@@ -91,15 +122,134 @@ pub fn map<E>(what: &str, e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let kind = classify(code(&e), status(&e), matches!(e, SdkError::TimeoutError(_)));
-    let detail = match (&e, code(&e)) {
-        (SdkError::ServiceError(s), Some(c)) => match s.err().message() {
-            Some(m) => format!("{c}: {m}"),
-            None => c.to_string(),
-        },
-        _ => DisplayErrorContext(&e).to_string(),
+    let (kind, detail) = match &e {
+        SdkError::ServiceError(s) => {
+            let code = s.err().code();
+            let kind = classify(code, status(&e), false);
+            let mut detail = match (code, s.err().message()) {
+                (Some(c), Some(m)) => format!("{c}: {}", one_line(m)),
+                (Some(c), None) => c.to_string(),
+                (None, _) => format!(
+                    "HTTP {} from AWS",
+                    status(&e).map_or_else(|| "error".to_string(), |s| s.to_string())
+                ),
+            };
+            if let Some(hint) = hint(&kind, code, status(&e)) {
+                detail.push_str(" — ");
+                detail.push_str(hint);
+            }
+            (kind, detail)
+        }
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
+            (ErrorKind::Unreachable, unreachable(&cause(&e)))
+        }
+        SdkError::TimeoutError(_) => (
+            ErrorKind::Timeout,
+            format!(
+                "no answer from AWS{} in time ({}) — check the endpoint and the network",
+                at(),
+                cause(&e)
+            ),
+        ),
+        SdkError::ConstructionFailure(_) if credentials_failed(&e) => (
+            ErrorKind::Credentials,
+            format!(
+                "no usable AWS credentials ({}) — set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                cause(&e)
+            ),
+        ),
+        SdkError::ResponseError(_) => (
+            classify(None, status(&e), false),
+            format!("unexpected response from AWS{}: {}", at(), cause(&e)),
+        ),
+        _ => (ErrorKind::Other, cause(&e)),
     };
     ProviderError::new(kind, format!("{what}: {detail}"))
+}
+
+/// " at <endpoint>" when a custom endpoint is configured.
+fn at() -> String {
+    endpoint().map(|ep| format!(" at {ep}")).unwrap_or_default()
+}
+
+/// The message for an endpoint that could not be reached.
+fn unreachable(cause: &str) -> String {
+    match endpoint() {
+        Some(ep) => format!(
+            "could not reach AWS at {ep} ({cause}) — check [provider.aws] endpoint / AWS_ENDPOINT_URL"
+        ),
+        None => format!(
+            "could not reach AWS ({cause}) — check the network connection, any proxy settings and the region"
+        ),
+    }
+}
+
+/// What to do about a service error, when there is something to say.
+fn hint(kind: &ErrorKind, code: Option<&str>, status: Option<u16>) -> Option<&'static str> {
+    let has = |list: &[&str]| code.is_some_and(|c| list.contains(&c));
+    match kind {
+        ErrorKind::Throttled => {
+            Some("AWS is throttling requests; retry later or lower --parallelism")
+        }
+        ErrorKind::Credentials => Some(
+            "the AWS credentials were refused; check that they are current and for this account",
+        ),
+        _ if has(ACCESS_DENIED) || (code.is_none() && status == Some(403)) => {
+            Some("the AWS credentials in use are not allowed to do this; check their IAM policy")
+        }
+        _ => None,
+    }
+}
+
+/// Whether the request could not be built because no credentials could be loaded.
+fn credentials_failed<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    chain(e).any(|s| {
+        s.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+    })
+}
+
+/// The error and its sources, outermost first.
+fn chain<'a>(
+    e: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(e), |e: &&'a (dyn StdError + 'static)| (*e).source())
+}
+
+/// The root cause of an SDK error in a few words: the innermost source's message on one line,
+/// without the OS error number (`connection refused`).
+fn cause<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let root = chain(e).last().unwrap_or(e);
+    if let Some(io) = root.downcast_ref::<std::io::Error>() {
+        match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
+            std::io::ErrorKind::TimedOut => return "connection timed out".into(),
+            _ => {}
+        }
+    }
+    let text = one_line(&root.to_string());
+    let text = match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => "no details".into(),
+    }
+}
+
+/// The first line of a message.
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_string()
 }
 
 fn classify(code: Option<&str>, status: Option<u16>, timeout: bool) -> ErrorKind {
@@ -111,13 +261,15 @@ fn classify(code: Option<&str>, status: Option<u16>, timeout: bool) -> ErrorKind
         ErrorKind::NotFound
     } else if has(THROTTLED) || status == Some(429) || status == Some(503) {
         ErrorKind::Throttled
+    } else if has(BAD_CREDENTIALS) {
+        ErrorKind::Credentials
     } else if has(EXISTS) {
         ErrorKind::AlreadyExists {
             owner: Owner::Nobody,
         }
     } else if has(CONFLICT) || status == Some(409) || status == Some(412) {
         ErrorKind::Conflict
-    } else if has(INVALID) || (code.is_none() && status == Some(400)) {
+    } else if has(INVALID) || has(ACCESS_DENIED) || (code.is_none() && status == Some(400)) {
         ErrorKind::Invalid
     } else {
         ErrorKind::Other

@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Intercept, Region, RuntimeComponents};
 
 use super::{Applied, ApplyResource, Found, Provider, ProviderError, ReadRequest};
@@ -97,6 +98,8 @@ pub struct AwsProvider {
     pub clients: Clients,
     pub opts: AwsOptions,
     pub region: String,
+    /// The custom endpoint, when one is configured (named in error messages).
+    pub endpoint: Option<String>,
     calls: CallCounter,
 }
 
@@ -108,10 +111,37 @@ pub fn retry_config() -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
+/// How long a TCP (and TLS) connection may take to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The timeouts every client starts from: a connection opens within [`CONNECT_TIMEOUT`], one
+/// attempt of an API call takes at most 30 s and a call with all its retries at most 60 s. An
+/// unreachable endpoint thus fails in seconds, not minutes. Uploads of artifact bodies, whose
+/// duration grows with their size, lift the attempt and call limits ([`upload_timeouts`]).
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// The timeouts of a call that uploads a body: only the connect timeout.
+pub fn upload_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .disable_operation_attempt_timeout()
+        .disable_operation_timeout()
+        .build()
+}
+
 /// Loads the shared SDK configuration: the standard credential chain, the region from the
-/// stack, and `[provider.aws] endpoint` (else `AWS_ENDPOINT_URL`, which aws-config reads).
+/// stack, `[provider.aws] endpoint` (else `AWS_ENDPOINT_URL`, which aws-config reads), the
+/// retry policy and the timeouts.
 pub async fn sdk_config(provider: &ProviderConfig) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config());
     if !provider.region.is_empty() {
         loader = loader.region(Region::new(provider.region.clone()));
     }
@@ -162,6 +192,7 @@ impl AwsProvider {
             clients: Clients { s3, ecs, aas, logs },
             opts,
             region,
+            endpoint: conf.endpoint_url().map(str::to_string),
             calls,
         }
     }
@@ -172,14 +203,15 @@ impl AwsProvider {
             clients,
             opts,
             region: region.to_string(),
+            endpoint: None,
             calls: CallCounter::default(),
         }
     }
 }
 
-#[async_trait]
-impl Provider for AwsProvider {
-    async fn create(&self, r: &ApplyResource) -> Result<Applied, ProviderError> {
+/// The operations of [`Provider`], before their errors learn the endpoint.
+impl AwsProvider {
+    async fn do_create(&self, r: &ApplyResource) -> Result<Applied, ProviderError> {
         match r.kind {
             ResourceKind::S3Bucket => s3::create_bucket(self, r).await,
             ResourceKind::S3Object => s3::create_object(self, r).await,
@@ -191,7 +223,7 @@ impl Provider for AwsProvider {
         }
     }
 
-    async fn update(
+    async fn do_update(
         &self,
         id: &str,
         before: &Attrs,
@@ -208,7 +240,7 @@ impl Provider for AwsProvider {
         }
     }
 
-    async fn delete(
+    async fn do_delete(
         &self,
         kind: ResourceKind,
         id: &str,
@@ -227,7 +259,7 @@ impl Provider for AwsProvider {
         }
     }
 
-    async fn read(
+    async fn do_read(
         &self,
         kind: ResourceKind,
         id: &str,
@@ -250,17 +282,28 @@ impl Provider for AwsProvider {
         }
     }
 
-    async fn read_many(
+    async fn do_read_many(
         &self,
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Attrs>, ProviderError>> {
         let mut out: Vec<Option<Result<Option<Attrs>, ProviderError>>> =
             requests.iter().map(|_| None).collect();
+        // An endpoint that cannot be reached, or credentials that are missing, fail every read
+        // alike: after the first such error the rest are not tried.
+        let mut fatal: Option<ProviderError> = None;
+        fn note(fatal: &mut Option<ProviderError>, e: &ProviderError) {
+            if fatal.is_none() && e.is_fatal() {
+                *fatal = Some(e.clone());
+            }
+        }
         // Clusters: DescribeClusters takes up to 100 names.
         let clusters: Vec<usize> = (0..requests.len())
             .filter(|&i| requests[i].kind == ResourceKind::EcsCluster)
             .collect();
         for chunk in clusters.chunks(100) {
+            if fatal.is_some() {
+                break;
+            }
             let items: Vec<(&str, &Attrs)> = chunk
                 .iter()
                 .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
@@ -270,7 +313,10 @@ impl Provider for AwsProvider {
                     .iter()
                     .zip(res)
                     .for_each(|(&i, r)| out[i] = Some(Ok(r))),
-                Err(e) => chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone()))),
+                Err(e) => {
+                    note(&mut fatal, &e);
+                    chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone())));
+                }
             }
         }
         // Services: DescribeServices takes up to 10 per cluster.
@@ -284,6 +330,9 @@ impl Provider for AwsProvider {
         }
         for idxs in by_cluster.values() {
             for chunk in idxs.chunks(10) {
+                if fatal.is_some() {
+                    break;
+                }
                 let items: Vec<(&str, &Attrs)> = chunk
                     .iter()
                     .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
@@ -293,21 +342,34 @@ impl Provider for AwsProvider {
                         .iter()
                         .zip(res)
                         .for_each(|(&i, r)| out[i] = Some(Ok(r))),
-                    Err(e) => chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone()))),
+                    Err(e) => {
+                        note(&mut fatal, &e);
+                        chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone())));
+                    }
                 }
             }
         }
         for (i, r) in requests.iter().enumerate() {
-            if out[i].is_none() {
-                out[i] = Some(self.read(r.kind, &r.id, &r.attrs).await);
+            if out[i].is_none() && fatal.is_none() {
+                let res = self.read(r.kind, &r.id, &r.attrs).await;
+                if let Err(e) = &res {
+                    note(&mut fatal, e);
+                }
+                out[i] = Some(res);
             }
         }
         out.into_iter()
-            .map(|o| o.unwrap_or_else(|| Err(ProviderError::other("not read"))))
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Err(fatal
+                        .clone()
+                        .unwrap_or_else(|| ProviderError::other("not read")))
+                })
+            })
             .collect()
     }
 
-    async fn find(&self, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {
+    async fn do_find(&self, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {
         match r.kind {
             ResourceKind::S3Bucket => s3::find_bucket(self, r).await,
             ResourceKind::S3Object => s3::find_object(self, r).await,
@@ -317,6 +379,51 @@ impl Provider for AwsProvider {
             ResourceKind::EcsService => ecs::find_service(self, r).await,
             ResourceKind::ScalingTarget => autoscaling::find(self, r).await,
         }
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    async fn create(&self, r: &ApplyResource) -> Result<Applied, ProviderError> {
+        error::with_endpoint(self.endpoint.clone(), self.do_create(r)).await
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        before: &Attrs,
+        after: &ApplyResource,
+    ) -> Result<Applied, ProviderError> {
+        error::with_endpoint(self.endpoint.clone(), self.do_update(id, before, after)).await
+    }
+
+    async fn delete(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        attrs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        error::with_endpoint(self.endpoint.clone(), self.do_delete(kind, id, attrs)).await
+    }
+
+    async fn read(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        attrs: &Attrs,
+    ) -> Result<Option<Attrs>, ProviderError> {
+        error::with_endpoint(self.endpoint.clone(), self.do_read(kind, id, attrs)).await
+    }
+
+    async fn read_many(
+        &self,
+        requests: &[ReadRequest],
+    ) -> Vec<Result<Option<Attrs>, ProviderError>> {
+        error::with_endpoint(self.endpoint.clone(), self.do_read_many(requests)).await
+    }
+
+    async fn find(&self, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {
+        error::with_endpoint(self.endpoint.clone(), self.do_find(r)).await
     }
 
     fn api_calls(&self) -> u64 {

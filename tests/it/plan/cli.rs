@@ -237,3 +237,47 @@ fn bad_input_is_an_error_and_touches_nothing() {
     assert!(err.contains("pedestal.toml:"), "{err}");
     assert_eq!(std::fs::read(d.join("state/dev.json")).unwrap(), before);
 }
+
+/// A loopback port nothing listens on: bound, then closed again.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn plan_against_an_unreachable_endpoint_fails_with_one_line_and_a_hint() {
+    let dir = quickstart();
+    let d = dir.path();
+    record_applied(d);
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pedestal"))
+        .arg("-C")
+        .arg(d)
+        .arg("plan")
+        .env("NO_COLOR", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("could not reach AWS"))
+        .unwrap_or_else(|| panic!("no line says the endpoint is unreachable: {err}"));
+    assert!(
+        line.contains(&format!(
+            "could not reach AWS at {endpoint} (connection refused) — check [provider.aws] endpoint / AWS_ENDPOINT_URL"
+        )),
+        "{err}"
+    );
+    assert!(line.contains("refresh failed: "), "{err}");
+    assert!(err.contains("--no-refresh"), "{err}");
+    for dump in ["DispatchFailure", "ConnectorError", "source:", "{ "] {
+        assert!(!err.contains(dump), "no Debug output ({dump:?}): {err}");
+    }
+    // Nothing was planned or written.
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+}

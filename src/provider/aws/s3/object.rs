@@ -3,12 +3,13 @@
 //! version removed on delete.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, SeekFrom};
 use std::path::PathBuf;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Tag, Tagging};
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::super::AwsProvider;
 use super::super::error::map;
@@ -130,7 +131,8 @@ pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied
         ));
     }
     let path = source_path(p, &r.attrs)?;
-    let meta = std::fs::metadata(&path)
+    let meta = tokio::fs::metadata(&path)
+        .await
         .map_err(|e| ProviderError::invalid(format!("artifact source {}: {e}", path.display())))?;
     if meta.is_dir() {
         return Err(ProviderError::invalid(format!(
@@ -140,12 +142,18 @@ pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied
     }
     let sha = match &want_sha {
         Some(s) => s.clone(),
-        None => sha256_file(&path)?,
+        None => {
+            let p = path.clone();
+            // Hashing reads the whole file: on the blocking pool.
+            tokio::task::spawn_blocking(move || sha256_file(&p))
+                .await
+                .map_err(|e| ProviderError::other(format!("hashing {}: {e}", path.display())))??
+        }
     };
     let (version, etag) = if meta.len() > p.opts.multipart_threshold {
         upload_multipart(p, bucket, key, &path, &sha, &r.attrs).await?
     } else {
-        let body = std::fs::read(&path).map_err(|e| {
+        let body = tokio::fs::read(&path).await.map_err(|e| {
             ProviderError::invalid(format!("artifact source {}: {e}", path.display()))
         })?;
         let mut req = p
@@ -166,6 +174,8 @@ pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied
             req = req.tagging(tagging);
         }
         let out = req
+            .customize()
+            .config_override(upload_override())
             .send()
             .await
             .map_err(|e| map(&format!("PutObject s3://{bucket}/{key}"), e))?;
@@ -217,7 +227,7 @@ async fn create_directory(
             ));
         }
         let path = root.join(rel);
-        let body = std::fs::read(&path).map_err(|e| {
+        let body = tokio::fs::read(&path).await.map_err(|e| {
             ProviderError::invalid(format!("artifact file {}: {e}", path.display()))
         })?;
         let mut req = p
@@ -233,7 +243,12 @@ async fn create_directory(
         if !tagging.is_empty() {
             req = req.tagging(&tagging);
         }
-        if let Err(e) = req.send().await {
+        if let Err(e) = req
+            .customize()
+            .config_override(upload_override())
+            .send()
+            .await
+        {
             let err = map(&format!("PutObject s3://{bucket}/{object_key}"), e);
             return Err(if uploaded.is_empty() {
                 err
@@ -246,6 +261,11 @@ async fn create_directory(
         uploaded.push(object_key);
     }
     Ok(object_applied(bucket, key, &r.attrs, None, None))
+}
+
+/// Uploads carry bodies of any size: no limit on an attempt or a call, only on connecting.
+fn upload_override() -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::config::Builder::default().timeout_config(super::super::upload_timeouts())
 }
 
 fn sha256_file(path: &std::path::Path) -> Result<String, ProviderError> {
@@ -294,12 +314,15 @@ async fn upload_multipart(
         .ok_or_else(|| ProviderError::other(format!("{what}: no upload id")))?
         .to_string();
     let result = async {
-        let mut f = std::fs::File::open(path)
+        let mut f = tokio::fs::File::open(path)
+            .await
             .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
         let len = f
             .seek(SeekFrom::End(0))
+            .await
             .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
         f.seek(SeekFrom::Start(0))
+            .await
             .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
         let mut parts = Vec::new();
         let mut offset = 0u64;
@@ -308,6 +331,7 @@ async fn upload_multipart(
             let size = p.opts.part_size.min(len - offset) as usize;
             let mut buf = vec![0u8; size];
             f.read_exact(&mut buf)
+                .await
                 .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
             let part_sha = base64(&Sha256::digest(&buf));
             let out = s3
@@ -319,6 +343,8 @@ async fn upload_multipart(
                 .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .checksum_sha256(&part_sha)
                 .body(ByteStream::from(buf))
+                .customize()
+                .config_override(upload_override())
                 .send()
                 .await
                 .map_err(|e| map(&what, e))?;
