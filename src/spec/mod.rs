@@ -36,7 +36,6 @@ mod load;
 mod lower;
 mod raw;
 mod resolve;
-mod sections;
 mod vars;
 
 pub mod fmt;

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::Backend;
-use super::diag::{ErrorCode, Span, did_you_mean};
-use super::load::{Loader, ScopeId};
-use super::raw::{Entry, Node, NodeKind};
+use super::{Loader, ScopeId};
+use crate::spec::Backend;
+use crate::spec::diag::{ErrorCode, Span, did_you_mean};
+use crate::spec::raw::{Entry, Node, NodeKind};
 
 impl Loader<'_> {
     pub(super) fn stack_section(&mut self, e: &Entry) {

@@ -8,6 +8,8 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
+mod sections;
+
 use super::diag::{Diagnostics, ErrorCode, FileId, SourceMap, Span, SpecError, did_you_mean};
 use super::raw::{Entry, Node, NodeKind, parse_document};
 use super::{Backend, Config, LoadOptions, Output, ProviderConfig};
