@@ -83,7 +83,7 @@ impl Loader<'_> {
         label: &str,
         help: Option<String>,
     ) -> Box<SpecError> {
-        let e = SpecError::at(&self.sources, code, &r.span, msg, label);
+        let e = SpecError::at(self.sources(), code, &r.span, msg, label);
         Box::new(match help {
             Some(h) => e.with_help(h),
             None => e,
@@ -101,7 +101,7 @@ impl Loader<'_> {
         let text = r.text();
         let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
         if sc.call.is_none() {
-            if self.var_decls.contains_key(name) {
+            if self.var_decls().contains_key(name) {
                 Ok(None)
             } else {
                 Err(bad(
@@ -109,7 +109,7 @@ impl Loader<'_> {
                     format!("unknown variable `{name}` in `${{{text}}}`"),
                     "not a declared variable",
                     Some(
-                        did_you_mean(name, self.var_decls.keys().map(String::as_str))
+                        did_you_mean(name, self.var_decls().keys().map(String::as_str))
                             .unwrap_or_else(|| format!("declare it with [variables.{name}]")),
                     ),
                 ))
@@ -264,7 +264,7 @@ impl Loader<'_> {
                 }
                 Err(e) => {
                     ok = false;
-                    self.diags.push(*e);
+                    self.push_error(*e);
                 }
             }
         }
@@ -413,25 +413,25 @@ impl Loader<'_> {
             }
         };
         match p.as_slice() {
-            ["env"] => Some(Value::String(self.env.clone())),
-            ["stack", "name"] => Some(Value::String(self.stack.clone())),
-            ["stack", "region"] => Some(Value::String(self.region.clone())),
-            ["var", name] if sc.call.is_none() => self.vars.get(*name).cloned(),
+            ["env"] => Some(Value::String(self.env().to_string())),
+            ["stack", "name"] => Some(Value::String(self.stack().to_string())),
+            ["stack", "region"] => Some(Value::String(self.region().to_string())),
+            ["var", name] if sc.call.is_none() => self.lowered().vars.get(*name).cloned(),
             ["var", name] => {
-                let e = self.inputs_val.get(&(scope, name.to_string()))?;
+                let e = self.lowered().inputs_val.get(&(scope, name.to_string()))?;
                 add(deps, e);
                 Some(e.value.clone())
             }
             ["module", m, out] => {
                 let child = *sc.children.get(*m)?;
-                let e = self.outputs_val.get(&(child, out.to_string()))?;
+                let e = self.lowered().outputs_val.get(&(child, out.to_string()))?;
                 add(deps, e);
                 Some(e.value.clone())
             }
             [kind, name, attr] => {
                 let k = BlockKind::parse(kind)?;
                 let b = *sc.blocks.get(&(k, name.to_string()))?;
-                let e = self.exports.get(&b)?.get(*attr)?;
+                let e = self.lowered().exports.get(&b)?.get(*attr)?;
                 add(deps, e);
                 Some(e.value.clone())
             }
@@ -453,16 +453,16 @@ impl Loader<'_> {
             self.missing_module_inputs(sc, call);
         }
         // Stack outputs are evaluated last; only their references need checking here.
-        for o in self.stack_outputs.clone() {
+        for o in self.stack_outputs().to_vec() {
             let mut refs = Vec::new();
             o.value.refs(&mut refs);
             for r in refs {
                 if let Err(e) = self.check_ref(ScopeId::ROOT, r) {
-                    self.diags.push(*e);
+                    self.push_error(*e);
                 }
             }
         }
-        if !self.diags.is_empty() {
+        if self.has_errors() {
             return;
         }
         let EvalGraph {
@@ -500,7 +500,7 @@ impl Loader<'_> {
             match self.check_ref(scope, r) {
                 Ok(Some(t)) => g.add_edge(from, t, &r.span),
                 Ok(None) => {}
-                Err(e) => self.diags.push(*e),
+                Err(e) => self.push_error(*e),
             }
         }
     }
@@ -637,7 +637,7 @@ impl Loader<'_> {
             let sp = span_of(a, b);
             let at = sp
                 .as_ref()
-                .map(|s| format!(" ({})", self.sources.location(s)))
+                .map(|s| format!(" ({})", self.sources().location(s)))
                 .unwrap_or_default();
             lines.push(format!("  {a} depends on {b}{at}"));
             spans.push(sp);
@@ -656,7 +656,7 @@ impl Loader<'_> {
         match first {
             Some(sp) => {
                 let mut e = SpecError::at(
-                    &self.sources,
+                    self.sources(),
                     ErrorCode::Cycle,
                     &sp,
                     message,
@@ -670,11 +670,9 @@ impl Loader<'_> {
                         );
                     }
                 }
-                self.diags.push(e.with_help(help));
+                self.push_error(e.with_help(help));
             }
-            None => self
-                .diags
-                .push(SpecError::bare(ErrorCode::Cycle, message).with_help(help)),
+            None => self.push_error(SpecError::bare(ErrorCode::Cycle, message).with_help(help)),
         }
     }
 
@@ -716,7 +714,7 @@ impl Loader<'_> {
         } else {
             value
         };
-        self.inputs_val.insert(
+        self.lowered_mut().inputs_val.insert(
             (sid, name.to_string()),
             Exported {
                 value,
@@ -733,7 +731,7 @@ impl Loader<'_> {
         let node = o.value.get("value").map(|v| &v.value).unwrap_or(&o.value);
         let mut deps = Deps::new();
         if let Some(v) = self.eval(sid, node, &mut deps) {
-            self.outputs_val.insert(
+            self.lowered_mut().outputs_val.insert(
                 (sid, name.to_string()),
                 Exported {
                     value: v,
@@ -746,12 +744,13 @@ impl Loader<'_> {
     /// Adds explicit `depends_on` edges (a block address means all its resources) and checks
     /// the resource graph for cycles.
     pub fn finish_dependencies(&mut self) {
-        let explicit = std::mem::take(&mut self.explicit_deps);
+        let explicit = std::mem::take(&mut self.lowered_mut().explicit_deps);
         for (block, target, span) in explicit {
             let b = self.block(block).clone();
             let prefix = self.scope(b.scope).prefix.clone();
             let full = format!("{prefix}{target}");
             let targets: Vec<Address> = self
+                .lowered()
                 .resources
                 .range(Address::new(&full)..)
                 .take_while(|(a, _)| a.as_str().starts_with(&full))
@@ -760,7 +759,7 @@ impl Loader<'_> {
                 .collect();
             if targets.is_empty() {
                 let mut known: BTreeSet<String> = BTreeSet::new();
-                for a in self.resources.keys() {
+                for a in self.lowered().resources.keys() {
                     if let Some(rest) = a.as_str().strip_prefix(&prefix) {
                         let block_addr = if rest.starts_with("module.") {
                             rest.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
@@ -784,6 +783,7 @@ impl Loader<'_> {
                 continue;
             }
             let own: Vec<Address> = self
+                .lowered()
                 .resources
                 .range(Address::new(&b.addr)..)
                 .take_while(|(a, _)| a.as_str().starts_with(&b.addr))
@@ -792,18 +792,24 @@ impl Loader<'_> {
                 .collect();
             for r in &own {
                 for t in &targets {
-                    if let Some(res) = self.resources.get_mut(r) {
+                    if let Some(res) = self.lowered_mut().resources.get_mut(r) {
                         res.depends_on.insert(t.clone());
                     }
-                    self.dep_origin
+                    self.lowered_mut()
+                        .dep_origin
                         .entry((r.clone(), t.clone()))
                         .or_insert_with(|| span.clone());
                 }
             }
         }
         self.check_physical_names();
-        let dag = Dag::from_deps(self.resources.values().map(|r| (&r.address, &r.depends_on)));
-        let origin = std::mem::take(&mut self.dep_origin);
+        let dag = Dag::from_deps(
+            self.lowered()
+                .resources
+                .values()
+                .map(|r| (&r.address, &r.depends_on)),
+        );
+        let origin = std::mem::take(&mut self.lowered_mut().dep_origin);
         for c in dag.cycles() {
             self.report_cycle(&c, &|a, b| origin.get(&(a.clone(), b.clone())).cloned());
         }
@@ -817,7 +823,7 @@ impl Loader<'_> {
             .collect();
         let mut seen: HashMap<(crate::resource::ResourceKind, String), Address> = HashMap::new();
         let mut clashes: Vec<(Address, Address, String)> = Vec::new();
-        for r in self.resources.values() {
+        for r in self.lowered().resources.values() {
             // Object keys are only unique within their bucket.
             let Some(name) = r
                 .physical_name()
@@ -841,7 +847,7 @@ impl Loader<'_> {
             };
             if let Some(span) = span_of(&second) {
                 let mut e = SpecError::at(
-                    &self.sources,
+                    self.sources(),
                     ErrorCode::InvalidValue,
                     &span,
                     format!("{second} and {first} would both be named {name:?}"),
@@ -855,7 +861,7 @@ impl Loader<'_> {
             }
         }
         for e in errors {
-            self.diags.push(e);
+            self.push_error(e);
         }
     }
 

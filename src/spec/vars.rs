@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::diag::{ErrorCode, FileId, Span, SpecError, did_you_mean};
 use super::load::{Loader, VarDecl, VarType, valid_name};
-use super::raw::{Entry, Node, NodeKind, parse_document, parse_value};
+use super::raw::{Entry, Node, NodeKind, parse_value};
 use crate::resource::Value;
 
 const DECL_KEYS: &[&str] = &["type", "description", "default", "sensitive"];
@@ -199,7 +199,7 @@ impl Loader<'_> {
     /// Resolves every root variable by precedence; wraps sensitive ones.
     pub fn resolve_variables(&mut self) {
         let mut values: BTreeMap<String, Value> = BTreeMap::new();
-        let decls = self.var_decls.clone();
+        let decls = self.var_decls().clone();
         for (name, d) in &decls {
             if let Some(n) = &d.default {
                 values.insert(name.clone(), literal_value(n));
@@ -209,7 +209,7 @@ impl Loader<'_> {
         self.env_file_values(&decls, &mut values);
         // 2. PEDESTAL_VAR_<name> (undeclared names are ignored, as Terraform does for TF_VAR_).
         let env_vars: Vec<(String, String)> = self
-            .opts
+            .opts()
             .env_vars
             .iter()
             .map(|(k, v)| {
@@ -221,19 +221,17 @@ impl Loader<'_> {
             .collect();
         for (name, raw) in env_vars {
             if let Some(d) = decls.get(&name) {
-                let file = self
-                    .sources
-                    .add(format!("PEDESTAL_VAR_{name}"), raw.clone());
+                let file = self.add_source(format!("PEDESTAL_VAR_{name}"), raw.clone());
                 if let Some(v) = self.parse_typed(d, file, 0) {
                     values.insert(name, v);
                 }
             }
         }
         // 3. --var name=value.
-        let cli_vars = self.opts.vars.clone();
+        let cli_vars = self.opts().vars.clone();
         for (name, raw) in cli_vars {
             let text = format!("{name}={raw}");
-            let file = self.sources.add("--var", text);
+            let file = self.add_source("--var", text);
             match decls.get(&name) {
                 Some(d) => {
                     if let Some(v) = self.parse_typed(d, file, name.len() + 1) {
@@ -264,10 +262,10 @@ impl Loader<'_> {
                     } else {
                         v
                     };
-                    self.vars.insert(name.clone(), v);
+                    self.lowered_mut().vars.insert(name.clone(), v);
                 }
                 None => {
-                    let env = self.env.clone();
+                    let env = self.env().to_string();
                     self.err(
                         ErrorCode::MissingVariable,
                         &d.span,
@@ -289,18 +287,18 @@ impl Loader<'_> {
         decls: &BTreeMap<String, VarDecl>,
         values: &mut BTreeMap<String, Value>,
     ) {
-        let env_rel = format!("env/{}.toml", self.env);
-        let env_path = self.root.join(&env_rel);
+        let env_rel = format!("env/{}.toml", self.env());
+        let env_path = self.root().join(&env_rel);
         if env_path.is_file() {
             match self.read_source(Path::new(&env_rel)) {
                 Ok(file) => {
-                    if let Some(doc) = parse_document(&self.sources, file, false, &mut self.diags) {
+                    if let Some(doc) = self.parse_source(file, false) {
                         for e in doc.entries().unwrap_or_default() {
                             self.env_file_entry(e, decls, values);
                         }
                     }
                 }
-                Err(err) => self.diags.push(SpecError::bare(
+                Err(err) => self.push_error(SpecError::bare(
                     ErrorCode::Io,
                     format!("cannot read {env_rel}: {err}"),
                 )),
@@ -312,7 +310,7 @@ impl Loader<'_> {
 
     /// Reports an environment without a file when `env/` holds others (a typo).
     fn unknown_environment(&mut self, env_rel: &str) {
-        let mut known: Vec<String> = std::fs::read_dir(self.root.join("env"))
+        let mut known: Vec<String> = std::fs::read_dir(self.root().join("env"))
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
                     .filter_map(|e| {
@@ -326,14 +324,14 @@ impl Loader<'_> {
             .unwrap_or_default();
         known.sort();
         if !known.is_empty() {
-            let help = did_you_mean(&self.env, known.iter().map(String::as_str))
+            let help = did_you_mean(self.env(), known.iter().map(String::as_str))
                 .unwrap_or_else(|| format!("known environments: {}", known.join(", ")));
-            self.diags.push(
+            self.push_error(
                 SpecError::bare(
                     ErrorCode::Environment,
                     format!(
                         "unknown environment `{}`: {} does not exist",
-                        self.env,
+                        self.env(),
                         self.display_name(Path::new(env_rel))
                     ),
                 )
@@ -397,7 +395,7 @@ impl Loader<'_> {
     /// without showing the value.
     fn redacted(&mut self, span: &Span) -> Span {
         const PLACEHOLDER: &str = "(sensitive)";
-        let f = self.sources.get(span.file);
+        let f = self.sources().get(span.file);
         let (name, text) = (f.name.clone(), f.text.clone());
         let (start, end) = (span.range.start, span.range.end.min(text.len()));
         let copy = format!(
@@ -405,7 +403,7 @@ impl Loader<'_> {
             text.get(..start).unwrap_or(""),
             text.get(end..).unwrap_or("")
         );
-        let file = self.sources.add(name, copy);
+        let file = self.add_source(name, copy);
         Span::new(file, start..start + PLACEHOLDER.len())
     }
 
@@ -413,7 +411,7 @@ impl Loader<'_> {
     /// `offset` is where the value starts inside `file`.
     fn parse_typed(&mut self, d: &VarDecl, file: FileId, offset: usize) -> Option<Value> {
         let text = self
-            .sources
+            .sources()
             .text(file)
             .get(offset..)
             .unwrap_or("")
@@ -435,11 +433,10 @@ impl Loader<'_> {
                 _ => None,
             },
             VarType::List | VarType::Map => {
-                let vfile = self
-                    .sources
-                    .add(self.sources.get(file).name.clone(), text.clone());
+                let name = self.sources().get(file).name.clone();
+                let vfile = self.add_source(name, text.clone());
                 let mut quiet = super::diag::Diagnostics::default();
-                parse_value(&self.sources, vfile, &mut quiet)
+                parse_value(self.sources(), vfile, &mut quiet)
                     .map(|n| literal_value(&n))
                     .filter(|v| fits(d.ty, v))
             }

@@ -156,36 +156,49 @@ pub(super) struct Exported {
 /// Hash of an artifact source: hex digest, size, and per-file digests for a directory.
 pub(super) type Hashed = (String, u64, Option<BTreeMap<String, String>>);
 
-/// The state of one load.
-pub(super) struct Loader<'o> {
-    pub opts: &'o LoadOptions,
-    pub root: PathBuf,
-    pub sources: SourceMap,
-    pub diags: Diagnostics,
-    /// Spec files read, by path relative to the stack directory (for the digest).
-    pub read_files: Vec<(String, Vec<u8>)>,
-    pub stack: String,
-    pub env: String,
-    pub region: String,
-    pub tags: BTreeMap<String, String>,
-    pub backend: Backend,
-    pub provider: ProviderConfig,
-    pub network_default: Option<(Value, Span)>,
-    pub scopes: Vec<Rc<Scope>>,
-    pub blocks: Vec<Rc<Block>>,
-    pub var_decls: BTreeMap<String, VarDecl>,
+/// What evaluation and lowering produce as they go, shared by `resolve` and `lower`: variable
+/// values, the values blocks, module inputs and outputs export, and the resources with their
+/// dependencies.
+#[derive(Default)]
+pub(super) struct Lowered {
+    /// Resolved root variables (sensitive ones wrapped).
     pub vars: BTreeMap<String, Value>,
-    pub stack_outputs: Vec<Entry>,
     pub exports: HashMap<BlockId, BTreeMap<String, Exported>>,
     pub inputs_val: HashMap<(ScopeId, String), Exported>,
     pub outputs_val: HashMap<(ScopeId, String), Exported>,
+    /// Capacity providers of each compute block (GPU placement of endpoints).
     pub compute_providers: HashMap<BlockId, Vec<String>>,
     pub resources: BTreeMap<Address, Resource>,
     /// Explicit `depends_on` of each block: (block, target address, span).
     pub explicit_deps: Vec<(BlockId, String, Span)>,
     /// Where each resource-level dependency was declared.
     pub dep_origin: HashMap<(Address, Address), Span>,
+    /// Artifact source hashes by path (each source hashed once per load).
     pub hash_cache: HashMap<PathBuf, Option<Hashed>>,
+}
+
+/// The state of one load. Its users (`vars`, `resolve`, `fields`, `lower`) go through its
+/// methods: settings read-only, diagnostics by pushing errors, blocks and scopes by id, and
+/// what evaluation produces through [`Lowered`].
+pub(super) struct Loader<'o> {
+    opts: &'o LoadOptions,
+    root: PathBuf,
+    sources: SourceMap,
+    diags: Diagnostics,
+    /// Spec files read, by path relative to the stack directory (for the digest).
+    read_files: Vec<(String, Vec<u8>)>,
+    stack: String,
+    env: String,
+    region: String,
+    tags: BTreeMap<String, String>,
+    backend: Backend,
+    provider: ProviderConfig,
+    network_default: Option<(Value, Span)>,
+    scopes: Vec<Rc<Scope>>,
+    blocks: Vec<Rc<Block>>,
+    var_decls: BTreeMap<String, VarDecl>,
+    stack_outputs: Vec<Entry>,
+    lowered: Lowered,
 }
 
 const ROOT_KEYS: &[&str] = &[
@@ -264,17 +277,94 @@ impl<'o> Loader<'o> {
             scopes: Vec::new(),
             blocks: Vec::new(),
             var_decls: BTreeMap::new(),
-            vars: BTreeMap::new(),
             stack_outputs: Vec::new(),
-            exports: HashMap::new(),
-            inputs_val: HashMap::new(),
-            outputs_val: HashMap::new(),
-            compute_providers: HashMap::new(),
-            resources: BTreeMap::new(),
-            explicit_deps: Vec::new(),
-            dep_origin: HashMap::new(),
-            hash_cache: HashMap::new(),
+            lowered: Lowered::default(),
         }
+    }
+
+    /// The load's options (variables given on the command line and in the environment).
+    pub fn opts(&self) -> &LoadOptions {
+        self.opts
+    }
+
+    /// The stack directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The stack name (`[stack] name`).
+    pub fn stack(&self) -> &str {
+        &self.stack
+    }
+
+    /// The environment name.
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
+    /// The region (`[stack] region`, else `[provider.aws] region`, else `us-east-1`).
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Stack-wide tags.
+    pub fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+
+    /// `[provider.aws] network`, the endpoints' default network.
+    pub fn network_default(&self) -> Option<&(Value, Span)> {
+        self.network_default.as_ref()
+    }
+
+    /// Declared root variables.
+    pub fn var_decls(&self) -> &BTreeMap<String, VarDecl> {
+        &self.var_decls
+    }
+
+    /// The `[outputs]` entries of the stack file.
+    pub fn stack_outputs(&self) -> &[Entry] {
+        &self.stack_outputs
+    }
+
+    /// What evaluation and lowering have produced so far.
+    pub fn lowered(&self) -> &Lowered {
+        &self.lowered
+    }
+
+    /// What evaluation and lowering produce, to add to.
+    pub fn lowered_mut(&mut self) -> &mut Lowered {
+        &mut self.lowered
+    }
+
+    /// The source files read so far (for diagnostics' locations).
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    /// Adds a source text (a `--var` or `PEDESTAL_VAR_*` value) for diagnostics.
+    pub fn add_source(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.sources.add(name, text.into())
+    }
+
+    /// Parses a source file read with [`Loader::read_source`], reporting syntax errors.
+    pub fn parse_source(&mut self, file: FileId, templates: bool) -> Option<Node> {
+        parse_document(&self.sources, file, templates, &mut self.diags)
+    }
+
+    /// Records an error.
+    pub fn push_error(&mut self, e: SpecError) {
+        self.diags.push(e);
+    }
+
+    /// Whether any error was recorded.
+    pub fn has_errors(&self) -> bool {
+        !self.diags.is_empty()
+    }
+
+    /// The error recorded last (to add to its help).
+    pub fn last_error_mut(&mut self) -> Option<&mut SpecError> {
+        self.diags.errors.last_mut()
     }
 
     /// The block `id`.
@@ -363,9 +453,9 @@ impl<'o> Loader<'o> {
             tags: self.tags,
             backend: self.backend,
             provider: self.provider,
-            resources: self.resources,
+            resources: self.lowered.resources,
             outputs,
-            variables: self.vars,
+            variables: self.lowered.vars,
             digest,
         })
     }
@@ -701,7 +791,7 @@ impl<'o> Loader<'o> {
         }
         h.update(b"env\0");
         h.update(self.env.as_bytes());
-        for (k, v) in &self.vars {
+        for (k, v) in &self.lowered.vars {
             h.update(b"\0var\0");
             h.update(k.as_bytes());
             h.update(b"=");

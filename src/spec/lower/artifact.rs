@@ -111,17 +111,17 @@ impl Loader<'_> {
                 Some(name) => {
                     let key = (BlockKind::Storage, name.to_string());
                     match self.scope(b.scope).blocks.get(&key).copied() {
-                        Some(sid) => {
-                            self.exports
-                                .get(&sid)
-                                .and_then(|e| e.get("bucket"))
-                                .map(|e| {
-                                    for d in &e.deps {
-                                        deps.entry(d.clone()).or_insert_with(|| src.span().clone());
-                                    }
-                                    e.value.clone()
-                                })
-                        }
+                        Some(sid) => self
+                            .lowered()
+                            .exports
+                            .get(&sid)
+                            .and_then(|e| e.get("bucket"))
+                            .map(|e| {
+                                for d in &e.deps {
+                                    deps.entry(d.clone()).or_insert_with(|| src.span().clone());
+                                }
+                                e.value.clone()
+                            }),
                         None => {
                             self.unknown_named_block(
                                 b.scope,
@@ -151,13 +151,15 @@ impl Loader<'_> {
             }
         };
         let hashed = source.as_ref().and_then(|(src, span)| {
-            let path = self.root.join(src);
-            let cached = self.hash_cache.get(&path).cloned();
+            let path = self.root().join(src);
+            let cached = self.lowered().hash_cache.get(&path).cloned();
             let result = match cached {
                 Some(r) => r,
                 None => {
                     let r = hash_source(&path).ok();
-                    self.hash_cache.insert(path.clone(), r.clone());
+                    self.lowered_mut()
+                        .hash_cache
+                        .insert(path.clone(), r.clone());
                     r
                 }
             };

@@ -106,7 +106,7 @@ impl Loader<'_> {
 
     /// Default physical name: `<stack>-<env>-<module…>-<name>`, `_` → `-`.
     pub(super) fn default_name(&self, scope: ScopeId, name: &str) -> String {
-        let mut parts = vec![self.stack.clone(), self.env.clone()];
+        let mut parts = vec![self.stack().to_string(), self.env().to_string()];
         parts.extend(self.scope(scope).qual.iter().cloned());
         parts.push(name.to_string());
         parts.join("-").replace('_', "-")
@@ -115,13 +115,13 @@ impl Loader<'_> {
     /// Stack tags, then block tags, then the `pedestal:*` ones.
     fn tags_for(&self, block_tags: &BTreeMap<String, Value>, address: &Address) -> Value {
         let mut m: BTreeMap<String, Value> = self
-            .tags
+            .tags()
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
         m.extend(block_tags.clone());
-        m.insert("pedestal:stack".into(), Value::str(&self.stack));
-        m.insert("pedestal:env".into(), Value::str(&self.env));
+        m.insert("pedestal:stack".into(), Value::str(self.stack()));
+        m.insert("pedestal:env".into(), Value::str(self.env()));
         m.insert("pedestal:address".into(), Value::str(address.as_str()));
         Value::Map(m)
     }
@@ -142,7 +142,8 @@ impl Loader<'_> {
         for (d, span) in deps {
             if *d != address {
                 depends_on.insert(d.clone());
-                self.dep_origin
+                self.lowered_mut()
+                    .dep_origin
                     .entry((address.clone(), d.clone()))
                     .or_insert_with(|| span.clone());
             }
@@ -164,7 +165,7 @@ impl Loader<'_> {
         }
         ignore.sort();
         lc.ignore_changes = ignore;
-        self.resources.insert(
+        self.lowered_mut().resources.insert(
             address.clone(),
             Resource {
                 address,
@@ -255,7 +256,7 @@ impl Loader<'_> {
                 Some(items) => {
                     for (t, span) in items {
                         if self.depends_on_target_exists(b.scope, &t) {
-                            self.explicit_deps.push((block, t, span));
+                            self.lowered_mut().explicit_deps.push((block, t, span));
                         } else {
                             let sc = self.scope(b.scope).clone();
                             let mut known: Vec<String> = sc
@@ -328,7 +329,7 @@ impl Loader<'_> {
 
     pub(super) fn export(&mut self, id: BlockId, producer: &Address, values: Vec<(&str, Value)>) {
         let deps = BTreeSet::from([producer.clone()]);
-        self.exports.insert(
+        self.lowered_mut().exports.insert(
             id,
             values
                 .into_iter()

@@ -50,7 +50,9 @@ impl Loader<'_> {
             }
             None => vec!["FARGATE".to_string()],
         };
-        self.compute_providers.insert(id, providers.clone());
+        self.lowered_mut()
+            .compute_providers
+            .insert(id, providers.clone());
         let addr = Address::resource(&self.scope(b.scope).prefix, "compute", &b.name, "cluster");
         let attrs = ecs_cluster::Desired {
             name: name.clone(),

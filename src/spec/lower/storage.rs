@@ -77,7 +77,7 @@ impl Loader<'_> {
                 let span = b.name_span.clone();
                 if bucket_name_problem(&name).is_some() {
                     self.check_bucket(&name, &span);
-                    if let Some(e) = self.diags.errors.last_mut() {
+                    if let Some(e) = self.last_error_mut() {
                         e.help = Some(format!(
                             "{} (the default name is <stack>-<env>-<name>); set `bucket = \"...\"`",
                             e.help.clone().unwrap_or_default()

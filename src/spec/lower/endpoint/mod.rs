@@ -252,17 +252,21 @@ impl Loader<'_> {
                     let key = (BlockKind::Compute, compute.to_string());
                     match self.scope(scope).blocks.get(&key).copied() {
                         Some(cid) => {
-                            if let Some(p) = self.compute_providers.get(&cid) {
+                            if let Some(p) = self.lowered().compute_providers.get(&cid) {
                                 providers = Some((p.clone(), src.span().clone()));
                             }
-                            self.exports.get(&cid).and_then(|e| e.get("name")).map(|e| {
-                                for d in &e.deps {
-                                    svc_deps
-                                        .entry(d.clone())
-                                        .or_insert_with(|| src.span().clone());
-                                }
-                                e.value.clone()
-                            })
+                            self.lowered_mut()
+                                .exports
+                                .get(&cid)
+                                .and_then(|e| e.get("name"))
+                                .map(|e| {
+                                    for d in &e.deps {
+                                        svc_deps
+                                            .entry(d.clone())
+                                            .or_insert_with(|| src.span().clone());
+                                    }
+                                    e.value.clone()
+                                })
                         }
                         None => {
                             self.unknown_named_block(
@@ -515,13 +519,14 @@ impl Loader<'_> {
                 let objects: Vec<&Address> = model_td_deps
                     .keys()
                     .filter(|a| {
-                        self.resources
+                        self.lowered()
+                            .resources
                             .get(*a)
                             .is_some_and(|r| r.kind == ResourceKind::S3Object)
                     })
                     .collect();
                 match objects.as_slice() {
-                    [one] => self.resources[*one]
+                    [one] => self.lowered().resources[*one]
                         .attrs
                         .get(s3_object::Attr::Sha256.as_str())
                         .cloned()
@@ -639,9 +644,9 @@ impl Loader<'_> {
             let mut scratch = Deps::new();
             matches!(self.value(f, NETWORK, &mut scratch), Some((Value::Map(m), _)) if m.is_empty())
         };
-        let net_fields = if f.has(NETWORK) && !(empty && self.network_default.is_some()) {
+        let net_fields = if f.has(NETWORK) && !(empty && self.network_default().is_some()) {
             self.sub(f, NETWORK, &net_keys, svc_deps)
-        } else if let Some((v, span)) = self.network_default.clone() {
+        } else if let Some((v, span)) = self.network_default().cloned() {
             self.fields(
                 ScopeId::ROOT,
                 &Src::Val(v, span.clone()),

@@ -38,8 +38,8 @@ impl Loader<'_> {
             let mut p = vec![
                 "".to_string(),
                 "pedestal".into(),
-                self.stack.clone(),
-                self.env.clone(),
+                self.stack().to_string(),
+                self.env().to_string(),
             ];
             p.extend(self.scope(b.scope).qual.iter().cloned());
             p.push(b.name.clone());
@@ -118,7 +118,7 @@ impl Loader<'_> {
             secrets: Value::Map(c.secrets.clone()),
             health_check: e.health.check.clone(),
             log_group: Value::String(n.log_group.clone()),
-            region: Value::String(self.region.clone()),
+            region: Value::String(self.region().to_string()),
         };
         let mut td_all = deps.td.clone();
         td_all.extend(deps.common.clone());
