@@ -12,8 +12,9 @@ use crate::addr::Address;
 use crate::resource::schema;
 use crate::resource::schema::s3_object::{self, Attr as O};
 use crate::resource::{ResourceKind, Value};
-use crate::spec::diag::ErrorCode;
-use crate::spec::load::{BlockId, BlockKind, Hashed, Loader, normalize, slash};
+use crate::spec::diag::{ErrorCode, Span};
+use crate::spec::fields::Fields;
+use crate::spec::load::{Block, BlockId, BlockKind, Hashed, Loader, normalize, slash};
 use crate::spec::resolve::Deps;
 
 /// Keys of an artifact block; `source`, `key` and `content_type` are spelt like the object's
@@ -97,46 +98,7 @@ impl Loader<'_> {
             return;
         };
         let (tags, lc) = self.common(id, &f, ARTIFACT_KEYS, &mut deps);
-        // The bucket: a storage block of this scope by name, or any string expression.
-        let bucket = match f.src("storage").cloned() {
-            None => {
-                self.missing(
-                    &f,
-                    "storage",
-                    "name the storage block holding the artifact: storage = \"models\"",
-                );
-                None
-            }
-            Some(src) => match src.literal_str() {
-                Some(name) => {
-                    let key = (BlockKind::Storage, name.to_string());
-                    match self.scope(b.scope).blocks.get(&key).copied() {
-                        Some(sid) => self
-                            .lowered()
-                            .exports
-                            .get(&sid)
-                            .and_then(|e| e.get("bucket"))
-                            .map(|e| {
-                                for d in &e.deps {
-                                    deps.entry(d.clone()).or_insert_with(|| src.span().clone());
-                                }
-                                e.value.clone()
-                            }),
-                        None => {
-                            self.unknown_named_block(
-                                b.scope,
-                                BlockKind::Storage,
-                                ("artifact", &b.name),
-                                name,
-                                src.span(),
-                            );
-                            None
-                        }
-                    }
-                }
-                None => self.v_str(&f, "storage", &mut deps).map(|x| x.0),
-            },
-        };
+        let bucket = self.artifact_bucket(&b, &f, &mut deps);
         let source = match self.v_plain_str(&f, O::Source.as_str(), &mut deps) {
             Some(s) => Some(s),
             None => {
@@ -150,33 +112,9 @@ impl Loader<'_> {
                 None
             }
         };
-        let hashed = source.as_ref().and_then(|(src, span)| {
-            let path = self.root().join(src);
-            let cached = self.lowered().hash_cache.get(&path).cloned();
-            let result = match cached {
-                Some(r) => r,
-                None => {
-                    let r = hash_source(&path).ok();
-                    self.lowered_mut()
-                        .hash_cache
-                        .insert(path.clone(), r.clone());
-                    r
-                }
-            };
-            if result.is_none() {
-                let shown = slash(&normalize(&path));
-                self.err(
-                    ErrorCode::ArtifactSource,
-                    span,
-                    format!("artifact source {src:?} does not exist"),
-                    "no such file or directory",
-                )
-                .help = Some(format!(
-                    "looked for {shown}; sources are relative to the stack directory"
-                ));
-            }
-            result
-        });
+        let hashed = source
+            .as_ref()
+            .and_then(|(src, span)| self.artifact_hash(src, span));
         let content_type = self
             .v_str(&f, O::ContentType.as_str(), &mut deps)
             .map(|x| x.0)
@@ -251,5 +189,78 @@ impl Loader<'_> {
                 ),
             ],
         );
+    }
+
+    /// `storage`: a storage block of this scope by name, or any string expression (the bucket
+    /// name itself).
+    fn artifact_bucket(&mut self, b: &Block, f: &Fields<'_>, deps: &mut Deps) -> Option<Value> {
+        match f.src("storage").cloned() {
+            None => {
+                self.missing(
+                    f,
+                    "storage",
+                    "name the storage block holding the artifact: storage = \"models\"",
+                );
+                None
+            }
+            Some(src) => match src.literal_str() {
+                Some(name) => {
+                    let key = (BlockKind::Storage, name.to_string());
+                    match self.scope(b.scope).blocks.get(&key).copied() {
+                        Some(sid) => self
+                            .lowered()
+                            .exports
+                            .get(&sid)
+                            .and_then(|e| e.get("bucket"))
+                            .map(|e| {
+                                for d in &e.deps {
+                                    deps.entry(d.clone()).or_insert_with(|| src.span().clone());
+                                }
+                                e.value.clone()
+                            }),
+                        None => {
+                            self.unknown_named_block(
+                                b.scope,
+                                BlockKind::Storage,
+                                ("artifact", &b.name),
+                                name,
+                                src.span(),
+                            );
+                            None
+                        }
+                    }
+                }
+                None => self.v_str(f, "storage", deps).map(|x| x.0),
+            },
+        }
+    }
+
+    /// Hashes an artifact source (once per path in a load); reports a missing one.
+    fn artifact_hash(&mut self, src: &str, span: &Span) -> Option<Hashed> {
+        let path = self.root().join(src);
+        let cached = self.lowered().hash_cache.get(&path).cloned();
+        let result = match cached {
+            Some(r) => r,
+            None => {
+                let r = hash_source(&path).ok();
+                self.lowered_mut()
+                    .hash_cache
+                    .insert(path.clone(), r.clone());
+                r
+            }
+        };
+        if result.is_none() {
+            let shown = slash(&normalize(&path));
+            self.err(
+                ErrorCode::ArtifactSource,
+                span,
+                format!("artifact source {src:?} does not exist"),
+                "no such file or directory",
+            )
+            .help = Some(format!(
+                "looked for {shown}; sources are relative to the stack directory"
+            ));
+        }
+        result
     }
 }
