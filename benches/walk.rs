@@ -5,9 +5,9 @@
 //! order them alone through `graph::Dag`, and the wall time of the whole apply and destroy,
 //! with the cost per resource so growth shows whether the walk stays linear.
 //!
-//! `cargo bench --bench walk` (bench profile) or `cargo run --bench walk` style through
-//! `cargo bench --profile dev --bench walk`. `PEDESTAL_BENCH_SIZES` (default
-//! `1000,10000`) and `PEDESTAL_BENCH_PARALLELISM` (default `10`) pick the grid.
+//! Run with `cargo bench --bench walk` (bench profile) or `cargo bench --profile dev --bench
+//! walk` (no optimised build needed). `PEDESTAL_BENCH_SIZES` (default `1000,10000`) and
+//! `PEDESTAL_BENCH_PARALLELISM` (default `10`) pick the grid.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
