@@ -12,6 +12,7 @@ mod failures;
 mod interrupt;
 mod lifecycle;
 mod ownership;
+mod release;
 mod revisions;
 mod secrets;
 mod workflow;

@@ -4,7 +4,7 @@ use pedestal::addr::Address;
 use pedestal::ops::refresh::refresh_with;
 use pedestal::state::State;
 
-use super::ctx::{Ctx, assert_ok};
+use super::ctx::{Ctx, assert_bucket_gone, assert_ok};
 use super::stack;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,5 +80,5 @@ async fn a_directory_artifact_is_uploaded_file_by_file_and_removed_whole() {
     let plan = stack::plan(&n.stack, &desired, &report.state, true);
     let (report, _) = c.apply(&plan, report.state).await;
     assert_ok(&report);
-    assert!(c.s3().head_bucket().bucket(&n.bucket).send().await.is_err());
+    assert_bucket_gone(&c, &n.bucket).await;
 }

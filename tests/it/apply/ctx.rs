@@ -122,3 +122,79 @@ pub fn plan_actions(json: &str) -> Vec<(String, Vec<String>)> {
     out.sort();
     out
 }
+
+/// Asserts that S3 answers HeadBucket for `bucket` with NotFound (a refused connection or any
+/// other error does not pass).
+pub async fn assert_bucket_gone(c: &Ctx, bucket: &str) {
+    match c.s3().head_bucket().bucket(bucket).send().await {
+        Ok(_) => panic!("bucket {bucket} still exists"),
+        Err(e) => {
+            let e = e.into_service_error();
+            assert!(e.is_not_found(), "HeadBucket {bucket}: {e:?}");
+        }
+    }
+}
+
+/// Asserts that ECS reports cluster `name` as INACTIVE or MISSING (and nothing else).
+pub async fn assert_cluster_gone(c: &Ctx, name: &str) {
+    let out = c
+        .ecs()
+        .describe_clusters()
+        .clusters(name)
+        .send()
+        .await
+        .unwrap();
+    let inactive = out
+        .clusters()
+        .iter()
+        .filter(|x| x.status() == Some("INACTIVE"))
+        .count();
+    let missing = out
+        .failures()
+        .iter()
+        .filter(|f| f.reason() == Some("MISSING"))
+        .count();
+    assert_eq!(
+        (
+            out.clusters().len() + out.failures().len(),
+            inactive + missing
+        ),
+        (1, 1),
+        "{out:?}"
+    );
+}
+
+/// Asserts that ECS reports service `service` of `cluster` as INACTIVE or MISSING, or the
+/// cluster itself as not found.
+pub async fn assert_service_gone(c: &Ctx, cluster: &str, service: &str) {
+    match c
+        .ecs()
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let gone = out
+                .services()
+                .iter()
+                .filter(|s| s.status() == Some("INACTIVE"))
+                .count()
+                + out
+                    .failures()
+                    .iter()
+                    .filter(|f| f.reason() == Some("MISSING"))
+                    .count();
+            assert_eq!(
+                (out.services().len() + out.failures().len(), gone),
+                (1, 1),
+                "{out:?}"
+            );
+        }
+        Err(e) => {
+            let e = e.into_service_error();
+            assert!(e.is_cluster_not_found_exception(), "{e:?}");
+        }
+    }
+}

@@ -22,6 +22,11 @@ async fn a_failing_resource_leaves_the_others_applied_and_state_consistent() {
         report.failures[0].address,
         Address::new("endpoint.fraud.service")
     );
+    let msg = &report.failures[0].message;
+    assert!(
+        msg.starts_with("endpoint.fraud.service: ") && msg.contains("subnet-doesnotexist"),
+        "{msg}"
+    );
     assert_eq!(report.skipped, [Address::new("endpoint.fraud.scaling")]);
     assert_eq!(report.added, 5);
     let st = &report.state;

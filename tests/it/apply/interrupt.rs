@@ -39,7 +39,8 @@ async fn kill_9_midway_then_apply_recovers_from_journal_and_intents() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The service exists, so everything it depends on completed (and was journaled) before
+    // its create began, and its intent was recorded before CreateService.
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
@@ -93,18 +94,54 @@ async fn kill_9_midway_then_apply_recovers_from_journal_and_intents() {
     st.run(&["destroy", "--auto-approve"]).expect(0);
 }
 
+/// Forwards each line of `from` to the channel as it arrives; the thread returns them all.
+fn stream_lines(
+    from: impl std::io::Read + Send + 'static,
+) -> (
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<String>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let all = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(from).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    (rx, all)
+}
+
+/// Blocks until a line containing `needle` arrives (failing after a minute, or when the
+/// stream ends first).
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(l) if l.contains(needle) => return,
+            Ok(_) => {}
+            Err(e) => panic!("no line with {needle:?}: {e}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_twice_abandons_the_wait_releases_the_lock_and_exits_130() {
     let st = Stack::example("quickstart", "quickstart");
     let c = Ctx::new("int").await;
     st.edit(|t| t.replace("replicas = 1", "replicas = 2"));
-    let child = st
+    let mut child = st
         .command(&["apply", "--auto-approve"])
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id().to_string();
+    let (lines, stderr) = stream_lines(child.stderr.take().unwrap());
     let cluster = format!("{}-dev-serving", st.name);
     let service = format!("{}-dev-hello", st.name);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -125,18 +162,21 @@ async fn ctrl_c_twice_abandons_the_wait_releases_the_lock_and_exits_130() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    for _ in 0..2 {
+    // The service is being created (its rollout never completes): interrupt once, wait for
+    // the applier to say it heard, interrupt again.
+    let interrupt = || {
         let ok = std::process::Command::new("kill")
             .args(["-INT", &pid])
             .status()
             .unwrap();
         assert!(ok.success());
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(130), "stderr:\n{stderr}");
+    };
+    interrupt();
+    wait_for_line(&lines, "Interrupt received");
+    interrupt();
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(130), "stderr:\n{stderr}");
     assert!(
         stderr.contains("endpoint.hello.service: abandoned"),
         "{stderr}"

@@ -1,10 +1,11 @@
 //! The moto harness: installs moto with `scripts/setup-moto`, starts one `moto_server` per test
-//! process on a free 127.0.0.1 port (with `MOTO_ECS_SERVICE_RUNNING=1`, so services created
-//! with one task complete their rollout), waits for `/moto-api/`, and fails — never skips — when
-//! it cannot. A watchdog shell kills the server when the test process exits.
+//! process on a socket bound to a free 127.0.0.1 port before the server starts (with
+//! `MOTO_ECS_SERVICE_RUNNING=1`, so services created with one task complete their rollout),
+//! waits for `/moto-api/`, and fails — never skips — when it cannot. A watchdog shell kills the
+//! server when the test process exits.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -23,6 +24,24 @@ pub struct Moto {
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// Binds 127.0.0.1:0, writes the port to the file named by argv[2] (atomically), and execs
+/// moto_server (argv[1]) serving that very socket (werkzeug's inherited-socket path).
+const SERVE_ON_BOUND_SOCKET: &str = r#"
+import os, socket, sys
+server, port_file = sys.argv[1], sys.argv[2]
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(128)
+s.set_inheritable(True)
+port = s.getsockname()[1]
+os.environ["WERKZEUG_RUN_MAIN"] = "true"
+os.environ["WERKZEUG_SERVER_FD"] = str(s.fileno())
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(port))
+os.rename(port_file + ".tmp", port_file)
+os.execv(server, [server, "-H", "127.0.0.1", "-p", str(port)])
+"#;
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -50,13 +69,14 @@ fn start() -> Moto {
         std::path::Path::new(&server).exists(),
         "setup-moto printed {server:?}, which does not exist"
     );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("finding a free port")
-        .port();
-    let log = std::env::temp_dir().join(format!("pedestal-moto-{port}.log"));
+    // The port comes from a listener bound before moto starts and handed to it (werkzeug
+    // serves an inherited socket), so no other process can take the port in between.
+    let files = std::env::temp_dir().join(format!("pedestal-moto-{}", std::process::id()));
+    let log = files.with_extension("log");
+    let port_file = files.with_extension("port");
+    let _ = std::fs::remove_file(&port_file);
     let script = format!(
-        "\"$0\" -H 127.0.0.1 -p {port} >'{log}' 2>&1 & m=$!; trap 'kill $m 2>/dev/null' EXIT; \
+        "python3 -c \"$1\" \"$0\" \"$2\" >'{log}' 2>&1 & m=$!; trap 'kill $m 2>/dev/null' EXIT; \
          while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.3; done",
         log = log.display(),
         parent = std::process::id()
@@ -65,6 +85,8 @@ fn start() -> Moto {
         .arg("-c")
         .arg(&script)
         .arg(&server)
+        .arg(SERVE_ON_BOUND_SOCKET)
+        .arg(&port_file)
         .env("MOTO_ECS_SERVICE_RUNNING", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -72,17 +94,22 @@ fn start() -> Moto {
         .spawn()
         .expect("starting moto_server");
     let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Ok((200, _)) = http(port, "GET", "/moto-api/", &[], "") {
-            break;
+    let port = loop {
+        let port = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<u16>().ok());
+        if let Some(port) = port
+            && let Ok((200, _)) = http(port, "GET", "/moto-api/", &[], "")
+        {
+            break port;
         }
         assert!(
             Instant::now() < deadline,
-            "moto_server did not answer on 127.0.0.1:{port} within 90s; log: {}",
+            "moto_server did not answer within 90s; log: {}",
             std::fs::read_to_string(&log).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(100));
-    }
+    };
     let subnets = ec2_ids(port, "DescribeSubnets", "subnetId");
     let sgs = ec2_ids(
         port,

@@ -1,13 +1,14 @@
 //! Hand-made desired resources for the end-to-end tests (what spec lowering produces for an
-//! endpoint stack) and a minimal planner over them, so the applier and the AWS provider can be
-//! proven against moto through the library API.
+//! endpoint stack), planned by pedestal's own planner, so the applier and the AWS provider can
+//! be proven against moto through the library API.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pedestal::addr::Address;
-use pedestal::plan::{Action, Plan, PlanMode, ResourceChange, StateRef};
-use pedestal::resource::{Attrs, Lifecycle, Ref, ReplaceOrder, ResourceKind, TemplatePart, Value};
+use pedestal::plan::{Action, Plan, PlanMode, PlanOptions};
+use pedestal::resource::{Attrs, Lifecycle, Ref, Resource, ResourceKind, TemplatePart, Value};
+use pedestal::spec::{Backend, Config, ProviderConfig};
 use pedestal::state::State;
 
 #[derive(Clone, Debug)]
@@ -285,109 +286,53 @@ pub fn endpoint_stack(n: &Names, dir: &Path, o: &EndpointOpts) -> Vec<Desired> {
     ]
 }
 
-fn resolve(v: &Value, state: &State) -> Value {
-    v.substitute(&|r: &Ref| {
-        let rs = state.resources.get(&r.address)?;
-        if r.attr == "id" {
-            Some(Value::str(&rs.id))
-        } else {
-            rs.attrs.get(&r.attr).cloned()
-        }
-    })
-}
-
-/// A minimal planner: create what is missing, update what differs (after resolving references
-/// against state; a changed dependency makes a dependent's reference unknown), delete the rest.
-pub fn plan(stack: &str, desired: &[Desired], state: &State, destroy: bool) -> Plan {
-    let mut changes = Vec::new();
-    let mut changed: BTreeSet<Address> = BTreeSet::new();
-    let want: BTreeMap<&Address, &Desired> = desired.iter().map(|d| (&d.address, d)).collect();
-    if !destroy {
-        for d in desired {
-            let (action, before, id) = match state.resources.get(&d.address) {
-                None => (Action::Create, None, None),
-                Some(rs) => {
-                    let mut differs = false;
-                    let mut replace = false;
-                    for (k, v) in &d.attrs {
-                        let refs_changed = v.refs().iter().any(|r| {
-                            changed.contains(&r.address)
-                                && want.get(&r.address).is_none_or(|dep| {
-                                    dep.kind.schema().computed.contains(&r.attr.as_str())
-                                        || state.resources.get(&r.address).is_none_or(|rs| {
-                                            !dep.attrs.get(&r.attr).is_some_and(|x| {
-                                                rs.attrs.get(&r.attr).is_some_and(|y| y.same_as(x))
-                                            })
-                                        })
-                                })
-                        });
-                        let resolved = resolve(v, state);
-                        if refs_changed || !rs.attrs.get(k).is_some_and(|x| x.same_as(&resolved)) {
-                            differs = true;
-                            replace |= d.kind.schema().force_new.contains(&k.as_str());
-                        }
-                    }
-                    let a = match (differs, replace, d.kind.schema().replace_order) {
-                        (false, _, _) => Action::NoOp,
-                        (true, false, _) => Action::Update,
-                        (true, true, ReplaceOrder::CreateBeforeDestroy) => Action::CreateThenDelete,
-                        (true, true, ReplaceOrder::DestroyBeforeCreate) => Action::DeleteThenCreate,
-                    };
-                    (a, Some(rs.attrs.clone()), Some(rs.id.clone()))
-                }
-            };
-            if action != Action::NoOp {
-                changed.insert(d.address.clone());
-            }
-            changes.push(ResourceChange {
-                address: d.address.clone(),
-                kind: d.kind,
-                action,
-                reason: None,
-                before,
-                after: Some(d.attrs.clone()),
-                replace_paths: vec![],
-                id,
-                depends_on: d.deps.clone(),
-                lifecycle: Lifecycle::default(),
-            });
-        }
-    }
-    for (a, rs) in &state.resources {
-        if destroy || !want.contains_key(a) {
-            changes.push(ResourceChange {
-                address: a.clone(),
-                kind: rs.kind,
-                action: Action::Delete,
-                reason: None,
-                before: Some(rs.attrs.clone()),
-                after: None,
-                replace_paths: vec![],
-                id: Some(rs.id.clone()),
-                depends_on: rs.dependencies.clone(),
-                lifecycle: Lifecycle::default(),
-            });
-        }
-    }
-    Plan {
-        format_version: pedestal::plan::FORMAT_VERSION.into(),
+/// The desired resources as the [`Config`] spec loading would produce.
+pub fn config(stack: &str, desired: &[Desired]) -> Config {
+    Config {
+        root: PathBuf::from("."),
         stack: stack.into(),
         env: "dev".into(),
+        region: "us-east-1".into(),
+        tags: BTreeMap::from([("team".to_string(), "risk".to_string())]),
+        backend: Backend::Local {
+            path: PathBuf::from("state/dev.json"),
+        },
+        provider: ProviderConfig {
+            region: "us-east-1".into(),
+            endpoint: None,
+        },
+        resources: desired
+            .iter()
+            .map(|d| {
+                (
+                    d.address.clone(),
+                    Resource {
+                        address: d.address.clone(),
+                        kind: d.kind,
+                        attrs: d.attrs.clone(),
+                        depends_on: d.deps.clone(),
+                        lifecycle: Lifecycle::default(),
+                    },
+                )
+            })
+            .collect(),
+        outputs: BTreeMap::new(),
+        variables: BTreeMap::new(),
+        digest: "sha256:test".into(),
+    }
+}
+
+/// pedestal's own planner over the desired resources (`destroy`: a destroy plan).
+pub fn plan(stack: &str, desired: &[Desired], state: &State, destroy: bool) -> Plan {
+    let opts = PlanOptions {
         mode: if destroy {
             PlanMode::Destroy
         } else {
             PlanMode::Normal
         },
-        prior_state: StateRef::default(),
-        spec_digest: "sha256:test".into(),
-        git_commit: None,
-        provider: Default::default(),
-        changes,
-        drift: vec![],
-        releases: vec![],
-        outputs: Default::default(),
-        targets: vec![],
-    }
+        ..PlanOptions::default()
+    };
+    pedestal::plan::plan(&config(stack, desired), state, &opts).expect("planning")
 }
 
 /// Addresses a plan changes, with their actions.

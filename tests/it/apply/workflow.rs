@@ -5,7 +5,7 @@ use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_s3::types::BucketVersioningStatus;
 
 use super::cli::Stack;
-use super::ctx::{Ctx, plan_actions, versioning};
+use super::ctx::{Ctx, assert_bucket_gone, assert_cluster_gone, plan_actions, versioning};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quickstart_through_the_cli_apply_bump_drift_destroy() {
@@ -23,7 +23,7 @@ async fn quickstart_through_the_cli_apply_bump_drift_destroy() {
         r.stderr()
     );
     assert!(!st.dir.join("state/dev.json").exists());
-    assert!(c.s3().head_bucket().bucket(&bucket).send().await.is_err());
+    assert_bucket_gone(&c, &bucket).await;
 
     let r = st.run(&["apply", "--auto-approve"]).expect(0);
     assert!(
@@ -178,15 +178,8 @@ async fn quickstart_through_the_cli_apply_bump_drift_destroy() {
         "{}",
         r.stdout()
     );
-    assert!(c.s3().head_bucket().bucket(&bucket).send().await.is_err());
-    let cl = c
-        .ecs()
-        .describe_clusters()
-        .clusters(&cluster)
-        .send()
-        .await
-        .unwrap();
-    assert!(cl.clusters().iter().all(|x| x.status() == Some("INACTIVE")));
+    assert_bucket_gone(&c, &bucket).await;
+    assert_cluster_gone(&c, &cluster).await;
     let tds = c
         .ecs()
         .list_task_definitions()
@@ -221,18 +214,17 @@ async fn fraud_detection_from_empty_through_the_cli() {
     assert!(r.stdout().contains("Apply complete!"), "{}", r.stdout());
     st.run(&["plan", "--detailed-exitcode"]).expect(0);
     let cluster = format!("{}-dev-serving", st.name);
+    // Read only this stack's targets (the server is shared with tests running in parallel).
     let targets = c
         .aas()
         .describe_scalable_targets()
         .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(format!("service/{cluster}/{}-dev-fraud", st.name))
+        .resource_ids(format!("service/{cluster}/{}-dev-churn-model", st.name))
         .send()
         .await
         .unwrap();
-    let ours: Vec<_> = targets
-        .scalable_targets()
-        .iter()
-        .filter(|t| t.resource_id().contains(&cluster))
-        .collect();
+    let ours = targets.scalable_targets();
     assert_eq!(ours.len(), 2, "fraud and churn scale: {ours:?}");
     let fraud = ours
         .iter()
