@@ -51,7 +51,9 @@ impl Default for AwsOptions {
             keep_revisions: 5,
             multipart_threshold: 64 * 1024 * 1024,
             part_size: 16 * 1024 * 1024,
-            default_release_timeout: Duration::from_secs(900),
+            default_release_timeout: Duration::from_secs(
+                ecs_service::DEFAULT_TIMEOUT_SECONDS as u64,
+            ),
             root: PathBuf::from("."),
         }
     }
