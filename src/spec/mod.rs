@@ -59,10 +59,14 @@ pub enum Backend {
     /// `state/<env>.json` next to `pedestal.toml` unless `path` says otherwise (relative to the
     /// stack directory).
     Local { path: PathBuf },
+    /// `bucket`, `key` (`${env}` allowed), `region` (else the provider's), `encrypt` (default
+    /// true: SSE-S3, or SSE-KMS with `kms_key_id`).
     S3 {
         bucket: String,
         key: String,
         region: Option<String>,
+        encrypt: bool,
+        kms_key_id: Option<String>,
     },
 }
 

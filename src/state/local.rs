@@ -93,45 +93,8 @@ impl LocalStore {
         }
     }
 
-    /// Parses and checks a snapshot: format version, stack and env. The typed parse runs first
-    /// (no intermediate JSON tree for large states); only when it fails is the file parsed
-    /// loosely to tell a future format from a corrupt file.
     fn parse_snapshot(&self, text: &str) -> Result<State, StateError> {
-        let state: State = match serde_json::from_str(text) {
-            Ok(s) => s,
-            Err(typed) => {
-                let json: serde_json::Value = serde_json::from_str(text)
-                    .map_err(|e| self.corrupt(&self.path, e.to_string()))?;
-                return Err(match json.get("format_version") {
-                    Some(v) if v.as_u64() != Some(u64::from(FORMAT_VERSION)) => {
-                        StateError::UnknownFormat {
-                            path: self.path.clone(),
-                            found: v.to_string(),
-                            supported: FORMAT_VERSION,
-                        }
-                    }
-                    Some(_) => self.corrupt(&self.path, typed.to_string()),
-                    None => self.corrupt(&self.path, "no format_version field"),
-                });
-            }
-        };
-        if state.format_version != FORMAT_VERSION {
-            return Err(StateError::UnknownFormat {
-                path: self.path.clone(),
-                found: state.format_version.to_string(),
-                supported: FORMAT_VERSION,
-            });
-        }
-        if state.stack != self.stack || state.env != self.env {
-            return Err(StateError::Foreign {
-                path: self.path.clone(),
-                found_stack: state.stack,
-                found_env: state.env,
-                stack: self.stack.clone(),
-                env: self.env.clone(),
-            });
-        }
-        Ok(state)
+        super::store::parse_state(text, &self.path, &self.stack, &self.env)
     }
 
     fn load(&self) -> Result<Loaded, StateError> {

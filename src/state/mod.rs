@@ -1,5 +1,5 @@
 //! Recorded state: what pedestal created, with ids and attributes, release history and outputs.
-//! Backends (local file, in-memory; S3 later) store it behind one trait, [`StateStore`]:
+//! Backends (local file, S3 object, in-memory) store it behind one trait, [`StateStore`]:
 //! a full snapshot written atomically plus an append-only [`JournalEntry`] log that the applier
 //! uses to persist each resource as it completes without rewriting the whole file.
 
@@ -10,6 +10,7 @@ mod json;
 mod local;
 mod memory;
 mod private_file;
+mod s3;
 mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,7 @@ pub use json::{canonical_json, state_to_string, to_canonical_string};
 pub use local::LocalStore;
 pub use memory::MemoryStore;
 pub(crate) use private_file::{Existing, write_private};
+pub use s3::{Encryption, S3Location, S3Store};
 pub use store::{LockGuard, LockInfo, StateError, StateStore, open};
 
 /// Version of the state file format.

@@ -2,12 +2,12 @@
 //! [`LockGuard`]) and [`StateError`]. [`open`] picks the backend a [`Config`] asks for.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{JournalEntry, State};
+use super::{FORMAT_VERSION, JournalEntry, State};
 use crate::spec::{Backend, Config};
 
 /// Where state is kept, and how concurrent runs are kept apart.
@@ -80,7 +80,8 @@ impl fmt::Display for LockInfo {
     }
 }
 
-fn who() -> String {
+/// `user@host` of this process.
+pub(super) fn who() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
@@ -186,13 +187,35 @@ pub enum StateError {
         held: String,
         given: String,
     },
+    #[error("cannot {action} {location}: {message}")]
+    Remote {
+        action: &'static str,
+        location: String,
+        message: String,
+    },
     #[error(
-        "the S3 state backend (bucket `{bucket}`, key `{key}`) is not supported by this build yet; use [backend] type = \"local\""
+        "refusing to overwrite state {location}: {writer} changed it ({now}) after this run read it ({read}); nothing was written\n(another run wrote it without holding the lock, or its lock was force-unlocked; run the command again against the new state)",
+        now = found_serial.map_or_else(|| "it is gone now".to_string(), |s| format!("now serial {s}")),
+        read = read_serial.map_or_else(|| "when it did not exist".to_string(), |s| format!("serial {s}"))
     )]
-    BackendUnsupported { bucket: String, key: String },
+    Conflict {
+        location: String,
+        /// The serial this run read (`None`: there was no state).
+        read_serial: Option<u64>,
+        /// The serial stored now (`None`: the object is gone or unreadable).
+        found_serial: Option<u64>,
+        /// `user@host` of the run that wrote it.
+        writer: String,
+    },
+    #[error(
+        "the S3 state backend needs a multi-thread async runtime (it blocks on its SDK calls, which a current-thread runtime cannot drive meanwhile)"
+    )]
+    Runtime,
 }
 
-/// The store a stack's `[backend]` asks for (paths relative to the stack directory).
+/// The store a stack's `[backend]` asks for (paths relative to the stack directory). The S3
+/// backend runs its SDK calls on the calling thread's async runtime (see `state/s3.rs`), so it
+/// is opened from within one.
 pub fn open(config: &Config) -> Result<Box<dyn StateStore>, StateError> {
     match &config.backend {
         Backend::Local { path } => {
@@ -207,11 +230,90 @@ pub fn open(config: &Config) -> Result<Box<dyn StateStore>, StateError> {
                 &config.env,
             )))
         }
-        Backend::S3 { bucket, key, .. } => Err(StateError::BackendUnsupported {
-            bucket: bucket.clone(),
-            key: key.clone(),
-        }),
+        Backend::S3 {
+            bucket,
+            key,
+            region,
+            encrypt,
+            kms_key_id,
+        } => {
+            let handle = tokio::runtime::Handle::try_current().map_err(|_| StateError::Runtime)?;
+            let mut provider = config.provider.clone();
+            if let Some(r) = region.as_ref().filter(|r| !r.is_empty()) {
+                provider.region = r.clone();
+            }
+            let conf = super::s3::block(
+                &handle,
+                crate::provider::aws::sdk_config(&provider),
+            )?;
+            let encryption = match (encrypt, kms_key_id) {
+                (false, _) => super::s3::Encryption::BucketDefault,
+                (true, None) => super::s3::Encryption::S3Managed,
+                (true, Some(k)) => super::s3::Encryption::Kms(Some(k.clone())),
+            };
+            Ok(Box::new(super::S3Store::new(
+                super::S3Store::client(&conf),
+                handle,
+                super::s3::S3Location {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    encryption,
+                },
+                &config.stack,
+                &config.env,
+            )))
+        }
     }
+}
+
+/// Parses and checks a snapshot read from `location`: format version, stack and env. The typed
+/// parse runs first (no intermediate JSON tree for large states); only when it fails is the
+/// text parsed loosely to tell a future format from a corrupt file.
+pub(super) fn parse_state(
+    text: &str,
+    location: &Path,
+    stack: &str,
+    env: &str,
+) -> Result<State, StateError> {
+    let corrupt = |message: String| StateError::Corrupt {
+        path: location.to_path_buf(),
+        message,
+    };
+    let state: State = match serde_json::from_str(text) {
+        Ok(s) => s,
+        Err(typed) => {
+            let json: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+            return Err(match json.get("format_version") {
+                Some(v) if v.as_u64() != Some(u64::from(FORMAT_VERSION)) => {
+                    StateError::UnknownFormat {
+                        path: location.to_path_buf(),
+                        found: v.to_string(),
+                        supported: FORMAT_VERSION,
+                    }
+                }
+                Some(_) => corrupt(typed.to_string()),
+                None => corrupt("no format_version field".into()),
+            });
+        }
+    };
+    if state.format_version != FORMAT_VERSION {
+        return Err(StateError::UnknownFormat {
+            path: location.to_path_buf(),
+            found: state.format_version.to_string(),
+            supported: FORMAT_VERSION,
+        });
+    }
+    if state.stack != stack || state.env != env {
+        return Err(StateError::Foreign {
+            path: location.to_path_buf(),
+            found_stack: state.stack,
+            found_env: state.env,
+            stack: stack.to_string(),
+            env: env.to_string(),
+        });
+    }
+    Ok(state)
 }
 
 /// Retries `attempt` with a growing pause (100 ms doubling to 2 s) until it succeeds, fails

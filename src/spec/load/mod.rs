@@ -901,10 +901,43 @@ mod tests {
             Backend::S3 {
                 bucket: "tf-dev".into(),
                 key: "b.json".into(),
-                region: None
+                region: None,
+                encrypt: true,
+                kms_key_id: None,
             }
         );
         let e = load_text("[stack]\nname = \"bb\"\n\n[backend]\ntype = \"s3\"\n").unwrap_err();
         assert_eq!(e.len(), 2, "bucket and key are both reported");
+    }
+
+    #[test]
+    fn s3_backend_encryption_and_env_in_key() {
+        let c = load_text(
+            "[stack]\nname = \"b\"\n\n[backend]\ntype = \"s3\"\nbucket = \"tf\"\nkey = \"b/${env}.json\"\nregion = \"eu-west-1\"\nkms_key_id = \"alias/state\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.backend,
+            Backend::S3 {
+                bucket: "tf".into(),
+                key: "b/dev.json".into(),
+                region: Some("eu-west-1".into()),
+                encrypt: true,
+                kms_key_id: Some("alias/state".into()),
+            }
+        );
+        let c = load_text(
+            "[stack]\nname = \"b\"\n\n[backend]\ntype = \"s3\"\nbucket = \"tf\"\nkey = \"k\"\nencrypt = false\n",
+        )
+        .unwrap();
+        assert!(matches!(c.backend, Backend::S3 { encrypt: false, .. }));
+        let e = load_text(
+            "[stack]\nname = \"b\"\n\n[backend]\ntype = \"s3\"\nbucket = \"tf\"\nkey = \"k\"\nencrypt = false\nkms_key_id = \"k1\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(format!("{e:?}").contains("kms_key_id"), "{e:?}");
+        let e = load_text("[stack]\nname = \"b\"\n\n[backend]\nencrypt = true\n").unwrap_err();
+        assert!(format!("{e:?}").contains("only used by the s3 backend"), "{e:?}");
     }
 }

@@ -118,15 +118,35 @@ impl Loader<'_> {
         let Some(entries) = self.table_entries(e, "[backend]") else {
             return;
         };
+        const KEYS: [&str; 7] = [
+            "type",
+            "path",
+            "bucket",
+            "key",
+            "region",
+            "encrypt",
+            "kms_key_id",
+        ];
         let mut fields: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        let mut encrypt: Option<(bool, Span)> = None;
         for f in &entries {
-            if !["type", "path", "bucket", "key", "region"].contains(&f.key.as_str()) {
-                self.unknown_key(
-                    f,
-                    &f.key,
-                    &["type", "path", "bucket", "key", "region"],
-                    "[backend]",
-                );
+            if !KEYS.contains(&f.key.as_str()) {
+                self.unknown_key(f, &f.key, &KEYS, "[backend]");
+                continue;
+            }
+            if f.key == "encrypt" {
+                match &f.value.kind {
+                    NodeKind::Bool(b) => encrypt = Some((*b, f.value.span.clone())),
+                    _ => {
+                        let found = f.value.type_name();
+                        self.err(
+                            ErrorCode::WrongType,
+                            &f.value.span,
+                            format!("`encrypt` must be true or false, found {found}"),
+                            "expected a bool",
+                        );
+                    }
+                }
                 continue;
             }
             if let Some(v) = self.eval_static_string(&f.value) {
@@ -136,7 +156,17 @@ impl Loader<'_> {
         let ty = fields.get("type").map(|(t, s)| (t.clone(), s.clone()));
         match ty.as_ref().map(|(t, s)| (t.as_str(), s)) {
             None | Some(("local", _)) => {
-                for k in ["bucket", "key", "region"] {
+                if let Some((_, s)) = &encrypt {
+                    let s = s.clone();
+                    self.err(
+                        ErrorCode::UnknownKey,
+                        &s,
+                        "`encrypt` is only used by the s3 backend",
+                        "not a local backend setting",
+                    )
+                    .help = Some("set `type = \"s3\"`, or remove this key".into());
+                }
+                for k in ["bucket", "key", "region", "kms_key_id"] {
                     if let Some((_, s)) = fields.get(k) {
                         let s = s.clone();
                         self.err(
@@ -174,11 +204,24 @@ impl Loader<'_> {
                 let bucket = get("bucket");
                 let key = get("key");
                 let region = fields.get("region").map(|(r, _)| r.clone());
+                let kms_key_id = fields.get("kms_key_id").map(|(k, _)| k.clone());
+                if let (Some((false, span)), Some(_)) = (&encrypt, &kms_key_id) {
+                    let span = span.clone();
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &span,
+                        "`kms_key_id` needs `encrypt = true`",
+                        "encryption is off",
+                    )
+                    .help = Some("remove `encrypt = false`, or remove `kms_key_id`".into());
+                }
                 if let (Some(bucket), Some(key)) = (bucket, key) {
                     self.backend = Backend::S3 {
                         bucket,
                         key,
                         region,
+                        encrypt: encrypt.is_none_or(|(e, _)| e),
+                        kms_key_id,
                     };
                 }
             }
