@@ -4,7 +4,7 @@
 
 mod cli;
 mod ctx;
-mod moto;
+pub mod moto;
 mod stack;
 
 mod artifacts;

@@ -6,3 +6,4 @@ mod common;
 mod fmt;
 mod plan;
 mod spec;
+mod state_s3;
