@@ -207,6 +207,16 @@ pub enum StateError {
         /// `user@host` of the run that wrote it.
         writer: String,
     },
+    #[error("there is no state in {from} to migrate")]
+    NothingToMigrate { from: String },
+    #[error(
+        "refusing to overwrite state {to}: it holds serial {stored} of the same lineage, newer than (or diverged from) the serial {copying} being copied; nothing was written"
+    )]
+    DestinationNewer {
+        to: String,
+        stored: u64,
+        copying: u64,
+    },
     #[error(
         "the S3 state backend needs a multi-thread async runtime (it blocks on its SDK calls, which a current-thread runtime cannot drive meanwhile)"
     )]
