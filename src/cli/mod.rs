@@ -211,6 +211,41 @@ pub enum StateCommand {
         env: EnvArgs,
         address: String,
     },
+    /// Copy the state between the configured [backend] and another backend, keeping its
+    /// lineage and serial.
+    Migrate(MigrateArgs),
+}
+
+/// The kind of backend to migrate to.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum BackendArg {
+    S3,
+    Local,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// Where the state goes. The configured [backend] is one side; the other is given by
+    /// --bucket/--key/--region (S3) or --path (local, default state/<env>.json).
+    #[arg(long, value_enum)]
+    pub to: BackendArg,
+    /// The S3 side's bucket, when [backend] is local.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// The S3 side's key (`${env}` allowed), when [backend] is local.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// The S3 side's region (else [provider.aws] region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The local side's file, relative to the stack directory, when [backend] is s3.
+    #[arg(long)]
+    pub path: Option<std::path::PathBuf>,
+    /// How long to wait for each side's lock (e.g. 30s, 2m).
+    #[arg(long, default_value = "0s")]
+    pub lock_timeout: String,
 }
 
 #[derive(Debug, Args)]
@@ -230,7 +265,7 @@ pub struct OutputArgs {
 }
 
 /// `--lock-timeout` (`30s`, `2m`, ...) as a duration.
-fn lock_timeout(raw: &str) -> Result<Duration, Error> {
+pub(crate) fn lock_timeout(raw: &str) -> Result<Duration, Error> {
     humantime::parse_duration(raw.trim()).map_err(|e| Error::Usage {
         message: format!("--lock-timeout {raw:?} is not a duration (e.g. 30s, 2m): {e}"),
         help: None,

@@ -29,6 +29,9 @@ pub enum OpsError {
     Stale(#[from] StalePlan),
     #[error("{0}\n(run with --no-refresh to plan from recorded state only)")]
     Refresh(#[from] RefreshError),
+    /// Command-line arguments that do not fit together.
+    #[error("{0}")]
+    Usage(String),
     /// An address given on the command line that state does not hold.
     #[error("{address} is not in the state{}", if *.no_state { " (no state yet)" } else { "" })]
     NotInState { address: String, no_state: bool },

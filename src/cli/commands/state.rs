@@ -1,10 +1,10 @@
-//! `pedestal state list | show ADDR | rm ADDR`.
+//! `pedestal state list | show ADDR | rm ADDR | migrate --to s3|local`.
 
 use pedestal::ops::state;
 use pedestal::render;
 
 use super::state_request;
-use crate::cli::{Error, Exit, Global, StateCommand};
+use crate::cli::{BackendArg, Error, Exit, Global, MigrateArgs, StateCommand, lock_timeout};
 
 pub fn run(g: &Global, cmd: &StateCommand) -> Result<Exit, Error> {
     match cmd {
@@ -27,6 +27,38 @@ pub fn run(g: &Global, cmd: &StateCommand) -> Result<Exit, Error> {
                 removed.len()
             );
         }
+        StateCommand::Migrate(a) => migrate(g, a)?,
     }
     Ok(Exit::Success)
+}
+
+fn migrate(g: &Global, a: &MigrateArgs) -> Result<(), Error> {
+    let mut request = state_request(&a.env)?;
+    request.lock_timeout = lock_timeout(&a.lock_timeout)?;
+    let m = state::migrate(
+        &g.dir,
+        &state::MigrateRequest {
+            state: request,
+            to: match a.to {
+                BackendArg::S3 => state::BackendKind::S3,
+                BackendArg::Local => state::BackendKind::Local,
+            },
+            bucket: a.bucket.clone(),
+            key: a.key.clone(),
+            region: a.region.clone(),
+            path: a.path.clone(),
+        },
+    )?;
+    if m.unchanged {
+        println!(
+            "{} already holds this state (lineage {}, serial {}); nothing was copied.",
+            m.to, m.lineage, m.serial
+        );
+    } else {
+        println!(
+            "Copied the state from {} to {}: lineage {}, serial {}, {} resource(s).",
+            m.from, m.to, m.lineage, m.serial, m.resources
+        );
+    }
+    Ok(())
 }
