@@ -35,7 +35,10 @@ fn resource(i: usize) -> ResourceState {
         kind: ResourceKind::LogGroup,
         id: format!("arn:aws:logs:us-east-1:123456789012:log-group:/pedestal/bench/e{i:05}"),
         attrs: Attrs::from([
-            ("name".to_string(), Value::str(format!("/pedestal/bench/e{i:05}"))),
+            (
+                "name".to_string(),
+                Value::str(format!("/pedestal/bench/e{i:05}")),
+            ),
             ("retention_days".to_string(), Value::Int(30)),
             (
                 "tags".to_string(),

@@ -287,12 +287,7 @@ impl S3Store {
             });
         };
         let text = String::from_utf8(body).map_err(|e| self.corrupt(key, e.to_string()))?;
-        let mut state = parse_state(
-            &text,
-            &PathBuf::from(self.url(key)),
-            &self.stack,
-            &self.env,
-        )?;
+        let mut state = parse_state(&text, &PathBuf::from(self.url(key)), &self.stack, &self.env)?;
         let base_serial = state.serial;
         let mut next_seq = 0;
         for name in self.list(&journal_prefix(key, base_serial)).await? {
@@ -321,8 +316,10 @@ impl S3Store {
         })
     }
 
-    fn sse(&self, put: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder)
-    -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    fn sse(
+        &self,
+        put: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
         match &self.location.encryption {
             Encryption::BucketDefault => put,
             Encryption::S3Managed => put.server_side_encryption(ServerSideEncryption::Aes256),
@@ -524,7 +521,8 @@ impl S3Store {
     async fn try_lock(&self, operation: &str) -> Result<LockGuard, StateError> {
         let key = self.lock_key();
         let info = LockInfo::new(operation);
-        let body = serde_json::to_vec_pretty(&info).map_err(|e| self.corrupt(&key, e.to_string()))?;
+        let body =
+            serde_json::to_vec_pretty(&info).map_err(|e| self.corrupt(&key, e.to_string()))?;
         let put = self
             .client
             .put_object()

@@ -252,10 +252,7 @@ pub fn open(config: &Config) -> Result<Box<dyn StateStore>, StateError> {
             if let Some(r) = region.as_ref().filter(|r| !r.is_empty()) {
                 provider.region = r.clone();
             }
-            let conf = super::s3::block(
-                &handle,
-                crate::provider::aws::sdk_config(&provider),
-            )?;
+            let conf = super::s3::block(&handle, crate::provider::aws::sdk_config(&provider))?;
             let encryption = match (encrypt, kms_key_id) {
                 (false, _) => super::s3::Encryption::BucketDefault,
                 (true, None) => super::s3::Encryption::S3Managed,

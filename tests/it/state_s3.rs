@@ -2,6 +2,8 @@
 //! conformance suite, compare-and-swap refusals, lock waiting and the sync-over-async bridge
 //! on each kind of thread. The `pedestal` binary's use of it is in `state_s3/cli.rs`.
 
+mod cli;
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -189,7 +191,9 @@ fn a_write_from_an_old_etag_is_refused() {
 fn lock_waits_for_the_holder() {
     let bucket = bucket();
     let key = "w/state.json";
-    let holder = store(&bucket, key).lock("apply", Duration::ZERO).expect("lock");
+    let holder = store(&bucket, key)
+        .lock("apply", Duration::ZERO)
+        .expect("lock");
     match store(&bucket, key).lock("plan", Duration::ZERO) {
         Err(e @ StateError::Locked { .. }) => {
             let msg = e.to_string();
@@ -224,7 +228,8 @@ fn store_calls_work_from_any_thread_of_a_multi_thread_runtime() {
     let s2 = s.clone();
     rt().block_on(async move {
         // On a worker.
-        s2.write(&State::new(STACK, ENV)).expect("write on a worker");
+        s2.write(&State::new(STACK, ENV))
+            .expect("write on a worker");
         let guard = s2.lock("apply", Duration::ZERO).expect("lock on a worker");
         // On the blocking pool, with the guard dropped there.
         let s3 = s2.clone();

@@ -938,6 +938,9 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert!(format!("{e:?}").contains("kms_key_id"), "{e:?}");
         let e = load_text("[stack]\nname = \"b\"\n\n[backend]\nencrypt = true\n").unwrap_err();
-        assert!(format!("{e:?}").contains("only used by the s3 backend"), "{e:?}");
+        assert!(
+            format!("{e:?}").contains("only used by the s3 backend"),
+            "{e:?}"
+        );
     }
 }
