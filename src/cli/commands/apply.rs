@@ -53,6 +53,11 @@ pub(crate) async fn approve_and_apply(
             println!("\nDestroy complete! Resources: 0 destroyed.");
         } else {
             println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+            if let Some(outputs) = prepared.state.as_ref().map(|s| &s.outputs)
+                && !outputs.is_empty()
+            {
+                print!("\nOutputs:\n\n{}", super::output::human(outputs));
+            }
         }
         return Ok(Exit::Success);
     }
@@ -174,6 +179,9 @@ fn finish(report: &ApplyReport) -> Exit {
         }
     }
     println!("\n{}", report.summary());
+    if report.mode != PlanMode::Destroy && report.ok() && !report.state.outputs.is_empty() {
+        print!("\nOutputs:\n\n{}", super::output::human(&report.state.outputs));
+    }
     if report.interrupted {
         Exit::Interrupted
     } else if report.ok() {

@@ -1,6 +1,8 @@
 //! `pedestal output [NAME] [--json]`: recorded outputs. Secrets are only stored as digests, so
 //! they print as `(sensitive)` (and `null` with `"sensitive": true` in JSON).
 
+use std::collections::BTreeMap;
+
 use pedestal::ops::state;
 use pedestal::resource::Value;
 
@@ -42,12 +44,17 @@ pub fn run(g: &Global, a: &OutputArgs) -> Result<Exit, Error> {
             let doc = pedestal::state::canonical_json(serde_json::Value::Object(doc));
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
-        None => {
-            let width = outputs.keys().map(String::len).max().unwrap_or(0);
-            for (k, v) in &outputs {
-                println!("{k:width$} = {v}");
-            }
-        }
+        None => print!("{}", human(&outputs)),
     }
     Ok(Exit::Success)
+}
+
+/// `name = value` lines, names aligned, secrets as `(sensitive)`: what `pedestal output` and the
+/// end of `pedestal apply` print.
+pub(crate) fn human(outputs: &BTreeMap<String, Value>) -> String {
+    let width = outputs.keys().map(String::len).max().unwrap_or(0);
+    outputs
+        .iter()
+        .map(|(k, v)| format!("{k:width$} = {v}\n"))
+        .collect()
 }

@@ -178,6 +178,21 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
         0,
     );
     assert!(r.stdout().contains("Apply complete!"), "{}", r.stdout());
+    // The outputs after the summary: secrets (and what is built from them) as `(sensitive)`,
+    // exactly as `pedestal output` prints them.
+    let applied = r.stdout();
+    let (_, shown) = applied
+        .split_once("\nOutputs:\n\n")
+        .unwrap_or_else(|| panic!("no outputs after apply: {applied}"));
+    assert!(shown.contains("token       = (sensitive)\n"), "{shown}");
+    assert!(shown.contains("token_plain = (sensitive)\n"), "{shown}");
+    let r = run(
+        &st,
+        &["output"],
+        &[("PEDESTAL_VAR_api_token", SECRET)],
+        0,
+    );
+    assert_eq!(r.stdout(), shown);
     let store = pedestal::state::LocalStore::new(st.dir.join("state/dev.json"), &st.name, "dev");
     let state = pedestal::state::StateStore::read(&store).unwrap().unwrap();
     let td = &state.resources[&pedestal::addr::Address::new("endpoint.hello.task_definition")];

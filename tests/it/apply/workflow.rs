@@ -75,6 +75,16 @@ async fn quickstart_through_the_cli_apply_bump_drift_destroy() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
+    // The outputs follow the summary, as `pedestal output` shows them.
+    let applied = r.stdout();
+    let (_, shown) = applied
+        .split_once("Apply complete! Resources: 6 added, 0 changed, 0 destroyed.\n\nOutputs:\n\n")
+        .unwrap_or_else(|| panic!("no outputs after the summary: {applied}"));
+    assert!(shown.contains("model_uri = \"s3://"), "{shown}");
+    assert!(shown.contains(&format!("service   = \"{}-dev-hello\"", st.name)), "{shown}");
+    let r = st.run(&["output"]).expect(0);
+    assert_eq!(r.stdout(), shown);
+
     // Right after apply, with refresh: no changes.
     let r = st.run(&["plan", "--detailed-exitcode"]).expect(0);
     assert!(r.stdout().contains("No changes."), "{}", r.stdout());
