@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use error::Error;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Exit codes, as Terraform users expect them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub struct Global {
     /// The stack directory (holding pedestal.toml).
     #[arg(short = 'C', long = "chdir", global = true, default_value = ".")]
     pub dir: PathBuf,
-    /// Log what pedestal does (repeat for more detail).
+    /// Log to stderr: -v steps and timings, -vv AWS calls, -vvv request ids and retries.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Never colour output (also: NO_COLOR set in the environment).
@@ -58,6 +58,14 @@ impl Global {
         !self.no_color
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::io::stdout().is_terminal()
+    }
+
+    /// Whether logs (on stderr) may use colour: as [`Global::color`], for stderr.
+    pub fn log_color(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::io::stderr().is_terminal()
     }
 }
 
@@ -125,6 +133,7 @@ pub enum GraphFormat {
 pub struct GraphArgs {
     #[command(flatten)]
     pub env: EnvArgs,
+    /// Output format: Graphviz DOT or a Mermaid flowchart.
     #[arg(long, value_enum, default_value_t)]
     pub format: GraphFormat,
 }
@@ -144,6 +153,7 @@ pub struct PlanArgs {
     /// Save the plan to FILE for a later `pedestal apply FILE`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// How to show the plan: for people, as versioned JSON, or as a pull-request comment.
     #[arg(long, value_enum, default_value_t)]
     pub format: PlanFormat,
     /// Plan from recorded state only: no cloud reads, no credentials needed.
@@ -184,13 +194,16 @@ pub struct ApplyArgs {
 pub struct DestroyArgs {
     #[command(flatten)]
     pub env: EnvArgs,
+    /// Destroy without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
     /// Destroy only ADDR and what depends on it (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
+    /// How many resources may be destroyed at once.
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
+    /// How long to wait for the state lock (e.g. 30s, 2m).
     #[arg(long, default_value = "0s")]
     pub lock_timeout: String,
 }
@@ -203,12 +216,14 @@ pub enum StateCommand {
     Show {
         #[command(flatten)]
         env: EnvArgs,
+        /// The resource's address, as `state list` prints it.
         address: String,
     },
     /// Forget a resource (the cloud is not touched).
     Rm {
         #[command(flatten)]
         env: EnvArgs,
+        /// The resource's address, as `state list` prints it.
         address: String,
     },
     /// Copy the state between the configured [backend] and another backend, keeping its
@@ -252,6 +267,7 @@ pub struct MigrateArgs {
 pub struct ForceUnlockArgs {
     #[command(flatten)]
     pub env: EnvArgs,
+    /// The lock's id, as the error about the held lock prints it.
     pub lock_id: String,
 }
 
@@ -259,9 +275,59 @@ pub struct ForceUnlockArgs {
 pub struct OutputArgs {
     #[command(flatten)]
     pub env: EnvArgs,
+    /// Show only this output's value.
     pub name: Option<String>,
+    /// Print JSON (secrets as null, marked sensitive).
     #[arg(long)]
     pub json: bool,
+}
+
+/// How `pedestal --help` groups commands: the workflow first, as a Terraform user looks for it.
+/// A command not named here is listed with the other commands.
+const COMMAND_GROUPS: &[(&str, &[&str])] = &[
+    ("Main commands", &["validate", "plan", "apply", "destroy"]),
+    ("Release commands", &["status", "releases", "rollback"]),
+    (
+        "Other commands",
+        &["fmt", "graph", "import", "output", "state", "force-unlock"],
+    ),
+];
+
+/// The clap command with `--help` listing the commands in [`COMMAND_GROUPS`].
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let subs: Vec<&clap::Command> = cmd
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+        .collect();
+    let width = subs.iter().map(|c| c.get_name().len()).max().unwrap_or(0);
+    let line = |c: &clap::Command| {
+        let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+        format!("  {:width$}  {about}\n", c.get_name())
+    };
+    let mut listed = String::new();
+    let mut named: Vec<&str> = Vec::new();
+    for (i, (title, names)) in COMMAND_GROUPS.iter().enumerate() {
+        named.extend(names.iter());
+        let mut group: Vec<&clap::Command> = names
+            .iter()
+            .filter_map(|n| subs.iter().find(|c| c.get_name() == *n).copied())
+            .collect();
+        if i + 1 == COMMAND_GROUPS.len() {
+            group.extend(subs.iter().filter(|c| !named.contains(&c.get_name())));
+        }
+        if group.is_empty() {
+            continue;
+        }
+        listed.push_str(&format!("{title}:\n"));
+        group.into_iter().for_each(|c| listed.push_str(&line(c)));
+        listed.push('\n');
+    }
+    let template = format!(
+        "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{listed}\
+         Options:\n{{options}}{{after-help}}"
+    );
+    cmd.help_template(template)
 }
 
 /// `--lock-timeout` (`30s`, `2m`, ...) as a duration.
@@ -275,8 +341,14 @@ pub(crate) fn lock_timeout(raw: &str) -> Result<Duration, Error> {
 /// Parses the command line, runs the command on the process's only async runtime, and renders
 /// an error (the one place errors become text) with its exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.global.verbose);
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_tracing(cli.global.verbose, cli.global.log_color());
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        pedestal::ops::set_hash_observer(std::sync::Arc::new(progress::HashProgress::default()));
+    }
     let color = cli.global.color();
     miette::set_hook(Box::new(move |_| {
         let opts = miette::MietteHandlerOpts::new()
@@ -312,15 +384,87 @@ pub fn main() -> ExitCode {
     ExitCode::from(exit as u8)
 }
 
-fn init_tracing(verbose: u8) {
+/// Logs to stderr at the level `-v` asks for: `-v` each step with its timing, `-vv` adds every
+/// AWS call (operation, HTTP status, duration), `-vvv` each attempt's request id, retries and
+/// the SDK's own debug logs. Colour only when stderr is a terminal that may have it.
+fn init_tracing(verbose: u8, color: bool) {
     let level = match verbose {
         0 => return,
         1 => "pedestal=info",
         2 => "pedestal=debug",
-        _ => "debug",
+        _ => "debug,pedestal=trace",
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command, argument and flag, at every depth, says in one line what it is for.
+    #[test]
+    fn every_command_and_flag_has_one_line_of_help() {
+        fn walk(cmd: &clap::Command, path: &str, empty: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd
+                .get_about()
+                .is_none_or(|a| a.to_string().trim().is_empty())
+            {
+                empty.push(format!("{path}: no description"));
+            }
+            for arg in cmd.get_arguments() {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                if help.trim().is_empty() || help.contains('\n') {
+                    empty.push(format!("{path} {}: {help:?}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path, empty);
+            }
+        }
+        let mut cmd = command();
+        cmd.build();
+        let mut empty = Vec::new();
+        walk(&cmd, "", &mut empty);
+        assert!(
+            empty.is_empty(),
+            "without a one-line help:\n{}",
+            empty.join("\n")
+        );
+    }
+
+    /// `pedestal --help`: the workflow commands first, then the others, every command once.
+    #[test]
+    fn help_groups_commands_as_a_terraform_user_looks_for_them() {
+        let help = command().render_help().to_string();
+        let at = |s: &str| {
+            help.find(s)
+                .unwrap_or_else(|| panic!("{s:?} missing from:\n{help}"))
+        };
+        let main = at("Main commands:");
+        let other = at("Other commands:");
+        assert!(main < other, "{help}");
+        for name in ["validate", "plan", "apply", "destroy"] {
+            let i = at(&format!("\n  {name} "));
+            assert!(
+                main < i && i < other,
+                "{name} among the main commands:\n{help}"
+            );
+        }
+        for name in ["fmt", "graph", "import", "output", "state", "force-unlock"] {
+            assert!(at(&format!("\n  {name} ")) > other, "{name}:\n{help}");
+        }
+        for sub in Cli::command().get_subcommands() {
+            if sub.get_name() != "help" {
+                let line = format!("\n  {} ", sub.get_name());
+                assert_eq!(help.matches(&line).count(), 1, "{line:?} once:\n{help}");
+            }
+        }
+        assert!(help.contains("Options:\n"), "{help}");
+        assert!(help.contains("--chdir"), "{help}");
+    }
 }

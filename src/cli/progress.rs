@@ -78,3 +78,35 @@ impl ApplyObserver for Progress {
         self.line(line_adopted(addr, id));
     }
 }
+
+/// A byte-counting bar on stderr while a large artifact is hashed (terminals only).
+#[derive(Debug, Default)]
+pub struct HashProgress {
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl pedestal::spec::digest_cache::HashObserver for HashProgress {
+    fn start(&self, path: &std::path::Path, size: u64) {
+        let bar = ProgressBar::new(size);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "hashing {msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(path.display().to_string());
+        *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            b.inc(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -226,7 +226,24 @@ pub async fn run(
         ..opts.clone()
     };
     let provider: Arc<dyn Provider> = Arc::new(provider_for(&plan, &root).await);
-    Ok(execute(&plan, state, provider, persist, observer, &opts).await)
+    tracing::info!(
+        "applying {} changes in region {} (at most {} at once)",
+        plan.changes
+            .iter()
+            .filter(|c| c.action != crate::plan::Action::NoOp)
+            .count(),
+        plan.provider.region,
+        opts.parallelism.max(1)
+    );
+    let started = std::time::Instant::now();
+    let report = execute(&plan, state, provider, persist, observer, &opts).await;
+    tracing::info!(
+        "{} in {:.0?} (persisting state took {:.0?})",
+        report.summary(),
+        started.elapsed(),
+        report.persist_time
+    );
+    Ok(report)
 }
 
 /// Persists state as a JSON file: every write replaces the whole file atomically (temporary

@@ -17,7 +17,17 @@ use std::path::Path;
 pub use error::OpsError;
 
 use crate::provider::aws::{AwsOptions, AwsProvider};
+use crate::spec::digest_cache::HashObserver;
 use crate::spec::{Config, LoadOptions, ProviderConfig};
+
+/// Told while large artifacts are hashed; set once per process (by the CLI, on a terminal).
+static HASH_OBSERVER: std::sync::OnceLock<std::sync::Arc<dyn HashObserver>> =
+    std::sync::OnceLock::new();
+
+/// Reports the hashing of large artifacts to `observer` for the rest of the process.
+pub fn set_hash_observer(observer: std::sync::Arc<dyn HashObserver>) {
+    let _ = HASH_OBSERVER.set(observer);
+}
 
 /// Loads the spec of the stack in `dir` for `env` with `--var` overrides and the
 /// `PEDESTAL_VAR_*` environment.
@@ -26,10 +36,18 @@ pub fn load_config(
     env: &str,
     vars: &BTreeMap<String, String>,
 ) -> Result<Config, OpsError> {
-    Ok(crate::spec::load(
-        dir,
-        &LoadOptions::with_inputs(env, vars),
-    )?)
+    let started = std::time::Instant::now();
+    let mut opts = LoadOptions::with_inputs(env, vars);
+    opts.hash_observer = HASH_OBSERVER.get().cloned();
+    let config = crate::spec::load(dir, &opts)?;
+    tracing::info!(
+        "loaded the spec of stack `{}` env `{env}`: {} resources, {} outputs in {:.0?}",
+        config.stack,
+        config.resources.len(),
+        config.outputs.len(),
+        started.elapsed()
+    );
+    Ok(config)
 }
 
 /// The provider settings to connect with: `[provider.aws]`, in the stack's region when the

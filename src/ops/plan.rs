@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::OpsError;
 use super::refresh::{self, Refresher};
@@ -63,7 +63,13 @@ pub async fn run(
         PlanMode::Normal => "plan",
         PlanMode::Destroy => "plan --destroy",
     };
+    let started = Instant::now();
     let _guard = store.lock(operation, req.lock_timeout)?;
+    tracing::info!(
+        "locked state {} in {:.0?}",
+        store.describe(),
+        started.elapsed()
+    );
     plan_locked(config, store.as_ref(), req, refresher).await
 }
 
@@ -74,7 +80,20 @@ pub async fn plan_locked(
     req: &PlanRequest,
     refresher: Option<&dyn Refresher>,
 ) -> Result<PlanOutcome, OpsError> {
+    let started = Instant::now();
     let prior = store.read()?;
+    tracing::info!(
+        "read state {}: {} in {:.0?}",
+        store.describe(),
+        prior
+            .as_ref()
+            .map_or("none recorded yet".to_string(), |s| format!(
+                "serial {}, {} resources",
+                s.serial,
+                s.resources.len()
+            )),
+        started.elapsed()
+    );
     let empty;
     let recorded: &State = match &prior {
         Some(s) => s,
@@ -95,7 +114,14 @@ pub async fn plan_locked(
                 &own
             }
         };
+        let started = Instant::now();
         let refreshed = r.refresh(recorded).await?;
+        tracing::info!(
+            "refreshed {} resources in {:.0?}: {} drifted",
+            recorded.resources.len(),
+            started.elapsed(),
+            refreshed.drift.len()
+        );
         refreshed_state = refreshed.state;
         current = &refreshed_state;
         drift = refreshed.drift;
@@ -107,10 +133,21 @@ pub async fn plan_locked(
         drift,
         git_commit: plan::file::git_commit(&config.root),
     };
+    let started = Instant::now();
     let plan = plan::plan(&config, current, &opts)?;
+    let sum = plan.summary();
+    tracing::info!(
+        "planned {} resources in {:.0?}: {} to add, {} to change, {} to destroy",
+        plan.changes.len(),
+        started.elapsed(),
+        sum.add,
+        sum.change,
+        sum.destroy
+    );
     let saved = match &req.out {
         Some(path) => {
             plan::file::write(path, &plan)?;
+            tracing::info!("saved the plan to {}", path.display());
             Some(path.clone())
         }
         None => None,

@@ -134,7 +134,7 @@ pub fn release_headline(r: &ReleaseChange) -> String {
     match (&r.version_before, &r.version_after) {
         (None, None) if r.image_after.is_none() => format!("{}: removed", r.endpoint),
         (None, Some(a)) if r.image_before.is_none() => {
-            format!("{}: new release {a}", r.endpoint)
+            format!("{}: first release {a}", r.endpoint)
         }
         (Some(b), None) if r.image_after.is_none() => {
             format!("{}: removed (was release {b})", r.endpoint)
@@ -144,23 +144,31 @@ pub fn release_headline(r: &ReleaseChange) -> String {
     }
 }
 
-/// `image tag 2.4.1 → 2.5.0 (repo)` when only the tag changed, else both images in full.
+/// `image tag 2.4.1 → 2.5.0  (repo)` when only the tag changed (`image digest sha256:…` for
+/// an image pinned by digest), else both images in full.
 pub fn image_line(r: &ReleaseChange) -> String {
     match (&r.image_before, &r.image_after) {
         (Some(b), Some(a)) => {
-            let (rb, tb) = split_image(b);
-            let (ra, ta) = split_image(a);
-            if rb == ra {
-                format!(
-                    "image tag        {} → {}  ({ra})",
-                    tb.unwrap_or("latest"),
-                    ta.unwrap_or("latest")
-                )
-            } else {
+            let (rb, pb) = split_image(b);
+            let (ra, pa) = split_image(a);
+            if rb != ra {
                 format!("image            {b} → {a}")
+            } else if pb.label() == pa.label() {
+                format!("{:17}{} → {}  ({ra})", pa.label(), pb.short(), pa.short())
+            } else {
+                format!(
+                    "image            {} {} → {} {}  ({ra})",
+                    pb.label(),
+                    pb.short(),
+                    pa.label(),
+                    pa.short()
+                )
             }
         }
-        (None, Some(a)) => format!("image            {a}"),
+        (None, Some(a)) => {
+            let (repo, pin) = split_image(a);
+            format!("{:17}{}  ({repo})", pin.label(), pin.short())
+        }
         (Some(b), None) => format!("image            {b} → (none)"),
         (None, None) => "image            (none)".into(),
     }
@@ -243,7 +251,18 @@ fn header(c: &ResourceChange) -> String {
         (Action::DeleteThenCreate | Action::CreateThenDelete, _) => "must be replaced",
         (Action::NoOp, _) => "is unchanged",
     };
-    format!("# {} {what}", c.address)
+    match physical_name(c) {
+        Some(name) if c.action == Action::Create => {
+            format!("# {} {what} as {name:?}", c.address)
+        }
+        _ => format!("# {} {what}", c.address),
+    }
+}
+
+/// The name the resource has (or will have) in the cloud, when the plan knows it.
+fn physical_name(c: &ResourceChange) -> Option<&str> {
+    let attrs = c.after.as_ref().or(c.before.as_ref())?;
+    attrs.get(c.kind.schema().name_attr)?.as_str()
 }
 
 fn reason_line(c: &ResourceChange) -> Option<String> {

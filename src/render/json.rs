@@ -88,7 +88,11 @@ struct BeforeAfter<'a> {
 struct ReleaseJ<'a> {
     artifact_sha256: BeforeAfter<'a>,
     endpoint: &'a str,
+    /// The endpoint had no release before this one.
+    first_release: bool,
     image: BeforeAfter<'a>,
+    /// The digest pinning the image, when it is pinned by digest.
+    image_digest: BeforeAfter<'a>,
     version: BeforeAfter<'a>,
 }
 
@@ -147,7 +151,12 @@ impl<'a> Doc<'a> {
             .map(|r| ReleaseJ {
                 artifact_sha256: ba(&r.artifact_sha256_before, &r.artifact_sha256_after),
                 endpoint: &r.endpoint,
+                first_release: r.version_before.is_none() && r.image_before.is_none(),
                 image: ba(&r.image_before, &r.image_after),
+                image_digest: BeforeAfter {
+                    after: r.image_after.as_deref().and_then(digest),
+                    before: r.image_before.as_deref().and_then(digest),
+                },
                 version: ba(&r.version_before, &r.version_after),
             })
             .collect();
@@ -349,4 +358,9 @@ impl Serialize for UnknownMask<'_> {
             Some(a) => attrs_mask(a, s, unknown_leaf, Value::is_unknown),
         }
     }
+}
+
+/// The digest of an image pinned by one.
+fn digest(image: &str) -> Option<&str> {
+    super::split_image(image).1.digest()
 }

@@ -102,28 +102,27 @@ fn releases(plan: &Plan, head: &mut String) {
     head.push_str("#### Releases\n\n");
     for r in plan.releases.iter().take(MAX_LISTED) {
         let mut extra = Vec::new();
-        if r.artifact_sha256_before != r.artifact_sha256_after {
-            extra.push(format!(
-                "artifact sha256 `{}` → `{}`",
-                r.artifact_sha256_before
-                    .as_deref()
-                    .map_or("(none)".into(), short_sha),
-                r.artifact_sha256_after
-                    .as_deref()
-                    .map_or("(none)".into(), short_sha)
-            ));
+        let sha = |s: &Option<String>| s.as_deref().map_or("(none)".into(), short_sha);
+        match (&r.artifact_sha256_before, &r.artifact_sha256_after) {
+            (b, a) if b == a => {}
+            (None, Some(a)) => extra.push(format!("artifact sha256 `{}`", short_sha(a))),
+            (b, a) => extra.push(format!("artifact sha256 `{}` → `{}`", sha(b), sha(a))),
         }
         if r.image_before != r.image_after {
-            let tag = |i: &Option<String>| {
-                i.as_deref()
-                    .map(|i| super::split_image(i).1.unwrap_or("latest").to_string())
-                    .unwrap_or_else(|| "(none)".into())
-            };
-            extra.push(format!(
-                "image tag `{}` → `{}`",
-                tag(&r.image_before),
-                tag(&r.image_after)
-            ));
+            let before = r.image_before.as_deref().map(|i| super::split_image(i).1);
+            let after = r.image_after.as_deref().map(|i| super::split_image(i).1);
+            extra.push(match (before, after) {
+                (None, Some(a)) => format!("{} `{}`", a.label(), a.short()),
+                (Some(b), Some(a)) if b.label() == a.label() => {
+                    format!("{} `{}` → `{}`", a.label(), b.short(), a.short())
+                }
+                (b, a) => {
+                    let show = |p: Option<super::ImagePin>| {
+                        p.map_or("(none)".into(), |p| format!("{} {}", p.label(), p.short()))
+                    };
+                    format!("image `{}` → `{}`", show(b), show(a))
+                }
+            });
         }
         let _ = write!(head, "- **{}**", release_headline(r));
         if !extra.is_empty() {

@@ -65,11 +65,93 @@ pub fn short_sha(s: &str) -> String {
     }
 }
 
-/// Splits `repo:tag` (the tag is after the last `:` that follows the last `/`).
-pub fn split_image(image: &str) -> (&str, Option<&str>) {
+/// What pins an image reference: a tag (`latest` when none is written) or a digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImagePin<'a> {
+    Tag(&'a str),
+    /// `sha256:…`, from `repo@sha256:…`.
+    Digest(&'a str),
+}
+
+impl<'a> ImagePin<'a> {
+    /// `image tag` or `image digest`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ImagePin::Tag(_) => "image tag",
+            ImagePin::Digest(_) => "image digest",
+        }
+    }
+
+    /// The tag, or the digest shortened for people (`sha256:59296d23d623…`).
+    pub fn short(self) -> String {
+        match self {
+            ImagePin::Tag(t) => t.to_string(),
+            ImagePin::Digest(d) => match d.split_once(':') {
+                Some((algo, _)) => format!("{algo}:{}", short_sha(&d[algo.len() + 1..])),
+                None => short_sha(d),
+            },
+        }
+    }
+
+    /// The full digest, when pinned by one.
+    pub fn digest(self) -> Option<&'a str> {
+        match self {
+            ImagePin::Digest(d) => Some(d),
+            ImagePin::Tag(_) => None,
+        }
+    }
+}
+
+/// Splits `repo:tag` (the tag is after the last `:` that follows the last `/`) or
+/// `repo[:tag]@digest` (the digest pins it; a tag beside it is ignored, as the registry does).
+pub fn split_image(image: &str) -> (&str, ImagePin<'_>) {
     let slash = image.rfind('/').map_or(0, |i| i + 1);
-    match image[slash..].rfind(':') {
-        Some(i) => (&image[..slash + i], Some(&image[slash + i + 1..])),
-        None => (image, None),
+    let name = &image[slash..];
+    if let Some(at) = name.find('@') {
+        let repo = &image[..slash + at];
+        let repo = split_image(repo).0;
+        return (repo, ImagePin::Digest(&name[at + 1..]));
+    }
+    match name.rfind(':') {
+        Some(i) => (&image[..slash + i], ImagePin::Tag(&image[slash + i + 1..])),
+        None => (image, ImagePin::Tag("latest")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_split_into_repository_and_pin() {
+        let d = "sha256:59296d23d6230000000000000000000000000000000000000000000000000000";
+        for (image, repo, pin) in [
+            ("python", "python", ImagePin::Tag("latest")),
+            (
+                "localhost:5000/serve:2.4.1",
+                "localhost:5000/serve",
+                ImagePin::Tag("2.4.1"),
+            ),
+            (
+                "localhost:5000/serve",
+                "localhost:5000/serve",
+                ImagePin::Tag("latest"),
+            ),
+            (
+                &format!("ecr.aws/serve@{d}"),
+                "ecr.aws/serve",
+                ImagePin::Digest(d),
+            ),
+            (
+                &format!("ecr.aws/serve:2.4.1@{d}"),
+                "ecr.aws/serve",
+                ImagePin::Digest(d),
+            ),
+        ] {
+            assert_eq!(split_image(image), (repo, pin), "{image}");
+        }
+        assert_eq!(ImagePin::Digest(d).short(), "sha256:59296d23d623…");
+        assert_eq!(ImagePin::Digest(d).label(), "image digest");
+        assert_eq!(ImagePin::Tag("2.4.1").short(), "2.4.1");
     }
 }

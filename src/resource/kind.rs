@@ -95,6 +95,21 @@ impl ResourceKind {
         }
     }
 
+    /// The longest physical name AWS accepts for this kind, in bytes (`None`: checked where the
+    /// name is made, or derived from other names).
+    pub fn max_name_len(self) -> Option<usize> {
+        match self {
+            // Checked with the rest of S3's naming rules (3 to 63).
+            ResourceKind::S3Bucket => None,
+            ResourceKind::S3Object => Some(1024),
+            ResourceKind::EcsCluster
+            | ResourceKind::EcsTaskDefinition
+            | ResourceKind::EcsService => Some(255),
+            ResourceKind::LogGroup => Some(512),
+            ResourceKind::ScalingTarget => None,
+        }
+    }
+
     /// Whether AWS lets this kind carry tags.
     pub fn taggable(self) -> bool {
         !matches!(self, ResourceKind::ScalingTarget)

@@ -9,7 +9,7 @@
 //!
 //! Public entry point: [`load`].
 //!
-//! # Language notes (where PRODUCT.md §1 is silent)
+//! # Language notes
 //! - Environment files `env/<name>.toml` hold flat `name = value` pairs for declared variables
 //!   (literal values, no `${...}`). Precedence: default < env file < `PEDESTAL_VAR_<name>` <
 //!   `--var name=value`; textual values are parsed per declared type (`number`: integer or
@@ -30,6 +30,7 @@
 //! - Region: `[stack] region`, else `[provider.aws] region`, else `us-east-1`.
 
 mod diag;
+pub mod digest_cache;
 mod fields;
 mod inputs;
 mod load;
@@ -117,6 +118,8 @@ pub struct LoadOptions {
     /// `PEDESTAL_VAR_<name>` values taken from the process environment by the caller (keys
     /// with or without the `PEDESTAL_VAR_` prefix).
     pub env_vars: BTreeMap<String, String>,
+    /// Told while a large artifact is hashed (see [`digest_cache`]).
+    pub hash_observer: Option<std::sync::Arc<dyn digest_cache::HashObserver>>,
 }
 
 impl LoadOptions {

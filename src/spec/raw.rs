@@ -2,6 +2,7 @@
 //! [`Span`], with `${...}` interpolations parsed into [`Template`]s. Nothing here knows what a
 //! stack, a variable or an endpoint is; `resolve` and `lower` give the tree its meaning.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use toml::Spanned;
@@ -127,8 +128,13 @@ impl Node {
     }
 }
 
-/// Parses one TOML file into a table node. Syntax errors are all reported; `None` when the
-/// document could not be read at all. `templates` turns `${...}` parsing on (spec files) or off
+/// Beyond this many lines with syntax errors a file is reported as not a spec.
+pub const MAX_SYNTAX_LINES: usize = 3;
+
+/// Parses one TOML file into a table node. Syntax errors are reported once per line, each
+/// showing only its own line; a file with errors on more than [`MAX_SYNTAX_LINES`] lines is
+/// most likely not a spec at all, and only its first error is shown. `None` when the document
+/// could not be read at all. `templates` turns `${...}` parsing on (spec files) or off
 /// (environment files, where values are literal).
 pub fn parse_document(
     sources: &SourceMap,
@@ -139,8 +145,26 @@ pub fn parse_document(
     let text = sources.text(file);
     let (doc, errors) = DeTable::parse_recoverable(text);
     let had_errors = !errors.is_empty();
+    let mut by_line: BTreeMap<usize, _> = BTreeMap::new();
     for e in errors {
         let range = e.span().unwrap_or(0..0);
+        let line = text[..range.start.min(text.len())].matches('\n').count();
+        by_line.entry(line).or_insert((range, e));
+    }
+    let not_a_spec = by_line.len() > MAX_SYNTAX_LINES;
+    let more = by_line.len().saturating_sub(1);
+    for (range, e) in by_line
+        .into_values()
+        .take(if not_a_spec { 1 } else { usize::MAX })
+    {
+        let help = if not_a_spec {
+            format!(
+                "{more} more lines are not TOML either: is {} a pedestal spec?",
+                sources.get(file).name
+            )
+        } else {
+            "see https://toml.io for the syntax".to_string()
+        };
         diags.push(
             SpecError::at(
                 sources,
@@ -149,7 +173,8 @@ pub fn parse_document(
                 format!("invalid TOML: {}", e.message().trim()),
                 "here",
             )
-            .with_help("see https://toml.io for the syntax"),
+            .only_its_line()
+            .with_help(help),
         );
     }
     if had_errors {

@@ -823,7 +823,13 @@ impl Loader<'_> {
             .collect();
         let mut seen: HashMap<(crate::resource::ResourceKind, String), Address> = HashMap::new();
         let mut clashes: Vec<(Address, Address, String)> = Vec::new();
+        let mut too_long = Vec::new();
         for r in self.lowered().resources.values() {
+            if let (Some(name), Some(max)) = (r.physical_name(), r.kind.max_name_len())
+                && name.len() > max
+            {
+                too_long.push((r.address.clone(), r.kind, name.to_string(), max));
+            }
             // Object keys are only unique within their bucket.
             let Some(name) = r
                 .physical_name()
@@ -858,6 +864,25 @@ impl Loader<'_> {
                     e = e.with_label(&s, "also uses this name");
                 }
                 errors.push(e);
+            }
+        }
+        for (addr, kind, name, max) in too_long {
+            if let Some(&i) = block_of.get(addr.block()) {
+                let span = self.block(i).name_span.clone();
+                errors.push(
+                    SpecError::at(
+                        self.sources(),
+                        ErrorCode::InvalidValue,
+                        &span,
+                        format!(
+                            "{addr} would be named {name:?}, {} characters: a {} name has at most {max}",
+                            name.len(),
+                            kind
+                        ),
+                        "name too long",
+                    )
+                    .with_help("shorten the block, module or environment name, or set the name explicitly"),
+                );
             }
         }
         for e in errors {

@@ -303,6 +303,18 @@ impl Loader<'_> {
                     format!("cannot read {env_rel}: {err}"),
                 )),
             }
+        } else if env_path.is_dir() {
+            let env = self.env().to_string();
+            let shown = self.display_name(Path::new(&env_rel));
+            self.push_error(
+                SpecError::bare(
+                    ErrorCode::Environment,
+                    format!("environment `{env}`: {shown} is a directory, not a file"),
+                )
+                .with_help(format!(
+                    "the variables of environment `{env}` go in a TOML file at {env_rel}"
+                )),
+            );
         } else {
             self.unknown_environment(&env_rel);
         }

@@ -5,6 +5,7 @@
 
 #[doc(hidden)]
 pub mod conformance;
+mod holder;
 mod journal;
 mod json;
 mod local;

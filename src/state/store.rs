@@ -49,7 +49,7 @@ impl LockInfo {
     pub fn new(operation: &str) -> LockInfo {
         LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
-            who: who(),
+            who: super::holder::who(),
             operation: operation.to_string(),
             created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -82,17 +82,7 @@ impl fmt::Display for LockInfo {
 
 /// `user@host` of this process.
 pub(super) fn who() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}")
+    super::holder::who()
 }
 
 /// A held lock; dropping it releases the lock.

@@ -666,3 +666,52 @@ fn list_and_map_variables_from_text() {
         "{text}"
     );
 }
+
+/// An environment file that is a directory is reported as one, not as a missing environment.
+#[test]
+fn an_environment_file_that_is_a_directory_says_so() {
+    let dir = stack(&[
+        ("pedestal.toml", &format!("[stack]\nname = \"s\"\n{NET}")),
+        ("env/dev.toml/README", "not an environment file\n"),
+    ]);
+    let text = match spec::load(dir.path(), &LoadOptions::env("dev")) {
+        Ok(_) => panic!("a directory is not an environment file"),
+        Err(d) => d.render(false, 100),
+    };
+    assert!(
+        text.contains("env/dev.toml is a directory, not a file"),
+        "{text}"
+    );
+    assert!(!text.contains("does not exist"), "{text}");
+}
+
+/// A `module.toml` that is not a spec at all (a symlink to a system file, say) is reported by
+/// its first offending line alone: none of its other lines reach the errors.
+#[cfg(unix)]
+#[test]
+fn a_module_file_that_is_not_a_spec_is_not_echoed() {
+    let lines: Vec<String> = (0..20)
+        .map(|i| format!("user{i:02}:x:{i}:{i}:Someone {i}:/home/user{i:02}:/bin/sh"))
+        .collect();
+    let system = stack(&[("passwd", &(lines.join("\n") + "\n"))]);
+    let dir = stack(&[(
+        "pedestal.toml",
+        &format!("[stack]\nname = \"s\"\n{NET}\n[module.x]\nsource = \"./m\"\n"),
+    )]);
+    std::fs::create_dir_all(dir.path().join("m")).unwrap();
+    std::os::unix::fs::symlink(
+        system.path().join("passwd"),
+        dir.path().join("m/module.toml"),
+    )
+    .unwrap();
+    let diags = match spec::load(dir.path(), &LoadOptions::env("dev")) {
+        Ok(_) => panic!("not a spec"),
+        Err(d) => d,
+    };
+    let text = diags.render(false, 100);
+    assert_eq!(diags.len(), 1, "{text}");
+    assert!(text.contains("module.toml:1:"), "{text}");
+    assert!(text.contains("is m/module.toml a pedestal spec?"), "{text}");
+    let echoed: Vec<&String> = lines.iter().filter(|l| text.contains(l.as_str())).collect();
+    assert_eq!(echoed, [&lines[0]], "only the offending line:\n{text}");
+}

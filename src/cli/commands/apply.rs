@@ -180,7 +180,10 @@ fn finish(report: &ApplyReport) -> Exit {
     }
     println!("\n{}", report.summary());
     if report.mode != PlanMode::Destroy && report.ok() && !report.state.outputs.is_empty() {
-        print!("\nOutputs:\n\n{}", super::output::human(&report.state.outputs));
+        print!(
+            "\nOutputs:\n\n{}",
+            super::output::human(&report.state.outputs)
+        );
     }
     if report.interrupted {
         Exit::Interrupted

@@ -3,6 +3,7 @@
 //! [`ResourceKind`] to one file per service.
 
 pub mod autoscaling;
+pub mod call_log;
 pub mod ecs;
 pub mod error;
 pub mod logs;
@@ -169,21 +170,25 @@ impl AwsProvider {
             aws_sdk_s3::config::Builder::from(conf)
                 .force_path_style(path_style)
                 .interceptor(calls.clone())
+                .interceptor(call_log::CallLog)
                 .build(),
         );
         let ecs = aws_sdk_ecs::Client::from_conf(
             aws_sdk_ecs::config::Builder::from(conf)
                 .interceptor(calls.clone())
+                .interceptor(call_log::CallLog)
                 .build(),
         );
         let aas = aws_sdk_applicationautoscaling::Client::from_conf(
             aws_sdk_applicationautoscaling::config::Builder::from(conf)
                 .interceptor(calls.clone())
+                .interceptor(call_log::CallLog)
                 .build(),
         );
         let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
             aws_sdk_cloudwatchlogs::config::Builder::from(conf)
                 .interceptor(calls.clone())
+                .interceptor(call_log::CallLog)
                 .build(),
         );
         let region = conf

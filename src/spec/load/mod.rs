@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 mod sections;
 
 use super::diag::{Diagnostics, ErrorCode, FileId, SourceMap, Span, SpecError, did_you_mean};
+use super::digest_cache::DigestCache;
 use super::raw::{Entry, Node, NodeKind, parse_document};
 use super::{Backend, Config, LoadOptions, Output, ProviderConfig};
 use crate::addr::Address;
@@ -175,6 +176,8 @@ pub(super) struct Lowered {
     pub dep_origin: HashMap<(Address, Address), Span>,
     /// Artifact source hashes by path (each source hashed once per load).
     pub hash_cache: HashMap<PathBuf, Option<Hashed>>,
+    /// Artifact file digests kept between runs.
+    pub digests: DigestCache,
 }
 
 /// The state of one load. Its users (`vars`, `resolve`, `fields`, `lower`) go through its
@@ -278,7 +281,10 @@ impl<'o> Loader<'o> {
             blocks: Vec::new(),
             var_decls: BTreeMap::new(),
             stack_outputs: Vec::new(),
-            lowered: Lowered::default(),
+            lowered: Lowered {
+                digests: DigestCache::open(dir, opts.hash_observer.clone()),
+                ..Lowered::default()
+            },
         }
     }
 
@@ -431,6 +437,7 @@ impl<'o> Loader<'o> {
         self.root_sections(file, &doc);
         if self.diags.is_empty() {
             self.evaluate();
+            self.lowered.digests.save();
         }
         if self.diags.is_empty() {
             self.finish_dependencies();

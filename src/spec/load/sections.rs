@@ -100,6 +100,19 @@ impl Loader<'_> {
                 NodeKind::Str { text, tpl: None } => {
                     out.insert(e.key.clone(), text.clone());
                 }
+                NodeKind::Str { tpl: Some(tpl), .. } => {
+                    let found = if tpl.single().is_some() {
+                        "a reference"
+                    } else {
+                        "a string with a reference in it"
+                    };
+                    self.err(
+                        ErrorCode::WrongType,
+                        &e.value.span,
+                        format!("{what} values must be plain strings, found {found}"),
+                        "`${...}` is not resolved here; write the value itself",
+                    );
+                }
                 _ => {
                     let found = e.value.type_name();
                     self.err(

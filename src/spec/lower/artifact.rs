@@ -2,7 +2,6 @@
 //! directory as a manifest of per-file digests).
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -13,6 +12,7 @@ use crate::resource::schema;
 use crate::resource::schema::s3_object::{self, Attr as O};
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
+use crate::spec::digest_cache::DigestCache;
 use crate::spec::fields::Fields;
 use crate::spec::load::{Block, BlockId, BlockKind, Hashed, Loader, normalize, slash};
 use crate::spec::resolve::Deps;
@@ -28,23 +28,6 @@ const ARTIFACT_KEYS: &[&str] = &[
     "depends_on",
     "lifecycle",
 ];
-/// Streams a file through SHA-256.
-fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        h.update(&buf[..n]);
-    }
-    Ok((hex::encode(h.finalize()), size))
-}
-
 fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, PathBuf>) -> std::io::Result<()> {
     for e in std::fs::read_dir(dir)? {
         let e = e?;
@@ -64,8 +47,9 @@ fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, PathBuf>) -> std::io::
     Ok(())
 }
 
-/// Hashes a file, or a directory as a sorted manifest of `relpath\tsha256\n` lines.
-fn hash_source(path: &Path) -> std::io::Result<Hashed> {
+/// Hashes a file, or a directory as a sorted manifest of `relpath\tsha256\n` lines (each file
+/// through the digest cache).
+fn hash_source(path: &Path, cache: &mut DigestCache) -> std::io::Result<Hashed> {
     let meta = std::fs::metadata(path)?;
     if meta.is_dir() {
         let mut files = BTreeMap::new();
@@ -74,7 +58,7 @@ fn hash_source(path: &Path) -> std::io::Result<Hashed> {
         let mut digests = BTreeMap::new();
         let mut total = 0;
         for (rel, p) in files {
-            let (hex, size) = hash_file(&p)?;
+            let (hex, size) = cache.hash_file(&p)?;
             manifest.push_str(&format!("{rel}\t{hex}\n"));
             total += size;
             digests.insert(rel, hex);
@@ -85,7 +69,7 @@ fn hash_source(path: &Path) -> std::io::Result<Hashed> {
             Some(digests),
         ))
     } else {
-        let (hex, size) = hash_file(path)?;
+        let (hex, size) = cache.hash_file(path)?;
         Ok((hex, size, None))
     }
 }
@@ -242,7 +226,7 @@ impl Loader<'_> {
         let result = match cached {
             Some(r) => r,
             None => {
-                let r = hash_source(&path).ok();
+                let r = hash_source(&path, &mut self.lowered_mut().digests).ok();
                 self.lowered_mut()
                     .hash_cache
                     .insert(path.clone(), r.clone());

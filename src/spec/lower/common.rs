@@ -104,12 +104,19 @@ impl Loader<'_> {
         .help = Some(help);
     }
 
-    /// Default physical name: `<stack>-<env>-<module…>-<name>`, `_` → `-`.
+    /// Default physical name: `<stack>-<env>-<module…>-<name>`, `_` → `-` (the one naming
+    /// rule; log groups join the same parts as a path, buckets are lowercased).
     pub(super) fn default_name(&self, scope: ScopeId, name: &str) -> String {
+        self.name_parts(scope, name).join("-")
+    }
+
+    /// The parts of a default physical name: stack, environment, module calls, block name,
+    /// each with `_` → `-`.
+    pub(super) fn name_parts(&self, scope: ScopeId, name: &str) -> Vec<String> {
         let mut parts = vec![self.stack().to_string(), self.env().to_string()];
         parts.extend(self.scope(scope).qual.iter().cloned());
         parts.push(name.to_string());
-        parts.join("-").replace('_', "-")
+        parts.iter().map(|p| p.replace('_', "-")).collect()
     }
 
     /// Stack tags, then block tags, then the `pedestal:*` ones.

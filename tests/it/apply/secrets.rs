@@ -186,12 +186,7 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
         .unwrap_or_else(|| panic!("no outputs after apply: {applied}"));
     assert!(shown.contains("token       = (sensitive)\n"), "{shown}");
     assert!(shown.contains("token_plain = (sensitive)\n"), "{shown}");
-    let r = run(
-        &st,
-        &["output"],
-        &[("PEDESTAL_VAR_api_token", SECRET)],
-        0,
-    );
+    let r = run(&st, &["output"], &[("PEDESTAL_VAR_api_token", SECRET)], 0);
     assert_eq!(r.stdout(), shown);
     let store = pedestal::state::LocalStore::new(st.dir.join("state/dev.json"), &st.name, "dev");
     let state = pedestal::state::StateStore::read(&store).unwrap().unwrap();

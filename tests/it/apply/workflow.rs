@@ -81,9 +81,36 @@ async fn quickstart_through_the_cli_apply_bump_drift_destroy() {
         .split_once("Apply complete! Resources: 6 added, 0 changed, 0 destroyed.\n\nOutputs:\n\n")
         .unwrap_or_else(|| panic!("no outputs after the summary: {applied}"));
     assert!(shown.contains("model_uri = \"s3://"), "{shown}");
-    assert!(shown.contains(&format!("service   = \"{}-dev-hello\"", st.name)), "{shown}");
+    assert!(
+        shown.contains(&format!("service   = \"{}-dev-hello\"", st.name)),
+        "{shown}"
+    );
     let r = st.run(&["output"]).expect(0);
     assert_eq!(r.stdout(), shown);
+
+    // Logs: -v the steps with their timings, -vv every AWS call with its status and duration,
+    // -vvv request ids; never colour into a pipe.
+    let r = st.run(&["-v", "plan"]).expect(0);
+    for step in ["loaded the spec", "read state", "refreshed", "planned"] {
+        assert!(
+            r.stderr().contains(step),
+            "-v logs {step:?}: {}",
+            r.stderr()
+        );
+    }
+    assert!(!r.stderr().contains("pedestal::aws"), "{}", r.stderr());
+    let r = st.run(&["-vv", "plan"]).expect(0);
+    assert!(
+        r.stderr()
+            .lines()
+            .any(|l| l.contains("pedestal::aws") && l.contains("ECS.DescribeServices: 200 ok in")),
+        "-vv logs AWS calls: {}",
+        r.stderr()
+    );
+    let r = st.run(&["-vvv", "plan"]).expect(0);
+    assert!(r.stderr().contains("request id "), "{}", r.stderr());
+    assert!(!r.stderr().contains("\x1b["), "no ANSI codes into a pipe");
+    assert!(!r.stdout().contains("\x1b["), "no ANSI codes into a pipe");
 
     // Right after apply, with refresh: no changes.
     let r = st.run(&["plan", "--detailed-exitcode"]).expect(0);

@@ -31,6 +31,13 @@ fn scenario(name: &str) -> Plan {
             let config = fixture::config(&[e, Endpoint::new("churn")]);
             plan(&config, &state, &PlanOptions::default())
         }
+        "digest_pin" => {
+            // The same release, its image now pinned by digest.
+            let mut e = fraud();
+            e.image_tag = format!("2.4.1@sha256:{}", "0123456789abcdef".repeat(4));
+            let config = fixture::config(&[e, Endpoint::new("churn")]);
+            plan(&config, &state, &PlanOptions::default())
+        }
         "env_var_change" => {
             let mut e = fraud();
             e.log_level = "debug".into();
@@ -87,10 +94,11 @@ fn scenario(name: &str) -> Plan {
     .unwrap()
 }
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "create_all",
     "no_changes",
     "release_bump",
+    "digest_pin",
     "env_var_change",
     "forced_replacement",
     "orphan_delete",

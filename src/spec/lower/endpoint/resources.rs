@@ -15,7 +15,7 @@ use crate::spec::resolve::Deps;
 struct Names {
     /// The physical name of the task family and the service.
     name: Value,
-    /// `/pedestal/<stack>/<env>/<module…>/<name>`.
+    /// `/pedestal/<stack>/<env>/<module…>/<name>`: the parts of the default name, as a path.
     log_group: String,
     lg: Address,
     td: Address,
@@ -34,17 +34,7 @@ impl Loader<'_> {
     ) {
         let b = self.block(id).clone();
         let prefix = self.scope(b.scope).prefix.clone();
-        let log_group = {
-            let mut p = vec![
-                "".to_string(),
-                "pedestal".into(),
-                self.stack().to_string(),
-                self.env().to_string(),
-            ];
-            p.extend(self.scope(b.scope).qual.iter().cloned());
-            p.push(b.name.clone());
-            p.join("/")
-        };
+        let log_group = format!("/pedestal/{}", self.name_parts(b.scope, &b.name).join("/"));
         let n = Names {
             name: Value::String(self.default_name(b.scope, &b.name)),
             log_group,

@@ -1,0 +1,345 @@
+//! The artifact digest cache: the SHA-256 of each artifact file, kept in
+//! `.pedestal/cache/digests.json` beside `pedestal.toml` (a directory that ignores itself in
+//! git), so an unchanged multi-gigabyte model is hashed once, not on every `validate`, `graph`
+//! and `plan`.
+//!
+//! An entry is used only when the file's path, size, modification time and inode are all as
+//! recorded; anything else hashes again. A file modified within the last two seconds is not
+//! recorded (its modification time may not yet tell a later write apart). A cache that does not
+//! parse is ignored and rewritten, never trusted. Files larger than [`PROGRESS_THRESHOLD`] are
+//! hashed with progress reported to a [`HashObserver`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::state::{Existing, write_private};
+
+/// Files larger than this are hashed with progress.
+pub const PROGRESS_THRESHOLD: u64 = 100 * 1024 * 1024;
+
+/// The cache directory, relative to the stack directory.
+pub const CACHE_DIR: &str = ".pedestal/cache";
+
+/// Told while a large file is hashed (the CLI draws a progress bar on a terminal).
+pub trait HashObserver: Send + Sync + fmt::Debug {
+    /// Hashing of `path` (of `size` bytes) starts.
+    fn start(&self, path: &Path, size: u64);
+    /// `bytes` more were hashed.
+    fn advance(&self, bytes: u64);
+    /// The file is hashed.
+    fn finish(&self);
+}
+
+/// What identifies an unchanged file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Entry {
+    size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    mtime_ns: u128,
+    inode: u64,
+    sha256: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CacheFile {
+    version: u32,
+    /// Absolute path → entry.
+    files: BTreeMap<String, Entry>,
+}
+
+const VERSION: u32 = 1;
+
+/// The cache of one load: what was read, and what this load used or hashed (only that is
+/// written back, so entries of files no longer used fall away). The default one has no file:
+/// it hashes everything and keeps nothing.
+#[derive(Debug, Default)]
+pub struct DigestCache {
+    path: PathBuf,
+    known: BTreeMap<String, Entry>,
+    used: BTreeMap<String, Entry>,
+    changed: bool,
+    observer: Option<Arc<dyn HashObserver>>,
+    /// Files larger than this are hashed with progress ([`PROGRESS_THRESHOLD`]).
+    pub progress_threshold: u64,
+    /// Files hashed (not found in the cache) by this load, for tests and logs.
+    pub hashed: usize,
+}
+
+impl DigestCache {
+    /// Reads the cache of the stack in `root`; a missing or unreadable cache is empty.
+    pub fn open(root: &Path, observer: Option<Arc<dyn HashObserver>>) -> DigestCache {
+        let path = root.join(CACHE_DIR).join("digests.json");
+        let known = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
+            .filter(|c| c.version == VERSION)
+            .map(|c| c.files)
+            .unwrap_or_default();
+        DigestCache {
+            path,
+            known,
+            used: BTreeMap::new(),
+            changed: false,
+            observer,
+            progress_threshold: PROGRESS_THRESHOLD,
+            hashed: 0,
+        }
+    }
+
+    /// The SHA-256 (hex) and size of the file at `path`, from the cache when the file is
+    /// unchanged, else hashed.
+    pub fn hash_file(&mut self, path: &Path) -> std::io::Result<(String, u64)> {
+        let meta = std::fs::metadata(path)?;
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let key = abs.to_string_lossy().into_owned();
+        let mtime = meta.modified().ok();
+        let identity = |sha256: String| Entry {
+            size: meta.len(),
+            mtime_ns: mtime
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos()),
+            inode: inode(&meta),
+            sha256,
+        };
+        if let Some(e) = self.known.get(&key)
+            && *e == identity(e.sha256.clone())
+            && e.mtime_ns != 0
+            && is_hex_sha256(&e.sha256)
+        {
+            self.used.insert(key, e.clone());
+            return Ok((e.sha256.clone(), meta.len()));
+        }
+        let observer = self
+            .observer
+            .clone()
+            .filter(|_| meta.len() > self.progress_threshold);
+        let (hex, size) = hash(path, observer.as_deref())?;
+        self.hashed += 1;
+        let settled = mtime.is_some_and(|t| {
+            SystemTime::now()
+                .duration_since(t)
+                .is_ok_and(|age| age > Duration::from_secs(2))
+        });
+        // Hashed size differs from the metadata: the file changed while it was read.
+        if settled && size == meta.len() {
+            self.used.insert(key, identity(hex.clone()));
+            self.changed = true;
+        }
+        Ok((hex, size))
+    }
+
+    /// Writes the cache back when this load hashed something new or stopped using an entry.
+    /// Failing to write it only costs a later load the time to hash again.
+    pub fn save(&self) {
+        if self.path.as_os_str().is_empty() || !self.changed && self.used.len() == self.known.len()
+        {
+            return;
+        }
+        let file = CacheFile {
+            version: VERSION,
+            files: self.used.clone(),
+        };
+        let Ok(json) = serde_json::to_vec_pretty(&file) else {
+            return;
+        };
+        if let Some(dir) = self.path.parent().and_then(Path::parent) {
+            let ignore = dir.join(".gitignore");
+            if !ignore.exists() {
+                let _ = write_private(&ignore, b"*\n", Existing::Keep);
+            }
+        }
+        if let Err(e) = write_private(&self.path, &json, Existing::Replace) {
+            tracing::debug!(
+                "could not write the digest cache {}: {e}",
+                self.path.display()
+            );
+        }
+    }
+}
+
+fn is_hex_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(unix)]
+fn inode(meta: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.ino()
+}
+
+#[cfg(not(unix))]
+fn inode(_meta: &std::fs::Metadata) -> u64 {
+    0
+}
+
+/// Streams a file through SHA-256, telling `observer` how far it got.
+fn hash(path: &Path, observer: Option<&dyn HashObserver>) -> std::io::Result<(String, u64)> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1024 * 1024];
+    let mut size = 0u64;
+    if let Some(o) = observer {
+        o.start(path, f.metadata().map_or(0, |m| m.len()));
+    }
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        h.update(&buf[..n]);
+        if let Some(o) = observer {
+            o.advance(n as u64);
+        }
+    }
+    if let Some(o) = observer {
+        o.finish();
+    }
+    Ok((hex::encode(h.finalize()), size))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A file last modified a minute ago (so it may be cached).
+    fn settled(path: &Path, text: &[u8]) {
+        std::fs::write(path, text).unwrap();
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+    }
+
+    const HELLO: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+    #[test]
+    fn an_unchanged_file_is_hashed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("model.bin");
+        settled(&f, b"hello");
+        let mut c = DigestCache::open(dir.path(), None);
+        assert_eq!(c.hash_file(&f).unwrap(), (HELLO.to_string(), 5));
+        assert_eq!(c.hashed, 1);
+        c.save();
+        let cache = dir.path().join(CACHE_DIR).join("digests.json");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".pedestal/.gitignore")).unwrap(),
+            "*\n"
+        );
+        let mut again = DigestCache::open(dir.path(), None);
+        assert_eq!(again.hash_file(&f).unwrap(), (HELLO.to_string(), 5));
+        assert_eq!(again.hashed, 0, "served from the cache");
+    }
+
+    #[test]
+    fn any_change_of_the_key_hashes_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("model.bin");
+        settled(&f, b"hello");
+        let mut c = DigestCache::open(dir.path(), None);
+        c.hash_file(&f).unwrap();
+        c.save();
+        // Same size, other content, other mtime.
+        settled(&f, b"world");
+        let f2 = std::fs::File::options().write(true).open(&f).unwrap();
+        f2.set_modified(SystemTime::now() - Duration::from_secs(30))
+            .unwrap();
+        let mut c = DigestCache::open(dir.path(), None);
+        let (hex, _) = c.hash_file(&f).unwrap();
+        assert_ne!(hex, HELLO);
+        assert_eq!(c.hashed, 1);
+        c.save();
+        // Same size and mtime but another inode (another file renamed over it).
+        let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
+        let other = dir.path().join("other.bin");
+        std::fs::write(&other, b"HELLO").unwrap();
+        let o = std::fs::File::options().write(true).open(&other).unwrap();
+        o.set_modified(mtime).unwrap();
+        std::fs::rename(&other, &f).unwrap();
+        let mut c = DigestCache::open(dir.path(), None);
+        let (hex2, _) = c.hash_file(&f).unwrap();
+        assert_ne!(hex2, hex);
+        assert_eq!(c.hashed, 1);
+    }
+
+    #[test]
+    fn a_recently_modified_file_is_not_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("fresh.bin");
+        std::fs::write(&f, b"hello").unwrap();
+        let mut c = DigestCache::open(dir.path(), None);
+        c.hash_file(&f).unwrap();
+        c.save();
+        let mut c = DigestCache::open(dir.path(), None);
+        c.hash_file(&f).unwrap();
+        assert_eq!(c.hashed, 1);
+    }
+
+    #[test]
+    fn a_corrupt_or_forged_cache_is_never_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("model.bin");
+        settled(&f, b"hello");
+        let cache = dir.path().join(CACHE_DIR).join("digests.json");
+        std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+        for junk in ["{not json", "[]", "{\"version\": 1, \"files\": 3}"] {
+            std::fs::write(&cache, junk).unwrap();
+            let mut c = DigestCache::open(dir.path(), None);
+            assert_eq!(c.hash_file(&f).unwrap().0, HELLO);
+            assert_eq!(c.hashed, 1);
+        }
+        // An entry with a digest that is not one is hashed again.
+        let mut c = DigestCache::open(dir.path(), None);
+        c.hash_file(&f).unwrap();
+        c.save();
+        let text = std::fs::read_to_string(&cache).unwrap();
+        std::fs::write(&cache, text.replace(HELLO, "not-a-digest")).unwrap();
+        let mut c = DigestCache::open(dir.path(), None);
+        assert_eq!(c.hash_file(&f).unwrap().0, HELLO);
+        assert_eq!(c.hashed, 1);
+    }
+
+    #[derive(Debug, Default)]
+    struct Seen(Mutex<Vec<String>>);
+
+    impl HashObserver for Seen {
+        fn start(&self, path: &Path, size: u64) {
+            let name = path.file_name().unwrap().to_string_lossy();
+            self.0.lock().unwrap().push(format!("start {name} {size}"));
+        }
+        fn advance(&self, _bytes: u64) {}
+        fn finish(&self) {
+            self.0.lock().unwrap().push("finish".into());
+        }
+    }
+
+    #[test]
+    fn only_large_files_report_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small.bin");
+        settled(&small, b"hello");
+        let large = dir.path().join("large.bin");
+        settled(&large, &[7; 4096]);
+        let seen = Arc::new(Seen::default());
+        let mut c = DigestCache::open(dir.path(), Some(seen.clone()));
+        c.progress_threshold = 4095;
+        c.hash_file(&small).unwrap();
+        c.hash_file(&large).unwrap();
+        assert_eq!(*seen.0.lock().unwrap(), ["start large.bin 4096", "finish"]);
+    }
+}
