@@ -161,12 +161,13 @@ impl S3Store {
         }
     }
 
-    /// An S3 client configured like the provider's (retries, timeouts, region, endpoint and
-    /// path-style addressing when an endpoint is set).
+    /// An S3 client configured like the provider's (retries, timeouts, region, endpoint,
+    /// path-style addressing when an endpoint is set, calls logged at `-vv`).
     pub fn client(conf: &aws_config::SdkConfig) -> Client {
         Client::from_conf(
             aws_sdk_s3::config::Builder::from(conf)
                 .force_path_style(conf.endpoint_url().is_some())
+                .interceptor(crate::provider::aws::call_log::CallLog)
                 .build(),
         )
     }
