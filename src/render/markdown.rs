@@ -113,6 +113,7 @@ fn releases(plan: &Plan, head: &mut String) {
             let after = r.image_after.as_deref().map(|i| super::split_image(i).1);
             extra.push(match (before, after) {
                 (None, Some(a)) => format!("{} `{}`", a.label(), a.short()),
+                (Some(b), None) => format!("{} `{}` → `(none)`", b.label(), b.short()),
                 (Some(b), Some(a)) if b.label() == a.label() => {
                     format!("{} `{}` → `{}`", a.label(), b.short(), a.short())
                 }

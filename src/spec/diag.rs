@@ -142,7 +142,7 @@ impl ErrorCode {
 pub struct SpecError {
     pub code: ErrorCode,
     pub message: String,
-    source_code: Option<Source>,
+    source_code: Option<NamedSource<Arc<String>>>,
     /// Sort key: file and offset of the primary span.
     pub(crate) at: Option<(FileId, usize)>,
     labels: Vec<LabeledSpan>,
@@ -176,10 +176,7 @@ impl SpecError {
         SpecError {
             code,
             message: message.into(),
-            source_code: Some(Source {
-                named: sources.named(span.file),
-                context: true,
-            }),
+            source_code: Some(sources.named(span.file)),
             at: Some((span.file, start)),
             labels: vec![LabeledSpan::new_primary_with_span(
                 Some(label.into()),
@@ -187,15 +184,6 @@ impl SpecError {
             )],
             help: None,
         }
-    }
-
-    /// Shows only the line the error is on, none around it (for a file that may not be a spec
-    /// at all, whose other lines are nobody's business).
-    pub fn only_its_line(mut self) -> Self {
-        if let Some(s) = &mut self.source_code {
-            s.context = false;
-        }
-        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -214,35 +202,13 @@ impl SpecError {
         if let (Some((file, _)), Some(src)) = (self.at, &self.source_code)
             && file == span.file
         {
-            let len = src.named.inner().len();
+            let len = src.inner().len();
             let start = span.range.start.min(len);
             let end = span.range.end.clamp(start, len);
             self.labels
                 .push(LabeledSpan::new_with_span(Some(label.into()), start..end));
         }
         self
-    }
-}
-
-/// The text an error points into; without `context`, only the lines of the span are shown.
-#[derive(Debug, Clone)]
-struct Source {
-    named: NamedSource<Arc<String>>,
-    context: bool,
-}
-
-impl miette::SourceCode for Source {
-    fn read_span<'a>(
-        &'a self,
-        span: &miette::SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        if self.context {
-            self.named.read_span(span, before, after)
-        } else {
-            self.named.read_span(span, 0, 0)
-        }
     }
 }
 

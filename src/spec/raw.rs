@@ -131,9 +131,9 @@ impl Node {
 /// Beyond this many lines with syntax errors a file is reported as not a spec.
 pub const MAX_SYNTAX_LINES: usize = 3;
 
-/// Parses one TOML file into a table node. Syntax errors are reported once per line, each
-/// showing only its own line; a file with errors on more than [`MAX_SYNTAX_LINES`] lines is
-/// most likely not a spec at all, and only its first error is shown. `None` when the document
+/// Parses one TOML file into a table node. Syntax errors are reported once per line; a file
+/// with errors on more than [`MAX_SYNTAX_LINES`] lines is most likely not a spec at all, and
+/// only its first error is shown, with the offending line and none of the others. `None` when the document
 /// could not be read at all. `templates` turns `${...}` parsing on (spec files) or off
 /// (environment files, where values are literal).
 pub fn parse_document(
@@ -157,24 +157,35 @@ pub fn parse_document(
         .into_values()
         .take(if not_a_spec { 1 } else { usize::MAX })
     {
-        let help = if not_a_spec {
-            format!(
-                "{more} more lines are not TOML either: is {} a pedestal spec?",
-                sources.get(file).name
-            )
-        } else {
-            "see https://toml.io for the syntax".to_string()
-        };
+        let message = format!("invalid TOML: {}", e.message().trim());
+        if not_a_spec {
+            // Not a spec at all: name the place and the offending line, show nothing else.
+            let span = Span::new(file, range);
+            let start = span.range.start.min(text.len());
+            let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+            let line = &text[line_start..line_end];
+            diags.push(
+                SpecError::bare(
+                    ErrorCode::Syntax,
+                    format!("{}: {message}\n  | {line}", sources.location(&span)),
+                )
+                .with_help(format!(
+                    "{more} more lines are not TOML either: is {} a pedestal spec?",
+                    sources.get(file).name
+                )),
+            );
+            continue;
+        }
         diags.push(
             SpecError::at(
                 sources,
                 ErrorCode::Syntax,
                 &Span::new(file, range),
-                format!("invalid TOML: {}", e.message().trim()),
+                message,
                 "here",
             )
-            .only_its_line()
-            .with_help(help),
+            .with_help("see https://toml.io for the syntax"),
         );
     }
     if had_errors {
