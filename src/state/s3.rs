@@ -33,7 +33,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -331,7 +331,18 @@ impl S3Store {
 
     /// The error for a refused conditional write of the snapshot: reads who holds it now.
     async fn conflict(&self, read_serial: Option<u64>) -> StateError {
-        let key = &self.location.key;
+        self.conflict_at(&self.location.key, read_serial, None)
+            .await
+    }
+
+    /// The error for a refused conditional write of `key`: names who wrote it and the serial it
+    /// stands for (the snapshot's metadata, or `implied_serial` for a journal object).
+    async fn conflict_at(
+        &self,
+        key: &str,
+        read_serial: Option<u64>,
+        implied_serial: Option<u64>,
+    ) -> StateError {
         let head = self
             .client
             .head_object()
@@ -343,7 +354,7 @@ impl S3Store {
             Ok(h) => {
                 let meta = h.metadata().cloned().unwrap_or_default();
                 (
-                    meta.get(META_SERIAL).and_then(|s| s.parse().ok()),
+                    implied_serial.or_else(|| meta.get(META_SERIAL).and_then(|s| s.parse().ok())),
                     meta.get(META_WRITER)
                         .cloned()
                         .unwrap_or_else(|| "an unknown writer".into()),
@@ -353,7 +364,7 @@ impl S3Store {
             Err(_) => (None, "an unknown writer".into()),
         };
         StateError::Conflict {
-            location: self.url(key),
+            location: self.url(&self.location.key),
             read_serial,
             found_serial,
             writer,
@@ -498,7 +509,14 @@ impl S3Store {
             .body(ByteStream::from(body));
         match self.sse(put).send().await {
             Ok(_) => {}
-            Err(e) if lost_race(&e) => return Err(self.conflict(Some(seen.serial)).await),
+            // Another run appended this entry: the state it extends now has the serial
+            // that entry brings it to.
+            Err(e) if lost_race(&e) => {
+                let theirs = seen.base_serial + seen.next_seq + 1;
+                return Err(self
+                    .conflict_at(&name, Some(seen.serial), Some(theirs))
+                    .await);
+            }
             Err(e) => return Err(self.remote("append to", &name, e)),
         }
         self.remember(Seen {
@@ -603,8 +621,8 @@ impl Release {
     /// Deletes the lock if it is still ours; a lock force-unlocked and taken by another run
     /// is left alone. Errors are dropped: the lock then stays for `force-unlock`.
     fn run(self) {
-        let client = Arc::new(self.client);
-        let _ = block(&self.handle, async move {
+        let client = &self.client;
+        let _ = block(&self.handle, async {
             let Ok(got) = client
                 .get_object()
                 .bucket(&self.bucket)
