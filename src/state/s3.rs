@@ -128,6 +128,14 @@ const META_SERIAL: &str = "pedestal-serial";
 const META_LINEAGE: &str = "pedestal-lineage";
 const META_WRITER: &str = "pedestal-writer";
 
+/// `user@host` as an S3 metadata value (HTTP headers carry ASCII only).
+fn writer() -> String {
+    who()
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}
+
 /// Whether a refused request means "someone else changed the object" (412 precondition
 /// failed, 409 concurrent conditional write).
 fn lost_race<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
@@ -413,7 +421,7 @@ impl S3Store {
             .content_type("application/json")
             .metadata(META_SERIAL, next.serial.to_string())
             .metadata(META_LINEAGE, next.lineage.clone())
-            .metadata(META_WRITER, who())
+            .metadata(META_WRITER, writer())
             .body(ByteStream::from(text.into_bytes()));
         put = match &seen.etag {
             Some(etag) => put.if_match(etag),
@@ -504,7 +512,7 @@ impl S3Store {
             .bucket(&self.location.bucket)
             .key(&name)
             .content_type("application/json")
-            .metadata(META_WRITER, who())
+            .metadata(META_WRITER, writer())
             .if_none_match("*")
             .body(ByteStream::from(body));
         match self.sse(put).send().await {
