@@ -165,6 +165,8 @@ pub enum ErrorKind {
     /// The rollout failed and nothing was rolled back.
     RolloutFailed {
         reason: String,
+        /// The deployment alarms that failed the release (sorted); empty when no alarm did.
+        alarms: Vec<String>,
     },
     /// ECS rolled the release back to the task definition `to` (deployment circuit breaker).
     RolledBack {

@@ -28,6 +28,10 @@
 //!   `inputs` and `depends_on`. Addresses are prefixed `module.<name>.`; default physical names
 //!   are `<stack>-<env>-<module…>-<name>` and log groups `/pedestal/<stack>/<env>/<module…>/<name>`.
 //! - Region: `[stack] region`, else `[provider.aws] region`, else `us-east-1`.
+//! - Endpoint `alarms = { cpu_high, memory_high, rollback, notify }`: each threshold (a percentage,
+//!   1–100) lowers to a CloudWatch alarm `endpoint.X.alarm.<key>` named
+//!   `<stack>-<env>-<module…>-<name>-cpu-high` (`-memory-high`); `rollback` defaults to true;
+//!   `notify` takes at most five SNS topic ARNs. An empty table (a module's default) means none.
 
 mod diag;
 mod fields;

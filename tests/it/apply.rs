@@ -7,6 +7,8 @@ mod ctx;
 pub mod moto;
 mod stack;
 
+mod alarm_rollback;
+mod alarms;
 mod artifacts;
 mod failures;
 mod interrupt;

@@ -1,8 +1,10 @@
 //! The AWS implementation of [`Provider`]: shared client configuration (region, endpoint,
-//! path-style S3, retries with exponential backoff), API call counting, and dispatch by
-//! [`ResourceKind`] to one file per service.
+//! path-style S3, retries with exponential backoff), API call counting, dispatch by
+//! [`ResourceKind`] to one file per service, and batched refresh reads (DescribeClusters by 100,
+//! DescribeServices by 10 per cluster, DescribeAlarms by 100).
 
 pub mod autoscaling;
+pub mod cloudwatch;
 pub mod ecs;
 pub mod error;
 pub mod logs;
@@ -20,7 +22,7 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Intercept, Region, RuntimeComponents};
 
 use super::{Applied, ApplyResource, Found, Provider, ProviderError, ReadRequest};
-use crate::resource::schema::ecs_service;
+use crate::resource::schema::{cloudwatch_alarm, ecs_service};
 use crate::resource::{Attrs, ResourceKind};
 use crate::spec::ProviderConfig;
 
@@ -92,6 +94,7 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub aas: aws_sdk_applicationautoscaling::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cw: aws_sdk_cloudwatch::Client,
 }
 
 /// The AWS provider.
@@ -186,12 +189,23 @@ impl AwsProvider {
                 .interceptor(calls.clone())
                 .build(),
         );
+        let cw = aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(conf)
+                .interceptor(calls.clone())
+                .build(),
+        );
         let region = conf
             .region()
             .map(|r| r.to_string())
             .unwrap_or_else(|| "us-east-1".to_string());
         AwsProvider {
-            clients: Clients { s3, ecs, aas, logs },
+            clients: Clients {
+                s3,
+                ecs,
+                aas,
+                logs,
+                cw,
+            },
             opts,
             region,
             endpoint: conf.endpoint_url().map(str::to_string),
@@ -222,6 +236,7 @@ impl AwsProvider {
             ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, r).await,
             ResourceKind::EcsService => ecs::create_service(self, r).await,
             ResourceKind::ScalingTarget => autoscaling::put(self, r).await,
+            ResourceKind::CloudwatchAlarm => cloudwatch::create_alarm(self, r).await,
         }
     }
 
@@ -239,6 +254,9 @@ impl AwsProvider {
             ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, after).await,
             ResourceKind::EcsService => ecs::update_service(self, id, before, after).await,
             ResourceKind::ScalingTarget => autoscaling::put(self, after).await,
+            ResourceKind::CloudwatchAlarm => {
+                cloudwatch::update_alarm(self, id, before, after).await
+            }
         }
     }
 
@@ -258,6 +276,7 @@ impl AwsProvider {
             }
             ResourceKind::EcsService => ecs::delete_service(self, id, attrs).await,
             ResourceKind::ScalingTarget => autoscaling::delete(self, attrs).await,
+            ResourceKind::CloudwatchAlarm => cloudwatch::delete_alarm(self, id, attrs).await,
         }
     }
 
@@ -281,6 +300,7 @@ impl AwsProvider {
                 .pop()
                 .flatten()),
             ResourceKind::ScalingTarget => autoscaling::read(self, attrs).await,
+            ResourceKind::CloudwatchAlarm => cloudwatch::read_alarm(self, id, attrs).await,
         }
     }
 
@@ -351,6 +371,23 @@ impl AwsProvider {
                 }
             }
         }
+        // Alarms: DescribeAlarms takes up to 100 names.
+        let alarms: Vec<usize> = (0..requests.len())
+            .filter(|&i| requests[i].kind == ResourceKind::CloudwatchAlarm)
+            .collect();
+        for chunk in alarms.chunks(cloudwatch_alarm::BATCH) {
+            let items: Vec<(&str, &Attrs)> = chunk
+                .iter()
+                .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
+                .collect();
+            match cloudwatch::read_alarms(self, &items).await {
+                Ok(res) => chunk
+                    .iter()
+                    .zip(res)
+                    .for_each(|(&i, r)| out[i] = Some(Ok(r))),
+                Err(e) => chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone()))),
+            }
+        }
         for (i, r) in requests.iter().enumerate() {
             if out[i].is_none() && fatal.is_none() {
                 let res = self.read(r.kind, &r.id, &r.attrs).await;
@@ -380,6 +417,7 @@ impl AwsProvider {
             ResourceKind::EcsTaskDefinition => Ok(None),
             ResourceKind::EcsService => ecs::find_service(self, r).await,
             ResourceKind::ScalingTarget => autoscaling::find(self, r).await,
+            ResourceKind::CloudwatchAlarm => cloudwatch::find_alarm(self, r).await,
         }
     }
 }
@@ -516,6 +554,7 @@ mod tests {
             ecs: client!(aws_sdk_ecs, [&services, &clusters]),
             aas: client!(aws_sdk_applicationautoscaling, no_rules),
             logs: client!(aws_sdk_cloudwatchlogs, no_rules),
+            cw: client!(aws_sdk_cloudwatch, no_rules),
         };
         let p = AwsProvider::from_clients(clients, "us-east-1", AwsOptions::default());
         let mut requests = Vec::new();
