@@ -301,8 +301,18 @@ async fn an_alarm_ecs_names_is_taken_from_its_words_and_carried_as_data() {
         .await
         .expect_err("the release was rolled back");
     match &err.kind {
-        ErrorKind::RolloutFailed { alarms: named, .. } => assert_eq!(named, &[MEM.to_string()]),
-        other => panic!("a rollout failure, not {other:?}"),
+        ErrorKind::RolledBack {
+            alarms: named,
+            reason,
+            ..
+        } => {
+            assert_eq!(named, &[MEM.to_string()]);
+            assert!(
+                reason.starts_with(&format!("alarm {MEM} went to ALARM (")),
+                "{reason}"
+            );
+        }
+        other => panic!("a rollback, not {other:?}"),
     }
     assert!(
         err.message.starts_with(&format!(
@@ -348,8 +358,8 @@ async fn a_circuit_breaker_rollback_blames_no_alarm() {
         .await
         .expect_err("the release was rolled back");
     match &err.kind {
-        ErrorKind::RolloutFailed { alarms: named, .. } => assert!(named.is_empty()),
-        other => panic!("a rollout failure, not {other:?}"),
+        ErrorKind::RolledBack { alarms: named, .. } => assert!(named.is_empty()),
+        other => panic!("a rollback, not {other:?}"),
     }
     assert!(err.message.contains("circuit breaker"), "{}", err.message);
     assert_eq!(alarms.num_calls(), 0);

@@ -310,15 +310,17 @@ pub async fn update_service(
 /// Names the deployment alarms that failed a release, when it failed and the service watches
 /// alarms: those ECS names in the rollout reason or the latest service events, else (unless
 /// the reason blames the circuit breaker) those in the ALARM state now. The error keeps its
-/// kind and says which alarms in its message.
+/// kind, carries the names in its `alarms` and says which alarms in its reason and message.
 async fn blame_alarms(
     p: &AwsProvider,
     w: &ReleaseWait,
     attrs: &Attrs,
     mut err: ProviderError,
 ) -> ProviderError {
-    let ErrorKind::RolloutFailed { reason, alarms } = &mut err.kind else {
-        return err;
+    let (reason, alarms) = match &mut err.kind {
+        ErrorKind::RolledBack { reason, alarms, .. }
+        | ErrorKind::RolloutFailed { reason, alarms } => (reason, alarms),
+        _ => return err,
     };
     let watched = attr::map(attrs, A::Alarms)
         .map(|m| attr::strings(m, AL::Names))
@@ -353,13 +355,20 @@ async fn blame_alarms(
     } else {
         format!("alarms {} went to ALARM", named.join(", "))
     };
-    let (head, tail) = err.message.split_once(": ").unwrap_or((&err.message, ""));
-    err.message = if tail.is_empty() {
-        format!("{head}: {which}")
+    let old = std::mem::take(reason);
+    *reason = if old.is_empty() {
+        which
     } else {
-        format!("{head}: {which} ({tail})")
+        format!("{which} ({old})")
     };
     *alarms = named;
+    err.message = match &err.kind {
+        ErrorKind::RolledBack { to, reason, .. } => format!("ECS rolled back to {to}: {reason}"),
+        ErrorKind::RolloutFailed { reason, .. } => {
+            format!("ECS rollout of {} failed: {reason}", w.task_definition)
+        }
+        _ => err.message,
+    };
     err
 }
 
