@@ -216,3 +216,51 @@ fn huge_plan_fits_one_comment_with_summary_kept() {
     let human = render::human(&p, &HumanOptions::default());
     assert!(human.contains("Plan: 5002 to add, 0 to change, 0 to destroy."));
 }
+
+/// A stack whose endpoint has alarms, lowered from its spec text.
+fn alarm_config(cpu_high: i64) -> pedestal::spec::Config {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pedestal.toml"),
+        format!(
+            r#"[stack]
+name = "alarms"
+
+[provider.aws]
+network = {{ subnets = ["subnet-1"], security_groups = ["sg-1"] }}
+
+[compute.serving]
+
+[endpoint.fraud]
+compute = "serving"
+image = "repo/fraud:1"
+model = {{ version = "1.0.0" }}
+alarms = {{ cpu_high = {cpu_high}, memory_high = 90, notify = ["arn:aws:sns:us-east-1:123456789012:releases"] }}
+"#
+        ),
+    )
+    .unwrap();
+    pedestal::spec::load(dir.path(), &pedestal::spec::LoadOptions::env("dev"))
+        .unwrap_or_else(|d| panic!("{}", d.render(false, 100)))
+}
+
+#[test]
+fn alarm_plan_snapshots() {
+    let config = alarm_config(90);
+    let created = plan(
+        &config,
+        &State::new("alarms", "dev"),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let human = |p: &Plan| render::human(p, &HumanOptions { color: false });
+    insta::assert_snapshot!("human_alarms_create", human(&created));
+    let state = fixture::applied(&config, 1);
+    let changed = plan(&alarm_config(75), &state, &PlanOptions::default()).unwrap();
+    let text = human(&changed);
+    assert!(
+        text.contains("endpoint.fraud.alarm.cpu_high will be updated in-place"),
+        "{text}"
+    );
+    insta::assert_snapshot!("human_alarms_threshold_change", text);
+}
