@@ -16,5 +16,6 @@ mod lifecycle;
 mod ownership;
 mod release;
 mod revisions;
+mod saved_inputs;
 mod secrets;
 mod workflow;
