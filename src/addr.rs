@@ -1,7 +1,8 @@
 //! Resource addresses: the stable, human-readable names that plans, state and `--target` use.
 //!
 //! An address is the user block (`endpoint.fraud`) followed by the lowered resource's role
-//! (`service`), optionally prefixed by module calls: `module.churn.endpoint.churn.service`.
+//! (`service`, or `alarm.cpu_high` for one of several resources of a sort), optionally prefixed
+//! by module calls: `module.churn.endpoint.churn.service`.
 //! Addresses order lexicographically, which is what every rendered or serialised list uses.
 
 use std::fmt;
@@ -29,19 +30,36 @@ impl Address {
     }
 
     /// The user block this resource was lowered from: `module.m.endpoint.fraud.service` →
-    /// `module.m.endpoint.fraud`.
+    /// `module.m.endpoint.fraud`, `endpoint.fraud.alarm.cpu_high` → `endpoint.fraud`.
     pub fn block(&self) -> &str {
-        match self.0.rfind('.') {
-            Some(i) => &self.0[..i],
-            None => &self.0,
-        }
+        &self.0[..self.block_len()]
     }
 
-    /// The last segment: the role of the resource inside its block (`service`, `bucket`, ...).
+    /// The role of the resource inside its block: `service`, `bucket`, `alarm.cpu_high`, ...
     pub fn role(&self) -> &str {
-        match self.0.rfind('.') {
-            Some(i) => &self.0[i + 1..],
-            None => &self.0,
+        let n = self.block_len();
+        self.0.get(n + 1..).unwrap_or(&self.0)
+    }
+
+    /// Length of the block part: the `module.X.` prefixes, then `<kind>.<name>`. An address
+    /// with nothing after that (a block itself) drops its last segment.
+    fn block_len(&self) -> usize {
+        // Byte offsets of the dots: segment i ends at dots[i].
+        let dots: Vec<usize> = self.0.match_indices('.').map(|(i, _)| i).collect();
+        let segs = dots.len() + 1;
+        let seg = |i: usize| {
+            let from = if i == 0 { 0 } else { dots[i - 1] + 1 };
+            let to = dots.get(i).copied().unwrap_or(self.0.len());
+            &self.0[from..to]
+        };
+        let mut i = 0;
+        while i + 2 < segs && seg(i) == "module" {
+            i += 2;
+        }
+        let take = if i + 2 < segs { i + 2 } else { segs - 1 };
+        match take {
+            0 => self.0.len(),
+            n => dots[n - 1],
         }
     }
 
@@ -79,5 +97,14 @@ mod tests {
         assert!(a.is_within("module.churn"));
         assert!(a.is_within("module.churn.endpoint.churn"));
         assert!(!a.is_within("module.chur"));
+        let alarm = Address::new("module.m.endpoint.fraud.alarm.cpu_high");
+        assert_eq!(alarm.block(), "module.m.endpoint.fraud");
+        assert_eq!(alarm.role(), "alarm.cpu_high");
+        assert_eq!(
+            Address::new("endpoint.fraud.service").block(),
+            "endpoint.fraud"
+        );
+        assert_eq!(Address::new("endpoint.fraud").block(), "endpoint");
+        assert_eq!(Address::new("fraud").block(), "fraud");
     }
 }

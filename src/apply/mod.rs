@@ -793,7 +793,7 @@ fn record_release(
     let (outcome_str, message) = match outcome {
         Ok(()) => (if waited { "completed" } else { "deployed" }, None),
         Err(e) => match &e.kind {
-            ErrorKind::RolledBack { to, reason } => (
+            ErrorKind::RolledBack { to, reason, .. } => (
                 "rolled_back",
                 Some(format!(
                     "{block}: ECS rolled back release {version} to {to}: {reason}"

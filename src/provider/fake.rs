@@ -14,7 +14,8 @@ use super::{
     tags_of,
 };
 use crate::resource::schema::{
-    ecs_cluster, ecs_service, ecs_task_definition, log_group, s3_bucket, s3_object,
+    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, log_group, s3_bucket,
+    s3_object,
 };
 use crate::resource::{Attrs, ResourceKind, Value};
 
@@ -141,7 +142,9 @@ impl FakeProvider {
                 let rev = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
                 format!("arn:fake:{kind}:{name}:{rev}")
             }
-            ResourceKind::S3Bucket | ResourceKind::LogGroup => name.to_string(),
+            ResourceKind::S3Bucket | ResourceKind::LogGroup | ResourceKind::CloudwatchAlarm => {
+                name.to_string()
+            }
             _ => format!("arn:fake:{kind}:{name}"),
         }
     }
@@ -207,6 +210,10 @@ impl FakeProvider {
             ResourceKind::EcsCluster => set(ecs_cluster::Attr::Arn.as_str(), Value::str(id)),
             ResourceKind::LogGroup => set(log_group::Attr::Arn.as_str(), Value::str(id)),
             ResourceKind::EcsService => set(ecs_service::Attr::Arn.as_str(), Value::str(id)),
+            ResourceKind::CloudwatchAlarm => set(
+                cloudwatch_alarm::Attr::Arn.as_str(),
+                Value::str(format!("arn:fake:cloudwatch:alarm:{id}")),
+            ),
         }
     }
 }

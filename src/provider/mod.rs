@@ -165,11 +165,16 @@ pub enum ErrorKind {
     /// The rollout failed and nothing was rolled back.
     RolloutFailed {
         reason: String,
+        /// The deployment alarms that failed the release (sorted); empty when no alarm did.
+        alarms: Vec<String>,
     },
-    /// ECS rolled the release back to the task definition `to` (deployment circuit breaker).
+    /// ECS rolled the release back to the task definition `to` (deployment circuit breaker,
+    /// or the deployment alarms named in `alarms`).
     RolledBack {
         to: String,
         reason: String,
+        /// The deployment alarms that failed the release (sorted); empty when no alarm did.
+        alarms: Vec<String>,
     },
     /// The endpoint could not be reached (connection refused or timed out, DNS failure).
     Unreachable,

@@ -11,7 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::schema::{
-    ecs_cluster, ecs_service, ecs_task_definition, log_group, s3_bucket, s3_object, scaling_target,
+    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, log_group, s3_bucket,
+    s3_object, scaling_target,
 };
 
 /// Every provider resource kind; its attributes are declared in [`super::schema`].
@@ -33,6 +34,8 @@ pub enum ResourceKind {
     EcsService,
     /// `endpoint.X.scaling`: see [`super::schema::scaling_target`].
     ScalingTarget,
+    /// `endpoint.X.alarm.<name>`: see [`schema::cloudwatch_alarm`].
+    CloudwatchAlarm,
 }
 
 /// Whether a replacement destroys first or creates first.
@@ -60,7 +63,7 @@ pub struct KindSchema {
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 7] = [
+    pub const ALL: [ResourceKind; 8] = [
         ResourceKind::S3Bucket,
         ResourceKind::S3Object,
         ResourceKind::EcsCluster,
@@ -68,6 +71,7 @@ impl ResourceKind {
         ResourceKind::EcsTaskDefinition,
         ResourceKind::EcsService,
         ResourceKind::ScalingTarget,
+        ResourceKind::CloudwatchAlarm,
     ];
 
     pub fn schema(self) -> &'static KindSchema {
@@ -79,6 +83,7 @@ impl ResourceKind {
             ResourceKind::EcsTaskDefinition => &ecs_task_definition::SCHEMA,
             ResourceKind::EcsService => &ecs_service::SCHEMA,
             ResourceKind::ScalingTarget => &scaling_target::SCHEMA,
+            ResourceKind::CloudwatchAlarm => &cloudwatch_alarm::SCHEMA,
         }
     }
 
@@ -92,6 +97,7 @@ impl ResourceKind {
             ResourceKind::EcsTaskDefinition => "ecs_task_definition",
             ResourceKind::EcsService => "ecs_service",
             ResourceKind::ScalingTarget => "scaling_target",
+            ResourceKind::CloudwatchAlarm => "cloudwatch_alarm",
         }
     }
 
@@ -107,6 +113,8 @@ impl ResourceKind {
             | ResourceKind::EcsService => Some(255),
             ResourceKind::LogGroup => Some(512),
             ResourceKind::ScalingTarget => None,
+            // Checked where alarms are lowered (CloudWatch's 255).
+            ResourceKind::CloudwatchAlarm => None,
         }
     }
 

@@ -28,6 +28,10 @@
 //!   `inputs` and `depends_on`. Addresses are prefixed `module.<name>.`; default physical names
 //!   are `<stack>-<env>-<module…>-<name>` and log groups `/pedestal/<stack>/<env>/<module…>/<name>`.
 //! - Region: `[stack] region`, else `[provider.aws] region`, else `us-east-1`.
+//! - Endpoint `alarms = { cpu_high, memory_high, rollback, notify }`: each threshold (a percentage,
+//!   1–100) lowers to a CloudWatch alarm `endpoint.X.alarm.<key>` named
+//!   `<stack>-<env>-<module…>-<name>-cpu-high` (`-memory-high`); `rollback` defaults to true;
+//!   `notify` takes at most five SNS topic ARNs. An empty table (a module's default) means none.
 
 mod diag;
 pub mod digest_cache;
@@ -120,6 +124,12 @@ pub struct LoadOptions {
     pub env_vars: BTreeMap<String, String>,
     /// Told while a large artifact is hashed (see [`digest_cache`]).
     pub hash_observer: Option<std::sync::Arc<dyn digest_cache::HashObserver>>,
+    /// Values recorded in a saved plan (non-sensitive variables only): they take precedence over
+    /// every other source, and a `--var` giving the same variable another value is an error.
+    pub pinned: BTreeMap<String, Value>,
+    /// A sensitive variable with no value becomes an unknown placeholder instead of an error
+    /// (`validate` and `graph`, which run in checks that hold no secrets).
+    pub sensitive_placeholders: bool,
 }
 
 impl LoadOptions {

@@ -33,7 +33,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -127,6 +127,14 @@ fn journal_prefix(key: &str, base_serial: u64) -> String {
 const META_SERIAL: &str = "pedestal-serial";
 const META_LINEAGE: &str = "pedestal-lineage";
 const META_WRITER: &str = "pedestal-writer";
+
+/// `user@host` as an S3 metadata value (HTTP headers carry ASCII only).
+fn writer() -> String {
+    who()
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}
 
 /// Whether a refused request means "someone else changed the object" (412 precondition
 /// failed, 409 concurrent conditional write).
@@ -332,7 +340,18 @@ impl S3Store {
 
     /// The error for a refused conditional write of the snapshot: reads who holds it now.
     async fn conflict(&self, read_serial: Option<u64>) -> StateError {
-        let key = &self.location.key;
+        self.conflict_at(&self.location.key, read_serial, None)
+            .await
+    }
+
+    /// The error for a refused conditional write of `key`: names who wrote it and the serial it
+    /// stands for (the snapshot's metadata, or `implied_serial` for a journal object).
+    async fn conflict_at(
+        &self,
+        key: &str,
+        read_serial: Option<u64>,
+        implied_serial: Option<u64>,
+    ) -> StateError {
         let head = self
             .client
             .head_object()
@@ -344,7 +363,7 @@ impl S3Store {
             Ok(h) => {
                 let meta = h.metadata().cloned().unwrap_or_default();
                 (
-                    meta.get(META_SERIAL).and_then(|s| s.parse().ok()),
+                    implied_serial.or_else(|| meta.get(META_SERIAL).and_then(|s| s.parse().ok())),
                     meta.get(META_WRITER)
                         .cloned()
                         .unwrap_or_else(|| "an unknown writer".into()),
@@ -354,7 +373,7 @@ impl S3Store {
             Err(_) => (None, "an unknown writer".into()),
         };
         StateError::Conflict {
-            location: self.url(key),
+            location: self.url(&self.location.key),
             read_serial,
             found_serial,
             writer,
@@ -403,7 +422,7 @@ impl S3Store {
             .content_type("application/json")
             .metadata(META_SERIAL, next.serial.to_string())
             .metadata(META_LINEAGE, next.lineage.clone())
-            .metadata(META_WRITER, who())
+            .metadata(META_WRITER, writer())
             .body(ByteStream::from(text.into_bytes()));
         put = match &seen.etag {
             Some(etag) => put.if_match(etag),
@@ -494,12 +513,19 @@ impl S3Store {
             .bucket(&self.location.bucket)
             .key(&name)
             .content_type("application/json")
-            .metadata(META_WRITER, who())
+            .metadata(META_WRITER, writer())
             .if_none_match("*")
             .body(ByteStream::from(body));
         match self.sse(put).send().await {
             Ok(_) => {}
-            Err(e) if lost_race(&e) => return Err(self.conflict(Some(seen.serial)).await),
+            // Another run appended this entry: the state it extends now has the serial
+            // that entry brings it to.
+            Err(e) if lost_race(&e) => {
+                let theirs = seen.base_serial + seen.next_seq + 1;
+                return Err(self
+                    .conflict_at(&name, Some(seen.serial), Some(theirs))
+                    .await);
+            }
             Err(e) => return Err(self.remote("append to", &name, e)),
         }
         self.remember(Seen {
@@ -604,8 +630,8 @@ impl Release {
     /// Deletes the lock if it is still ours; a lock force-unlocked and taken by another run
     /// is left alone. Errors are dropped: the lock then stays for `force-unlock`.
     fn run(self) {
-        let client = Arc::new(self.client);
-        let _ = block(&self.handle, async move {
+        let client = &self.client;
+        let _ = block(&self.handle, async {
             let Ok(got) = client
                 .get_object()
                 .bucket(&self.bucket)

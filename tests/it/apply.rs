@@ -7,6 +7,8 @@ mod ctx;
 pub mod moto;
 mod stack;
 
+mod alarm_rollback;
+mod alarms;
 mod artifacts;
 mod failures;
 mod interrupt;
@@ -14,5 +16,6 @@ mod lifecycle;
 mod ownership;
 mod release;
 mod revisions;
+mod saved_inputs;
 mod secrets;
 mod workflow;

@@ -715,3 +715,152 @@ fn a_module_file_that_is_not_a_spec_is_not_echoed() {
     let echoed: Vec<&String> = lines.iter().filter(|l| text.contains(l.as_str())).collect();
     assert_eq!(echoed, [&lines[0]], "only the offending line:\n{text}");
 }
+
+#[test]
+fn endpoint_alarms_lower_to_cloudwatch_alarms_the_service_watches() {
+    let dir = stack(&[(
+        "pedestal.toml",
+        &format!(
+            r#"[stack]
+name = "al"
+{NET}
+[compute.serving]
+
+[endpoint.api]
+compute = "serving"
+image = "repo/api:1"
+model = {{ version = "1.0.0" }}
+alarms = {{ cpu_high = 90, memory_high = 80, rollback = false, notify = ["arn:aws:sns:us-east-1:123456789012:releases"] }}
+
+[endpoint.quiet]
+compute = "serving"
+image = "repo/api:1"
+model = {{ version = "1.0.0" }}
+alarms = {{ memory_high = 70 }}
+"#
+        ),
+    )]);
+    let c = load(dir.path(), "dev");
+    let cpu = &c.resources[&Address::new("endpoint.api.alarm.cpu_high")];
+    assert_eq!(cpu.kind, ResourceKind::CloudwatchAlarm);
+    assert_eq!(
+        attr(&c, "endpoint.api.alarm.cpu_high", "name"),
+        &Value::str("al-dev-api-cpu-high")
+    );
+    assert_eq!(
+        attr(&c, "endpoint.api.alarm.cpu_high", "metric"),
+        &Value::str("CPUUtilization")
+    );
+    assert_eq!(
+        attr(&c, "endpoint.api.alarm.cpu_high", "namespace"),
+        &Value::str("AWS/ECS")
+    );
+    assert_eq!(
+        attr(&c, "endpoint.api.alarm.cpu_high", "threshold"),
+        &Value::Int(90)
+    );
+    assert_eq!(
+        attr(&c, "endpoint.api.alarm.cpu_high", "period"),
+        &Value::Int(60)
+    );
+    assert_eq!(
+        attr(&c, "endpoint.api.alarm.cpu_high", "evaluation_periods"),
+        &Value::Int(3)
+    );
+    assert_eq!(
+        attr(&c, "endpoint.api.alarm.cpu_high", "comparison_operator"),
+        &Value::str("GreaterThanOrEqualToThreshold")
+    );
+    let dims = attr(&c, "endpoint.api.alarm.cpu_high", "dimensions")
+        .as_map()
+        .unwrap();
+    assert_eq!(dims["ServiceName"], Value::str("al-dev-api"));
+    assert!(dims.contains_key("ClusterName"));
+    assert_eq!(
+        attr(&c, "endpoint.api.alarm.memory_high", "metric"),
+        &Value::str("MemoryUtilization")
+    );
+    let tags = attr(&c, "endpoint.api.alarm.memory_high", "tags")
+        .as_map()
+        .unwrap();
+    assert_eq!(
+        tags["pedestal:address"],
+        Value::str("endpoint.api.alarm.memory_high")
+    );
+    // The alarms follow the cluster; the service follows its alarms and watches them.
+    assert!(
+        cpu.depends_on
+            .contains(&Address::new("compute.serving.cluster"))
+    );
+    let svc = &c.resources[&Address::new("endpoint.api.service")];
+    assert!(
+        svc.depends_on
+            .contains(&Address::new("endpoint.api.alarm.cpu_high"))
+    );
+    assert!(
+        svc.depends_on
+            .contains(&Address::new("endpoint.api.alarm.memory_high"))
+    );
+    let watched = attr(&c, "endpoint.api.service", "alarms").as_map().unwrap();
+    assert_eq!(
+        watched["names"],
+        Value::List(vec![
+            Value::str("al-dev-api-cpu-high"),
+            Value::str("al-dev-api-memory-high")
+        ])
+    );
+    assert_eq!(watched["rollback"], Value::Bool(false));
+    // Each key is optional; rollback defaults to true.
+    assert!(
+        !c.resources
+            .contains_key(&Address::new("endpoint.quiet.alarm.cpu_high"))
+    );
+    let quiet = attr(&c, "endpoint.quiet.service", "alarms")
+        .as_map()
+        .unwrap();
+    assert_eq!(quiet["rollback"], Value::Bool(true));
+}
+
+#[test]
+fn the_endpoint_module_takes_deployment_and_alarms() {
+    let module = repo_root().join("modules/model-endpoint");
+    let dir = stack(&[(
+        "pedestal.toml",
+        &format!(
+            r#"[stack]
+name = "mod"
+{NET}
+[compute.serving]
+
+[module.churn]
+source = "{}"
+inputs = {{ name = "churn", version = "1.0.0", image = "repo/churn:1", compute = "${{compute.serving.name}}", deployment = {{ wait = false, timeout = "5m" }}, alarms = {{ cpu_high = 85 }} }}
+
+[module.plain]
+source = "{}"
+inputs = {{ name = "plain", version = "1.0.0", image = "repo/plain:1", compute = "${{compute.serving.name}}" }}
+"#,
+            module.display(),
+            module.display()
+        ),
+    )]);
+    let c = load(dir.path(), "dev");
+    assert_eq!(
+        attr(&c, "module.churn.endpoint.model.alarm.cpu_high", "name"),
+        &Value::str("mod-dev-churn-model-cpu-high")
+    );
+    let d = attr(&c, "module.churn.endpoint.model.service", "deployment")
+        .as_map()
+        .unwrap();
+    assert_eq!(d["wait"], Value::Bool(false));
+    assert_eq!(d["timeout_seconds"], Value::Int(300));
+    assert!(
+        !c.resources
+            .keys()
+            .any(|a| a.is_within("module.plain") && a.as_str().contains(".alarm."))
+    );
+    assert_eq!(
+        attr(&c, "module.plain.endpoint.model.service", "alarms"),
+        &Value::Null
+    );
+}

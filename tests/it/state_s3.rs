@@ -185,6 +185,41 @@ fn a_write_from_an_old_etag_is_refused() {
     }
 }
 
+/// Two handles that append after reading the same state: the second journal object is
+/// refused (it would take the first one's name), naming the serial the first brought.
+#[test]
+fn an_append_racing_another_is_refused() {
+    use pedestal::addr::Address;
+    use pedestal::state::JournalEntry;
+    let bucket = bucket();
+    let key = "race/prod.json";
+    store(&bucket, key)
+        .write(&State::new(STACK, ENV))
+        .expect("write");
+    let (a, b) = (store(&bucket, key), store(&bucket, key));
+    a.read().expect("read");
+    b.read().expect("read");
+    let entry = |n: &str| JournalEntry::ResourceRemoved {
+        address: Address::new(n),
+    };
+    a.append(&entry("storage.a.bucket")).expect("a appends");
+    match b.append(&entry("storage.b.bucket")) {
+        Err(
+            e @ StateError::Conflict {
+                read_serial: Some(1),
+                found_serial: Some(2),
+                ..
+            },
+        ) => assert!(e.to_string().contains('@'), "names the writer: {e}"),
+        other => panic!("a racing append must be refused, got {other:?}"),
+    }
+    assert_eq!(
+        store(&bucket, key).read().expect("read").map(|s| s.serial),
+        Some(2),
+        "only the first entry is recorded"
+    );
+}
+
 /// `--lock-timeout`: a waiting run gets the lock once the holder lets go, and the refusal
 /// before that names the holder.
 #[test]

@@ -32,6 +32,7 @@ const NOT_FOUND: &[&str] = &[
     "NoSuchPublicAccessBlockConfiguration",
     "ServerSideEncryptionConfigurationNotFoundError",
     "ResourceNotFoundException",
+    "ResourceNotFound",
     "ClusterNotFoundException",
     "ServiceNotFoundException",
     "ObjectNotFoundException",

@@ -1,9 +1,11 @@
 //! The AWS implementation of [`Provider`]: shared client configuration (region, endpoint,
-//! path-style S3, retries with exponential backoff), API call counting, and dispatch by
-//! [`ResourceKind`] to one file per service.
+//! path-style S3, retries with exponential backoff), API call counting, dispatch by
+//! [`ResourceKind`] to one file per service, and batched refresh reads (DescribeClusters by 100,
+//! DescribeServices by 10 per cluster, DescribeAlarms by 100).
 
 pub mod autoscaling;
 pub mod call_log;
+pub mod cloudwatch;
 pub mod ecs;
 pub mod error;
 pub mod logs;
@@ -21,7 +23,7 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Intercept, Region, RuntimeComponents};
 
 use super::{Applied, ApplyResource, Found, Provider, ProviderError, ReadRequest};
-use crate::resource::schema::ecs_service;
+use crate::resource::schema::{cloudwatch_alarm, ecs_service};
 use crate::resource::{Attrs, ResourceKind};
 use crate::spec::ProviderConfig;
 
@@ -93,6 +95,7 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub aas: aws_sdk_applicationautoscaling::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cw: aws_sdk_cloudwatch::Client,
 }
 
 /// The AWS provider.
@@ -191,12 +194,24 @@ impl AwsProvider {
                 .interceptor(call_log::CallLog)
                 .build(),
         );
+        let cw = aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(conf)
+                .interceptor(calls.clone())
+                .interceptor(call_log::CallLog)
+                .build(),
+        );
         let region = conf
             .region()
             .map(|r| r.to_string())
             .unwrap_or_else(|| "us-east-1".to_string());
         AwsProvider {
-            clients: Clients { s3, ecs, aas, logs },
+            clients: Clients {
+                s3,
+                ecs,
+                aas,
+                logs,
+                cw,
+            },
             opts,
             region,
             endpoint: conf.endpoint_url().map(str::to_string),
@@ -227,6 +242,7 @@ impl AwsProvider {
             ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, r).await,
             ResourceKind::EcsService => ecs::create_service(self, r).await,
             ResourceKind::ScalingTarget => autoscaling::put(self, r).await,
+            ResourceKind::CloudwatchAlarm => cloudwatch::create_alarm(self, r).await,
         }
     }
 
@@ -244,6 +260,9 @@ impl AwsProvider {
             ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, after).await,
             ResourceKind::EcsService => ecs::update_service(self, id, before, after).await,
             ResourceKind::ScalingTarget => autoscaling::put(self, after).await,
+            ResourceKind::CloudwatchAlarm => {
+                cloudwatch::update_alarm(self, id, before, after).await
+            }
         }
     }
 
@@ -263,6 +282,7 @@ impl AwsProvider {
             }
             ResourceKind::EcsService => ecs::delete_service(self, id, attrs).await,
             ResourceKind::ScalingTarget => autoscaling::delete(self, attrs).await,
+            ResourceKind::CloudwatchAlarm => cloudwatch::delete_alarm(self, id, attrs).await,
         }
     }
 
@@ -286,6 +306,7 @@ impl AwsProvider {
                 .pop()
                 .flatten()),
             ResourceKind::ScalingTarget => autoscaling::read(self, attrs).await,
+            ResourceKind::CloudwatchAlarm => cloudwatch::read_alarm(self, id, attrs).await,
         }
     }
 
@@ -356,6 +377,23 @@ impl AwsProvider {
                 }
             }
         }
+        // Alarms: DescribeAlarms takes up to 100 names.
+        let alarms: Vec<usize> = (0..requests.len())
+            .filter(|&i| requests[i].kind == ResourceKind::CloudwatchAlarm)
+            .collect();
+        for chunk in alarms.chunks(cloudwatch_alarm::BATCH) {
+            let items: Vec<(&str, &Attrs)> = chunk
+                .iter()
+                .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
+                .collect();
+            match cloudwatch::read_alarms(self, &items).await {
+                Ok(res) => chunk
+                    .iter()
+                    .zip(res)
+                    .for_each(|(&i, r)| out[i] = Some(Ok(r))),
+                Err(e) => chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone()))),
+            }
+        }
         for (i, r) in requests.iter().enumerate() {
             if out[i].is_none() && fatal.is_none() {
                 let res = self.read(r.kind, &r.id, &r.attrs).await;
@@ -385,6 +423,7 @@ impl AwsProvider {
             ResourceKind::EcsTaskDefinition => Ok(None),
             ResourceKind::EcsService => ecs::find_service(self, r).await,
             ResourceKind::ScalingTarget => autoscaling::find(self, r).await,
+            ResourceKind::CloudwatchAlarm => cloudwatch::find_alarm(self, r).await,
         }
     }
 }
@@ -521,6 +560,7 @@ mod tests {
             ecs: client!(aws_sdk_ecs, [&services, &clusters]),
             aas: client!(aws_sdk_applicationautoscaling, no_rules),
             logs: client!(aws_sdk_cloudwatchlogs, no_rules),
+            cw: client!(aws_sdk_cloudwatch, no_rules),
         };
         let p = AwsProvider::from_clients(clients, "us-east-1", AwsOptions::default());
         let mut requests = Vec::new();

@@ -1,7 +1,7 @@
 //! `ecs_service` (`endpoint.X.service`): runs the endpoint's task definition; a new task
 //! definition is a release the provider waits for.
 //!
-//! Nested maps: [`Network`], [`Deployment`] and the [`CapacityProviderItem`]s of
+//! Nested maps: [`Network`], [`Deployment`], [`Alarms`] and the [`CapacityProviderItem`]s of
 //! `capacity_provider_strategy`.
 
 use super::{Rule, attr_names, rule_lists};
@@ -28,6 +28,8 @@ attr_names! {
         Deployment = "deployment",
         /// Seconds load balancer health checks are ignored after a task starts; null for none.
         HealthCheckGracePeriod = "health_check_grace_period",
+        /// An [`Alarms`] map (the deployment alarms ECS watches during a release), or null.
+        Alarms = "alarms",
         /// The tag map.
         Tags = "tags",
         /// The service ARN.
@@ -47,6 +49,7 @@ impl Attr {
             | Attr::Network
             | Attr::Deployment
             | Attr::HealthCheckGracePeriod
+            | Attr::Alarms
             | Attr::Tags => Rule::InPlace,
             Attr::Arn => Rule::Computed,
         }
@@ -94,6 +97,17 @@ attr_names! {
 }
 
 attr_names! {
+    /// The `alarms` map: CloudWatch alarms that fail a release when one goes to ALARM during
+    /// it (sent as `deploymentConfiguration.alarms` with `enable = true`).
+    pub enum Alarms {
+        /// The alarm names, sorted.
+        Names = "names",
+        /// Whether ECS rolls a failed release back to the last completed one.
+        Rollback = "rollback",
+    }
+}
+
+attr_names! {
     /// One map of the `capacity_provider_strategy` list.
     pub enum CapacityProviderItem {
         /// The capacity provider name.
@@ -121,6 +135,8 @@ pub const DEFAULT_CIRCUIT_BREAKER: bool = true;
 pub const DEFAULT_WAIT: bool = true;
 /// [`Deployment::TimeoutSeconds`] when unset.
 pub const DEFAULT_TIMEOUT_SECONDS: i64 = 900;
+/// [`Alarms::Rollback`] when the endpoint's `alarms` do not say.
+pub const DEFAULT_ALARM_ROLLBACK: bool = true;
 /// [`CapacityProviderItem::Weight`] when unset.
 pub const DEFAULT_WEIGHT: i64 = 1;
 /// [`CapacityProviderItem::Base`] when unset.
@@ -150,6 +166,7 @@ pub struct Desired {
     pub deployment: Value,
     /// [`Attr::HealthCheckGracePeriod`].
     pub health_check_grace_period: Value,
+    pub alarms: Value,
 }
 
 impl Desired {
@@ -169,6 +186,7 @@ impl Desired {
                 Attr::Network => std::mem::take(&mut self.network),
                 Attr::Deployment => std::mem::take(&mut self.deployment),
                 Attr::HealthCheckGracePeriod => std::mem::take(&mut self.health_check_grace_period),
+                Attr::Alarms => std::mem::take(&mut self.alarms),
                 Attr::Tags | Attr::Arn => continue,
             };
             out.insert(k.into(), v);

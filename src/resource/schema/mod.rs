@@ -2,7 +2,7 @@
 //! how the planner treats a change to each, and their defaults.
 //!
 //! One module per kind ([`s3_bucket`], [`s3_object`], [`ecs_cluster`], [`log_group`],
-//! [`ecs_task_definition`], [`ecs_service`], [`scaling_target`]). Each declares its
+//! [`ecs_task_definition`], [`ecs_service`], [`scaling_target`], [`cloudwatch_alarm`]). Each declares its
 //! top-level attributes as an `Attr` enum (and every nested map, such as a task definition's
 //! `container` or a service's `deployment`, as an enum of its own) with `attr_names!`: the
 //! enum, its `ALL` list, `as_str` and `parse` come from one list, so they never disagree.
@@ -28,6 +28,7 @@
 //! place a default is written: lowering fills them in, renderers canonicalise with them and
 //! providers fall back to them.
 
+pub mod cloudwatch_alarm;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
@@ -171,6 +172,8 @@ mod tests {
         assert_eq!(ecs_task_definition::COMPUTED, ["arn", "revision"]);
         assert_eq!(ecs_service::FORCE_NEW, ["name", "cluster", "launch_type"]);
         assert!(scaling_target::COMPUTED.is_empty());
+        assert_eq!(cloudwatch_alarm::FORCE_NEW, ["name"]);
+        assert_eq!(cloudwatch_alarm::COMPUTED, ["arn"]);
     }
 
     #[test]

@@ -80,6 +80,9 @@ impl Ctx {
     pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
         aws_sdk_cloudwatchlogs::Client::new(&self.conf)
     }
+    pub fn cw(&self) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::new(&self.conf)
+    }
 }
 
 /// GetBucketVersioning through the provider's tolerant reader (moto's XML root differs).

@@ -76,8 +76,22 @@ fn provider(ecs_rules: &[&Rule]) -> Arc<AwsProvider> {
             .http_client(create_mock_http_client())
             .build(),
     );
+    let cw = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+            .http_client(create_mock_http_client())
+            .build(),
+    );
     Arc::new(AwsProvider::from_clients(
-        Clients { s3, ecs, aas, logs },
+        Clients {
+            s3,
+            ecs,
+            aas,
+            logs,
+            cw,
+        },
         "us-east-1",
         AwsOptions {
             poll_interval: Duration::from_millis(5),

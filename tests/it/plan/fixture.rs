@@ -343,6 +343,9 @@ fn computed(res: &Resource, rev: u32) -> Attrs {
             format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/{STACK}-{ENV}-serving/{name}")
         }
         ResourceKind::ScalingTarget => String::new(),
+        ResourceKind::CloudwatchAlarm => {
+            format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}")
+        }
     };
     let mut out = Attrs::new();
     match res.kind {

@@ -131,6 +131,7 @@ pub async fn wait_for_release(
                             ErrorKind::RolledBack {
                                 to: to.clone(),
                                 reason: reason.clone(),
+                                alarms: Vec::new(),
                             },
                             format!("ECS rolled back to {to}: {reason}"),
                         ));
@@ -139,6 +140,7 @@ pub async fn wait_for_release(
                         return Err(ProviderError::new(
                             ErrorKind::RolloutFailed {
                                 reason: reason.clone(),
+                                alarms: Vec::new(),
                             },
                             format!("ECS rollout of {} failed: {reason}", w.task_definition),
                         ));

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
-    DeploymentConfiguration, LaunchType, NetworkConfiguration, PropagateTags, ServiceField,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentAlarms,
+    DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType, NetworkConfiguration,
+    PropagateTags, ServiceField,
 };
 use sha2::{Digest, Sha256};
 
@@ -17,9 +18,10 @@ use super::{build_err, ecs_tags, retag, tags_map, tags_value};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, Found, LeftBehind, Owner, ProviderError};
 use crate::resource::schema::ecs_service::{
-    Attr as A, CapacityProviderItem as CP, DEFAULT_BASE, DEFAULT_CIRCUIT_BREAKER,
-    DEFAULT_DESIRED_COUNT, DEFAULT_LAUNCH_TYPE, DEFAULT_MAX_PERCENT, DEFAULT_MIN_HEALTHY_PERCENT,
-    DEFAULT_PUBLIC_IP, DEFAULT_WAIT, DEFAULT_WEIGHT, Deployment as D, Network as N,
+    Alarms as AL, Attr as A, CapacityProviderItem as CP, DEFAULT_ALARM_ROLLBACK, DEFAULT_BASE,
+    DEFAULT_CIRCUIT_BREAKER, DEFAULT_DESIRED_COUNT, DEFAULT_LAUNCH_TYPE, DEFAULT_MAX_PERCENT,
+    DEFAULT_MIN_HEALTHY_PERCENT, DEFAULT_PUBLIC_IP, DEFAULT_WAIT, DEFAULT_WEIGHT, Deployment as D,
+    Network as N,
 };
 use crate::resource::{Attrs, Value};
 
@@ -48,11 +50,50 @@ fn network_configuration(attrs: &Attrs) -> Result<Option<NetworkConfiguration>, 
     ))
 }
 
-fn deployment_configuration(attrs: &Attrs) -> DeploymentConfiguration {
+/// The alarms ECS watches during a release (the `alarms` attribute's names with `enable`);
+/// with none wanted but some recorded (`before`), the alarms switched off; `None` otherwise.
+fn deployment_alarms(
+    attrs: &Attrs,
+    before: Option<&Attrs>,
+) -> Result<Option<DeploymentAlarms>, ProviderError> {
+    let names = |a: &Attrs| {
+        attr::map(a, A::Alarms)
+            .map(|m| attr::strings(m, AL::Names))
+            .unwrap_or_default()
+    };
+    let wanted = names(attrs);
+    if !wanted.is_empty() {
+        let rollback = attr::map(attrs, A::Alarms)
+            .and_then(|m| attr::bool(m, AL::Rollback))
+            .unwrap_or(DEFAULT_ALARM_ROLLBACK);
+        return DeploymentAlarms::builder()
+            .set_alarm_names(Some(wanted))
+            .enable(true)
+            .rollback(rollback)
+            .build()
+            .map(Some)
+            .map_err(build_err);
+    }
+    if before.is_some_and(|b| !names(b).is_empty()) {
+        return DeploymentAlarms::builder()
+            .set_alarm_names(Some(Vec::new()))
+            .enable(false)
+            .rollback(false)
+            .build()
+            .map(Some)
+            .map_err(build_err);
+    }
+    Ok(None)
+}
+
+fn deployment_configuration(
+    attrs: &Attrs,
+    before: Option<&Attrs>,
+) -> Result<DeploymentConfiguration, ProviderError> {
     let empty = Attrs::new();
     let d = attr::map(attrs, A::Deployment).unwrap_or(&empty);
     let cb = attr::bool(d, D::CircuitBreaker).unwrap_or(DEFAULT_CIRCUIT_BREAKER);
-    DeploymentConfiguration::builder()
+    Ok(DeploymentConfiguration::builder()
         .minimum_healthy_percent(
             attr::int(d, D::MinHealthyPercent).unwrap_or(DEFAULT_MIN_HEALTHY_PERCENT) as i32,
         )
@@ -63,7 +104,8 @@ fn deployment_configuration(attrs: &Attrs) -> DeploymentConfiguration {
                 .rollback(cb)
                 .build(),
         )
-        .build()
+        .set_alarms(deployment_alarms(attrs, before)?)
+        .build())
 }
 
 fn capacity_strategy(
@@ -165,7 +207,7 @@ pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applie
         .task_definition(task_def)
         .desired_count(desired as i32)
         .client_token(&token[..32])
-        .deployment_configuration(deployment_configuration(&r.attrs))
+        .deployment_configuration(deployment_configuration(&r.attrs, None)?)
         .set_network_configuration(network_configuration(&r.attrs)?)
         .propagate_tags(PropagateTags::Service)
         .enable_ecs_managed_tags(true);
@@ -204,9 +246,10 @@ pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applie
             timeout,
             poll: p.opts.poll_interval,
         };
-        wait_for_release(&p.clients.ecs, &w)
-            .await
-            .map_err(|e| e.leaving(LeftBehind::Resource(applied.clone())))?;
+        if let Err(e) = wait_for_release(&p.clients.ecs, &w).await {
+            let e = blame_alarms(p, &w, &r.attrs, e).await;
+            return Err(e.leaving(LeftBehind::Resource(applied)));
+        }
     }
     Ok(applied)
 }
@@ -227,7 +270,7 @@ pub async fn update_service(
         .cluster(cluster)
         .service(name)
         .task_definition(task_def)
-        .deployment_configuration(deployment_configuration(&after.attrs))
+        .deployment_configuration(deployment_configuration(&after.attrs, Some(before))?)
         .set_network_configuration(network_configuration(&after.attrs)?);
     // A null desired count means autoscaling owns it: never send it.
     if let Some(d) = attr::int(&after.attrs, A::DesiredCount) {
@@ -254,12 +297,100 @@ pub async fn update_service(
             timeout,
             poll: p.opts.poll_interval,
         };
-        wait_for_release(&p.clients.ecs, &w).await?;
+        if let Err(e) = wait_for_release(&p.clients.ecs, &w).await {
+            return Err(blame_alarms(p, &w, &after.attrs, e).await);
+        }
     }
     Ok(Applied {
         id: id.to_string(),
         attrs,
     })
+}
+
+/// Names the deployment alarms that failed a release, when it failed and the service watches
+/// alarms: those ECS names in the rollout reason or the latest service events, else (unless
+/// the reason blames the circuit breaker) those in the ALARM state now. The error keeps its
+/// kind, carries the names in its `alarms` and says which alarms in its reason and message.
+async fn blame_alarms(
+    p: &AwsProvider,
+    w: &ReleaseWait,
+    attrs: &Attrs,
+    mut err: ProviderError,
+) -> ProviderError {
+    let (reason, alarms) = match &mut err.kind {
+        ErrorKind::RolledBack { reason, alarms, .. }
+        | ErrorKind::RolloutFailed { reason, alarms } => (reason, alarms),
+        _ => return err,
+    };
+    let watched = attr::map(attrs, A::Alarms)
+        .map(|m| attr::strings(m, AL::Names))
+        .unwrap_or_default();
+    if watched.is_empty() {
+        return err;
+    }
+    let mentioned = |text: &str| -> Vec<String> {
+        watched
+            .iter()
+            .filter(|n| text.contains(n.as_str()))
+            .cloned()
+            .collect()
+    };
+    let mut named = mentioned(reason);
+    if named.is_empty() {
+        named = mentioned(&recent_events(p, w).await.join("\n"));
+    }
+    if named.is_empty() && !reason.to_ascii_lowercase().contains("circuit breaker") {
+        // The alarms are the other thing that fails a release: ask CloudWatch which fired.
+        named = super::super::cloudwatch::firing(p, &watched)
+            .await
+            .unwrap_or_default();
+    }
+    if named.is_empty() {
+        return err;
+    }
+    named.sort();
+    named.dedup();
+    let which = if named.len() == 1 {
+        format!("alarm {} went to ALARM", named[0])
+    } else {
+        format!("alarms {} went to ALARM", named.join(", "))
+    };
+    let old = std::mem::take(reason);
+    *reason = if old.is_empty() {
+        which
+    } else {
+        format!("{which} ({old})")
+    };
+    *alarms = named;
+    err.message = match &err.kind {
+        ErrorKind::RolledBack { to, reason, .. } => format!("ECS rolled back to {to}: {reason}"),
+        ErrorKind::RolloutFailed { reason, .. } => {
+            format!("ECS rollout of {} failed: {reason}", w.task_definition)
+        }
+        _ => err.message,
+    };
+    err
+}
+
+/// The messages of the service's latest events, newest first (empty when they cannot be read).
+async fn recent_events(p: &AwsProvider, w: &ReleaseWait) -> Vec<String> {
+    let Ok(out) = p
+        .clients
+        .ecs
+        .describe_services()
+        .cluster(&w.cluster)
+        .services(&w.service)
+        .send()
+        .await
+    else {
+        return Vec::new();
+    };
+    out.services()
+        .iter()
+        .filter(|s| s.service_name() == Some(w.service.as_str()))
+        .flat_map(|s| s.events().iter().take(10))
+        .filter_map(|e| e.message().map(str::to_string))
+        .collect()
 }
 
 pub async fn delete_service(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(), ProviderError> {
@@ -436,6 +567,16 @@ fn read_back(s: &aws_sdk_ecs::types::Service, recorded: &Attrs) -> Attrs {
                 }
             }
             A::Tags => attr::set(&mut a, k, tags_value(s.tags())),
+            // A service that reports no deployment configuration at all says nothing about its
+            // alarms: the recorded value stands.
+            A::Alarms => {
+                if let Some(dc) = s.deployment_configuration() {
+                    let live = read_back_alarms(dc.alarms());
+                    if live != Value::Null || attr::get(recorded, k).is_some() {
+                        attr::set(&mut a, k, live);
+                    }
+                }
+            }
             // Found by these, or settings the recorded value stands for.
             A::Name
             | A::Cluster
@@ -446,6 +587,28 @@ fn read_back(s: &aws_sdk_ecs::types::Service, recorded: &Attrs) -> Attrs {
         }
     }
     a
+}
+
+/// The `alarms` attribute of enabled deployment alarms (names sorted); null when off.
+fn read_back_alarms(alarms: Option<&DeploymentAlarms>) -> Value {
+    match alarms {
+        Some(al) if al.enable() && !al.alarm_names().is_empty() => {
+            let mut names: Vec<String> = al.alarm_names().to_vec();
+            names.sort();
+            Value::Map(
+                [
+                    (
+                        AL::Names.into(),
+                        Value::List(names.into_iter().map(Value::String).collect()),
+                    ),
+                    (AL::Rollback.into(), Value::Bool(al.rollback())),
+                ]
+                .into_iter()
+                .collect(),
+            )
+        }
+        _ => Value::Null,
+    }
 }
 
 /// Subnets and security groups as the service reports them (compared as sets).

@@ -1,16 +1,17 @@
-//! Lowering `[endpoint.*]` blocks: sizing, model, health check, logs, network, deployment and
-//! autoscaling, producing a log group, a task definition, a service and (with autoscaling) a
-//! scaling target.
+//! Lowering `[endpoint.*]` blocks: sizing, model, health check, logs, network, deployment,
+//! autoscaling and alarms, producing a log group, a task definition, a service, (with
+//! autoscaling) a scaling target and (with alarms) CloudWatch alarms.
 
 use std::collections::BTreeMap;
 
+mod alarms;
 mod resources;
 
 use super::common::Meta;
 use crate::addr::Address;
 use crate::resource::schema::scaling_target::Attr as Scaling;
 use crate::resource::schema::{
-    self, ecs_service as svc, ecs_task_definition as td, log_group, s3_object,
+    self, cloudwatch_alarm, ecs_service as svc, ecs_task_definition as td, log_group, s3_object,
 };
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
@@ -20,6 +21,7 @@ use crate::spec::resolve::Deps;
 
 // Spec keys of an endpoint (and of its sub-tables) are spelt like the attribute each sets;
 // `ignore_changes` maps a key to the attributes it sets.
+const ALARMS: &str = svc::Attr::Alarms.as_str();
 const CONTAINER: &str = td::Attr::Container.as_str();
 const CPU: &str = td::Attr::Cpu.as_str();
 const DEPLOYMENT: &str = svc::Attr::Deployment.as_str();
@@ -72,6 +74,7 @@ const ENDPOINT_KEYS: &[&str] = &[
     NETWORK,
     DEPLOYMENT,
     "autoscaling",
+    ALARMS,
     "logs",
     schema::TAGS,
     "depends_on",
@@ -110,6 +113,8 @@ struct EndpointDeps {
     svc: Deps,
     /// The log group's (logs).
     lg: Deps,
+    /// The alarms' (compute, alarms).
+    alarm: Deps,
     /// Every resource's (tags, depends_on, lifecycle).
     common: Deps,
 }
@@ -160,6 +165,7 @@ struct Endpoint {
     deployment: BTreeMap<String, Value>,
     /// `(min, max, target_cpu)`.
     scaling: Option<(i64, i64, i64)>,
+    alarms: Option<alarms::Alarms>,
 }
 
 impl Loader<'_> {
@@ -172,7 +178,10 @@ impl Loader<'_> {
             return;
         };
         let (tags, lc) = self.common(id, &f, ENDPOINT_KEYS, &mut deps.common);
-        let (cluster, providers) = self.endpoint_compute(b.scope, &b.name, &f, &mut deps.svc);
+        let mut cluster_deps = Deps::new();
+        let (cluster, providers) = self.endpoint_compute(b.scope, &b.name, &f, &mut cluster_deps);
+        deps.svc.extend(cluster_deps.clone());
+        deps.alarm.extend(cluster_deps);
         let image = self.v_str(&f, IMAGE, &mut deps.td).map(|x| x.0);
         if image.is_none() && !f.has(IMAGE) {
             self.missing(
@@ -199,6 +208,7 @@ impl Loader<'_> {
         let network = self.endpoint_network(&f, &mut deps.svc);
         let deployment = self.endpoint_deployment(&f, &mut deps.svc);
         let scaling = self.endpoint_autoscaling(&f, &mut deps.svc);
+        let alarms = self.endpoint_alarms(&f, (b.scope, &b.name), &mut deps.alarm);
 
         let (Some(cluster), Some(image)) = (cluster, container.image.clone()) else {
             return;
@@ -215,6 +225,7 @@ impl Loader<'_> {
             network,
             deployment,
             scaling,
+            alarms,
         };
         self.endpoint_resources(
             id,
@@ -838,6 +849,11 @@ fn ignore_mapping(n: &str) -> Vec<&'static str> {
         }
         "autoscaling" => vec![SCALING_MIN, SCALING_MAX, SCALING_TARGET_CPU],
         "logs" => vec![RETENTION_DAYS],
+        ALARMS => vec![
+            ALARMS,
+            cloudwatch_alarm::Attr::Threshold.as_str(),
+            cloudwatch_alarm::Attr::AlarmActions.as_str(),
+        ],
         _ => vec![],
     }
 }

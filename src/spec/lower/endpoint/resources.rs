@@ -1,6 +1,8 @@
-//! The resources an endpoint produces: its log group, task definition, service and (with
-//! autoscaling) scaling target, each with its own dependencies, then the endpoint's exports.
+//! The resources an endpoint produces: its log group, task definition, service, (with
+//! autoscaling) scaling target and (with alarms) CloudWatch alarms, each with its own
+//! dependencies, then the endpoint's exports.
 
+use super::alarms::alarm_address;
 use super::{Endpoint, EndpointDeps};
 use crate::addr::Address;
 use crate::resource::schema::{
@@ -12,9 +14,13 @@ use crate::spec::lower::common::{Meta, concat};
 use crate::spec::resolve::Deps;
 
 /// Names shared by an endpoint's resources.
-struct Names {
+pub(super) struct Names {
+    /// The module prefix of its addresses (`module.X.`, or empty).
+    pub(super) prefix: String,
+    /// The endpoint block's name.
+    pub(super) block: String,
     /// The physical name of the task family and the service.
-    name: Value,
+    pub(super) name: Value,
     /// `/pedestal/<stack>/<env>/<module…>/<name>`: the parts of the default name, as a path.
     log_group: String,
     lg: Address,
@@ -36,6 +42,8 @@ impl Loader<'_> {
         let prefix = self.scope(b.scope).prefix.clone();
         let log_group = format!("/pedestal/{}", self.name_parts(b.scope, &b.name).join("/"));
         let n = Names {
+            prefix: prefix.clone(),
+            block: b.name.clone(),
             name: Value::String(self.default_name(b.scope, &b.name)),
             log_group,
             lg: Address::resource(&prefix, "endpoint", &b.name, "log_group"),
@@ -44,6 +52,7 @@ impl Loader<'_> {
             sc: Address::resource(&prefix, "endpoint", &b.name, "scaling"),
         };
         self.endpoint_log_group(&n, &e, deps, meta);
+        self.endpoint_alarm_resources(&n, &e, deps, meta);
         self.endpoint_task_definition(id, &n, &e, deps, meta);
         self.endpoint_service(id, &n, &e, deps, meta);
         if let Some(scaling) = e.scaling {
@@ -150,6 +159,14 @@ impl Loader<'_> {
         svc_all
             .entry(n.td.clone())
             .or_insert_with(|| b.name_span.clone());
+        // ECS checks that the alarms it watches exist.
+        if let Some(alarms) = &e.alarms {
+            for a in &alarms.list {
+                svc_all
+                    .entry(alarm_address(&n.prefix, &n.block, a.which))
+                    .or_insert_with(|| alarms.span.clone());
+            }
+        }
         self.add_resource(
             n.svc.clone(),
             ResourceKind::EcsService,
@@ -167,6 +184,7 @@ impl Loader<'_> {
                 network: e.network.clone(),
                 deployment: Value::Map(e.deployment.clone()),
                 health_check_grace_period: e.health.grace.clone(),
+                alarms: e.alarms.as_ref().map_or(Value::Null, |a| a.service_attr()),
             }
             .into_attrs(),
             &svc_all,

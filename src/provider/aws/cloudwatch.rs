@@ -1,0 +1,394 @@
+//! CloudWatch metric alarms (`cloudwatch_alarm`): PutMetricAlarm creates and updates (it
+//! overwrites every setting of the named alarm), tags go through TagResource/UntagResource on
+//! update (PutMetricAlarm ignores tags for an existing alarm), DescribeAlarms reads up to 100
+//! alarms per call, DeleteAlarms deletes. The recorded id is the alarm name.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic, Tag};
+
+use super::AwsProvider;
+use super::error::{deleted, map};
+use crate::provider::attr;
+use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
+use crate::resource::schema::cloudwatch_alarm::{
+    Attr as A, BATCH, DEFAULT_EVALUATION_PERIODS, DEFAULT_PERIOD, GREATER_OR_EQUAL,
+    STATISTIC_AVERAGE,
+};
+use crate::resource::{Attrs, Value};
+
+/// The alarm name: the recorded `name`, else the id (a name, or an alarm ARN).
+fn alarm_name<'a>(id: &'a str, attrs: &'a Attrs) -> &'a str {
+    if let Some(n) = attr::str(attrs, A::Name) {
+        return n;
+    }
+    id.split_once(":alarm:").map_or(id, |(_, n)| n)
+}
+
+fn threshold(attrs: &Attrs) -> Option<f64> {
+    match attr::get(attrs, A::Threshold)? {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn dimensions(attrs: &Attrs) -> Vec<Dimension> {
+    attr::map(attrs, A::Dimensions)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some(Dimension::builder().name(k).value(v.as_str()?).build()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn cw_tags(attrs: &Attrs) -> Vec<Tag> {
+    super::tag_pairs(attrs)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// PutMetricAlarm with every setting; `tags` only on create (CloudWatch ignores them for an
+/// existing alarm).
+async fn put(p: &AwsProvider, r: &ApplyResource, with_tags: bool) -> Result<(), ProviderError> {
+    let name = attr::req_str(&r.attrs, A::Name)?;
+    let namespace = attr::req_str(&r.attrs, A::Namespace)?;
+    let metric = attr::req_str(&r.attrs, A::Metric)?;
+    let Some(threshold) = threshold(&r.attrs) else {
+        return Err(ProviderError::invalid(format!(
+            "alarm {name}: attribute `{}` is required",
+            A::Threshold
+        )));
+    };
+    let mut req = p
+        .clients
+        .cw
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace(namespace)
+        .metric_name(metric)
+        .set_dimensions(Some(dimensions(&r.attrs)))
+        .statistic(Statistic::from(
+            attr::str(&r.attrs, A::Statistic).unwrap_or(STATISTIC_AVERAGE),
+        ))
+        .period(attr::int(&r.attrs, A::Period).unwrap_or(DEFAULT_PERIOD) as i32)
+        .evaluation_periods(
+            attr::int(&r.attrs, A::EvaluationPeriods).unwrap_or(DEFAULT_EVALUATION_PERIODS) as i32,
+        )
+        .threshold(threshold)
+        .comparison_operator(ComparisonOperator::from(
+            attr::str(&r.attrs, A::ComparisonOperator).unwrap_or(GREATER_OR_EQUAL),
+        ))
+        .set_alarm_actions(Some(attr::strings(&r.attrs, A::AlarmActions)));
+    let tags = cw_tags(&r.attrs);
+    if with_tags && !tags.is_empty() {
+        req = req.set_tags(Some(tags));
+    }
+    req.send()
+        .await
+        .map(|_| ())
+        .map_err(|e| map(&format!("PutMetricAlarm {name}"), e))
+}
+
+/// Up to [`BATCH`] alarms by name, keyed by name.
+async fn describe(
+    p: &AwsProvider,
+    names: &[String],
+) -> Result<BTreeMap<String, MetricAlarm>, ProviderError> {
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let res = p
+            .clients
+            .cw
+            .describe_alarms()
+            .set_alarm_names(Some(names.to_vec()))
+            .max_records(BATCH as i32)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| map(&format!("DescribeAlarms {}", names.join(", ")), e))?;
+        for a in res.metric_alarms() {
+            if let Some(n) = a.alarm_name() {
+                out.insert(n.to_string(), a.clone());
+            }
+        }
+        match res.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn tags(p: &AwsProvider, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let out = p
+        .clients
+        .cw
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| map(&format!("ListTagsForResource {arn}"), e))?;
+    Ok(out
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect())
+}
+
+/// The ARN of a live alarm (DescribeAlarms after a put).
+async fn arn_of(p: &AwsProvider, name: &str) -> Result<String, ProviderError> {
+    Ok(describe(p, &[name.to_string()])
+        .await?
+        .get(name)
+        .and_then(|a| a.alarm_arn())
+        .unwrap_or_default()
+        .to_string())
+}
+
+pub async fn create_alarm(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
+    let name = attr::req_str(&r.attrs, A::Name)?;
+    put(p, r, true).await?;
+    let mut attrs = r.attrs.clone();
+    let applied = Applied {
+        id: name.to_string(),
+        attrs: attrs.clone(),
+    };
+    let arn = arn_of(p, name)
+        .await
+        .map_err(|e| e.leaving(LeftBehind::Resource(applied)))?;
+    attr::set(&mut attrs, A::Arn, Value::str(arn));
+    Ok(Applied {
+        id: name.to_string(),
+        attrs,
+    })
+}
+
+pub async fn update_alarm(
+    p: &AwsProvider,
+    id: &str,
+    before: &Attrs,
+    after: &ApplyResource,
+) -> Result<Applied, ProviderError> {
+    let name = attr::req_str(&after.attrs, A::Name)?;
+    put(p, after, false).await?;
+    let arn = match attr::str(before, A::Arn) {
+        Some(a) if !a.is_empty() => a.to_string(),
+        _ => arn_of(p, name).await?,
+    };
+    retag(p, &arn, before, &after.attrs).await?;
+    let mut attrs = after.attrs.clone();
+    attr::set(&mut attrs, A::Arn, Value::str(&arn));
+    Ok(Applied {
+        id: if id.is_empty() { name } else { id }.to_string(),
+        attrs,
+    })
+}
+
+/// Replaces the alarm's tag set: keys removed, tags added or changed.
+async fn retag(
+    p: &AwsProvider,
+    arn: &str,
+    before: &Attrs,
+    after: &Attrs,
+) -> Result<(), ProviderError> {
+    let old = crate::provider::tags_of(before);
+    let new = crate::provider::tags_of(after);
+    if old == new {
+        return Ok(());
+    }
+    let removed: Vec<String> = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
+    if !removed.is_empty() {
+        p.clients
+            .cw
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(removed))
+            .send()
+            .await
+            .map_err(|e| map(&format!("UntagResource {arn}"), e))?;
+    }
+    if !new.is_empty() {
+        p.clients
+            .cw
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(cw_tags(after)))
+            .send()
+            .await
+            .map_err(|e| map(&format!("TagResource {arn}"), e))?;
+    }
+    Ok(())
+}
+
+pub async fn delete_alarm(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(), ProviderError> {
+    let name = alarm_name(id, attrs);
+    deleted(
+        &format!("DeleteAlarms {name}"),
+        p.clients.cw.delete_alarms().alarm_names(name).send().await,
+    )
+}
+
+/// Live attributes of up to [`BATCH`] alarms (one DescribeAlarms call, then each alarm's
+/// tags), in request order; `None` for an alarm that is gone.
+pub async fn read_alarms(
+    p: &AwsProvider,
+    items: &[(&str, &Attrs)],
+) -> Result<Vec<Option<Attrs>>, ProviderError> {
+    let names: Vec<String> = items
+        .iter()
+        .map(|(id, a)| alarm_name(id, a).to_string())
+        .collect();
+    let mut out = Vec::with_capacity(items.len());
+    for chunk in names.chunks(BATCH).zip(items.chunks(BATCH)) {
+        let (names, items) = chunk;
+        let live = describe(p, names).await?;
+        for (name, (_, recorded)) in names.iter().zip(items) {
+            out.push(match live.get(name) {
+                Some(alarm) => Some(read_back(p, alarm, recorded).await?),
+                None => None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The recorded attributes updated with what CloudWatch reports.
+async fn read_back(
+    p: &AwsProvider,
+    alarm: &MetricAlarm,
+    recorded: &Attrs,
+) -> Result<Attrs, ProviderError> {
+    let mut a = recorded.clone();
+    // Exhaustive: a new attribute has to say whether refresh reads it back.
+    for &k in A::ALL {
+        match k {
+            A::Name => {
+                if let Some(n) = alarm.alarm_name() {
+                    attr::set(&mut a, k, Value::str(n));
+                }
+            }
+            A::Namespace => {
+                if let Some(n) = alarm.namespace() {
+                    attr::set(&mut a, k, Value::str(n));
+                }
+            }
+            A::Metric => {
+                if let Some(m) = alarm.metric_name() {
+                    attr::set(&mut a, k, Value::str(m));
+                }
+            }
+            A::Dimensions => {
+                let live: BTreeMap<String, Value> = alarm
+                    .dimensions()
+                    .iter()
+                    .filter_map(|d| Some((d.name()?.to_string(), Value::str(d.value()?))))
+                    .collect();
+                attr::set(&mut a, k, Value::Map(live));
+            }
+            A::Statistic => {
+                if let Some(s) = alarm.statistic() {
+                    attr::set(&mut a, k, Value::str(s.as_str()));
+                }
+            }
+            A::Period => {
+                if let Some(n) = alarm.period() {
+                    attr::set(&mut a, k, Value::Int(i64::from(n)));
+                }
+            }
+            A::EvaluationPeriods => {
+                if let Some(n) = alarm.evaluation_periods() {
+                    attr::set(&mut a, k, Value::Int(i64::from(n)));
+                }
+            }
+            A::Threshold => {
+                if let Some(t) = alarm.threshold() {
+                    let v = if t.fract() == 0.0 && t.abs() < 9.0e15 {
+                        Value::Int(t as i64)
+                    } else {
+                        Value::Float(t)
+                    };
+                    attr::set(&mut a, k, v);
+                }
+            }
+            A::ComparisonOperator => {
+                if let Some(c) = alarm.comparison_operator() {
+                    attr::set(&mut a, k, Value::str(c.as_str()));
+                }
+            }
+            // Compared as a set: the recorded order stands when the members agree.
+            A::AlarmActions => {
+                let live: BTreeSet<&str> =
+                    alarm.alarm_actions().iter().map(String::as_str).collect();
+                let rec = attr::strings(recorded, k);
+                let rec_set: BTreeSet<&str> = rec.iter().map(String::as_str).collect();
+                if live != rec_set {
+                    let list = alarm.alarm_actions().iter().map(Value::str).collect();
+                    attr::set(&mut a, k, Value::List(list));
+                }
+            }
+            A::Tags => {
+                if let Some(arn) = alarm.alarm_arn() {
+                    let t = tags(p, arn).await?;
+                    let t = t.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+                    attr::set(&mut a, k, Value::Map(t));
+                }
+            }
+            A::Arn => {
+                if let Some(arn) = alarm.alarm_arn() {
+                    attr::set(&mut a, k, Value::str(arn));
+                }
+            }
+        }
+    }
+    Ok(a)
+}
+
+pub async fn read_alarm(
+    p: &AwsProvider,
+    id: &str,
+    recorded: &Attrs,
+) -> Result<Option<Attrs>, ProviderError> {
+    Ok(read_alarms(p, &[(id, recorded)]).await?.pop().flatten())
+}
+
+pub async fn find_alarm(
+    p: &AwsProvider,
+    r: &ApplyResource,
+) -> Result<Option<Found>, ProviderError> {
+    let name = attr::req_str(&r.attrs, A::Name)?;
+    let live = describe(p, &[name.to_string()]).await?;
+    let Some(alarm) = live.get(name) else {
+        return Ok(None);
+    };
+    let tags = match alarm.alarm_arn() {
+        Some(arn) => tags(p, arn).await.unwrap_or_default(),
+        None => BTreeMap::new(),
+    };
+    Ok(Some(Found {
+        id: name.to_string(),
+        tags,
+    }))
+}
+
+/// Which of `names` are in the ALARM state now (the alarms that failed a release).
+pub async fn firing(p: &AwsProvider, names: &[String]) -> Result<Vec<String>, ProviderError> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(BATCH) {
+        let live = describe(p, chunk).await?;
+        out.extend(
+            live.values()
+                .filter(|a| a.state_value() == Some(&aws_sdk_cloudwatch::types::StateValue::Alarm))
+                .filter_map(|a| a.alarm_name().map(str::to_string)),
+        );
+    }
+    out.sort();
+    Ok(out)
+}
