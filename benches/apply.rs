@@ -98,6 +98,7 @@ fn plan(stack: &str, n: usize, state: &State, destroy: bool) -> Plan {
         releases: vec![],
         outputs: Default::default(),
         targets: vec![],
+        cost: Default::default(),
     }
 }
 

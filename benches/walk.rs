@@ -102,6 +102,7 @@ fn wrap(changes: Vec<ResourceChange>, mode: PlanMode) -> Plan {
         releases: vec![],
         outputs: Default::default(),
         targets: vec![],
+        cost: Default::default(),
     }
 }
 

@@ -68,6 +68,7 @@ fn plan(changes: Vec<ResourceChange>, mode: PlanMode) -> Plan {
         releases: vec![],
         outputs: Default::default(),
         targets: vec![],
+        cost: Default::default(),
     }
 }
 

@@ -148,6 +148,9 @@ pub struct Plan {
     /// `--target` addresses the plan was limited to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// Each endpoint's monthly cost before and after, and the stack's delta.
+    #[serde(default)]
+    pub cost: crate::cost::CostEstimate,
 }
 
 /// Counts for `Plan: X to add, Y to change, Z to destroy.` (a replacement counts in add and

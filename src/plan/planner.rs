@@ -63,6 +63,17 @@ pub enum PlanError {
     #[error("dependency cycle between {}", list_addresses(.addresses.iter()))]
     Cycle { addresses: Vec<Address> },
     #[error(
+        "{location}: the plan raises the monthly cost by {}, more than the policy allows (max_monthly_cost_delta = {limit})\n(the cost section of the plan shows each endpoint's share)",
+        crate::cost::usd(*.delta_cents, true)
+    )]
+    CostPolicy {
+        delta_cents: i64,
+        /// The limit as written.
+        limit: String,
+        /// `file:line:col` of the limit.
+        location: String,
+    },
+    #[error(
         "the state belongs to stack `{state_stack}` env `{state_env}`, not stack `{stack}` env `{env}`"
     )]
     ForeignState {
@@ -221,7 +232,7 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
                     addresses: prevented,
                 });
             }
-            return Ok(finish(config, prior, opts, changes, outputs));
+            return budget(config, finish(config, prior, opts, changes, outputs));
         }
     }
     if !prevented.is_empty() {
@@ -244,7 +255,21 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
             )
         })
         .collect();
-    Ok(finish(config, prior, opts, changes, outputs))
+    budget(config, finish(config, prior, opts, changes, outputs))
+}
+
+/// `[policy] max_monthly_cost_delta`: refuses a plan whose cost delta passes it.
+fn budget(config: &Config, plan: Plan) -> Result<Plan, PlanError> {
+    if let Some(limit) = &config.policy.max_monthly_cost_delta
+        && plan.cost.delta_cents > limit.cents
+    {
+        return Err(PlanError::CostPolicy {
+            delta_cents: plan.cost.delta_cents,
+            limit: limit.written.clone(),
+            location: limit.location.clone(),
+        });
+    }
+    Ok(plan)
 }
 
 /// Where each planned resource's change sits, and which resources' computed attributes
@@ -538,6 +563,7 @@ fn finish(
     outputs: BTreeMap<String, OutputChange>,
 ) -> Plan {
     let releases = releases(&changes);
+    let cost = cost(&changes, prior, &config.region);
     Plan {
         format_version: super::FORMAT_VERSION.to_string(),
         stack: config.stack.clone(),
@@ -555,7 +581,44 @@ fn finish(
         releases,
         outputs,
         targets: opts.targets.clone(),
+        cost,
     }
+}
+
+/// The cost estimate over the endpoints' resources: their planned changes, and for those
+/// outside `--target` their recorded attributes on both sides.
+fn cost(changes: &[ResourceChange], prior: &State, region: &str) -> crate::cost::CostEstimate {
+    let priced = |k: ResourceKind| {
+        matches!(
+            k,
+            ResourceKind::EcsTaskDefinition
+                | ResourceKind::EcsService
+                | ResourceKind::ScalingTarget
+        )
+    };
+    let planned: HashSet<&Address> = changes.iter().map(|c| &c.address).collect();
+    let parts = changes
+        .iter()
+        .filter(|c| priced(c.kind))
+        .map(|c| crate::cost::Part {
+            endpoint: c.address.block(),
+            kind: c.kind,
+            before: c.before.as_ref(),
+            after: c.after.as_ref(),
+        })
+        .chain(
+            prior
+                .resources
+                .iter()
+                .filter(|(a, r)| priced(r.kind) && !planned.contains(a))
+                .map(|(a, r)| crate::cost::Part {
+                    endpoint: a.block(),
+                    kind: r.kind,
+                    before: Some(&r.attrs),
+                    after: Some(&r.attrs),
+                }),
+        );
+    crate::cost::estimate(parts, region)
 }
 
 /// The endpoint release view: one entry per task definition that changes.

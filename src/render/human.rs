@@ -54,6 +54,7 @@ pub fn human(plan: &Plan, opts: &HumanOptions) -> String {
                 "pedestal has compared your real infrastructure against your configuration and found no differences, so no changes are needed.\n",
             );
         }
+        cost_section(&mut out, plan);
         return out;
     }
     legend(&mut out, &changed, st);
@@ -76,6 +77,7 @@ pub fn human(plan: &Plan, opts: &HumanOptions) -> String {
         out.push_str("\nChanges to Outputs:\n");
         outputs(&mut out, plan, st);
     }
+    cost_section(&mut out, plan);
     if !plan.targets.is_empty() {
         let _ = write!(
             out,
@@ -85,6 +87,15 @@ pub fn human(plan: &Plan, opts: &HumanOptions) -> String {
         );
     }
     out
+}
+
+/// The cost section after a blank line, when the plan has endpoints.
+fn cost_section(out: &mut String, plan: &Plan) {
+    let cost = super::cost::human(&plan.cost);
+    if !cost.is_empty() {
+        out.push('\n');
+        out.push_str(&cost);
+    }
 }
 
 /// Only the per-resource blocks (no colour): the body of a PR comment's diff.

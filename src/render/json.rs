@@ -23,6 +23,7 @@ pub fn json(plan: &Plan) -> String {
 
 #[derive(Serialize)]
 struct Doc<'a> {
+    cost: &'a crate::cost::CostEstimate,
     drift: Vec<DriftJ<'a>>,
     env: &'a str,
     format_version: &'a str,
@@ -152,6 +153,7 @@ impl<'a> Doc<'a> {
             })
             .collect();
         Doc {
+            cost: &plan.cost,
             drift,
             env: &plan.env,
             format_version: &plan.format_version,

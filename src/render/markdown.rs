@@ -22,6 +22,7 @@ pub fn markdown(plan: &Plan) -> String {
     let mut head = summary_line(plan);
     warnings(plan, &mut head);
     releases(plan, &mut head);
+    head.push_str(&super::cost::markdown(&plan.cost));
     action_lists(plan, &mut head);
     changed_outputs(plan, &mut head);
     let tail = format!("<!-- pedestal:{}/{} -->\n", plan.stack, plan.env);
