@@ -211,6 +211,7 @@ fn release() -> (Plan, State) {
         releases: vec![],
         outputs: Default::default(),
         targets: vec![],
+        cost: Default::default(),
     };
     (plan, st)
 }
