@@ -136,6 +136,9 @@ fn releases(plan: &Plan, head: &mut String) {
                 code(&tag(&r.image_after))
             ));
         }
+        if let Some(note) = &r.note {
+            extra.push(note.clone());
+        }
         let _ = write!(head, "- **{}**", headline(r));
         if !extra.is_empty() {
             let _ = write!(head, " ({})", extra.join(", "));
@@ -148,6 +151,9 @@ fn releases(plan: &Plan, head: &mut String) {
             "- … and {} more releases",
             plan.releases.len() - MAX_LISTED
         );
+    }
+    for p in &plan.prunes {
+        let _ = writeln!(head, "- {}", super::human::prune_line(p));
     }
     head.push('\n');
 }

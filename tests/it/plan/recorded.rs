@@ -50,8 +50,9 @@ fn generate() -> String {
         task_definition_arn: arn.into(),
         artifact_sha256: Some(sha.into()),
         image: image.into(),
-        applied_at: at.into(),
-        outcome: "completed".into(),
+        started_at: at.into(),
+        outcome: pedestal::state::Outcome::Completed,
+        ..Default::default()
     };
     let current_sha = config.resources
         [&pedestal::addr::Address::new("artifact.fraud_model.object")]
