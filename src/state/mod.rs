@@ -191,6 +191,23 @@ impl State {
     }
 }
 
+/// `user@host` for release records and locks: `USER` (or `USERNAME`) and the host name.
+pub fn who() -> Option<String> {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty());
+    Some(match host {
+        Some(h) => format!("{user}@{h}"),
+        None => user,
+    })
+}
+
 impl State {
     /// Whether this state was ever persisted (a store's `write` always leaves serial ≥ 1).
     pub fn is_persisted(&self) -> bool {

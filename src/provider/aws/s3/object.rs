@@ -451,9 +451,9 @@ pub async fn update_object(
 /// What an artifact keeps: its `kept` map, or (recorded before it had one) its one object.
 fn kept_of(attrs: &Attrs) -> Attrs {
     let mut kept = attr::map(attrs, A::Kept).cloned().unwrap_or_default();
-    if let (Some(key), Some(sha)) = (attr::str(attrs, A::Key), attr::str(attrs, A::Sha256)) {
-        kept.entry(key.to_string())
-            .or_insert_with(|| Value::str(sha));
+    if let Some(key) = attr::str(attrs, A::Key) {
+        let sha = attr::get(attrs, A::Sha256).cloned().unwrap_or(Value::Null);
+        kept.entry(key.to_string()).or_insert(sha);
     }
     kept
 }
