@@ -66,6 +66,7 @@ fn plan(changes: Vec<ResourceChange>, mode: PlanMode) -> Plan {
         changes,
         drift: vec![],
         releases: vec![],
+        prunes: vec![],
         outputs: Default::default(),
         targets: vec![],
     }
@@ -184,7 +185,7 @@ async fn applies_in_dependency_order_and_substitutes_references() {
     assert_eq!(rel.len(), 1);
     assert_eq!(rel[0].version, "1.4.0");
     assert_eq!(rel[0].image, "img:1");
-    assert_eq!(rel[0].outcome, "completed");
+    assert_eq!(rel[0].outcome, crate::state::Outcome::Completed);
     let lines = obs.lines();
     let pos = |l: &str| lines.iter().position(|x| x.starts_with(l)).unwrap();
     assert!(
