@@ -594,4 +594,161 @@ mod tests {
         assert_eq!(svc0[S::DesiredCount.as_str()], Value::Int(2));
         assert!(out[25].as_ref().unwrap().is_some());
     }
+
+    /// A service whose release never completes: UpdateService succeeds, DescribeServices keeps
+    /// answering IN_PROGRESS. The first Ctrl-C stops the wait at once; the release is recorded
+    /// as interrupted, the service as pointed at the new revision.
+    #[tokio::test]
+    async fn ctrl_c_during_a_release_wait_stops_at_once_and_records_interrupted() {
+        use crate::apply::{ApplyOptions, NoPersist, NullObserver};
+        use crate::plan::{Action, Plan, PlanMode, ResourceChange};
+        use crate::resource::schema::ecs_task_definition as td;
+        use crate::state::{Outcome, ResourceState, State, Status};
+        use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
+        use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState};
+        use std::sync::Arc;
+
+        let update = mock!(aws_sdk_ecs::Client::update_service)
+            .then_output(|| UpdateServiceOutput::builder().build());
+        let describe = mock!(aws_sdk_ecs::Client::describe_services).then_compute_output(|_| {
+            DescribeServicesOutput::builder()
+                .services(
+                    Service::builder()
+                        .service_name("svc")
+                        .status("ACTIVE")
+                        .task_definition("arn:td:2")
+                        .desired_count(1)
+                        .deployments(
+                            Deployment::builder()
+                                .status("PRIMARY")
+                                .task_definition("arn:td:2")
+                                .rollout_state(DeploymentRolloutState::InProgress)
+                                .desired_count(1)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+        let no_rules: [&Rule; 0] = [];
+        let clients = Clients {
+            s3: client!(aws_sdk_s3, no_rules),
+            ecs: client!(aws_sdk_ecs, [&update, &describe]),
+            aas: client!(aws_sdk_applicationautoscaling, no_rules),
+            logs: client!(aws_sdk_cloudwatchlogs, no_rules),
+        };
+        let p = AwsProvider::from_clients(
+            clients,
+            "us-east-1",
+            AwsOptions {
+                poll_interval: std::time::Duration::from_millis(20),
+                ..AwsOptions::default()
+            },
+        );
+        let service = |td_arn: &str| {
+            let mut a = Attrs::new();
+            a.insert(S::Name.into(), Value::str("svc"));
+            a.insert(S::Cluster.into(), Value::str("serving"));
+            a.insert(S::TaskDefinition.into(), Value::str(td_arn));
+            a.insert(S::DesiredCount.into(), Value::Int(1));
+            a
+        };
+        let mut st = State::new("s", "dev");
+        let model = Value::Map(Attrs::from([
+            (td::Model::Version.into(), Value::str("2.0.0")),
+            (td::Model::Sha256.into(), Value::str("ab")),
+        ]));
+        st.resources.insert(
+            Address::new("endpoint.e.task_definition"),
+            ResourceState {
+                kind: ResourceKind::EcsTaskDefinition,
+                id: "arn:td:2".into(),
+                attrs: Attrs::from([(td::Attr::Model.into(), model)]),
+                dependencies: Default::default(),
+                status: Status::Ok,
+            },
+        );
+        st.resources.insert(
+            Address::new("endpoint.e.service"),
+            ResourceState {
+                kind: ResourceKind::EcsService,
+                id: "arn:svc".into(),
+                attrs: service("arn:td:1"),
+                dependencies: Default::default(),
+                status: Status::Ok,
+            },
+        );
+        let plan = Plan {
+            format_version: crate::plan::FORMAT_VERSION.into(),
+            stack: "s".into(),
+            env: "dev".into(),
+            mode: PlanMode::Normal,
+            prior_state: Default::default(),
+            spec_digest: "sha256:x".into(),
+            git_commit: None,
+            provider: Default::default(),
+            changes: vec![ResourceChange {
+                address: Address::new("endpoint.e.service"),
+                kind: ResourceKind::EcsService,
+                action: Action::Update,
+                reason: None,
+                before: Some(service("arn:td:1")),
+                after: Some(service("arn:td:2")),
+                replace_paths: vec![],
+                id: Some("arn:svc".into()),
+                depends_on: Default::default(),
+                lifecycle: Default::default(),
+            }],
+            drift: vec![],
+            releases: vec![],
+            prunes: vec![],
+            outputs: Default::default(),
+            targets: vec![],
+        };
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let _ = tx.send(true);
+        });
+        let started = std::time::Instant::now();
+        let report = crate::apply::apply(
+            &plan,
+            st,
+            Arc::new(p),
+            Arc::new(NoPersist),
+            Arc::new(NullObserver),
+            ApplyOptions {
+                cancel: Some(rx),
+                ..ApplyOptions::default()
+            },
+        )
+        .await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "the wait stopped at once, not after the 15-minute timeout: {:?}",
+            started.elapsed()
+        );
+        assert!(report.interrupted);
+        assert_eq!(update.num_calls(), 1);
+        assert!(describe.num_calls() >= 2, "the wait was polling");
+        let rel = &report.state.releases["endpoint.e"];
+        assert_eq!(rel.len(), 1);
+        assert_eq!(rel[0].outcome, Outcome::Interrupted);
+        assert_eq!(rel[0].version, "2.0.0");
+        assert_eq!(rel[0].revision, Some(2));
+        assert!(rel[0].finished_at.is_some());
+        assert_eq!(
+            report.state.resources[&Address::new("endpoint.e.service")].attrs
+                [S::TaskDefinition.as_str()],
+            Value::str("arn:td:2"),
+            "state records the service as pointed at the release"
+        );
+        assert!(
+            report.failures[0].message.contains("release 2.0.0")
+                && report.failures[0].message.contains("goes on in ECS"),
+            "{:?}",
+            report.failures
+        );
+    }
+
 }
