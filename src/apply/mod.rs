@@ -991,11 +991,13 @@ fn finish_release(
                 Some("Ctrl-C while waiting for the rollout".to_string()),
                 Some(format!("{block}: release {version}: {}", e.message)),
             ),
-            _ => (
+            ErrorKind::RolloutFailed { .. } | ErrorKind::Timeout => (
                 Outcome::Failed,
                 Some(e.message.clone()),
                 Some(format!("{block}: release {version}: {}", e.message)),
             ),
+            // The service call itself failed: the usual message names the resource.
+            _ => (Outcome::Failed, Some(e.message.clone()), None),
         },
     };
     record.outcome = outcome;

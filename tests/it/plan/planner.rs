@@ -94,10 +94,10 @@ fn model_release_registers_a_new_revision_and_updates_the_service() {
     assert_eq!(td.action, Action::Update);
     assert_eq!(td.reason, Some(Reason::NewRevision));
     assert!(td.after.as_ref().unwrap()["arn"].is_unknown());
-    // The artifact key embeds the sha256, so a new artifact is a replacement (create first).
+    // A new artifact is a new object beside the old one (kept for rollback), not a replacement.
     assert_eq!(
         action_of(&p, "artifact.fraud_model.object"),
-        Action::CreateThenDelete
+        Action::Update
     );
     let svc = p
         .changes
