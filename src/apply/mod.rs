@@ -651,8 +651,7 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
             let deps = change.depends_on.clone();
             shared
                 .commit(addr, |st| {
-                    if let Some(m) = finish_release(st, release.as_ref(), Err(&err))
-                    {
+                    if let Some(m) = finish_release(st, release.as_ref(), Err(&err)) {
                         message = m;
                     }
                     match (&err.left_behind, op) {

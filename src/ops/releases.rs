@@ -284,9 +284,11 @@ pub async fn check(
     endpoint: &str,
     to: &Release,
 ) -> Result<(), RollbackError> {
-    let checked = |what: String| move |e| RollbackError::Check {
-        what,
-        source: Box::new(e),
+    let checked = |what: String| {
+        move |e| RollbackError::Check {
+            what,
+            source: Box::new(e),
+        }
     };
     let arn = &to.task_definition_arn;
     let live = provider
@@ -414,13 +416,9 @@ pub async fn rollback(
         *last = record.clone();
     }
     if let Some(attrs) = attrs {
-        state.resources.insert(
-            addr,
-            ResourceState {
-                attrs,
-                ..service
-            },
-        );
+        state
+            .resources
+            .insert(addr, ResourceState { attrs, ..service });
     }
     store.write(&state)?;
     Ok(RollbackReport {

@@ -63,7 +63,11 @@ pub struct Status {
 }
 
 fn attr_str<'a>(st: &'a State, addr: &crate::addr::Address, key: &str) -> Option<&'a str> {
-    st.resources.get(addr)?.attrs.get(key).and_then(Value::as_str)
+    st.resources
+        .get(addr)?
+        .attrs
+        .get(key)
+        .and_then(Value::as_str)
 }
 
 /// Reads the live status of every endpoint in state (or the one named).
@@ -84,8 +88,7 @@ pub async fn status(
     // Services by cluster.
     let mut by_cluster: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for (addr, rs) in &st.resources {
-        if rs.kind != ResourceKind::EcsService
-            || want.as_deref().is_some_and(|w| addr.block() != w)
+        if rs.kind != ResourceKind::EcsService || want.as_deref().is_some_and(|w| addr.block() != w)
         {
             continue;
         }

@@ -205,13 +205,10 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
                         let release = (r.kind == ResourceKind::EcsService)
                             .then(|| unfinished.get(node.address.block()))
                             .flatten();
-                        let mut change = diff(
-                            r,
-                            p,
-                            replace_requested,
-                            drifted.get(node.address),
-                            &|rf| planned.lookup(&index, &nodes, &changes, rf),
-                        );
+                        let mut change =
+                            diff(r, p, replace_requested, drifted.get(node.address), &|rf| {
+                                planned.lookup(&index, &nodes, &changes, rf)
+                            });
                         if let Some(why) = release
                             && matches!(change.action, Action::NoOp | Action::Update)
                         {
@@ -706,7 +703,11 @@ fn prunes(prior: &State, changes: &[ResourceChange], releases: &[ReleaseChange])
         let (Some(before), Some(after)) = (&c.before, &c.after) else {
             continue;
         };
-        let str_of = |a: &Attrs, k: O| a.get(k.as_str()).and_then(Value::as_str).map(str::to_string);
+        let str_of = |a: &Attrs, k: O| {
+            a.get(k.as_str())
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         let (Some(bucket), Some(key), Some(sha)) = (
             str_of(after, O::Bucket),
             str_of(after, O::Key),

@@ -32,7 +32,14 @@ pub fn run(g: &Global, a: &ReleasesArgs) -> Result<Exit, Error> {
 /// One endpoint's history as an aligned table, newest first.
 pub fn table(h: &History) -> String {
     let head = [
-        "", "RELEASE", "REVISION", "ARTIFACT", "IMAGE TAG", "COMMIT", "WHEN", "OUTCOME",
+        "",
+        "RELEASE",
+        "REVISION",
+        "ARTIFACT",
+        "IMAGE TAG",
+        "COMMIT",
+        "WHEN",
+        "OUTCOME",
     ];
     let mut rows: Vec<[String; 8]> = Vec::new();
     for (i, r) in h.releases.iter().enumerate().rev() {

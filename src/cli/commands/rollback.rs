@@ -47,7 +47,9 @@ pub async fn run(g: &Global, a: &RollbackArgs) -> Result<Exit, Error> {
         if !std::io::stdin().is_terminal() {
             return Err(Error::NoTerminal { verb: "roll back" });
         }
-        print!("\nDo you want to roll back?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+        print!(
+            "\nDo you want to roll back?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+        );
         let _ = std::io::stdout().flush();
         let mut answer = String::new();
         std::io::stdin()
@@ -70,7 +72,10 @@ pub async fn run(g: &Global, a: &RollbackArgs) -> Result<Exit, Error> {
             Ok(Exit::Interrupted)
         }
         (Some(e), false) => {
-            eprintln!("\nError: {}: rollback to {}: {e}", report.endpoint, report.record.version);
+            eprintln!(
+                "\nError: {}: rollback to {}: {e}",
+                report.endpoint, report.record.version
+            );
             Ok(Exit::Error)
         }
         (None, false) => {

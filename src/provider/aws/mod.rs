@@ -594,5 +594,4 @@ mod tests {
         assert_eq!(svc0[S::DesiredCount.as_str()], Value::Int(2));
         assert!(out[25].as_ref().unwrap().is_some());
     }
-
 }

@@ -76,7 +76,10 @@ pub struct BucketStatus {
 }
 
 fn ts(d: Option<&aws_sdk_ecs::primitives::DateTime>) -> Option<String> {
-    d.and_then(|d| d.fmt(aws_sdk_ecs::primitives::DateTimeFormat::DateTime).ok())
+    d.and_then(|d| {
+        d.fmt(aws_sdk_ecs::primitives::DateTimeFormat::DateTime)
+            .ok()
+    })
 }
 
 /// DescribeServices for `names` in `cluster`, 10 per call; unknown services come back with

@@ -403,7 +403,10 @@ async fn a_rollout_that_outlasts_its_timeout_fails_and_is_recorded() {
         (rel.version.as_str(), rel.outcome.as_str()),
         ("1.4.0", "failed")
     );
-    assert!(rel.reason.as_deref().unwrap_or("").contains("IN_PROGRESS"), "{rel:?}");
+    assert!(
+        rel.reason.as_deref().unwrap_or("").contains("IN_PROGRESS"),
+        "{rel:?}"
+    );
 }
 
 #[tokio::test]

@@ -23,7 +23,14 @@ fn key(content: &str) -> String {
 }
 
 async fn object_body(c: &Ctx, bucket: &str, key: &str) -> Option<String> {
-    let out = c.s3().get_object().bucket(bucket).key(key).send().await.ok()?;
+    let out = c
+        .s3()
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()?;
     let bytes = out.body.collect().await.ok()?.into_bytes();
     Some(String::from_utf8_lossy(&bytes).to_string())
 }
@@ -43,7 +50,8 @@ fn signal_during_wait(st: &Stack, args: &[&str], signal: &str) -> i32 {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let journal = std::fs::read_to_string(st.dir.join("state/dev.json.journal")).unwrap_or_default();
+        let journal =
+            std::fs::read_to_string(st.dir.join("state/dev.json.journal")).unwrap_or_default();
         let snapshot = std::fs::read_to_string(st.dir.join("state/dev.json")).unwrap_or_default();
         if journal.contains("in_progress") || snapshot.contains("in_progress") {
             break;
@@ -92,16 +100,15 @@ async fn release_release_rollback_prune_interrupt_crash_retry() {
 
     // Release 2: a new object beside the first, which stays downloadable.
     write_model(&st, "model two");
-    let r = st
-        .run(&["plan", "--var", "model_version=0.2.0"])
-        .expect(0);
+    let r = st.run(&["plan", "--var", "model_version=0.2.0"]).expect(0);
     assert!(
         r.stdout().contains("endpoint.hello: release 0.1.0 → 0.2.0"),
         "{}",
         r.stdout()
     );
     assert!(
-        !r.stdout().contains("artifact.model.object must be replaced"),
+        !r.stdout()
+            .contains("artifact.model.object must be replaced"),
         "a new artifact version is never a replacement: {}",
         r.stdout()
     );
@@ -160,7 +167,8 @@ async fn release_release_rollback_prune_interrupt_crash_retry() {
     assert_eq!(doc["buckets"][0]["versioning"], "Enabled");
     let r = st.run(&["status", "hello"]).expect(0);
     assert!(
-        r.stdout().contains("endpoint.hello  release 0.2.0  revision 2"),
+        r.stdout()
+            .contains("endpoint.hello  release 0.2.0  revision 2"),
         "{}",
         r.stdout()
     );
@@ -168,14 +176,20 @@ async fn release_release_rollback_prune_interrupt_crash_retry() {
     // Roll back to the first release (the default: the last completed before the current).
     let r = st.run(&["rollback", "hello"]).expect(1);
     assert!(
-        r.stderr().contains("refusing to roll back without confirmation"),
+        r.stderr()
+            .contains("refusing to roll back without confirmation"),
         "{}",
         r.stderr()
     );
     let r = st.run(&["rollback", "hello", "--auto-approve"]).expect(0);
-    assert!(r.stdout().contains("release   0.2.0 → 0.1.0"), "{}", r.stdout());
     assert!(
-        r.stdout().contains("Rollback complete! endpoint.hello runs release 0.1.0"),
+        r.stdout().contains("release   0.2.0 → 0.1.0"),
+        "{}",
+        r.stdout()
+    );
+    assert!(
+        r.stdout()
+            .contains("Rollback complete! endpoint.hello runs release 0.1.0"),
         "{}",
         r.stdout()
     );
@@ -203,7 +217,11 @@ async fn release_release_rollback_prune_interrupt_crash_retry() {
         "{}",
         r.stdout()
     );
-    assert!(!r.stdout().contains("changed outside pedestal"), "{}", r.stdout());
+    assert!(
+        !r.stdout().contains("changed outside pedestal"),
+        "{}",
+        r.stdout()
+    );
     let r = st.run(&["releases", "hello", "--format", "json"]).expect(0);
     let doc = json(&r.stdout());
     let newest = &doc["releases"]["endpoint.hello"][0];
@@ -214,15 +232,20 @@ async fn release_release_rollback_prune_interrupt_crash_retry() {
     let r = st
         .run(&["rollback", "hello", "--to", "9.9.9", "--auto-approve"])
         .expect(1);
-    assert!(r.stderr().contains("has no release 9.9.9"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("has no release 9.9.9"),
+        "{}",
+        r.stderr()
+    );
 
     // Release 3 with retain = 2: the last two releases (the rollback to 0.1.0 and 0.3.0) keep
     // their objects; 0.2.0's is pruned once the release completes.
     write_model(&st, "model three");
     let r = st.run(&["plan", "--var", "model_version=0.3.0"]).expect(0);
     assert!(
-        r.stdout()
-            .contains("artifact.model: prunes 0.2.0 once the release completes, kept: 0.1.0, 0.3.0"),
+        r.stdout().contains(
+            "artifact.model: prunes 0.2.0 once the release completes, kept: 0.1.0, 0.3.0"
+        ),
         "{}",
         r.stdout()
     );
@@ -234,15 +257,27 @@ async fn release_release_rollback_prune_interrupt_crash_retry() {
         Some("model one")
     );
     assert_eq!(
-        object_body(&c, &bucket, &key("model three")).await.as_deref(),
+        object_body(&c, &bucket, &key("model three"))
+            .await
+            .as_deref(),
         Some("model three")
     );
-    let r = st.run(&["plan", "--detailed-exitcode", "--var", "model_version=0.3.0"]);
+    let r = st.run(&[
+        "plan",
+        "--detailed-exitcode",
+        "--var",
+        "model_version=0.3.0",
+    ]);
     let r = r.expect(0);
     assert!(r.stdout().contains("No changes."), "{}", r.stdout());
 
     // Release 4 waits (moto never completes it): Ctrl-C stops the wait at once, exit 130.
-    st.edit(|t| t.replace("deployment = { wait = false }", "deployment = { wait = true, timeout = \"10m\" }"));
+    st.edit(|t| {
+        t.replace(
+            "deployment = { wait = false }",
+            "deployment = { wait = true, timeout = \"10m\" }",
+        )
+    });
     let code = signal_during_wait(
         &st,
         &["apply", "--auto-approve", "--var", "model_version=0.4.0"],
@@ -291,8 +326,17 @@ async fn release_release_rollback_prune_interrupt_crash_retry() {
         "{}",
         r.stdout()
     );
-    assert!(!r.stdout().contains("changed outside pedestal"), "{}", r.stdout());
-    st.edit(|t| t.replace("deployment = { wait = true, timeout = \"10m\" }", "deployment = { wait = false }"));
+    assert!(
+        !r.stdout().contains("changed outside pedestal"),
+        "{}",
+        r.stdout()
+    );
+    st.edit(|t| {
+        t.replace(
+            "deployment = { wait = true, timeout = \"10m\" }",
+            "deployment = { wait = false }",
+        )
+    });
     let r = st
         .run(&["plan", "--var", "model_version=0.4.0", "--format", "json"])
         .expect(0);
@@ -304,7 +348,10 @@ async fn release_release_rollback_prune_interrupt_crash_retry() {
         .find(|c| c["address"] == "endpoint.hello.service")
         .unwrap()
         .clone();
-    assert_eq!(svc_change["reason"]["code"], "release_unfinished", "{svc_change}");
+    assert_eq!(
+        svc_change["reason"]["code"], "release_unfinished",
+        "{svc_change}"
+    );
     st.run(&["apply", "--auto-approve", "--var", "model_version=0.4.0"])
         .expect(0);
     let r = st.run(&["releases", "hello", "--format", "json"]).expect(0);

@@ -95,10 +95,7 @@ fn model_release_registers_a_new_revision_and_updates_the_service() {
     assert_eq!(td.reason, Some(Reason::NewRevision));
     assert!(td.after.as_ref().unwrap()["arn"].is_unknown());
     // A new artifact is a new object beside the old one (kept for rollback), not a replacement.
-    assert_eq!(
-        action_of(&p, "artifact.fraud_model.object"),
-        Action::Update
-    );
+    assert_eq!(action_of(&p, "artifact.fraud_model.object"), Action::Update);
     let svc = p
         .changes
         .iter()
@@ -540,7 +537,9 @@ fn an_interrupted_release_is_still_to_be_done() {
     use pedestal::state::{Outcome, Release};
     let config = fixture::config(&[fraud()]);
     let mut state = fixture::applied(&config, 1);
-    let td = state.resources[&addr("endpoint.fraud.task_definition")].id.clone();
+    let td = state.resources[&addr("endpoint.fraud.task_definition")]
+        .id
+        .clone();
     state.releases.insert(
         "endpoint.fraud".into(),
         vec![Release {
