@@ -948,11 +948,12 @@ async fn until_interrupted<T>(
     };
     tokio::select! {
         out = call => out,
+        // The call may have taken effect (a create's intent stays, so the next run adopts).
         _ = cancel.wait_for(|c| *c) => Err(ProviderError::new(
             ErrorKind::Interrupted,
             "interrupted: stopped waiting for the release; the deployment goes on in ECS \
              (`pedestal status` shows it, the next apply waits for it again)",
-        )),
+        ).leaving(LeftBehind::Unknown)),
     }
 }
 
