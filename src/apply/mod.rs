@@ -972,6 +972,7 @@ fn finish_release(
     let version = record.version.clone();
     let block = &started.endpoint;
     record.finished_at = Some(now_rfc3339());
+    let outcome_kind = outcome.err().map(|e| &e.kind);
     let (outcome, reason, message) = match outcome {
         Ok(()) => (
             Outcome::Completed,
@@ -1002,7 +1003,22 @@ fn finish_release(
     };
     record.outcome = outcome;
     record.reason = reason;
+    // The deployment alarms that failed or rolled back the release, when an alarm did.
+    record.alarm = match outcome_err_alarms(outcome_kind) {
+        [] => None,
+        names => Some(names.join(", ")),
+    };
     message
+}
+
+/// The alarms a rollout outcome names.
+fn outcome_err_alarms(kind: Option<&ErrorKind>) -> &[String] {
+    match kind {
+        Some(ErrorKind::RolledBack { alarms, .. } | ErrorKind::RolloutFailed { alarms, .. }) => {
+            alarms
+        }
+        _ => &[],
+    }
 }
 
 /// The addresses a plan touches (for `--target` filtering by the caller and for reports).
