@@ -2,13 +2,15 @@
 //!
 //! [`prepare`] (under the state lock, which the returned [`Prepared`] holds):
 //! 1. load the spec; open and lock the state store;
-//! 2. with a plan file: read it and refuse it when state or spec moved on
-//!    ([`crate::plan::file::verify`]); without: plan now ([`super::plan::plan_locked`]).
+//! 2. with a plan file: read it, load the spec with the variable values it recorded (sensitive
+//!    ones from the usual sources, checked against their recorded digests), and refuse it when
+//!    a secret, the state or the spec moved on ([`crate::plan::file::check_secrets`],
+//!    [`crate::plan::file::verify`]); without: plan now ([`super::plan::plan_locked`]).
 //!
 //! The caller shows the plan and asks for approval, then [`run`]:
 //! 3. connect the provider the plan names (region, endpoint; path-style S3 with an endpoint);
 //! 4. install the Ctrl-C handler: the first interrupt starts nothing new and lets in-flight
-//!    calls finish, a second one abandons them;
+//!    calls finish (a release wait stops at once: ECS carries on), a second one abandons them;
 //! 5. run [`crate::apply::apply`], appending to the state journal after every resource and
 //!    writing the full state at the end;
 //! 6. hand back the [`ApplyReport`]; dropping [`Prepared`] releases the lock.
@@ -25,7 +27,7 @@ use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, Persist, Stor
 use crate::plan::Plan;
 use crate::provider::Provider;
 use crate::provider::aws::AwsProvider;
-use crate::spec::Config;
+use crate::spec::{Config, LoadOptions};
 use crate::state::{Existing, JournalEntry, State, StateError, write_private};
 use crate::state::{LockGuard, StateStore};
 
@@ -139,10 +141,13 @@ impl Drop for Prepared {
 /// Where the plan comes from.
 #[derive(Clone, Debug)]
 pub enum PlanSource {
-    /// `apply PLANFILE`: a saved plan (with the `--var` values the spec digest was made with).
+    /// `apply PLANFILE`: a saved plan (`--var` may give the sensitive values; the others come
+    /// from the file).
     File {
         path: PathBuf,
         vars: std::collections::BTreeMap<String, String>,
+        /// `--lock-timeout`.
+        lock_timeout: Duration,
     },
     /// Plan now.
     Now(PlanRequest),
@@ -155,11 +160,23 @@ pub async fn prepare(
     operation: &str,
 ) -> Result<Prepared, OpsError> {
     match source {
-        PlanSource::File { path, vars } => {
-            let mut plan = crate::plan::file::read(path)?;
-            let config = super::load_config(dir, &plan.env, vars)?;
+        PlanSource::File {
+            path,
+            vars,
+            lock_timeout,
+        } => {
+            let saved = crate::plan::file::read_saved(path)?;
+            let opts = LoadOptions {
+                pinned: saved.pinned(),
+                // Files that recorded their variables name a missing secret themselves.
+                sensitive_placeholders: !saved.variables.is_empty(),
+                ..LoadOptions::with_inputs(&saved.plan.env, vars)
+            };
+            let config = crate::spec::load(dir, &opts)?;
+            crate::plan::file::check_secrets(&saved, &config)?;
+            let mut plan = saved.plan;
             let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
-            let lock = store.lock(operation, Duration::ZERO)?;
+            let lock = store.lock(operation, *lock_timeout)?;
             let recorded = store.read()?;
             crate::plan::file::verify(&plan, &config, recorded.as_ref())?;
             crate::plan::file::restore_secrets(&mut plan, &config);

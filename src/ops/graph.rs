@@ -18,9 +18,10 @@ pub enum GraphFormat {
     Mermaid,
 }
 
-/// Loads the stack in `dir` and renders its dependency graph.
+/// Loads the stack in `dir` and renders its dependency graph (sensitive variables need no
+/// value, as for `validate`).
 pub fn graph(dir: &Path, opts: &LoadOptions, format: GraphFormat) -> Result<String, Diagnostics> {
-    let config = spec::load(dir, opts)?;
+    let config = spec::load(dir, &super::validate::without_secrets(opts))?;
     Ok(match format {
         GraphFormat::Dot => graph::to_dot(&config),
         GraphFormat::Mermaid => graph::to_mermaid(&config),

@@ -6,7 +6,8 @@
 //! 3. read recorded state (snapshot + journal);
 //! 4. refresh it from the cloud unless `--no-refresh` (or the state is empty), collecting drift;
 //! 5. run the pure planner;
-//! 6. save the plan with `--out`;
+//! 6. save the plan with `--out`, with the variable values it was made with (secrets as
+//!    digests);
 //! 7. release the lock (the guard drops) and hand back plan, config and prior state.
 //!
 //! [`plan_locked`] is steps 3–6 for a caller (like `apply`) that already holds the lock.
@@ -110,7 +111,7 @@ pub async fn plan_locked(
     let plan = plan::plan(&config, current, &opts)?;
     let saved = match &req.out {
         Some(path) => {
-            plan::file::write(path, &plan)?;
+            plan::file::write(path, &plan, &config.variables)?;
             Some(path.clone())
         }
         None => None,

@@ -5,7 +5,13 @@
 //! or a different serial) or when the spec or variables changed (different digest) — Terraform
 //! checks only the state and silently applies a snapshot of the old config; pedestal names which
 //! of the three moved.
+//!
+//! The file also records the plan's inputs, the variable values it was made with (secrets as
+//! their digest only), so `apply FILE` needs no `--var`: the values are put back
+//! ([`crate::spec::LoadOptions::pinned`]), and each sensitive value, read again from the usual
+//! sources, must match its recorded digest ([`check_secrets`]).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +33,29 @@ struct SavedPlan {
     /// The pedestal version that wrote the file.
     pedestal_version: String,
     plan: Plan,
+    /// The variable values the plan was made with; sensitive ones serialise as their digest
+    /// (`{"$sensitive": "sha256:…"}`). Absent from files written before it was recorded.
+    #[serde(default)]
+    variables: BTreeMap<String, Value>,
+}
+
+/// A plan file as read: the plan and the variable values it was made with (sensitive ones as
+/// [`Value::Redacted`] digests).
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub plan: Plan,
+    pub variables: BTreeMap<String, Value>,
+}
+
+impl Saved {
+    /// The recorded values of the non-sensitive variables, to load the spec with.
+    pub fn pinned(&self) -> BTreeMap<String, Value> {
+        self.variables
+            .iter()
+            .filter(|(_, v)| !v.is_sensitive())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,16 +112,29 @@ pub enum StalePlan {
         planned: String,
         current: String,
     },
+    #[error(
+        "sensitive variable `{name}` has a different value than the saved plan was made with\n(supply the value the plan was made with through env/{env}.toml, PEDESTAL_VAR_{name} or --var, or run `pedestal plan` again)"
+    )]
+    SecretChanged { name: String, env: String },
+    #[error(
+        "the saved plan needs sensitive variable `{name}`, which has no value\n(set it in env/{env}.toml, export PEDESTAL_VAR_{name} or pass --var {name}=...)"
+    )]
+    SecretMissing { name: String, env: String },
 }
 
-/// Writes `plan` to `path` atomically (pretty JSON, sorted keys, mode 0600: a plan describes
-/// infrastructure, though never secrets in clear).
-pub fn write(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
+/// Writes `plan` and the `variables` it was made with to `path` atomically (pretty JSON,
+/// sorted keys, mode 0600: a plan describes infrastructure, though never secrets in clear).
+pub fn write(
+    path: &Path,
+    plan: &Plan,
+    variables: &BTreeMap<String, Value>,
+) -> Result<(), PlanFileError> {
     let saved = SavedPlan {
         kind: "pedestal-plan".into(),
         file_format_version: FILE_FORMAT_VERSION,
         pedestal_version: env!("CARGO_PKG_VERSION").into(),
         plan: plan.clone(),
+        variables: variables.clone(),
     };
     let io = |action, source| PlanFileError::Io {
         action,
@@ -107,6 +149,11 @@ pub fn write(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
 
 /// Reads a plan file, checking its kind and both format versions.
 pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
+    read_saved(path).map(|s| s.plan)
+}
+
+/// [`read`], with the variable values the plan was made with.
+pub fn read_saved(path: &Path) -> Result<Saved, PlanFileError> {
     let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Io {
         action: "read",
         path: path.to_path_buf(),
@@ -137,7 +184,40 @@ pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
         });
     }
     let saved: SavedPlan = serde_json::from_value(json).map_err(|e| not_a_plan(e.to_string()))?;
-    Ok(saved.plan)
+    Ok(Saved {
+        plan: saved.plan,
+        variables: saved.variables,
+    })
+}
+
+/// Checks every sensitive value recorded in `saved` against the one `config` was loaded with
+/// (by digest; neither value is ever shown).
+pub fn check_secrets(saved: &Saved, config: &Config) -> Result<(), StalePlan> {
+    for (name, recorded) in &saved.variables {
+        let Value::Redacted(digest) = recorded else {
+            continue;
+        };
+        let env = config.env.clone();
+        match config.variables.get(name) {
+            Some(Value::Sensitive(inner)) if matches!(**inner, Value::Unknown) => {
+                return Err(StalePlan::SecretMissing {
+                    name: name.clone(),
+                    env,
+                });
+            }
+            Some(Value::Sensitive(inner)) if Value::secret_digest(inner) == *digest => {}
+            // Declared no more, or no longer sensitive: the spec digest says the spec changed.
+            None => {}
+            Some(v) if !v.is_sensitive() => {}
+            Some(_) => {
+                return Err(StalePlan::SecretChanged {
+                    name: name.clone(),
+                    env,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks that `plan` still applies to `config` and the current `state`.

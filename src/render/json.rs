@@ -32,6 +32,8 @@ struct Doc<'a> {
     mode: PlanMode,
     output_changes: BTreeMap<&'a str, OutputJ<'a>>,
     prior_state: PriorJ<'a>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    prunes: &'a [crate::plan::Prune],
     releases: Vec<ReleaseJ<'a>>,
     resource_changes: Vec<ChangeJ<'a>>,
     spec_digest: &'a str,
@@ -68,6 +70,8 @@ struct ReasonJ<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     attrs: Option<&'a [String]>,
     code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -90,6 +94,8 @@ struct ReleaseJ<'a> {
     artifact_sha256: BeforeAfter<'a>,
     endpoint: &'a str,
     image: BeforeAfter<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
     version: BeforeAfter<'a>,
 }
 
@@ -149,6 +155,7 @@ impl<'a> Doc<'a> {
                 artifact_sha256: ba(&r.artifact_sha256_before, &r.artifact_sha256_after),
                 endpoint: &r.endpoint,
                 image: ba(&r.image_before, &r.image_after),
+                note: r.note.as_deref(),
                 version: ba(&r.version_before, &r.version_after),
             })
             .collect();
@@ -169,6 +176,7 @@ impl<'a> Doc<'a> {
                 lineage: plan.prior_state.lineage.as_deref(),
                 serial: plan.prior_state.serial,
             },
+            prunes: &plan.prunes,
             releases,
             resource_changes,
             spec_digest: &plan.spec_digest,
@@ -188,8 +196,15 @@ fn reason(r: &Reason) -> ReasonJ<'_> {
         Reason::Drifted => ("drifted", None),
         Reason::DestroyRequested => ("delete_by_request", None),
         Reason::NewRevision => ("update_new_revision", None),
+        Reason::SpecChanged { attrs } => ("update_because_spec_changed", Some(attrs)),
+        Reason::ReleaseUnfinished { .. } => ("release_unfinished", None),
+        Reason::RolledBack { .. } => ("release_rolled_back", None),
     };
-    ReasonJ { attrs, code }
+    ReasonJ {
+        attrs,
+        code,
+        message: r.release_text(),
+    }
 }
 
 fn output(o: &OutputChange) -> OutputJ<'_> {

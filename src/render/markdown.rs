@@ -4,12 +4,19 @@
 //! A hidden `<!-- pedestal:STACK/ENV -->` marker lets CI find and update its previous comment.
 //! The comment stays under [`MAX_COMMENT_CHARS`] by cutting the middle of the detail (saying
 //! how many lines were cut) — never the summary or the warnings.
+//!
+//! Everything the plan carries from users (stack, environment, addresses, versions, image tags,
+//! output names, the diff itself) is made inert: names and values go into code spans
+//! ([`code`]), surrounding prose is escaped ([`text`]), and the diff's fence is longer than any
+//! run of backticks inside it, so neither HTML (`<script>`, `</details>`) nor markdown in a
+//! value changes the comment's structure. Warnings use GitHub's alert syntax and carry their
+//! own bold first words, so they read the same where the alert is shown as a plain quote.
 
 use std::fmt::Write;
 
 use super::human::{detail, release_headline};
 use super::short_sha;
-use crate::plan::{Action, OutputChange, Plan};
+use crate::plan::{Action, OutputChange, Plan, ReleaseChange};
 
 /// GitHub rejects comments over 65,536 characters; stay well below, as tfcmt does.
 pub const MAX_COMMENT_CHARS: usize = 60_000;
@@ -39,7 +46,7 @@ pub fn markdown(plan: &Plan) -> String {
 /// The first line: the counts, or "No changes.", and which stack and environment.
 fn summary_line(plan: &Plan) -> String {
     let s = plan.summary();
-    let title = format!("`{}` / `{}`", plan.stack, plan.env);
+    let title = format!("{} / {}", code(&plan.stack), code(&plan.env));
     let mut head = if plan.has_changes() {
         format!(
             "**Plan: {} to add, {} to change, {} to destroy.** — pedestal plan for {title}\n",
@@ -78,17 +85,17 @@ fn warnings(plan: &Plan, head: &mut String) {
         }
         let _ = writeln!(
             head,
-            "> [!WARNING]\n> This plan **{}**. Review the addresses below carefully.\n",
+            "> [!WARNING]\n> **⚠ Warning:** this plan **{}**. Review the addresses below carefully.\n",
             parts.join("** and **")
         );
     }
     if !plan.targets.is_empty() {
         let _ = writeln!(
             head,
-            "> [!NOTE]\n> Resource targeting is in effect: {}\n",
+            "> [!NOTE]\n> **Note:** resource targeting is in effect: {}\n",
             plan.targets
                 .iter()
-                .map(|t| format!("`{t}`"))
+                .map(|t| code(t))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -105,13 +112,17 @@ fn releases(plan: &Plan, head: &mut String) {
         let mut extra = Vec::new();
         if r.artifact_sha256_before != r.artifact_sha256_after {
             extra.push(format!(
-                "artifact sha256 `{}` → `{}`",
-                r.artifact_sha256_before
-                    .as_deref()
-                    .map_or("(none)".into(), short_sha),
-                r.artifact_sha256_after
-                    .as_deref()
-                    .map_or("(none)".into(), short_sha)
+                "artifact sha256 {} → {}",
+                code(
+                    &r.artifact_sha256_before
+                        .as_deref()
+                        .map_or("(none)".into(), short_sha)
+                ),
+                code(
+                    &r.artifact_sha256_after
+                        .as_deref()
+                        .map_or("(none)".into(), short_sha)
+                )
             ));
         }
         if r.image_before != r.image_after {
@@ -121,12 +132,15 @@ fn releases(plan: &Plan, head: &mut String) {
                     .unwrap_or_else(|| "(none)".into())
             };
             extra.push(format!(
-                "image tag `{}` → `{}`",
-                tag(&r.image_before),
-                tag(&r.image_after)
+                "image tag {} → {}",
+                code(&tag(&r.image_before)),
+                code(&tag(&r.image_after))
             ));
         }
-        let _ = write!(head, "- **{}**", release_headline(r));
+        if let Some(note) = &r.note {
+            extra.push(note.clone());
+        }
+        let _ = write!(head, "- **{}**", headline(r));
         if !extra.is_empty() {
             let _ = write!(head, " ({})", extra.join(", "));
         }
@@ -138,6 +152,9 @@ fn releases(plan: &Plan, head: &mut String) {
             "- … and {} more releases",
             plan.releases.len() - MAX_LISTED
         );
+    }
+    for p in &plan.prunes {
+        let _ = writeln!(head, "- {}", super::human::prune_line(p));
     }
     head.push('\n');
 }
@@ -165,7 +182,7 @@ fn action_lists(plan: &Plan, head: &mut String) {
         }
         let _ = writeln!(head, "**{label}** ({}):", items.len());
         for a in items.iter().take(MAX_LISTED) {
-            let _ = writeln!(head, "- `{a}`");
+            let _ = writeln!(head, "- {}", code(a));
         }
         if items.len() > MAX_LISTED {
             let _ = writeln!(head, "- … and {} more", items.len() - MAX_LISTED);
@@ -184,7 +201,7 @@ fn changed_outputs(plan: &Plan, head: &mut String) {
             "**Outputs changing:** {}\n",
             changed
                 .iter()
-                .map(|(n, _)| format!("`{n}`"))
+                .map(|(n, _)| code(n))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -194,9 +211,11 @@ fn changed_outputs(plan: &Plan, head: &mut String) {
 /// `head` followed by the detail folded in `<details>`, the middle cut when the whole comment
 /// (with a tail of `tail_len` characters) would pass [`MAX_COMMENT_CHARS`].
 fn folded_detail(head: String, lines: &[String], tail_len: usize, env: &str) -> String {
-    let open =
-        |n: usize| format!("<details><summary>Show plan detail ({n} lines)</summary>\n\n```diff\n");
-    let close = "```\n\n</details>\n\n";
+    let fence = "`".repeat(3.max(1 + lines.iter().map(|l| backtick_run(l)).max().unwrap_or(0)));
+    let open = |n: usize| {
+        format!("<details><summary>Show plan detail ({n} lines)</summary>\n\n{fence}diff\n")
+    };
+    let close = format!("{fence}\n\n</details>\n\n");
     let total: usize = lines.iter().map(|l| l.len() + 1).sum();
     let fixed = head.len() + open(lines.len()).len() + close.len() + tail_len;
     let mut out = head;
@@ -216,7 +235,7 @@ fn folded_detail(head: String, lines: &[String], tail_len: usize, env: &str) -> 
         );
         push_lines(&mut out, &lines[back..]);
     }
-    out.push_str(close);
+    out.push_str(&close);
     out
 }
 
@@ -266,4 +285,101 @@ fn diff_line(line: &str) -> String {
     } else {
         format!(" {line}")
     }
+}
+
+/// The release headline ([`release_headline`], so both renderings say the same) with the
+/// endpoint and the versions as code spans and the words around them escaped.
+fn headline(r: &ReleaseChange) -> String {
+    // Private-use characters stand in for the user's values while the wording is built.
+    const SLOTS: [(char, usize); 3] = [('\u{E000}', 0), ('\u{E001}', 1), ('\u{E002}', 2)];
+    let values = [
+        Some(r.endpoint.as_str()),
+        r.version_before.as_deref(),
+        r.version_after.as_deref(),
+    ];
+    let mut marked = r.clone();
+    marked.endpoint = SLOTS[0].0.to_string();
+    marked.version_before = r.version_before.as_ref().map(|_| SLOTS[1].0.to_string());
+    // Equal versions keep one slot, so the wording still sees them equal ("redeployed").
+    let after_slot = if r.version_after == r.version_before {
+        SLOTS[1].0
+    } else {
+        SLOTS[2].0
+    };
+    marked.version_after = r.version_after.as_ref().map(|_| after_slot.to_string());
+    let mut out = String::new();
+    for part in release_headline(&marked).split_inclusive(|c| SLOTS.iter().any(|s| s.0 == c)) {
+        let (words, slot) = match part.chars().last() {
+            Some(c) => match SLOTS.iter().find(|s| s.0 == c) {
+                Some(&(_, i)) => (&part[..part.len() - c.len_utf8()], values[i]),
+                None => (part, None),
+            },
+            None => (part, None),
+        };
+        out.push_str(&text(words));
+        if let Some(v) = slot {
+            out.push_str(&code(v));
+        }
+    }
+    out
+}
+
+/// `s` as an inline code span, inert on any CommonMark renderer (no HTML, emphasis, links or
+/// mentions inside one): the fence is one backtick longer than the longest run in `s`, padded
+/// with a space where `s` starts or ends with a backtick (or is space-padded itself, which the
+/// renderer would strip), and control characters such as line breaks are shown escaped.
+pub fn code(s: &str) -> String {
+    let s = visible(s);
+    if s.is_empty() {
+        return "` `".into();
+    }
+    let fence = "`".repeat(backtick_run(&s) + 1);
+    let spaced = s.starts_with(' ') && s.ends_with(' ') && !s.trim().is_empty();
+    let pad = if s.starts_with('`') || s.ends_with('`') || spaced {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// `s` as inline prose: HTML-significant characters as entities, markdown punctuation
+/// backslash-escaped, control characters shown escaped.
+pub fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in visible(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '~' | '!' | '(' | ')' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Control characters (line breaks, tabs, escapes) written as Rust escapes, so a value stays
+/// on its line.
+fn visible(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The longest run of backticks in `s`.
+fn backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }

@@ -74,6 +74,12 @@ fn string_like(v: &Value) -> bool {
     }
 }
 
+/// A sensitive variable left without a value by `validate` or `graph`: nothing can be checked
+/// about it beyond what its declaration says, so getters that need a known value skip it.
+fn placeholder(v: &Value) -> bool {
+    matches!(v, Value::Sensitive(inner) if matches!(**inner, Value::Unknown))
+}
+
 impl Loader<'_> {
     /// Opens a table for reading; reports keys outside `allowed`.
     pub fn fields<'n>(
@@ -120,6 +126,7 @@ impl Loader<'_> {
                     entries.push((k.clone(), span.clone(), Src::Val(v.clone(), span.clone())));
                 }
             }
+            Src::Val(v, _) if placeholder(v) => return None,
             Src::Val(v, span) => {
                 let found = value_type(v);
                 self.err(
@@ -222,6 +229,7 @@ impl Loader<'_> {
     ) -> Option<(String, Span)> {
         let (v, s) = self.value(f, key, deps)?;
         match v {
+            v if placeholder(&v) => None,
             Value::String(x) => Some((x, s)),
             Value::Sensitive(inner) if matches!(*inner, Value::String(_)) => {
                 inner.as_str().map(|x| (x.to_string(), s))
@@ -245,6 +253,7 @@ impl Loader<'_> {
     pub fn v_int(&mut self, f: &Fields<'_>, key: &str, deps: &mut Deps) -> Option<(i64, Span)> {
         let (v, s) = self.value(f, key, deps)?;
         match v {
+            v if placeholder(&v) => None,
             Value::Int(i) => Some((i, s)),
             Value::Sensitive(inner) if matches!(*inner, Value::Int(_)) => {
                 inner.as_i64().map(|i| (i, s))
@@ -260,6 +269,7 @@ impl Loader<'_> {
     pub fn v_bool(&mut self, f: &Fields<'_>, key: &str, deps: &mut Deps) -> Option<(bool, Span)> {
         let (v, s) = self.value(f, key, deps)?;
         match v {
+            v if placeholder(&v) => None,
             Value::Bool(b) => Some((b, s)),
             v => {
                 self.wrong(f, key, &s, "true or false", &v);
@@ -277,6 +287,7 @@ impl Loader<'_> {
     ) -> Option<(Vec<Value>, Span)> {
         let (v, s) = self.value(f, key, deps)?;
         match v {
+            v if placeholder(&v) => None,
             Value::List(items) if items.iter().all(string_like) => Some((items, s)),
             v => {
                 self.wrong(f, key, &s, "a list of strings", &v);
@@ -294,6 +305,7 @@ impl Loader<'_> {
     ) -> Option<(Vec<String>, Span)> {
         let (v, s) = self.value(f, key, deps)?;
         match &v {
+            v if placeholder(v) => None,
             Value::List(items) if items.iter().all(|i| matches!(i, Value::String(_))) => Some((
                 items
                     .iter()
@@ -317,6 +329,9 @@ impl Loader<'_> {
     ) -> Option<(BTreeMap<String, Value>, Span)> {
         let (v, s) = self.value(f, key, deps)?;
         let Value::Map(m) = v else {
+            if placeholder(&v) {
+                return None;
+            }
             self.wrong(f, key, &s, "a table of strings", &v);
             return None;
         };

@@ -60,6 +60,7 @@ impl LoadOptions {
             env: env.to_string(),
             vars: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             env_vars: env_vars(),
+            ..LoadOptions::default()
         }
     }
 }

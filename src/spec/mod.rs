@@ -146,6 +146,12 @@ pub struct LoadOptions {
     /// `PEDESTAL_VAR_<name>` values taken from the process environment by the caller (keys
     /// with or without the `PEDESTAL_VAR_` prefix).
     pub env_vars: BTreeMap<String, String>,
+    /// Values recorded in a saved plan (non-sensitive variables only): they take precedence over
+    /// every other source, and a `--var` giving the same variable another value is an error.
+    pub pinned: BTreeMap<String, Value>,
+    /// A sensitive variable with no value becomes an unknown placeholder instead of an error
+    /// (`validate` and `graph`, which run in checks that hold no secrets).
+    pub sensitive_placeholders: bool,
 }
 
 impl LoadOptions {

@@ -253,9 +253,18 @@ impl Loader<'_> {
                 }
             }
         }
+        // 4. Values a saved plan was made with.
+        self.pinned_values(&decls, &mut values);
         // Missing values and sensitivity.
+        let placeholders = self.opts().sensitive_placeholders;
         for (name, d) in &decls {
             match values.remove(name) {
+                None if d.sensitive && placeholders => {
+                    // Not given (a check without secrets): known only when planned for real.
+                    self.lowered_mut()
+                        .vars
+                        .insert(name.clone(), Value::Sensitive(Box::new(Value::Unknown)));
+                }
                 Some(v) => {
                     let v = if d.sensitive {
                         Value::Sensitive(Box::new(v))
@@ -277,6 +286,45 @@ impl Loader<'_> {
                     ));
                 }
             }
+        }
+    }
+
+    /// The values of a saved plan ([`super::LoadOptions::pinned`]) replace what the other
+    /// sources gave; a `--var` that disagrees with one is reported (the plan was reviewed with
+    /// the recorded value). Names no longer declared are skipped: the spec digest then tells
+    /// that the spec changed.
+    fn pinned_values(
+        &mut self,
+        decls: &BTreeMap<String, VarDecl>,
+        values: &mut BTreeMap<String, Value>,
+    ) {
+        let pinned = self.opts().pinned.clone();
+        let cli: BTreeMap<String, String> = self.opts().vars.iter().cloned().collect();
+        for (name, v) in pinned {
+            let Some(d) = decls.get(&name) else { continue };
+            if d.sensitive || !fits(d.ty, &v) {
+                continue;
+            }
+            if let Some(raw) = cli.get(&name) {
+                let given = values.get(&name);
+                if given.is_some_and(|g| !g.same_as(&v)) {
+                    let text = format!("{name}={raw}");
+                    let file = self.add_source("--var", text);
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &Span::new(file, name.len() + 1..name.len() + 1 + raw.len()),
+                        format!(
+                            "--var sets `{name}` to another value than the saved plan was made with ({v})"
+                        ),
+                        "differs from the saved plan",
+                    )
+                    .help = Some(format!(
+                        "a saved plan applies with the values it recorded; drop --var {name}, or run `pedestal plan` again with the new value"
+                    ));
+                    continue;
+                }
+            }
+            values.insert(name, v);
         }
     }
 

@@ -15,6 +15,8 @@ mod interrupt;
 mod lifecycle;
 mod ownership;
 mod release;
+mod releases;
 mod revisions;
+mod saved_inputs;
 mod secrets;
 mod workflow;

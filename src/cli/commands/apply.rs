@@ -20,6 +20,7 @@ pub async fn run(g: &Global, a: &ApplyArgs) -> Result<Exit, Error> {
         Some(path) => PlanSource::File {
             path: path.clone(),
             vars: super::vars(&a.plan.env)?,
+            lock_timeout: super::plan::request(&a.plan)?.lock_timeout,
         },
         None => PlanSource::Now(super::plan::request(&a.plan)?),
     };

@@ -2,6 +2,7 @@
 
 use pedestal::plan::file::{self, PlanFileError, StalePlan};
 use pedestal::plan::{PlanOptions, plan};
+use pedestal::resource::Value;
 
 use super::fixture::{self, Endpoint};
 
@@ -12,7 +13,7 @@ fn saved_plan_round_trips_and_is_refused_when_stale() {
     let mut state = fixture::applied(&config, 1);
     let p = plan(&config, &state, &PlanOptions::default()).unwrap();
     let path = dir.path().join("release.tfplan");
-    file::write(&path, &p).unwrap();
+    file::write(&path, &p, &config.variables).unwrap();
     let back = file::read(&path).unwrap();
     assert_eq!(back, p);
     file::verify(&back, &config, Some(&state)).unwrap();
@@ -72,7 +73,7 @@ fn unknown_formats_and_foreign_files_are_rejected() {
         &PlanOptions::default(),
     )
     .unwrap();
-    file::write(&path, &p).unwrap();
+    file::write(&path, &p, &Default::default()).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
@@ -81,4 +82,62 @@ fn unknown_formats_and_foreign_files_are_rejected() {
     .unwrap();
     let err = file::read(&path).unwrap_err();
     assert!(matches!(err, PlanFileError::UnknownFormat { .. }), "{err}");
+}
+
+#[test]
+fn saved_plans_record_their_variables_and_secrets_only_as_digests() {
+    const SECRET: &str = "hunter2-plan-file-secret";
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fixture::config(&[Endpoint::new("fraud")]);
+    config.variables.insert("replicas".into(), Value::Int(3));
+    config.variables.insert(
+        "token".into(),
+        Value::Sensitive(Box::new(Value::str(SECRET))),
+    );
+    let state = fixture::applied(&config, 1);
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    let path = dir.path().join("release.plan");
+    file::write(&path, &p, &config.variables).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains(SECRET), "{text}");
+    assert!(text.contains("\"replicas\": 3"), "{text}");
+
+    let saved = file::read_saved(&path).unwrap();
+    assert_eq!(saved.plan, p);
+    assert_eq!(saved.variables["replicas"], Value::Int(3));
+    assert!(matches!(saved.variables["token"], Value::Redacted(_)));
+    assert_eq!(
+        saved.pinned().into_iter().collect::<Vec<_>>(),
+        vec![("replicas".to_string(), Value::Int(3))],
+        "only non-sensitive values are put back"
+    );
+    file::check_secrets(&saved, &config).unwrap();
+
+    let mut other = config.clone();
+    other.variables.insert(
+        "token".into(),
+        Value::Sensitive(Box::new(Value::str("another-value"))),
+    );
+    let err = file::check_secrets(&saved, &other).unwrap_err();
+    assert_eq!(
+        err,
+        StalePlan::SecretChanged {
+            name: "token".into(),
+            env: fixture::ENV.into()
+        }
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("`token`"), "{msg}");
+    assert!(
+        !msg.contains(SECRET) && !msg.contains("another-value"),
+        "{msg}"
+    );
+
+    other
+        .variables
+        .insert("token".into(), Value::Sensitive(Box::new(Value::Unknown)));
+    assert!(matches!(
+        file::check_secrets(&saved, &other),
+        Err(StalePlan::SecretMissing { .. })
+    ));
 }

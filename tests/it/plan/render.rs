@@ -216,3 +216,154 @@ fn huge_plan_fits_one_comment_with_summary_kept() {
     let human = render::human(&p, &HumanOptions::default());
     assert!(human.contains("Plan: 5002 to add, 0 to change, 0 to destroy."));
 }
+
+/// A stack whose endpoint has alarms, lowered from its spec text.
+fn alarm_config(cpu_high: i64) -> pedestal::spec::Config {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pedestal.toml"),
+        format!(
+            r#"[stack]
+name = "alarms"
+
+[provider.aws]
+network = {{ subnets = ["subnet-1"], security_groups = ["sg-1"] }}
+
+[compute.serving]
+
+[endpoint.fraud]
+compute = "serving"
+image = "repo/fraud:1"
+model = {{ version = "1.0.0" }}
+alarms = {{ cpu_high = {cpu_high}, memory_high = 90, notify = ["arn:aws:sns:us-east-1:123456789012:releases"] }}
+"#
+        ),
+    )
+    .unwrap();
+    pedestal::spec::load(dir.path(), &pedestal::spec::LoadOptions::env("dev"))
+        .unwrap_or_else(|d| panic!("{}", d.render(false, 100)))
+}
+
+#[test]
+fn alarm_plan_snapshots() {
+    let config = alarm_config(90);
+    let created = plan(
+        &config,
+        &State::new("alarms", "dev"),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let human = |p: &Plan| render::human(p, &HumanOptions { color: false });
+    insta::assert_snapshot!("human_alarms_create", human(&created));
+    let state = fixture::applied(&config, 1);
+    let changed = plan(&alarm_config(75), &state, &PlanOptions::default()).unwrap();
+    let text = human(&changed);
+    assert!(
+        text.contains("endpoint.fraud.alarm.cpu_high will be updated in-place"),
+        "{text}"
+    );
+    insta::assert_snapshot!("human_alarms_threshold_change", text);
+}
+
+/// A plan whose user-supplied text is hostile: HTML in a version and an output name, backticks
+/// in a target, an address and a value shown in the diff, markdown in an image tag. The
+/// snapshot shows every piece inert; the assertions pin the structure.
+#[test]
+fn markdown_escapes_user_supplied_text() {
+    let hostile = "1.4.0</details><script>alert(1)</script>";
+    let mut e = fraud();
+    e.version = hostile.into();
+    e.image_tag = "2.5.0**_[x](http://e)".into();
+    e.log_level = "```\n</details>\n<img src=x onerror=alert(2)>".into();
+    let base = fixture::config(&[fraud(), Endpoint::new("churn")]);
+    let state = fixture::applied(&base, 3);
+    let config = fixture::config(&[e, Endpoint::new("churn")]);
+    let mut p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    p.targets = vec!["endpoint.`fraud`".into(), "``x".into()];
+    p.outputs.insert(
+        "</details><b>out</b>".into(),
+        pedestal::plan::OutputChange {
+            before: None,
+            after: Some(Value::str("v")),
+            sensitive: false,
+        },
+    );
+    p.changes[0].address = pedestal::addr::Address::new("endpoint.a`b<i>`.service");
+    p.changes[0].action = pedestal::plan::Action::Delete;
+    let text = render::markdown(&p);
+    insta::assert_snapshot!("markdown_hostile", text);
+
+    // One <details> block, closed once, after the fence that holds the diff.
+    assert_eq!(text.matches("<details>").count(), 1, "{text}");
+    let closing: Vec<&str> = text.lines().filter(|l| *l == "</details>").collect();
+    assert_eq!(closing.len(), 1, "{text}");
+    // Outside code (spans and the fenced diff), no tag survives.
+    let prose = outside_code(&text);
+    for tag in ["<script", "<img", "<b>", "<i>", "</details><"] {
+        assert!(!prose.contains(tag), "{tag} is live in:\n{prose}");
+    }
+    // The release line keeps the version whole, inside a code span.
+    assert!(
+        text.contains("`1.4.0</details><script>alert(1)</script>`"),
+        "{text}"
+    );
+    // The warning reads as a warning where the alert syntax is not understood.
+    assert!(
+        text.contains("> **⚠ Warning:** this plan **destroys 1 resource"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "> **Note:** resource targeting is in effect: `` endpoint.`fraud` ``, ``` ``x ```"
+        ),
+        "{text}"
+    );
+}
+
+/// `text` with inline code spans and fenced blocks removed (a CommonMark-ish scan that is
+/// enough for the renderer's output: fences open at column 0, spans close on the same line).
+fn outside_code(text: &str) -> String {
+    let mut out = String::new();
+    let mut fence: Option<String> = None;
+    for line in text.lines() {
+        let ticks: String = line.chars().take_while(|c| *c == '`').collect();
+        if let Some(f) = &fence {
+            if ticks.len() >= f.len() && line.trim_end() == ticks {
+                fence = None;
+            }
+            continue;
+        }
+        if ticks.len() >= 3 {
+            fence = Some(ticks);
+            continue;
+        }
+        let mut rest = line;
+        while let Some(start) = rest.find('`') {
+            out.push_str(&rest[..start]);
+            let run = rest[start..].chars().take_while(|c| *c == '`').count();
+            let after = &rest[start + run..];
+            let closer = "`".repeat(run);
+            let mut search = 0;
+            let mut end = None;
+            while let Some(i) = after[search..].find(&closer) {
+                let at = search + i;
+                let more = after[at + run..].starts_with('`');
+                if !more && (at == 0 || !after[..at].ends_with('`')) {
+                    end = Some(at);
+                    break;
+                }
+                search = at + run;
+            }
+            match end {
+                Some(e) => rest = &after[e + run..],
+                None => {
+                    out.push_str(&rest[start..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out.push('\n');
+    }
+    out
+}
