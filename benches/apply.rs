@@ -96,8 +96,10 @@ fn plan(stack: &str, n: usize, state: &State, destroy: bool) -> Plan {
         changes,
         drift: vec![],
         releases: vec![],
+        prunes: vec![],
         outputs: Default::default(),
         targets: vec![],
+        cost: Default::default(),
     }
 }
 

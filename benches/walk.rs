@@ -100,8 +100,10 @@ fn wrap(changes: Vec<ResourceChange>, mode: PlanMode) -> Plan {
         changes,
         drift: vec![],
         releases: vec![],
+        prunes: vec![],
         outputs: Default::default(),
         targets: vec![],
+        cost: Default::default(),
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod addr;
 pub mod apply;
+pub mod cost;
 pub mod graph;
 pub mod ops;
 pub mod plan;

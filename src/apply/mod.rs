@@ -22,14 +22,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::addr::Address;
-use crate::plan::{Action, Plan, PlanMode, ResourceChange};
+use crate::plan::{Action, Plan, PlanMode, Reason, ResourceChange};
 use crate::provider::{
     Applied, ApplyResource, ErrorKind, LeftBehind, Owner, Provider, ProviderError,
 };
 use crate::resource::schema::{self, ecs_service as svc, ecs_task_definition as td};
 use crate::resource::{Attrs, Ref, ResourceKind, Value};
 use crate::state::{
-    Intent, JournalEntry, Release, ResourceState, State, StateError, StateStore, Status,
+    Intent, JournalEntry, Outcome, Release, ResourceState, State, StateError, StateStore, Status,
 };
 
 pub use observer::{ApplyObserver, NullObserver, OpKind, RecordingObserver, TextObserver};
@@ -166,6 +166,18 @@ struct Shared {
     still_interval: Duration,
     stack: String,
     env: String,
+    /// The first Ctrl-C: a release wait stops at once (the deployment goes on in ECS).
+    cancel: Option<watch::Receiver<bool>>,
+    /// Spec digest, git commit and user recorded with each release.
+    release_meta: ReleaseMeta,
+}
+
+/// What every release record of one apply shares.
+#[derive(Clone, Debug, Default)]
+struct ReleaseMeta {
+    spec_digest: Option<String>,
+    git_commit: Option<String>,
+    who: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -282,11 +294,12 @@ impl Shared {
     ) -> Option<Vec<JournalEntry>> {
         let res_before = st.resources.get(addr).cloned();
         let intent_before = st.intents.get(addr).cloned();
-        let releases_before: BTreeMap<String, usize> = st
+        // A step changes only its own endpoint's release history.
+        let endpoint = addr.block();
+        let releases_before = st
             .releases
-            .iter()
-            .map(|(k, v)| (k.clone(), v.len()))
-            .collect();
+            .get(endpoint)
+            .map(|l| (l.len(), l.last().cloned()));
         f(st);
         let mut entries = Vec::new();
         match (res_before, st.resources.get(addr)) {
@@ -309,11 +322,18 @@ impl Shared {
             }),
             _ => {}
         }
-        for (endpoint, list) in &st.releases {
-            let from = releases_before.get(endpoint).copied().unwrap_or(0);
+        if let Some(list) = st.releases.get(endpoint) {
+            let (from, last) = releases_before.unwrap_or((0, None));
+            if from > 0 && from <= list.len() && last.as_ref() != Some(&list[from - 1]) {
+                entries.push(JournalEntry::ReleaseUpdated {
+                    endpoint: endpoint.to_string(),
+                    index: from - 1,
+                    release: list[from - 1].clone(),
+                });
+            }
             for release in list.iter().skip(from) {
                 entries.push(JournalEntry::ReleaseAppended {
-                    endpoint: endpoint.clone(),
+                    endpoint: endpoint.to_string(),
                     release: release.clone(),
                 });
             }
@@ -392,6 +412,12 @@ pub async fn apply(
         still_interval: opts.still_interval,
         stack: plan.stack.clone(),
         env: plan.env.clone(),
+        cancel: opts.cancel.clone(),
+        release_meta: ReleaseMeta {
+            spec_digest: Some(plan.spec_digest.clone()).filter(|d| !d.is_empty()),
+            git_commit: plan.git_commit.clone(),
+            who: crate::state::who(),
+        },
     });
     let changes = Arc::new(changes);
     let runner = {
@@ -441,7 +467,7 @@ pub async fn apply(
             (Action::NoOp, _) => {}
         }
     }
-    let failures: Vec<Failure> = result
+    let mut failures: Vec<Failure> = result
         .failed
         .iter()
         .map(|(s, m)| Failure {
@@ -449,6 +475,14 @@ pub async fn apply(
             message: m.clone(),
         })
         .collect();
+    // Old artifact objects go only once every release of the apply completed.
+    if plan.mode == PlanMode::Normal
+        && failures.is_empty()
+        && result.skipped.is_empty()
+        && !result.interrupted
+    {
+        failures.extend(prune(&shared, &plan.prunes).await);
+    }
 
     // Outputs: whatever the plan says, with references resolved from the final state.
     let mut final_state = lock(&shared.state).clone();
@@ -550,8 +584,11 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
     };
     shared.observer.started(addr, op);
     let started = Instant::now();
+    // A service starting a new revision (or one whose last release did not finish) is a
+    // release: recorded as in progress now, finished below.
+    let release = release_start(shared, change, &res).await;
     let result = if op == OpKind::Update {
-        let (id, before) = {
+        let (id, mut before) = {
             let st = lock(&shared.state);
             match st.resources.get(addr) {
                 Some(rs) => (rs.id.clone(), rs.attrs.clone()),
@@ -561,17 +598,26 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
                 ),
             }
         };
-        with_ticker(shared, addr, op, shared.provider.update(&id, &before, &res))
+        if release.is_some() {
+            // Whatever the service runs now, this release is to be rolled out and waited for.
+            before.remove(svc::Attr::TaskDefinition.as_str());
+        }
+        let call = with_ticker(shared, addr, op, shared.provider.update(&id, &before, &res));
+        let mut pointed = before.clone();
+        pointed.extend(res.attrs.clone());
+        until_interrupted(shared, release.is_some(), call)
             .await
             .map(|a| (a, false))
+            .map_err(|e| match e.kind {
+                ErrorKind::Interrupted => e.leaving(LeftBehind::Resource(Applied {
+                    id: id.clone(),
+                    attrs: pointed,
+                })),
+                _ => e,
+            })
     } else {
-        with_ticker(shared, addr, op, create_or_adopt(shared, &res)).await
-    };
-    let release_before = {
-        let st = lock(&shared.state);
-        st.resources
-            .get(addr)
-            .and_then(|r| r.attrs.get(svc::Attr::TaskDefinition.as_str()).cloned())
+        let call = with_ticker(shared, addr, op, create_or_adopt(shared, &res));
+        until_interrupted(shared, release.is_some(), call).await
     };
     match result {
         Ok((applied, adopted)) => {
@@ -582,7 +628,7 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
             shared
                 .commit(addr, |st| {
                     st.intents.remove(addr);
-                    record_release(st, change, &res, release_before.as_ref(), Ok(()));
+                    finish_release(st, release.as_ref(), Ok(()));
                     st.resources.insert(
                         addr.clone(),
                         ResourceState {
@@ -605,9 +651,7 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
             let deps = change.depends_on.clone();
             shared
                 .commit(addr, |st| {
-                    if let Some(m) =
-                        record_release(st, change, &res, release_before.as_ref(), Err(&err))
-                    {
+                    if let Some(m) = finish_release(st, release.as_ref(), Err(&err)) {
                         message = m;
                     }
                     match (&err.left_behind, op) {
@@ -621,6 +665,19 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
                                     attrs: a.attrs.clone(),
                                     dependencies: deps,
                                     status: Status::Tainted,
+                                },
+                            );
+                        }
+                        // The service was pointed at the release before the wait stopped.
+                        (LeftBehind::Resource(a), OpKind::Update) => {
+                            st.resources.insert(
+                                addr.clone(),
+                                ResourceState {
+                                    kind: change.kind,
+                                    id: a.id.clone(),
+                                    attrs: a.attrs.clone(),
+                                    dependencies: deps,
+                                    status: Status::Ok,
                                 },
                             );
                         }
@@ -738,15 +795,63 @@ async fn run_delete(shared: &Shared, change: &ResourceChange) -> StepOutcome {
     }
 }
 
-/// Records an endpoint release when a service starts running a new task definition revision.
-/// Returns a reworded error message for rollbacks and timeouts.
-fn record_release(
-    st: &mut State,
+/// Removes the artifact objects the plan prunes and drops them from the artifact's `kept`.
+async fn prune(shared: &Shared, prunes: &[crate::plan::Prune]) -> Vec<Failure> {
+    use crate::resource::schema::s3_object::Attr as O;
+    let mut failures = Vec::new();
+    for p in prunes {
+        for o in &p.objects {
+            let attrs = Attrs::from([
+                (O::Bucket.into(), Value::str(&p.bucket)),
+                (O::Key.into(), Value::str(&o.key)),
+            ]);
+            let id = format!("s3://{}/{}", p.bucket, o.key);
+            match shared
+                .provider
+                .delete(ResourceKind::S3Object, &id, &attrs)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(artifact = %p.address, key = %o.key, release = %o.label, "pruned");
+                    shared
+                        .commit(&p.address, |st| {
+                            if let Some(Value::Map(kept)) = st
+                                .resources
+                                .get_mut(&p.address)
+                                .and_then(|r| r.attrs.get_mut(O::Kept.as_str()))
+                            {
+                                kept.remove(&o.key);
+                            }
+                        })
+                        .await;
+                }
+                Err(e) => failures.push(Failure {
+                    address: p.address.clone(),
+                    message: format!(
+                        "{}: pruning {id} (release {}): {}",
+                        p.address, o.label, e.message
+                    ),
+                }),
+            }
+        }
+    }
+    failures
+}
+
+/// A release in progress: where its record sits in the endpoint's history.
+struct ReleaseStarted {
+    endpoint: String,
+    index: usize,
+    waited: bool,
+}
+
+/// Whether this service change is a release: a create, a new task definition revision, or
+/// an endpoint whose last release did not finish. If so, records it as in progress.
+async fn release_start(
+    shared: &Shared,
     change: &ResourceChange,
     res: &ApplyResource,
-    before_td: Option<&Value>,
-    outcome: Result<(), &ProviderError>,
-) -> Option<String> {
+) -> Option<ReleaseStarted> {
     if change.kind != ResourceKind::EcsService {
         return None;
     }
@@ -755,70 +860,165 @@ fn record_release(
         .get(svc::Attr::TaskDefinition.as_str())?
         .as_str()?
         .to_string();
-    if before_td.and_then(Value::as_str) == Some(td_arn.as_str()) && outcome.is_ok() {
-        return None;
-    }
+    let forced = matches!(
+        change.reason,
+        Some(Reason::ReleaseUnfinished { .. } | Reason::RolledBack { .. })
+    );
+    let endpoint = change.address.block().to_string();
+    let mut started = None;
+    shared
+        .commit(&change.address, |st| {
+            let running = st
+                .resources
+                .get(&change.address)
+                .and_then(|r| r.attrs.get(svc::Attr::TaskDefinition.as_str()))
+                .and_then(Value::as_str);
+            if !forced && running == Some(td_arn.as_str()) {
+                return;
+            }
+            let mut record = release_record(st, &td_arn);
+            record.started_at = now_rfc3339();
+            record.spec_digest = shared.release_meta.spec_digest.clone();
+            record.git_commit = shared.release_meta.git_commit.clone();
+            record.who = shared.release_meta.who.clone();
+            let list = st.releases.entry(endpoint.clone()).or_default();
+            list.push(record);
+            started = Some(ReleaseStarted {
+                endpoint: endpoint.clone(),
+                index: list.len() - 1,
+                waited: res
+                    .attrs
+                    .get(svc::Attr::Deployment.as_str())
+                    .and_then(Value::as_map)
+                    .and_then(|d| d.get(svc::Deployment::Wait.as_str()))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(svc::DEFAULT_WAIT),
+            });
+        })
+        .await;
+    started
+}
+
+/// A release record for the revision `td_arn`, filled from the task definition in state.
+pub fn release_record(st: &State, td_arn: &str) -> Release {
     let td = st
         .resources
         .values()
-        .find(|r| r.kind == ResourceKind::EcsTaskDefinition && r.id == td_arn)?;
+        .find(|r| r.kind == ResourceKind::EcsTaskDefinition && r.id == td_arn);
     let model = td
-        .attrs
-        .get(td::Attr::Model.as_str())
+        .and_then(|td| td.attrs.get(td::Attr::Model.as_str()))
         .and_then(Value::as_map);
-    let version = model
-        .and_then(|m| m.get(td::Model::Version.as_str()))
-        .map(Value::to_plain_string)
-        .unwrap_or_else(|| format!("revision {}", td_arn.rsplit(':').next().unwrap_or("?")));
-    let sha = model
-        .and_then(|m| m.get(td::Model::Sha256.as_str()))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let image = td
-        .attrs
-        .get(td::Attr::Container.as_str())
-        .and_then(Value::as_map)
-        .and_then(|c| c.get(td::Container::Image.as_str()))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let waited = res
-        .attrs
-        .get(svc::Attr::Deployment.as_str())
-        .and_then(Value::as_map)
-        .and_then(|d| d.get(svc::Deployment::Wait.as_str()))
-        .and_then(Value::as_bool)
-        .unwrap_or(svc::DEFAULT_WAIT);
-    let block = change.address.block().to_string();
-    let (outcome_str, message) = match outcome {
-        Ok(()) => (if waited { "completed" } else { "deployed" }, None),
+    let model_str = |k: td::Model| {
+        model
+            .and_then(|m| m.get(k.as_str()))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let revision = td_arn.rsplit(':').next().and_then(|r| r.parse().ok());
+    Release {
+        version: model
+            .and_then(|m| m.get(td::Model::Version.as_str()))
+            .map(Value::to_plain_string)
+            .unwrap_or_else(|| format!("revision {}", revision.unwrap_or(0))),
+        task_definition_arn: td_arn.to_string(),
+        revision,
+        artifact_sha256: model_str(td::Model::Sha256),
+        artifact_uri: model_str(td::Model::Artifact),
+        image: td
+            .and_then(|td| td.attrs.get(td::Attr::Container.as_str()))
+            .and_then(Value::as_map)
+            .and_then(|c| c.get(td::Container::Image.as_str()))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        ..Release::default()
+    }
+}
+
+/// Runs a service call; for a release, the first Ctrl-C stops waiting at once (ECS carries
+/// on with the deployment) and the call ends as [`ErrorKind::Interrupted`], leaving the
+/// service recorded as pointed at the release.
+async fn until_interrupted<T>(
+    shared: &Shared,
+    release: bool,
+    call: impl std::future::Future<Output = Result<T, ProviderError>>,
+) -> Result<T, ProviderError> {
+    let Some(mut cancel) = shared.cancel.clone().filter(|_| release) else {
+        return call.await;
+    };
+    tokio::select! {
+        out = call => out,
+        // The call may have taken effect (a create's intent stays, so the next run adopts).
+        _ = cancel.wait_for(|c| *c) => Err(ProviderError::new(
+            ErrorKind::Interrupted,
+            "interrupted: stopped waiting for the release; the deployment goes on in ECS \
+             (`pedestal status` shows it, the next apply waits for it again)",
+        ).leaving(LeftBehind::Unknown)),
+    }
+}
+
+/// Finishes the release record started by [`release_start`]. Returns a reworded error message
+/// for rollbacks, failures, timeouts and interrupts.
+fn finish_release(
+    st: &mut State,
+    started: Option<&ReleaseStarted>,
+    outcome: Result<(), &ProviderError>,
+) -> Option<String> {
+    let started = started?;
+    let record = st
+        .releases
+        .get_mut(&started.endpoint)?
+        .get_mut(started.index)?;
+    let version = record.version.clone();
+    let block = &started.endpoint;
+    record.finished_at = Some(now_rfc3339());
+    let outcome_kind = outcome.err().map(|e| &e.kind);
+    let (outcome, reason, message) = match outcome {
+        Ok(()) => (
+            Outcome::Completed,
+            (!started.waited).then(|| "not waited for (deployment.wait = false)".to_string()),
+            None,
+        ),
         Err(e) => match &e.kind {
             ErrorKind::RolledBack { to, reason, .. } => (
-                "rolled_back",
+                Outcome::RolledBackByEcs,
+                Some(reason.clone()),
                 Some(format!(
                     "{block}: ECS rolled back release {version} to {to}: {reason}"
                 )),
             ),
-            ErrorKind::RolloutFailed { .. } => (
-                "failed",
+            ErrorKind::Interrupted => (
+                Outcome::Interrupted,
+                Some("Ctrl-C while waiting for the rollout".to_string()),
                 Some(format!("{block}: release {version}: {}", e.message)),
             ),
-            ErrorKind::Timeout => (
-                "timed_out",
+            ErrorKind::RolloutFailed { .. } | ErrorKind::Timeout => (
+                Outcome::Failed,
+                Some(e.message.clone()),
                 Some(format!("{block}: release {version}: {}", e.message)),
             ),
-            _ => return None,
+            // The service call itself failed: the usual message names the resource.
+            _ => (Outcome::Failed, Some(e.message.clone()), None),
         },
     };
-    st.releases.entry(block).or_default().push(Release {
-        version,
-        task_definition_arn: td_arn,
-        artifact_sha256: sha,
-        image,
-        applied_at: now_rfc3339(),
-        outcome: outcome_str.to_string(),
-    });
+    record.outcome = outcome;
+    record.reason = reason;
+    // The deployment alarms that failed or rolled back the release, when an alarm did.
+    record.alarm = match outcome_err_alarms(outcome_kind) {
+        [] => None,
+        names => Some(names.join(", ")),
+    };
     message
+}
+
+/// The alarms a rollout outcome names.
+fn outcome_err_alarms(kind: Option<&ErrorKind>) -> &[String] {
+    match kind {
+        Some(ErrorKind::RolledBack { alarms, .. } | ErrorKind::RolloutFailed { alarms, .. }) => {
+            alarms
+        }
+        _ => &[],
+    }
 }
 
 /// The addresses a plan touches (for `--target` filtering by the caller and for reports).

@@ -66,8 +66,10 @@ fn plan(changes: Vec<ResourceChange>, mode: PlanMode) -> Plan {
         changes,
         drift: vec![],
         releases: vec![],
+        prunes: vec![],
         outputs: Default::default(),
         targets: vec![],
+        cost: Default::default(),
     }
 }
 
@@ -184,7 +186,7 @@ async fn applies_in_dependency_order_and_substitutes_references() {
     assert_eq!(rel.len(), 1);
     assert_eq!(rel[0].version, "1.4.0");
     assert_eq!(rel[0].image, "img:1");
-    assert_eq!(rel[0].outcome, "completed");
+    assert_eq!(rel[0].outcome, crate::state::Outcome::Completed);
     let lines = obs.lines();
     let pos = |l: &str| lines.iter().position(|x| x.starts_with(l)).unwrap();
     assert!(
@@ -485,13 +487,15 @@ async fn state_is_persisted_after_every_resource() {
     .await;
     assert!(report.ok());
     let log = persist.0.lock().unwrap().clone();
-    // An intent and a result per resource, then the final write.
-    assert_eq!(log.len(), 9, "{log:?}");
+    // An intent and a result per resource, the release started, then the final write.
+    assert_eq!(log.len(), 10, "{log:?}");
     assert_eq!(log.last().unwrap(), "final");
     let serials: BTreeSet<&str> = log.iter().filter_map(|l| l.split('@').nth(1)).collect();
-    assert_eq!(serials.len(), 8, "every write bumps the serial");
-    // The service's record carries its release and clears the intent too.
-    assert_eq!(log[7], "3@13", "{log:?}");
+    assert_eq!(serials.len(), 9, "every write bumps the serial");
+    // The release is recorded as in progress before the service call, then the service's
+    // record finishes it and clears the intent too.
+    assert_eq!(log[7], "1@11", "{log:?}");
+    assert_eq!(log[8], "3@14", "{log:?}");
 }
 
 #[tokio::test]

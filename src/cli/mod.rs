@@ -92,6 +92,58 @@ pub enum Command {
     Output(OutputArgs),
     /// Adopt an existing cloud resource into state (the cloud is not changed).
     Import(ImportArgs),
+    /// Show the release history recorded in state, newest first.
+    Releases(ReleasesArgs),
+    /// Point an endpoint back at an earlier release's task definition revision.
+    Rollback(RollbackArgs),
+    /// Show what runs now, read live (read-only; takes no lock).
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum ListFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// The endpoint (`fraud` or `endpoint.fraud`); all endpoints when omitted.
+    pub endpoint: Option<String>,
+    /// How to show the history: a table for people, or JSON.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// The endpoint (`fraud` or `endpoint.fraud`).
+    pub endpoint: String,
+    /// The release version to go back to (default: the last completed one before the current).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Roll back without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How long to wait for the state lock (e.g. 30s, 2m).
+    #[arg(long, default_value = "0s")]
+    pub lock_timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// The endpoint (`fraud` or `endpoint.fraud`); everything when omitted.
+    pub endpoint: Option<String>,
+    /// How to show the status: a table for people, or JSON.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Args)]

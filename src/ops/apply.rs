@@ -10,7 +10,7 @@
 //! The caller shows the plan and asks for approval, then [`run`]:
 //! 3. connect the provider the plan names (region, endpoint; path-style S3 with an endpoint);
 //! 4. install the Ctrl-C handler: the first interrupt starts nothing new and lets in-flight
-//!    calls finish, a second one abandons them;
+//!    calls finish (a release wait stops at once: ECS carries on), a second one abandons them;
 //! 5. run [`crate::apply::apply`], appending to the state journal after every resource and
 //!    writing the full state at the end;
 //! 6. hand back the [`ApplyReport`]; dropping [`Prepared`] releases the lock.

@@ -51,6 +51,11 @@ pub enum OpsError {
         #[source]
         source: Box<ProviderError>,
     },
+    #[error(transparent)]
+    Rollback(#[from] crate::ops::releases::RollbackError),
+    /// Live status reads failed.
+    #[error("status: {0}")]
+    Status(#[source] Box<ProviderError>),
     /// `import` of an id the cloud does not know.
     #[error("no {kind} with id {id} exists (for {address})")]
     NoSuchResource {

@@ -8,7 +8,9 @@ pub mod graph;
 pub mod import;
 pub mod plan;
 pub mod refresh;
+pub mod releases;
 pub mod state;
+pub mod status;
 pub mod validate;
 
 use std::collections::BTreeMap;

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use crate::addr::Address;
 use crate::plan::Drift;
 use crate::provider::{Provider, ProviderError, ReadRequest};
-use crate::resource::Value;
+use crate::resource::schema::ecs_service as svc;
+use crate::resource::{Attrs, ResourceKind, Value};
 use crate::spec::{Config, ProviderConfig};
 use crate::state::{State, Status};
 
@@ -96,7 +97,10 @@ pub async fn refresh_with(
                     after: None,
                 });
             }
-            Some(attrs) => {
+            Some(mut attrs) => {
+                if req.kind == ResourceKind::EcsService {
+                    keep_own_revision(state, &req.address, &req.attrs, &mut attrs);
+                }
                 let same = Value::Map(attrs.clone()).same_as(&Value::Map(req.attrs.clone()));
                 if !same {
                     drift.push(Drift {
@@ -113,6 +117,31 @@ pub async fn refresh_with(
         }
     }
     Ok(Refreshed { state: out, drift })
+}
+
+/// A service running a task definition revision pedestal itself registered for the endpoint
+/// (its task definition in state, or a recorded release) is an unfinished or rolled-back
+/// release, not drift: the recorded revision stays, so the plan releases the spec's again
+/// (with the release record's reason) instead of calling pedestal's own change "outside".
+fn keep_own_revision(state: &State, address: &Address, recorded: &Attrs, live: &mut Attrs) {
+    let key = svc::Attr::TaskDefinition.as_str();
+    let (Some(Value::String(was)), Some(Value::String(now))) = (recorded.get(key), live.get(key))
+    else {
+        return;
+    };
+    if was == now {
+        return;
+    }
+    let endpoint = address.block();
+    let ours = state.resources.iter().any(|(a, r)| {
+        r.kind == ResourceKind::EcsTaskDefinition && a.block() == endpoint && &r.id == now
+    }) || state
+        .releases
+        .get(endpoint)
+        .is_some_and(|l| l.iter().any(|r| &r.task_definition_arn == now));
+    if ours {
+        live.insert(key.to_string(), Value::String(was.clone()));
+    }
 }
 
 #[cfg(test)]

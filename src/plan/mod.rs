@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::Address;
 use crate::resource::{Attrs, Lifecycle, ResourceKind, Value};
+use crate::state::Outcome;
 
 /// Version of the saved-plan and JSON plan format.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -48,6 +49,48 @@ pub enum Reason {
     DestroyRequested,
     /// A versioned kind: the change registers a new revision.
     NewRevision,
+    /// Attributes changed in the spec (`attrs` lists them); nothing changed outside pedestal.
+    SpecChanged { attrs: Vec<String> },
+    /// The endpoint's last release did not finish (interrupted, failed, rolled back by ECS, or
+    /// still in progress when pedestal stopped): it is still to be done.
+    ReleaseUnfinished {
+        version: String,
+        outcome: Outcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// `pedestal rollback` pointed the service at an earlier release; the spec's release is
+    /// still to be done.
+    RolledBack { version: String },
+}
+
+impl Reason {
+    /// The sentence after "because" (`# (because …)`), for the reasons that have one.
+    pub fn release_text(&self) -> Option<String> {
+        match self {
+            Reason::ReleaseUnfinished {
+                version,
+                outcome,
+                detail,
+            } => {
+                let what = match outcome {
+                    Outcome::InProgress => "did not finish (pedestal stopped while it ran)",
+                    Outcome::Interrupted => "was interrupted",
+                    Outcome::Failed => "failed",
+                    Outcome::RolledBackByEcs => "was rolled back by ECS",
+                    Outcome::Completed | Outcome::RolledBack => "is recorded",
+                };
+                Some(match detail {
+                    Some(d) => format!("release {version} {what}: {d}"),
+                    None => format!("release {version} {what}"),
+                })
+            }
+            Reason::RolledBack { version } => {
+                Some(format!("rolled back to {version} by pedestal rollback"))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -105,6 +148,31 @@ pub struct ReleaseChange {
     pub image_after: Option<String>,
     pub artifact_sha256_before: Option<String>,
     pub artifact_sha256_after: Option<String>,
+    /// Why the endpoint is released again although its task definition did not change (an
+    /// unfinished release, a `pedestal rollback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Old objects of an artifact removed after the apply's releases complete: those no longer
+/// referenced by the last `retain` releases of any endpoint using the artifact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prune {
+    /// The artifact's object address (`artifact.fraud_model.object`).
+    pub address: Address,
+    pub bucket: String,
+    /// Objects to remove, by key, with the release each served.
+    pub objects: Vec<PrunedObject>,
+    /// Releases (or keys, for objects no release names) whose objects stay.
+    pub kept: Vec<String>,
+}
+
+/// One object a [`Prune`] removes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrunedObject {
+    pub key: String,
+    /// The release version that served it (or a short sha when none is recorded).
+    pub label: String,
 }
 
 /// An `[outputs]` entry's change.
@@ -143,11 +211,17 @@ pub struct Plan {
     pub drift: Vec<Drift>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub releases: Vec<ReleaseChange>,
+    /// Artifact objects pruned once the releases complete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prunes: Vec<Prune>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, OutputChange>,
     /// `--target` addresses the plan was limited to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// Each endpoint's monthly cost before and after, and the stack's delta.
+    #[serde(default)]
+    pub cost: crate::cost::CostEstimate,
 }
 
 /// Counts for `Plan: X to add, Y to change, Z to destroy.` (a replacement counts in add and
@@ -215,5 +289,6 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::NoOp)
             || self.outputs.values().any(OutputChange::changed)
+            || !self.prunes.is_empty()
     }
 }

@@ -10,19 +10,26 @@
 //! 4. walk in order, resolving [`Value::Ref`]s against the dependency's planned `after` (or its
 //!    recorded attributes when it is unchanged), diffing against state and choosing an
 //!    [`Action`] with a [`Reason`];
-//! 5. derive the endpoint release view and output changes.
+//! 5. derive the endpoint release view, the artifact objects to prune after the releases, and
+//!    output changes.
+//!
+//! Reasons are true: an update is "drifted" only when an attribute it changes is one refresh
+//! found changed; otherwise it is "changed in the spec". An endpoint whose last recorded
+//! release did not finish, or that `pedestal rollback` moved, is released again with that
+//! reason even when nothing else changed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::{
-    Action, Drift, OutputChange, Plan, PlanMode, Reason, ReleaseChange, ResourceChange, StateRef,
+    Action, Drift, OutputChange, Plan, PlanMode, Prune, PrunedObject, Reason, ReleaseChange,
+    ResourceChange, StateRef,
 };
 use crate::addr::Address;
 use crate::graph::Dag;
-use crate::resource::schema::{self, ecs_task_definition as td};
+use crate::resource::schema::{self, ecs_task_definition as td, s3_object};
 use crate::resource::{Attrs, ReplaceOrder, Resource, ResourceKind, Value};
 use crate::spec::Config;
-use crate::state::{ResourceState, State, Status};
+use crate::state::{Outcome, ResourceState, State, Status};
 
 /// What the plan is asked to do.
 #[derive(Clone, Debug, Default)]
@@ -62,6 +69,17 @@ pub enum PlanError {
     },
     #[error("dependency cycle between {}", list_addresses(.addresses.iter()))]
     Cycle { addresses: Vec<Address> },
+    #[error(
+        "{location}: the plan raises the monthly cost by {}, more than the policy allows (max_monthly_cost_delta = {limit})\n(the cost section of the plan shows each endpoint's share)",
+        crate::cost::usd(*.delta_cents, true)
+    )]
+    CostPolicy {
+        delta_cents: i64,
+        /// The limit as written.
+        limit: String,
+        /// `file:line:col` of the limit.
+        location: String,
+    },
     #[error(
         "the state belongs to stack `{state_stack}` env `{state_env}`, not stack `{stack}` env `{env}`"
     )]
@@ -160,7 +178,12 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
     }
 
     // 4. Walk.
-    let drifted: HashSet<&Address> = opts.drift.iter().map(|d| &d.address).collect();
+    let drifted: HashMap<&Address, BTreeSet<String>> = opts
+        .drift
+        .iter()
+        .map(|d| (&d.address, drifted_attrs(d)))
+        .collect();
+    let unfinished = unfinished_releases(prior);
     let mut changes: Vec<ResourceChange> = Vec::with_capacity(nodes.len());
     let mut prevented: Vec<(Address, &'static str)> = Vec::new();
     match opts.mode {
@@ -190,13 +213,19 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
                     (Some(r), p) => {
                         let replace_requested =
                             opts.replace.iter().any(|t| node.address.is_within(t));
-                        let change = diff(
-                            r,
-                            p,
-                            replace_requested,
-                            drifted.contains(node.address),
-                            &|rf| planned.lookup(&index, &nodes, &changes, rf),
-                        );
+                        let release = (r.kind == ResourceKind::EcsService)
+                            .then(|| unfinished.get(node.address.block()))
+                            .flatten();
+                        let mut change =
+                            diff(r, p, replace_requested, drifted.get(node.address), &|rf| {
+                                planned.lookup(&index, &nodes, &changes, rf)
+                            });
+                        if let Some(why) = release
+                            && matches!(change.action, Action::NoOp | Action::Update)
+                        {
+                            change.action = Action::Update;
+                            change.reason = Some(why.clone());
+                        }
                         if change.action.destroys() && r.lifecycle.prevent_destroy {
                             prevented.push((node.address.clone(), "replace"));
                         }
@@ -221,7 +250,7 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
                     addresses: prevented,
                 });
             }
-            return Ok(finish(config, prior, opts, changes, outputs));
+            return budget(config, finish(config, prior, opts, changes, outputs));
         }
     }
     if !prevented.is_empty() {
@@ -244,7 +273,21 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
             )
         })
         .collect();
-    Ok(finish(config, prior, opts, changes, outputs))
+    budget(config, finish(config, prior, opts, changes, outputs))
+}
+
+/// `[policy] max_monthly_cost_delta`: refuses a plan whose cost delta passes it.
+fn budget(config: &Config, plan: Plan) -> Result<Plan, PlanError> {
+    if let Some(limit) = &config.policy.max_monthly_cost_delta
+        && plan.cost.delta_cents > limit.cents
+    {
+        return Err(PlanError::CostPolicy {
+            delta_cents: plan.cost.delta_cents,
+            limit: limit.written.clone(),
+            location: limit.location.clone(),
+        });
+    }
+    Ok(plan)
 }
 
 /// Where each planned resource's change sits, and which resources' computed attributes
@@ -303,7 +346,7 @@ fn diff(
     r: &Resource,
     prior: Option<&ResourceState>,
     replace_requested: bool,
-    drifted: bool,
+    drifted: Option<&BTreeSet<String>>,
     lookup: &dyn Fn(&crate::resource::Ref) -> Option<Value>,
 ) -> ResourceChange {
     let schema = r.kind.schema();
@@ -332,7 +375,7 @@ fn diff(
     let Some(p) = prior else {
         unknown_computed(&mut after);
         change.action = Action::Create;
-        change.reason = drifted.then_some(Reason::Drifted);
+        change.reason = drifted.map(|_| Reason::Drifted);
         change.after = Some(after);
         return change;
     };
@@ -389,8 +432,22 @@ fn diff(
             change.reason = Some(Reason::NewRevision);
             unknown_computed(&mut after);
         } else {
+            // A new artifact key is a new object: its version id and etag are not known yet.
+            let new_object = r.kind == ResourceKind::S3Object
+                && changed.contains(&s3_object::Attr::Key.as_str());
+            let outside = drifted.is_some_and(|d| changed.iter().any(|k| d.contains(*k)));
+            change.reason = Some(if outside {
+                Reason::Drifted
+            } else {
+                Reason::SpecChanged {
+                    attrs: changed.iter().map(|k| k.to_string()).collect(),
+                }
+            });
             keep_computed(&mut after, p, schema.computed);
-            change.reason = drifted.then_some(Reason::Drifted);
+            if new_object {
+                after.insert(s3_object::Attr::VersionId.into(), Value::Unknown);
+                after.insert(s3_object::Attr::Etag.into(), Value::Unknown);
+            }
         }
     } else {
         keep_computed(&mut after, p, schema.computed);
@@ -537,7 +594,27 @@ fn finish(
     changes: Vec<ResourceChange>,
     outputs: BTreeMap<String, OutputChange>,
 ) -> Plan {
-    let releases = releases(&changes);
+    let mut releases = releases(&changes);
+    for c in &changes {
+        let Some(reason @ (Reason::ReleaseUnfinished { .. } | Reason::RolledBack { .. })) =
+            &c.reason
+        else {
+            continue;
+        };
+        let endpoint = c.address.block().to_string();
+        if let Some(r) = releases.iter_mut().find(|r| r.endpoint == endpoint) {
+            r.note = reason.release_text();
+        } else {
+            releases.push(rerelease(prior, &changes, &endpoint, reason));
+        }
+    }
+    releases.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    let prunes = if opts.mode == PlanMode::Normal {
+        prunes(prior, &changes, &releases)
+    } else {
+        Vec::new()
+    };
+    let cost = cost(&changes, prior, &config.region);
     Plan {
         format_version: super::FORMAT_VERSION.to_string(),
         stack: config.stack.clone(),
@@ -553,9 +630,226 @@ fn finish(
         changes,
         drift: opts.drift.clone(),
         releases,
+        prunes,
         outputs,
         targets: opts.targets.clone(),
+        cost,
     }
+}
+
+/// The cost estimate over the endpoints' resources: their planned changes, and for those
+/// outside `--target` their recorded attributes on both sides.
+fn cost(changes: &[ResourceChange], prior: &State, region: &str) -> crate::cost::CostEstimate {
+    let priced = |k: ResourceKind| {
+        matches!(
+            k,
+            ResourceKind::EcsTaskDefinition
+                | ResourceKind::EcsService
+                | ResourceKind::ScalingTarget
+        )
+    };
+    let planned: HashSet<&Address> = changes.iter().map(|c| &c.address).collect();
+    let parts = changes
+        .iter()
+        .filter(|c| priced(c.kind))
+        .map(|c| crate::cost::Part {
+            endpoint: c.address.block(),
+            kind: c.kind,
+            before: c.before.as_ref(),
+            after: c.after.as_ref(),
+        })
+        .chain(
+            prior
+                .resources
+                .iter()
+                .filter(|(a, r)| priced(r.kind) && !planned.contains(a))
+                .map(|(a, r)| crate::cost::Part {
+                    endpoint: a.block(),
+                    kind: r.kind,
+                    before: Some(&r.attrs),
+                    after: Some(&r.attrs),
+                }),
+        );
+    crate::cost::estimate(parts, region)
+}
+
+/// The attributes a drift entry says changed (all of them when the resource is gone).
+fn drifted_attrs(d: &Drift) -> BTreeSet<String> {
+    match &d.after {
+        None => d.before.keys().cloned().collect(),
+        Some(after) => d
+            .before
+            .keys()
+            .chain(after.keys())
+            .filter(|k| match (d.before.get(*k), after.get(*k)) {
+                (Some(b), Some(a)) => !a.same_as(b),
+                _ => true,
+            })
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Endpoint block → why its release is still to be done, from its last release record.
+fn unfinished_releases(prior: &State) -> HashMap<&str, Reason> {
+    prior
+        .releases
+        .iter()
+        .filter_map(|(endpoint, list)| {
+            let last = list.last()?;
+            let reason = match last.outcome {
+                Outcome::Completed => return None,
+                Outcome::RolledBack => Reason::RolledBack {
+                    version: last.version.clone(),
+                },
+                outcome => Reason::ReleaseUnfinished {
+                    version: last.version.clone(),
+                    outcome,
+                    detail: last.reason.clone(),
+                },
+            };
+            Some((endpoint.as_str(), reason))
+        })
+        .collect()
+}
+
+/// The release view of an endpoint released again with an unchanged task definition: from
+/// what its last record says runs to what the spec's task definition serves.
+fn rerelease(
+    prior: &State,
+    changes: &[ResourceChange],
+    endpoint: &str,
+    reason: &Reason,
+) -> ReleaseChange {
+    let last = prior.releases.get(endpoint).and_then(|l| l.last());
+    let td_attrs = changes
+        .iter()
+        .find(|c| c.kind == ResourceKind::EcsTaskDefinition && c.address.block() == endpoint)
+        .and_then(|c| c.after.as_ref());
+    let get = |outer: td::Attr, inner: &str| -> Option<String> {
+        let v = td_attrs?.get(outer.as_str())?.as_map()?.get(inner)?;
+        Some(v.as_str().map_or_else(|| v.to_string(), str::to_string))
+    };
+    let version_before = match reason {
+        Reason::RolledBack { version } => Some(version.clone()),
+        _ => prior
+            .releases
+            .get(endpoint)
+            .and_then(|l| l.iter().rev().find(|r| r.outcome.settled()))
+            .map(|r| r.version.clone()),
+    };
+    ReleaseChange {
+        endpoint: endpoint.to_string(),
+        version_before,
+        version_after: get(td::Attr::Model, td::Model::Version.as_str())
+            .or_else(|| last.map(|r| r.version.clone())),
+        image_before: last.map(|r| r.image.clone()),
+        image_after: get(td::Attr::Container, td::Container::Image.as_str())
+            .or_else(|| last.map(|r| r.image.clone())),
+        artifact_sha256_before: last.and_then(|r| r.artifact_sha256.clone()),
+        artifact_sha256_after: get(td::Attr::Model, td::Model::Sha256.as_str())
+            .or_else(|| last.and_then(|r| r.artifact_sha256.clone())),
+        note: reason.release_text(),
+    }
+}
+
+/// For each artifact whose object changes: the old objects beyond what the last `retain`
+/// releases of every endpoint reference (the releases of this plan counted in), removed once
+/// the apply's releases complete. Objects no release names are kept.
+fn prunes(prior: &State, changes: &[ResourceChange], releases: &[ReleaseChange]) -> Vec<Prune> {
+    use s3_object::Attr as O;
+    let mut out = Vec::new();
+    for c in changes {
+        if c.kind != ResourceKind::S3Object || c.action != Action::Update {
+            continue;
+        }
+        let (Some(before), Some(after)) = (&c.before, &c.after) else {
+            continue;
+        };
+        let str_of = |a: &Attrs, k: O| {
+            a.get(k.as_str())
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let (Some(bucket), Some(key), Some(sha)) = (
+            str_of(after, O::Bucket),
+            str_of(after, O::Key),
+            str_of(after, O::Sha256),
+        ) else {
+            continue;
+        };
+        let retain = after
+            .get(O::Retain.as_str())
+            .and_then(Value::as_i64)
+            .unwrap_or(s3_object::DEFAULT_RETAIN)
+            .max(1) as usize;
+        let mut kept: BTreeMap<String, String> = before
+            .get(O::Kept.as_str())
+            .and_then(Value::as_map)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let (Some(k), Some(s)) = (str_of(before, O::Key), str_of(before, O::Sha256)) {
+            kept.entry(k).or_insert(s);
+        }
+        // Which shas the last `retain` releases of each endpoint reference; a release this
+        // plan makes counts as the newest.
+        let mut recent: BTreeSet<&str> = BTreeSet::new();
+        let mut named: BTreeMap<&str, &str> = BTreeMap::new();
+        for (endpoint, list) in &prior.releases {
+            let new_release = releases
+                .iter()
+                .any(|r| &r.endpoint == endpoint && r.artifact_sha256_after.is_some());
+            let take = if new_release { retain - 1 } else { retain };
+            for (i, r) in list.iter().enumerate() {
+                let Some(s) = r.artifact_sha256.as_deref() else {
+                    continue;
+                };
+                named.insert(s, &r.version);
+                if i + take >= list.len() {
+                    recent.insert(s);
+                }
+            }
+        }
+        let label = |k: &str, s: &str| -> String {
+            named
+                .get(s)
+                .map(|v| v.to_string())
+                .or_else(|| {
+                    releases
+                        .iter()
+                        .find(|r| r.artifact_sha256_after.as_deref() == Some(s))
+                        .and_then(|r| r.version_after.clone())
+                })
+                .unwrap_or_else(|| format!("{k} (sha256 {})", &s[..s.len().min(12)]))
+        };
+        let mut objects = Vec::new();
+        let mut keep_labels = BTreeSet::new();
+        for (k, s) in &kept {
+            if *k == key || recent.contains(s.as_str()) || !named.contains_key(s.as_str()) {
+                keep_labels.insert(label(k, s));
+            } else {
+                objects.push(PrunedObject {
+                    key: k.clone(),
+                    label: label(k, s),
+                });
+            }
+        }
+        if objects.is_empty() {
+            continue;
+        }
+        keep_labels.insert(label(&key, &sha));
+        out.push(Prune {
+            address: c.address.clone(),
+            bucket,
+            objects,
+            kept: keep_labels.into_iter().collect(),
+        });
+    }
+    out
 }
 
 /// The endpoint release view: one entry per task definition that changes.
@@ -581,6 +875,7 @@ fn releases(changes: &[ResourceChange]) -> Vec<ReleaseChange> {
                 image_after: image(&c.after),
                 artifact_sha256_before: model(&c.before, td::Model::Sha256),
                 artifact_sha256_after: model(&c.after, td::Model::Sha256),
+                note: None,
             }
         })
         .collect();

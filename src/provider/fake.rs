@@ -179,6 +179,10 @@ impl FakeProvider {
     }
 
     fn computed(kind: ResourceKind, id: &str, attrs: &mut Attrs) {
+        if kind == ResourceKind::S3Object {
+            let kept = artifact_kept(attrs);
+            attrs.insert(s3_object::Attr::Kept.into(), Value::Map(kept));
+        }
         let mut set = |k: &str, v: Value| {
             attrs.insert(k.to_string(), v);
         };
@@ -281,6 +285,25 @@ impl Provider for FakeProvider {
             .enter(Op::Update, &[after.address.as_str(), &name])
             .await?;
         let mut objects = lock(&self.objects);
+        // An artifact's new content is a new object beside the old one (which it keeps).
+        if after.kind == ResourceKind::S3Object
+            && !objects.contains_key(&(after.kind, name.clone()))
+        {
+            let mut attrs = after.attrs.clone();
+            attrs.insert(
+                s3_object::Attr::Kept.into(),
+                Value::Map(artifact_kept(_before)),
+            );
+            Self::computed(after.kind, &name, &mut attrs);
+            let obj = FakeObject {
+                kind: after.kind,
+                id: self.id_for(after.kind, &name),
+                attrs: attrs.clone(),
+            };
+            let id = obj.id.clone();
+            objects.insert((after.kind, name), obj);
+            return Ok(Applied { id, attrs });
+        }
         let Some(obj) = objects.get_mut(&(after.kind, name.clone())) else {
             return Err(ProviderError::not_found(format!(
                 "{} {name} ({id}) does not exist",
@@ -307,7 +330,13 @@ impl Provider for FakeProvider {
     ) -> Result<(), ProviderError> {
         let name = name_of(kind, attrs).unwrap_or_else(|_| id.to_string());
         let _g = self.enter(Op::Delete, &[&name, id]).await?;
-        lock(&self.objects).remove(&(kind, name));
+        let mut objects = lock(&self.objects);
+        if kind == ResourceKind::S3Object {
+            for key in artifact_kept(attrs).into_keys() {
+                objects.remove(&(kind, key));
+            }
+        }
+        objects.remove(&(kind, name));
         Ok(())
     }
 
@@ -347,6 +376,26 @@ impl Provider for FakeProvider {
     fn api_calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
     }
+}
+
+/// The objects an artifact keeps: its `kept` map plus its current key.
+fn artifact_kept(attrs: &Attrs) -> Attrs {
+    let mut kept = attrs
+        .get(s3_object::Attr::Kept.as_str())
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(key) = attrs
+        .get(s3_object::Attr::Key.as_str())
+        .and_then(Value::as_str)
+    {
+        let sha = attrs
+            .get(s3_object::Attr::Sha256.as_str())
+            .cloned()
+            .unwrap_or(Value::Null);
+        kept.entry(key.to_string()).or_insert(sha);
+    }
+    kept
 }
 
 /// A failure that leaves a half-made resource behind, for tests of tainting.

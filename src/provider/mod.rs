@@ -176,6 +176,8 @@ pub enum ErrorKind {
         /// The deployment alarms that failed the release (sorted); empty when no alarm did.
         alarms: Vec<String>,
     },
+    /// The first Ctrl-C stopped a release wait (the deployment goes on in ECS).
+    Interrupted,
     /// The endpoint could not be reached (connection refused or timed out, DNS failure).
     Unreachable,
     /// No credentials were found, or they were refused.

@@ -33,6 +33,9 @@ pub fn human(plan: &Plan, opts: &HumanOptions) -> String {
         for r in &plan.releases {
             release_lines(&mut out, r, "  ");
         }
+        for p in &plan.prunes {
+            let _ = writeln!(out, "  {}", prune_line(p));
+        }
         out.push('\n');
     }
     let changed: Vec<&ResourceChange> = plan
@@ -54,6 +57,7 @@ pub fn human(plan: &Plan, opts: &HumanOptions) -> String {
                 "pedestal has compared your real infrastructure against your configuration and found no differences, so no changes are needed.\n",
             );
         }
+        cost_section(&mut out, plan);
         return out;
     }
     legend(&mut out, &changed, st);
@@ -76,6 +80,7 @@ pub fn human(plan: &Plan, opts: &HumanOptions) -> String {
         out.push_str("\nChanges to Outputs:\n");
         outputs(&mut out, plan, st);
     }
+    cost_section(&mut out, plan);
     if !plan.targets.is_empty() {
         let _ = write!(
             out,
@@ -85,6 +90,15 @@ pub fn human(plan: &Plan, opts: &HumanOptions) -> String {
         );
     }
     out
+}
+
+/// The cost section after a blank line, when the plan has endpoints.
+fn cost_section(out: &mut String, plan: &Plan) {
+    let cost = super::cost::human(&plan.cost);
+    if !cost.is_empty() {
+        out.push('\n');
+        out.push_str(&cost);
+    }
 }
 
 /// Only the per-resource blocks (no colour): the body of a PR comment's diff.
@@ -101,6 +115,9 @@ pub fn detail(plan: &Plan) -> String {
 /// The release view of one endpoint, each line prefixed by `indent`.
 pub fn release_lines(out: &mut String, r: &ReleaseChange, indent: &str) {
     let _ = writeln!(out, "{indent}{}", release_headline(r));
+    if let Some(note) = &r.note {
+        let _ = writeln!(out, "{indent}    ({note})");
+    }
     let removed = r.image_after.is_none() && r.version_after.is_none();
     if removed {
         return;
@@ -126,6 +143,17 @@ pub fn release_lines(out: &mut String, r: &ReleaseChange, indent: &str) {
     if r.image_before != r.image_after {
         let _ = writeln!(out, "{indent}    {}", image_line(r));
     }
+}
+
+/// `artifact.fraud_model: prunes 1.0.0 after the release, kept: 1.3.0, 1.4.0`.
+pub fn prune_line(p: &crate::plan::Prune) -> String {
+    let pruned: Vec<&str> = p.objects.iter().map(|o| o.label.as_str()).collect();
+    format!(
+        "{}: prunes {} once the release completes, kept: {}",
+        p.address.block(),
+        pruned.join(", "),
+        p.kept.join(", ")
+    )
 }
 
 /// `endpoint.fraud: release 1.3.0 → 1.4.0` (or new / removed / redeployed).
@@ -273,6 +301,10 @@ fn reason_line(c: &ResourceChange) -> Option<String> {
             attrs.join(", ")
         ),
         Reason::Drifted => "it was changed outside pedestal".into(),
+        Reason::SpecChanged { attrs } => format!("{} changed in the spec", attrs.join(", ")),
+        r @ (Reason::ReleaseUnfinished { .. } | Reason::RolledBack { .. }) => {
+            r.release_text().unwrap_or_default()
+        }
         Reason::NewRevision => {
             "task definitions are immutable: a new revision is registered and the old one kept for rollback".into()
         }

@@ -23,6 +23,7 @@ pub fn json(plan: &Plan) -> String {
 
 #[derive(Serialize)]
 struct Doc<'a> {
+    cost: &'a crate::cost::CostEstimate,
     drift: Vec<DriftJ<'a>>,
     env: &'a str,
     format_version: &'a str,
@@ -31,6 +32,8 @@ struct Doc<'a> {
     mode: PlanMode,
     output_changes: BTreeMap<&'a str, OutputJ<'a>>,
     prior_state: PriorJ<'a>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    prunes: &'a [crate::plan::Prune],
     releases: Vec<ReleaseJ<'a>>,
     resource_changes: Vec<ChangeJ<'a>>,
     spec_digest: &'a str,
@@ -67,6 +70,8 @@ struct ReasonJ<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     attrs: Option<&'a [String]>,
     code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +98,8 @@ struct ReleaseJ<'a> {
     image: BeforeAfter<'a>,
     /// The digest pinning the image, when it is pinned by digest.
     image_digest: BeforeAfter<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
     version: BeforeAfter<'a>,
 }
 
@@ -157,10 +164,12 @@ impl<'a> Doc<'a> {
                     after: r.image_after.as_deref().and_then(digest),
                     before: r.image_before.as_deref().and_then(digest),
                 },
+                note: r.note.as_deref(),
                 version: ba(&r.version_before, &r.version_after),
             })
             .collect();
         Doc {
+            cost: &plan.cost,
             drift,
             env: &plan.env,
             format_version: &plan.format_version,
@@ -176,6 +185,7 @@ impl<'a> Doc<'a> {
                 lineage: plan.prior_state.lineage.as_deref(),
                 serial: plan.prior_state.serial,
             },
+            prunes: &plan.prunes,
             releases,
             resource_changes,
             spec_digest: &plan.spec_digest,
@@ -195,8 +205,15 @@ fn reason(r: &Reason) -> ReasonJ<'_> {
         Reason::Drifted => ("drifted", None),
         Reason::DestroyRequested => ("delete_by_request", None),
         Reason::NewRevision => ("update_new_revision", None),
+        Reason::SpecChanged { attrs } => ("update_because_spec_changed", Some(attrs)),
+        Reason::ReleaseUnfinished { .. } => ("release_unfinished", None),
+        Reason::RolledBack { .. } => ("release_rolled_back", None),
     };
-    ReasonJ { attrs, code }
+    ReasonJ {
+        attrs,
+        code,
+        message: r.release_text(),
+    }
 }
 
 fn output(o: &OutputChange) -> OutputJ<'_> {

@@ -29,6 +29,7 @@ pub fn markdown(plan: &Plan) -> String {
     let mut head = summary_line(plan);
     warnings(plan, &mut head);
     releases(plan, &mut head);
+    head.push_str(&super::cost::markdown(&plan.cost));
     action_lists(plan, &mut head);
     changed_outputs(plan, &mut head);
     let tail = format!("<!-- pedestal:{}/{} -->\n", plan.stack, plan.env);
@@ -136,6 +137,9 @@ fn releases(plan: &Plan, head: &mut String) {
                 }
             });
         }
+        if let Some(note) = &r.note {
+            extra.push(note.clone());
+        }
         let _ = write!(head, "- **{}**", headline(r));
         if !extra.is_empty() {
             let _ = write!(head, " ({})", extra.join(", "));
@@ -148,6 +152,9 @@ fn releases(plan: &Plan, head: &mut String) {
             "- … and {} more releases",
             plan.releases.len() - MAX_LISTED
         );
+    }
+    for p in &plan.prunes {
+        let _ = writeln!(head, "- {}", super::human::prune_line(p));
     }
     head.push('\n');
 }

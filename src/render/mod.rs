@@ -4,6 +4,7 @@
 //! Shared here: canonicalisation of container definitions (so a diff shows what the user
 //! changed, not ordering or AWS defaults) and small text helpers.
 
+pub mod cost;
 pub mod human;
 pub mod json;
 pub mod markdown;

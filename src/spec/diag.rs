@@ -108,6 +108,7 @@ pub enum ErrorCode {
     Cycle,
     StackName,
     Environment,
+    Policy,
 }
 
 impl ErrorCode {
@@ -133,6 +134,7 @@ impl ErrorCode {
             ErrorCode::Cycle => "pedestal::spec::cycle",
             ErrorCode::StackName => "pedestal::spec::stack_name",
             ErrorCode::Environment => "pedestal::spec::environment",
+            ErrorCode::Policy => "pedestal::spec::policy",
         }
     }
 }

@@ -32,6 +32,10 @@
 //!   1–100) lowers to a CloudWatch alarm `endpoint.X.alarm.<key>` named
 //!   `<stack>-<env>-<module…>-<name>-cpu-high` (`-memory-high`); `rollback` defaults to true;
 //!   `notify` takes at most five SNS topic ARNs. An empty table (a module's default) means none.
+//! - `[policy]` holds built-in rules (each off until set); `policy = "path"` at the top level
+//!   reads them from a shared file instead (its top-level keys, path relative to the stack
+//!   directory). Violations are errors at the offending value; `max_monthly_cost_delta` is
+//!   checked by the planner.
 
 mod diag;
 pub mod digest_cache;
@@ -39,6 +43,7 @@ mod fields;
 mod inputs;
 mod load;
 mod lower;
+mod policy;
 mod raw;
 mod resolve;
 mod vars;
@@ -90,6 +95,24 @@ pub struct Output {
     pub sensitive: bool,
 }
 
+/// `[policy]` settings the planner checks (the others are checked while loading).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Policy {
+    /// `max_monthly_cost_delta`: the most a plan may add to the monthly cost.
+    pub max_monthly_cost_delta: Option<CostLimit>,
+}
+
+/// A monthly cost limit and where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostLimit {
+    /// The limit in cents.
+    pub cents: i64,
+    /// As written (`500`).
+    pub written: String,
+    /// `file:line:col` of the value.
+    pub location: String,
+}
+
 /// The resolved, validated desired world for one stack and environment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -107,6 +130,8 @@ pub struct Config {
     pub outputs: BTreeMap<String, Output>,
     /// Resolved variables (sensitive ones wrapped in [`Value::Sensitive`]).
     pub variables: BTreeMap<String, Value>,
+    /// `[policy]` settings the planner checks.
+    pub policy: Policy,
     /// `sha256:<hex>` over the spec files read and the variable values (secrets by digest): a
     /// saved plan is refused when it no longer matches.
     pub digest: String,

@@ -20,7 +20,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::{Intent, JournalEntry, Release, ResourceState, State, StateError, StateStore, Status};
+use super::{
+    Intent, JournalEntry, Outcome, Release, ResourceState, State, StateError, StateStore, Status,
+};
 use crate::addr::Address;
 use crate::resource::schema::s3_bucket::{Attr, LifecycleRule};
 use crate::resource::{Attrs, ResourceKind, Value};
@@ -78,8 +80,11 @@ fn release(version: &str) -> Release {
         task_definition_arn: format!("arn:td:{version}"),
         artifact_sha256: Some("ab12".to_string()),
         image: format!("img:{version}"),
-        applied_at: "2026-01-01T00:00:00Z".to_string(),
-        outcome: "completed".to_string(),
+        started_at: "2026-01-01T00:00:00Z".to_string(),
+        finished_at: Some("2026-01-01T00:05:00Z".to_string()),
+        outcome: Outcome::Completed,
+        who: Some("ci@runner".to_string()),
+        ..Release::default()
     }
 }
 
@@ -325,6 +330,14 @@ pub fn journal_survives_a_crash_and_write_compacts_it(open: &Open) {
         JournalEntry::ReleaseAppended {
             endpoint: "endpoint.fraud".to_string(),
             release: release("1.1.0"),
+        },
+        JournalEntry::ReleaseUpdated {
+            endpoint: "endpoint.fraud".to_string(),
+            index: 0,
+            release: Release {
+                outcome: Outcome::Interrupted,
+                ..release("1.1.0")
+            },
         },
         JournalEntry::OutputsSet {
             outputs: BTreeMap::from([("url".to_string(), Value::str("http://new.test"))]),

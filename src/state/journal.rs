@@ -25,8 +25,14 @@ pub enum JournalEntry {
     IntentRecorded { address: Address, intent: Intent },
     /// The intent was fulfilled or abandoned.
     IntentCleared { address: Address },
-    /// An endpoint release finished (successfully or not).
+    /// An endpoint release started (or finished, when recorded in one go).
     ReleaseAppended { endpoint: String, release: Release },
+    /// An endpoint's release record `index` changed (it finished).
+    ReleaseUpdated {
+        endpoint: String,
+        index: usize,
+        release: Release,
+    },
     /// The stack's outputs after apply (replaces all outputs).
     OutputsSet { outputs: BTreeMap<String, Value> },
 }
@@ -51,6 +57,17 @@ pub(super) fn apply(state: &mut State, entry: &JournalEntry) {
                 .entry(endpoint.clone())
                 .or_default()
                 .push(release.clone());
+        }
+        JournalEntry::ReleaseUpdated {
+            endpoint,
+            index,
+            release,
+        } => {
+            let list = state.releases.entry(endpoint.clone()).or_default();
+            match list.get_mut(*index) {
+                Some(r) => *r = release.clone(),
+                None => list.push(release.clone()),
+            }
         }
         JournalEntry::OutputsSet { outputs } => {
             state.outputs = outputs.clone();

@@ -69,14 +69,31 @@ mod mirror {
         started_at: &'a str,
     }
 
+    /// Fields in alphabetical order, skipped exactly when [`st::Release`] skips them.
     #[derive(Serialize)]
     struct Release<'a> {
-        applied_at: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        alarm: &'a Option<String>,
         artifact_sha256: &'a Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        artifact_uri: &'a Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        finished_at: &'a Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        git_commit: &'a Option<String>,
         image: &'a str,
-        outcome: &'a str,
+        outcome: st::Outcome,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: &'a Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        revision: &'a Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        spec_digest: &'a Option<String>,
+        started_at: &'a str,
         task_definition_arn: &'a str,
         version: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        who: &'a Option<String>,
     }
 
     #[derive(Serialize)]
@@ -117,12 +134,20 @@ mod mirror {
                             e.as_str(),
                             rs.iter()
                                 .map(|r| Release {
-                                    applied_at: &r.applied_at,
+                                    alarm: &r.alarm,
                                     artifact_sha256: &r.artifact_sha256,
+                                    artifact_uri: &r.artifact_uri,
+                                    finished_at: &r.finished_at,
+                                    git_commit: &r.git_commit,
                                     image: &r.image,
-                                    outcome: &r.outcome,
+                                    outcome: r.outcome,
+                                    reason: &r.reason,
+                                    revision: &r.revision,
+                                    spec_digest: &r.spec_digest,
+                                    started_at: &r.started_at,
                                     task_definition_arn: &r.task_definition_arn,
                                     version: &r.version,
+                                    who: &r.who,
                                 })
                                 .collect(),
                         )

@@ -64,16 +64,96 @@ pub struct Intent {
     pub started_at: String,
 }
 
-/// One release of an endpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How an endpoint release ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Started, not finished: the run stopped (crash, kill) before the release settled.
+    #[default]
+    InProgress,
+    /// The PRIMARY deployment runs the revision, rollout COMPLETED (or not waited for).
+    Completed,
+    /// The rollout failed or timed out.
+    #[serde(alias = "timed_out")]
+    Failed,
+    /// ECS rolled the release back (circuit breaker or an alarm; the reason says which).
+    RolledBackByEcs,
+    /// `pedestal rollback` pointed the service back at this release's revision.
+    RolledBack,
+    /// Ctrl-C while waiting: pedestal stopped watching; ECS carried on.
+    Interrupted,
+}
+
+impl Outcome {
+    /// The word used in state, tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::InProgress => "in_progress",
+            Outcome::Completed => "completed",
+            Outcome::Failed => "failed",
+            Outcome::RolledBackByEcs => "rolled_back_by_ecs",
+            Outcome::RolledBack => "rolled_back",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether the release ended with the service running it (a rollback counts).
+    pub fn settled(self) -> bool {
+        matches!(self, Outcome::Completed | Outcome::RolledBack)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One release of an endpoint: what ran, who started it, from which spec, and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Release {
     pub version: String,
     pub task_definition_arn: String,
+    /// The task definition revision number (the ARN's last field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
     pub artifact_sha256: Option<String>,
+    /// `s3://bucket/key` of the artifact the revision loads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
     pub image: String,
-    pub applied_at: String,
-    /// `completed`, `failed`, `rolled_back`, `timed_out`.
-    pub outcome: String,
+    /// Digest of the spec and variables the release was planned from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_digest: Option<String>,
+    /// The git commit of the stack directory, when it is in a repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// `user@host` that ran pedestal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<String>,
+    #[serde(alias = "applied_at")]
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    pub outcome: Outcome,
+    /// Why it ended that way: the circuit breaker's or alarm's reason, the failure, a note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For a rollback: the alarm ECS rolled back for, when an alarm did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<String>,
+}
+
+impl Release {
+    /// The revision number, from the field or the ARN.
+    pub fn revision(&self) -> Option<i64> {
+        self.revision.or_else(|| {
+            self.task_definition_arn
+                .rsplit(':')
+                .next()
+                .and_then(|r| r.parse().ok())
+        })
+    }
 }
 
 /// The whole state of one stack and environment.
@@ -110,6 +190,23 @@ impl State {
             outputs: BTreeMap::new(),
         }
     }
+}
+
+/// `user@host` for release records and locks: `USER` (or `USERNAME`) and the host name.
+pub fn who() -> Option<String> {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty());
+    Some(match host {
+        Some(h) => format!("{user}@{h}"),
+        None => user,
+    })
 }
 
 impl State {

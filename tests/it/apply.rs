@@ -15,6 +15,7 @@ mod interrupt;
 mod lifecycle;
 mod ownership;
 mod release;
+mod releases;
 mod revisions;
 mod saved_inputs;
 mod secrets;

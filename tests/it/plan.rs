@@ -1,6 +1,7 @@
 //! Integration tests for state, the planner, saved plans, the renderers and the plan-side CLI.
 
 mod cli;
+mod cost;
 mod file;
 mod fixture;
 mod ops;

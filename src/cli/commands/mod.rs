@@ -9,7 +9,10 @@ mod graph;
 mod import;
 mod output;
 pub(crate) mod plan;
+mod releases;
+mod rollback;
 mod state;
+mod status;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -33,6 +36,9 @@ pub async fn run(cli: &Cli) -> Result<Exit, Error> {
         Command::ForceUnlock(a) => force_unlock::run(g, a),
         Command::Output(a) => output::run(g, a),
         Command::Import(a) => import::run(g, a).await,
+        Command::Releases(a) => releases::run(g, a),
+        Command::Rollback(a) => rollback::run(g, a).await,
+        Command::Status(a) => status::run(g, a).await,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod ecs;
 pub mod error;
 pub mod logs;
 pub mod s3;
+pub mod status;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -167,8 +167,8 @@ mod tests {
 
     #[test]
     fn rule_lists_follow_the_rules() {
-        assert_eq!(s3_object::FORCE_NEW, ["bucket", "key", "sha256"]);
-        assert_eq!(s3_object::COMPUTED, ["version_id", "etag"]);
+        assert_eq!(s3_object::FORCE_NEW, ["bucket"]);
+        assert_eq!(s3_object::COMPUTED, ["version_id", "etag", "kept"]);
         assert_eq!(ecs_task_definition::COMPUTED, ["arn", "revision"]);
         assert_eq!(ecs_service::FORCE_NEW, ["name", "cluster", "launch_type"]);
         assert!(scaling_target::COMPUTED.is_empty());

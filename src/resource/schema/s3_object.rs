@@ -1,4 +1,7 @@
 //! `s3_object` (`artifact.X.object`): a content-addressed artifact, one file or a directory.
+//! Artifacts are immutable and kept: new content is a new key beside the old ones (an in-place
+//! update of this resource that uploads and adds to [`Attr::Kept`]), never a replacement; old
+//! keys are pruned only after a release completes, beyond the last [`Attr::Retain`] releases.
 
 use super::{Rule, attr_names, rule_lists};
 use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
@@ -26,6 +29,11 @@ attr_names! {
         VersionId = "version_id",
         /// The object's ETag.
         Etag = "etag",
+        /// How many releases' objects to keep per endpoint using the artifact (at least 1).
+        Retain = "retain",
+        /// Every object this artifact made and still holds: key -> hex SHA-256 (the current
+        /// one included). Destroy removes them all; pruning removes old ones.
+        Kept = "kept",
     }
 }
 
@@ -33,11 +41,17 @@ impl Attr {
     /// How the planner treats a change: new content or a new place is a new object.
     pub const fn rule(self) -> Rule {
         match self {
-            Attr::Bucket | Attr::Key | Attr::Sha256 => Rule::ForceNew,
-            Attr::Source | Attr::Size | Attr::ContentType | Attr::Files | Attr::Tags => {
-                Rule::InPlace
-            }
-            Attr::VersionId | Attr::Etag => Rule::Computed,
+            // A new key or content is uploaded beside the old objects, never over them.
+            Attr::Bucket => Rule::ForceNew,
+            Attr::Key
+            | Attr::Sha256
+            | Attr::Source
+            | Attr::Size
+            | Attr::ContentType
+            | Attr::Files
+            | Attr::Tags
+            | Attr::Retain => Rule::InPlace,
+            Attr::VersionId | Attr::Etag | Attr::Kept => Rule::Computed,
         }
     }
 }
@@ -52,6 +66,9 @@ pub const SCHEMA: KindSchema = KindSchema {
     versioned: false,
     name_attr: Attr::Key.as_str(),
 };
+
+/// [`Attr::Retain`] when unset: the objects of the last 5 releases are kept.
+pub const DEFAULT_RETAIN: i64 = 5;
 
 /// The user-metadata key the object's SHA-256 is stored under.
 pub const META_SHA256: &str = "sha256";
@@ -76,6 +93,7 @@ pub struct Desired {
     pub content_type: Value,
     /// Only for a directory artifact (absent for a single file).
     pub files: Option<Value>,
+    pub retain: Value,
 }
 
 impl Desired {
@@ -94,7 +112,8 @@ impl Desired {
                     Some(v) => v,
                     None => continue,
                 },
-                Attr::Tags | Attr::VersionId | Attr::Etag => continue,
+                Attr::Retain => std::mem::take(&mut self.retain),
+                Attr::Tags | Attr::VersionId | Attr::Etag | Attr::Kept => continue,
             };
             out.insert(k.into(), v);
         }

@@ -1,5 +1,6 @@
 //! Reading a stack: `pedestal.toml`, the module files it instantiates (recursively), and the
-//! top-level sections that are not resource blocks (`[stack]`, `[backend]`, `[provider.aws]`).
+//! top-level sections that are not resource blocks (`[stack]`, `[backend]`, `[provider.aws]`,
+//! `[policy]`).
 //! Owns the [`Loader`], the state of one load shared by `vars`, `resolve` and `lower`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -8,7 +9,10 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
+mod policy;
 mod sections;
+
+pub(super) use policy::PolicyRules;
 
 use super::diag::{Diagnostics, ErrorCode, FileId, SourceMap, Span, SpecError, did_you_mean};
 use super::digest_cache::DigestCache;
@@ -197,6 +201,10 @@ pub(super) struct Loader<'o> {
     backend: Backend,
     provider: ProviderConfig,
     network_default: Option<(Value, Span)>,
+    /// Where the region was set (`[stack]` or `[provider.aws]`; `true`), else the `[stack]`
+    /// header (`false`: the default region).
+    region_span: Option<(Span, bool)>,
+    policy: PolicyRules,
     scopes: Vec<Rc<Scope>>,
     blocks: Vec<Rc<Block>>,
     var_decls: BTreeMap<String, VarDecl>,
@@ -215,6 +223,7 @@ const ROOT_KEYS: &[&str] = &[
     "endpoint",
     "module",
     "outputs",
+    "policy",
 ];
 const MODULE_KEYS: &[&str] = &[
     "inputs", "storage", "artifact", "compute", "endpoint", "module", "outputs",
@@ -277,6 +286,8 @@ impl<'o> Loader<'o> {
             },
             provider: ProviderConfig::default(),
             network_default: None,
+            region_span: None,
+            policy: PolicyRules::default(),
             scopes: Vec::new(),
             blocks: Vec::new(),
             var_decls: BTreeMap::new(),
@@ -321,6 +332,20 @@ impl<'o> Loader<'o> {
     /// `[provider.aws] network`, the endpoints' default network.
     pub fn network_default(&self) -> Option<&(Value, Span)> {
         self.network_default.as_ref()
+    }
+
+    /// Where the region was written (`true`), or the `[stack]` header when it was not.
+    pub fn region_span(&self) -> Option<&(Span, bool)> {
+        self.region_span.as_ref()
+    }
+
+    /// The `[policy]` rules.
+    pub fn policy(&self) -> &PolicyRules {
+        &self.policy
+    }
+
+    fn policy_mut(&mut self) -> &mut PolicyRules {
+        &mut self.policy
     }
 
     /// Declared root variables.
@@ -442,6 +467,9 @@ impl<'o> Loader<'o> {
         if self.diags.is_empty() {
             self.finish_dependencies();
         }
+        if self.diags.is_empty() {
+            self.check_policy();
+        }
         if !self.diags.is_empty() {
             self.diags.finish();
             return Err(self.diags);
@@ -452,6 +480,15 @@ impl<'o> Loader<'o> {
             return Err(self.diags);
         }
         let digest = self.digest();
+        let policy = crate::spec::Policy {
+            max_monthly_cost_delta: self.policy.max_monthly_cost_delta.as_ref().map(
+                |(cents, written, span)| crate::spec::CostLimit {
+                    cents: *cents,
+                    written: written.clone(),
+                    location: self.sources.location(span),
+                },
+            ),
+        };
         Ok(Config {
             root: self.root,
             stack: self.stack,
@@ -463,6 +500,7 @@ impl<'o> Loader<'o> {
             resources: self.lowered.resources,
             outputs,
             variables: self.lowered.vars,
+            policy,
             digest,
         })
     }
@@ -532,7 +570,7 @@ impl<'o> Loader<'o> {
                     self.stack_section(e);
                 }
                 "variables" => variables = Some(e),
-                "outputs" | "backend" | "provider" => {}
+                "outputs" | "backend" | "provider" | "policy" => {}
                 k if BlockKind::parse(k).is_some() => block_tables.push(e),
                 k => self.unknown_key(e, k, ROOT_KEYS, "the stack file"),
             }
@@ -560,9 +598,28 @@ impl<'o> Loader<'o> {
             match e.key.as_str() {
                 "backend" => self.backend_section(e),
                 "provider" => self.provider_section(e),
+                "policy" => self.policy_section(e),
                 _ => {}
             }
         }
+        self.region_span = entries
+            .iter()
+            .find(|e| e.key == "stack")
+            .and_then(|e| e.value.get("region"))
+            .or_else(|| {
+                entries
+                    .iter()
+                    .find(|e| e.key == "provider")
+                    .and_then(|e| e.value.get("aws"))
+                    .and_then(|e| e.value.get("region"))
+            })
+            .map(|e| (e.value.span.clone(), true))
+            .or_else(|| {
+                entries
+                    .iter()
+                    .find(|e| e.key == "stack")
+                    .map(|e| (e.key_span.clone(), false))
+            });
         // The region: [stack] region, else [provider.aws] region, else us-east-1.
         if self.provider.region.is_empty() {
             self.provider.region = self.region.clone();

@@ -24,6 +24,7 @@ const ARTIFACT_KEYS: &[&str] = &[
     O::Source.as_str(),
     O::Key.as_str(),
     O::ContentType.as_str(),
+    O::Retain.as_str(),
     schema::TAGS,
     "depends_on",
     "lifecycle",
@@ -104,7 +105,25 @@ impl Loader<'_> {
             .map(|x| x.0)
             .unwrap_or_else(|| Value::str("application/octet-stream"));
         let given_key = self.v_str(&f, O::Key.as_str(), &mut deps).map(|x| x.0);
-        let (Some(bucket), Some((src, _)), Some((hex, size, files))) = (bucket, source, hashed)
+        let retain = match self.v_int(&f, O::Retain.as_str(), &mut deps) {
+            None => Some(s3_object::DEFAULT_RETAIN),
+            Some((n, _)) if n >= 1 => Some(n),
+            Some((n, span)) => {
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("retain = {n}: an artifact keeps at least the object it serves"),
+                    "must be at least 1",
+                )
+                .help = Some(
+                    "retain counts releases per endpoint whose objects are kept for rollback; the default is 5"
+                        .into(),
+                );
+                None
+            }
+        };
+        let (Some(bucket), Some((src, _)), Some((hex, size, files)), Some(retain)) =
+            (bucket, source, hashed, retain)
         else {
             return;
         };
@@ -140,6 +159,7 @@ impl Loader<'_> {
                         .collect(),
                 )
             }),
+            retain: Value::Int(retain),
         }
         .into_attrs();
         self.add_resource(

@@ -209,8 +209,10 @@ fn release() -> (Plan, State) {
         }],
         drift: vec![],
         releases: vec![],
+        prunes: vec![],
         outputs: Default::default(),
         targets: vec![],
+        cost: Default::default(),
     };
     (plan, st)
 }
@@ -268,9 +270,16 @@ async fn an_alarm_rollback_fails_the_apply_naming_the_alarm() {
     );
     let history = &report.state.releases["endpoint.fraud"];
     assert_eq!(history.last().unwrap().version, "1.4.0");
-    assert!(
-        history.last().unwrap().outcome.starts_with("rolled_back"),
+    let last = history.last().unwrap();
+    assert_eq!(
+        last.outcome,
+        pedestal::state::Outcome::RolledBackByEcs,
         "{history:?}"
+    );
+    assert_eq!(
+        last.alarm.as_deref(),
+        Some(CPU),
+        "the record names the alarm: {last:?}"
     );
 }
 

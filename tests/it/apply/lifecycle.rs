@@ -36,7 +36,10 @@ async fn endpoint_stack_lifecycle_against_moto() {
     );
     let state = report.state;
     assert_eq!(state.releases["endpoint.fraud"][0].version, "1.3.0");
-    assert_eq!(state.releases["endpoint.fraud"][0].outcome, "completed");
+    assert_eq!(
+        state.releases["endpoint.fraud"][0].outcome,
+        pedestal::state::Outcome::Completed
+    );
 
     // 2. Read back through the SDK.
     let s3 = c.s3();

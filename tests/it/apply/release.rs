@@ -237,8 +237,9 @@ fn recorded(n: &Names, desired: &[Desired]) -> State {
             task_definition_arn: OLD.into(),
             artifact_sha256: None,
             image: "fraud-serve:2.4.1".into(),
-            applied_at: "2026-11-01T00:00:00Z".into(),
-            outcome: "completed".into(),
+            started_at: "2026-11-01T00:00:00Z".into(),
+            outcome: pedestal::state::Outcome::Completed,
+            ..Default::default()
         }],
     );
     st
@@ -369,8 +370,10 @@ async fn a_circuit_breaker_rollback_fails_the_apply_and_is_recorded() {
             rel.outcome.as_str(),
             rel.task_definition_arn.as_str()
         ),
-        ("1.4.0", "rolled_back", NEW)
+        ("1.4.0", "rolled_back_by_ecs", NEW)
     );
+    assert_eq!(rel.reason.as_deref(), Some(REASON));
+    assert!(rel.finished_at.is_some());
     assert_eq!(
         service_td(&report),
         OLD,
@@ -398,12 +401,16 @@ async fn a_rollout_that_outlasts_its_timeout_fails_and_is_recorded() {
     let rel = last_release(&report);
     assert_eq!(
         (rel.version.as_str(), rel.outcome.as_str()),
-        ("1.4.0", "timed_out")
+        ("1.4.0", "failed")
+    );
+    assert!(
+        rel.reason.as_deref().unwrap_or("").contains("IN_PROGRESS"),
+        "{rel:?}"
     );
 }
 
 #[tokio::test]
-async fn an_interrupt_while_waiting_abandons_the_release() {
+async fn the_first_interrupt_stops_the_wait_at_once_and_records_interrupted() {
     let update = update_rule(Arc::default());
     let (first_poll, polled) = tokio::sync::oneshot::channel::<()>();
     let first_poll = Mutex::new(Some(first_poll));
@@ -414,33 +421,46 @@ async fn an_interrupt_while_waiting_abandons_the_release() {
         rolling_out()
     });
     let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
-    let (abandon_tx, abandon) = tokio::sync::watch::channel(false);
     let opts = ApplyOptions {
         cancel: Some(cancel),
-        abandon: Some(abandon),
         ..ApplyOptions::default()
     };
     let applying = tokio::spawn(async move {
         let rules = [&update, &describe];
         release(&rules, 600, opts).await
     });
-    // The wait has begun (DescribeServices answered once): Ctrl-C twice.
+    // The wait has begun (DescribeServices answered once): one Ctrl-C.
     polled.await.unwrap();
+    let interrupted_at = std::time::Instant::now();
     cancel_tx.send(true).unwrap();
-    abandon_tx.send(true).unwrap();
     let (report, _) = applying.await.unwrap();
+    assert!(
+        interrupted_at.elapsed() < Duration::from_secs(2),
+        "the wait stops at once, not after the 600 s timeout: {:?}",
+        interrupted_at.elapsed()
+    );
     assert!(report.interrupted && !report.ok());
+    assert!(report.abandoned.is_empty(), "{report:?}");
+    let rel = last_release(&report);
     assert_eq!(
-        report.abandoned,
-        [Address::new("endpoint.fraud.service")],
-        "{report:?}"
+        (
+            rel.version.as_str(),
+            rel.outcome.as_str(),
+            rel.task_definition_arn.as_str()
+        ),
+        ("1.4.0", "interrupted", NEW)
     );
+    assert!(rel.finished_at.is_some() && rel.started_at <= *rel.finished_at.as_ref().unwrap());
     assert_eq!(
-        report.state.releases["endpoint.fraud"].len(),
-        1,
-        "no release is recorded for an abandoned wait"
+        service_td(&report),
+        NEW,
+        "the service was pointed at the release; ECS carries on with it"
     );
-    assert_eq!(service_td(&report), OLD);
+    assert!(
+        report.failures[0].message.contains("goes on in ECS"),
+        "{:?}",
+        report.failures
+    );
 }
 
 #[tokio::test]

@@ -318,6 +318,7 @@ pub fn config(stack: &str, desired: &[Desired]) -> Config {
             .collect(),
         outputs: BTreeMap::new(),
         variables: BTreeMap::new(),
+        policy: Default::default(),
         digest: "sha256:test".into(),
     }
 }

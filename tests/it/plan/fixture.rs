@@ -315,6 +315,7 @@ pub fn config(endpoints: &[Endpoint]) -> Config {
         resources,
         outputs,
         variables: BTreeMap::new(),
+        policy: Default::default(),
         digest: format!(
             "sha256:{}",
             sha(&format!(

@@ -94,11 +94,8 @@ fn model_release_registers_a_new_revision_and_updates_the_service() {
     assert_eq!(td.action, Action::Update);
     assert_eq!(td.reason, Some(Reason::NewRevision));
     assert!(td.after.as_ref().unwrap()["arn"].is_unknown());
-    // The artifact key embeds the sha256, so a new artifact is a replacement (create first).
-    assert_eq!(
-        action_of(&p, "artifact.fraud_model.object"),
-        Action::CreateThenDelete
-    );
+    // A new artifact is a new object beside the old one (kept for rollback), not a replacement.
+    assert_eq!(action_of(&p, "artifact.fraud_model.object"), Action::Update);
     let svc = p
         .changes
         .iter()
@@ -491,4 +488,83 @@ fn cycles_are_reported_with_their_members() {
         "dependency cycle between endpoint.fraud.log_group, endpoint.fraud.scaling, \
          endpoint.fraud.service, endpoint.fraud.task_definition"
     );
+}
+
+/// Changing only `deployment.timeout_seconds` in the spec is "changed in the spec", even when
+/// refresh found drift on another attribute of the same service.
+#[test]
+fn a_spec_only_change_is_changed_in_the_spec_not_drift() {
+    use pedestal::resource::schema::ecs_service::{Attr as S, Deployment as D};
+    let mut config = fixture::config(&[fraud()]);
+    let recorded = fixture::applied(&config, 1);
+    let svc = addr("endpoint.fraud.service");
+    let r = config.resources.get_mut(&svc).unwrap();
+    if let Some(Value::Map(d)) = r.attrs.get_mut(S::Deployment.as_str()) {
+        d.insert(D::TimeoutSeconds.into(), Value::Int(1234));
+    } else {
+        panic!("the fixture's service has a deployment map");
+    }
+    let before = recorded.resources[&svc].attrs.clone();
+    let mut live = before.clone();
+    live.insert(S::HealthCheckGracePeriod.into(), Value::Int(999));
+    let opts = PlanOptions {
+        drift: vec![pedestal::plan::Drift {
+            address: svc.clone(),
+            kind: pedestal::resource::ResourceKind::EcsService,
+            before,
+            after: Some(live),
+        }],
+        ..Default::default()
+    };
+    let p = plan(&config, &recorded, &opts).unwrap();
+    let c = p.changes.iter().find(|c| c.address == svc).unwrap();
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(
+        c.reason,
+        Some(Reason::SpecChanged {
+            attrs: vec![S::Deployment.as_str().to_string()]
+        })
+    );
+    let text = pedestal::render::human(&p, &Default::default());
+    assert!(text.contains("deployment changed in the spec"), "{text}");
+    assert!(!text.contains("changed outside pedestal"), "{text}");
+}
+
+/// An interrupted last release makes the endpoint's service an update with that reason, and
+/// the plan is never "No changes".
+#[test]
+fn an_interrupted_release_is_still_to_be_done() {
+    use pedestal::state::{Outcome, Release};
+    let config = fixture::config(&[fraud()]);
+    let mut state = fixture::applied(&config, 1);
+    let td = state.resources[&addr("endpoint.fraud.task_definition")]
+        .id
+        .clone();
+    state.releases.insert(
+        "endpoint.fraud".into(),
+        vec![Release {
+            version: "1.3.0".into(),
+            task_definition_arn: td,
+            outcome: Outcome::Interrupted,
+            ..Default::default()
+        }],
+    );
+    let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+    assert!(p.has_changes());
+    let c = p
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "endpoint.fraud.service")
+        .unwrap();
+    assert_eq!(c.action, Action::Update);
+    assert!(matches!(
+        c.reason,
+        Some(Reason::ReleaseUnfinished {
+            outcome: Outcome::Interrupted,
+            ..
+        })
+    ));
+    let text = pedestal::render::human(&p, &Default::default());
+    assert!(text.contains("release 1.3.0 was interrupted"), "{text}");
+    assert!(!text.contains("No changes"), "{text}");
 }

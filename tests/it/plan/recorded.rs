@@ -50,8 +50,9 @@ fn generate() -> String {
         task_definition_arn: arn.into(),
         artifact_sha256: Some(sha.into()),
         image: image.into(),
-        applied_at: at.into(),
-        outcome: "completed".into(),
+        started_at: at.into(),
+        outcome: pedestal::state::Outcome::Completed,
+        ..Default::default()
     };
     let current_sha = config.resources
         [&pedestal::addr::Address::new("artifact.fraud_model.object")]
@@ -174,7 +175,7 @@ fn example_prod_plan_shows_the_release_with_no_credentials() {
     ]);
     let md = String::from_utf8(out.stdout).unwrap();
     assert!(
-        md.starts_with("**Plan: 1 to add, 3 to change, 1 to destroy.**"),
+        md.starts_with("**Plan: 0 to add, 4 to change, 0 to destroy.**"),
         "{md}"
     );
     insta::assert_snapshot!("example_fraud_detection_prod_plan_markdown", md);

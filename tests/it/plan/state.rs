@@ -151,8 +151,9 @@ fn journal_left_over_from_interrupted_compaction_is_not_replayed_twice() {
                 task_definition_arn: "arn:td:1".into(),
                 artifact_sha256: None,
                 image: "img:1".into(),
-                applied_at: "2026-01-01T00:00:00Z".into(),
-                outcome: "completed".into(),
+                started_at: "2026-01-01T00:00:00Z".into(),
+                outcome: pedestal::state::Outcome::Completed,
+                ..Default::default()
             },
         })
         .unwrap();
@@ -373,8 +374,9 @@ fn streamed_state_json_equals_the_canonical_form() {
             task_definition_arn: "arn".into(),
             artifact_sha256: None,
             image: "i".into(),
-            applied_at: "t".into(),
-            outcome: "completed".into(),
+            started_at: "t".into(),
+            outcome: pedestal::state::Outcome::Completed,
+            ..Default::default()
         }],
     );
     state

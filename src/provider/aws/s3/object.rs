@@ -1,6 +1,7 @@
 //! S3 artifact objects: content addressed (SHA-256 checksums and metadata), multipart above a
-//! threshold, create-only writes with `If-None-Match: *`, directories file by file, every
-//! version removed on delete.
+//! threshold, create-only writes with `If-None-Match: *`, directories file by file. New content
+//! is uploaded beside the old objects (listed in `kept`); delete removes every version of every
+//! kept object.
 
 use std::collections::BTreeMap;
 use std::io::{Read, SeekFrom};
@@ -102,6 +103,12 @@ fn object_applied(
         A::Etag.into(),
         etag.map(Value::String).unwrap_or(Value::Null),
     );
+    // The object just written joins what the artifact keeps.
+    let mut kept = attr::map(attrs, A::Kept).cloned().unwrap_or_default();
+    if let Some(sha) = attr::str(attrs, A::Sha256) {
+        kept.insert(key.to_string(), Value::str(sha));
+    }
+    attr::set(&mut a, A::Kept, Value::Map(kept));
     Applied {
         id: object_id(bucket, key),
         attrs: a,
@@ -398,12 +405,15 @@ pub async fn update_object(
 ) -> Result<Applied, ProviderError> {
     let bucket = attr::req_str(&after.attrs, A::Bucket)?;
     let key = attr::req_str(&after.attrs, A::Key)?;
-    // New content or a new place is a new object (published keys are never rewritten).
-    if A::ALL
-        .iter()
-        .any(|&k| k.rule() == Rule::ForceNew && attr::changed(before, &after.attrs, k))
+    // New content or a new place is a new object beside the old ones (published keys are
+    // never rewritten, old ones are kept for rollback).
+    if [A::Key, A::Sha256, A::Files]
+        .into_iter()
+        .any(|k| attr::changed(before, &after.attrs, k))
     {
-        return create_object(p, after).await;
+        let mut with_kept = after.clone();
+        attr::set(&mut with_kept.attrs, A::Kept, Value::Map(kept_of(before)));
+        return create_object(p, &with_kept).await;
     }
     if attr::changed(before, &after.attrs, A::Tags) {
         let mut set = Vec::new();
@@ -431,24 +441,38 @@ pub async fn update_object(
             attr::set(&mut attrs, k, v.clone());
         }
     }
+    attr::set(&mut attrs, A::Kept, Value::Map(kept_of(before)));
     Ok(Applied {
         id: object_id(bucket, key),
         attrs,
     })
 }
 
+/// What an artifact keeps: its `kept` map, or (recorded before it had one) its one object.
+fn kept_of(attrs: &Attrs) -> Attrs {
+    let mut kept = attr::map(attrs, A::Kept).cloned().unwrap_or_default();
+    if let Some(key) = attr::str(attrs, A::Key) {
+        let sha = attr::get(attrs, A::Sha256).cloned().unwrap_or(Value::Null);
+        kept.entry(key.to_string()).or_insert(sha);
+    }
+    kept
+}
+
+/// Removes every version (and delete marker) of every object the artifact keeps. Pruning one
+/// old object calls this with just that object's bucket and key.
 pub async fn delete_object(p: &AwsProvider, attrs: &Attrs) -> Result<(), ProviderError> {
     let bucket = attr::req_str(attrs, A::Bucket)?;
-    let key = attr::req_str(attrs, A::Key)?;
-    let versions = match list_versions(p, bucket, Some(key)).await {
-        Ok(v) => v,
-        Err(e) if e.is_not_found() => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    if versions.is_empty() {
-        return Ok(());
+    for key in kept_of(attrs).keys() {
+        let versions = match list_versions(p, bucket, Some(key)).await {
+            Ok(v) => v,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if !versions.is_empty() {
+            purge(p, bucket, versions).await?;
+        }
     }
-    purge(p, bucket, versions).await
+    Ok(())
 }
 
 pub async fn read_object(
@@ -485,8 +509,16 @@ pub async fn read_object(
                 version.clone().map_or(Value::Null, Value::String),
             ),
             A::Etag => attr::set(&mut a, k, etag.clone().map_or(Value::Null, Value::String)),
-            // Found by these, or what the object was made from.
-            A::Bucket | A::Key | A::Size | A::Source | A::ContentType | A::Files | A::Tags => {}
+            // Found by these, or what the object was made from; `kept` is pedestal's record.
+            A::Bucket
+            | A::Key
+            | A::Size
+            | A::Source
+            | A::ContentType
+            | A::Files
+            | A::Tags
+            | A::Retain
+            | A::Kept => {}
         }
     }
     Ok(Some(a))

@@ -1,0 +1,89 @@
+//! `pedestal rollback ENDPOINT [--to VERSION] [--auto-approve]`: show what changes, ask, point
+//! the service at the earlier release's revision and wait; exit 0 rolled back, 1 failed, 130
+//! interrupted (the deployment goes on in ECS).
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use pedestal::ops::releases::{RollbackRequest, prepare_rollback, rollback};
+use pedestal::ops::state::StateRequest;
+
+use crate::cli::{Error, Exit, Global, RollbackArgs, lock_timeout};
+
+pub async fn run(g: &Global, a: &RollbackArgs) -> Result<Exit, Error> {
+    let req = RollbackRequest {
+        state: StateRequest {
+            env: a.env.env.clone(),
+            vars: super::vars(&a.env)?,
+            lock_timeout: lock_timeout(&a.lock_timeout)?,
+        },
+        endpoint: a.endpoint.clone(),
+        to: a.to.clone(),
+    };
+    let prepared = prepare_rollback(&g.dir, &req).await?;
+    let to = &prepared.to;
+    println!("{}: roll back", prepared.endpoint);
+    match &prepared.from {
+        Some(from) => println!(
+            "  release   {} → {}\n  revision  {} → {}\n  image     {} → {}\n  artifact  {} → {}",
+            from.version,
+            to.version,
+            from.task_definition_arn,
+            to.task_definition_arn,
+            from.image,
+            to.image,
+            from.artifact_sha256.as_deref().unwrap_or("-"),
+            to.artifact_sha256.as_deref().unwrap_or("-"),
+        ),
+        None => println!(
+            "  release   → {}\n  revision  → {}",
+            to.version, to.task_definition_arn
+        ),
+    }
+    println!(
+        "\nThe spec is unchanged: the next `pedestal plan` shows {} as rolled back and still to release.",
+        prepared.endpoint
+    );
+    if !a.auto_approve {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::NoTerminal { verb: "roll back" });
+        }
+        print!(
+            "\nDo you want to roll back?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+        );
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(Error::Prompt)?;
+        if answer.trim() != "yes" {
+            return Err(Error::Cancelled { what: "Rollback" });
+        }
+    }
+    let (cancel, _abandon) = pedestal::ops::apply::interrupt_channel();
+    println!("\n{}: rolling back to {}...", prepared.endpoint, to.version);
+    let report = rollback(prepared, Some(cancel)).await?;
+    match (&report.error, report.interrupted) {
+        (_, true) => {
+            eprintln!(
+                "\n{}: stopped waiting; the rollback deployment goes on in ECS (`pedestal status {}` shows it). Recorded as interrupted.",
+                report.endpoint, report.endpoint
+            );
+            Ok(Exit::Interrupted)
+        }
+        (Some(e), false) => {
+            eprintln!(
+                "\nError: {}: rollback to {}: {e}",
+                report.endpoint, report.record.version
+            );
+            Ok(Exit::Error)
+        }
+        (None, false) => {
+            println!(
+                "\nRollback complete! {} runs release {} ({}).",
+                report.endpoint, report.record.version, report.record.task_definition_arn
+            );
+            Ok(Exit::Success)
+        }
+    }
+}

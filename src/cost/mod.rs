@@ -1,0 +1,404 @@
+//! The cost estimate every plan carries: each endpoint's monthly Fargate cost before and after
+//! the plan, and the stack's delta, from the dated table in [`prices`].
+//!
+//! Model (per endpoint, per side of the plan):
+//! - a task costs `vCPU × price per vCPU-hour + GB × price per GB-hour` per hour, where vCPU is
+//!   the task definition's `cpu / 1024` and GB its `memory / 1024`;
+//! - replicas are the service's desired count, or the autoscaling minimum when autoscaling owns
+//!   the count (its maximum gives the ceiling);
+//! - a month is [`prices::HOURS_PER_MONTH`] hours;
+//! - a service whose capacity provider strategy names `FARGATE_SPOT` pays the Spot estimate for
+//!   the share of tasks placed there (`base` first, the rest by `weight`);
+//! - the region is the one the task definition's container logs to (the stack's region).
+//!
+//! Everything is integer arithmetic in nano-dollars, rounded half up to cents once per
+//! endpoint, so plans stay byte-for-byte reproducible and totals are the sums of the lines
+//! shown. Endpoints on EC2 capacity (GPU tasks), in a region without a price, or with sizes
+//! known only after apply are listed with the reason and left out of the totals.
+//!
+//! Load balancers: no gateway kind exists yet. When one does, its hourly and LCU prices join
+//! [`prices`] and its cost is added to its endpoint's [`Side::monthly_cents`] in [`side`].
+
+pub mod prices;
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::resource::schema::{ecs_service as svc, ecs_task_definition as td, scaling_target};
+use crate::resource::{Attrs, ResourceKind, Value};
+
+/// The cost section of a plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostEstimate {
+    /// Monthly cost of the priced endpoints after the plan, in cents.
+    pub after_cents: i64,
+    /// Monthly cost of the priced endpoints before the plan, in cents.
+    pub before_cents: i64,
+    /// `after_cents - before_cents`.
+    pub delta_cents: i64,
+    /// One entry per endpoint, sorted by endpoint address.
+    pub endpoints: Vec<EndpointCost>,
+    /// Hours in a month (730).
+    pub hours_per_month: u64,
+    /// Date of the price table.
+    pub prices_date: String,
+    /// Where the prices come from.
+    pub prices_source: String,
+}
+
+/// One endpoint's cost before and after the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointCost {
+    /// `None` when the plan creates the endpoint.
+    pub after: Option<Side>,
+    /// `None` when the endpoint does not exist yet.
+    pub before: Option<Side>,
+    /// The endpoint block address (`endpoint.fraud`, `module.m.endpoint.churn`).
+    pub endpoint: String,
+}
+
+/// What one endpoint runs on one side of the plan, and what that costs per month.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Side {
+    /// `FARGATE`, `FARGATE_SPOT`, `FARGATE+FARGATE_SPOT` or `EC2`.
+    pub capacity: String,
+    /// CPU units per task (1024 = 1 vCPU); `None` when known only after apply.
+    pub cpu: Option<i64>,
+    /// The autoscaling maximum, when autoscaling owns the count.
+    pub max_replicas: Option<i64>,
+    /// Cost at `max_replicas`, in cents.
+    pub max_monthly_cents: Option<i64>,
+    /// Memory per task in MiB; `None` when known only after apply.
+    pub memory: Option<i64>,
+    /// Monthly cost in cents; `None` when it cannot be priced (see `unpriced`).
+    pub monthly_cents: Option<i64>,
+    pub region: String,
+    /// Tasks running: the desired count or the autoscaling minimum.
+    pub replicas: Option<i64>,
+    /// Why there is no price, when there is none.
+    pub unpriced: Option<String>,
+}
+
+/// One resource of an endpoint as the plan sees it.
+pub struct Part<'a> {
+    /// The endpoint block address.
+    pub endpoint: &'a str,
+    pub kind: ResourceKind,
+    pub before: Option<&'a Attrs>,
+    pub after: Option<&'a Attrs>,
+}
+
+#[derive(Default)]
+struct Parts<'a> {
+    td: Option<&'a Attrs>,
+    svc: Option<&'a Attrs>,
+    scaling: Option<&'a Attrs>,
+}
+
+/// The estimate over an endpoint's task definitions, services and scaling targets
+/// (`default_region` when a task definition does not say).
+pub fn estimate<'a>(
+    parts: impl IntoIterator<Item = Part<'a>>,
+    default_region: &str,
+) -> CostEstimate {
+    let mut by_endpoint: BTreeMap<&str, (Parts, Parts)> = BTreeMap::new();
+    for p in parts {
+        let (b, a) = by_endpoint.entry(p.endpoint).or_default();
+        for (side, attrs) in [(b, p.before), (a, p.after)] {
+            match p.kind {
+                ResourceKind::EcsTaskDefinition => side.td = attrs,
+                ResourceKind::EcsService => side.svc = attrs,
+                ResourceKind::ScalingTarget => side.scaling = attrs,
+                _ => {}
+            }
+        }
+    }
+    let mut out = CostEstimate {
+        hours_per_month: prices::HOURS_PER_MONTH,
+        prices_date: prices::PRICES_DATE.into(),
+        prices_source: prices::PRICES_SOURCE.into(),
+        ..Default::default()
+    };
+    for (endpoint, (b, a)) in by_endpoint {
+        let before = side(&b, default_region);
+        let after = side(&a, default_region);
+        if before.is_none() && after.is_none() {
+            continue;
+        }
+        out.before_cents += before.as_ref().and_then(|s| s.monthly_cents).unwrap_or(0);
+        out.after_cents += after.as_ref().and_then(|s| s.monthly_cents).unwrap_or(0);
+        out.endpoints.push(EndpointCost {
+            after,
+            before,
+            endpoint: endpoint.to_string(),
+        });
+    }
+    out.delta_cents = out.after_cents - out.before_cents;
+    out
+}
+
+fn int(attrs: Option<&Attrs>, k: &str) -> Option<i64> {
+    attrs?.get(k)?.as_i64()
+}
+
+/// One side of an endpoint: present when its service is.
+fn side(p: &Parts, default_region: &str) -> Option<Side> {
+    let svc_attrs = p.svc?;
+    let td_attrs = p.td;
+    let region = td_attrs
+        .and_then(|t| t.get(td::Attr::Container.as_str()))
+        .and_then(Value::as_map)
+        .and_then(|c| c.get(td::Container::Region.as_str()))
+        .and_then(Value::as_str)
+        .unwrap_or(default_region)
+        .to_string();
+    let cpu = int(td_attrs, td::Attr::Cpu.as_str());
+    let memory = int(td_attrs, td::Attr::Memory.as_str());
+    let gpu = int(td_attrs, td::Attr::Gpu.as_str()).unwrap_or(0);
+    let (min, max) = match p.scaling {
+        Some(s) => (
+            int(Some(s), scaling_target::Attr::Min.as_str()),
+            int(Some(s), scaling_target::Attr::Max.as_str()),
+        ),
+        None => (None, None),
+    };
+    let replicas = if p.scaling.is_some() {
+        min
+    } else {
+        match svc_attrs.get(svc::Attr::DesiredCount.as_str()) {
+            None | Some(Value::Null) => Some(svc::DEFAULT_DESIRED_COUNT),
+            Some(v) => v.as_i64(),
+        }
+    };
+    let strategy = strategy(svc_attrs);
+    let launch = svc_attrs
+        .get(svc::Attr::LaunchType.as_str())
+        .and_then(Value::as_str)
+        .unwrap_or(svc::DEFAULT_LAUNCH_TYPE);
+    let capacity = match &strategy {
+        Some(items) => {
+            let mut names: Vec<&str> = items.iter().map(|i| i.0.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            names.join("+")
+        }
+        None if gpu > 0 => "EC2".to_string(),
+        None => launch.to_string(),
+    };
+    let mut s = Side {
+        capacity,
+        cpu,
+        max_replicas: max,
+        max_monthly_cents: None,
+        memory,
+        monthly_cents: None,
+        region,
+        replicas,
+        unpriced: None,
+    };
+    let (Some(cpu), Some(memory), Some(replicas)) = (cpu, memory, replicas) else {
+        s.unpriced = Some("task size or count known only after apply".into());
+        return Some(s);
+    };
+    let on_fargate = match &strategy {
+        Some(items) => items.iter().all(|i| i.0.starts_with("FARGATE")),
+        None => gpu == 0 && launch == "FARGATE",
+    };
+    if !on_fargate {
+        s.unpriced = Some("runs on EC2 capacity: instance cost not estimated".into());
+        return Some(s);
+    }
+    let Some(price) = prices::fargate(&s.region) else {
+        s.unpriced = Some(format!(
+            "no Fargate price for region {} in the table of {}",
+            s.region,
+            prices::PRICES_DATE
+        ));
+        return Some(s);
+    };
+    s.monthly_cents = Some(monthly_cents(
+        price,
+        cpu,
+        memory,
+        replicas,
+        strategy.as_deref(),
+    ));
+    s.max_monthly_cents = max.map(|m| monthly_cents(price, cpu, memory, m, strategy.as_deref()));
+    Some(s)
+}
+
+/// `(capacity provider, weight, base)` of a capacity provider strategy, if one is set.
+fn strategy(svc_attrs: &Attrs) -> Option<Vec<(String, i64, i64)>> {
+    let list = svc_attrs
+        .get(svc::Attr::CapacityProviderStrategy.as_str())
+        .and_then(Value::as_list)
+        .filter(|l| !l.is_empty())?;
+    Some(
+        list.iter()
+            .filter_map(Value::as_map)
+            .filter_map(|m| {
+                let name = m
+                    .get(svc::CapacityProviderItem::CapacityProvider.as_str())?
+                    .as_str()?;
+                let get = |k: svc::CapacityProviderItem, d: i64| {
+                    m.get(k.as_str()).and_then(Value::as_i64).unwrap_or(d)
+                };
+                Some((
+                    name.to_string(),
+                    get(svc::CapacityProviderItem::Weight, svc::DEFAULT_WEIGHT).max(0),
+                    get(svc::CapacityProviderItem::Base, svc::DEFAULT_BASE).max(0),
+                ))
+            })
+            .collect(),
+    )
+}
+
+/// Monthly cost in cents, rounded half up:
+/// `replicas × (cpu/1024 × vCPU-hour + memory/1024 × GB-hour) × 730`, with the share of tasks
+/// on `FARGATE_SPOT` at the Spot discount.
+pub fn monthly_cents(
+    price: prices::RegionPrice,
+    cpu: i64,
+    memory: i64,
+    replicas: i64,
+    strategy: Option<&[(String, i64, i64)]>,
+) -> i64 {
+    let (cpu, memory, replicas) = (
+        cpu.max(0) as u128,
+        memory.max(0) as u128,
+        replicas.max(0) as u128,
+    );
+    // Nano-dollars per task-hour × 1024.
+    let task_hour_x1024 = cpu * price.vcpu_hour as u128 + memory * price.gb_hour as u128;
+    // Tasks on Spot out of `replicas`, as a fraction spot_num / den.
+    let (spot_num, den) = match strategy {
+        None => (0u128, 1u128),
+        Some(items) => spot_share(items, replicas),
+    };
+    let on_demand_num = replicas * den - spot_num;
+    let pct = 100u128;
+    let spot_pct = pct - prices::SPOT_DISCOUNT_PERCENT as u128;
+    // nano-dollars × 1024 × den × 100 per month.
+    let scaled = task_hour_x1024
+        * prices::HOURS_PER_MONTH as u128
+        * (on_demand_num * pct + spot_num * spot_pct);
+    // One cent is 10⁷ nano-dollars.
+    let divisor = 1024 * den * pct * 10_000_000;
+    ((scaled + divisor / 2) / divisor) as i64
+}
+
+/// Tasks placed on `FARGATE_SPOT` out of `replicas` under a strategy: `base` tasks first on
+/// their provider, the rest by weight. Returned as a fraction (numerator, denominator).
+fn spot_share(items: &[(String, i64, i64)], replicas: u128) -> (u128, u128) {
+    let mut left = replicas;
+    let mut spot_base = 0u128;
+    for (name, _, base) in items {
+        let b = (*base as u128).min(left);
+        left -= b;
+        if name == "FARGATE_SPOT" {
+            spot_base += b;
+        }
+    }
+    let total_w: u128 = items.iter().map(|i| i.1 as u128).sum();
+    if total_w == 0 {
+        return (spot_base, 1);
+    }
+    let spot_w: u128 = items
+        .iter()
+        .filter(|i| i.0 == "FARGATE_SPOT")
+        .map(|i| i.1 as u128)
+        .sum();
+    (spot_base * total_w + left * spot_w, total_w)
+}
+
+/// `$1,234.56` (with a sign when asked: `+$1.00`, `-$0.50`).
+pub fn usd(cents: i64, signed: bool) -> String {
+    let sign = match (signed, cents < 0) {
+        (_, true) => "-",
+        (true, false) => "+",
+        (false, false) => "",
+    };
+    let abs = cents.unsigned_abs();
+    let dollars = (abs / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in dollars.chars().enumerate() {
+        if i > 0 && (dollars.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let mut s = String::new();
+    let _ = write!(s, "{sign}${grouped}.{:02}", abs % 100);
+    s
+}
+
+impl Side {
+    /// `2 × 1 vCPU / 2 GB on FARGATE in us-east-1`.
+    pub fn shape(&self) -> String {
+        let n = |v: Option<i64>| v.map_or("?".to_string(), |v| v.to_string());
+        let size = |v: Option<i64>| {
+            v.map_or("?".to_string(), |v| {
+                let whole = v / 1024;
+                let frac = (v % 1024) * 100 / 1024;
+                if frac == 0 {
+                    whole.to_string()
+                } else {
+                    format!("{whole}.{frac:02}")
+                        .trim_end_matches('0')
+                        .to_string()
+                }
+            })
+        };
+        format!(
+            "{} × {} vCPU / {} GB on {} in {}",
+            n(self.replicas),
+            size(self.cpu),
+            size(self.memory),
+            self.capacity,
+            self.region
+        )
+    }
+
+    /// `$72.08/mo, up to $360.40/mo at max 10 replicas`, or why there is no price.
+    pub fn price_text(&self) -> String {
+        match (self.monthly_cents, &self.unpriced) {
+            (Some(c), _) => {
+                let mut s = format!("{}/mo", usd(c, false));
+                if let (Some(m), Some(max)) = (self.max_monthly_cents, self.max_replicas) {
+                    let _ = write!(s, ", up to {}/mo at max {max} replicas", usd(m, false));
+                }
+                s
+            }
+            (None, Some(why)) => format!("not priced: {why}"),
+            (None, None) => "not priced".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usd_groups_thousands_and_signs() {
+        assert_eq!(usd(0, false), "$0.00");
+        assert_eq!(usd(7208, true), "+$72.08");
+        assert_eq!(usd(-5, true), "-$0.05");
+        assert_eq!(usd(123_456_789, false), "$1,234,567.89");
+    }
+
+    #[test]
+    fn spot_share_places_base_first_then_weights() {
+        let s = |v: &[(&str, i64, i64)]| -> Vec<(String, i64, i64)> {
+            v.iter().map(|(a, b, c)| (a.to_string(), *b, *c)).collect()
+        };
+        // 1 on FARGATE by base, the other 3 split 1:3 → 9/4 on Spot.
+        assert_eq!(
+            spot_share(&s(&[("FARGATE", 1, 1), ("FARGATE_SPOT", 3, 0)]), 4),
+            (9, 4)
+        );
+        assert_eq!(spot_share(&s(&[("FARGATE_SPOT", 1, 0)]), 2), (2, 1));
+    }
+}

@@ -1,0 +1,218 @@
+//! `pedestal status [ENDPOINT]`: what runs now, read live and read-only (no lock, no state
+//! write). Per endpoint: the release running (matched to the release history by task
+//! definition), desired/running/pending, the PRIMARY deployment's rollout state, the last 5
+//! service events and autoscaling bounds; per cluster and bucket their essentials. Reads are
+//! batched (DescribeServices 10 at a time, DescribeClusters 100, DescribeScalableTargets 50).
+//! The JSON form is documented in `docs/status-json.md`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::OpsError;
+use super::state::StateRequest;
+use crate::provider::aws::status::{
+    self as live, BucketStatus, ClusterStatus, ScalingStatus, ServiceEvent,
+};
+use crate::resource::schema::{ecs_cluster, ecs_service as svc, s3_bucket, scaling_target};
+use crate::resource::{ResourceKind, Value};
+use crate::state::{self, State};
+
+/// One endpoint's live status.
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointStatus {
+    pub endpoint: String,
+    pub cluster: String,
+    pub service: String,
+    /// `ACTIVE`, `DRAINING`, `INACTIVE` or `MISSING`.
+    pub service_status: String,
+    /// The release whose revision the service runs (from the history), if recorded.
+    pub release: Option<String>,
+    pub task_definition: String,
+    pub revision: Option<i64>,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    /// The PRIMARY deployment's rollout state (`IN_PROGRESS`, `COMPLETED`, `FAILED`).
+    pub rollout_state: Option<String>,
+    pub rollout_reason: Option<String>,
+    /// Other deployments still draining or starting.
+    pub other_deployments: usize,
+    pub events: Vec<ServiceEvent>,
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// Autoscaling bounds and the current desired count.
+#[derive(Clone, Debug, Serialize)]
+pub struct Autoscaling {
+    pub min: i32,
+    pub max: i32,
+    pub current: i32,
+}
+
+/// The whole status.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    pub format_version: &'static str,
+    pub stack: String,
+    pub env: String,
+    pub endpoints: Vec<EndpointStatus>,
+    pub clusters: Vec<ClusterStatus>,
+    pub buckets: Vec<BucketStatus>,
+}
+
+fn attr_str<'a>(st: &'a State, addr: &crate::addr::Address, key: &str) -> Option<&'a str> {
+    st.resources
+        .get(addr)?
+        .attrs
+        .get(key)
+        .and_then(Value::as_str)
+}
+
+/// Reads the live status of every endpoint in state (or the one named).
+pub async fn status(
+    dir: &Path,
+    req: &StateRequest,
+    endpoint: Option<&str>,
+) -> Result<Status, OpsError> {
+    let config = super::load_config(dir, &req.env, &req.vars)?;
+    let st = state::open(&config)?
+        .read()?
+        .unwrap_or_else(|| State::new(&config.stack, &config.env));
+    let want = endpoint.map(super::releases::endpoint_block);
+    let settings = super::provider_settings(&config.provider, &config.region);
+    let p = super::connect(&settings, &config.root).await;
+    let err = |e| OpsError::Status(Box::new(e));
+
+    // Services by cluster.
+    let mut by_cluster: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for (addr, rs) in &st.resources {
+        if rs.kind != ResourceKind::EcsService || want.as_deref().is_some_and(|w| addr.block() != w)
+        {
+            continue;
+        }
+        let (Some(cluster), Some(name)) = (
+            attr_str(&st, addr, svc::Attr::Cluster.as_str()),
+            attr_str(&st, addr, svc::Attr::Name.as_str()),
+        ) else {
+            continue;
+        };
+        by_cluster
+            .entry(cluster.to_string())
+            .or_default()
+            .push((addr.block().to_string(), name.to_string()));
+    }
+    if let Some(w) = &want
+        && by_cluster.is_empty()
+    {
+        return Err(super::releases::RollbackError::NoService {
+            endpoint: w.clone(),
+        }
+        .into());
+    }
+    let scaling_ids: Vec<String> = st
+        .resources
+        .values()
+        .filter(|r| r.kind == ResourceKind::ScalingTarget)
+        .filter_map(|r| {
+            r.attrs
+                .get(scaling_target::Attr::ResourceId.as_str())
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    let scaling: BTreeMap<String, ScalingStatus> = if scaling_ids.is_empty() {
+        BTreeMap::new()
+    } else {
+        live::scaling(&p, &scaling_ids).await.map_err(err)?
+    };
+
+    let mut endpoints = Vec::new();
+    for (cluster, list) in &by_cluster {
+        let names: Vec<String> = list.iter().map(|(_, n)| n.clone()).collect();
+        let found = live::services(&p, cluster, &names).await.map_err(err)?;
+        for ((endpoint, _), s) in list.iter().zip(found) {
+            let primary = s.deployments.iter().find(|d| d.status == "PRIMARY");
+            let history = st.releases.get(endpoint);
+            let release = history
+                .and_then(|h| {
+                    h.iter()
+                        .rev()
+                        .find(|r| r.task_definition_arn == s.task_definition)
+                })
+                .map(|r| r.version.clone());
+            let cluster_name = cluster.rsplit('/').next().unwrap_or(cluster);
+            let autoscaling = scaling
+                .get(&format!("service/{cluster_name}/{}", s.name))
+                .map(|a| Autoscaling {
+                    min: a.min,
+                    max: a.max,
+                    current: s.desired,
+                });
+            endpoints.push(EndpointStatus {
+                endpoint: endpoint.clone(),
+                cluster: cluster_name.to_string(),
+                service: s.name.clone(),
+                service_status: s.status.clone(),
+                release,
+                revision: s
+                    .task_definition
+                    .rsplit(':')
+                    .next()
+                    .and_then(|r| r.parse().ok()),
+                task_definition: s.task_definition.clone(),
+                desired: s.desired,
+                running: s.running,
+                pending: s.pending,
+                rollout_state: primary.and_then(|d| d.rollout_state.clone()),
+                rollout_reason: primary
+                    .and_then(|d| d.rollout_state_reason.clone())
+                    .filter(|r| !r.is_empty()),
+                other_deployments: s.deployments.len().saturating_sub(1),
+                events: s.events,
+                autoscaling,
+            });
+        }
+    }
+    endpoints.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+
+    let mut clusters = Vec::new();
+    let mut buckets = Vec::new();
+    if want.is_none() {
+        let cluster_names: Vec<String> = st
+            .resources
+            .values()
+            .filter(|r| r.kind == ResourceKind::EcsCluster)
+            .filter_map(|r| {
+                r.attrs
+                    .get(ecs_cluster::Attr::Name.as_str())
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect();
+        if !cluster_names.is_empty() {
+            clusters = live::clusters(&p, &cluster_names).await.map_err(err)?;
+        }
+        for r in st.resources.values() {
+            if r.kind != ResourceKind::S3Bucket {
+                continue;
+            }
+            if let Some(name) = r
+                .attrs
+                .get(s3_bucket::Attr::Bucket.as_str())
+                .and_then(Value::as_str)
+            {
+                buckets.push(live::bucket(&p, name).await.map_err(err)?);
+            }
+        }
+    }
+    Ok(Status {
+        format_version: "1",
+        stack: config.stack.clone(),
+        env: config.env.clone(),
+        endpoints,
+        clusters,
+        buckets,
+    })
+}

@@ -1,0 +1,243 @@
+//! Live, read-only status reads for `pedestal status`: services with their deployments and
+//! recent events (DescribeServices, 10 at a time), scalable targets (DescribeScalableTargets,
+//! 50 resource ids at a time), clusters (DescribeClusters, 100 at a time) and buckets
+//! (HeadBucket, GetBucketVersioning). Nothing here writes.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::AwsProvider;
+use super::error::map;
+use crate::provider::ProviderError;
+
+/// One deployment of a service.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeploymentStatus {
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    pub task_definition: String,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub failed_tasks: i32,
+}
+
+/// One service event.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceEvent {
+    pub at: Option<String>,
+    pub message: String,
+}
+
+/// A service as ECS reports it now.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceStatus {
+    pub cluster: String,
+    pub name: String,
+    /// `ACTIVE`, `DRAINING`, `INACTIVE`, or `MISSING` when ECS does not know it.
+    pub status: String,
+    pub task_definition: String,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub deployments: Vec<DeploymentStatus>,
+    /// The 5 most recent events, newest first.
+    pub events: Vec<ServiceEvent>,
+}
+
+/// Min/max capacity of a scalable target.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ScalingStatus {
+    pub min: i32,
+    pub max: i32,
+}
+
+/// A cluster's essentials.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ClusterStatus {
+    pub name: String,
+    pub status: String,
+    pub active_services: i32,
+    pub running_tasks: i32,
+    pub pending_tasks: i32,
+}
+
+/// A bucket's essentials.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BucketStatus {
+    pub name: String,
+    pub exists: bool,
+    /// `Enabled`, `Suspended`, or `None` when never enabled.
+    pub versioning: Option<String>,
+}
+
+fn ts(d: Option<&aws_sdk_ecs::primitives::DateTime>) -> Option<String> {
+    d.and_then(|d| {
+        d.fmt(aws_sdk_ecs::primitives::DateTimeFormat::DateTime)
+            .ok()
+    })
+}
+
+/// DescribeServices for `names` in `cluster`, 10 per call; unknown services come back with
+/// status `MISSING`.
+pub async fn services(
+    p: &AwsProvider,
+    cluster: &str,
+    names: &[String],
+) -> Result<Vec<ServiceStatus>, ProviderError> {
+    let mut out = Vec::with_capacity(names.len());
+    for chunk in names.chunks(10) {
+        let resp = p
+            .clients
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map(&format!("DescribeServices {cluster}"), e))?;
+        for name in chunk {
+            let Some(s) = resp
+                .services()
+                .iter()
+                .find(|s| s.service_name() == Some(name.as_str()))
+            else {
+                out.push(ServiceStatus {
+                    cluster: cluster.to_string(),
+                    name: name.clone(),
+                    status: "MISSING".into(),
+                    ..ServiceStatus::default()
+                });
+                continue;
+            };
+            out.push(ServiceStatus {
+                cluster: cluster.to_string(),
+                name: name.clone(),
+                status: s.status().unwrap_or_default().to_string(),
+                task_definition: s.task_definition().unwrap_or_default().to_string(),
+                desired: s.desired_count(),
+                running: s.running_count(),
+                pending: s.pending_count(),
+                deployments: s
+                    .deployments()
+                    .iter()
+                    .map(|d| DeploymentStatus {
+                        status: d.status().unwrap_or_default().to_string(),
+                        task_definition: d.task_definition().unwrap_or_default().to_string(),
+                        rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                        rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+                        desired: d.desired_count(),
+                        running: d.running_count(),
+                        pending: d.pending_count(),
+                        failed_tasks: d.failed_tasks(),
+                    })
+                    .collect(),
+                events: s
+                    .events()
+                    .iter()
+                    .take(5)
+                    .map(|e| ServiceEvent {
+                        at: ts(e.created_at()),
+                        message: e.message().unwrap_or_default().to_string(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// DescribeScalableTargets for ECS service resource ids (`service/CLUSTER/NAME`), 50 per call.
+pub async fn scaling(
+    p: &AwsProvider,
+    resource_ids: &[String],
+) -> Result<BTreeMap<String, ScalingStatus>, ProviderError> {
+    use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+    let mut out = BTreeMap::new();
+    for chunk in resource_ids.chunks(50) {
+        let resp = p
+            .clients
+            .aas
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Ecs)
+            .set_resource_ids(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map("DescribeScalableTargets", e))?;
+        for t in resp.scalable_targets() {
+            out.insert(
+                t.resource_id().to_string(),
+                ScalingStatus {
+                    min: t.min_capacity(),
+                    max: t.max_capacity(),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// DescribeClusters, 100 per call.
+pub async fn clusters(
+    p: &AwsProvider,
+    names: &[String],
+) -> Result<Vec<ClusterStatus>, ProviderError> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(100) {
+        let resp = p
+            .clients
+            .ecs
+            .describe_clusters()
+            .set_clusters(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map("DescribeClusters", e))?;
+        for name in chunk {
+            let c = resp.clusters().iter().find(|c| {
+                c.cluster_name() == Some(name.as_str()) || c.cluster_arn() == Some(name.as_str())
+            });
+            out.push(match c {
+                Some(c) => ClusterStatus {
+                    name: c.cluster_name().unwrap_or(name).to_string(),
+                    status: c.status().unwrap_or_default().to_string(),
+                    active_services: c.active_services_count(),
+                    running_tasks: c.running_tasks_count(),
+                    pending_tasks: c.pending_tasks_count(),
+                },
+                None => ClusterStatus {
+                    name: name.clone(),
+                    status: "MISSING".into(),
+                    ..ClusterStatus::default()
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// HeadBucket and GetBucketVersioning.
+pub async fn bucket(p: &AwsProvider, name: &str) -> Result<BucketStatus, ProviderError> {
+    if let Err(e) = p.clients.s3.head_bucket().bucket(name).send().await {
+        let err = map(&format!("HeadBucket {name}"), e);
+        if err.is_not_found() {
+            return Ok(BucketStatus {
+                name: name.to_string(),
+                exists: false,
+                versioning: None,
+            });
+        }
+        return Err(err);
+    }
+    // Through the provider's reader, which copes with endpoints whose answer the SDK cannot
+    // parse.
+    let enabled = super::s3::versioning_enabled(p, name).await?;
+    Ok(BucketStatus {
+        name: name.to_string(),
+        exists: true,
+        versioning: Some(if enabled { "Enabled" } else { "Suspended" }.to_string()),
+    })
+}
