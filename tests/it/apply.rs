@@ -19,4 +19,5 @@ mod releases;
 mod revisions;
 mod saved_inputs;
 mod secrets;
+mod storage;
 mod workflow;

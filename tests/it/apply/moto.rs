@@ -208,16 +208,23 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// The AWS provider pointed at moto, with fast polls.
 pub async fn provider(root: &std::path::Path) -> AwsProvider {
+    provider_with(root, |_| {}).await
+}
+
+/// The AWS provider pointed at moto, with fast polls and options changed by `change`.
+pub async fn provider_with(
+    root: &std::path::Path,
+    change: impl FnOnce(&mut AwsOptions),
+) -> AwsProvider {
     let conf = sdk_config().await;
-    AwsProvider::from_sdk_config(
-        &conf,
-        AwsOptions {
-            poll_interval: Duration::from_millis(50),
-            inactive_timeout: Duration::from_secs(20),
-            root: root.to_path_buf(),
-            ..AwsOptions::default()
-        },
-    )
+    let mut opts = AwsOptions {
+        poll_interval: Duration::from_millis(50),
+        inactive_timeout: Duration::from_secs(20),
+        root: root.to_path_buf(),
+        ..AwsOptions::default()
+    };
+    change(&mut opts);
+    AwsProvider::from_sdk_config(&conf, opts)
 }
 
 /// Environment for a `pedestal` subprocess talking to moto.
