@@ -8,6 +8,8 @@ use super::OpsError;
 use super::state::StateRequest;
 use crate::addr::Address;
 use crate::provider::Provider;
+use crate::resource::schema::s3_object;
+use crate::resource::{ResourceKind, Value};
 use crate::state::{self, ResourceState, State, Status};
 
 /// Reads resource `id` of the kind the spec declares at `address` and records it in state.
@@ -63,11 +65,15 @@ pub async fn import_with(
     }
     // The provider reads by the recorded name where there is one: point it at the id given.
     let mut probe = desired.attrs.clone();
-    if !id.starts_with("arn:") {
-        probe.insert(
-            desired.kind.schema().name_attr.to_string(),
-            crate::resource::Value::str(id),
-        );
+    // An object's id is `s3://BUCKET/KEY` (as state records it): read that bucket and key.
+    let object = (desired.kind == ResourceKind::S3Object)
+        .then(|| id.strip_prefix("s3://")?.split_once('/'))
+        .flatten();
+    if let Some((bucket, key)) = object {
+        probe.insert(s3_object::Attr::Bucket.into(), Value::str(bucket));
+        probe.insert(s3_object::Attr::Key.into(), Value::str(key));
+    } else if !id.starts_with("arn:") {
+        probe.insert(desired.kind.schema().name_attr.to_string(), Value::str(id));
     }
     let live = provider
         .read(desired.kind, id, &probe)

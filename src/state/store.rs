@@ -324,6 +324,9 @@ pub(super) fn retry_lock(
     loop {
         match attempt() {
             Err(StateError::Locked { .. }) if start.elapsed() < timeout => {
+                if pause == Duration::from_millis(100) {
+                    tracing::info!("the state is locked by another run; waiting up to {timeout:?}");
+                }
                 std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
                 pause = (pause * 2).min(Duration::from_secs(2));
             }

@@ -11,6 +11,7 @@ mod alarm_rollback;
 mod alarms;
 mod artifacts;
 mod failures;
+mod flags;
 mod interrupt;
 mod lifecycle;
 mod ownership;

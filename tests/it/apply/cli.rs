@@ -108,3 +108,38 @@ impl Run {
         self
     }
 }
+
+/// Forwards each line of `from` to the channel as it arrives; the thread returns them all.
+pub fn stream_lines(
+    from: impl std::io::Read + Send + 'static,
+) -> (
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<String>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let all = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(from).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    (rx, all)
+}
+
+/// Blocks until a line containing `needle` arrives (failing after a minute, or when the
+/// stream ends first).
+pub fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(l) if l.contains(needle) => return,
+            Ok(_) => {}
+            Err(e) => panic!("no line with {needle:?}: {e}"),
+        }
+    }
+}

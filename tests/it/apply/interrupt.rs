@@ -3,7 +3,7 @@
 
 use pedestal::addr::Address;
 
-use super::cli::Stack;
+use super::cli::{Stack, stream_lines, wait_for_line};
 use super::ctx::Ctx;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,41 +92,6 @@ async fn kill_9_midway_then_apply_recovers_from_journal_and_intents() {
     assert_eq!(services.service_arns().len(), 1);
     st.run(&["plan", "--detailed-exitcode"]).expect(0);
     st.run(&["destroy", "--auto-approve"]).expect(0);
-}
-
-/// Forwards each line of `from` to the channel as it arrives; the thread returns them all.
-fn stream_lines(
-    from: impl std::io::Read + Send + 'static,
-) -> (
-    std::sync::mpsc::Receiver<String>,
-    std::thread::JoinHandle<String>,
-) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let all = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut all = String::new();
-        for line in std::io::BufReader::new(from).lines().map_while(Result::ok) {
-            all.push_str(&line);
-            all.push('\n');
-            let _ = tx.send(line);
-        }
-        all
-    });
-    (rx, all)
-}
-
-/// Blocks until a line containing `needle` arrives (failing after a minute, or when the
-/// stream ends first).
-fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(l) if l.contains(needle) => return,
-            Ok(_) => {}
-            Err(e) => panic!("no line with {needle:?}: {e}"),
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
