@@ -546,6 +546,10 @@ mod tests {
                 .build()
         });
         let clusters = mock!(aws_sdk_ecs::Client::describe_clusters).then_compute_output(|req| {
+            assert!(
+                req.clusters().len() <= 100,
+                "DescribeClusters takes at most 100"
+            );
             DescribeClustersOutput::builder()
                 .set_clusters(Some(
                     req.clusters()
@@ -578,7 +582,7 @@ mod tests {
                 attrs: a,
             });
         }
-        for i in 0..3 {
+        for i in 0..203 {
             let mut a = Attrs::new();
             a.insert(ecs_cluster::Attr::Name.into(), Value::str(format!("c{i}")));
             requests.push(ReadRequest {
@@ -589,9 +593,9 @@ mod tests {
             });
         }
         let out = p.read_many(&requests).await;
-        assert_eq!(out.len(), 26);
+        assert_eq!(out.len(), 23 + 203);
         assert_eq!(services.num_calls(), 3, "23 services in batches of 10");
-        assert_eq!(clusters.num_calls(), 1, "3 clusters in one call");
+        assert_eq!(clusters.num_calls(), 3, "203 clusters in batches of 100");
         assert!(
             out[3].as_ref().unwrap().is_none(),
             "the deleted service reads as gone"

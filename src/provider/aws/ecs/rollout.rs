@@ -191,6 +191,15 @@ mod tests {
     const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/fraud:6";
 
     fn client(rules: &[&Rule], attempts: u32) -> aws_sdk_ecs::Client {
+        client_with_retry(
+            rules,
+            RetryConfig::standard()
+                .with_max_attempts(attempts)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+    }
+
+    fn client_with_retry(rules: &[&Rule], retry: RetryConfig) -> aws_sdk_ecs::Client {
         let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
         for r in rules {
             interceptor = interceptor.with_rule(r);
@@ -201,11 +210,7 @@ mod tests {
             .credentials_provider(Credentials::new("k", "s", None, None, "test"))
             .http_client(create_mock_http_client())
             .interceptor(interceptor)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(attempts)
-                    .with_initial_backoff(Duration::from_millis(1)),
-            )
+            .retry_config(retry)
             .build();
         aws_sdk_ecs::Client::from_conf(conf)
     }
@@ -358,6 +363,33 @@ mod tests {
 
     #[tokio::test]
     async fn throttling_then_success() {
+        let throttle = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+        let rule = mock!(aws_sdk_ecs::Client::describe_services)
+            .sequence()
+            .http_status(400, Some(throttle.to_string()))
+            .times(3)
+            .output(|| {
+                services(
+                    vec![deployment(
+                        NEW,
+                        "PRIMARY",
+                        DeploymentRolloutState::Completed,
+                        2,
+                        "",
+                    )],
+                    2,
+                )
+            })
+            .build();
+        // The product's retry configuration: the SDK retries the throttled call until it
+        // succeeds (three throttled attempts, the fourth answers).
+        let ecs = client_with_retry(&[&rule], crate::provider::aws::retry_config());
+        wait_for_release(&ecs, &wait(30_000)).await.unwrap();
+        assert_eq!(rule.num_calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn throttling_beyond_the_sdk_retries_keeps_polling() {
         let throttle = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
         let rule = mock!(aws_sdk_ecs::Client::describe_services)
             .sequence()
