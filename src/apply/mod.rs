@@ -451,22 +451,7 @@ pub async fn apply(
     for (addr, because) in &result.skipped {
         shared.observer.skipped(addr, because);
     }
-    let mut added = 0;
-    let mut changed = 0;
-    let mut destroyed = 0;
-    for (step, _) in &result.done {
-        let Some(c) = changes.get(&step.address) else {
-            continue;
-        };
-        match (c.action, step.down) {
-            (Action::Create, _) => added += 1,
-            (Action::Update, _) => changed += 1,
-            (Action::Delete, _) => destroyed += 1,
-            (Action::DeleteThenCreate | Action::CreateThenDelete, true) => destroyed += 1,
-            (Action::DeleteThenCreate | Action::CreateThenDelete, false) => added += 1,
-            (Action::NoOp, _) => {}
-        }
-    }
+    let (added, changed, destroyed) = count_done(&result.done, &changes);
     let mut failures: Vec<Failure> = result
         .failed
         .iter()
@@ -484,36 +469,12 @@ pub async fn apply(
         failures.extend(prune(&shared, &plan.prunes).await);
     }
 
-    // Outputs: whatever the plan says, with references resolved from the final state.
     let mut final_state = lock(&shared.state).clone();
-    if plan.mode == PlanMode::Destroy && final_state.resources.is_empty() {
-        final_state.outputs.clear();
-    } else if failures.is_empty() && !result.interrupted {
-        for (name, oc) in &plan.outputs {
-            match &oc.after {
-                Some(v) => {
-                    let st = &final_state;
-                    let resolved = v.substitute(&|r: &Ref| {
-                        let rs = st.resources.get(&r.address)?;
-                        if r.attr == schema::ID {
-                            Some(Value::str(&rs.id))
-                        } else {
-                            rs.attrs.get(&r.attr).cloned()
-                        }
-                    });
-                    let resolved = if oc.sensitive && !resolved.is_sensitive() {
-                        Value::Sensitive(Box::new(resolved))
-                    } else {
-                        resolved
-                    };
-                    final_state.outputs.insert(name.clone(), resolved);
-                }
-                None => {
-                    final_state.outputs.remove(name);
-                }
-            }
-        }
-    }
+    settle_outputs(
+        plan,
+        &mut final_state,
+        failures.is_empty() && !result.interrupted,
+    );
     let mut persist_errors = lock(&shared.persist_errors).clone();
     if let Err(e) = shared
         .write(Write::Finish(Box::new(final_state.clone())))
@@ -535,6 +496,66 @@ pub async fn apply(
         interrupted: result.interrupted,
         persist_time,
         persist_errors,
+    }
+}
+
+/// Resources added, changed and destroyed by the steps that finished (a replacement counts
+/// its delete step as destroyed and its create step as added).
+fn count_done(
+    done: &[(Step, ())],
+    changes: &BTreeMap<Address, ResourceChange>,
+) -> (usize, usize, usize) {
+    let (mut added, mut changed, mut destroyed) = (0, 0, 0);
+    for (step, _) in done {
+        let Some(c) = changes.get(&step.address) else {
+            continue;
+        };
+        match (c.action, step.down) {
+            (Action::Create, _) => added += 1,
+            (Action::Update, _) => changed += 1,
+            (Action::Delete, _) => destroyed += 1,
+            (Action::DeleteThenCreate | Action::CreateThenDelete, true) => destroyed += 1,
+            (Action::DeleteThenCreate | Action::CreateThenDelete, false) => added += 1,
+            (Action::NoOp, _) => {}
+        }
+    }
+    (added, changed, destroyed)
+}
+
+/// Outputs in the final state: cleared once a destroy removed everything; otherwise, when
+/// every step succeeded (`complete`), whatever the plan says with references resolved from
+/// the final state; left as recorded after a failure or an interrupt.
+fn settle_outputs(plan: &Plan, final_state: &mut State, complete: bool) {
+    if plan.mode == PlanMode::Destroy && final_state.resources.is_empty() {
+        final_state.outputs.clear();
+        return;
+    }
+    if !complete {
+        return;
+    }
+    for (name, oc) in &plan.outputs {
+        match &oc.after {
+            Some(v) => {
+                let st = &*final_state;
+                let resolved = v.substitute(&|r: &Ref| {
+                    let rs = st.resources.get(&r.address)?;
+                    if r.attr == schema::ID {
+                        Some(Value::str(&rs.id))
+                    } else {
+                        rs.attrs.get(&r.attr).cloned()
+                    }
+                });
+                let resolved = if oc.sensitive && !resolved.is_sensitive() {
+                    Value::Sensitive(Box::new(resolved))
+                } else {
+                    resolved
+                };
+                final_state.outputs.insert(name.clone(), resolved);
+            }
+            None => {
+                final_state.outputs.remove(name);
+            }
+        }
     }
 }
 

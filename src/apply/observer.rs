@@ -59,6 +59,29 @@ pub trait ApplyObserver: Send + Sync {
     fn skipped(&self, _addr: &Address, _because: &Address) {}
     /// A crashed or foreign resource was adopted into state.
     fn adopted(&self, _addr: &Address, _id: &str) {}
+    /// The user pressed Ctrl-C (see [`line_interrupted`] for what each press means).
+    fn interrupted(&self, _interrupt: Interrupt) {}
+}
+
+/// Which Ctrl-C press an apply received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// The first press: nothing new starts; operations in flight run to their end.
+    Stop,
+    /// The second press: operations in flight are abandoned.
+    Abandon,
+}
+
+/// What the user is told when an interrupt arrives (the first line starts with a blank line so
+/// it stands apart from the progress lines).
+pub fn line_interrupted(interrupt: Interrupt) -> &'static str {
+    match interrupt {
+        Interrupt::Stop => {
+            "\nInterrupt received: no new operations will start; waiting for the ones in flight \
+             (press Ctrl-C again to abandon them)."
+        }
+        Interrupt::Abandon => "Second interrupt: abandoning the operations in flight.",
+    }
 }
 
 /// Ignores everything.

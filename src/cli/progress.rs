@@ -7,7 +7,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use pedestal::addr::Address;
 use pedestal::apply::observer::{
-    line_adopted, line_failed, line_finished, line_skipped, line_started, line_still,
+    Interrupt, line_adopted, line_failed, line_finished, line_interrupted, line_skipped,
+    line_started, line_still,
 };
 use pedestal::apply::{ApplyObserver, OpKind};
 
@@ -76,6 +77,19 @@ impl ApplyObserver for Progress {
     }
     fn adopted(&self, addr: &Address, id: &str) {
         self.line(line_adopted(addr, id));
+    }
+    fn interrupted(&self, interrupt: Interrupt) {
+        // On stderr, apart from the progress lines on stdout.
+        eprintln!("{}", line_interrupted(interrupt));
+    }
+}
+
+/// Tells the user on stderr about each Ctrl-C, for workflows with no other progress lines.
+pub struct InterruptNotice;
+
+impl ApplyObserver for InterruptNotice {
+    fn interrupted(&self, interrupt: Interrupt) {
+        eprintln!("{}", line_interrupted(interrupt));
     }
 }
 

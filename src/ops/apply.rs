@@ -23,6 +23,7 @@ use tokio::sync::watch;
 
 use super::OpsError;
 use super::plan::{PlanRequest, plan_locked};
+use crate::apply::observer::Interrupt;
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, Persist, StorePersist};
 use crate::plan::Plan;
 use crate::provider::Provider;
@@ -60,19 +61,19 @@ pub async fn provider_for(plan: &Plan, root: &Path) -> AwsProvider {
 
 /// Ctrl-C handling: the first receiver turns `true` on the first interrupt (start nothing
 /// new), the second on the next one (abandon what is in flight). Either way the apply returns,
-/// state is persisted and the caller releases the lock.
-pub fn interrupt_channel() -> (watch::Receiver<bool>, watch::Receiver<bool>) {
+/// state is persisted and the caller releases the lock. Each interrupt is reported to
+/// `observer` (the CLI tells the user on stderr).
+pub fn interrupt_channel(
+    observer: Arc<dyn ApplyObserver>,
+) -> (watch::Receiver<bool>, watch::Receiver<bool>) {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (abandon_tx, abandon_rx) = watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\nInterrupt received: no new operations will start; waiting for the ones in flight \
-                 (press Ctrl-C again to abandon them)."
-            );
+            observer.interrupted(Interrupt::Stop);
             let _ = stop_tx.send(true);
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("Second interrupt: abandoning the operations in flight.");
+                observer.interrupted(Interrupt::Abandon);
                 let _ = abandon_tx.send(true);
             }
         }
@@ -89,9 +90,11 @@ pub async fn execute(
     observer: Arc<dyn ApplyObserver>,
     opts: &ExecuteOptions,
 ) -> ApplyReport {
-    let (cancel, abandon) = match opts.handle_interrupts.then(interrupt_channel) {
-        Some((c, a)) => (Some(c), Some(a)),
-        None => (None, None),
+    let (cancel, abandon) = if opts.handle_interrupts {
+        let (c, a) = interrupt_channel(observer.clone());
+        (Some(c), Some(a))
+    } else {
+        (None, None)
     };
     apply::apply(
         plan,

@@ -110,6 +110,27 @@ struct Node<'a> {
 
 /// Computes the plan. Pure: same inputs, same plan.
 pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    check_owner(config, prior)?;
+    // 1. Index.
+    let graph = Graph::index(config, prior);
+    // 2. Order.
+    let order = topo_order(&graph.nodes)?;
+    // 3. Narrow.
+    let selected = select(&graph.nodes, &graph.addresses, opts)?;
+    check_replace_targets(config, opts)?;
+    // 4. Walk; 5. outputs.
+    let (changes, outputs) = match opts.mode {
+        PlanMode::Destroy => {
+            let changes = walk_destroy(&graph.nodes, &order, &selected)?;
+            (changes, destroy_outputs(config, prior))
+        }
+        PlanMode::Normal => walk_normal(config, prior, opts, &graph, &order, &selected)?,
+    };
+    budget(config, finish(config, prior, opts, changes, outputs))
+}
+
+/// Refuses a state recorded for another stack or environment.
+fn check_owner(config: &Config, prior: &State) -> Result<(), PlanError> {
     if prior.stack != config.stack || prior.env != config.env {
         return Err(PlanError::ForeignState {
             state_stack: prior.stack.clone(),
@@ -118,56 +139,72 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
             env: config.env.clone(),
         });
     }
+    Ok(())
+}
 
-    // 1. Index.
-    let mut addresses: Vec<&Address> = config.resources.keys().collect();
-    addresses.extend(
-        prior
-            .resources
-            .keys()
-            .filter(|a| !config.resources.contains_key(*a)),
-    );
-    addresses.sort();
-    let index: HashMap<&Address, usize> =
-        addresses.iter().enumerate().map(|(i, a)| (*a, i)).collect();
-    let mut nodes: Vec<Node> = addresses
-        .iter()
-        .map(|a| Node {
-            address: a,
-            desired: config.resources.get(*a),
-            prior: prior.resources.get(*a),
-            deps: Vec::new(),
-        })
-        .collect();
-    for node in &mut nodes {
-        let mut deps: BTreeSet<usize> = BTreeSet::new();
-        match (node.desired, node.prior) {
-            (Some(r), _) => {
-                deps.extend(r.depends_on.iter().filter_map(|d| index.get(d).copied()));
-                for v in r.attrs.values() {
-                    deps.extend(
-                        v.refs()
-                            .iter()
-                            .filter_map(|rf| index.get(&rf.address).copied()),
-                    );
+/// Every address in the spec or the state (sorted), its position, and its node with edges.
+struct Graph<'a> {
+    addresses: Vec<&'a Address>,
+    index: HashMap<&'a Address, usize>,
+    nodes: Vec<Node<'a>>,
+}
+
+impl<'a> Graph<'a> {
+    /// Step 1: edges are `depends_on` plus references for resources in the spec, recorded
+    /// dependencies for orphans; self-edges dropped.
+    fn index(config: &'a Config, prior: &'a State) -> Graph<'a> {
+        let mut addresses: Vec<&Address> = config.resources.keys().collect();
+        addresses.extend(
+            prior
+                .resources
+                .keys()
+                .filter(|a| !config.resources.contains_key(*a)),
+        );
+        addresses.sort();
+        let index: HashMap<&Address, usize> =
+            addresses.iter().enumerate().map(|(i, a)| (*a, i)).collect();
+        let mut nodes: Vec<Node> = addresses
+            .iter()
+            .map(|a| Node {
+                address: a,
+                desired: config.resources.get(*a),
+                prior: prior.resources.get(*a),
+                deps: Vec::new(),
+            })
+            .collect();
+        for node in &mut nodes {
+            let mut deps: BTreeSet<usize> = BTreeSet::new();
+            match (node.desired, node.prior) {
+                (Some(r), _) => {
+                    deps.extend(r.depends_on.iter().filter_map(|d| index.get(d).copied()));
+                    for v in r.attrs.values() {
+                        deps.extend(
+                            v.refs()
+                                .iter()
+                                .filter_map(|rf| index.get(&rf.address).copied()),
+                        );
+                    }
                 }
+                (None, Some(p)) => {
+                    deps.extend(p.dependencies.iter().filter_map(|d| index.get(d).copied()));
+                }
+                (None, None) => {}
             }
-            (None, Some(p)) => {
-                deps.extend(p.dependencies.iter().filter_map(|d| index.get(d).copied()));
+            if let Some(me) = index.get(node.address) {
+                deps.remove(me);
             }
-            (None, None) => {}
+            node.deps = deps.into_iter().collect();
         }
-        if let Some(me) = index.get(node.address) {
-            deps.remove(me);
+        Graph {
+            addresses,
+            index,
+            nodes,
         }
-        node.deps = deps.into_iter().collect();
     }
+}
 
-    // 2. Order.
-    let order = topo_order(&nodes)?;
-
-    // 3. Narrow.
-    let selected = select(&nodes, &addresses, opts)?;
+/// Every `--replace` target must name something in the spec.
+fn check_replace_targets(config: &Config, opts: &PlanOptions) -> Result<(), PlanError> {
     for target in &opts.replace {
         if !config.resources.keys().any(|a| a.is_within(target)) {
             return Err(PlanError::UnknownReplace {
@@ -176,8 +213,53 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
             });
         }
     }
+    Ok(())
+}
 
-    // 4. Walk.
+/// Fails when any resource marked `prevent_destroy` would be destroyed or replaced.
+fn refuse_prevented(prevented: Vec<(Address, &'static str)>) -> Result<(), PlanError> {
+    if prevented.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::PreventDestroy {
+            addresses: prevented,
+        })
+    }
+}
+
+/// Step 4 for `--destroy`: every selected recorded resource, dependents first.
+fn walk_destroy(
+    nodes: &[Node],
+    order: &[usize],
+    selected: &[bool],
+) -> Result<Vec<ResourceChange>, PlanError> {
+    let mut changes = Vec::with_capacity(nodes.len());
+    let mut prevented = Vec::new();
+    for &i in order.iter().rev() {
+        let node = &nodes[i];
+        let (Some(p), true) = (node.prior, selected[i]) else {
+            continue;
+        };
+        if node.desired.is_some_and(|r| r.lifecycle.prevent_destroy) {
+            prevented.push((node.address.clone(), "destroy"));
+        }
+        changes.push(delete(node.address, p, Reason::DestroyRequested));
+    }
+    refuse_prevented(prevented)?;
+    Ok(changes)
+}
+
+/// Step 4 (and the outputs) for a normal plan: diff each selected resource in dependency
+/// order, resolving references against what is already planned; orphans are deleted.
+fn walk_normal(
+    config: &Config,
+    prior: &State,
+    opts: &PlanOptions,
+    graph: &Graph,
+    order: &[usize],
+    selected: &[bool],
+) -> Result<(Vec<ResourceChange>, BTreeMap<String, OutputChange>), PlanError> {
+    let (index, nodes) = (&graph.index, &graph.nodes);
     let drifted: HashMap<&Address, BTreeSet<String>> = opts
         .drift
         .iter()
@@ -186,79 +268,56 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
     let unfinished = unfinished_releases(prior);
     let mut changes: Vec<ResourceChange> = Vec::with_capacity(nodes.len());
     let mut prevented: Vec<(Address, &'static str)> = Vec::new();
-    match opts.mode {
-        PlanMode::Destroy => {
-            for &i in order.iter().rev() {
-                let node = &nodes[i];
-                let (Some(p), true) = (node.prior, selected[i]) else {
-                    continue;
-                };
-                if node.desired.is_some_and(|r| r.lifecycle.prevent_destroy) {
-                    prevented.push((node.address.clone(), "destroy"));
-                }
-                changes.push(delete(node.address, p, Reason::DestroyRequested));
-            }
+    let mut planned = Planned {
+        position: vec![None; nodes.len()],
+        pending: vec![false; nodes.len()],
+    };
+    for &i in order {
+        if !selected[i] {
+            continue;
         }
-        PlanMode::Normal => {
-            let mut planned = Planned {
-                position: vec![None; nodes.len()],
-                pending: vec![false; nodes.len()],
-            };
-            for &i in &order {
-                if !selected[i] {
-                    continue;
-                }
-                let node = &nodes[i];
-                let change = match (node.desired, node.prior) {
-                    (Some(r), p) => {
-                        let replace_requested =
-                            opts.replace.iter().any(|t| node.address.is_within(t));
-                        let release = (r.kind == ResourceKind::EcsService)
-                            .then(|| unfinished.get(node.address.block()))
-                            .flatten();
-                        let mut change =
-                            diff(r, p, replace_requested, drifted.get(node.address), &|rf| {
-                                planned.lookup(&index, &nodes, &changes, rf)
-                            });
-                        if let Some(why) = release
-                            && matches!(change.action, Action::NoOp | Action::Update)
-                        {
-                            change.action = Action::Update;
-                            change.reason = Some(why.clone());
-                        }
-                        if change.action.destroys() && r.lifecycle.prevent_destroy {
-                            prevented.push((node.address.clone(), "replace"));
-                        }
-                        planned.pending[i] = matches!(
-                            change.action,
-                            Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete
-                        ) || (change.action == Action::Update
-                            && r.kind.schema().versioned);
-                        planned.position[i] = Some(changes.len());
-                        change
-                    }
-                    (None, Some(p)) => delete(node.address, p, Reason::NotInSpec),
-                    (None, None) => continue,
-                };
-                changes.push(change);
-            }
-            let outputs = outputs(config, prior, &|rf| {
-                planned.lookup(&index, &nodes, &changes, rf)
-            });
-            if !prevented.is_empty() {
-                return Err(PlanError::PreventDestroy {
-                    addresses: prevented,
+        let node = &nodes[i];
+        let change = match (node.desired, node.prior) {
+            (Some(r), p) => {
+                let replace_requested = opts.replace.iter().any(|t| node.address.is_within(t));
+                let release = (r.kind == ResourceKind::EcsService)
+                    .then(|| unfinished.get(node.address.block()))
+                    .flatten();
+                let mut change = diff(r, p, replace_requested, drifted.get(node.address), &|rf| {
+                    planned.lookup(index, nodes, &changes, rf)
                 });
+                if let Some(why) = release
+                    && matches!(change.action, Action::NoOp | Action::Update)
+                {
+                    change.action = Action::Update;
+                    change.reason = Some(why.clone());
+                }
+                if change.action.destroys() && r.lifecycle.prevent_destroy {
+                    prevented.push((node.address.clone(), "replace"));
+                }
+                planned.pending[i] = matches!(
+                    change.action,
+                    Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete
+                ) || (change.action == Action::Update
+                    && r.kind.schema().versioned);
+                planned.position[i] = Some(changes.len());
+                change
             }
-            return budget(config, finish(config, prior, opts, changes, outputs));
-        }
+            (None, Some(p)) => delete(node.address, p, Reason::NotInSpec),
+            (None, None) => continue,
+        };
+        changes.push(change);
     }
-    if !prevented.is_empty() {
-        return Err(PlanError::PreventDestroy {
-            addresses: prevented,
-        });
-    }
-    let outputs = prior
+    let outputs = outputs(config, prior, &|rf| {
+        planned.lookup(index, nodes, &changes, rf)
+    });
+    refuse_prevented(prevented)?;
+    Ok((changes, outputs))
+}
+
+/// Output changes for `--destroy`: every recorded output goes away.
+fn destroy_outputs(config: &Config, prior: &State) -> BTreeMap<String, OutputChange> {
+    prior
         .outputs
         .iter()
         .map(|(k, v)| {
@@ -272,8 +331,7 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
                 },
             )
         })
-        .collect();
-    budget(config, finish(config, prior, opts, changes, outputs))
+        .collect()
 }
 
 /// `[policy] max_monthly_cost_delta`: refuses a plan whose cost delta passes it.

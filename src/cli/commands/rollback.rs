@@ -60,7 +60,9 @@ pub async fn run(g: &Global, a: &RollbackArgs) -> Result<Exit, Error> {
             return Err(Error::Cancelled { what: "Rollback" });
         }
     }
-    let (cancel, _abandon) = pedestal::ops::apply::interrupt_channel();
+    let (cancel, _abandon) = pedestal::ops::apply::interrupt_channel(std::sync::Arc::new(
+        crate::cli::progress::InterruptNotice,
+    ));
     println!("\n{}: rolling back to {}...", prepared.endpoint, to.version);
     let report = rollback(prepared, Some(cancel)).await?;
     match (&report.error, report.interrupted) {

@@ -1,0 +1,108 @@
+//! Tests for the loader: files, sections, modules and diagnostics.
+
+use super::*;
+
+#[test]
+fn normalize_is_lexical() {
+    assert_eq!(
+        normalize(Path::new("examples/x/../../modules/m")),
+        PathBuf::from("modules/m")
+    );
+    assert_eq!(normalize(Path::new("./a/./b")), PathBuf::from("a/b"));
+    assert_eq!(normalize(Path::new("../a")), PathBuf::from("../a"));
+    assert_eq!(normalize(Path::new(".")), PathBuf::from("."));
+    assert_eq!(slash(Path::new("a/b/c")), "a/b/c");
+}
+
+#[test]
+fn block_names_and_exports() {
+    assert!(valid_name("fraud_model-2"));
+    assert!(!valid_name("a.b"));
+    assert!(!valid_name(""));
+    assert_eq!(BlockKind::parse("endpoint"), Some(BlockKind::Endpoint));
+    assert!(BlockKind::Artifact.exports().contains(&"uri"));
+    assert!(BlockKind::Module.exports().is_empty());
+}
+
+fn load_text(text: &str) -> Result<Config, Diagnostics> {
+    let dir = std::env::temp_dir().join(format!(
+        "pedestal-load-{}-{}",
+        std::process::id(),
+        text.len()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pedestal.toml"), text).unwrap();
+    let opts = LoadOptions::env("dev");
+    let r = Loader::new(&dir, &opts).run();
+    std::fs::remove_dir_all(&dir).ok();
+    r
+}
+
+#[test]
+fn region_falls_back_to_the_provider() {
+    let c = load_text("[stack]\nname = \"r\"\n\n[provider.aws]\nregion = \"eu-west-1\"\n").unwrap();
+    assert_eq!(c.region, "eu-west-1");
+    assert_eq!(c.provider.region, "eu-west-1");
+    let c = load_text("[stack]\nname = \"r\"\nregion = \"us-west-2\"\n").unwrap();
+    assert_eq!(c.provider.region, "us-west-2");
+    assert_eq!(
+        c.backend,
+        Backend::Local {
+            path: PathBuf::from("state/dev.json")
+        }
+    );
+}
+
+#[test]
+fn s3_backend_and_missing_keys() {
+    let c = load_text(
+            "[stack]\nname = \"b\"\n\n[backend]\ntype = \"s3\"\nbucket = \"tf-${env}\"\nkey = \"b.json\"\n",
+        )
+        .unwrap();
+    assert_eq!(
+        c.backend,
+        Backend::S3 {
+            bucket: "tf-dev".into(),
+            key: "b.json".into(),
+            region: None,
+            encrypt: true,
+            kms_key_id: None,
+        }
+    );
+    let e = load_text("[stack]\nname = \"bb\"\n\n[backend]\ntype = \"s3\"\n").unwrap_err();
+    assert_eq!(e.len(), 2, "bucket and key are both reported");
+}
+
+#[test]
+fn s3_backend_encryption_and_env_in_key() {
+    let c = load_text(
+            "[stack]\nname = \"b\"\n\n[backend]\ntype = \"s3\"\nbucket = \"tf\"\nkey = \"b/${env}.json\"\nregion = \"eu-west-1\"\nkms_key_id = \"alias/state\"\n",
+        )
+        .unwrap();
+    assert_eq!(
+        c.backend,
+        Backend::S3 {
+            bucket: "tf".into(),
+            key: "b/dev.json".into(),
+            region: Some("eu-west-1".into()),
+            encrypt: true,
+            kms_key_id: Some("alias/state".into()),
+        }
+    );
+    let c = load_text(
+            "[stack]\nname = \"b\"\n\n[backend]\ntype = \"s3\"\nbucket = \"tf\"\nkey = \"k\"\nencrypt = false\n",
+        )
+        .unwrap();
+    assert!(matches!(c.backend, Backend::S3 { encrypt: false, .. }));
+    let e = load_text(
+            "[stack]\nname = \"b\"\n\n[backend]\ntype = \"s3\"\nbucket = \"tf\"\nkey = \"k\"\nencrypt = false\nkms_key_id = \"k1\"\n",
+        )
+        .unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert!(format!("{e:?}").contains("kms_key_id"), "{e:?}");
+    let e = load_text("[stack]\nname = \"b\"\n\n[backend]\nencrypt = true\n").unwrap_err();
+    assert!(
+        format!("{e:?}").contains("only used by the s3 backend"),
+        "{e:?}"
+    );
+}
