@@ -179,8 +179,8 @@ pub async fn prepare(
             crate::plan::file::check_secrets(&saved, &config)?;
             let mut plan = saved.plan;
             let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
-            let lock = store.lock(operation, *lock_timeout)?;
-            let recorded = store.read()?;
+            let lock = super::lock_store(&store, operation, *lock_timeout).await?;
+            let recorded = super::read_store(&store).await?;
             crate::plan::file::verify(&plan, &config, recorded.as_ref())?;
             crate::plan::file::restore_secrets(&mut plan, &config);
             let state = recorded;
@@ -195,8 +195,8 @@ pub async fn prepare(
         PlanSource::Now(req) => {
             let config = super::load_config(dir, &req.env, &req.vars)?;
             let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
-            let lock = store.lock(operation, req.lock_timeout)?;
-            let outcome = plan_locked(config, store.as_ref(), req, None).await?;
+            let lock = super::lock_store(&store, operation, req.lock_timeout).await?;
+            let outcome = plan_locked(config, store.clone(), req, None).await?;
             let state = outcome.prior;
             Ok(Prepared {
                 plan: outcome.plan,
@@ -211,8 +211,8 @@ pub async fn prepare(
 
 /// The recorded state, or a fresh one written first so the journal extends a snapshot of the
 /// same lineage.
-fn initial_state(
-    store: &dyn StateStore,
+async fn initial_state(
+    store: &Arc<dyn StateStore>,
     recorded: Option<State>,
     config: &Config,
 ) -> Result<State, OpsError> {
@@ -220,8 +220,13 @@ fn initial_state(
         return Ok(s);
     }
     let fresh = State::new(&config.stack, &config.env);
-    store.write(&fresh)?;
-    Ok(store.read()?.unwrap_or(fresh))
+    let store = store.clone();
+    let written = super::blocking(move || {
+        store.write(&fresh)?;
+        Ok::<_, StateError>(store.read()?.unwrap_or(fresh))
+    })
+    .await?;
+    Ok(written)
 }
 
 /// Steps 3–6: apply the prepared plan, journaling state through its store.
@@ -236,11 +241,7 @@ pub async fn run(
     let persist: Arc<dyn Persist> = Arc::new(StorePersist {
         store: prepared.store.clone(),
     });
-    let state = initial_state(
-        prepared.store.as_ref(),
-        prepared.state.clone(),
-        &prepared.config,
-    )?;
+    let state = initial_state(&prepared.store, prepared.state.clone(), &prepared.config).await?;
     let opts = ExecuteOptions {
         root: root.clone(),
         ..opts.clone()

@@ -10,7 +10,8 @@ use crate::addr::Address;
 use crate::provider::Provider;
 use crate::resource::schema::s3_object;
 use crate::resource::{ResourceKind, Value};
-use crate::state::{self, ResourceState, State, Status};
+use crate::state::{self, ResourceState, State, StateStore, Status};
+use std::sync::Arc;
 
 /// Reads resource `id` of the kind the spec declares at `address` and records it in state.
 pub async fn import(
@@ -52,10 +53,10 @@ pub async fn import_with(
             hint,
         });
     };
-    let store = state::open(config)?;
-    let _guard = store.lock("import", req.lock_timeout)?;
-    let mut s = store
-        .read()?
+    let store: Arc<dyn StateStore> = Arc::from(state::open(config)?);
+    let _guard = super::lock_store(&store, "import", req.lock_timeout).await?;
+    let mut s = super::read_store(&store)
+        .await?
         .unwrap_or_else(|| State::new(&config.stack, &config.env));
     if let Some(existing) = s.resources.get(&addr) {
         return Err(OpsError::AlreadyManaged {
@@ -97,6 +98,6 @@ pub async fn import_with(
     };
     s.resources.insert(addr, adopted.clone());
     s.intents.remove(&Address::new(address));
-    store.write(&s)?;
+    super::blocking(move || store.write(&s)).await?;
     Ok(adopted)
 }

@@ -31,6 +31,37 @@ pub fn set_hash_observer(observer: std::sync::Arc<dyn HashObserver>) {
     let _ = HASH_OBSERVER.set(observer);
 }
 
+/// Runs blocking work (state file reads and writes with their fsyncs, waiting for the state
+/// lock) on tokio's blocking pool, so the async workers never stall on it. A panic inside `f`
+/// resumes in the caller.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only when the runtime shuts down under the workflow, which then never resumes.
+        Err(e) => panic!("blocking state task did not finish: {e}"),
+    }
+}
+
+/// Takes the state lock of `store` for `operation`, waiting up to `timeout` (`--lock-timeout`)
+/// on the blocking pool.
+pub(crate) async fn lock_store(
+    store: &std::sync::Arc<dyn crate::state::StateStore>,
+    operation: &str,
+    timeout: std::time::Duration,
+) -> Result<crate::state::LockGuard, crate::state::StateError> {
+    let (store, operation) = (store.clone(), operation.to_string());
+    blocking(move || store.lock(&operation, timeout)).await
+}
+
+/// Reads the recorded state of `store` on the blocking pool.
+pub(crate) async fn read_store(
+    store: &std::sync::Arc<dyn crate::state::StateStore>,
+) -> Result<Option<crate::state::State>, crate::state::StateError> {
+    let store = store.clone();
+    blocking(move || store.read()).await
+}
+
 /// Loads the spec of the stack in `dir` for `env` with `--var` overrides and the
 /// `PEDESTAL_VAR_*` environment.
 pub fn load_config(

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::OpsError;
@@ -59,30 +60,30 @@ pub async fn run(
     refresher: Option<&dyn Refresher>,
 ) -> Result<PlanOutcome, OpsError> {
     let config = super::load_config(dir, &req.env, &req.vars)?;
-    let store = state::open(&config)?;
+    let store: Arc<dyn StateStore> = Arc::from(state::open(&config)?);
     let operation = match req.mode {
         PlanMode::Normal => "plan",
         PlanMode::Destroy => "plan --destroy",
     };
     let started = Instant::now();
-    let _guard = store.lock(operation, req.lock_timeout)?;
+    let _guard = super::lock_store(&store, operation, req.lock_timeout).await?;
     tracing::info!(
         "locked state {} in {:.0?}",
         store.describe(),
         started.elapsed()
     );
-    plan_locked(config, store.as_ref(), req, refresher).await
+    plan_locked(config, store, req, refresher).await
 }
 
 /// Steps 3–6 of [`run`] for a caller that already holds the state lock.
 pub async fn plan_locked(
     config: Config,
-    store: &dyn StateStore,
+    store: Arc<dyn StateStore>,
     req: &PlanRequest,
     refresher: Option<&dyn Refresher>,
 ) -> Result<PlanOutcome, OpsError> {
     let started = Instant::now();
-    let prior = store.read()?;
+    let prior = super::read_store(&store).await?;
     tracing::info!(
         "read state {}: {} in {:.0?}",
         store.describe(),

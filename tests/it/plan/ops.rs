@@ -1,5 +1,6 @@
 //! The plan workflow over a store: refresh seam, drift, saving, lock handling.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -60,8 +61,8 @@ fn req() -> PlanRequest {
 #[tokio::test]
 async fn refresh_drift_is_planned_and_reported() {
     let config = fixture::config(&[Endpoint::new("fraud")]);
-    let store = MemoryStore::with_state(fixture::applied(&config, 1));
-    let out = plan_locked(config, &store, &req(), Some(&ScaledOutside))
+    let store = Arc::new(MemoryStore::with_state(fixture::applied(&config, 1)));
+    let out = plan_locked(config, store.clone(), &req(), Some(&ScaledOutside))
         .await
         .unwrap();
     assert_eq!(out.plan.drift.len(), 1);
@@ -80,14 +81,14 @@ async fn refresh_drift_is_planned_and_reported() {
 #[tokio::test]
 async fn no_refresh_skips_the_refresher_and_errors_explain_the_way_out() {
     let config = fixture::config(&[Endpoint::new("fraud")]);
-    let store = MemoryStore::with_state(fixture::applied(&config, 1));
+    let store = Arc::new(MemoryStore::with_state(fixture::applied(&config, 1)));
     let mut r = req();
     r.refresh = false;
-    let out = plan_locked(config.clone(), &store, &r, Some(&Broken))
+    let out = plan_locked(config.clone(), store.clone(), &r, Some(&Broken))
         .await
         .unwrap();
     assert!(!out.plan.has_changes());
-    let err = plan_locked(config, &store, &req(), Some(&Broken))
+    let err = plan_locked(config, store.clone(), &req(), Some(&Broken))
         .await
         .unwrap_err();
     assert!(matches!(err, OpsError::Refresh(_)));
@@ -98,10 +99,10 @@ async fn no_refresh_skips_the_refresher_and_errors_explain_the_way_out() {
 async fn empty_state_needs_no_refresh_and_out_saves_the_plan() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture::config(&[Endpoint::new("fraud")]);
-    let store = MemoryStore::new(fixture::STACK, fixture::ENV);
+    let store = Arc::new(MemoryStore::new(fixture::STACK, fixture::ENV));
     let mut r = req();
     r.out = Some(dir.path().join("p.plan"));
-    let out = plan_locked(config.clone(), &store, &r, Some(&Broken))
+    let out = plan_locked(config.clone(), store.clone(), &r, Some(&Broken))
         .await
         .unwrap();
     let saved = pedestal::plan::file::read(out.saved.as_ref().unwrap()).unwrap();
@@ -118,7 +119,7 @@ fn vars_parse_strictly() {
 
 #[test]
 fn a_held_lock_is_reported_with_its_id() {
-    let store = MemoryStore::new(fixture::STACK, fixture::ENV);
+    let store = Arc::new(MemoryStore::new(fixture::STACK, fixture::ENV));
     let g = store.lock("apply", Duration::ZERO).unwrap();
     let err = store.lock("plan", Duration::from_millis(150)).unwrap_err();
     assert!(err.to_string().contains(g.id()));
