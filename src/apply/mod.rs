@@ -864,6 +864,33 @@ struct ReleaseStarted {
     endpoint: String,
     index: usize,
     waited: bool,
+    /// How the earlier run of this very release ended, when this run finishes it.
+    resumed: Option<Outcome>,
+}
+
+/// A release that did not finish (its run crashed, or Ctrl-C stopped the wait) is finished by
+/// the next run of the same revision: its record becomes in progress again, with this run's
+/// metadata, and keeps its start time. Returns how the earlier run ended, `None` when `record`
+/// is a new release. A crashed run's record left `in_progress` by a run of another revision is
+/// marked interrupted, so history never shows two releases in progress.
+fn resume(list: &mut [Release], record: &Release) -> Option<Outcome> {
+    let last = list.last_mut()?;
+    if !matches!(last.outcome, Outcome::InProgress | Outcome::Interrupted) {
+        return None;
+    }
+    if last.task_definition_arn != record.task_definition_arn || last.version != record.version {
+        if last.outcome == Outcome::InProgress {
+            last.outcome = Outcome::Interrupted;
+            last.reason = Some("the run stopped before the release finished".to_string());
+        }
+        return None;
+    }
+    let earlier = last.outcome;
+    *last = Release {
+        started_at: last.started_at.clone(),
+        ..record.clone()
+    };
+    Some(earlier)
 }
 
 /// Whether this service change is a release: a create, a new task definition revision, or
@@ -903,10 +930,18 @@ async fn release_start(
             record.git_commit = shared.release_meta.git_commit.clone();
             record.who = shared.release_meta.who.clone();
             let list = st.releases.entry(endpoint.clone()).or_default();
-            list.push(record);
+            let resumed = resume(list, &record);
+            let index = match resumed {
+                Some(_) => list.len() - 1,
+                None => {
+                    list.push(record);
+                    list.len() - 1
+                }
+            };
             started = Some(ReleaseStarted {
                 endpoint: endpoint.clone(),
-                index: list.len() - 1,
+                index,
+                resumed,
                 waited: res
                     .attrs
                     .get(svc::Attr::Deployment.as_str())
@@ -995,11 +1030,26 @@ fn finish_release(
     record.finished_at = Some(now_rfc3339());
     let outcome_kind = outcome.err().map(|e| &e.kind);
     let (outcome, reason, message) = match outcome {
-        Ok(()) => (
-            Outcome::Completed,
-            (!started.waited).then(|| "not waited for (deployment.wait = false)".to_string()),
-            None,
-        ),
+        Ok(()) => {
+            let mut notes = Vec::new();
+            if let Some(earlier) = started.resumed {
+                notes.push(format!(
+                    "finished by a later apply (the earlier run was {})",
+                    match earlier {
+                        Outcome::InProgress => "stopped before it finished",
+                        _ => "interrupted",
+                    }
+                ));
+            }
+            if !started.waited {
+                notes.push("not waited for (deployment.wait = false)".to_string());
+            }
+            (
+                Outcome::Completed,
+                (!notes.is_empty()).then(|| notes.join("; ")),
+                None,
+            )
+        }
         Err(e) => match &e.kind {
             ErrorKind::RolledBack { to, reason, .. } => (
                 Outcome::RolledBackByEcs,

@@ -264,7 +264,13 @@ pub async fn prepare_rollback(
     let to = target(&st, &endpoint, req.to.as_deref())?;
     let settings = super::provider_settings(&config.provider, &config.region);
     let provider: Arc<dyn Provider> = Arc::new(super::connect(&settings, &config.root).await);
-    check(provider.as_ref(), &endpoint, &to).await?;
+    check(
+        provider.as_ref(),
+        &endpoint,
+        &to,
+        &directory_files(&st, &to),
+    )
+    .await?;
     let from = current_index(&st, &endpoint, &st.releases[&endpoint])
         .map(|i| st.releases[&endpoint][i].clone());
     Ok(PreparedRollback {
@@ -278,11 +284,34 @@ pub async fn prepare_rollback(
     })
 }
 
-/// Step 3: the revision is ACTIVE and the artifact object is still there.
+/// The files of a directory artifact release, when state still records them (the artifact's
+/// current key is the release's); empty when unknown or not a directory.
+pub fn directory_files(st: &State, to: &Release) -> Attrs {
+    let Some(uri) = to.artifact_uri.as_deref().filter(|u| u.ends_with('/')) else {
+        return Attrs::new();
+    };
+    st.resources
+        .values()
+        .filter(|r| r.kind == ResourceKind::S3Object)
+        .find(|r| {
+            let get = |a: s3_object::Attr| r.attrs.get(a.as_str()).and_then(Value::as_str);
+            matches!((get(s3_object::Attr::Bucket), get(s3_object::Attr::Key)),
+                (Some(b), Some(k)) if format!("s3://{b}/{k}") == uri)
+        })
+        .and_then(|r| r.attrs.get(s3_object::Attr::Files.as_str()))
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Step 3: the revision is ACTIVE and the artifact is still there: its object, or for a
+/// directory artifact (a URI ending in `/`) every file in `files` (at least one object under
+/// the prefix when `files` is empty).
 pub async fn check(
     provider: &dyn Provider,
     endpoint: &str,
     to: &Release,
+    files: &Attrs,
 ) -> Result<(), RollbackError> {
     let checked = |what: String| {
         move |e| RollbackError::Check {
@@ -308,14 +337,13 @@ pub async fn check(
     let Some((bucket, key)) = uri.strip_prefix("s3://").and_then(|r| r.split_once('/')) else {
         return Ok(());
     };
-    if key.ends_with('/') {
-        // A directory artifact: its files are checked by the task when it starts.
-        return Ok(());
-    }
-    let attrs = Attrs::from([
+    let mut attrs = Attrs::from([
         (s3_object::Attr::Bucket.into(), Value::str(bucket)),
         (s3_object::Attr::Key.into(), Value::str(key)),
     ]);
+    if key.ends_with('/') {
+        attrs.insert(s3_object::Attr::Files.into(), Value::Map(files.clone()));
+    }
     let object = provider
         .read(ResourceKind::S3Object, uri, &attrs)
         .await

@@ -1,8 +1,9 @@
 //! `pedestal status [ENDPOINT]`: what runs now, read live and read-only (no lock, no state
 //! write). Per endpoint: the release running (matched to the release history by task
 //! definition), desired/running/pending, the PRIMARY deployment's rollout state, the last 5
-//! service events and autoscaling bounds; per cluster and bucket their essentials. Reads are
-//! batched (DescribeServices 10 at a time, DescribeClusters 100, DescribeScalableTargets 50).
+//! service events, autoscaling bounds and each alarm's state; per cluster and bucket their
+//! essentials. Reads are batched (DescribeServices 10 at a time, DescribeClusters 100,
+//! DescribeScalableTargets 50, DescribeAlarms 100).
 //! The JSON form is documented in `docs/status-json.md`.
 
 use std::collections::BTreeMap;
@@ -13,9 +14,11 @@ use serde::Serialize;
 use super::OpsError;
 use super::state::StateRequest;
 use crate::provider::aws::status::{
-    self as live, BucketStatus, ClusterStatus, ScalingStatus, ServiceEvent,
+    self as live, AlarmStatus, BucketStatus, ClusterStatus, ScalingStatus, ServiceEvent,
 };
-use crate::resource::schema::{ecs_cluster, ecs_service as svc, s3_bucket, scaling_target};
+use crate::resource::schema::{
+    cloudwatch_alarm, ecs_cluster, ecs_service as svc, s3_bucket, scaling_target,
+};
 use crate::resource::{ResourceKind, Value};
 use crate::state::{self, State};
 
@@ -41,6 +44,8 @@ pub struct EndpointStatus {
     pub other_deployments: usize,
     pub events: Vec<ServiceEvent>,
     pub autoscaling: Option<Autoscaling>,
+    /// The endpoint's alarms in state, by name, with their live state.
+    pub alarms: Vec<AlarmStatus>,
 }
 
 /// Autoscaling bounds and the current desired count.
@@ -128,6 +133,41 @@ pub async fn status(
         live::scaling(&p, &scaling_ids).await.map_err(err)?
     };
 
+    // Alarms by endpoint, read together (DescribeAlarms, 100 a call).
+    let mut alarm_names: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (addr, rs) in &st.resources {
+        if rs.kind != ResourceKind::CloudwatchAlarm
+            || !by_cluster
+                .values()
+                .flatten()
+                .any(|(e, _)| e.as_str() == addr.block())
+        {
+            continue;
+        }
+        if let Some(name) = rs
+            .attrs
+            .get(cloudwatch_alarm::Attr::Name.as_str())
+            .and_then(Value::as_str)
+            .or(Some(rs.id.as_str()).filter(|id| !id.is_empty()))
+        {
+            alarm_names
+                .entry(addr.block().to_string())
+                .or_default()
+                .push(name.to_string());
+        }
+    }
+    let all_alarms: Vec<String> = alarm_names.values().flatten().cloned().collect();
+    let mut alarm_states: BTreeMap<String, AlarmStatus> = if all_alarms.is_empty() {
+        BTreeMap::new()
+    } else {
+        live::alarms(&p, &all_alarms)
+            .await
+            .map_err(err)?
+            .into_iter()
+            .map(|a| (a.name.clone(), a))
+            .collect()
+    };
+
     let mut endpoints = Vec::new();
     for (cluster, list) in &by_cluster {
         let names: Vec<String> = list.iter().map(|(_, n)| n.clone()).collect();
@@ -172,6 +212,17 @@ pub async fn status(
                 other_deployments: s.deployments.len().saturating_sub(1),
                 events: s.events,
                 autoscaling,
+                alarms: alarm_names
+                    .get(endpoint)
+                    .map(|names| {
+                        let mut v: Vec<AlarmStatus> = names
+                            .iter()
+                            .filter_map(|n| alarm_states.remove(n))
+                            .collect();
+                        v.sort_by(|a, b| a.name.cmp(&b.name));
+                        v
+                    })
+                    .unwrap_or_default(),
             });
         }
     }

@@ -1,5 +1,6 @@
 //! Renderings of a [`crate::plan::Plan`]: human (Terraform's grammar and a release view), JSON
 //! (versioned schema) and markdown (a pull-request comment). Renderers read only the plan.
+//! Besides plans: the confirmation screen of `pedestal rollback` ([`rollback`]).
 //!
 //! Shared here: canonicalisation of container definitions (so a diff shows what the user
 //! changed, not ordering or AWS defaults) and small text helpers.
@@ -8,6 +9,7 @@ pub mod cost;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod rollback;
 
 use crate::resource::schema::ecs_task_definition::{self as td, Container as C, HealthCheck as H};
 use crate::resource::{Attrs, ResourceKind, Value};

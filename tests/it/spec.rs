@@ -864,3 +864,68 @@ inputs = {{ name = "plain", version = "1.0.0", image = "repo/plain:1", compute =
         &Value::Null
     );
 }
+
+#[test]
+fn shipped_modules_pass_retain_deployment_and_alarms_through() {
+    let bucket_module = repo_root().join("modules/artifact-bucket");
+    let endpoint_module = repo_root().join("modules/model-endpoint");
+    let dir = stack(&[
+        (
+            "pedestal.toml",
+            &format!(
+                r#"[stack]
+name = "mods"
+{NET}
+[compute.serving]
+
+[module.kept]
+source = "{bucket}"
+inputs = {{ source = "a.bin", retain = 2 }}
+
+[module.defaults]
+source = "{bucket}"
+inputs = {{ source = "b.bin" }}
+
+[module.m]
+source = "{endpoint}"
+inputs = {{ name = "m", version = "1.0.0", image = "img:1", compute = "${{compute.serving.name}}", artifact = "${{module.kept.uri}}", deployment = {{ wait = false, timeout = "5m", min_healthy_percent = 50 }}, alarms = {{ cpu_high = 80, rollback = false }} }}
+"#,
+                bucket = bucket_module.display(),
+                endpoint = endpoint_module.display(),
+            ),
+        ),
+        ("a.bin", "aaa"),
+        ("b.bin", "bbbb"),
+    ]);
+    let c = load(dir.path(), "dev");
+    assert_eq!(
+        attr(&c, "module.kept.artifact.object.object", "retain"),
+        &Value::Int(2)
+    );
+    assert_eq!(
+        attr(&c, "module.defaults.artifact.object.object", "retain"),
+        &Value::Int(5),
+        "the module's default is the artifact's"
+    );
+    let deployment = attr(&c, "module.m.endpoint.model.service", "deployment")
+        .as_map()
+        .unwrap();
+    assert_eq!(deployment["wait"], Value::Bool(false));
+    assert_eq!(deployment["timeout_seconds"], Value::Int(300));
+    assert_eq!(deployment["min_healthy_percent"], Value::Int(50));
+    let alarm = &c.resources[&Address::new("module.m.endpoint.model.alarm.cpu_high")];
+    assert_eq!(alarm.kind, ResourceKind::CloudwatchAlarm);
+    assert_eq!(alarm.attrs["threshold"], Value::Int(80));
+    assert!(
+        !c.resources
+            .contains_key(&Address::new("module.m.endpoint.model.alarm.memory_high")),
+        "only the alarms given"
+    );
+    let wired = attr(&c, "module.m.endpoint.model.service", "alarms")
+        .as_map()
+        .unwrap();
+    assert_eq!(wired["rollback"], Value::Bool(false));
+    let names = wired["names"].as_list().unwrap();
+    assert_eq!(names.len(), 1);
+    assert_eq!(names[0], alarm.attrs["name"]);
+}

@@ -21,27 +21,9 @@ pub async fn run(g: &Global, a: &RollbackArgs) -> Result<Exit, Error> {
     };
     let prepared = prepare_rollback(&g.dir, &req).await?;
     let to = &prepared.to;
-    println!("{}: roll back", prepared.endpoint);
-    match &prepared.from {
-        Some(from) => println!(
-            "  release   {} → {}\n  revision  {} → {}\n  image     {} → {}\n  artifact  {} → {}",
-            from.version,
-            to.version,
-            from.task_definition_arn,
-            to.task_definition_arn,
-            from.image,
-            to.image,
-            from.artifact_sha256.as_deref().unwrap_or("-"),
-            to.artifact_sha256.as_deref().unwrap_or("-"),
-        ),
-        None => println!(
-            "  release   → {}\n  revision  → {}",
-            to.version, to.task_definition_arn
-        ),
-    }
-    println!(
-        "\nThe spec is unchanged: the next `pedestal plan` shows {} as rolled back and still to release.",
-        prepared.endpoint
+    print!(
+        "{}",
+        pedestal::render::rollback::rollback_screen(&prepared.endpoint, prepared.from.as_ref(), to)
     );
     if !a.auto_approve {
         if !std::io::stdin().is_terminal() {

@@ -76,6 +76,24 @@ pub fn human(s: &Status, color: bool) -> String {
                 a.min, a.max, a.current
             );
         }
+        for (i, a) in e.alarms.iter().enumerate() {
+            let code = match a.state.as_str() {
+                "OK" => "32",
+                "ALARM" | "MISSING" => "31",
+                _ => "33",
+            };
+            let _ = writeln!(
+                out,
+                "  {}  {} {}{}",
+                if i == 0 { "alarms" } else { "      " },
+                a.name,
+                paint(color, code, &a.state),
+                a.since
+                    .as_deref()
+                    .map(|t| format!(" since {t}"))
+                    .unwrap_or_default()
+            );
+        }
         for (i, ev) in e.events.iter().enumerate() {
             let _ = writeln!(
                 out,

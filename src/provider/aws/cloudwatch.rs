@@ -94,7 +94,7 @@ async fn put(p: &AwsProvider, r: &ApplyResource, with_tags: bool) -> Result<(), 
 }
 
 /// Up to [`BATCH`] alarms by name, keyed by name.
-async fn describe(
+pub(super) async fn describe(
     p: &AwsProvider,
     names: &[String],
 ) -> Result<BTreeMap<String, MetricAlarm>, ProviderError> {

@@ -1,7 +1,8 @@
 //! Live, read-only status reads for `pedestal status`: services with their deployments and
 //! recent events (DescribeServices, 10 at a time), scalable targets (DescribeScalableTargets,
-//! 50 resource ids at a time), clusters (DescribeClusters, 100 at a time) and buckets
-//! (HeadBucket, GetBucketVersioning). Nothing here writes.
+//! 50 resource ids at a time), clusters (DescribeClusters, 100 at a time), alarms
+//! (DescribeAlarms, 100 at a time) and buckets (HeadBucket, GetBucketVersioning). Nothing here
+//! writes.
 
 use std::collections::BTreeMap;
 
@@ -64,6 +65,18 @@ pub struct ClusterStatus {
     pub active_services: i32,
     pub running_tasks: i32,
     pub pending_tasks: i32,
+}
+
+/// A CloudWatch alarm's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AlarmStatus {
+    pub name: String,
+    /// `OK`, `ALARM`, `INSUFFICIENT_DATA`, or `MISSING` when CloudWatch does not know it.
+    pub state: String,
+    /// CloudWatch's reason for the state.
+    pub reason: Option<String>,
+    /// When the state last changed (RFC 3339).
+    pub since: Option<String>,
 }
 
 /// A bucket's essentials.
@@ -240,4 +253,39 @@ pub async fn bucket(p: &AwsProvider, name: &str) -> Result<BucketStatus, Provide
         exists: true,
         versioning: Some(if enabled { "Enabled" } else { "Suspended" }.to_string()),
     })
+}
+
+/// DescribeAlarms for `names`, 100 per call, in the order asked; unknown alarms come back with
+/// state `MISSING`.
+pub async fn alarms(p: &AwsProvider, names: &[String]) -> Result<Vec<AlarmStatus>, ProviderError> {
+    use crate::resource::schema::cloudwatch_alarm::BATCH;
+    let mut out = Vec::with_capacity(names.len());
+    for chunk in names.chunks(BATCH) {
+        let found = super::cloudwatch::describe(p, chunk).await?;
+        for name in chunk {
+            out.push(match found.get(name) {
+                Some(a) => AlarmStatus {
+                    name: name.clone(),
+                    state: a
+                        .state_value()
+                        .map_or("INSUFFICIENT_DATA", |s| s.as_str())
+                        .to_string(),
+                    reason: a
+                        .state_reason()
+                        .map(str::to_string)
+                        .filter(|r| !r.is_empty()),
+                    since: a.state_updated_timestamp().and_then(|d| {
+                        d.fmt(aws_sdk_cloudwatch::primitives::DateTimeFormat::DateTime)
+                            .ok()
+                    }),
+                },
+                None => AlarmStatus {
+                    name: name.clone(),
+                    state: "MISSING".into(),
+                    ..AlarmStatus::default()
+                },
+            });
+        }
+    }
+    Ok(out)
 }

@@ -6,20 +6,21 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, ServiceEvent};
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_mocks::{Rule, mock};
 use pedestal::addr::Address;
 use pedestal::apply::{self, ApplyOptions, NoPersist, RecordingObserver};
 use pedestal::plan::{Action, Plan, PlanMode, ResourceChange, StateRef};
-use pedestal::provider::aws::{AwsOptions, AwsProvider, Clients};
+use pedestal::provider::aws::AwsProvider;
 use pedestal::provider::{ApplyResource, ErrorKind, Provider};
 use pedestal::resource::{Attrs, ResourceKind, Value};
 use pedestal::state::{ResourceState, State, Status};
+
+use super::ctx::scripted_provider;
 
 const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/al-dev-fraud:6";
 const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/al-dev-fraud:7";
@@ -27,43 +28,8 @@ const SVC: &str = "arn:aws:ecs:us-east-1:123456789012:service/al-dev-serving/al-
 const CPU: &str = "al-dev-fraud-cpu-high";
 const MEM: &str = "al-dev-fraud-memory-high";
 
-macro_rules! client {
-    ($krate:ident, $rules:expr) => {{
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-        for r in $rules {
-            interceptor = interceptor.with_rule(r);
-        }
-        $krate::Client::from_conf(
-            $krate::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region($krate::config::Region::new("us-east-1"))
-                .credentials_provider($krate::config::Credentials::new(
-                    "k", "s", None, None, "test",
-                ))
-                .http_client(create_mock_http_client())
-                .interceptor(interceptor)
-                .build(),
-        )
-    }};
-}
-
 fn provider(ecs: &[&Rule], cw: &[&Rule]) -> AwsProvider {
-    let none: [&Rule; 0] = [];
-    let clients = Clients {
-        s3: client!(aws_sdk_s3, none),
-        ecs: client!(aws_sdk_ecs, ecs.iter().copied()),
-        aas: client!(aws_sdk_applicationautoscaling, none),
-        logs: client!(aws_sdk_cloudwatchlogs, none),
-        cw: client!(aws_sdk_cloudwatch, cw.iter().copied()),
-    };
-    AwsProvider::from_clients(
-        clients,
-        "us-east-1",
-        AwsOptions {
-            poll_interval: std::time::Duration::from_millis(2),
-            ..AwsOptions::default()
-        },
-    )
+    scripted_provider(ecs, cw, std::time::Duration::from_millis(2))
 }
 
 /// The service after ECS gave up on revision 7: PRIMARY is back on 6, ours FAILED.

@@ -1,4 +1,6 @@
-//! S3 artifacts beyond a single file: a directory uploaded file by file and removed whole.
+//! S3 artifacts beyond a single file: a directory uploaded file by file, a rollback to it
+//! checked file by file (refused once a file is gone, which refresh also sees), and removed
+//! whole.
 
 use pedestal::addr::Address;
 use pedestal::ops::refresh::refresh_with;
@@ -77,6 +79,91 @@ async fn a_directory_artifact_is_uploaded_file_by_file_and_removed_whole() {
         .await
         .unwrap();
     assert!(refreshed.drift.is_empty(), "{:#?}", refreshed.drift);
+
+    // A rollback to a release serving this directory checks every file is still there.
+    let td = c
+        .ecs()
+        .register_task_definition()
+        .family(format!("{}-dir", n.stack))
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("m")
+                .image("img:1")
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let release = pedestal::state::Release {
+        version: "1.0.0".into(),
+        task_definition_arn: td
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .unwrap()
+            .to_string(),
+        artifact_uri: Some(format!("s3://{}/{prefix}", n.bucket)),
+        ..Default::default()
+    };
+    let files = pedestal::ops::releases::directory_files(&report.state, &release);
+    assert_eq!(files.len(), 2, "the files come from state: {files:?}");
+    let check = |files: pedestal::resource::Attrs| {
+        let release = release.clone();
+        let provider = c.provider.clone();
+        async move {
+            pedestal::ops::releases::check(provider.as_ref(), "endpoint.m", &release, &files).await
+        }
+    };
+    check(files.clone()).await.unwrap();
+    // One file gone (a delete marker in the versioned bucket): the rollback is refused, and
+    // refresh sees the artifact gone.
+    c.s3()
+        .delete_object()
+        .bucket(&n.bucket)
+        .key("model/sha256-abc/weights/part-0.bin")
+        .send()
+        .await
+        .unwrap();
+    let err = check(files.clone()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            pedestal::ops::releases::RollbackError::ArtifactGone { .. }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&format!(
+            "its artifact s3://{}/{prefix} no longer exists",
+            n.bucket
+        )),
+        "{err}"
+    );
+    let refreshed = refresh_with(c.provider.as_ref(), &report.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        refreshed
+            .drift
+            .iter()
+            .map(|d| d.address.as_str())
+            .collect::<Vec<_>>(),
+        ["artifact.model.object"]
+    );
+    // Files not known (state moved on): at least one object under the prefix.
+    check(pedestal::resource::Attrs::new()).await.unwrap();
+    c.s3()
+        .delete_object()
+        .bucket(&n.bucket)
+        .key("model/sha256-abc/config.json")
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(
+        check(pedestal::resource::Attrs::new()).await.unwrap_err(),
+        pedestal::ops::releases::RollbackError::ArtifactGone { .. }
+    ));
+
     let plan = stack::plan(&n.stack, &desired, &report.state, true);
     let (report, _) = c.apply(&plan, report.state).await;
     assert_ok(&report);

@@ -1,8 +1,14 @@
 //! What the apply tests share: a moto-backed context (the AWS provider, an SDK config, unique
-//! names and a scratch directory), the applier run with a recording observer, and small helpers
-//! over plans and reports.
+//! names and a scratch directory), the applier run with a recording observer, the AWS provider
+//! over scripted SDK clients, waiting for a service to appear, and small helpers over plans,
+//! reports and what destroy leaves behind.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client};
+use pedestal::provider::aws::{AwsOptions, AwsProvider, Clients};
 
 use pedestal::apply::{self, ApplyOptions, ApplyReport, NoPersist, RecordingObserver};
 use pedestal::state::State;
@@ -83,6 +89,106 @@ impl Ctx {
     pub fn cw(&self) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::new(&self.conf)
     }
+}
+
+impl Ctx {
+    /// DescribeServices (with tags) for service `name` of `cluster`: the one service ECS
+    /// reports.
+    pub async fn service(&self, cluster: &str, name: &str) -> aws_sdk_ecs::types::Service {
+        let out = self
+            .ecs()
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.services().len(), 1, "{out:?}");
+        out.services()[0].clone()
+    }
+
+    /// DescribeScalableTargets scoped to the ECS service `name` of `cluster`.
+    pub async fn scalable_targets(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> Vec<aws_sdk_applicationautoscaling::types::ScalableTarget> {
+        self.aas()
+            .describe_scalable_targets()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+            .resource_ids(format!("service/{cluster}/{name}"))
+            .send()
+            .await
+            .unwrap()
+            .scalable_targets()
+            .to_vec()
+    }
+
+    /// Waits (up to 60 s) until ECS reports service `service` of `cluster` as ACTIVE.
+    pub async fn wait_for_service(&self, cluster: &str, service: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = self
+                .ecs()
+                .describe_services()
+                .cluster(cluster)
+                .services(service)
+                .send()
+                .await;
+            if out.is_ok_and(|o| o.services().iter().any(|s| s.status() == Some("ACTIVE"))) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "service {service} never appeared"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// An SDK client whose requests are answered by `rules` (any order) and nothing else.
+macro_rules! scripted {
+    ($krate:ident, $rules:expr, $retry:expr) => {{
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for r in $rules {
+            interceptor = interceptor.with_rule(r);
+        }
+        let mut conf = $krate::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region($krate::config::Region::new("us-east-1"))
+            .credentials_provider($krate::config::Credentials::new(
+                "k", "s", None, None, "test",
+            ))
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor);
+        if $retry {
+            conf = conf.retry_config(pedestal::provider::aws::retry_config());
+        }
+        $krate::Client::from_conf(conf.build())
+    }};
+}
+
+/// The AWS provider over scripted SDK clients (aws-smithy-mocks): ECS answers with `ecs`
+/// (through the product's own retry configuration), CloudWatch with `cw`, the other services
+/// with nothing; rollouts are polled every `poll`.
+pub fn scripted_provider(ecs: &[&Rule], cw: &[&Rule], poll: Duration) -> AwsProvider {
+    let none: [&Rule; 0] = [];
+    AwsProvider::from_clients(
+        Clients {
+            s3: scripted!(aws_sdk_s3, none, false),
+            ecs: scripted!(aws_sdk_ecs, ecs.iter().copied(), true),
+            aas: scripted!(aws_sdk_applicationautoscaling, none, false),
+            logs: scripted!(aws_sdk_cloudwatchlogs, none, false),
+            cw: scripted!(aws_sdk_cloudwatch, cw.iter().copied(), false),
+        },
+        "us-east-1",
+        AwsOptions {
+            poll_interval: poll,
+            ..AwsOptions::default()
+        },
+    )
 }
 
 /// GetBucketVersioning through the provider's tolerant reader (moto's XML root differs).

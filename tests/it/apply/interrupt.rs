@@ -21,24 +21,7 @@ async fn kill_9_midway_then_apply_recovers_from_journal_and_intents() {
         .unwrap();
     let cluster = format!("{}-dev-serving", st.name);
     let service = format!("{}-dev-hello", st.name);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let out = c
-            .ecs()
-            .describe_services()
-            .cluster(&cluster)
-            .services(&service)
-            .send()
-            .await;
-        if out.is_ok_and(|o| o.services().iter().any(|s| s.status() == Some("ACTIVE"))) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the service never appeared"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    c.wait_for_service(&cluster, &service).await;
     // The service exists, so everything it depends on completed (and was journaled) before
     // its create began, and its intent was recorded before CreateService.
     child.kill().unwrap(); // SIGKILL
@@ -109,24 +92,7 @@ async fn ctrl_c_stops_the_release_wait_at_once_releases_the_lock_and_exits_130()
     let (lines, stderr) = stream_lines(child.stderr.take().unwrap());
     let cluster = format!("{}-dev-serving", st.name);
     let service = format!("{}-dev-hello", st.name);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let out = c
-            .ecs()
-            .describe_services()
-            .cluster(&cluster)
-            .services(&service)
-            .send()
-            .await;
-        if out.is_ok_and(|o| o.services().iter().any(|s| s.status() == Some("ACTIVE"))) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the service never appeared"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    c.wait_for_service(&cluster, &service).await;
     // The service is being created (its rollout never completes): one interrupt stops the
     // wait at once; the deployment goes on in ECS.
     let interrupt = || {

@@ -2,7 +2,7 @@
 //! through the SDK, no-op plan, release bump, drift, destroy.
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use aws_sdk_ecs::types::{ServiceField, TaskDefinitionField};
+use aws_sdk_ecs::types::TaskDefinitionField;
 use aws_sdk_s3::types::BucketVersioningStatus;
 use pedestal::addr::Address;
 use pedestal::ops::refresh::refresh_with;
@@ -171,15 +171,7 @@ async fn endpoint_stack_lifecycle_against_moto() {
     );
     assert!(td.tags().iter().any(|t| t.key() == Some("pedestal:stack")));
 
-    let svc = ecs
-        .describe_services()
-        .cluster(&n.cluster)
-        .services("fraud")
-        .include(ServiceField::Tags)
-        .send()
-        .await
-        .unwrap();
-    let service = &svc.services()[0];
+    let service = &c.service(&n.cluster, "fraud").await;
     assert_eq!(service.task_definition(), Some(td_arn.as_str()));
     assert_eq!(service.desired_count(), 1);
     let vpc = service
@@ -193,15 +185,10 @@ async fn endpoint_stack_lifecycle_against_moto() {
     ));
 
     let aas = c.aas();
-    let targets = aas
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_ids(format!("service/{}/fraud", n.cluster))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(targets.scalable_targets()[0].min_capacity(), 1);
-    assert_eq!(targets.scalable_targets()[0].max_capacity(), 3);
+    let targets = c.scalable_targets(&n.cluster, "fraud").await;
+    assert_eq!(targets.len(), 1, "{targets:?}");
+    assert_eq!(targets[0].min_capacity(), 1);
+    assert_eq!(targets[0].max_capacity(), 3);
     let pols = aas
         .describe_scaling_policies()
         .service_namespace(ServiceNamespace::Ecs)
@@ -275,14 +262,10 @@ async fn endpoint_stack_lifecycle_against_moto() {
         .id
         .clone();
     assert_ne!(new_td, td_arn);
-    let svc = ecs
-        .describe_services()
-        .cluster(&n.cluster)
-        .services("fraud")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(svc.services()[0].task_definition(), Some(new_td.as_str()));
+    assert_eq!(
+        c.service(&n.cluster, "fraud").await.task_definition(),
+        Some(new_td.as_str())
+    );
     let rel = &state.releases["endpoint.fraud"];
     assert_eq!(
         rel.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(),
@@ -387,12 +370,5 @@ async fn endpoint_stack_lifecycle_against_moto() {
         .await
         .unwrap();
     assert!(lg.log_groups().is_empty());
-    let targets = aas
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_ids(format!("service/{}/fraud", n.cluster))
-        .send()
-        .await
-        .unwrap();
-    assert!(targets.scalable_targets().is_empty());
+    assert!(c.scalable_targets(&n.cluster, "fraud").await.is_empty());
 }

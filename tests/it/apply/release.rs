@@ -7,18 +7,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ecs::operation::create_service::CreateServiceOutput;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
 use aws_sdk_ecs::types::{Deployment, DeploymentConfiguration, DeploymentRolloutState, Service};
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_mocks::{Rule, mock};
 use pedestal::addr::Address;
 use pedestal::apply::{self, ApplyOptions, ApplyReport, NoPersist, RecordingObserver};
-use pedestal::provider::aws::{AwsOptions, AwsProvider, Clients};
+use pedestal::provider::aws::AwsProvider;
 use pedestal::resource::{Attrs, ResourceKind, Value};
 use pedestal::state::{Release, ResourceState, State, Status};
 
+use super::ctx::scripted_provider;
 use super::stack::{self, Desired, EndpointOpts, Names};
 
 const OLD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/rel-fraud:6";
@@ -26,78 +26,10 @@ const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/rel-fraud:
 const SERVICE_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:service/rel-serving/fraud";
 const REASON: &str = "ECS deployment circuit breaker: tasks failed to start.";
 
-fn client<C>(build: impl FnOnce(MockResponseInterceptor) -> C, rules: &[&Rule]) -> C {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        interceptor = interceptor.with_rule(r);
-    }
-    build(interceptor)
-}
-
 /// The AWS provider with a scripted ECS client (the other services answer nothing) and the
 /// product's own retry configuration.
 fn provider(ecs_rules: &[&Rule]) -> Arc<AwsProvider> {
-    let ecs = client(
-        |i| {
-            aws_sdk_ecs::Client::from_conf(
-                aws_sdk_ecs::Config::builder()
-                    .behavior_version(BehaviorVersion::latest())
-                    .region(Region::new("us-east-1"))
-                    .credentials_provider(Credentials::new("k", "s", None, None, "test"))
-                    .http_client(create_mock_http_client())
-                    .retry_config(pedestal::provider::aws::retry_config())
-                    .interceptor(i)
-                    .build(),
-            )
-        },
-        ecs_rules,
-    );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("k", "s", None, None, "test"))
-            .http_client(create_mock_http_client())
-            .build(),
-    );
-    let aas = aws_sdk_applicationautoscaling::Client::from_conf(
-        aws_sdk_applicationautoscaling::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("k", "s", None, None, "test"))
-            .http_client(create_mock_http_client())
-            .build(),
-    );
-    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-        aws_sdk_cloudwatchlogs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("k", "s", None, None, "test"))
-            .http_client(create_mock_http_client())
-            .build(),
-    );
-    let cw = aws_sdk_cloudwatch::Client::from_conf(
-        aws_sdk_cloudwatch::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("k", "s", None, None, "test"))
-            .http_client(create_mock_http_client())
-            .build(),
-    );
-    Arc::new(AwsProvider::from_clients(
-        Clients {
-            s3,
-            ecs,
-            aas,
-            logs,
-            cw,
-        },
-        "us-east-1",
-        AwsOptions {
-            poll_interval: Duration::from_millis(5),
-            ..AwsOptions::default()
-        },
-    ))
+    Arc::new(scripted_provider(ecs_rules, &[], Duration::from_millis(5)))
 }
 
 fn deployment(td: &str, status: &str, state: DeploymentRolloutState, running: i32) -> Deployment {

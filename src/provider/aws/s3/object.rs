@@ -55,6 +55,48 @@ fn url_encode(s: &str) -> String {
     out
 }
 
+/// The keys of the current objects under `prefix` (ListObjectsV2, every page).
+async fn list_prefix(
+    p: &AwsProvider,
+    bucket: &str,
+    prefix: &str,
+) -> Result<std::collections::BTreeSet<String>, ProviderError> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let resp = p
+            .clients
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token.take())
+            .send()
+            .await;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => {
+                let err = map(&format!("ListObjectsV2 s3://{bucket}/{prefix}"), e);
+                // A missing bucket holds nothing.
+                if err.is_not_found() {
+                    return Ok(out);
+                }
+                return Err(err);
+            }
+        };
+        out.extend(
+            resp.contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .map(str::to_string),
+        );
+        match resp.next_continuation_token() {
+            Some(t) if resp.is_truncated() == Some(true) => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// What is stored under the key now: (sha256 from metadata, version id, etag).
 async fn head_object(
     p: &AwsProvider,
@@ -482,12 +524,16 @@ pub async fn read_object(
     let bucket = attr::req_str(recorded, A::Bucket)?;
     let key = attr::req_str(recorded, A::Key)?;
     if let Some(files) = attr::map(recorded, A::Files) {
-        let Some(first) = files.keys().next() else {
-            return Ok(Some(recorded.clone()));
+        // A directory: every recorded file is under the prefix (or, when the files are not
+        // known, at least one object is).
+        let listed = list_prefix(p, bucket, key).await?;
+        let present = if files.is_empty() {
+            !listed.is_empty()
+        } else {
+            files
+                .keys()
+                .all(|rel| listed.contains(&format!("{key}{rel}")))
         };
-        let present = head_object(p, bucket, &format!("{key}{first}"))
-            .await?
-            .is_some();
         return Ok(present.then(|| recorded.clone()));
     }
     let Some((sha, version, etag, size)) = head_object(p, bucket, key).await? else {
