@@ -13,6 +13,7 @@
 //!    [`Persist::finish`]. Cancellation starts nothing new and lets in-flight steps finish.
 
 pub mod observer;
+mod release;
 pub mod walk;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,17 +23,17 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::addr::Address;
-use crate::plan::{Action, Plan, PlanMode, Reason, ResourceChange};
+use crate::plan::{Action, Plan, PlanMode, ResourceChange};
 use crate::provider::{
     Applied, ApplyResource, ErrorKind, LeftBehind, Owner, Provider, ProviderError,
 };
-use crate::resource::schema::{self, ecs_service as svc, ecs_task_definition as td};
+use crate::resource::schema::{self, ecs_service as svc};
 use crate::resource::{Attrs, Ref, ResourceKind, Value};
-use crate::state::{
-    Intent, JournalEntry, Outcome, Release, ResourceState, State, StateError, StateStore, Status,
-};
+use crate::state::{Intent, JournalEntry, ResourceState, State, StateError, StateStore, Status};
 
 pub use observer::{ApplyObserver, NullObserver, OpKind, RecordingObserver, TextObserver};
+pub use release::release_record;
+use release::{finish_release, release_start, until_interrupted};
 use walk::{Step, StepOutcome};
 
 /// Where the applier persists state as it goes. The applier calls it from one writer thread
@@ -609,33 +610,7 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
     // release: recorded as in progress now, finished below.
     let release = release_start(shared, change, &res).await;
     let result = if op == OpKind::Update {
-        let (id, mut before) = {
-            let st = lock(&shared.state);
-            match st.resources.get(addr) {
-                Some(rs) => (rs.id.clone(), rs.attrs.clone()),
-                None => (
-                    change.id.clone().unwrap_or_default(),
-                    change.before.clone().unwrap_or_default(),
-                ),
-            }
-        };
-        if release.is_some() {
-            // Whatever the service runs now, this release is to be rolled out and waited for.
-            before.remove(svc::Attr::TaskDefinition.as_str());
-        }
-        let call = with_ticker(shared, addr, op, shared.provider.update(&id, &before, &res));
-        let mut pointed = before.clone();
-        pointed.extend(res.attrs.clone());
-        until_interrupted(shared, release.is_some(), call)
-            .await
-            .map(|a| (a, false))
-            .map_err(|e| match e.kind {
-                ErrorKind::Interrupted => e.leaving(LeftBehind::Resource(Applied {
-                    id: id.clone(),
-                    attrs: pointed,
-                })),
-                _ => e,
-            })
+        run_update(shared, change, &res, release.is_some()).await
     } else {
         let call = with_ticker(shared, addr, op, create_or_adopt(shared, &res));
         until_interrupted(shared, release.is_some(), call).await
@@ -645,76 +620,131 @@ async fn run_step(shared: &Shared, change: &ResourceChange, down: bool) -> StepO
             if adopted {
                 shared.observer.adopted(addr, &applied.id);
             }
-            let deps = change.depends_on.clone();
-            shared
-                .commit(addr, |st| {
-                    st.intents.remove(addr);
-                    finish_release(st, release.as_ref(), Ok(()));
-                    st.resources.insert(
-                        addr.clone(),
-                        ResourceState {
-                            kind: change.kind,
-                            id: applied.id.clone(),
-                            attrs: applied.attrs.clone(),
-                            dependencies: deps,
-                            status: Status::Ok,
-                        },
-                    );
-                })
-                .await;
+            record_applied(shared, change, release.as_ref(), &applied).await;
             shared
                 .observer
                 .finished(addr, op, started.elapsed(), Some(&applied.id));
             StepOutcome::Done
         }
         Err(err) => {
-            let mut message = format!("{addr}: {}", err.message);
-            let deps = change.depends_on.clone();
-            shared
-                .commit(addr, |st| {
-                    if let Some(m) = finish_release(st, release.as_ref(), Err(&err)) {
-                        message = m;
-                    }
-                    match (&err.left_behind, op) {
-                        (LeftBehind::Resource(a), OpKind::Create) => {
-                            st.intents.remove(addr);
-                            st.resources.insert(
-                                addr.clone(),
-                                ResourceState {
-                                    kind: change.kind,
-                                    id: a.id.clone(),
-                                    attrs: a.attrs.clone(),
-                                    dependencies: deps,
-                                    status: Status::Tainted,
-                                },
-                            );
-                        }
-                        // The service was pointed at the release before the wait stopped.
-                        (LeftBehind::Resource(a), OpKind::Update) => {
-                            st.resources.insert(
-                                addr.clone(),
-                                ResourceState {
-                                    kind: change.kind,
-                                    id: a.id.clone(),
-                                    attrs: a.attrs.clone(),
-                                    dependencies: deps,
-                                    status: Status::Ok,
-                                },
-                            );
-                        }
-                        // The call may have taken effect: keep the intent so the next run adopts.
-                        (LeftBehind::Unknown, _) => {}
-                        (_, OpKind::Create) => {
-                            st.intents.remove(addr);
-                        }
-                        _ => {}
-                    }
-                })
-                .await;
+            let message = record_failed(shared, change, op, release.as_ref(), &err).await;
             shared.observer.failed(addr, op, &message);
             StepOutcome::Failed(message)
         }
     }
+}
+
+/// The provider update for an `up` step of an existing resource, against what state holds
+/// for it. An interrupted release wait leaves the service recorded as pointed at the release.
+async fn run_update(
+    shared: &Shared,
+    change: &ResourceChange,
+    res: &ApplyResource,
+    release: bool,
+) -> Result<(Applied, bool), ProviderError> {
+    let addr = &change.address;
+    let (id, mut before) = {
+        let st = lock(&shared.state);
+        match st.resources.get(addr) {
+            Some(rs) => (rs.id.clone(), rs.attrs.clone()),
+            None => (
+                change.id.clone().unwrap_or_default(),
+                change.before.clone().unwrap_or_default(),
+            ),
+        }
+    };
+    if release {
+        // Whatever the service runs now, this release is to be rolled out and waited for.
+        before.remove(svc::Attr::TaskDefinition.as_str());
+    }
+    let call = with_ticker(
+        shared,
+        addr,
+        OpKind::Update,
+        shared.provider.update(&id, &before, res),
+    );
+    let mut pointed = before.clone();
+    pointed.extend(res.attrs.clone());
+    until_interrupted(shared, release, call)
+        .await
+        .map(|a| (a, false))
+        .map_err(|e| match e.kind {
+            ErrorKind::Interrupted => e.leaving(LeftBehind::Resource(Applied {
+                id: id.clone(),
+                attrs: pointed,
+            })),
+            _ => e,
+        })
+}
+
+/// Records a successful `up` step: the resource in state, its intent gone, its release done.
+async fn record_applied(
+    shared: &Shared,
+    change: &ResourceChange,
+    release: Option<&release::ReleaseStarted>,
+    applied: &Applied,
+) {
+    let addr = &change.address;
+    shared
+        .commit(addr, |st| {
+            st.intents.remove(addr);
+            finish_release(st, release, Ok(()));
+            st.resources.insert(
+                addr.clone(),
+                ResourceState {
+                    kind: change.kind,
+                    id: applied.id.clone(),
+                    attrs: applied.attrs.clone(),
+                    dependencies: change.depends_on.clone(),
+                    status: Status::Ok,
+                },
+            );
+        })
+        .await;
+}
+
+/// Records a failed `up` step: what the provider left behind (a tainted create, a service
+/// pointed at the release) and the release's outcome. Returns the message to report.
+async fn record_failed(
+    shared: &Shared,
+    change: &ResourceChange,
+    op: OpKind,
+    release: Option<&release::ReleaseStarted>,
+    err: &ProviderError,
+) -> String {
+    let addr = &change.address;
+    let mut message = format!("{addr}: {}", err.message);
+    shared
+        .commit(addr, |st| {
+            if let Some(m) = finish_release(st, release, Err(err)) {
+                message = m;
+            }
+            let left = |a: &Applied, status| ResourceState {
+                kind: change.kind,
+                id: a.id.clone(),
+                attrs: a.attrs.clone(),
+                dependencies: change.depends_on.clone(),
+                status,
+            };
+            match (&err.left_behind, op) {
+                (LeftBehind::Resource(a), OpKind::Create) => {
+                    st.intents.remove(addr);
+                    st.resources.insert(addr.clone(), left(a, Status::Tainted));
+                }
+                // The service was pointed at the release before the wait stopped.
+                (LeftBehind::Resource(a), OpKind::Update) => {
+                    st.resources.insert(addr.clone(), left(a, Status::Ok));
+                }
+                // The call may have taken effect: keep the intent so the next run adopts.
+                (LeftBehind::Unknown, _) => {}
+                (_, OpKind::Create) => {
+                    st.intents.remove(addr);
+                }
+                _ => {}
+            }
+        })
+        .await;
+    message
 }
 
 /// Before creating, look for the physical resource: adopt it when a previous run of this very
@@ -857,239 +887,6 @@ async fn prune(shared: &Shared, prunes: &[crate::plan::Prune]) -> Vec<Failure> {
         }
     }
     failures
-}
-
-/// A release in progress: where its record sits in the endpoint's history.
-struct ReleaseStarted {
-    endpoint: String,
-    index: usize,
-    waited: bool,
-    /// How the earlier run of this very release ended, when this run finishes it.
-    resumed: Option<Outcome>,
-}
-
-/// A release that did not finish (its run crashed, or Ctrl-C stopped the wait) is finished by
-/// the next run of the same revision: its record becomes in progress again, with this run's
-/// metadata, and keeps its start time. Returns how the earlier run ended, `None` when `record`
-/// is a new release. A crashed run's record left `in_progress` by a run of another revision is
-/// marked interrupted, so history never shows two releases in progress.
-fn resume(list: &mut [Release], record: &Release) -> Option<Outcome> {
-    let last = list.last_mut()?;
-    if !matches!(last.outcome, Outcome::InProgress | Outcome::Interrupted) {
-        return None;
-    }
-    if last.task_definition_arn != record.task_definition_arn || last.version != record.version {
-        if last.outcome == Outcome::InProgress {
-            last.outcome = Outcome::Interrupted;
-            last.reason = Some("the run stopped before the release finished".to_string());
-        }
-        return None;
-    }
-    let earlier = last.outcome;
-    *last = Release {
-        started_at: last.started_at.clone(),
-        ..record.clone()
-    };
-    Some(earlier)
-}
-
-/// Whether this service change is a release: a create, a new task definition revision, or
-/// an endpoint whose last release did not finish. If so, records it as in progress.
-async fn release_start(
-    shared: &Shared,
-    change: &ResourceChange,
-    res: &ApplyResource,
-) -> Option<ReleaseStarted> {
-    if change.kind != ResourceKind::EcsService {
-        return None;
-    }
-    let td_arn = res
-        .attrs
-        .get(svc::Attr::TaskDefinition.as_str())?
-        .as_str()?
-        .to_string();
-    let forced = matches!(
-        change.reason,
-        Some(Reason::ReleaseUnfinished { .. } | Reason::RolledBack { .. })
-    );
-    let endpoint = change.address.block().to_string();
-    let mut started = None;
-    shared
-        .commit(&change.address, |st| {
-            let running = st
-                .resources
-                .get(&change.address)
-                .and_then(|r| r.attrs.get(svc::Attr::TaskDefinition.as_str()))
-                .and_then(Value::as_str);
-            if !forced && running == Some(td_arn.as_str()) {
-                return;
-            }
-            let mut record = release_record(st, &td_arn);
-            record.started_at = now_rfc3339();
-            record.spec_digest = shared.release_meta.spec_digest.clone();
-            record.git_commit = shared.release_meta.git_commit.clone();
-            record.who = shared.release_meta.who.clone();
-            let list = st.releases.entry(endpoint.clone()).or_default();
-            let resumed = resume(list, &record);
-            let index = match resumed {
-                Some(_) => list.len() - 1,
-                None => {
-                    list.push(record);
-                    list.len() - 1
-                }
-            };
-            started = Some(ReleaseStarted {
-                endpoint: endpoint.clone(),
-                index,
-                resumed,
-                waited: res
-                    .attrs
-                    .get(svc::Attr::Deployment.as_str())
-                    .and_then(Value::as_map)
-                    .and_then(|d| d.get(svc::Deployment::Wait.as_str()))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(svc::DEFAULT_WAIT),
-            });
-        })
-        .await;
-    started
-}
-
-/// A release record for the revision `td_arn`, filled from the task definition in state.
-pub fn release_record(st: &State, td_arn: &str) -> Release {
-    let td = st
-        .resources
-        .values()
-        .find(|r| r.kind == ResourceKind::EcsTaskDefinition && r.id == td_arn);
-    let model = td
-        .and_then(|td| td.attrs.get(td::Attr::Model.as_str()))
-        .and_then(Value::as_map);
-    let model_str = |k: td::Model| {
-        model
-            .and_then(|m| m.get(k.as_str()))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let revision = td_arn.rsplit(':').next().and_then(|r| r.parse().ok());
-    Release {
-        version: model
-            .and_then(|m| m.get(td::Model::Version.as_str()))
-            .map(Value::to_plain_string)
-            .unwrap_or_else(|| format!("revision {}", revision.unwrap_or(0))),
-        task_definition_arn: td_arn.to_string(),
-        revision,
-        artifact_sha256: model_str(td::Model::Sha256),
-        artifact_uri: model_str(td::Model::Artifact),
-        image: td
-            .and_then(|td| td.attrs.get(td::Attr::Container.as_str()))
-            .and_then(Value::as_map)
-            .and_then(|c| c.get(td::Container::Image.as_str()))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        ..Release::default()
-    }
-}
-
-/// Runs a service call; for a release, the first Ctrl-C stops waiting at once (ECS carries
-/// on with the deployment) and the call ends as [`ErrorKind::Interrupted`], leaving the
-/// service recorded as pointed at the release.
-async fn until_interrupted<T>(
-    shared: &Shared,
-    release: bool,
-    call: impl std::future::Future<Output = Result<T, ProviderError>>,
-) -> Result<T, ProviderError> {
-    let Some(mut cancel) = shared.cancel.clone().filter(|_| release) else {
-        return call.await;
-    };
-    tokio::select! {
-        out = call => out,
-        // The call may have taken effect (a create's intent stays, so the next run adopts).
-        _ = cancel.wait_for(|c| *c) => Err(ProviderError::new(
-            ErrorKind::Interrupted,
-            "interrupted: stopped waiting for the release; the deployment goes on in ECS \
-             (`pedestal status` shows it, the next apply waits for it again)",
-        ).leaving(LeftBehind::Unknown)),
-    }
-}
-
-/// Finishes the release record started by [`release_start`]. Returns a reworded error message
-/// for rollbacks, failures, timeouts and interrupts.
-fn finish_release(
-    st: &mut State,
-    started: Option<&ReleaseStarted>,
-    outcome: Result<(), &ProviderError>,
-) -> Option<String> {
-    let started = started?;
-    let record = st
-        .releases
-        .get_mut(&started.endpoint)?
-        .get_mut(started.index)?;
-    let version = record.version.clone();
-    let block = &started.endpoint;
-    record.finished_at = Some(now_rfc3339());
-    let outcome_kind = outcome.err().map(|e| &e.kind);
-    let (outcome, reason, message) = match outcome {
-        Ok(()) => {
-            let mut notes = Vec::new();
-            if let Some(earlier) = started.resumed {
-                notes.push(format!(
-                    "finished by a later apply (the earlier run was {})",
-                    match earlier {
-                        Outcome::InProgress => "stopped before it finished",
-                        _ => "interrupted",
-                    }
-                ));
-            }
-            if !started.waited {
-                notes.push("not waited for (deployment.wait = false)".to_string());
-            }
-            (
-                Outcome::Completed,
-                (!notes.is_empty()).then(|| notes.join("; ")),
-                None,
-            )
-        }
-        Err(e) => match &e.kind {
-            ErrorKind::RolledBack { to, reason, .. } => (
-                Outcome::RolledBackByEcs,
-                Some(reason.clone()),
-                Some(format!(
-                    "{block}: ECS rolled back release {version} to {to}: {reason}"
-                )),
-            ),
-            ErrorKind::Interrupted => (
-                Outcome::Interrupted,
-                Some("Ctrl-C while waiting for the rollout".to_string()),
-                Some(format!("{block}: release {version}: {}", e.message)),
-            ),
-            ErrorKind::RolloutFailed { .. } | ErrorKind::Timeout => (
-                Outcome::Failed,
-                Some(e.message.clone()),
-                Some(format!("{block}: release {version}: {}", e.message)),
-            ),
-            // The service call itself failed: the usual message names the resource.
-            _ => (Outcome::Failed, Some(e.message.clone()), None),
-        },
-    };
-    record.outcome = outcome;
-    record.reason = reason;
-    // The deployment alarms that failed or rolled back the release, when an alarm did.
-    record.alarm = match outcome_err_alarms(outcome_kind) {
-        [] => None,
-        names => Some(names.join(", ")),
-    };
-    message
-}
-
-/// The alarms a rollout outcome names.
-fn outcome_err_alarms(kind: Option<&ErrorKind>) -> &[String] {
-    match kind {
-        Some(ErrorKind::RolledBack { alarms, .. } | ErrorKind::RolloutFailed { alarms, .. }) => {
-            alarms
-        }
-        _ => &[],
-    }
 }
 
 /// The addresses a plan touches (for `--target` filtering by the caller and for reports).

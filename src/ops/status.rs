@@ -15,6 +15,7 @@ use super::OpsError;
 use super::state::StateRequest;
 use crate::provider::aws::status::{
     self as live, AlarmStatus, BucketStatus, ClusterStatus, ScalingStatus, ServiceEvent,
+    ServiceStatus,
 };
 use crate::resource::schema::{
     cloudwatch_alarm, ecs_cluster, ecs_service as svc, s3_bucket, scaling_target,
@@ -82,32 +83,16 @@ pub async fn status(
     endpoint: Option<&str>,
 ) -> Result<Status, OpsError> {
     let config = super::load_config(dir, &req.env, &req.vars)?;
-    let st = state::open(&config)?
-        .read()?
+    let store: std::sync::Arc<dyn state::StateStore> = std::sync::Arc::from(state::open(&config)?);
+    let st = super::read_store(&store)
+        .await?
         .unwrap_or_else(|| State::new(&config.stack, &config.env));
     let want = endpoint.map(super::releases::endpoint_block);
     let settings = super::provider_settings(&config.provider, &config.region);
     let p = super::connect(&settings, &config.root).await;
     let err = |e| OpsError::Status(Box::new(e));
 
-    // Services by cluster.
-    let mut by_cluster: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for (addr, rs) in &st.resources {
-        if rs.kind != ResourceKind::EcsService || want.as_deref().is_some_and(|w| addr.block() != w)
-        {
-            continue;
-        }
-        let (Some(cluster), Some(name)) = (
-            attr_str(&st, addr, svc::Attr::Cluster.as_str()),
-            attr_str(&st, addr, svc::Attr::Name.as_str()),
-        ) else {
-            continue;
-        };
-        by_cluster
-            .entry(cluster.to_string())
-            .or_default()
-            .push((addr.block().to_string(), name.to_string()));
-    }
+    let by_cluster = services_by_cluster(&st, want.as_deref());
     if let Some(w) = &want
         && by_cluster.is_empty()
     {
@@ -116,25 +101,96 @@ pub async fn status(
         }
         .into());
     }
-    let scaling_ids: Vec<String> = st
-        .resources
-        .values()
-        .filter(|r| r.kind == ResourceKind::ScalingTarget)
-        .filter_map(|r| {
-            r.attrs
-                .get(scaling_target::Attr::ResourceId.as_str())
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .collect();
+    let scaling_ids = recorded(
+        &st,
+        ResourceKind::ScalingTarget,
+        scaling_target::Attr::ResourceId.as_str(),
+    );
     let scaling: BTreeMap<String, ScalingStatus> = if scaling_ids.is_empty() {
         BTreeMap::new()
     } else {
         live::scaling(&p, &scaling_ids).await.map_err(err)?
     };
 
-    // Alarms by endpoint, read together (DescribeAlarms, 100 a call).
-    let mut alarm_names: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (alarm_names, mut alarm_states) = alarms(&p, &st, &by_cluster).await.map_err(err)?;
+
+    let mut endpoints = Vec::new();
+    for (cluster, list) in &by_cluster {
+        let names: Vec<String> = list.iter().map(|(_, n)| n.clone()).collect();
+        let found = live::services(&p, cluster, &names).await.map_err(err)?;
+        for ((endpoint, _), s) in list.iter().zip(found) {
+            let mut status = endpoint_status(&st, endpoint, cluster, s, &scaling);
+            if let Some(names) = alarm_names.get(endpoint) {
+                status.alarms = names
+                    .iter()
+                    .filter_map(|n| alarm_states.remove(n))
+                    .collect();
+                status.alarms.sort_by(|a, b| a.name.cmp(&b.name));
+            }
+            endpoints.push(status);
+        }
+    }
+    endpoints.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+
+    let mut clusters = Vec::new();
+    let mut buckets = Vec::new();
+    if want.is_none() {
+        let cluster_names = recorded(
+            &st,
+            ResourceKind::EcsCluster,
+            ecs_cluster::Attr::Name.as_str(),
+        );
+        if !cluster_names.is_empty() {
+            clusters = live::clusters(&p, &cluster_names).await.map_err(err)?;
+        }
+        for name in recorded(
+            &st,
+            ResourceKind::S3Bucket,
+            s3_bucket::Attr::Bucket.as_str(),
+        ) {
+            buckets.push(live::bucket(&p, &name).await.map_err(err)?);
+        }
+    }
+    Ok(Status {
+        format_version: "1",
+        stack: config.stack.clone(),
+        env: config.env.clone(),
+        endpoints,
+        clusters,
+        buckets,
+    })
+}
+
+/// Cluster → (endpoint block, service name) of every service in state (or the one endpoint
+/// `want` names).
+fn services_by_cluster(st: &State, want: Option<&str>) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut by_cluster: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for (addr, rs) in &st.resources {
+        if rs.kind != ResourceKind::EcsService || want.is_some_and(|w| addr.block() != w) {
+            continue;
+        }
+        let (Some(cluster), Some(name)) = (
+            attr_str(st, addr, svc::Attr::Cluster.as_str()),
+            attr_str(st, addr, svc::Attr::Name.as_str()),
+        ) else {
+            continue;
+        };
+        by_cluster
+            .entry(cluster.to_string())
+            .or_default()
+            .push((addr.block().to_string(), name.to_string()));
+    }
+    by_cluster
+}
+
+/// The alarms in state of the endpoints shown (endpoint → alarm names) and their live state
+/// by name, read together (DescribeAlarms, 100 a call).
+async fn alarms(
+    p: &crate::provider::aws::AwsProvider,
+    st: &State,
+    by_cluster: &BTreeMap<String, Vec<(String, String)>>,
+) -> Result<(AlarmNames, BTreeMap<String, AlarmStatus>), crate::provider::ProviderError> {
+    let mut alarm_names: AlarmNames = BTreeMap::new();
     for (addr, rs) in &st.resources {
         if rs.kind != ResourceKind::CloudwatchAlarm
             || !by_cluster
@@ -157,113 +213,78 @@ pub async fn status(
         }
     }
     let all_alarms: Vec<String> = alarm_names.values().flatten().cloned().collect();
-    let mut alarm_states: BTreeMap<String, AlarmStatus> = if all_alarms.is_empty() {
+    let states = if all_alarms.is_empty() {
         BTreeMap::new()
     } else {
-        live::alarms(&p, &all_alarms)
-            .await
-            .map_err(err)?
+        live::alarms(p, &all_alarms)
+            .await?
             .into_iter()
             .map(|a| (a.name.clone(), a))
             .collect()
     };
+    Ok((alarm_names, states))
+}
 
-    let mut endpoints = Vec::new();
-    for (cluster, list) in &by_cluster {
-        let names: Vec<String> = list.iter().map(|(_, n)| n.clone()).collect();
-        let found = live::services(&p, cluster, &names).await.map_err(err)?;
-        for ((endpoint, _), s) in list.iter().zip(found) {
-            let primary = s.deployments.iter().find(|d| d.status == "PRIMARY");
-            let history = st.releases.get(endpoint);
-            let release = history
-                .and_then(|h| {
-                    h.iter()
-                        .rev()
-                        .find(|r| r.task_definition_arn == s.task_definition)
-                })
-                .map(|r| r.version.clone());
-            let cluster_name = cluster.rsplit('/').next().unwrap_or(cluster);
-            let autoscaling = scaling
-                .get(&format!("service/{cluster_name}/{}", s.name))
-                .map(|a| Autoscaling {
-                    min: a.min,
-                    max: a.max,
-                    current: s.desired,
-                });
-            endpoints.push(EndpointStatus {
-                endpoint: endpoint.clone(),
-                cluster: cluster_name.to_string(),
-                service: s.name.clone(),
-                service_status: s.status.clone(),
-                release,
-                revision: s
-                    .task_definition
-                    .rsplit(':')
-                    .next()
-                    .and_then(|r| r.parse().ok()),
-                task_definition: s.task_definition.clone(),
-                desired: s.desired,
-                running: s.running,
-                pending: s.pending,
-                rollout_state: primary.and_then(|d| d.rollout_state.clone()),
-                rollout_reason: primary
-                    .and_then(|d| d.rollout_state_reason.clone())
-                    .filter(|r| !r.is_empty()),
-                other_deployments: s.deployments.len().saturating_sub(1),
-                events: s.events,
-                autoscaling,
-                alarms: alarm_names
-                    .get(endpoint)
-                    .map(|names| {
-                        let mut v: Vec<AlarmStatus> = names
-                            .iter()
-                            .filter_map(|n| alarm_states.remove(n))
-                            .collect();
-                        v.sort_by(|a, b| a.name.cmp(&b.name));
-                        v
-                    })
-                    .unwrap_or_default(),
-            });
-        }
-    }
-    endpoints.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+/// Endpoint block → the names of its alarms in state.
+type AlarmNames = BTreeMap<String, Vec<String>>;
 
-    let mut clusters = Vec::new();
-    let mut buckets = Vec::new();
-    if want.is_none() {
-        let cluster_names: Vec<String> = st
-            .resources
-            .values()
-            .filter(|r| r.kind == ResourceKind::EcsCluster)
-            .filter_map(|r| {
-                r.attrs
-                    .get(ecs_cluster::Attr::Name.as_str())
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .collect();
-        if !cluster_names.is_empty() {
-            clusters = live::clusters(&p, &cluster_names).await.map_err(err)?;
-        }
-        for r in st.resources.values() {
-            if r.kind != ResourceKind::S3Bucket {
-                continue;
-            }
-            if let Some(name) = r
-                .attrs
-                .get(s3_bucket::Attr::Bucket.as_str())
-                .and_then(Value::as_str)
-            {
-                buckets.push(live::bucket(&p, name).await.map_err(err)?);
-            }
-        }
+/// The string attribute `key` of every recorded resource of `kind`, in address order.
+fn recorded(st: &State, kind: ResourceKind, key: &str) -> Vec<String> {
+    st.resources
+        .values()
+        .filter(|r| r.kind == kind)
+        .filter_map(|r| r.attrs.get(key).and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// One endpoint's status from its live service, its release history and its scaling target.
+fn endpoint_status(
+    st: &State,
+    endpoint: &str,
+    cluster: &str,
+    s: ServiceStatus,
+    scaling: &BTreeMap<String, ScalingStatus>,
+) -> EndpointStatus {
+    let primary = s.deployments.iter().find(|d| d.status == "PRIMARY");
+    let release = st
+        .releases
+        .get(endpoint)
+        .and_then(|h| {
+            h.iter()
+                .rev()
+                .find(|r| r.task_definition_arn == s.task_definition)
+        })
+        .map(|r| r.version.clone());
+    let cluster_name = cluster.rsplit('/').next().unwrap_or(cluster);
+    let autoscaling = scaling
+        .get(&format!("service/{cluster_name}/{}", s.name))
+        .map(|a| Autoscaling {
+            min: a.min,
+            max: a.max,
+            current: s.desired,
+        });
+    EndpointStatus {
+        endpoint: endpoint.to_string(),
+        cluster: cluster_name.to_string(),
+        service: s.name.clone(),
+        service_status: s.status.clone(),
+        release,
+        revision: s
+            .task_definition
+            .rsplit(':')
+            .next()
+            .and_then(|r| r.parse().ok()),
+        task_definition: s.task_definition.clone(),
+        desired: s.desired,
+        running: s.running,
+        pending: s.pending,
+        rollout_state: primary.and_then(|d| d.rollout_state.clone()),
+        rollout_reason: primary
+            .and_then(|d| d.rollout_state_reason.clone())
+            .filter(|r| !r.is_empty()),
+        other_deployments: s.deployments.len().saturating_sub(1),
+        events: s.events,
+        autoscaling,
+        alarms: Vec::new(),
     }
-    Ok(Status {
-        format_version: "1",
-        stack: config.stack.clone(),
-        env: config.env.clone(),
-        endpoints,
-        clusters,
-        buckets,
-    })
 }

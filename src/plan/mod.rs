@@ -3,6 +3,7 @@
 
 pub mod file;
 mod planner;
+mod releases;
 
 use std::collections::{BTreeMap, BTreeSet};
 

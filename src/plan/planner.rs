@@ -20,16 +20,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::{
-    Action, Drift, OutputChange, Plan, PlanMode, Prune, PrunedObject, Reason, ReleaseChange,
-    ResourceChange, StateRef,
-};
+use super::releases;
+use super::{Action, Drift, OutputChange, Plan, PlanMode, Reason, ResourceChange, StateRef};
 use crate::addr::Address;
 use crate::graph::Dag;
-use crate::resource::schema::{self, ecs_task_definition as td, s3_object};
+use crate::resource::schema::{self, s3_object};
 use crate::resource::{Attrs, ReplaceOrder, Resource, ResourceKind, Value};
 use crate::spec::Config;
-use crate::state::{Outcome, ResourceState, State, Status};
+use crate::state::{ResourceState, State, Status};
 
 /// What the plan is asked to do.
 #[derive(Clone, Debug, Default)]
@@ -265,7 +263,7 @@ fn walk_normal(
         .iter()
         .map(|d| (&d.address, drifted_attrs(d)))
         .collect();
-    let unfinished = unfinished_releases(prior);
+    let unfinished = releases::unfinished(prior);
     let mut changes: Vec<ResourceChange> = Vec::with_capacity(nodes.len());
     let mut prevented: Vec<(Address, &'static str)> = Vec::new();
     let mut planned = Planned {
@@ -652,23 +650,9 @@ fn finish(
     changes: Vec<ResourceChange>,
     outputs: BTreeMap<String, OutputChange>,
 ) -> Plan {
-    let mut releases = releases(&changes);
-    for c in &changes {
-        let Some(reason @ (Reason::ReleaseUnfinished { .. } | Reason::RolledBack { .. })) =
-            &c.reason
-        else {
-            continue;
-        };
-        let endpoint = c.address.block().to_string();
-        if let Some(r) = releases.iter_mut().find(|r| r.endpoint == endpoint) {
-            r.note = reason.release_text();
-        } else {
-            releases.push(rerelease(prior, &changes, &endpoint, reason));
-        }
-    }
-    releases.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    let releases = releases::view(prior, &changes);
     let prunes = if opts.mode == PlanMode::Normal {
-        prunes(prior, &changes, &releases)
+        releases::prunes(prior, &changes, &releases)
     } else {
         Vec::new()
     };
@@ -746,197 +730,4 @@ fn drifted_attrs(d: &Drift) -> BTreeSet<String> {
             .cloned()
             .collect(),
     }
-}
-
-/// Endpoint block → why its release is still to be done, from its last release record.
-fn unfinished_releases(prior: &State) -> HashMap<&str, Reason> {
-    prior
-        .releases
-        .iter()
-        .filter_map(|(endpoint, list)| {
-            let last = list.last()?;
-            let reason = match last.outcome {
-                Outcome::Completed => return None,
-                Outcome::RolledBack => Reason::RolledBack {
-                    version: last.version.clone(),
-                },
-                outcome => Reason::ReleaseUnfinished {
-                    version: last.version.clone(),
-                    outcome,
-                    detail: last.reason.clone(),
-                },
-            };
-            Some((endpoint.as_str(), reason))
-        })
-        .collect()
-}
-
-/// The release view of an endpoint released again with an unchanged task definition: from
-/// what its last record says runs to what the spec's task definition serves.
-fn rerelease(
-    prior: &State,
-    changes: &[ResourceChange],
-    endpoint: &str,
-    reason: &Reason,
-) -> ReleaseChange {
-    let last = prior.releases.get(endpoint).and_then(|l| l.last());
-    let td_attrs = changes
-        .iter()
-        .find(|c| c.kind == ResourceKind::EcsTaskDefinition && c.address.block() == endpoint)
-        .and_then(|c| c.after.as_ref());
-    let get = |outer: td::Attr, inner: &str| -> Option<String> {
-        let v = td_attrs?.get(outer.as_str())?.as_map()?.get(inner)?;
-        Some(v.as_str().map_or_else(|| v.to_string(), str::to_string))
-    };
-    let version_before = match reason {
-        Reason::RolledBack { version } => Some(version.clone()),
-        _ => prior
-            .releases
-            .get(endpoint)
-            .and_then(|l| l.iter().rev().find(|r| r.outcome.settled()))
-            .map(|r| r.version.clone()),
-    };
-    ReleaseChange {
-        endpoint: endpoint.to_string(),
-        version_before,
-        version_after: get(td::Attr::Model, td::Model::Version.as_str())
-            .or_else(|| last.map(|r| r.version.clone())),
-        image_before: last.map(|r| r.image.clone()),
-        image_after: get(td::Attr::Container, td::Container::Image.as_str())
-            .or_else(|| last.map(|r| r.image.clone())),
-        artifact_sha256_before: last.and_then(|r| r.artifact_sha256.clone()),
-        artifact_sha256_after: get(td::Attr::Model, td::Model::Sha256.as_str())
-            .or_else(|| last.and_then(|r| r.artifact_sha256.clone())),
-        note: reason.release_text(),
-    }
-}
-
-/// For each artifact whose object changes: the old objects beyond what the last `retain`
-/// releases of every endpoint reference (the releases of this plan counted in), removed once
-/// the apply's releases complete. Objects no release names are kept.
-fn prunes(prior: &State, changes: &[ResourceChange], releases: &[ReleaseChange]) -> Vec<Prune> {
-    use s3_object::Attr as O;
-    let mut out = Vec::new();
-    for c in changes {
-        if c.kind != ResourceKind::S3Object || c.action != Action::Update {
-            continue;
-        }
-        let (Some(before), Some(after)) = (&c.before, &c.after) else {
-            continue;
-        };
-        let str_of = |a: &Attrs, k: O| {
-            a.get(k.as_str())
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let (Some(bucket), Some(key), Some(sha)) = (
-            str_of(after, O::Bucket),
-            str_of(after, O::Key),
-            str_of(after, O::Sha256),
-        ) else {
-            continue;
-        };
-        let retain = after
-            .get(O::Retain.as_str())
-            .and_then(Value::as_i64)
-            .unwrap_or(s3_object::DEFAULT_RETAIN)
-            .max(1) as usize;
-        let mut kept: BTreeMap<String, String> = before
-            .get(O::Kept.as_str())
-            .and_then(Value::as_map)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let (Some(k), Some(s)) = (str_of(before, O::Key), str_of(before, O::Sha256)) {
-            kept.entry(k).or_insert(s);
-        }
-        // Which shas the last `retain` releases of each endpoint reference; a release this
-        // plan makes counts as the newest.
-        let mut recent: BTreeSet<&str> = BTreeSet::new();
-        let mut named: BTreeMap<&str, &str> = BTreeMap::new();
-        for (endpoint, list) in &prior.releases {
-            let new_release = releases
-                .iter()
-                .any(|r| &r.endpoint == endpoint && r.artifact_sha256_after.is_some());
-            let take = if new_release { retain - 1 } else { retain };
-            for (i, r) in list.iter().enumerate() {
-                let Some(s) = r.artifact_sha256.as_deref() else {
-                    continue;
-                };
-                named.insert(s, &r.version);
-                if i + take >= list.len() {
-                    recent.insert(s);
-                }
-            }
-        }
-        let label = |k: &str, s: &str| -> String {
-            named
-                .get(s)
-                .map(|v| v.to_string())
-                .or_else(|| {
-                    releases
-                        .iter()
-                        .find(|r| r.artifact_sha256_after.as_deref() == Some(s))
-                        .and_then(|r| r.version_after.clone())
-                })
-                .unwrap_or_else(|| format!("{k} (sha256 {})", &s[..s.len().min(12)]))
-        };
-        let mut objects = Vec::new();
-        let mut keep_labels = BTreeSet::new();
-        for (k, s) in &kept {
-            if *k == key || recent.contains(s.as_str()) || !named.contains_key(s.as_str()) {
-                keep_labels.insert(label(k, s));
-            } else {
-                objects.push(PrunedObject {
-                    key: k.clone(),
-                    label: label(k, s),
-                });
-            }
-        }
-        if objects.is_empty() {
-            continue;
-        }
-        keep_labels.insert(label(&key, &sha));
-        out.push(Prune {
-            address: c.address.clone(),
-            bucket,
-            objects,
-            kept: keep_labels.into_iter().collect(),
-        });
-    }
-    out
-}
-
-/// The endpoint release view: one entry per task definition that changes.
-fn releases(changes: &[ResourceChange]) -> Vec<ReleaseChange> {
-    let mut out: Vec<ReleaseChange> = changes
-        .iter()
-        .filter(|c| c.kind == ResourceKind::EcsTaskDefinition && c.action != Action::NoOp)
-        .map(|c| {
-            let get = |attrs: &Option<Attrs>, outer: td::Attr, inner: &str| -> Option<String> {
-                let v = attrs.as_ref()?.get(outer.as_str())?.as_map()?.get(inner)?;
-                Some(v.as_str().map_or_else(|| v.to_string(), str::to_string))
-            };
-            let model =
-                |attrs: &Option<Attrs>, k: td::Model| get(attrs, td::Attr::Model, k.as_str());
-            let image = |attrs: &Option<Attrs>| {
-                get(attrs, td::Attr::Container, td::Container::Image.as_str())
-            };
-            ReleaseChange {
-                endpoint: c.address.block().to_string(),
-                version_before: model(&c.before, td::Model::Version),
-                version_after: model(&c.after, td::Model::Version),
-                image_before: image(&c.before),
-                image_after: image(&c.after),
-                artifact_sha256_before: model(&c.before, td::Model::Sha256),
-                artifact_sha256_after: model(&c.after, td::Model::Sha256),
-                note: None,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
-    out
 }

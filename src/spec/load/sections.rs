@@ -9,6 +9,9 @@ use crate::spec::Backend;
 use crate::spec::diag::{ErrorCode, Span, did_you_mean};
 use crate::spec::raw::{Entry, Node, NodeKind};
 
+/// `[backend]` string values by key, with where each was written.
+type BackendFields = BTreeMap<String, (String, Span)>;
+
 impl Loader<'_> {
     pub(super) fn stack_section(&mut self, e: &Entry) {
         let Some(entries) = self.table_entries(e, "[stack]") else {
@@ -131,6 +134,32 @@ impl Loader<'_> {
         let Some(entries) = self.table_entries(e, "[backend]") else {
             return;
         };
+        let (fields, encrypt) = self.backend_fields(&entries);
+        let ty = fields.get("type").map(|(t, s)| (t.clone(), s.clone()));
+        match ty.as_ref().map(|(t, s)| (t.as_str(), s)) {
+            None | Some(("local", _)) => self.local_backend(&fields, encrypt.as_ref()),
+            Some(("s3", _)) => {
+                let written: Vec<String> = entries.iter().map(|f| f.key.clone()).collect();
+                self.s3_backend(e, &written, &fields, encrypt.as_ref());
+            }
+            Some((other, span)) => {
+                let span = span.clone();
+                let help = did_you_mean(other, ["local", "s3"])
+                    .unwrap_or_else(|| "use `local` or `s3`".into());
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("unknown backend type {other:?}"),
+                    "not a backend type",
+                )
+                .help = Some(help);
+            }
+        }
+    }
+
+    /// The `[backend]` keys as static strings with their spans, and `encrypt` apart (a bool);
+    /// unknown keys and values of the wrong type are reported.
+    fn backend_fields(&mut self, entries: &[Entry]) -> (BackendFields, Option<(bool, Span)>) {
         const KEYS: [&str; 7] = [
             "type",
             "path",
@@ -140,9 +169,9 @@ impl Loader<'_> {
             "encrypt",
             "kms_key_id",
         ];
-        let mut fields: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        let mut fields: BackendFields = BTreeMap::new();
         let mut encrypt: Option<(bool, Span)> = None;
-        for f in &entries {
+        for f in entries {
             if !KEYS.contains(&f.key.as_str()) {
                 self.unknown_key(f, &f.key, &KEYS, "[backend]");
                 continue;
@@ -166,90 +195,77 @@ impl Loader<'_> {
                 fields.insert(f.key.clone(), (v, f.value.span.clone()));
             }
         }
-        let ty = fields.get("type").map(|(t, s)| (t.clone(), s.clone()));
-        match ty.as_ref().map(|(t, s)| (t.as_str(), s)) {
-            None | Some(("local", _)) => {
-                if let Some((_, s)) = &encrypt {
-                    let s = s.clone();
+        (fields, encrypt)
+    }
+
+    /// `type = "local"` (or no type): only `path` applies.
+    fn local_backend(&mut self, fields: &BackendFields, encrypt: Option<&(bool, Span)>) {
+        let s3_only = encrypt.map(|(_, s)| ("encrypt", s)).into_iter().chain(
+            ["bucket", "key", "region", "kms_key_id"]
+                .into_iter()
+                .filter_map(|k| fields.get(k).map(|(_, s)| (k, s))),
+        );
+        for (k, s) in s3_only {
+            self.err(
+                ErrorCode::UnknownKey,
+                s,
+                format!("`{k}` is only used by the s3 backend"),
+                "not a local backend setting",
+            )
+            .help = Some("set `type = \"s3\"`, or remove this key".into());
+        }
+        let path = fields
+            .get("path")
+            .map(|(p, _)| PathBuf::from(p))
+            .unwrap_or_else(|| PathBuf::from(format!("state/{}.json", self.env)));
+        self.backend = Backend::Local { path };
+    }
+
+    /// `type = "s3"`: `bucket` and `key` are required (`written` names the keys present, so a
+    /// key written with a bad value is not also reported missing).
+    fn s3_backend(
+        &mut self,
+        e: &Entry,
+        written: &[String],
+        fields: &BackendFields,
+        encrypt: Option<&(bool, Span)>,
+    ) {
+        let mut get = |k: &str| -> Option<String> {
+            match fields.get(k) {
+                Some((v, _)) => Some(v.clone()),
+                None if written.iter().any(|w| w == k) => None,
+                None => {
                     self.err(
-                        ErrorCode::UnknownKey,
-                        &s,
-                        "`encrypt` is only used by the s3 backend",
-                        "not a local backend setting",
-                    )
-                    .help = Some("set `type = \"s3\"`, or remove this key".into());
-                }
-                for k in ["bucket", "key", "region", "kms_key_id"] {
-                    if let Some((_, s)) = fields.get(k) {
-                        let s = s.clone();
-                        self.err(
-                            ErrorCode::UnknownKey,
-                            &s,
-                            format!("`{k}` is only used by the s3 backend"),
-                            "not a local backend setting",
-                        )
-                        .help = Some("set `type = \"s3\"`, or remove this key".into());
-                    }
-                }
-                let path = fields
-                    .get("path")
-                    .map(|(p, _)| PathBuf::from(p))
-                    .unwrap_or_else(|| PathBuf::from(format!("state/{}.json", self.env)));
-                self.backend = Backend::Local { path };
-            }
-            Some(("s3", _)) => {
-                let written: Vec<String> = entries.iter().map(|f| f.key.clone()).collect();
-                let mut get = |k: &str| -> Option<String> {
-                    match fields.get(k) {
-                        Some((v, _)) => Some(v.clone()),
-                        None if written.iter().any(|w| w == k) => None,
-                        None => {
-                            self.err(
-                                ErrorCode::MissingKey,
-                                &e.key_span,
-                                format!("the s3 backend needs `{k}`"),
-                                "missing key",
-                            );
-                            None
-                        }
-                    }
-                };
-                let bucket = get("bucket");
-                let key = get("key");
-                let region = fields.get("region").map(|(r, _)| r.clone());
-                let kms_key_id = fields.get("kms_key_id").map(|(k, _)| k.clone());
-                if let (Some((false, span)), Some(_)) = (&encrypt, &kms_key_id) {
-                    let span = span.clone();
-                    self.err(
-                        ErrorCode::InvalidValue,
-                        &span,
-                        "`kms_key_id` needs `encrypt = true`",
-                        "encryption is off",
-                    )
-                    .help = Some("remove `encrypt = false`, or remove `kms_key_id`".into());
-                }
-                if let (Some(bucket), Some(key)) = (bucket, key) {
-                    self.backend = Backend::S3 {
-                        bucket,
-                        key,
-                        region,
-                        encrypt: encrypt.is_none_or(|(e, _)| e),
-                        kms_key_id,
-                    };
+                        ErrorCode::MissingKey,
+                        &e.key_span,
+                        format!("the s3 backend needs `{k}`"),
+                        "missing key",
+                    );
+                    None
                 }
             }
-            Some((other, span)) => {
-                let span = span.clone();
-                let help = did_you_mean(other, ["local", "s3"])
-                    .unwrap_or_else(|| "use `local` or `s3`".into());
-                self.err(
-                    ErrorCode::InvalidValue,
-                    &span,
-                    format!("unknown backend type {other:?}"),
-                    "not a backend type",
-                )
-                .help = Some(help);
-            }
+        };
+        let bucket = get("bucket");
+        let key = get("key");
+        let region = fields.get("region").map(|(r, _)| r.clone());
+        let kms_key_id = fields.get("kms_key_id").map(|(k, _)| k.clone());
+        if let (Some((false, span)), Some(_)) = (encrypt, &kms_key_id) {
+            self.err(
+                ErrorCode::InvalidValue,
+                span,
+                "`kms_key_id` needs `encrypt = true`",
+                "encryption is off",
+            )
+            .help = Some("remove `encrypt = false`, or remove `kms_key_id`".into());
+        }
+        if let (Some(bucket), Some(key)) = (bucket, key) {
+            self.backend = Backend::S3 {
+                bucket,
+                key,
+                region,
+                encrypt: encrypt.is_none_or(|(e, _)| *e),
+                kms_key_id,
+            };
         }
     }
 

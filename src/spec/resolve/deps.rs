@@ -1,0 +1,161 @@
+//! Resource dependencies once every block is lowered: explicit `depends_on` edges (a block
+//! address stands for all its resources), the resource-graph cycle check, and the check that
+//! physical names are unique per kind and within their length limits.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::addr::Address;
+use crate::graph::Dag;
+use crate::spec::diag::{ErrorCode, SpecError, did_you_mean};
+use crate::spec::load::{BlockId, Loader};
+
+impl Loader<'_> {
+    /// Adds explicit `depends_on` edges (a block address means all its resources) and checks
+    /// the resource graph for cycles.
+    pub fn finish_dependencies(&mut self) {
+        let explicit = std::mem::take(&mut self.lowered_mut().explicit_deps);
+        for (block, target, span) in explicit {
+            let b = self.block(block).clone();
+            let prefix = self.scope(b.scope).prefix.clone();
+            let full = format!("{prefix}{target}");
+            let targets: Vec<Address> = self
+                .lowered()
+                .resources
+                .range(Address::new(&full)..)
+                .take_while(|(a, _)| a.as_str().starts_with(&full))
+                .filter(|(a, _)| a.is_within(&full))
+                .map(|(a, _)| a.clone())
+                .collect();
+            if targets.is_empty() {
+                let mut known: BTreeSet<String> = BTreeSet::new();
+                for a in self.lowered().resources.keys() {
+                    if let Some(rest) = a.as_str().strip_prefix(&prefix) {
+                        let block_addr = if rest.starts_with("module.") {
+                            rest.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
+                        } else {
+                            Address::new(rest).block().to_string()
+                        };
+                        known.insert(block_addr);
+                    }
+                }
+                let help = did_you_mean(&target, known.iter().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        "depends_on lists block addresses such as \"storage.models\" or \"module.churn\"".into()
+                    });
+                self.err(
+                    ErrorCode::DependsOn,
+                    &span,
+                    format!("depends_on names `{target}`, which does not exist"),
+                    "unknown block",
+                )
+                .help = Some(help);
+                continue;
+            }
+            let own: Vec<Address> = self
+                .lowered()
+                .resources
+                .range(Address::new(&b.addr)..)
+                .take_while(|(a, _)| a.as_str().starts_with(&b.addr))
+                .filter(|(a, _)| a.is_within(&b.addr))
+                .map(|(a, _)| a.clone())
+                .collect();
+            for r in &own {
+                for t in &targets {
+                    if let Some(res) = self.lowered_mut().resources.get_mut(r) {
+                        res.depends_on.insert(t.clone());
+                    }
+                    self.lowered_mut()
+                        .dep_origin
+                        .entry((r.clone(), t.clone()))
+                        .or_insert_with(|| span.clone());
+                }
+            }
+        }
+        self.check_physical_names();
+        let dag = Dag::from_deps(
+            self.lowered()
+                .resources
+                .values()
+                .map(|r| (&r.address, &r.depends_on)),
+        );
+        let origin = std::mem::take(&mut self.lowered_mut().dep_origin);
+        for c in dag.cycles() {
+            self.report_cycle(&c, &|a, b| origin.get(&(a.clone(), b.clone())).cloned());
+        }
+    }
+
+    /// Two resources of one kind must not share a physical name (bucket, cluster, family, ...).
+    fn check_physical_names(&mut self) {
+        let block_of: HashMap<&str, BlockId> = self
+            .blocks_by_id()
+            .map(|(i, b)| (b.addr.as_str(), i))
+            .collect();
+        let mut seen: HashMap<(crate::resource::ResourceKind, String), Address> = HashMap::new();
+        let mut clashes: Vec<(Address, Address, String)> = Vec::new();
+        let mut too_long = Vec::new();
+        for r in self.lowered().resources.values() {
+            if let (Some(name), Some(max)) = (r.physical_name(), r.kind.max_name_len())
+                && name.len() > max
+            {
+                too_long.push((r.address.clone(), r.kind, name.to_string(), max));
+            }
+            // Object keys are only unique within their bucket.
+            let Some(name) = r
+                .physical_name()
+                .filter(|_| r.kind != crate::resource::ResourceKind::S3Object)
+            else {
+                continue;
+            };
+            match seen.get(&(r.kind, name.to_string())) {
+                Some(first) => clashes.push((first.clone(), r.address.clone(), name.to_string())),
+                None => {
+                    seen.insert((r.kind, name.to_string()), r.address.clone());
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        for (first, second, name) in clashes {
+            let span_of = |a: &Address| {
+                block_of
+                    .get(a.block())
+                    .map(|&i| self.block(i).name_span.clone())
+            };
+            if let Some(span) = span_of(&second) {
+                let mut e = SpecError::at(
+                    self.sources(),
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("{second} and {first} would both be named {name:?}"),
+                    "same physical name",
+                )
+                .with_help("give one of them another name; physical names must be unique per kind");
+                if let Some(s) = span_of(&first) {
+                    e = e.with_label(&s, "also uses this name");
+                }
+                errors.push(e);
+            }
+        }
+        for (addr, kind, name, max) in too_long {
+            if let Some(&i) = block_of.get(addr.block()) {
+                let span = self.block(i).name_span.clone();
+                errors.push(
+                    SpecError::at(
+                        self.sources(),
+                        ErrorCode::InvalidValue,
+                        &span,
+                        format!(
+                            "{addr} would be named {name:?}, {} characters: a {} name has at most {max}",
+                            name.len(),
+                            kind
+                        ),
+                        "name too long",
+                    )
+                    .with_help("shorten the block, module or environment name, or set the name explicitly"),
+                );
+            }
+        }
+        for e in errors {
+            self.push_error(e);
+        }
+    }
+}
