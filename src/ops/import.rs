@@ -98,6 +98,6 @@ pub async fn import_with(
     };
     s.resources.insert(addr, adopted.clone());
     s.intents.remove(&Address::new(address));
-    super::blocking(move || store.write(&s)).await?;
+    super::write_store(&store, &s).await?;
     Ok(adopted)
 }

@@ -54,6 +54,15 @@ pub(crate) async fn lock_store(
     blocking(move || store.lock(&operation, timeout)).await
 }
 
+/// Writes `state` through `store` (atomic, with its fsyncs) on the blocking pool.
+pub(crate) async fn write_store(
+    store: &std::sync::Arc<dyn crate::state::StateStore>,
+    state: &crate::state::State,
+) -> Result<(), crate::state::StateError> {
+    let (store, state) = (store.clone(), state.clone());
+    blocking(move || store.write(&state)).await
+}
+
 /// Reads the recorded state of `store` on the blocking pool.
 pub(crate) async fn read_store(
     store: &std::sync::Arc<dyn crate::state::StateStore>,

@@ -256,9 +256,9 @@ pub async fn prepare_rollback(
 ) -> Result<PreparedRollback, OpsError> {
     let config = super::load_config(dir, &req.state.env, &req.state.vars)?;
     let store: Arc<dyn StateStore> = Arc::from(state::open(&config)?);
-    let lock = store.lock("rollback", req.state.lock_timeout)?;
-    let st = store
-        .read()?
+    let lock = super::lock_store(&store, "rollback", req.state.lock_timeout).await?;
+    let st = super::read_store(&store)
+        .await?
         .unwrap_or_else(|| State::new(&config.stack, &config.env));
     let endpoint = endpoint_block(&req.endpoint);
     let to = target(&st, &endpoint, req.to.as_deref())?;
@@ -390,7 +390,7 @@ pub async fn rollback(
         .entry(endpoint.clone())
         .or_default()
         .push(record.clone());
-    store.write(&state)?;
+    super::write_store(&store, &state).await?;
     let mut before = service.attrs.clone();
     before.remove(svc::Attr::TaskDefinition.as_str());
     let mut after = service.attrs.clone();
@@ -448,7 +448,7 @@ pub async fn rollback(
             .resources
             .insert(addr, ResourceState { attrs, ..service });
     }
-    store.write(&state)?;
+    super::write_store(&store, &state).await?;
     Ok(RollbackReport {
         endpoint,
         record,

@@ -9,6 +9,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Stat
 
 use super::AwsProvider;
 use super::error::{deleted, map};
+use super::retag;
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
 use crate::resource::schema::cloudwatch_alarm::{
@@ -179,53 +180,20 @@ pub async fn update_alarm(
         Some(a) if !a.is_empty() => a.to_string(),
         _ => arn_of(p, name).await?,
     };
-    retag(p, &arn, before, &after.attrs).await?;
+    retag!(
+        p.clients.cw,
+        &arn,
+        before,
+        &after.attrs,
+        cw_tags(&after.attrs)
+    )
+    .await?;
     let mut attrs = after.attrs.clone();
     attr::set(&mut attrs, A::Arn, Value::str(&arn));
     Ok(Applied {
         id: if id.is_empty() { name } else { id }.to_string(),
         attrs,
     })
-}
-
-/// Replaces the alarm's tag set: keys removed, tags added or changed.
-async fn retag(
-    p: &AwsProvider,
-    arn: &str,
-    before: &Attrs,
-    after: &Attrs,
-) -> Result<(), ProviderError> {
-    let old = crate::provider::tags_of(before);
-    let new = crate::provider::tags_of(after);
-    if old == new {
-        return Ok(());
-    }
-    let removed: Vec<String> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .cloned()
-        .collect();
-    if !removed.is_empty() {
-        p.clients
-            .cw
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(removed))
-            .send()
-            .await
-            .map_err(|e| map(&format!("UntagResource {arn}"), e))?;
-    }
-    if !new.is_empty() {
-        p.clients
-            .cw
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(cw_tags(after)))
-            .send()
-            .await
-            .map_err(|e| map(&format!("TagResource {arn}"), e))?;
-    }
-    Ok(())
 }
 
 pub async fn delete_alarm(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(), ProviderError> {

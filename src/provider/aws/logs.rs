@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::AwsProvider;
 use super::error::{deleted, map};
+use super::retag;
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
 use crate::resource::schema::log_group::Attr as A;
@@ -118,35 +119,8 @@ pub async fn update_log_group(
         Some(a) if !a.is_empty() => a.to_string(),
         _ => describe(p, name).await?.map(|(a, _)| a).unwrap_or_default(),
     };
-    let old = crate::provider::tags_of(before);
-    let new = crate::provider::tags_of(&after.attrs);
-    if old != new {
-        let removed: Vec<String> = old
-            .keys()
-            .filter(|k| !new.contains_key(*k))
-            .cloned()
-            .collect();
-        if !removed.is_empty() {
-            p.clients
-                .logs
-                .untag_resource()
-                .resource_arn(&arn)
-                .set_tag_keys(Some(removed))
-                .send()
-                .await
-                .map_err(|e| map(&format!("UntagResource {arn}"), e))?;
-        }
-        if !new.is_empty() {
-            p.clients
-                .logs
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(new.into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| map(&format!("TagResource {arn}"), e))?;
-        }
-    }
+    let tags = crate::provider::tags_of(&after.attrs).into_iter().collect();
+    retag!(p.clients.logs, &arn, before, &after.attrs, tags).await?;
     let mut attrs = after.attrs.clone();
     attrs.insert(A::Arn.into(), Value::str(arn));
     Ok(Applied {

@@ -478,6 +478,59 @@ impl Provider for AwsProvider {
     }
 }
 
+/// When `before` and `after` carry different tags: the keys that went away, and whether there
+/// is a new set to write.
+pub(crate) fn tag_change(before: &Attrs, after: &Attrs) -> Option<(Vec<String>, bool)> {
+    let old = super::tags_of(before);
+    let new = super::tags_of(after);
+    if old == new {
+        return None;
+    }
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
+    Some((removed, !new.is_empty()))
+}
+
+/// Replaces a resource's tag set through a service client with the usual `UntagResource`
+/// and `TagResource` calls: `retag!(client, arn, before, after, tags)` is a future that
+/// removes the keys that went away and writes `tags` (the service's tag list for `after`).
+macro_rules! retag {
+    ($client:expr, $arn:expr, $before:expr, $after:expr, $tags:expr) => {
+        async {
+            let arn: &str = $arn;
+            if let Some((removed, write)) = $crate::provider::aws::tag_change($before, $after) {
+                if !removed.is_empty() {
+                    $client
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(removed))
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            $crate::provider::aws::error::map(&format!("UntagResource {arn}"), e)
+                        })?;
+                }
+                if write {
+                    $client
+                        .tag_resource()
+                        .resource_arn(arn)
+                        .set_tags(Some($tags))
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            $crate::provider::aws::error::map(&format!("TagResource {arn}"), e)
+                        })?;
+                }
+            }
+            Ok::<(), $crate::provider::ProviderError>(())
+        }
+    };
+}
+pub(crate) use retag;
+
 /// `[(key, value)]` of the `tags` attribute, sorted.
 pub(crate) fn tag_pairs(attrs: &Attrs) -> Vec<(String, String)> {
     super::tags_of(attrs).into_iter().collect()

@@ -1,13 +1,11 @@
 //! ECS clusters: described before created (CreateCluster on an existing name must never run),
 //! settings and capacity providers updated in place, live settings read back for drift.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
 
 use super::super::AwsProvider;
 use super::super::error::{deleted, map};
-use super::{ecs_tags, retag, tags_map, tags_value};
+use super::{batch_names, batch_read_back, ecs_tags, retag, tags_map, tags_value};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, Found, Owner, ProviderError};
 use crate::resource::schema::ecs_cluster::{Attr as A, DEFAULT_CONTAINER_INSIGHTS};
@@ -134,10 +132,7 @@ pub async fn read_clusters(
     p: &AwsProvider,
     items: &[(&str, &Attrs)],
 ) -> Result<Vec<Option<Attrs>>, ProviderError> {
-    let names: Vec<String> = items
-        .iter()
-        .map(|(id, a)| attr::str(a, A::Name).unwrap_or(id).to_string())
-        .collect();
+    let names = batch_names(items, |a| attr::str(a, A::Name));
     let out = p
         .clients
         .ecs
@@ -148,20 +143,12 @@ pub async fn read_clusters(
         .send()
         .await
         .map_err(|e| map("DescribeClusters", e))?;
-    let live: BTreeMap<&str, &aws_sdk_ecs::types::Cluster> = out
+    let live = out
         .clusters()
         .iter()
         .filter(|c| c.status() == Some("ACTIVE"))
-        .filter_map(|c| Some((c.cluster_name()?, c)))
-        .collect();
-    Ok(items
-        .iter()
-        .zip(&names)
-        .map(|((_, recorded), name)| {
-            let c = live.get(name.as_str())?;
-            Some(read_back(c, recorded))
-        })
-        .collect())
+        .filter_map(|c| Some((c.cluster_name()?, c)));
+    Ok(batch_read_back(items, &names, live, read_back))
 }
 
 /// The recorded attributes updated with what the cluster reports.

@@ -5,7 +5,7 @@
 //! ([`rollout`]): a release is done only when the PRIMARY deployment runs the new revision with
 //! rollout state COMPLETED and running == desired; a circuit-breaker rollback fails loudly.
 //!
-//! This file holds what they share: tag conversions and re-tagging.
+//! This file holds what they share: tag conversions, re-tagging and batched reads.
 
 pub mod cluster;
 pub mod rollout;
@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::types::Tag;
 
 use super::AwsProvider;
-use super::error::map;
 use crate::provider::ProviderError;
 use crate::resource::{Attrs, Value};
 
@@ -53,42 +52,39 @@ pub(super) fn tags_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Replaces a resource's tag set: tags added or changed, keys removed.
+/// Replaces an ECS resource's (cluster's or service's) tag set with `after`'s.
 pub(super) async fn retag(
     p: &AwsProvider,
     arn: &str,
     before: &Attrs,
     after: &Attrs,
 ) -> Result<(), ProviderError> {
-    let old = crate::provider::tags_of(before);
-    let new = crate::provider::tags_of(after);
-    if old == new {
-        return Ok(());
-    }
-    let removed: Vec<String> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .cloned()
-        .collect();
-    if !removed.is_empty() {
-        p.clients
-            .ecs
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(removed))
-            .send()
-            .await
-            .map_err(|e| map(&format!("UntagResource {arn}"), e))?;
-    }
-    if !new.is_empty() {
-        p.clients
-            .ecs
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(ecs_tags(after)))
-            .send()
-            .await
-            .map_err(|e| map(&format!("TagResource {arn}"), e))?;
-    }
-    Ok(())
+    super::retag!(p.clients.ecs, arn, before, after, ecs_tags(after)).await
+}
+
+/// The names a batched Describe call asks for: each item's recorded name, else its id.
+pub(super) fn batch_names(
+    items: &[(&str, &Attrs)],
+    name: impl Fn(&Attrs) -> Option<&str>,
+) -> Vec<String> {
+    items
+        .iter()
+        .map(|(id, a)| name(a).unwrap_or(id).to_string())
+        .collect()
+}
+
+/// A batched read's answer in request order: each item's recorded attributes updated by
+/// `read_back` from the live object of its name, `None` when it is gone.
+pub(super) fn batch_read_back<'a, T: 'a>(
+    items: &[(&str, &Attrs)],
+    names: &[String],
+    live: impl Iterator<Item = (&'a str, &'a T)>,
+    read_back: impl Fn(&T, &Attrs) -> Attrs,
+) -> Vec<Option<Attrs>> {
+    let live: BTreeMap<&str, &T> = live.collect();
+    items
+        .iter()
+        .zip(names)
+        .map(|((_, recorded), name)| Some(read_back(live.get(name.as_str())?, recorded)))
+        .collect()
 }

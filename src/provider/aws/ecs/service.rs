@@ -1,7 +1,7 @@
 //! ECS services: idempotent create, in-place updates, scale-to-zero + force delete + wait
 //! INACTIVE, batched read-back; a new task definition waits for its release ([`super::rollout`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::super::AwsProvider;
 use super::super::error::map;
 use super::rollout::{ReleaseWait, wait_for_release};
-use super::{build_err, ecs_tags, retag, tags_map, tags_value};
+use super::{batch_names, batch_read_back, build_err, ecs_tags, retag, tags_map, tags_value};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, Found, LeftBehind, Owner, ProviderError};
 use crate::resource::schema::ecs_service::{
@@ -495,10 +495,7 @@ pub async fn read_services(
     let Some(cluster) = items.first().and_then(|(_, a)| attr::str(a, A::Cluster)) else {
         return Ok(items.iter().map(|_| None).collect());
     };
-    let names: Vec<String> = items
-        .iter()
-        .map(|(id, a)| attr::str(a, A::Name).unwrap_or(id).to_string())
-        .collect();
+    let names = batch_names(items, |a| attr::str(a, A::Name));
     let out = match p
         .clients
         .ecs
@@ -519,20 +516,12 @@ pub async fn read_services(
             };
         }
     };
-    let live: BTreeMap<&str, &aws_sdk_ecs::types::Service> = out
+    let live = out
         .services()
         .iter()
         .filter(|s| s.status() != Some("INACTIVE"))
-        .filter_map(|s| Some((s.service_name()?, s)))
-        .collect();
-    Ok(items
-        .iter()
-        .zip(&names)
-        .map(|((_, recorded), name)| {
-            let s = live.get(name.as_str())?;
-            Some(read_back(s, recorded))
-        })
-        .collect())
+        .filter_map(|s| Some((s.service_name()?, s)));
+    Ok(batch_read_back(items, &names, live, read_back))
 }
 
 /// The recorded attributes updated with what the service reports.
