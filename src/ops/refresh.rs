@@ -33,6 +33,12 @@ pub enum RefreshError {
         #[source]
         source: Box<ProviderError>,
     },
+    /// The cloud could not be reached, or refused the credentials: nothing was read.
+    #[error("refresh failed: {source}")]
+    Unreachable {
+        #[source]
+        source: Box<ProviderError>,
+    },
 }
 
 /// Reads live resources for every entry in a state.
@@ -80,6 +86,15 @@ pub async fn refresh_with(
         })
         .collect();
     let results = provider.read_many(&requests).await;
+    // Such an error fails every read alike: it names no one resource.
+    if let Some(e) = results
+        .iter()
+        .find_map(|r| r.as_ref().err().filter(|e| e.is_fatal()))
+    {
+        return Err(RefreshError::Unreachable {
+            source: Box::new(e.clone()),
+        });
+    }
     let mut out = state.clone();
     let mut drift = Vec::new();
     for (req, res) in requests.iter().zip(results) {
