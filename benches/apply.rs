@@ -7,6 +7,9 @@
 //! `PEDESTAL_BENCH_ENDPOINT`). `PEDESTAL_BENCH_SIZES` (default `100,1000`) and
 //! `PEDESTAL_BENCH_PARALLELISM` (default `1,10,50`) pick the grid.
 
+// A benchmark reports on the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

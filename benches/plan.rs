@@ -9,6 +9,9 @@
 //! resources per endpoint) and its recorded state, then time the real binary's
 //! `pedestal plan --no-refresh` on it (spec loading included), under `/usr/bin/time` when present.
 
+// A benchmark reports on the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "../tests/it/plan/fixture.rs"]
 mod fixture;
 

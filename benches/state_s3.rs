@@ -10,6 +10,9 @@
 //! free 127.0.0.1 port and stopped at the end. `cargo bench --profile dev --bench state_s3`;
 //! `PEDESTAL_BENCH_SIZES` (default `10,100,1000`) and `PEDESTAL_BENCH_ROUNDS` (default `40`).
 
+// A benchmark reports on the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};

@@ -9,6 +9,9 @@
 //! walk` (no optimised build needed). `PEDESTAL_BENCH_SIZES` (default `1000,10000`) and
 //! `PEDESTAL_BENCH_PARALLELISM` (default `10`) pick the grid.
 
+// A benchmark reports on the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

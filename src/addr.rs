@@ -5,6 +5,8 @@
 //! by module calls: `module.churn.endpoint.churn.service`.
 //! Addresses order lexicographically, which is what every rendered or serialised list uses.
 
+#![allow(missing_docs)] // to be documented
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

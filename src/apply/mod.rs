@@ -12,6 +12,8 @@
 //! 4. After every step the state goes to [`Persist::resource_done`]; at the end to
 //!    [`Persist::finish`]. Cancellation starts nothing new and lets in-flight steps finish.
 
+#![allow(missing_docs)] // to be documented
+
 pub mod observer;
 mod release;
 pub mod walk;

@@ -2,6 +2,8 @@
 //! plain-text implementation with Terraform's wording, and a recording one for tests. Progress
 //! bars live in the CLI, never here.
 
+#![allow(missing_docs)] // to be documented
+
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;

@@ -3,6 +3,8 @@
 //! failed step skips (transitively) only the steps waiting for it; a cancel starts nothing new;
 //! an abandon aborts the steps in flight (what they recorded before — intents — stays).
 
+#![allow(missing_docs)] // to be documented
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 

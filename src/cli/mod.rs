@@ -3,6 +3,9 @@
 //! return an [`Exit`] code or an [`Error`]. Only this layer owns colours, progress bars, miette
 //! reports and the process's one async runtime.
 
+// The command line is the one place that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod commands;
 mod error;
 mod progress;

@@ -5,6 +5,8 @@
 //! plan stays byte-for-byte reproducible. A region missing here is reported as "no price for
 //! region X" instead of guessed. Update [`PRICES_DATE`] with the table.
 
+#![allow(missing_docs)] // to be documented
+
 /// When the prices below were read from [`PRICES_SOURCE`].
 pub const PRICES_DATE: &str = "2026-11-01";
 /// Where they come from.

@@ -5,6 +5,8 @@
 //! Shared here: canonicalisation of container definitions (so a diff shows what the user
 //! changed, not ordering or AWS defaults) and small text helpers.
 
+#![allow(missing_docs)] // to be documented
+
 pub mod cost;
 pub mod human;
 pub mod json;

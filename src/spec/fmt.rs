@@ -13,6 +13,8 @@
 //!
 //! Formatting never changes meaning: the formatted document parses to the same values.
 
+#![allow(missing_docs)] // to be documented
+
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, RawString, Table, Value};

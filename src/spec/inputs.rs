@@ -2,6 +2,8 @@
 //! `PEDESTAL_VAR_<NAME>` environment variables, gathered into [`LoadOptions`]. The one place
 //! either form is parsed.
 
+#![allow(missing_docs)] // to be documented
+
 use std::collections::BTreeMap;
 
 use super::LoadOptions;

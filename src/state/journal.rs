@@ -2,6 +2,8 @@
 //! (even `kill -9`) leaves snapshot + journal that replay into an accurate state, without the
 //! quadratic cost of rewriting the whole state after every resource.
 
+#![allow(missing_docs)] // to be documented
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

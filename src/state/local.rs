@@ -7,6 +7,8 @@
 //! they extend, so lines left over by an interrupted compaction are recognised and skipped, and
 //! a line torn by a crash mid-append is dropped.
 
+#![allow(missing_docs)] // to be documented
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};

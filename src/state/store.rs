@@ -1,6 +1,8 @@
 //! The [`StateStore`] trait every backend implements, the lock vocabulary ([`LockInfo`],
 //! [`LockGuard`]) and [`StateError`]. [`open`] picks the backend a [`Config`] asks for.
 
+#![allow(missing_docs)] // to be documented
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
