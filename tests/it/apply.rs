@@ -3,6 +3,7 @@
 //! `pedestal` binary against the same server (see `apply/cli.rs`). One module per topic.
 
 mod cli;
+pub mod conformance;
 mod ctx;
 pub mod moto;
 mod stack;

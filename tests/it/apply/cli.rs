@@ -5,12 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use super::conformance::ConformanceGuard;
 use super::moto;
 
 pub struct Stack {
     _tmp: tempfile::TempDir,
     pub dir: PathBuf,
     pub name: String,
+    /// Fails the test, when it ends, with any request that broke AWS's service models.
+    _conformance: ConformanceGuard,
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -58,6 +61,7 @@ impl Stack {
             _tmp: tmp,
             dir,
             name,
+            _conformance: ConformanceGuard,
         }
     }
 

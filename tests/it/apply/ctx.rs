@@ -13,6 +13,7 @@ use pedestal::provider::aws::{AwsOptions, AwsProvider, Clients};
 use pedestal::apply::{self, ApplyOptions, ApplyReport, NoPersist, RecordingObserver};
 use pedestal::state::State;
 
+use super::conformance::ConformanceGuard;
 use super::moto;
 use super::stack::{EndpointOpts, Names};
 
@@ -21,6 +22,8 @@ pub struct Ctx {
     pub dir: tempfile::TempDir,
     pub provider: Arc<pedestal::provider::aws::AwsProvider>,
     pub conf: aws_config::SdkConfig,
+    /// Fails the test, when it ends, with any request that broke AWS's service models.
+    _conformance: ConformanceGuard,
 }
 
 impl Ctx {
@@ -33,6 +36,7 @@ impl Ctx {
             provider: Arc::new(moto::provider(dir.path()).await),
             conf: moto::sdk_config().await,
             dir,
+            _conformance: ConformanceGuard,
         }
     }
 

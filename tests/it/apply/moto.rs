@@ -2,7 +2,8 @@
 //! process on a socket bound to a free 127.0.0.1 port before the server starts (with
 //! `MOTO_ECS_SERVICE_RUNNING=1`, so services created with one task complete their rollout),
 //! waits for `/moto-api/`, and fails — never skips — when it cannot. A watchdog shell kills the
-//! server when the test process exits.
+//! server when the test process exits. Everything reaches moto through the conformance proxy
+//! (`conformance.rs`), which checks each request against AWS's service models.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -14,11 +15,15 @@ use std::time::{Duration, Instant};
 use pedestal::provider::aws::{AwsOptions, AwsProvider};
 
 pub struct Moto {
+    /// The conformance proxy in front of moto (see `conformance.rs`): what everything talks to.
     pub endpoint: String,
+    /// moto's own port, for requests that must bypass the proxy.
     #[allow(dead_code)]
     pub port: u16,
     pub subnets: Vec<String>,
     pub security_group: String,
+    /// The venv's python, which runs the conformance checker.
+    pub python: PathBuf,
     /// The watchdog shell owning moto_server; it exits with this process.
     _watchdog: std::sync::Mutex<std::process::Child>,
 }
@@ -117,14 +122,18 @@ fn start() -> Moto {
         "groupId",
     );
     assert!(!subnets.is_empty(), "moto has no default subnets");
+    // The venv's python (beside moto_server) has botocore, whose models the proxy checks against.
+    let python = std::path::Path::new(&server).with_file_name("python");
+    let proxy = super::conformance::start(port, python.clone());
     Moto {
-        endpoint: format!("http://127.0.0.1:{port}"),
+        endpoint: format!("http://127.0.0.1:{proxy}"),
         port,
         subnets: subnets.into_iter().take(2).collect(),
         security_group: sgs
             .into_iter()
             .next()
             .expect("moto has no default security group"),
+        python,
         _watchdog: std::sync::Mutex::new(watchdog),
     }
 }

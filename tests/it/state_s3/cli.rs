@@ -11,6 +11,7 @@ use pedestal::resource::Value;
 use pedestal::state::{Encryption, LocalStore, LockInfo, S3Location, S3Store, State, StateStore};
 
 use super::{bucket, client, rt};
+use crate::apply::conformance::ConformanceGuard;
 use crate::apply::moto;
 
 /// A stack directory with one storage block, its state in `bucket` under `stacks/${env}.json`.
@@ -19,6 +20,8 @@ struct Stack {
     dir: PathBuf,
     name: String,
     bucket: String,
+    /// Fails the test, when it ends, with any request that broke AWS's service models.
+    _conformance: ConformanceGuard,
 }
 
 impl Stack {
@@ -33,6 +36,7 @@ impl Stack {
             dir,
             name,
             bucket,
+            _conformance: ConformanceGuard,
         };
         stack.write_spec(backend_s3);
         stack
