@@ -206,7 +206,9 @@ def match_rest(model, req):
             present += here
             if mname in shape.required_members and not here:
                 missing += 1
-        score = (len(literals), -missing, present)
+        # Deprecated twins share a URI with their successor (PutBucketLifecycle and
+        # PutBucketLifecycleConfiguration): the SDKs send the successor.
+        score = (len(literals), -missing, not op.deprecated, present)
         if best is None or score > best[0]:
             best = (score, name)
     return best[1] if best else None

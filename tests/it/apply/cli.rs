@@ -60,8 +60,8 @@ impl Stack {
         Stack {
             _tmp: tmp,
             dir,
+            _conformance: ConformanceGuard::new(&name),
             name,
-            _conformance: ConformanceGuard,
         }
     }
 

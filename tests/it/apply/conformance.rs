@@ -56,13 +56,17 @@ pub struct Seen {
     pub fault: Option<FaultAction>,
     /// A test sent this request to be refused (see [`expect_refusal`]); it fails no test.
     pub expected: bool,
+    /// The marker of the test context whose names the request carries, if any.
+    pub owner: Option<String>,
+    /// Already reported by [`assert_conformant`].
+    reported: bool,
 }
 
 #[derive(Default)]
 struct Shared {
     seen: Vec<Seen>,
-    /// Index in `seen` of the first violation not yet reported by `assert_conformant`.
-    reported: usize,
+    /// Markers of every test context so far (its unique names): requests are attributed by them.
+    markers: Vec<String>,
     faults: Vec<Fault>,
     /// Markers of requests tests send on purpose to be refused.
     expected: Vec<String>,
@@ -100,14 +104,22 @@ pub fn seen(marker: &str) -> Vec<Seen> {
         .collect()
 }
 
-/// Panics with every request that broke a rule since the last call (each is reported once).
-pub fn assert_conformant() {
+/// Panics with every request not reported yet that broke a rule and carries `marker` (or no
+/// test's marker at all): each violation fails the test that caused it, once.
+pub fn assert_conformant(marker: &str) {
     let mut s = lock();
-    let start = s.reported;
-    s.reported = s.seen.len();
-    let bad: Vec<String> = s.seen[start..]
+    let mut bad = Vec::new();
+    for r in s.seen.iter_mut() {
+        let mine = r.owner.as_deref().is_none_or(|o| o == marker);
+        if r.violations.is_empty() || r.expected || r.reported || !mine {
+            continue;
+        }
+        r.reported = true;
+        bad.push(r.clone());
+    }
+    drop(s);
+    let bad: Vec<String> = bad
         .iter()
-        .filter(|r| !r.violations.is_empty() && !r.expected)
         .map(|r| {
             format!(
                 "{} {} ({}; {}):\n    {}",
@@ -119,7 +131,6 @@ pub fn assert_conformant() {
             )
         })
         .collect();
-    drop(s);
     assert!(
         bad.is_empty(),
         "{} AWS request(s) break the service models:\n  {}",
@@ -128,13 +139,22 @@ pub fn assert_conformant() {
     );
 }
 
-/// Fails the test with any violation recorded while it ran, unless it is already failing.
-pub struct ConformanceGuard;
+/// Fails the test, when dropped, with the violations of the requests that carry its marker
+/// (a unique name of the test), unless the test is already failing.
+pub struct ConformanceGuard(String);
+
+impl ConformanceGuard {
+    /// Attributes requests whose target or body contains `marker` to this guard's test.
+    pub fn new(marker: &str) -> ConformanceGuard {
+        lock().markers.push(marker.to_string());
+        ConformanceGuard(marker.to_string())
+    }
+}
 
 impl Drop for ConformanceGuard {
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            assert_conformant();
+            assert_conformant(&self.0);
         }
     }
 }
@@ -408,10 +428,15 @@ fn serve(client: TcpStream, upstream: u16, python: &Path) -> std::io::Result<()>
     };
     let body = String::from_utf8_lossy(&req.body);
     let mut shared = lock();
-    let expected = shared
-        .expected
+    let carries = |m: &String| req.target.contains(m.as_str()) || body.contains(m.as_str());
+    let expected = shared.expected.iter().any(carries);
+    // The longest marker carried: a test's names may extend another's prefix.
+    let owner = shared
+        .markers
         .iter()
-        .any(|m| req.target.contains(m.as_str()) || body.contains(m.as_str()));
+        .filter(|m| carries(m))
+        .max_by_key(|m| m.len())
+        .cloned();
     shared.seen.push(Seen {
         service: verdict.service.clone(),
         operation: verdict.operation.clone(),
@@ -420,13 +445,12 @@ fn serve(client: TcpStream, upstream: u16, python: &Path) -> std::io::Result<()>
         violations: verdict.violations.clone(),
         fault,
         expected,
+        owner,
+        reported: false,
     });
     drop(shared);
     if !verdict.violations.is_empty() {
-        let message = format!(
-            "request conformance: {}",
-            verdict.violations.join("; ")
-        );
+        let message = format!("request conformance: {}", verdict.violations.join("; "));
         return client.write_all(&rejection(verdict.protocol.as_deref(), &message));
     }
     match fault {
@@ -504,11 +528,8 @@ pub fn operations() -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for s in lock().seen.iter() {
         if let Some(op) = &s.operation {
-            *out.entry(format!(
-                "{}:{op}",
-                s.service.as_deref().unwrap_or("?")
-            ))
-            .or_insert(0) += 1;
+            *out.entry(format!("{}:{op}", s.service.as_deref().unwrap_or("?")))
+                .or_insert(0) += 1;
         }
     }
     out
@@ -577,7 +598,10 @@ mod tests {
             "Logs_20140328.CreateLogGroup",
             &format!(r#"{{"logGroupName":"{long}","extra":1}}"#),
         );
-        assert!(has(&v, "logGroupName: length 513 is over the maximum 512"), "{v:?}");
+        assert!(
+            has(&v, "logGroupName: length 513 is over the maximum 512"),
+            "{v:?}"
+        );
         assert!(has(&v, "extra: not a member"), "{v:?}");
 
         let (_, v) = json(
@@ -592,7 +616,10 @@ mod tests {
             "AmazonEC2ContainerServiceV20141113.CreateService",
             r#"{"cluster":"c","launchType":"FARGATEE","desiredCount":"2"}"#,
         );
-        assert!(has(&v, "Missing required parameter in input: \"serviceName\""), "{v:?}");
+        assert!(
+            has(&v, "Missing required parameter in input: \"serviceName\""),
+            "{v:?}"
+        );
         assert!(has(&v, "launchType: 'FARGATEE' is not one of"), "{v:?}");
         assert!(has(&v, "Invalid type for parameter desiredCount"), "{v:?}");
 
@@ -619,8 +646,14 @@ mod tests {
             "Action=PutMetricAlarm&Version=2010-08-01&AlarmName=a&EvaluationPeriods=0\
              &ComparisonOperator=Above&Threshold=x&Bogus=1",
         );
-        assert!(has(&v, "EvaluationPeriods, value: 0, valid min value: 1"), "{v:?}");
-        assert!(has(&v, "ComparisonOperator: 'Above' is not one of"), "{v:?}");
+        assert!(
+            has(&v, "EvaluationPeriods, value: 0, valid min value: 1"),
+            "{v:?}"
+        );
+        assert!(
+            has(&v, "ComparisonOperator: 'Above' is not one of"),
+            "{v:?}"
+        );
         assert!(has(&v, "Threshold: 'x' is not a valid double"), "{v:?}");
         assert!(has(&v, "Bogus: not a member"), "{v:?}");
 
@@ -652,7 +685,13 @@ mod tests {
             "<Tagging><TagSet><Tag><Key>k</Key></Tag><Tagg/></TagSet></Tagging>",
         );
         assert_eq!(op.as_deref(), Some("PutBucketTagging"));
-        assert!(has(&v, "Missing required parameter in Tagging.TagSet[0]: \"Value\""), "{v:?}");
+        assert!(
+            has(
+                &v,
+                "Missing required parameter in Tagging.TagSet[0]: \"Value\""
+            ),
+            "{v:?}"
+        );
         assert!(has(&v, "unexpected element <Tagg>"), "{v:?}");
         assert_eq!(
             s3("GET", "/bucket?list-type=2&prefix=a%2F", ""),
@@ -689,7 +728,10 @@ mod tests {
             .collect();
         assert_eq!(mine.len(), 1, "{seen:?}");
         assert!(
-            mine[0].violations.iter().any(|v| v.contains("does not match")),
+            mine[0]
+                .violations
+                .iter()
+                .any(|v| v.contains("does not match")),
             "{mine:?}"
         );
     }

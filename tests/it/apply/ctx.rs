@@ -31,12 +31,13 @@ impl Ctx {
         let m = moto::moto();
         let _ = m;
         let dir = tempfile::tempdir().unwrap();
+        let stack = moto::unique(prefix);
         Ctx {
-            names: Names::new(&moto::unique(prefix)),
+            _conformance: ConformanceGuard::new(&stack),
+            names: Names::new(&stack),
             provider: Arc::new(moto::provider(dir.path()).await),
             conf: moto::sdk_config().await,
             dir,
-            _conformance: ConformanceGuard,
         }
     }
 

@@ -35,8 +35,8 @@ impl Stack {
             _tmp: tmp,
             dir,
             name,
+            _conformance: ConformanceGuard::new(&bucket),
             bucket,
-            _conformance: ConformanceGuard,
         };
         stack.write_spec(backend_s3);
         stack
