@@ -8,7 +8,11 @@
 //! 3. Each `up` substitutes [`crate::resource::Value::Ref`]/`Template` values from the state of
 //!    resources already applied, records an [`Intent`] before a create, adopts a resource a
 //!    previous crashed run left behind (tagged with this stack/env/address, or named by a
-//!    recorded intent) and refuses one that belongs to someone else.
+//!    recorded intent that names an untagged resource) and refuses one that belongs to someone
+//!    else.
+//! 0. Before any of that, the ownership tags of every recorded resource the plan updates,
+//!    replaces or deletes are read (batched); when one belongs to another stack or env, the
+//!    state does not describe this stack's resources and the whole apply is refused.
 //! 4. After every step the state goes to [`Persist::resource_done`]; at the end to
 //!    [`Persist::finish`]. Cancellation starts nothing new and lets in-flight steps finish.
 
@@ -402,6 +406,30 @@ pub async fn apply(
         .filter(|c| c.action != Action::NoOp)
         .map(|c| (c.address.clone(), c.clone()))
         .collect();
+    let refused = verify_ownership(plan, &changes, &state, provider.as_ref()).await;
+    if !refused.is_empty() {
+        for f in &refused {
+            let op = match changes.get(&f.address).map(|c| c.action) {
+                Some(Action::Delete) => OpKind::Delete,
+                _ => OpKind::Update,
+            };
+            observer.failed(&f.address, op, &f.message);
+        }
+        return ApplyReport {
+            state,
+            mode: plan.mode,
+            added: 0,
+            changed: 0,
+            destroyed: 0,
+            failures: refused,
+            skipped: Vec::new(),
+            not_started: changes.keys().cloned().collect(),
+            abandoned: Vec::new(),
+            interrupted: false,
+            persist_time: Duration::ZERO,
+            persist_errors: Vec::new(),
+        };
+    }
     let steps = walk::steps_for(&changes, &state);
     let persist_time = Arc::new(Mutex::new(Duration::ZERO));
     let writer = spawn_writer(persist, state.clone(), persist_time.clone());
@@ -560,6 +588,93 @@ fn settle_outputs(plan: &Plan, final_state: &mut State, complete: bool) {
             }
         }
     }
+}
+
+/// Reads the `pedestal:stack` / `pedestal:env` tags of every recorded resource the plan will
+/// update, replace or delete (one batched read) and returns a failure for each that belongs to
+/// another stack or env, or whose owner cannot be read. Untagged resources (imported ones) and
+/// resources already gone pass.
+async fn verify_ownership(
+    plan: &Plan,
+    changes: &BTreeMap<Address, ResourceChange>,
+    state: &State,
+    provider: &dyn Provider,
+) -> Vec<Failure> {
+    let mut requests = Vec::new();
+    for (addr, c) in changes {
+        if c.action == Action::Create || !c.kind.taggable() {
+            continue;
+        }
+        let (id, attrs) = match state.resources.get(addr) {
+            Some(rs) => (rs.id.clone(), rs.attrs.clone()),
+            None => (
+                c.id.clone().unwrap_or_default(),
+                c.before.clone().unwrap_or_default(),
+            ),
+        };
+        if id.is_empty() {
+            continue;
+        }
+        requests.push(crate::provider::ReadRequest {
+            address: addr.clone(),
+            kind: c.kind,
+            id,
+            attrs,
+        });
+    }
+    if requests.is_empty() {
+        return Vec::new();
+    }
+    let results = provider.read_many(&requests).await;
+    let mut out = Vec::new();
+    for (r, result) in requests.iter().zip(results) {
+        let verb = match changes.get(&r.address).map(|c| c.action) {
+            Some(Action::Delete) => "destroy",
+            Some(Action::Update) => "update",
+            _ => "replace",
+        };
+        let tags = match result {
+            Ok(Some(live)) => crate::provider::tags_of(&live),
+            Ok(None) => continue,
+            Err(e) => {
+                out.push(Failure {
+                    address: r.address.clone(),
+                    message: format!(
+                        "{}: cannot verify who owns {} {} before changing it: {}",
+                        r.address, r.kind, r.id, e.message
+                    ),
+                });
+                continue;
+            }
+        };
+        let stack = tags.get(crate::provider::TAG_STACK);
+        let env = tags.get(crate::provider::TAG_ENV);
+        if stack.is_none() && env.is_none() {
+            continue;
+        }
+        if stack.map(String::as_str) == Some(plan.stack.as_str())
+            && env.map(String::as_str) == Some(plan.env.as_str())
+        {
+            continue;
+        }
+        let owner = Owner::Other {
+            stack: stack.cloned().unwrap_or_default(),
+            env: env.cloned().unwrap_or_default(),
+            address: tags
+                .get(crate::provider::TAG_ADDRESS)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        out.push(Failure {
+            address: r.address.clone(),
+            message: format!(
+                "{}: refusing to {verb} {} {}: it is {owner}, not by stack {} env {}; the state \
+                 does not describe this stack's resources, so nothing was changed",
+                r.address, r.kind, r.id, plan.stack, plan.env
+            ),
+        });
+    }
+    out
 }
 
 /// Runs a provider future, reporting `Still creating...` every interval.
@@ -765,9 +880,10 @@ async fn create_or_adopt(
     };
     if let Some(found) = shared.provider.find(res).await? {
         let owner = Owner::classify(&found.tags, &shared.stack, &shared.env, addr);
+        // An intent proves only that this stack tried to create the name: it adopts an untagged
+        // leftover (created, not yet tagged), never a resource tagged for someone else.
         let adopt = owner == Owner::This
-            || intent_names_it
-            || (!res.kind.taggable() && owner == Owner::Nobody);
+            || (owner == Owner::Nobody && (intent_names_it || !res.kind.taggable()));
         if !adopt {
             return Err(ProviderError::new(
                 ErrorKind::AlreadyExists {

@@ -157,6 +157,10 @@ pub struct ImportArgs {
     pub address: String,
     /// The resource's id: bucket name, cluster or service ARN, log group name, ...
     pub id: String,
+    /// Import a resource tagged for another stack or env all the same (this stack then
+    /// changes and destroys it).
+    #[arg(long)]
+    pub force_ownership: bool,
 }
 
 /// Selecting the environment and variables.

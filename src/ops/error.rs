@@ -65,4 +65,16 @@ pub enum OpsError {
         id: String,
         address: Address,
     },
+    /// `import` of a resource tagged for another stack or env.
+    #[error(
+        "{kind} {id} is {owner}, not by stack {stack} env {env}; importing it into {address} would let this stack change and destroy it (pass --force-ownership to import it all the same)"
+    )]
+    ForeignResource {
+        kind: ResourceKind,
+        id: String,
+        address: Address,
+        owner: Box<crate::provider::Owner>,
+        stack: String,
+        env: String,
+    },
 }

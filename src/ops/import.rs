@@ -1,29 +1,34 @@
 //! `pedestal import ADDR ID`: adopt an existing cloud resource into state under an address the
 //! spec declares. The resource is read through the provider; nothing in the cloud changes. The
-//! next plan shows whatever differs between the adopted resource and the spec.
+//! next plan shows whatever differs between the adopted resource and the spec. A resource tagged
+//! for another stack or env is refused unless `--force-ownership` says to take it over: then,
+//! and only then, its `pedestal:*` tags are rewritten to this stack (so later applies, which
+//! verify ownership by those tags, accept it).
 
 use std::path::Path;
 
 use super::OpsError;
 use super::state::StateRequest;
 use crate::addr::Address;
-use crate::provider::Provider;
+use crate::provider::{Owner, Provider, TAG_ADDRESS, TAG_ENV, TAG_STACK};
 use crate::resource::schema::s3_object;
 use crate::resource::{ResourceKind, Value};
 use crate::state::{self, ResourceState, State, StateStore, Status};
 use std::sync::Arc;
 
 /// Reads resource `id` of the kind the spec declares at `address` and records it in state.
+/// `force_ownership` imports a resource tagged for another stack or env all the same.
 pub async fn import(
     dir: &Path,
     req: &StateRequest,
     address: &str,
     id: &str,
+    force_ownership: bool,
 ) -> Result<ResourceState, OpsError> {
     let config = super::load_config(dir, &req.env, &req.vars)?;
     let settings = super::provider_settings(&config.provider, &config.region);
     let provider = super::connect(&settings, &config.root).await;
-    import_with(&config, &provider, req, address, id).await
+    import_with(&config, &provider, req, address, id, force_ownership).await
 }
 
 /// [`import`] with a given provider (tests use the fake one).
@@ -33,6 +38,7 @@ pub async fn import_with(
     req: &StateRequest,
     address: &str,
     id: &str,
+    force_ownership: bool,
 ) -> Result<ResourceState, OpsError> {
     let addr = Address::new(address);
     let Some(desired) = config.resources.get(&addr) else {
@@ -76,7 +82,7 @@ pub async fn import_with(
     } else if !id.starts_with("arn:") {
         probe.insert(desired.kind.schema().name_attr.to_string(), Value::str(id));
     }
-    let live = provider
+    let mut live = provider
         .read(desired.kind, id, &probe)
         .await
         .map_err(|source| OpsError::Read {
@@ -89,6 +95,49 @@ pub async fn import_with(
             id: id.to_string(),
             address: addr.clone(),
         })?;
+    let tags = crate::provider::tags_of(&live);
+    let (tag_stack, tag_env) = (tags.get(TAG_STACK), tags.get(TAG_ENV));
+    let foreign = (tag_stack.is_some() || tag_env.is_some())
+        && (tag_stack != Some(&config.stack) || tag_env != Some(&config.env));
+    if foreign && !force_ownership {
+        return Err(OpsError::ForeignResource {
+            kind: desired.kind,
+            id: id.to_string(),
+            address: addr,
+            owner: Box::new(Owner::Other {
+                stack: tag_stack.cloned().unwrap_or_default(),
+                env: tag_env.cloned().unwrap_or_default(),
+                address: tags.get(TAG_ADDRESS).cloned().unwrap_or_default(),
+            }),
+            stack: config.stack.clone(),
+            env: config.env.clone(),
+        });
+    }
+    if foreign {
+        let mut retagged = live.clone();
+        let mut t: crate::resource::Attrs = tags
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        t.insert(TAG_STACK.into(), Value::str(&config.stack));
+        t.insert(TAG_ENV.into(), Value::str(&config.env));
+        t.insert(TAG_ADDRESS.into(), Value::str(address));
+        retagged.insert(crate::resource::schema::TAGS.into(), Value::Map(t));
+        let taken = crate::provider::ApplyResource {
+            address: addr.clone(),
+            kind: desired.kind,
+            attrs: retagged,
+        };
+        live = provider
+            .update(id, &live, &taken)
+            .await
+            .map_err(|source| OpsError::Read {
+                kind: desired.kind,
+                id: id.to_string(),
+                source: Box::new(source),
+            })?
+            .attrs;
+    }
     let adopted = ResourceState {
         kind: desired.kind,
         id: id.to_string(),
