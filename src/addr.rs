@@ -5,8 +5,6 @@
 //! by module calls: `module.churn.endpoint.churn.service`.
 //! Addresses order lexicographically, which is what every rendered or serialised list uses.
 
-#![allow(missing_docs)] // to be documented
-
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +25,7 @@ impl Address {
         Address(format!("{module_prefix}{block_kind}.{block_name}.{role}"))
     }
 
+    /// The address as written (`endpoint.fraud.service`).
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -16,8 +16,6 @@
 //! 4. After every step the state goes to [`Persist::resource_done`]; at the end to
 //!    [`Persist::finish`]. Cancellation starts nothing new and lets in-flight steps finish.
 
-#![allow(missing_docs)] // to be documented
-
 pub mod observer;
 mod release;
 pub mod walk;
@@ -69,6 +67,7 @@ impl Persist for NoPersist {
 /// Persists through a [`StateStore`]: a durable journal append per step, a full atomic write
 /// (which compacts the journal) at the end.
 pub struct StorePersist {
+    /// The store that receives each journal entry and the final write.
     pub store: Arc<dyn StateStore>,
 }
 
@@ -109,18 +108,26 @@ impl Default for ApplyOptions {
 /// One resource that failed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
+    /// The resource whose step failed.
     pub address: Address,
+    /// What went wrong, prefixed with the address.
     pub message: String,
 }
 
 /// The outcome of an apply or destroy.
 #[derive(Clone, Debug)]
 pub struct ApplyReport {
+    /// The state after the apply, as persisted.
     pub state: State,
+    /// Whether this was an apply or a destroy.
     pub mode: PlanMode,
+    /// Resources created (a replacement's create step counts here).
     pub added: usize,
+    /// Resources updated in place.
     pub changed: usize,
+    /// Resources deleted (a replacement's delete step counts here).
     pub destroyed: usize,
+    /// Steps that failed, in the order they finished.
     pub failures: Vec<Failure>,
     /// Addresses skipped because something they depend on failed.
     pub skipped: Vec<Address>,
@@ -128,6 +135,7 @@ pub struct ApplyReport {
     pub not_started: Vec<Address>,
     /// Addresses whose operation was abandoned in flight (second interrupt).
     pub abandoned: Vec<Address>,
+    /// Whether a Ctrl-C stopped the apply.
     pub interrupted: bool,
     /// Time spent persisting state.
     pub persist_time: Duration,
@@ -136,6 +144,7 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// Whether everything planned was done: no failure, skip, abandon, interrupt or persist error.
     pub fn ok(&self) -> bool {
         self.failures.is_empty()
             && self.skipped.is_empty()

@@ -2,8 +2,6 @@
 //! plain-text implementation with Terraform's wording, and a recording one for tests. Progress
 //! bars live in the CLI, never here.
 
-#![allow(missing_docs)] // to be documented
-
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,8 +11,11 @@ use crate::addr::Address;
 /// What the engine does to one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum OpKind {
+    /// A resource is being created (or adopted).
     Create,
+    /// A resource is being updated in place.
     Update,
+    /// A resource is being deleted.
     Delete,
 }
 
@@ -97,6 +98,7 @@ pub fn line_started(addr: &Address, op: OpKind) -> String {
     format!("{addr}: {}...", op.progressive())
 }
 
+/// `addr: Still creating... [10s elapsed]`.
 pub fn line_still(addr: &Address, op: OpKind, elapsed: Duration) -> String {
     format!(
         "{addr}: Still {}... [{}s elapsed]",
@@ -105,6 +107,7 @@ pub fn line_still(addr: &Address, op: OpKind, elapsed: Duration) -> String {
     )
 }
 
+/// `addr: Creation complete after 3s [id=...]`.
 pub fn line_finished(addr: &Address, op: OpKind, elapsed: Duration, id: Option<&str>) -> String {
     let mut s = format!(
         "{addr}: {} complete after {}s",
@@ -122,10 +125,12 @@ pub fn line_failed(addr: &Address, op: OpKind) -> String {
     format!("{addr}: {} failed", op.noun())
 }
 
+/// `addr: Skipped (depends on failed BECAUSE)`.
 pub fn line_skipped(addr: &Address, because: &Address) -> String {
     format!("{addr}: Skipped (depends on failed {because})")
 }
 
+/// `addr: Adopted existing resource [id=ID]`.
 pub fn line_adopted(addr: &Address, id: &str) -> String {
     format!("{addr}: Adopted existing resource [id={id}]")
 }
@@ -136,6 +141,7 @@ pub struct TextObserver {
 }
 
 impl TextObserver {
+    /// Writes progress lines to `out`.
     pub fn new(out: Box<dyn Write + Send>) -> Self {
         TextObserver {
             out: Mutex::new(out),
@@ -174,10 +180,12 @@ impl ApplyObserver for TextObserver {
 /// Keeps every line (elapsed times as given) for assertions.
 #[derive(Debug, Default)]
 pub struct RecordingObserver {
+    /// Every line reported so far.
     pub lines: Mutex<Vec<String>>,
 }
 
 impl RecordingObserver {
+    /// A copy of the lines reported so far.
     pub fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

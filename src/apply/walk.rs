@@ -3,8 +3,6 @@
 //! failed step skips (transitively) only the steps waiting for it; a cancel starts nothing new;
 //! an abandon aborts the steps in flight (what they recorded before — intents — stays).
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 
@@ -19,7 +17,9 @@ use crate::state::State;
 /// One unit of work: `up` (create/update) or `down` (delete) of an address.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Step {
+    /// The resource the step works on.
     pub address: Address,
+    /// `true` for the delete step, `false` for create or update.
     pub down: bool,
 }
 
@@ -39,8 +39,11 @@ impl Step {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// How one step ended.
 pub enum StepOutcome {
+    /// The step finished; what waits for it may start.
     Done,
+    /// The step failed with this message; what waits for it is skipped.
     Failed(String),
 }
 
@@ -116,13 +119,17 @@ pub fn steps_for(changes: &BTreeMap<Address, ResourceChange>, state: &State) -> 
 /// What happened to every step.
 #[derive(Debug, Default)]
 pub struct WalkResult {
+    /// Steps that finished.
     pub done: Vec<(Step, ())>,
+    /// Steps that failed, with their messages.
     pub failed: Vec<(Step, String)>,
     /// (skipped address, the failed address it waited for).
     pub skipped: Vec<(Address, Address)>,
+    /// Addresses never started because of an interrupt.
     pub not_started: Vec<Address>,
     /// Steps aborted in flight by an abandon.
     pub abandoned: Vec<Address>,
+    /// Whether the walk was cancelled (first Ctrl-C) before every step started.
     pub interrupted: bool,
 }
 

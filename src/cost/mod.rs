@@ -19,8 +19,6 @@
 //! Load balancers: no gateway kind exists yet. When one does, its hourly and LCU prices join
 //! [`prices`] and its cost is added to its endpoint's [`Side::monthly_cents`] in [`side`].
 
-#![allow(missing_docs)] // to be documented
-
 pub mod prices;
 
 use std::collections::BTreeMap;
@@ -76,6 +74,7 @@ pub struct Side {
     pub memory: Option<i64>,
     /// Monthly cost in cents; `None` when it cannot be priced (see `unpriced`).
     pub monthly_cents: Option<i64>,
+    /// The region whose prices apply.
     pub region: String,
     /// Tasks running: the desired count or the autoscaling minimum.
     pub replicas: Option<i64>,
@@ -87,8 +86,11 @@ pub struct Side {
 pub struct Part<'a> {
     /// The endpoint block address.
     pub endpoint: &'a str,
+    /// The resource's kind (task definition, service or scaling target).
     pub kind: ResourceKind,
+    /// Its attributes before the plan (`None`: created by it).
     pub before: Option<&'a Attrs>,
+    /// Its attributes after the plan (`None`: destroyed by it).
     pub after: Option<&'a Attrs>,
 }
 

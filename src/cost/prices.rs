@@ -5,8 +5,6 @@
 //! plan stays byte-for-byte reproducible. A region missing here is reported as "no price for
 //! region X" instead of guessed. Update [`PRICES_DATE`] with the table.
 
-#![allow(missing_docs)] // to be documented
-
 /// When the prices below were read from [`PRICES_SOURCE`].
 pub const PRICES_DATE: &str = "2026-11-01";
 /// Where they come from.
@@ -20,6 +18,7 @@ pub const SPOT_DISCOUNT_PERCENT: u64 = 70;
 /// On-demand prices in one region, in nano-dollars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegionPrice {
+    /// The AWS region code (`us-east-1`).
     pub region: &'static str,
     /// Per vCPU-hour.
     pub vcpu_hour: u64,

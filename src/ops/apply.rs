@@ -15,8 +15,6 @@
 //!    writing the full state at the end;
 //! 6. hand back the [`ApplyReport`]; dropping [`Prepared`] releases the lock.
 
-#![allow(missing_docs)] // to be documented
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,8 +1,6 @@
 //! [`OpsError`]: everything a workflow in [`crate::ops`] can fail with, wrapping each module's
 //! typed error so the CLI can render it (spec diagnostics keep their labelled spans).
 
-#![allow(missing_docs)] // to be documented
-
 use crate::addr::Address;
 use crate::ops::refresh::RefreshError;
 use crate::plan::PlanError;

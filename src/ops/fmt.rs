@@ -1,8 +1,6 @@
 //! `pedestal fmt`: bring a stack's spec files into canonical form, or, with `--check`, report
 //! which are not (with a unified diff) and change nothing.
 
-#![allow(missing_docs)] // to be documented
-
 use std::path::{Path, PathBuf};
 
 use crate::spec::fmt::{FmtError, format_str, stack_files};

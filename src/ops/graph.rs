@@ -5,8 +5,6 @@
 //! 3. render it as Graphviz DOT or a Mermaid flowchart (edges point from a resource to what it
 //!    depends on).
 
-#![allow(missing_docs)] // to be documented
-
 use std::path::Path;
 
 use crate::graph;

@@ -12,8 +12,6 @@
 //!
 //! [`plan_locked`] is steps 3–6 for a caller (like `apply`) that already holds the lock.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -6,8 +6,6 @@
 //! fields the cloud round-trips: a read starts from the recorded attributes and overwrites what
 //! it can observe.
 
-#![allow(missing_docs)] // to be documented
-
 use async_trait::async_trait;
 
 use crate::addr::Address;

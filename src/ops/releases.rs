@@ -15,8 +15,6 @@
 //! The spec stays the source of truth: the next plan releases the spec's revision again, with
 //! the reason "rolled back to VERSION by pedestal rollback".
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;

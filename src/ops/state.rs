@@ -1,8 +1,6 @@
 //! `pedestal state list|show|rm|migrate`, `force-unlock` and `output`: reading and editing
 //! recorded state through the stack's configured store, and copying it to another backend.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -6,8 +6,6 @@
 //! DescribeScalableTargets 50, DescribeAlarms 100).
 //! The JSON form is documented in `docs/status-json.md`.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -7,8 +7,6 @@
 //! 3. resolve references and lower blocks into resources;
 //! 4. check the resource graph for cycles.
 
-#![allow(missing_docs)] // to be documented
-
 use std::path::Path;
 
 use crate::spec::{self, Config, Diagnostics, LoadOptions};

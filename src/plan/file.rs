@@ -11,8 +11,6 @@
 //! ([`crate::spec::LoadOptions::pinned`]), and each sensitive value, read again from the usual
 //! sources, must match its recorded digest ([`check_secrets`]).
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

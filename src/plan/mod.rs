@@ -1,8 +1,6 @@
 //! The plan: a serialisable value describing every change needed to move recorded state to the
 //! spec. The renderers and the applier both consume it; neither goes back to the spec.
 
-#![allow(missing_docs)] // to be documented
-
 pub mod file;
 mod planner;
 mod releases;

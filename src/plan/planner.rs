@@ -18,8 +18,6 @@
 //! release did not finish, or that `pedestal rollback` moved, is released again with that
 //! reason even when nothing else changed.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::releases;

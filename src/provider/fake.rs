@@ -2,8 +2,6 @@
 //! name, operation counters, an in-flight high-water mark, optional latency, and failure
 //! injection by address or physical name.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

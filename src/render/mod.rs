@@ -5,8 +5,6 @@
 //! Shared here: canonicalisation of container definitions (so a diff shows what the user
 //! changed, not ordering or AWS defaults) and small text helpers.
 
-#![allow(missing_docs)] // to be documented
-
 pub mod cost;
 pub mod human;
 pub mod json;
@@ -73,6 +71,7 @@ pub fn short_sha(s: &str) -> String {
 /// What pins an image reference: a tag (`latest` when none is written) or a digest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImagePin<'a> {
+    /// A tag, `latest` when the reference has none.
     Tag(&'a str),
     /// `sha256:…`, from `repo@sha256:…`.
     Digest(&'a str),

@@ -6,8 +6,6 @@
 //! spec lowering (which fills the attributes), the planner (which diffs them), the renderers and
 //! the AWS provider (which sends them).
 
-#![allow(missing_docs)] // to be documented
-
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

@@ -2,8 +2,6 @@
 //! planner, state and provider: [`ResourceKind`], [`Value`], [`Attrs`] and, per kind, the typed
 //! attribute contract in [`schema`].
 
-#![allow(missing_docs)] // to be documented
-
 mod kind;
 pub mod schema;
 mod value;

@@ -10,8 +10,6 @@
 //!   SHA-256 digest (`{"$sensitive": "sha256:…"}`), which is what deserialisation gives back as
 //!   [`Value::Redacted`]. Diffs compare digests.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 use std::fmt;
 

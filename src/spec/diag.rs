@@ -3,8 +3,6 @@
 //! every error of a run ([`Diagnostics`]). Rendering to text (miette's graphical handler) lives
 //! here too so that the CLI and the snapshot tests print exactly the same thing.
 
-#![allow(missing_docs)] // to be documented
-
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;

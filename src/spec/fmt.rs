@@ -13,8 +13,6 @@
 //!
 //! Formatting never changes meaning: the formatted document parses to the same values.
 
-#![allow(missing_docs)] // to be documented
-
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, RawString, Table, Value};
@@ -23,11 +21,20 @@ use toml_edit::{DocumentMut, Item, RawString, Table, Value};
 #[derive(Debug, thiserror::Error)]
 pub enum FmtError {
     #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    /// A file is not valid TOML.
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser reported.
+        message: String,
+    },
     #[error("could not read or write {path}: {source}")]
+    /// A file could not be read or written.
     Io {
+        /// The file.
         path: PathBuf,
         #[source]
+        /// The I/O error.
         source: std::io::Error,
     },
 }

@@ -2,8 +2,6 @@
 //! `PEDESTAL_VAR_<NAME>` environment variables, gathered into [`LoadOptions`]. The one place
 //! either form is parsed.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 
 use super::LoadOptions;
@@ -15,8 +13,10 @@ pub const ENV_VAR_PREFIX: &str = "PEDESTAL_VAR_";
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VarArgError {
     #[error("--var {0:?} is not of the form NAME=VALUE")]
+    /// The argument has no `=`.
     NoEquals(String),
     #[error("--var {0:?} has an empty name")]
+    /// The argument has nothing before `=`.
     EmptyName(String),
 }
 

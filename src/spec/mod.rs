@@ -37,8 +37,6 @@
 //!   directory). Violations are errors at the offending value; `max_monthly_cost_delta` is
 //!   checked by the planner.
 
-#![allow(missing_docs)] // to be documented
-
 mod diag;
 pub mod digest_cache;
 mod fields;
@@ -70,14 +68,22 @@ use crate::resource::{Resource, Value};
 pub enum Backend {
     /// `state/<env>.json` next to `pedestal.toml` unless `path` says otherwise (relative to the
     /// stack directory).
-    Local { path: PathBuf },
+    Local {
+        /// The state file.
+        path: PathBuf,
+    },
     /// `bucket`, `key` (`${env}` allowed), `region` (else the provider's), `encrypt` (default
     /// true: SSE-S3, or SSE-KMS with `kms_key_id`).
     S3 {
+        /// The bucket holding the state object.
         bucket: String,
+        /// The state object's key.
         key: String,
+        /// The bucket's region, when not the provider's.
         region: Option<String>,
+        /// Whether the state object is encrypted at rest.
         encrypt: bool,
+        /// The KMS key for SSE-KMS; SSE-S3 when absent.
         kms_key_id: Option<String>,
     },
 }
@@ -85,6 +91,7 @@ pub enum Backend {
 /// `[provider.aws]`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProviderConfig {
+    /// The region resources are made in.
     pub region: String,
     /// `endpoint = "http://127.0.0.1:5000"`; `AWS_ENDPOINT_URL` also applies.
     pub endpoint: Option<String>,
@@ -93,7 +100,9 @@ pub struct ProviderConfig {
 /// An `[outputs]` entry after resolution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Output {
+    /// The resolved value (references to resources stay references until apply).
     pub value: Value,
+    /// Whether the value is shown only as `(sensitive)`.
     pub sensitive: bool,
 }
 
@@ -120,15 +129,21 @@ pub struct CostLimit {
 pub struct Config {
     /// The stack directory (holding `pedestal.toml`).
     pub root: PathBuf,
+    /// The stack name (`[stack] name`).
     pub stack: String,
+    /// The environment (`--env`).
     pub env: String,
+    /// The region resources are made in.
     pub region: String,
     /// Stack-wide tags (without the `pedestal:*` ones, which lowering adds per resource).
     pub tags: BTreeMap<String, String>,
+    /// Where the state is kept (`[backend]`).
     pub backend: Backend,
+    /// How to reach AWS (`[provider.aws]`).
     pub provider: ProviderConfig,
     /// Every provider resource, by address.
     pub resources: BTreeMap<Address, Resource>,
+    /// Stack outputs by name.
     pub outputs: BTreeMap<String, Output>,
     /// Resolved variables (sensitive ones wrapped in [`Value::Sensitive`]).
     pub variables: BTreeMap<String, Value>,

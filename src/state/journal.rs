@@ -2,8 +2,6 @@
 //! (even `kill -9`) leaves snapshot + journal that replay into an accurate state, without the
 //! quadratic cost of rewriting the whole state after every resource.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -18,25 +16,49 @@ use crate::resource::Value;
 pub enum JournalEntry {
     /// A resource was created, updated or adopted: record it (replacing any previous record).
     ResourceSet {
+        /// The resource's address.
         address: Address,
+        /// What state records for it.
         resource: ResourceState,
     },
     /// A resource was destroyed or forgotten.
-    ResourceRemoved { address: Address },
+    ResourceRemoved {
+        /// The resource's address.
+        address: Address,
+    },
     /// About to create `address` under a physical name (crash recovery).
-    IntentRecorded { address: Address, intent: Intent },
+    IntentRecorded {
+        /// The address about to be created.
+        address: Address,
+        /// The kind and physical name it will have.
+        intent: Intent,
+    },
     /// The intent was fulfilled or abandoned.
-    IntentCleared { address: Address },
+    IntentCleared {
+        /// The address whose intent goes.
+        address: Address,
+    },
     /// An endpoint release started (or finished, when recorded in one go).
-    ReleaseAppended { endpoint: String, release: Release },
+    ReleaseAppended {
+        /// The endpoint block address.
+        endpoint: String,
+        /// The release record.
+        release: Release,
+    },
     /// An endpoint's release record `index` changed (it finished).
     ReleaseUpdated {
+        /// The endpoint block address.
         endpoint: String,
+        /// The record's position in the endpoint's history.
         index: usize,
+        /// The record as it is now.
         release: Release,
     },
     /// The stack's outputs after apply (replaces all outputs).
-    OutputsSet { outputs: BTreeMap<String, Value> },
+    OutputsSet {
+        /// Every output by name.
+        outputs: BTreeMap<String, Value>,
+    },
 }
 
 pub(super) fn apply(state: &mut State, entry: &JournalEntry) {

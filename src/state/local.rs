@@ -7,8 +7,6 @@
 //! they extend, so lines left over by an interrupted compaction are recognised and skipped, and
 //! a line torn by a crash mid-append is dropped.
 
-#![allow(missing_docs)] // to be documented
-
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +56,7 @@ impl LocalStore {
         }
     }
 
+    /// The state file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -68,14 +67,17 @@ impl LocalStore {
         PathBuf::from(s)
     }
 
+    /// The journal file next to it (`<state>.journal`).
     pub fn journal_path(&self) -> PathBuf {
         self.sibling(".journal")
     }
 
+    /// The previous version of the state file (`<state>.backup`).
     pub fn backup_path(&self) -> PathBuf {
         self.sibling(".backup")
     }
 
+    /// The lock file (`<state>.lock`).
     pub fn lock_path(&self) -> PathBuf {
         self.sibling(".lock")
     }

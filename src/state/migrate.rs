@@ -2,17 +2,20 @@
 //! and serial. The destination must be empty, or hold an older serial of the same lineage; a
 //! state of another lineage, or a newer or diverged one, is never overwritten.
 
-#![allow(missing_docs)] // to be documented
-
 use super::{State, StateError, StateStore};
 
 /// What a migration did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Migrated {
+    /// The source store, as described to the user.
     pub from: String,
+    /// The destination store, as described to the user.
     pub to: String,
+    /// The lineage copied (kept as is).
     pub lineage: String,
+    /// The serial copied (kept as is).
     pub serial: u64,
+    /// How many resources the copied state records.
     pub resources: usize,
     /// The destination already held exactly this state; nothing was written.
     pub unchanged: bool,

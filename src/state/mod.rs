@@ -3,8 +3,6 @@
 //! a full snapshot written atomically plus an append-only [`JournalEntry`] log that the applier
 //! uses to persist each resource as it completes without rewriting the whole file.
 
-#![allow(missing_docs)] // to be documented
-
 #[doc(hidden)]
 pub mod conformance;
 mod holder;
@@ -38,8 +36,10 @@ pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+/// Whether a recorded resource can be trusted as is.
 pub enum Status {
     #[default]
+    /// Created or updated as planned.
     Ok,
     /// A create failed half way; the next plan replaces it.
     Tainted,
@@ -48,21 +48,28 @@ pub enum Status {
 /// One managed resource.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceState {
+    /// The resource's kind.
     pub kind: ResourceKind,
     /// Physical id or ARN.
     pub id: String,
+    /// Its attributes as last applied or refreshed.
     pub attrs: Attrs,
     #[serde(default)]
+    /// Addresses it depends on (so an orphan is deleted in order).
     pub dependencies: BTreeSet<Address>,
     #[serde(default)]
+    /// Whether it is usable or must be replaced.
     pub status: Status,
 }
 
 /// Before a create, the applier records what it is about to create so a crash can be recovered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
+    /// The kind about to be created.
     pub kind: ResourceKind,
+    /// The physical name it will have (how the next run finds it).
     pub physical_name: String,
+    /// When the create started (RFC 3339).
     pub started_at: String,
 }
 
@@ -114,15 +121,19 @@ impl std::fmt::Display for Outcome {
 /// One release of an endpoint: what ran, who started it, from which spec, and how it ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Release {
+    /// The model version released (or `revision N` when the spec names none).
     pub version: String,
+    /// The task definition the service runs for this release.
     pub task_definition_arn: String,
     /// The task definition revision number (the ARN's last field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
+    /// The sha256 of the model artifact the revision loads.
     pub artifact_sha256: Option<String>,
     /// `s3://bucket/key` of the artifact the revision loads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_uri: Option<String>,
+    /// The container image.
     pub image: String,
     /// Digest of the spec and variables the release was planned from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,9 +145,12 @@ pub struct Release {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub who: Option<String>,
     #[serde(alias = "applied_at")]
+    /// When the release started (RFC 3339).
     pub started_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When it ended (RFC 3339); `None` while in progress.
     pub finished_at: Option<String>,
+    /// How it ended.
     pub outcome: Outcome,
     /// Why it ended that way: the circuit breaker's or alarm's reason, the failure, a note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,19 +175,27 @@ impl Release {
 /// The whole state of one stack and environment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct State {
+    /// The state file format (this pedestal writes 1).
     pub format_version: u32,
+    /// A random id fixed when the state is first written; a state of another lineage is never overwritten.
     pub lineage: String,
+    /// Bumped by every write and journal entry.
     pub serial: u64,
+    /// The stack the state belongs to.
     pub stack: String,
+    /// The environment the state belongs to.
     pub env: String,
     #[serde(default)]
+    /// Every managed resource, by address.
     pub resources: BTreeMap<Address, ResourceState>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Creates begun but not yet recorded (crash recovery).
     pub intents: BTreeMap<Address, Intent>,
     /// Endpoint block address → release history, oldest first.
     #[serde(default)]
     pub releases: BTreeMap<String, Vec<Release>>,
     #[serde(default)]
+    /// Stack outputs after the last apply.
     pub outputs: BTreeMap<String, Value>,
 }
 

@@ -31,8 +31,6 @@
 //! stopping the very driver the SDK call needs, so there the store refuses with
 //! [`StateError::Runtime`] rather than hang.
 
-#![allow(missing_docs)] // to be documented
-
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -64,8 +62,11 @@ pub enum Encryption {
 /// Where an S3 state lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct S3Location {
+    /// The bucket holding the state object.
     pub bucket: String,
+    /// The state object's key (journal entries and the lock sit beside it).
     pub key: String,
+    /// How the objects are encrypted at rest.
     pub encryption: Encryption,
 }
 
@@ -182,6 +183,7 @@ impl S3Store {
         )
     }
 
+    /// The bucket and key of the state.
     pub fn location(&self) -> &S3Location {
         &self.location
     }

@@ -1,8 +1,6 @@
 //! The [`StateStore`] trait every backend implements, the lock vocabulary ([`LockInfo`],
 //! [`LockGuard`]) and [`StateError`]. [`open`] picks the backend a [`Config`] asks for.
 
-#![allow(missing_docs)] // to be documented
-
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -35,6 +33,7 @@ pub trait StateStore: Send + Sync {
 /// What a lock file (or lock object) holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
+    /// The lock's id (what `force-unlock` takes).
     pub id: String,
     /// `user@host`.
     pub who: String,
@@ -102,10 +101,12 @@ impl LockGuard {
         }
     }
 
+    /// Who holds the lock, since when, for what.
     pub fn info(&self) -> &LockInfo {
         &self.info
     }
 
+    /// The lock's id.
     pub fn id(&self) -> &str {
         &self.info.id
     }
@@ -128,61 +129,104 @@ impl Drop for LockGuard {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why reading, writing or locking state failed.
 pub enum StateError {
     #[error("cannot {action} {path}: {source}")]
+    /// A local file could not be read or written.
     Io {
+        /// What was being done (`read`, `write`, ...).
         action: &'static str,
+        /// The file.
         path: PathBuf,
         #[source]
+        /// The I/O error.
         source: std::io::Error,
     },
     #[error(
         "state file {path} is corrupt: {message}\n(it was left untouched; restore it from {path}.backup or fix it by hand)"
     )]
-    Corrupt { path: PathBuf, message: String },
+    /// The state file does not parse.
+    Corrupt {
+        /// The state file.
+        path: PathBuf,
+        /// What the parser reported.
+        message: String,
+    },
     #[error(
         "state file {path} has format_version {found}, which this pedestal (format_version {supported}) does not understand\n(it was left untouched; use a newer pedestal)"
     )]
+    /// The state file has a format this pedestal does not know.
     UnknownFormat {
+        /// The state file.
         path: PathBuf,
+        /// The format version it has.
         found: String,
+        /// The format version this pedestal writes.
         supported: u32,
     },
     #[error(
         "state file {path} belongs to stack `{found_stack}` env `{found_env}`, not stack `{stack}` env `{env}`\n(it was left untouched; check [backend] path and --env)"
     )]
+    /// The state belongs to another stack or environment.
     Foreign {
+        /// The state file.
         path: PathBuf,
+        /// The stack it records.
         found_stack: String,
+        /// The environment it records.
         found_env: String,
+        /// The stack being run.
         stack: String,
+        /// The environment being run.
         env: String,
     },
     #[error(
         "refusing to overwrite state {path}: it has lineage {stored}, but the state being written has lineage {writing}"
     )]
+    /// The stored state has another lineage.
     LineageMismatch {
+        /// The state file.
         path: PathBuf,
+        /// The stored lineage.
         stored: String,
+        /// The lineage being written.
         writing: String,
     },
     #[error(
         "the state is locked by another run ({path}):\n{info}\nWait for it to finish (or pass --lock-timeout). If that run is gone, release the lock with:\n  pedestal force-unlock {id}",
         id = info.id
     )]
-    Locked { path: String, info: Box<LockInfo> },
-    #[error("no lock is held on {path}")]
-    NotLocked { path: String },
-    #[error("the lock on {path} has id {held}, not {given}; nothing was unlocked")]
-    LockIdMismatch {
+    /// Another run holds the lock.
+    Locked {
+        /// Where the lock is.
         path: String,
+        /// Who holds it.
+        info: Box<LockInfo>,
+    },
+    #[error("no lock is held on {path}")]
+    /// `force-unlock` found no lock.
+    NotLocked {
+        /// Where the lock would be.
+        path: String,
+    },
+    #[error("the lock on {path} has id {held}, not {given}; nothing was unlocked")]
+    /// `force-unlock` was given another lock's id.
+    LockIdMismatch {
+        /// Where the lock is.
+        path: String,
+        /// The id of the lock held.
         held: String,
+        /// The id given.
         given: String,
     },
     #[error("cannot {action} {location}: {message}")]
+    /// A remote (S3) backend call failed.
     Remote {
+        /// What was being done.
         action: &'static str,
+        /// The bucket and key.
         location: String,
+        /// The cause, in one line.
         message: String,
     },
     #[error(
@@ -190,7 +234,9 @@ pub enum StateError {
         now = found_serial.map_or_else(|| "it is gone now".to_string(), |s| format!("now serial {s}")),
         read = read_serial.map_or_else(|| "when it did not exist".to_string(), |s| format!("serial {s}"))
     )]
+    /// Someone else wrote the remote state after this run read it.
     Conflict {
+        /// The bucket and key.
         location: String,
         /// The serial this run read (`None`: there was no state).
         read_serial: Option<u64>,
@@ -200,18 +246,27 @@ pub enum StateError {
         writer: String,
     },
     #[error("there is no state in {from} to migrate")]
-    NothingToMigrate { from: String },
+    /// `state migrate` found no state to copy.
+    NothingToMigrate {
+        /// The source store.
+        from: String,
+    },
     #[error(
         "refusing to overwrite state {to}: it holds serial {stored} of the same lineage, newer than (or diverged from) the serial {copying} being copied; nothing was written"
     )]
+    /// The destination holds a newer (or diverged) state of the same lineage.
     DestinationNewer {
+        /// The destination store.
         to: String,
+        /// The serial it holds.
         stored: u64,
+        /// The serial being copied.
         copying: u64,
     },
     #[error(
         "the S3 state backend needs a multi-thread async runtime (it blocks on its SDK calls, which a current-thread runtime cannot drive meanwhile)"
     )]
+    /// The S3 backend was used from a current-thread runtime.
     Runtime,
 }
 

@@ -1,8 +1,6 @@
 //! Application Auto Scaling for endpoint services: a scalable target on the service's desired
 //! count and one target-tracking policy on average CPU. Deleting removes the policy first.
 
-#![allow(missing_docs)] // to be documented
-
 use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,

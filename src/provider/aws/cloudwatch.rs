@@ -3,8 +3,6 @@
 //! update (PutMetricAlarm ignores tags for an existing alarm), DescribeAlarms reads up to 100
 //! alarms per call, DeleteAlarms deletes. The recorded id is the alarm name.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic, Tag};

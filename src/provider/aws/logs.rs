@@ -1,7 +1,5 @@
 //! CloudWatch Logs: an endpoint's log group with its retention and tags.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 
 use super::AwsProvider;

@@ -3,8 +3,6 @@
 //! [`ResourceKind`] to one file per service, and batched refresh reads (DescribeClusters by 100,
 //! DescribeServices by 10 per cluster, DescribeAlarms by 100).
 
-#![allow(missing_docs)] // to be documented
-
 pub mod autoscaling;
 pub mod call_log;
 pub mod cloudwatch;

@@ -4,8 +4,6 @@
 //! (DescribeAlarms, 100 at a time) and buckets (HeadBucket, GetBucketVersioning). Nothing here
 //! writes.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 
 use serde::Serialize;

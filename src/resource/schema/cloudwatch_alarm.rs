@@ -2,8 +2,6 @@
 //! endpoint service's metrics. The service lists its alarms in its deployment configuration, so
 //! ECS fails (and rolls back) a release during which one goes to ALARM.
 
-#![allow(missing_docs)] // to be documented
-
 use super::{Rule, attr_names, rule_lists};
 use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 

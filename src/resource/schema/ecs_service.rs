@@ -4,8 +4,6 @@
 //! Nested maps: [`Network`], [`Deployment`], [`Alarms`] and the [`CapacityProviderItem`]s of
 //! `capacity_provider_strategy`.
 
-#![allow(missing_docs)] // to be documented
-
 use super::{Rule, attr_names, rule_lists};
 use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 

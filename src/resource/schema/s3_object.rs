@@ -3,8 +3,6 @@
 //! update of this resource that uploads and adds to [`Attr::Kept`]), never a replacement; old
 //! keys are pruned only after a release completes, beyond the last [`Attr::Retain`] releases.
 
-#![allow(missing_docs)] // to be documented
-
 use super::{Rule, attr_names, rule_lists};
 use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 

@@ -1,8 +1,6 @@
 //! ECS clusters: described before created (CreateCluster on an existing name must never run),
 //! settings and capacity providers updated in place, live settings read back for drift.
 
-#![allow(missing_docs)] // to be documented
-
 use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
 
 use super::super::AwsProvider;

@@ -2,8 +2,6 @@
 //! with rollout state COMPLETED and running == desired; a circuit-breaker rollback fails loudly
 //! with [`ErrorKind::RolloutFailed`].
 
-#![allow(missing_docs)] // to be documented
-
 use std::time::{Duration, Instant};
 
 use super::super::error::map;

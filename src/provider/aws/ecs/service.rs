@@ -1,8 +1,6 @@
 //! ECS services: idempotent create, in-place updates, scale-to-zero + force delete + wait
 //! INACTIVE, batched read-back; a new task definition waits for its release ([`super::rollout`]).
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,6 @@
 //! ECS task definitions: the container definition built from the schema, a new revision per
 //! change (the newest few kept ACTIVE), every revision deregistered and deleted on destroy.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{

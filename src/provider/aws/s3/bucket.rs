@@ -1,8 +1,6 @@
 //! S3 buckets: created with secure defaults, every setting that changed sent on update, live
 //! settings read back for drift, emptied first on destroy when `force_destroy` allows it.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::{

@@ -3,8 +3,6 @@
 //! is uploaded beside the old objects (listed in `kept`); delete removes every version of every
 //! kept object.
 
-#![allow(missing_docs)] // to be documented
-
 use std::collections::BTreeMap;
 use std::io::{Read, SeekFrom};
 use std::path::PathBuf;
