@@ -35,7 +35,9 @@ use crate::state::{LockGuard, StateStore};
 /// What the caller chooses.
 #[derive(Clone, Debug)]
 pub struct ExecuteOptions {
+    /// Resource operations in flight at once (`--parallelism`).
     pub parallelism: usize,
+    /// Interval of the `Still creating...` lines.
     pub still_interval: Duration,
     /// The stack directory (artifact sources are relative to it).
     pub root: PathBuf,
@@ -114,11 +116,14 @@ pub async fn execute(
 
 /// A plan ready to apply, with the state lock held.
 pub struct Prepared {
+    /// The plan to apply.
     pub plan: Plan,
+    /// The spec it was made from.
     pub config: Config,
     /// Recorded state the plan will be applied to (`None`: nothing recorded yet; a fresh state
     /// is written only once the apply starts).
     pub state: Option<State>,
+    /// The state store, locked.
     pub store: Arc<dyn StateStore>,
     /// The state lock, released when dropped (or taken out and dropped early, e.g. when the
     /// user cancels at the confirmation prompt).
@@ -147,7 +152,9 @@ pub enum PlanSource {
     /// `apply PLANFILE`: a saved plan (`--var` may give the sensitive values; the others come
     /// from the file).
     File {
+        /// The plan file.
         path: PathBuf,
+        /// `--var` values for the plan's sensitive variables.
         vars: std::collections::BTreeMap<String, String>,
         /// `--lock-timeout`.
         lock_timeout: Duration,
@@ -272,10 +279,12 @@ pub async fn run(
 /// state, never half of one.
 #[derive(Debug, Clone)]
 pub struct FilePersist {
+    /// The state file.
     pub path: PathBuf,
 }
 
 impl FilePersist {
+    /// Persists to the state file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         FilePersist { path: path.into() }
     }

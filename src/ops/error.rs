@@ -11,6 +11,7 @@ use crate::spec::{Diagnostics, VarArgError};
 use crate::state::StateError;
 
 #[derive(Debug, thiserror::Error)]
+/// Why a workflow failed: each layer's error, kept with its type.
 pub enum OpsError {
     /// The spec did not load (parse, type or reference errors); rendered with spans by the
     /// caller.
@@ -20,38 +21,62 @@ pub enum OpsError {
     #[error(transparent)]
     Var(#[from] VarArgError),
     #[error(transparent)]
+    /// Reading, writing or locking state failed.
     State(#[from] StateError),
     #[error(transparent)]
+    /// The planner refused (cycle, unknown target, prevent_destroy, cost policy, foreign state).
     Plan(#[from] PlanError),
     #[error(transparent)]
+    /// A plan file could not be read or written.
     PlanFile(#[from] PlanFileError),
     #[error(transparent)]
+    /// A saved plan no longer matches the spec or the state.
     Stale(#[from] StalePlan),
     #[error("{0}\n(run with --no-refresh to plan from recorded state only)")]
+    /// Refresh could not read the live resources.
     Refresh(#[from] RefreshError),
     /// Command-line arguments that do not fit together.
     #[error("{0}")]
     Usage(String),
     /// An address given on the command line that state does not hold.
     #[error("{address} is not in the state{}", if *.no_state { " (no state yet)" } else { "" })]
-    NotInState { address: String, no_state: bool },
+    NotInState {
+        /// The address as given.
+        address: String,
+        /// Whether there is no state at all.
+        no_state: bool,
+    },
     /// `import` of an address the spec does not declare.
     #[error("{address} is not declared in the spec; {hint}")]
-    NotDeclared { address: String, hint: String },
+    NotDeclared {
+        /// The address as given.
+        address: String,
+        /// What the spec declares instead.
+        hint: String,
+    },
     /// `import` of an address state already manages.
     #[error(
         "{address} is already managed (id {id}); `pedestal state rm {address}` first to adopt another resource"
     )]
-    AlreadyManaged { address: Address, id: String },
+    AlreadyManaged {
+        /// The address.
+        address: Address,
+        /// The id state records for it.
+        id: String,
+    },
     /// Reading a live resource failed.
     #[error("could not read {kind} {id}: {source}")]
     Read {
+        /// The resource's kind.
         kind: ResourceKind,
+        /// The id asked for.
         id: String,
         #[source]
+        /// The provider's error.
         source: Box<ProviderError>,
     },
     #[error(transparent)]
+    /// A rollback cannot go ahead.
     Rollback(#[from] crate::ops::releases::RollbackError),
     /// Live status reads failed.
     #[error("status: {0}")]
@@ -59,8 +84,11 @@ pub enum OpsError {
     /// `import` of an id the cloud does not know.
     #[error("no {kind} with id {id} exists (for {address})")]
     NoSuchResource {
+        /// The kind the spec declares at the address.
         kind: ResourceKind,
+        /// The id asked for.
         id: String,
+        /// The address being imported.
         address: Address,
     },
     /// `import` of a resource tagged for another stack or env.

@@ -8,6 +8,7 @@ use crate::spec::fmt::{FmtError, format_str, stack_files};
 /// One file whose canonical form differs from what is on disk.
 #[derive(Debug)]
 pub struct FmtChange {
+    /// The file.
     pub path: PathBuf,
     /// Unified diff from the file to its canonical form.
     pub diff: String,

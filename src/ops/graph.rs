@@ -14,7 +14,9 @@ use crate::spec::{self, Diagnostics, LoadOptions};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum GraphFormat {
     #[default]
+    /// Graphviz DOT.
     Dot,
+    /// A Mermaid flowchart.
     Mermaid,
 }
 

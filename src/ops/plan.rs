@@ -30,8 +30,11 @@ pub struct PlanRequest {
     pub env: String,
     /// `--var K=V`, in order given (later wins).
     pub vars: BTreeMap<String, String>,
+    /// A normal plan or `--destroy`.
     pub mode: PlanMode,
+    /// `--target` addresses.
     pub targets: Vec<String>,
+    /// `--replace` addresses.
     pub replace: Vec<String>,
     /// Read live resources before planning (the default; `--no-refresh` turns it off).
     pub refresh: bool,
@@ -44,7 +47,9 @@ pub struct PlanRequest {
 /// What planning produced.
 #[derive(Debug)]
 pub struct PlanOutcome {
+    /// The plan made.
     pub plan: Plan,
+    /// The spec it was made from.
     pub config: Config,
     /// Recorded state as read (before refresh); `None` when there was none.
     pub prior: Option<State>,

@@ -19,7 +19,9 @@ use crate::state::{State, Status};
 /// Recorded state updated from the cloud, and the differences found.
 #[derive(Debug, Clone)]
 pub struct Refreshed {
+    /// The state with live attributes in place of the recorded ones.
     pub state: State,
+    /// What changed outside pedestal.
     pub drift: Vec<Drift>,
 }
 
@@ -29,14 +31,17 @@ pub enum RefreshError {
     /// Reading one recorded resource failed.
     #[error("refresh failed: {address}: {source}")]
     Read {
+        /// The resource whose read failed.
         address: Address,
         #[source]
+        /// The provider's error.
         source: Box<ProviderError>,
     },
     /// The cloud could not be reached, or refused the credentials: nothing was read.
     #[error("refresh failed: {source}")]
     Unreachable {
         #[source]
+        /// The provider's error.
         source: Box<ProviderError>,
     },
 }
@@ -44,6 +49,7 @@ pub enum RefreshError {
 /// Reads live resources for every entry in a state.
 #[async_trait]
 pub trait Refresher: Send + Sync {
+    /// Reads every resource `state` records; resources gone are dropped and reported as drift.
     async fn refresh(&self, state: &State) -> Result<Refreshed, RefreshError>;
 }
 
@@ -57,7 +63,9 @@ pub fn for_config(config: &Config) -> AwsRefresher {
 
 /// Refreshes through the AWS provider.
 pub struct AwsRefresher {
+    /// Region and endpoint to reach AWS at.
     pub provider: ProviderConfig,
+    /// The stack directory.
     pub root: std::path::PathBuf,
 }
 

@@ -33,9 +33,11 @@ use crate::state::{self, LockGuard, Outcome, Release, ResourceState, State, Stat
 /// One endpoint's history, oldest first, and which record the service runs now.
 #[derive(Clone, Debug, Serialize)]
 pub struct History {
+    /// The endpoint block address.
     pub endpoint: String,
     /// Index into `releases` of the release the service runs (per state).
     pub current: Option<usize>,
+    /// Every recorded release, oldest first.
     pub releases: Vec<Release>,
 }
 
@@ -43,48 +45,80 @@ pub struct History {
 #[derive(Debug, thiserror::Error)]
 pub enum RollbackError {
     #[error("no endpoint {endpoint} has recorded releases{}", known_list(.known))]
+    /// No endpoint of that name has a release history.
     UnknownEndpoint {
+        /// The endpoint as given.
         endpoint: String,
+        /// The endpoints that have one.
         known: Vec<String>,
     },
     #[error("{endpoint} has no service in state; apply first")]
-    NoService { endpoint: String },
+    /// The endpoint has no service in state.
+    NoService {
+        /// The endpoint block address.
+        endpoint: String,
+    },
     #[error(
         "{endpoint} has no completed release before {current} to roll back to (see `pedestal releases {endpoint}`)"
     )]
-    NothingToRollBackTo { endpoint: String, current: String },
-    #[error("{endpoint} has no release {version} that ran{}", known_list(.known))]
-    NoSuchVersion {
+    /// No completed release precedes the current one.
+    NothingToRollBackTo {
+        /// The endpoint block address.
         endpoint: String,
+        /// The version running now.
+        current: String,
+    },
+    #[error("{endpoint} has no release {version} that ran{}", known_list(.known))]
+    /// `--to` names a version that never ran.
+    NoSuchVersion {
+        /// The endpoint block address.
+        endpoint: String,
+        /// The version asked for.
         version: String,
+        /// The versions that ran.
         known: Vec<String>,
     },
     #[error("{endpoint} already runs release {version} ({arn})")]
+    /// The service already runs the target.
     AlreadyRunning {
+        /// The endpoint block address.
         endpoint: String,
+        /// The version asked for.
         version: String,
+        /// Its task definition.
         arn: String,
     },
     #[error(
         "cannot roll {endpoint} back to {version}: task definition {arn} is no longer ACTIVE (deregistered); release it again from the spec instead"
     )]
+    /// The target's task definition was deregistered.
     RevisionInactive {
+        /// The endpoint block address.
         endpoint: String,
+        /// The version asked for.
         version: String,
+        /// Its task definition.
         arn: String,
     },
     #[error(
         "cannot roll {endpoint} back to {version}: its artifact {uri} no longer exists (pruned beyond `retain`, or deleted); release it again from the spec instead"
     )]
+    /// The target's artifact object is gone.
     ArtifactGone {
+        /// The endpoint block address.
         endpoint: String,
+        /// The version asked for.
         version: String,
+        /// Its artifact.
         uri: String,
     },
     #[error("checking {what}: {source}")]
+    /// Checking the target against the cloud failed.
     Check {
+        /// What was being checked.
         what: String,
         #[source]
+        /// The provider's error.
         source: Box<ProviderError>,
     },
 }
@@ -154,6 +188,7 @@ pub fn histories(st: &State, endpoint: Option<&str>) -> Result<Vec<History>, Rol
 /// What `pedestal rollback` asks for.
 #[derive(Clone, Debug, Default)]
 pub struct RollbackRequest {
+    /// Which stack and environment.
     pub state: StateRequest,
     /// The endpoint block, e.g. `endpoint.fraud` (a bare name `fraud` is accepted).
     pub endpoint: String,
@@ -163,6 +198,7 @@ pub struct RollbackRequest {
 
 /// A checked rollback, with the state lock held until it is dropped.
 pub struct PreparedRollback {
+    /// The endpoint block address.
     pub endpoint: String,
     /// What runs now (per state), when recorded.
     pub from: Option<Release>,
@@ -177,7 +213,9 @@ pub struct PreparedRollback {
 /// How a rollback ended.
 #[derive(Clone, Debug)]
 pub struct RollbackReport {
+    /// The endpoint block address.
     pub endpoint: String,
+    /// The release record the rollback wrote.
     pub record: Release,
     /// Whether the first Ctrl-C stopped the wait.
     pub interrupted: bool,

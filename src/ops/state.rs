@@ -14,8 +14,11 @@ use crate::state::{self, Migrated, ResourceState, State};
 /// Which stack and environment to act on.
 #[derive(Clone, Debug, Default)]
 pub struct StateRequest {
+    /// `--env`.
     pub env: String,
+    /// `--var` values, in the order given.
     pub vars: BTreeMap<String, String>,
+    /// `--lock-timeout`: how long to wait for a held lock.
     pub lock_timeout: Duration,
 }
 
@@ -88,17 +91,24 @@ pub fn outputs(dir: &Path, req: &StateRequest) -> Result<BTreeMap<String, Value>
 /// The kind of backend `state migrate --to` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
+    /// An S3 bucket (`--bucket`, `--key`, `--region`).
     S3,
+    /// A local file (`--path`).
     Local,
 }
 
 /// `state migrate`: the configured `[backend]` is one side, these flags the other.
 #[derive(Clone, Debug)]
 pub struct MigrateRequest {
+    /// Which stack and environment.
     pub state: StateRequest,
+    /// The kind of backend to migrate to.
     pub to: BackendKind,
+    /// `--bucket`, for S3.
     pub bucket: Option<String>,
+    /// `--key`, for S3.
     pub key: Option<String>,
+    /// `--region`, for S3.
     pub region: Option<String>,
     /// Relative to the stack directory, like `[backend] path`.
     pub path: Option<PathBuf>,

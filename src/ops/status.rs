@@ -26,24 +26,35 @@ use crate::state::{self, State};
 /// One endpoint's live status.
 #[derive(Clone, Debug, Serialize)]
 pub struct EndpointStatus {
+    /// The endpoint block address.
     pub endpoint: String,
+    /// The cluster name.
     pub cluster: String,
+    /// The service name.
     pub service: String,
     /// `ACTIVE`, `DRAINING`, `INACTIVE` or `MISSING`.
     pub service_status: String,
     /// The release whose revision the service runs (from the history), if recorded.
     pub release: Option<String>,
+    /// The task definition ARN the service runs.
     pub task_definition: String,
+    /// Its revision number.
     pub revision: Option<i64>,
+    /// Tasks the service wants.
     pub desired: i32,
+    /// Tasks running.
     pub running: i32,
+    /// Tasks starting.
     pub pending: i32,
     /// The PRIMARY deployment's rollout state (`IN_PROGRESS`, `COMPLETED`, `FAILED`).
     pub rollout_state: Option<String>,
+    /// Why the rollout is in that state, when ECS says.
     pub rollout_reason: Option<String>,
     /// Other deployments still draining or starting.
     pub other_deployments: usize,
+    /// The last service events, newest first.
     pub events: Vec<ServiceEvent>,
+    /// Autoscaling bounds, when the endpoint autoscales.
     pub autoscaling: Option<Autoscaling>,
     /// The endpoint's alarms in state, by name, with their live state.
     pub alarms: Vec<AlarmStatus>,
@@ -52,19 +63,28 @@ pub struct EndpointStatus {
 /// Autoscaling bounds and the current desired count.
 #[derive(Clone, Debug, Serialize)]
 pub struct Autoscaling {
+    /// The minimum task count.
     pub min: i32,
+    /// The maximum task count.
     pub max: i32,
+    /// The desired count now.
     pub current: i32,
 }
 
 /// The whole status.
 #[derive(Clone, Debug, Serialize)]
 pub struct Status {
+    /// The status JSON format (`1`).
     pub format_version: &'static str,
+    /// The stack name.
     pub stack: String,
+    /// The environment.
     pub env: String,
+    /// Every endpoint shown, by address.
     pub endpoints: Vec<EndpointStatus>,
+    /// The stack's clusters (all endpoints only).
     pub clusters: Vec<ClusterStatus>,
+    /// The stack's buckets (all endpoints only).
     pub buckets: Vec<BucketStatus>,
 }
 

@@ -14,6 +14,7 @@ use crate::spec::{self, Config, Diagnostics, LoadOptions};
 /// What a successful validation found.
 #[derive(Debug)]
 pub struct ValidateReport {
+    /// The loaded spec.
     pub config: Config,
     /// Number of provider resources the spec lowers to.
     pub resources: usize,

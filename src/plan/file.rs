@@ -43,7 +43,9 @@ struct SavedPlan {
 /// [`Value::Redacted`] digests).
 #[derive(Debug, Clone)]
 pub struct Saved {
+    /// The plan.
     pub plan: Plan,
+    /// The variable values it was made with.
     pub variables: BTreeMap<String, Value>,
 }
 
@@ -59,22 +61,37 @@ impl Saved {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a plan file could not be read or written.
 pub enum PlanFileError {
     #[error("cannot {action} plan file {path}: {source}")]
+    /// The file could not be read or written.
     Io {
+        /// What was being done.
         action: &'static str,
+        /// The plan file.
         path: PathBuf,
         #[source]
+        /// The I/O error.
         source: std::io::Error,
     },
     #[error("{path} is not a pedestal plan file: {message}")]
-    NotAPlan { path: PathBuf, message: String },
+    /// The file is not a plan.
+    NotAPlan {
+        /// The file.
+        path: PathBuf,
+        /// What the parser reported.
+        message: String,
+    },
     #[error(
         "plan file {path} has format {found}, which this pedestal (format {supported}) cannot read; re-run `pedestal plan --out`"
     )]
+    /// The plan file has a format this pedestal does not read.
     UnknownFormat {
+        /// The plan file.
         path: PathBuf,
+        /// The format it has.
         found: String,
+        /// The format this pedestal writes.
         supported: String,
     },
 }
@@ -85,41 +102,79 @@ pub enum StalePlan {
     #[error(
         "saved plan is for stack `{plan_stack}` env `{plan_env}`, not stack `{stack}` env `{env}`"
     )]
+    /// The plan is for another stack or environment.
     WrongStack {
+        /// The plan's stack.
         plan_stack: String,
+        /// The plan's environment.
         plan_env: String,
+        /// The stack being applied.
         stack: String,
+        /// The environment being applied.
         env: String,
     },
     #[error(
         "saved plan does not match the state: it was made against state lineage {planned}, but the state now has lineage {current}\n(the state was replaced or belongs to another environment; run `pedestal plan` again)"
     )]
-    LineageChanged { planned: String, current: String },
+    /// The state was replaced since the plan was made.
+    LineageChanged {
+        /// The lineage the plan was made against.
+        planned: String,
+        /// The lineage now.
+        current: String,
+    },
     #[error(
         "saved plan does not match the state: it was made against state lineage {planned}, but no state exists any more\n(run `pedestal plan` again)"
     )]
-    StateGone { planned: String },
+    /// The state was deleted since the plan was made.
+    StateGone {
+        /// The lineage the plan was made against.
+        planned: String,
+    },
     #[error(
         "saved plan is stale: the state moved on from serial {from} to serial {to} since the plan was made (another apply or state change ran)\n(run `pedestal plan` again)"
     )]
-    SerialMoved { from: u64, to: u64 },
+    /// The state was written since the plan was made.
+    SerialMoved {
+        /// The serial the plan was made against.
+        from: u64,
+        /// The serial now.
+        to: u64,
+    },
     #[error(
         "saved plan is stale: the spec or variables of stack `{stack}` env `{env}` changed since the plan was made (spec digest {planned} → {current})\n(run `pedestal plan` again)"
     )]
+    /// The spec or its variables changed since the plan was made.
     SpecChanged {
+        /// The stack.
         stack: String,
+        /// The environment.
         env: String,
+        /// The spec digest the plan was made from.
         planned: String,
+        /// The spec digest now.
         current: String,
     },
     #[error(
         "sensitive variable `{name}` has a different value than the saved plan was made with\n(supply the value the plan was made with through env/{env}.toml, PEDESTAL_VAR_{name} or --var, or run `pedestal plan` again)"
     )]
-    SecretChanged { name: String, env: String },
+    /// A sensitive variable has another value than the plan was made with.
+    SecretChanged {
+        /// The variable.
+        name: String,
+        /// The environment (where its file is).
+        env: String,
+    },
     #[error(
         "the saved plan needs sensitive variable `{name}`, which has no value\n(set it in env/{env}.toml, export PEDESTAL_VAR_{name} or pass --var {name}=...)"
     )]
-    SecretMissing { name: String, env: String },
+    /// A sensitive variable the plan needs has no value.
+    SecretMissing {
+        /// The variable.
+        name: String,
+        /// The environment (where its file is).
+        env: String,
+    },
 }
 
 /// Writes `plan` and the `variables` it was made with to `path` atomically (pretty JSON,

@@ -22,13 +22,17 @@ pub const FORMAT_VERSION: &str = "1.0";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Nothing to do.
     NoOp,
+    /// Create a new resource.
     Create,
+    /// Change a resource in place.
     Update,
     /// `-/+`: destroy, then create the replacement.
     DeleteThenCreate,
     /// `+/-`: create the replacement, then destroy the old one.
     CreateThenDelete,
+    /// Destroy a resource.
     Delete,
 }
 
@@ -39,7 +43,10 @@ pub enum Reason {
     /// The resource is in state but not in the spec.
     NotInSpec,
     /// One or more attributes that force replacement changed (`replace_paths` lists them).
-    ForcedBy { attrs: Vec<String> },
+    ForcedBy {
+        /// The attributes that changed.
+        attrs: Vec<String>,
+    },
     /// A previous create failed; the resource is tainted.
     Tainted,
     /// `--replace ADDR`.
@@ -51,18 +58,27 @@ pub enum Reason {
     /// A versioned kind: the change registers a new revision.
     NewRevision,
     /// Attributes changed in the spec (`attrs` lists them); nothing changed outside pedestal.
-    SpecChanged { attrs: Vec<String> },
+    SpecChanged {
+        /// The attributes that changed.
+        attrs: Vec<String>,
+    },
     /// The endpoint's last release did not finish (interrupted, failed, rolled back by ECS, or
     /// still in progress when pedestal stopped): it is still to be done.
     ReleaseUnfinished {
+        /// The version of the unfinished release.
         version: String,
+        /// How it ended.
         outcome: Outcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// What the record says about it.
         detail: Option<String>,
     },
     /// `pedestal rollback` pointed the service at an earlier release; the spec's release is
     /// still to be done.
-    RolledBack { version: String },
+    RolledBack {
+        /// The version rollback went back to.
+        version: String,
+    },
 }
 
 impl Reason {
@@ -96,19 +112,26 @@ impl Reason {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+/// Whether a plan converges on the spec or destroys.
 pub enum PlanMode {
     #[default]
+    /// Make the cloud match the spec.
     Normal,
+    /// Destroy every recorded resource (`--destroy`).
     Destroy,
 }
 
 /// One resource's change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceChange {
+    /// The resource.
     pub address: Address,
+    /// Its kind.
     pub kind: ResourceKind,
+    /// What happens to it.
     pub action: Action,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Why (`None` for no-ops).
     pub reason: Option<Reason>,
     /// Recorded attributes (refreshed when refresh ran); `None` for creates.
     pub before: Option<Attrs>,
@@ -124,13 +147,16 @@ pub struct ResourceChange {
     /// Resources this one follows (for deletes: recorded dependencies).
     pub depends_on: BTreeSet<Address>,
     #[serde(default)]
+    /// `create_before_destroy`, `prevent_destroy` and `ignore_changes` from the spec.
     pub lifecycle: Lifecycle,
 }
 
 /// A difference between recorded state and what the cloud reports, found by refresh.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
+    /// The resource.
     pub address: Address,
+    /// Its kind.
     pub kind: ResourceKind,
     /// Recorded attributes.
     pub before: Attrs,
@@ -143,11 +169,17 @@ pub struct Drift {
 pub struct ReleaseChange {
     /// The endpoint block address, e.g. `endpoint.fraud` or `module.churn.endpoint.churn`.
     pub endpoint: String,
+    /// The model version running before.
     pub version_before: Option<String>,
+    /// The model version running after.
     pub version_after: Option<String>,
+    /// The image before.
     pub image_before: Option<String>,
+    /// The image after.
     pub image_after: Option<String>,
+    /// The artifact's sha256 before.
     pub artifact_sha256_before: Option<String>,
+    /// The artifact's sha256 after.
     pub artifact_sha256_after: Option<String>,
     /// Why the endpoint is released again although its task definition did not change (an
     /// unfinished release, a `pedestal rollback`).
@@ -161,6 +193,7 @@ pub struct ReleaseChange {
 pub struct Prune {
     /// The artifact's object address (`artifact.fraud_model.object`).
     pub address: Address,
+    /// The bucket the objects are in.
     pub bucket: String,
     /// Objects to remove, by key, with the release each served.
     pub objects: Vec<PrunedObject>,
@@ -171,6 +204,7 @@ pub struct Prune {
 /// One object a [`Prune`] removes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrunedObject {
+    /// The object's key.
     pub key: String,
     /// The release version that served it (or a short sha when none is recorded).
     pub label: String,
@@ -179,8 +213,11 @@ pub struct PrunedObject {
 /// An `[outputs]` entry's change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutputChange {
+    /// The value before (`None`: new output).
     pub before: Option<Value>,
+    /// The value after (`None`: removed, or known only after apply).
     pub after: Option<Value>,
+    /// Whether values are shown only as `(sensitive)`.
     pub sensitive: bool,
 }
 
@@ -189,33 +226,43 @@ pub struct OutputChange {
 pub struct StateRef {
     /// `None` when no state existed yet.
     pub lineage: Option<String>,
+    /// The serial it had.
     pub serial: u64,
 }
 
 /// The complete plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    /// The plan format (see `docs/plan-json.md`).
     pub format_version: String,
+    /// The stack.
     pub stack: String,
+    /// The environment.
     pub env: String,
+    /// A normal plan or a destroy.
     pub mode: PlanMode,
+    /// The state the plan was made against (a saved plan applies only to it).
     pub prior_state: StateRef,
     /// [`crate::spec::Config::digest`] of the spec the plan was made from.
     pub spec_digest: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The git commit of the stack directory, when it is in a repository.
     pub git_commit: Option<String>,
     /// Region and endpoint the applier talks to.
     pub provider: crate::spec::ProviderConfig,
     /// Every resource's change, no-ops included, in deterministic dependency order.
     pub changes: Vec<ResourceChange>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// What refresh found changed outside pedestal.
     pub drift: Vec<Drift>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Each endpoint's release as the plan changes it.
     pub releases: Vec<ReleaseChange>,
     /// Artifact objects pruned once the releases complete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prunes: Vec<Prune>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Output changes by name.
     pub outputs: BTreeMap<String, OutputChange>,
     /// `--target` addresses the plan was limited to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -229,8 +276,11 @@ pub struct Plan {
 /// destroy).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Resources to create (replacements included).
     pub add: usize,
+    /// Resources to update in place.
     pub change: usize,
+    /// Resources to destroy (replacements included).
     pub destroy: usize,
 }
 
@@ -247,6 +297,7 @@ impl Action {
         }
     }
 
+    /// Whether the action replaces the resource (either order).
     pub fn is_replace(self) -> bool {
         matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
     }
@@ -269,6 +320,7 @@ impl OutputChange {
 }
 
 impl Plan {
+    /// How many resources the plan adds, changes and destroys.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {

@@ -32,6 +32,7 @@ use crate::state::{ResourceState, State, Status};
 /// What the plan is asked to do.
 #[derive(Clone, Debug, Default)]
 pub struct PlanOptions {
+    /// A normal plan or `--destroy`.
     pub mode: PlanMode,
     /// `--target`: resource or block addresses (`endpoint.fraud`, `module.churn`).
     pub targets: Vec<String>,
@@ -45,33 +46,47 @@ pub struct PlanOptions {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
+/// Why the planner refused to make a plan.
 pub enum PlanError {
     #[error(
         "{} cannot be destroyed: lifecycle.prevent_destroy is set, but the plan would {}\n(remove prevent_destroy from the spec first if this is intended, or narrow the plan with --target)",
         list_addresses(.addresses.iter().map(|(a, _)| a)),
         .addresses.iter().map(|(a, act)| format!("{act} {a}")).collect::<Vec<_>>().join(", ")
     )]
+    /// The plan would destroy or replace a resource with `prevent_destroy`.
     PreventDestroy {
         /// Address and what the plan would do to it (`destroy`, `replace`).
         addresses: Vec<(Address, &'static str)>,
     },
     #[error("--target {target} matches no resource in the spec or state{}", hint(.suggestion))]
+    /// `--target` names nothing.
     UnknownTarget {
+        /// The target as given.
         target: String,
+        /// The closest address, when one is close.
         suggestion: Option<String>,
     },
     #[error("--replace {target} matches no resource in the spec{}", hint(.suggestion))]
+    /// `--replace` names nothing in the spec.
     UnknownReplace {
+        /// The address as given.
         target: String,
+        /// The closest address, when one is close.
         suggestion: Option<String>,
     },
     #[error("dependency cycle between {}", list_addresses(.addresses.iter()))]
-    Cycle { addresses: Vec<Address> },
+    /// Resources depend on each other in a cycle.
+    Cycle {
+        /// The resources on the cycle.
+        addresses: Vec<Address>,
+    },
     #[error(
         "{location}: the plan raises the monthly cost by {}, more than the policy allows (max_monthly_cost_delta = {limit})\n(the cost section of the plan shows each endpoint's share)",
         crate::cost::usd(*.delta_cents, true)
     )]
+    /// The plan's cost delta passes `[policy] max_monthly_cost_delta`.
     CostPolicy {
+        /// The monthly delta in cents.
         delta_cents: i64,
         /// The limit as written.
         limit: String,
@@ -81,10 +96,15 @@ pub enum PlanError {
     #[error(
         "the state belongs to stack `{state_stack}` env `{state_env}`, not stack `{stack}` env `{env}`"
     )]
+    /// The state belongs to another stack or environment.
     ForeignState {
+        /// The stack the state records.
         state_stack: String,
+        /// The environment the state records.
         state_env: String,
+        /// The stack being planned.
         stack: String,
+        /// The environment being planned.
         env: String,
     },
 }
