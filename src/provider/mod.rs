@@ -5,9 +5,6 @@
 //! references left) and returns what to record. Every [`ProviderError`] says what it left behind,
 //! so the applier can record partial progress honestly.
 
-#![allow(missing_docs)]
-// to be documented
-
 // Errors carry what they left behind; results stay unboxed for readable matching.
 #![allow(clippy::result_large_err)]
 

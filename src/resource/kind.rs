@@ -42,7 +42,9 @@ pub enum ResourceKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplaceOrder {
+    /// Delete the old resource, then create the new one (`-/+`).
     DestroyBeforeCreate,
+    /// Create the new resource, then delete the old one (`+/-`).
     CreateBeforeDestroy,
 }
 
@@ -63,6 +65,7 @@ pub struct KindSchema {
 }
 
 impl ResourceKind {
+    /// Every kind, in declaration order.
     pub const ALL: [ResourceKind; 8] = [
         ResourceKind::S3Bucket,
         ResourceKind::S3Object,
@@ -74,6 +77,7 @@ impl ResourceKind {
         ResourceKind::CloudwatchAlarm,
     ];
 
+    /// The kind's static facts: attribute rules, replacement order, revisions, physical name.
     pub fn schema(self) -> &'static KindSchema {
         match self {
             ResourceKind::S3Bucket => &s3_bucket::SCHEMA,

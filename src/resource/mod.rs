@@ -19,8 +19,10 @@ use crate::addr::Address;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Lifecycle {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// The planner refuses a plan that would destroy or replace the resource.
     pub prevent_destroy: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// A replacement creates the new resource before deleting the old one.
     pub create_before_destroy: bool,
     /// Top-level attribute names whose drift or change the planner ignores.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -31,12 +33,16 @@ pub struct Lifecycle {
 /// [`Value::Template`] values that point at attributes only known after apply.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Resource {
+    /// The resource's address.
     pub address: Address,
+    /// Its kind.
     pub kind: ResourceKind,
+    /// Its desired attributes.
     pub attrs: Attrs,
     /// Every resource this one must follow: implied by references plus explicit `depends_on`.
     pub depends_on: BTreeSet<Address>,
     #[serde(default)]
+    /// The block's `lifecycle` settings.
     pub lifecycle: Lifecycle,
 }
 

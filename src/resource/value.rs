@@ -26,7 +26,9 @@ pub type Attrs = BTreeMap<String, Value>;
 /// A reference to one attribute of another (lowered) resource.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Ref {
+    /// The resource referenced.
     pub address: Address,
+    /// The attribute of it.
     pub attr: String,
 }
 
@@ -34,19 +36,29 @@ pub struct Ref {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TemplatePart {
+    /// Literal text.
     Lit(String),
+    /// A reference whose value is substituted.
     Ref(Ref),
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
+/// An attribute value: plain data, or something known only after apply, or a secret.
 pub enum Value {
     #[default]
+    /// No value.
     Null,
+    /// A boolean.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A string.
     String(String),
+    /// A list.
     List(Vec<Value>),
+    /// A map with sorted keys.
     Map(BTreeMap<String, Value>),
     /// Known only after apply, with no way to compute it from other resources.
     Unknown,
@@ -61,10 +73,12 @@ pub enum Value {
 }
 
 impl Value {
+    /// A string value.
     pub fn str(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }
 
+    /// The string, when this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -72,6 +86,7 @@ impl Value {
         }
     }
 
+    /// The integer, when this is one.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
@@ -79,6 +94,7 @@ impl Value {
         }
     }
 
+    /// The boolean, when this is one.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
@@ -86,6 +102,7 @@ impl Value {
         }
     }
 
+    /// The map, when this is one.
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
         match self {
             Value::Map(m) => Some(m),
@@ -93,6 +110,7 @@ impl Value {
         }
     }
 
+    /// The list, when this is one.
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List(l) => Some(l),

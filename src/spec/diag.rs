@@ -88,26 +88,47 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// What went wrong, as a stable code (`pedestal::spec::<code>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ErrorCode {
+    /// A file could not be read.
     Io,
+    /// The TOML does not parse.
     Syntax,
+    /// A key no block or section has.
     UnknownKey,
+    /// A value of the wrong type.
     WrongType,
+    /// A required key is missing.
     MissingKey,
+    /// A value outside what is allowed.
     InvalidValue,
+    /// A `${...}` reference to something not declared.
     UnknownReference,
+    /// A reference to an attribute the block does not export.
     UnknownAttribute,
+    /// An S3 bucket name AWS would refuse.
     InvalidBucketName,
+    /// A CPU and memory pair Fargate does not offer.
     FargateSize,
+    /// GPUs asked for on Fargate.
     GpuOnFargate,
+    /// Autoscaling settings that do not fit together.
     Autoscaling,
+    /// An artifact source that is missing or unreadable.
     ArtifactSource,
+    /// A `depends_on` entry that names nothing.
     DependsOn,
+    /// A module source that is missing or invalid.
     ModuleSource,
+    /// A variable with no value.
     MissingVariable,
+    /// A variable value of the wrong type.
     VariableType,
+    /// Blocks, inputs or outputs that reference each other in a cycle.
     Cycle,
+    /// An invalid stack name.
     StackName,
+    /// An unknown or invalid environment.
     Environment,
+    /// A `[policy]` rule the spec breaks.
     Policy,
 }
 
@@ -142,12 +163,15 @@ impl ErrorCode {
 /// One spec error: a message, where it is (with a label under the span) and a hint.
 #[derive(Debug, Clone)]
 pub struct SpecError {
+    /// The stable code (`pedestal::spec::<code>`).
     pub code: ErrorCode,
+    /// What is wrong, in one line.
     pub message: String,
     source_code: Option<NamedSource<Arc<String>>>,
     /// Sort key: file and offset of the primary span.
     pub(crate) at: Option<(FileId, usize)>,
     labels: Vec<LabeledSpan>,
+    /// How to fix it, when there is a hint.
     pub help: Option<String>,
 }
 
@@ -188,6 +212,7 @@ impl SpecError {
         }
     }
 
+    /// Adds a hint.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -251,18 +276,22 @@ impl Diagnostic for SpecError {
 /// Every error found while loading a spec, in file and position order.
 #[derive(Debug, Default)]
 pub struct Diagnostics {
+    /// The errors, sorted by file and position.
     pub errors: Vec<SpecError>,
 }
 
 impl Diagnostics {
+    /// Adds an error.
     pub fn push(&mut self, e: SpecError) {
         self.errors.push(e);
     }
 
+    /// Whether no error was found.
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }
 
+    /// How many errors were found.
     pub fn len(&self) -> usize {
         self.errors.len()
     }

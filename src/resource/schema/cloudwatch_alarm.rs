@@ -100,15 +100,25 @@ pub const BATCH: usize = 100;
 /// compile until both say what it holds.
 #[derive(Debug)]
 pub struct Desired {
+    /// [`Attr::Name`].
     pub name: Value,
+    /// [`Attr::Namespace`].
     pub namespace: Value,
+    /// [`Attr::Metric`].
     pub metric: Value,
+    /// [`Attr::Dimensions`].
     pub dimensions: Value,
+    /// [`Attr::Statistic`].
     pub statistic: Value,
+    /// [`Attr::Period`].
     pub period: Value,
+    /// [`Attr::EvaluationPeriods`].
     pub evaluation_periods: Value,
+    /// [`Attr::Threshold`].
     pub threshold: Value,
+    /// [`Attr::ComparisonOperator`].
     pub comparison_operator: Value,
+    /// [`Attr::AlarmActions`].
     pub alarm_actions: Value,
 }
 

@@ -166,6 +166,7 @@ pub struct Desired {
     pub deployment: Value,
     /// [`Attr::HealthCheckGracePeriod`].
     pub health_check_grace_period: Value,
+    /// [`Attr::Alarms`].
     pub alarms: Value,
 }
 

@@ -93,6 +93,7 @@ pub struct Desired {
     pub content_type: Value,
     /// Only for a directory artifact (absent for a single file).
     pub files: Option<Value>,
+    /// [`Attr::Retain`].
     pub retain: Value,
 }
 
