@@ -22,18 +22,26 @@ use crate::resource::{Attrs, ResourceKind, Value};
 /// The operations the fake counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Op {
+    /// A create.
     Create,
+    /// An in-place update.
     Update,
+    /// A delete.
     Delete,
+    /// A read (single or batched).
     Read,
+    /// A find by physical name.
     Find,
 }
 
 /// One object in the fake cloud.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FakeObject {
+    /// Its kind.
     pub kind: ResourceKind,
+    /// Its physical id.
     pub id: String,
+    /// Its attributes as last written.
     pub attrs: Attrs,
 }
 
@@ -59,6 +67,7 @@ pub struct FakeProvider {
 }
 
 impl FakeProvider {
+    /// An empty fake cloud.
     pub fn new() -> Self {
         Self::default()
     }
@@ -93,6 +102,7 @@ impl FakeProvider {
             });
     }
 
+    /// Removes every injected failure.
     pub fn clear_failures(&self) {
         lock(&self.failures).clear();
     }

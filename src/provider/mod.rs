@@ -21,14 +21,19 @@ use crate::resource::{Attrs, ResourceKind, Value};
 
 /// Tag keys pedestal puts on everything taggable; crash recovery and ownership checks read them.
 pub const TAG_STACK: &str = "pedestal:stack";
+/// The environment tag.
 pub const TAG_ENV: &str = "pedestal:env";
+/// The address tag.
 pub const TAG_ADDRESS: &str = "pedestal:address";
 
 /// One resource as the applier hands it to the provider: references already substituted.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApplyResource {
+    /// The resource's address.
     pub address: Address,
+    /// Its kind.
     pub kind: ResourceKind,
+    /// Its resolved attributes.
     pub attrs: Attrs,
 }
 
@@ -63,14 +68,18 @@ pub fn tags_of(attrs: &Attrs) -> BTreeMap<String, String> {
 /// computed ones (arn, version_id, revision, ...) included.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Applied {
+    /// The physical id or ARN to record.
     pub id: String,
+    /// Every attribute, computed ones included.
     pub attrs: Attrs,
 }
 
 /// A physical resource found by name (crash recovery, ownership checks, import).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Found {
+    /// Its physical id or ARN.
     pub id: String,
+    /// Its tags.
     pub tags: BTreeMap<String, String>,
 }
 
@@ -81,8 +90,11 @@ pub enum Owner {
     This,
     /// Tagged for another stack, env or address.
     Other {
+        /// The stack it is tagged for.
         stack: String,
+        /// The environment it is tagged for.
         env: String,
+        /// The address it is tagged for.
         address: String,
     },
     /// No pedestal tags at all.
@@ -155,15 +167,22 @@ pub enum LeftBehind {
 /// The class of a provider failure.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ErrorKind {
+    /// The resource does not exist.
     NotFound,
+    /// A resource of that name exists already.
     AlreadyExists {
+        /// Whom it belongs to, by its tags.
         owner: Owner,
     },
+    /// AWS throttled the call (after the SDK's retries).
     Throttled,
+    /// The resource is in a state that does not allow the call.
     Conflict,
+    /// AWS rejected the request as invalid.
     Invalid,
     /// The rollout failed and nothing was rolled back.
     RolloutFailed {
+        /// Why the rollout failed.
         reason: String,
         /// The deployment alarms that failed the release (sorted); empty when no alarm did.
         alarms: Vec<String>,
@@ -171,7 +190,9 @@ pub enum ErrorKind {
     /// ECS rolled the release back to the task definition `to` (deployment circuit breaker,
     /// or the deployment alarms named in `alarms`).
     RolledBack {
+        /// The task definition ECS rolled back to.
         to: String,
+        /// Why ECS rolled back.
         reason: String,
         /// The deployment alarms that failed the release (sorted); empty when no alarm did.
         alarms: Vec<String>,
@@ -182,7 +203,9 @@ pub enum ErrorKind {
     Unreachable,
     /// No credentials were found, or they were refused.
     Credentials,
+    /// A wait (a rollout, a deletion) did not finish in time.
     Timeout,
+    /// Any other failure.
     Other,
 }
 
@@ -190,12 +213,16 @@ pub enum ErrorKind {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct ProviderError {
+    /// The class of failure.
     pub kind: ErrorKind,
+    /// What went wrong, in one line.
     pub message: String,
+    /// What the failed call left in the cloud.
     pub left_behind: LeftBehind,
 }
 
 impl ProviderError {
+    /// A failure of `kind` that left nothing behind.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         ProviderError {
             kind,
@@ -204,14 +231,17 @@ impl ProviderError {
         }
     }
 
+    /// A [`ErrorKind::NotFound`] failure.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound, message)
     }
 
+    /// An [`ErrorKind::Invalid`] failure.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Invalid, message)
     }
 
+    /// An [`ErrorKind::Other`] failure.
     pub fn other(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Other, message)
     }
@@ -222,6 +252,7 @@ impl ProviderError {
         self
     }
 
+    /// Whether the resource does not exist.
     pub fn is_not_found(&self) -> bool {
         self.kind == ErrorKind::NotFound
     }
@@ -235,9 +266,13 @@ impl ProviderError {
 /// One read request for the batched refresh.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReadRequest {
+    /// The resource's address.
     pub address: Address,
+    /// Its kind.
     pub kind: ResourceKind,
+    /// Its physical id.
     pub id: String,
+    /// Its recorded attributes.
     pub attrs: Attrs,
 }
 

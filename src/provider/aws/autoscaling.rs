@@ -81,6 +81,7 @@ pub async fn put(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, Provider
     Ok(applied)
 }
 
+/// Removes the scaling policy and deregisters the scalable target (either already gone is fine).
 pub async fn delete(p: &AwsProvider, attrs: &Attrs) -> Result<(), ProviderError> {
     let rid = resource_id(attrs)?;
     let name = policy_name(attrs, &rid);
@@ -113,6 +114,7 @@ pub async fn delete(p: &AwsProvider, attrs: &Attrs) -> Result<(), ProviderError>
     )
 }
 
+/// The scalable target and its policy as AWS reports them (`None` when the target is gone).
 pub async fn read(p: &AwsProvider, recorded: &Attrs) -> Result<Option<Attrs>, ProviderError> {
     let rid = resource_id(recorded)?;
     let out = p
@@ -165,6 +167,7 @@ async fn target_cpu(p: &AwsProvider, rid: &str, name: &str) -> Result<Option<i64
         .map(|c| c.target_value() as i64))
 }
 
+/// The scalable target for the service, by its resource id.
 pub async fn find(p: &AwsProvider, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {
     let rid = resource_id(&r.attrs)?;
     let out = p

@@ -150,6 +150,7 @@ async fn arn_of(p: &AwsProvider, name: &str) -> Result<String, ProviderError> {
         .to_string())
 }
 
+/// Creates the alarm (PutMetricAlarm) with its tags; the id is the alarm name.
 pub async fn create_alarm(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let name = attr::req_str(&r.attrs, A::Name)?;
     put(p, r, true).await?;
@@ -168,6 +169,7 @@ pub async fn create_alarm(p: &AwsProvider, r: &ApplyResource) -> Result<Applied,
     })
 }
 
+/// Rewrites the alarm (PutMetricAlarm replaces it whole), then re-tags it.
 pub async fn update_alarm(
     p: &AwsProvider,
     id: &str,
@@ -196,6 +198,7 @@ pub async fn update_alarm(
     })
 }
 
+/// Deletes the alarm (already gone is fine).
 pub async fn delete_alarm(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(), ProviderError> {
     let name = alarm_name(id, attrs);
     deleted(
@@ -319,6 +322,7 @@ async fn read_back(
     Ok(a)
 }
 
+/// The alarm as CloudWatch reports it (`None` when it is gone).
 pub async fn read_alarm(
     p: &AwsProvider,
     id: &str,
@@ -327,6 +331,7 @@ pub async fn read_alarm(
     Ok(read_alarms(p, &[(id, recorded)]).await?.pop().flatten())
 }
 
+/// The alarm of this name, with its tags.
 pub async fn find_alarm(
     p: &AwsProvider,
     r: &ApplyResource,

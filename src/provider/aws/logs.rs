@@ -76,6 +76,7 @@ async fn set_retention(p: &AwsProvider, name: &str, attrs: &Attrs) -> Result<(),
     }
 }
 
+/// Creates the log group with its tags and retention.
 pub async fn create_log_group(
     p: &AwsProvider,
     r: &ApplyResource,
@@ -105,6 +106,7 @@ pub async fn create_log_group(
     Ok(applied)
 }
 
+/// Sets a changed retention and re-tags the log group.
 pub async fn update_log_group(
     p: &AwsProvider,
     id: &str,
@@ -129,6 +131,7 @@ pub async fn update_log_group(
     })
 }
 
+/// Deletes the log group (already gone is fine).
 pub async fn delete_log_group(
     p: &AwsProvider,
     id: &str,
@@ -146,6 +149,7 @@ pub async fn delete_log_group(
     )
 }
 
+/// The log group as CloudWatch Logs reports it (`None` when it is gone).
 pub async fn read_log_group(
     p: &AwsProvider,
     id: &str,
@@ -177,6 +181,7 @@ pub async fn read_log_group(
     Ok(Some(a))
 }
 
+/// The log group of this name, with its tags.
 pub async fn find_log_group(
     p: &AwsProvider,
     r: &ApplyResource,

@@ -68,6 +68,7 @@ impl Default for AwsOptions {
 pub struct CallCounter(Arc<AtomicU64>);
 
 impl CallCounter {
+    /// How many HTTP attempts were made so far.
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
@@ -92,18 +93,26 @@ impl Intercept for CallCounter {
 /// The service clients.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    /// Amazon S3.
     pub s3: aws_sdk_s3::Client,
+    /// Amazon ECS.
     pub ecs: aws_sdk_ecs::Client,
+    /// Application Auto Scaling.
     pub aas: aws_sdk_applicationautoscaling::Client,
+    /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudWatch (alarms).
     pub cw: aws_sdk_cloudwatch::Client,
 }
 
 /// The AWS provider.
 #[derive(Clone, Debug)]
 pub struct AwsProvider {
+    /// One client per service, sharing the SDK configuration.
     pub clients: Clients,
+    /// Polling, waiting and upload settings.
     pub opts: AwsOptions,
+    /// The region the clients talk to.
     pub region: String,
     /// The custom endpoint, when one is configured (named in error messages).
     pub endpoint: Option<String>,

@@ -17,34 +17,49 @@ use crate::provider::ProviderError;
 pub struct DeploymentStatus {
     /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
     pub status: String,
+    /// The task definition ARN it runs.
     pub task_definition: String,
     /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
     pub rollout_state: Option<String>,
+    /// Why the rollout is in that state, when ECS says.
     pub rollout_state_reason: Option<String>,
+    /// Tasks it wants.
     pub desired: i32,
+    /// Tasks running.
     pub running: i32,
+    /// Tasks starting.
     pub pending: i32,
+    /// Tasks that failed to start.
     pub failed_tasks: i32,
 }
 
 /// One service event.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ServiceEvent {
+    /// When the event happened (RFC 3339).
     pub at: Option<String>,
+    /// What ECS said.
     pub message: String,
 }
 
 /// A service as ECS reports it now.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ServiceStatus {
+    /// The cluster name.
     pub cluster: String,
+    /// The service name.
     pub name: String,
     /// `ACTIVE`, `DRAINING`, `INACTIVE`, or `MISSING` when ECS does not know it.
     pub status: String,
+    /// The task definition ARN the service runs.
     pub task_definition: String,
+    /// Tasks the service wants.
     pub desired: i32,
+    /// Tasks running.
     pub running: i32,
+    /// Tasks starting.
     pub pending: i32,
+    /// Every deployment, as ECS lists them.
     pub deployments: Vec<DeploymentStatus>,
     /// The 5 most recent events, newest first.
     pub events: Vec<ServiceEvent>,
@@ -53,23 +68,31 @@ pub struct ServiceStatus {
 /// Min/max capacity of a scalable target.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ScalingStatus {
+    /// The minimum capacity.
     pub min: i32,
+    /// The maximum capacity.
     pub max: i32,
 }
 
 /// A cluster's essentials.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ClusterStatus {
+    /// The cluster name.
     pub name: String,
+    /// `ACTIVE`, `INACTIVE`, or `MISSING` when ECS does not know it.
     pub status: String,
+    /// Services running in it.
     pub active_services: i32,
+    /// Tasks running in it.
     pub running_tasks: i32,
+    /// Tasks starting in it.
     pub pending_tasks: i32,
 }
 
 /// A CloudWatch alarm's state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AlarmStatus {
+    /// The alarm name.
     pub name: String,
     /// `OK`, `ALARM`, `INSUFFICIENT_DATA`, or `MISSING` when CloudWatch does not know it.
     pub state: String,
@@ -82,7 +105,9 @@ pub struct AlarmStatus {
 /// A bucket's essentials.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct BucketStatus {
+    /// The bucket name.
     pub name: String,
+    /// Whether the bucket exists.
     pub exists: bool,
     /// `Enabled`, `Suspended`, or `None` when never enabled.
     pub versioning: Option<String>,

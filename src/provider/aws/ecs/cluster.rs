@@ -21,6 +21,7 @@ fn insights_setting(on: bool) -> ClusterSetting {
         .build()
 }
 
+/// The ACTIVE cluster of this name, with its tags.
 pub async fn find_cluster(
     p: &AwsProvider,
     r: &ApplyResource,
@@ -45,6 +46,7 @@ pub async fn find_cluster(
         }))
 }
 
+/// Creates the cluster (after checking none of that name exists) with its settings and tags.
 pub async fn create_cluster(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let name = attr::req_str(&r.attrs, A::Name)?;
     // CreateCluster on an existing name must never run (some endpoints replace the cluster).
@@ -82,6 +84,7 @@ pub async fn create_cluster(p: &AwsProvider, r: &ApplyResource) -> Result<Applie
     Ok(Applied { id: arn, attrs })
 }
 
+/// Applies changed settings and capacity providers in place, then re-tags the cluster.
 pub async fn update_cluster(
     p: &AwsProvider,
     id: &str,
@@ -120,6 +123,7 @@ pub async fn update_cluster(
     })
 }
 
+/// Deletes the cluster (already gone is fine).
 pub async fn delete_cluster(p: &AwsProvider, id: &str) -> Result<(), ProviderError> {
     deleted(
         &format!("DeleteCluster {id}"),

@@ -10,11 +10,15 @@ use crate::provider::{ErrorKind, ProviderError};
 /// What to wait for after a service create or update.
 #[derive(Clone, Debug)]
 pub struct ReleaseWait {
+    /// The service's cluster.
     pub cluster: String,
+    /// The service name.
     pub service: String,
     /// The task definition revision ARN the release must run.
     pub task_definition: String,
+    /// How long to wait before the release counts as failed.
     pub timeout: Duration,
+    /// How often to poll the service.
     pub poll: Duration,
 }
 

@@ -146,6 +146,7 @@ fn wait_settings(p: &AwsProvider, attrs: &Attrs) -> Option<Duration> {
     )
 }
 
+/// The service of this name in its cluster (unless INACTIVE), with its tags.
 pub async fn find_service(
     p: &AwsProvider,
     r: &ApplyResource,
@@ -182,6 +183,7 @@ pub async fn find_service(
         }))
 }
 
+/// Creates the service and, when the deployment waits, waits for the release to finish.
 pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let name = attr::req_str(&r.attrs, A::Name)?;
     let cluster = attr::req_str(&r.attrs, A::Cluster)?;
@@ -254,6 +256,7 @@ pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applie
     Ok(applied)
 }
 
+/// Updates the service in place, re-tags it, and waits for a new revision's release.
 pub async fn update_service(
     p: &AwsProvider,
     id: &str,
@@ -393,6 +396,7 @@ async fn recent_events(p: &AwsProvider, w: &ReleaseWait) -> Vec<String> {
         .collect()
 }
 
+/// Scales the service to zero, deletes it and waits until it is INACTIVE.
 pub async fn delete_service(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(), ProviderError> {
     let name = attr::str(attrs, A::Name).unwrap_or(id);
     let Some(cluster) = attr::str(attrs, A::Cluster) else {

@@ -295,6 +295,7 @@ pub async fn deregister_task_definition(
     Ok(())
 }
 
+/// The task definition revision as ECS reports it (`None` when it is INACTIVE or gone).
 pub async fn read_task_definition(
     p: &AwsProvider,
     id: &str,

@@ -22,6 +22,7 @@ use crate::resource::schema::s3_bucket::{
 };
 use crate::resource::{Attrs, Value};
 
+/// Creates the bucket in the provider's region, then sends every setting it has.
 pub async fn create_bucket(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let bucket = attr::req_str(&r.attrs, A::Bucket)?;
     let s3 = &p.clients.s3;
@@ -56,6 +57,7 @@ fn with_bucket_computed(attrs: &Attrs, bucket: &str) -> Attrs {
     a
 }
 
+/// Sends the settings that changed.
 pub async fn update_bucket(
     p: &AwsProvider,
     before: &Attrs,
@@ -276,6 +278,7 @@ fn lifecycle_rules(attrs: &Attrs) -> Result<Vec<LifecycleRule>, ProviderError> {
     Ok(out)
 }
 
+/// Deletes the bucket; with `force_destroy` it first empties every version, otherwise it refuses a bucket that holds objects.
 pub async fn delete_bucket(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(), ProviderError> {
     let bucket = attr::str(attrs, A::Bucket).unwrap_or(id);
     let s3 = &p.clients.s3;
@@ -302,6 +305,7 @@ pub async fn delete_bucket(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(
     )
 }
 
+/// The bucket's settings as S3 reports them (`None` when it is gone).
 pub async fn read_bucket(
     p: &AwsProvider,
     id: &str,
@@ -460,6 +464,7 @@ pub async fn versioning_enabled(p: &AwsProvider, bucket: &str) -> Result<bool, P
     }
 }
 
+/// The bucket of this name, with its tags.
 pub async fn find_bucket(
     p: &AwsProvider,
     r: &ApplyResource,

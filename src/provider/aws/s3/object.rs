@@ -157,6 +157,7 @@ fn object_applied(
     }
 }
 
+/// Uploads the artifact (one file, or a directory under a prefix), unless an object with this sha256 is already there.
 pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let bucket = attr::req_str(&r.attrs, A::Bucket)?;
     let key = attr::req_str(&r.attrs, A::Key)?;
@@ -439,6 +440,7 @@ async fn upload_multipart(
     result
 }
 
+/// Uploads new content beside the old objects (kept for rollback), or updates tags and metadata in place.
 pub async fn update_object(
     p: &AwsProvider,
     _id: &str,
@@ -517,6 +519,7 @@ pub async fn delete_object(p: &AwsProvider, attrs: &Attrs) -> Result<(), Provide
     Ok(())
 }
 
+/// The object (or every file of a directory) as S3 reports it (`None` when it is gone).
 pub async fn read_object(
     p: &AwsProvider,
     recorded: &Attrs,
@@ -570,6 +573,7 @@ pub async fn read_object(
     Ok(Some(a))
 }
 
+/// The object (a directory by its first file), with its tags.
 pub async fn find_object(
     p: &AwsProvider,
     r: &ApplyResource,
