@@ -96,11 +96,17 @@ pub enum OpsError {
         "{kind} {id} is {owner}, not by stack {stack} env {env}; importing it into {address} would let this stack change and destroy it (pass --force-ownership to import it all the same)"
     )]
     ForeignResource {
+        /// The kind the spec declares at the address.
         kind: ResourceKind,
+        /// The id asked for.
         id: String,
+        /// The address being imported.
         address: Address,
+        /// Whom its tags say it belongs to.
         owner: Box<crate::provider::Owner>,
+        /// The stack importing it.
         stack: String,
+        /// The environment importing it.
         env: String,
     },
 }
