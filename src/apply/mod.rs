@@ -17,6 +17,8 @@
 //!    [`Persist::finish`]. Cancellation starts nothing new and lets in-flight steps finish.
 
 pub mod observer;
+mod ownership;
+mod prune;
 mod release;
 pub mod walk;
 
@@ -32,10 +34,12 @@ use crate::provider::{
     Applied, ApplyResource, ErrorKind, LeftBehind, Owner, Provider, ProviderError,
 };
 use crate::resource::schema::{self, ecs_service as svc};
-use crate::resource::{Attrs, Ref, ResourceKind, Value};
+use crate::resource::{Attrs, Ref, Value};
 use crate::state::{Intent, JournalEntry, ResourceState, State, StateError, StateStore, Status};
 
 pub use observer::{ApplyObserver, NullObserver, OpKind, RecordingObserver, TextObserver};
+use ownership::{refusal, verify_ownership};
+use prune::prune;
 pub use release::release_record;
 use release::{finish_release, release_start, until_interrupted};
 use walk::{Step, StepOutcome};
@@ -417,27 +421,7 @@ pub async fn apply(
         .collect();
     let refused = verify_ownership(plan, &changes, &state, provider.as_ref()).await;
     if !refused.is_empty() {
-        for f in &refused {
-            let op = match changes.get(&f.address).map(|c| c.action) {
-                Some(Action::Delete) => OpKind::Delete,
-                _ => OpKind::Update,
-            };
-            observer.failed(&f.address, op, &f.message);
-        }
-        return ApplyReport {
-            state,
-            mode: plan.mode,
-            added: 0,
-            changed: 0,
-            destroyed: 0,
-            failures: refused,
-            skipped: Vec::new(),
-            not_started: changes.keys().cloned().collect(),
-            abandoned: Vec::new(),
-            interrupted: false,
-            persist_time: Duration::ZERO,
-            persist_errors: Vec::new(),
-        };
+        return refusal(plan, state, &changes, refused, observer.as_ref());
     }
     let steps = walk::steps_for(&changes, &state);
     let persist_time = Arc::new(Mutex::new(Duration::ZERO));
@@ -597,93 +581,6 @@ fn settle_outputs(plan: &Plan, final_state: &mut State, complete: bool) {
             }
         }
     }
-}
-
-/// Reads the `pedestal:stack` / `pedestal:env` tags of every recorded resource the plan will
-/// update, replace or delete (one batched read) and returns a failure for each that belongs to
-/// another stack or env, or whose owner cannot be read. Untagged resources (imported ones) and
-/// resources already gone pass.
-async fn verify_ownership(
-    plan: &Plan,
-    changes: &BTreeMap<Address, ResourceChange>,
-    state: &State,
-    provider: &dyn Provider,
-) -> Vec<Failure> {
-    let mut requests = Vec::new();
-    for (addr, c) in changes {
-        if c.action == Action::Create || !c.kind.taggable() {
-            continue;
-        }
-        let (id, attrs) = match state.resources.get(addr) {
-            Some(rs) => (rs.id.clone(), rs.attrs.clone()),
-            None => (
-                c.id.clone().unwrap_or_default(),
-                c.before.clone().unwrap_or_default(),
-            ),
-        };
-        if id.is_empty() {
-            continue;
-        }
-        requests.push(crate::provider::ReadRequest {
-            address: addr.clone(),
-            kind: c.kind,
-            id,
-            attrs,
-        });
-    }
-    if requests.is_empty() {
-        return Vec::new();
-    }
-    let results = provider.read_many(&requests).await;
-    let mut out = Vec::new();
-    for (r, result) in requests.iter().zip(results) {
-        let verb = match changes.get(&r.address).map(|c| c.action) {
-            Some(Action::Delete) => "destroy",
-            Some(Action::Update) => "update",
-            _ => "replace",
-        };
-        let tags = match result {
-            Ok(Some(live)) => crate::provider::tags_of(&live),
-            Ok(None) => continue,
-            Err(e) => {
-                out.push(Failure {
-                    address: r.address.clone(),
-                    message: format!(
-                        "{}: cannot verify who owns {} {} before changing it: {}",
-                        r.address, r.kind, r.id, e.message
-                    ),
-                });
-                continue;
-            }
-        };
-        let stack = tags.get(crate::provider::TAG_STACK);
-        let env = tags.get(crate::provider::TAG_ENV);
-        if stack.is_none() && env.is_none() {
-            continue;
-        }
-        if stack.map(String::as_str) == Some(plan.stack.as_str())
-            && env.map(String::as_str) == Some(plan.env.as_str())
-        {
-            continue;
-        }
-        let owner = Owner::Other {
-            stack: stack.cloned().unwrap_or_default(),
-            env: env.cloned().unwrap_or_default(),
-            address: tags
-                .get(crate::provider::TAG_ADDRESS)
-                .cloned()
-                .unwrap_or_default(),
-        };
-        out.push(Failure {
-            address: r.address.clone(),
-            message: format!(
-                "{}: refusing to {verb} {} {}: it is {owner}, not by stack {} env {}; the state \
-                 does not describe this stack's resources, so nothing was changed",
-                r.address, r.kind, r.id, plan.stack, plan.env
-            ),
-        });
-    }
-    out
 }
 
 /// Runs a provider future, reporting `Still creating...` every interval.
@@ -971,49 +868,6 @@ async fn run_delete(shared: &Shared, change: &ResourceChange) -> StepOutcome {
             StepOutcome::Failed(message)
         }
     }
-}
-
-/// Removes the artifact objects the plan prunes and drops them from the artifact's `kept`.
-async fn prune(shared: &Shared, prunes: &[crate::plan::Prune]) -> Vec<Failure> {
-    use crate::resource::schema::s3_object::Attr as O;
-    let mut failures = Vec::new();
-    for p in prunes {
-        for o in &p.objects {
-            let attrs = Attrs::from([
-                (O::Bucket.into(), Value::str(&p.bucket)),
-                (O::Key.into(), Value::str(&o.key)),
-            ]);
-            let id = format!("s3://{}/{}", p.bucket, o.key);
-            match shared
-                .provider
-                .delete(ResourceKind::S3Object, &id, &attrs)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(artifact = %p.address, key = %o.key, release = %o.label, "pruned");
-                    shared
-                        .commit(&p.address, |st| {
-                            if let Some(Value::Map(kept)) = st
-                                .resources
-                                .get_mut(&p.address)
-                                .and_then(|r| r.attrs.get_mut(O::Kept.as_str()))
-                            {
-                                kept.remove(&o.key);
-                            }
-                        })
-                        .await;
-                }
-                Err(e) => failures.push(Failure {
-                    address: p.address.clone(),
-                    message: format!(
-                        "{}: pruning {id} (release {}): {}",
-                        p.address, o.label, e.message
-                    ),
-                }),
-            }
-        }
-    }
-    failures
 }
 
 /// The addresses a plan touches (for `--target` filtering by the caller and for reports).

@@ -9,7 +9,7 @@ use super::*;
 use crate::plan::{Plan, PlanMode, StateRef};
 use crate::provider::fake::{FakeProvider, Op};
 use crate::provider::{TAG_ADDRESS, TAG_ENV, TAG_STACK};
-use crate::resource::{Lifecycle, Ref};
+use crate::resource::{Lifecycle, Ref, ResourceKind};
 
 fn tags(addr: &str) -> Value {
     Value::Map(
