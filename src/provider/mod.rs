@@ -359,6 +359,30 @@ pub(crate) mod attr {
         }
     }
 
+    /// An integer AWS takes in `rule`'s range, as the 32-bit value the SDK sends: a value
+    /// out of range is an error, never wrapped or clamped.
+    pub fn int_in(
+        a: &Attrs,
+        k: impl AttrName,
+        rule: &crate::resource::rules::IntRange,
+    ) -> Result<Option<i32>, ProviderError> {
+        let name = k.name();
+        match int(a, k) {
+            None => Ok(None),
+            Some(n) => checked_i32(n, rule)
+                .map(Some)
+                .map_err(|m| ProviderError::invalid(format!("`{name}`: {m}"))),
+        }
+    }
+
+    /// `n` as the 32-bit integer AWS takes, when `rule` accepts it.
+    pub fn checked_i32(n: i64, rule: &crate::resource::rules::IntRange) -> Result<i32, String> {
+        if let Some(problem) = rule.problem(n) {
+            return Err(problem);
+        }
+        i32::try_from(n).map_err(|_| format!("{n} does not fit the 32-bit {}", rule.field))
+    }
+
     pub fn bool(a: &Attrs, k: impl AttrName) -> Option<bool> {
         get(a, k).and_then(Value::as_bool)
     }

@@ -3,6 +3,7 @@
 //! attribute contract in [`schema`].
 
 mod kind;
+pub mod rules;
 pub mod schema;
 mod value;
 

@@ -100,7 +100,7 @@ attr_names! {
 attr_names! {
     /// The container's `health_check` map.
     pub enum HealthCheck {
-        /// The probe command (`CMD-SHELL`, script).
+        /// The probe command, exec form (`CMD`, program, arguments): never shell text.
         Command = "command",
         /// Path probed with curl when no command is given.
         Path = "path",
@@ -157,18 +157,8 @@ pub const DEFAULT_HEALTH_RETRIES: i64 = 3;
 pub const DEFAULT_HEALTH_TIMEOUT: i64 = 5;
 /// [`HealthCheck::StartPeriod`] when unset (AWS's default too).
 pub const DEFAULT_HEALTH_START_PERIOD: i64 = 0;
-/// Most seconds ECS accepts for [`HealthCheck::StartPeriod`].
-pub const MAX_HEALTH_START_PERIOD: i64 = 300;
 /// [`Container::Protocol`] AWS fills in for a port mapping.
 pub const DEFAULT_PROTOCOL: &str = "tcp";
-
-/// The health-check command that curls `path` on `port`.
-pub fn curl_probe(port: i64, path: &str) -> [String; 2] {
-    [
-        "CMD-SHELL".to_string(),
-        format!("curl -fsS http://localhost:{port}{path} || exit 1"),
-    ]
-}
 
 /// What spec lowering fills in: one field per attribute it sets. Tags are added for every kind
 /// by lowering itself and computed attributes by the cloud. Lowering builds this with a struct

@@ -182,6 +182,10 @@ pub(super) struct Lowered {
     pub hash_cache: HashMap<PathBuf, Option<Hashed>>,
     /// Artifact file digests kept between runs.
     pub digests: DigestCache,
+    /// Where `[stack] tags` is written (tag count errors point there when a block adds none).
+    pub stack_tags_span: Option<Span>,
+    /// Tag count limits already reported at the stack's tags (one error per limit).
+    pub tag_counts_reported: BTreeSet<&'static str>,
 }
 
 /// The state of one load. Its users (`vars`, `resolve`, `fields`, `lower`) go through its
@@ -444,10 +448,32 @@ impl<'o> Loader<'o> {
     pub fn read_source(&mut self, rel: &Path) -> Result<FileId, std::io::Error> {
         let full = self.root.join(rel);
         let bytes = std::fs::read(&full)?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let (text, bad) = match std::str::from_utf8(&bytes) {
+            Ok(t) => (t.to_string(), None),
+            // The bytes before the first invalid sequence are kept as they are, so the
+            // offset of the error is the same in the shown text.
+            Err(e) => (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                Some(e.valid_up_to()),
+            ),
+        };
         self.read_files.push((slash(&normalize(rel)), bytes));
         let name = self.display_name(rel);
-        Ok(self.sources.add(name, text))
+        let file = self.sources.add(name.clone(), text);
+        if let Some(at) = bad {
+            let len = self.sources.text(file)[at..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
+            self.err(
+                ErrorCode::Syntax,
+                &Span::new(file, at..at + len),
+                format!("{name} is not valid UTF-8"),
+                "invalid UTF-8 here",
+            )
+            .help = Some("spec files are UTF-8 text; re-save the file as UTF-8".into());
+        }
+        Ok(file)
     }
 
     /// The whole load. Diagnostics collect along the way; the config is built only when none

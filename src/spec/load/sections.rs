@@ -69,6 +69,8 @@ impl Loader<'_> {
                 "tags" => {
                     if let Some(tags) = self.literal_string_map(&f.value, "`tags`") {
                         self.tags = tags;
+                        self.lowered_mut().stack_tags_span = Some(f.value.span.clone());
+                        self.check_stack_tags(&f.value);
                     }
                 }
                 k => self.unknown_key(f, k, &["name", "region", "tags"], "[stack]"),

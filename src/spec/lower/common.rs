@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::addr::Address;
+use crate::resource::rules::IntRange;
 use crate::resource::schema;
 use crate::resource::{Attrs, Lifecycle, Resource, ResourceKind, TemplatePart, Value};
 use crate::spec::diag::{ErrorCode, Span, did_you_mean};
@@ -184,6 +185,64 @@ impl Loader<'_> {
         );
     }
 
+    /// Checks an integer against AWS's range for the field it sets (no clamping: a value out
+    /// of range is reported at its location and `None` returned).
+    pub(super) fn in_range(
+        &mut self,
+        v: Option<(i64, Span)>,
+        rule: &IntRange,
+        key: &str,
+        what: &str,
+    ) -> Option<i64> {
+        let (n, span) = v?;
+        if rule.contains(n) {
+            return Some(n);
+        }
+        self.err(
+            ErrorCode::InvalidValue,
+            &span,
+            format!(
+                "`{key}` in {what} must be between {} and {}, found {n}",
+                rule.min, rule.max
+            ),
+            "out of range",
+        )
+        .help = Some(format!(
+            "AWS accepts a {} from {} to {} ({})",
+            rule.field, rule.min, rule.max, rule.source
+        ));
+        None
+    }
+
+    /// The span of each item of a list written inline under `key` (`None` when the list is a
+    /// reference or not written).
+    pub(super) fn item_spans(f: &Fields<'_>, key: &str) -> Option<Vec<Span>> {
+        match f.src(key)? {
+            Src::Node(n) => match &n.kind {
+                crate::spec::raw::NodeKind::Array(items) => {
+                    Some(items.iter().map(|i| i.span.clone()).collect())
+                }
+                _ => None,
+            },
+            Src::Val(..) => None,
+        }
+    }
+
+    /// The spans of each entry (key, value) of a table written inline under `key`.
+    pub(super) fn entry_spans(f: &Fields<'_>, key: &str) -> BTreeMap<String, (Span, Span)> {
+        match f.src(key) {
+            Some(Src::Node(n)) => n
+                .entries()
+                .map(|es| {
+                    es.iter()
+                        .map(|e| (e.key.clone(), (e.key_span.clone(), e.value.span.clone())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => BTreeMap::new(),
+        }
+    }
+
     /// Reads the keys every block shares: tags, depends_on, lifecycle.
     pub(super) fn common(
         &mut self,
@@ -193,10 +252,11 @@ impl Loader<'_> {
         deps: &mut Deps,
     ) -> (BTreeMap<String, Value>, Lifecycle) {
         let b = self.block(block).clone();
-        let tags = self
+        let (tags, tags_span) = self
             .v_str_map(f, schema::TAGS, deps)
-            .map(|(m, _)| m)
-            .unwrap_or_default();
+            .map_or_else(|| (BTreeMap::new(), None), |(m, s)| (m, Some(s)));
+        let spans = Self::entry_spans(f, schema::TAGS);
+        self.check_block_tags(block, &tags, &spans, tags_span.as_ref());
         let mut lc = Lifecycle::default();
         let meta = f
             .src("lifecycle")

@@ -6,7 +6,8 @@ use crate::addr::Address;
 use crate::resource::schema;
 use crate::resource::schema::ecs_cluster::{self, Attr as A};
 use crate::resource::{ResourceKind, Value};
-use crate::spec::diag::ErrorCode;
+use crate::resource::rules::ecs as ecs_rules;
+use crate::spec::diag::{ErrorCode, Span, did_you_mean};
 use crate::spec::load::{BlockId, Loader};
 use crate::spec::resolve::Deps;
 
@@ -46,6 +47,15 @@ impl Loader<'_> {
                     )
                     .help = Some("for example: [\"FARGATE\", \"FARGATE_SPOT\"]".into());
                 }
+                let spans = Self::item_spans(&f, A::CapacityProviders.as_str());
+                for (i, name) in p.iter().enumerate() {
+                    let at = spans
+                        .as_ref()
+                        .and_then(|s| s.get(i))
+                        .unwrap_or(&span)
+                        .clone();
+                    self.check_capacity_provider(name, &at);
+                }
                 p
             }
             None => vec!["FARGATE".to_string()],
@@ -82,5 +92,36 @@ impl Loader<'_> {
                 ),
             ],
         );
+    }
+}
+
+impl Loader<'_> {
+    /// A capacity provider is AWS's `FARGATE` or `FARGATE_SPOT`, or a custom one (which AWS
+    /// forbids to name with an `aws`, `ecs` or `fargate` prefix; its existence is the cluster's
+    /// business at apply). A near miss of AWS's names gets a did-you-mean.
+    fn check_capacity_provider(&mut self, name: &str, span: &Span) {
+        if ecs_rules::FARGATE_PROVIDERS.contains(&name) {
+            return;
+        }
+        let Some(problem) = ecs_rules::CAPACITY_PROVIDER_NAME.problem(name) else {
+            return;
+        };
+        let hint = did_you_mean(name, ecs_rules::FARGATE_PROVIDERS.iter().copied())
+            .or_else(|| {
+                let upper = name.to_ascii_uppercase();
+                ecs_rules::FARGATE_PROVIDERS
+                    .contains(&upper.as_str())
+                    .then(|| format!("did you mean `{upper}`?"))
+            })
+            .unwrap_or_else(|| {
+                "use FARGATE, FARGATE_SPOT or the name of a capacity provider of the cluster".into()
+            });
+        self.err(
+            ErrorCode::InvalidValue,
+            span,
+            format!("unknown capacity provider `{name}`: {problem}"),
+            "not a capacity provider",
+        )
+        .help = Some(format!("{hint} ({})", ecs_rules::CAPACITY_PROVIDER_SOURCE));
     }
 }

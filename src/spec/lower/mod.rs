@@ -15,6 +15,7 @@ mod common;
 mod compute;
 mod endpoint;
 mod storage;
+mod tags;
 
 pub use endpoint::fargate_memory;
 pub use storage::bucket_name_problem;

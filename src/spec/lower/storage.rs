@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::common::{Meta, no_mapping};
 use crate::addr::Address;
+use crate::resource::rules;
 use crate::resource::schema;
 use crate::resource::schema::s3_bucket::{
     self, Attr as A, ENCRYPTION_AES256, ENCRYPTION_KMS, LifecycleRule as LR,
@@ -27,35 +28,8 @@ const STORAGE_KEYS: &[&str] = &[
     schema::TAGS,
     "depends_on",
 ];
-/// Why a bucket name is invalid, if it is.
-pub fn bucket_name_problem(name: &str) -> Option<&'static str> {
-    let b = name.as_bytes();
-    if b.len() < 3 || b.len() > 63 {
-        return Some("bucket names are 3 to 63 characters long");
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-    {
-        return Some("bucket names use only lowercase letters, digits, `.` and `-`");
-    }
-    if !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {
-        return Some("bucket names begin and end with a letter or digit");
-    }
-    if name.contains("..") {
-        return Some("bucket names have no two adjacent periods");
-    }
-    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
-        return Some("bucket names are not formatted as IP addresses");
-    }
-    if name.starts_with("xn--") || name.starts_with("sthree-") {
-        return Some("bucket names do not start with `xn--` or `sthree-`");
-    }
-    if name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
-        return Some("bucket names do not end with `-s3alias` or `--ol-s3`");
-    }
-    None
-}
+/// Why a bucket name is invalid, if it is (S3's rules, from the rule table).
+pub use crate::resource::rules::s3::bucket_name_problem;
 
 impl Loader<'_> {
     pub(super) fn lower_storage(&mut self, id: BlockId) {
@@ -235,7 +209,7 @@ impl Loader<'_> {
                 format!("invalid S3 bucket name {name:?}"),
                 "not a valid bucket name",
             )
-            .help = Some(problem.to_string());
+            .help = Some(format!("{problem} ({})", rules::s3::BUCKET_NAMING_SOURCE));
         }
     }
 }

@@ -1,13 +1,15 @@
 //! Resource dependencies once every block is lowered: explicit `depends_on` edges (a block
 //! address stands for all its resources), the resource-graph cycle check, and the check that
-//! physical names are unique per kind and within their length limits.
+//! physical names are unique per kind and follow AWS's naming rules
+//! ([`crate::resource::rules`]).
 
 use std::collections::{BTreeSet, HashMap};
 
 use crate::addr::Address;
 use crate::graph::Dag;
 use crate::spec::diag::{ErrorCode, SpecError, did_you_mean};
-use crate::spec::load::{BlockId, Loader};
+use crate::resource::{ResourceKind, rules};
+use crate::spec::load::{BlockId, BlockKind, Loader};
 
 impl Loader<'_> {
     /// Adds explicit `depends_on` edges (a block address means all its resources) and checks
@@ -92,12 +94,17 @@ impl Loader<'_> {
             .collect();
         let mut seen: HashMap<(crate::resource::ResourceKind, String), Address> = HashMap::new();
         let mut clashes: Vec<(Address, Address, String)> = Vec::new();
-        let mut too_long = Vec::new();
+        let mut bad_names = Vec::new();
         for r in self.lowered().resources.values() {
-            if let (Some(name), Some(max)) = (r.physical_name(), r.kind.max_name_len())
-                && name.len() > max
+            // Buckets and alarms are checked where their names are made.
+            if let (Some(name), Some(rule)) = (r.physical_name(), rules::name_rule(r.kind))
+                && !matches!(
+                    r.kind,
+                    ResourceKind::S3Bucket | ResourceKind::CloudwatchAlarm
+                )
+                && let Some(problem) = rule.problem(name)
             {
-                too_long.push((r.address.clone(), r.kind, name.to_string(), max));
+                bad_names.push((r.address.clone(), name.to_string(), problem, rule.source));
             }
             // Object keys are only unique within their bucket.
             let Some(name) = r
@@ -135,22 +142,35 @@ impl Loader<'_> {
                 errors.push(e);
             }
         }
-        for (addr, kind, name, max) in too_long {
-            if let Some(&i) = block_of.get(addr.block()) {
-                let span = self.block(i).name_span.clone();
+        let mut named: BTreeSet<(BlockId, String)> = BTreeSet::new();
+        for (addr, name, problem, source) in bad_names {
+            if let Some(&i) = block_of.get(addr.block())
+                // A task family and a service share their name: one error says it.
+                && named.insert((i, name.clone()))
+            {
+                let b = self.block(i);
+                // An explicit `name = "..."` is where to point; a default name, the block.
+                let (span, help) = match b.node.get("name") {
+                    Some(e) if b.kind == BlockKind::Compute => (
+                        e.value.span.clone(),
+                        format!("set a name AWS accepts ({source})"),
+                    ),
+                    _ => (
+                        b.name_span.clone(),
+                        format!(
+                            "shorten the block, module or environment name, or set the name explicitly ({source})"
+                        ),
+                    ),
+                };
                 errors.push(
                     SpecError::at(
                         self.sources(),
                         ErrorCode::InvalidValue,
                         &span,
-                        format!(
-                            "{addr} would be named {name:?}, {} characters: a {} name has at most {max}",
-                            name.len(),
-                            kind
-                        ),
-                        "name too long",
+                        format!("{addr} would be named {name:?}: {problem}"),
+                        "invalid name",
                     )
-                    .with_help("shorten the block, module or environment name, or set the name explicitly"),
+                    .with_help(help),
                 );
             }
         }

@@ -15,6 +15,7 @@ use super::super::AwsProvider;
 use super::super::error::map;
 use super::rollout::{ReleaseWait, wait_for_release};
 use super::{batch_names, batch_read_back, build_err, ecs_tags, retag, tags_map, tags_value};
+use crate::resource::rules::{IntRange, ecs as ecs_rules};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, Found, LeftBehind, Owner, ProviderError};
 use crate::resource::schema::ecs_service::{
@@ -86,6 +87,14 @@ fn deployment_alarms(
     Ok(None)
 }
 
+/// The service's health check grace period: ECS takes up to 2,147,483,647 seconds.
+static GRACE_PERIOD: IntRange = IntRange {
+    field: "healthCheckGracePeriodSeconds",
+    min: 0,
+    max: i32::MAX as i64,
+    source: ecs_rules::CREATE_SERVICE_SOURCE,
+};
+
 fn deployment_configuration(
     attrs: &Attrs,
     before: Option<&Attrs>,
@@ -93,11 +102,19 @@ fn deployment_configuration(
     let empty = Attrs::new();
     let d = attr::map(attrs, A::Deployment).unwrap_or(&empty);
     let cb = attr::bool(d, D::CircuitBreaker).unwrap_or(DEFAULT_CIRCUIT_BREAKER);
+    let min_healthy = attr::checked_i32(
+        attr::int(d, D::MinHealthyPercent).unwrap_or(DEFAULT_MIN_HEALTHY_PERCENT),
+        &ecs_rules::MIN_HEALTHY_PERCENT,
+    )
+    .map_err(ProviderError::invalid)?;
+    let max_percent = attr::checked_i32(
+        attr::int(d, D::MaxPercent).unwrap_or(DEFAULT_MAX_PERCENT),
+        &ecs_rules::MAX_PERCENT,
+    )
+    .map_err(ProviderError::invalid)?;
     Ok(DeploymentConfiguration::builder()
-        .minimum_healthy_percent(
-            attr::int(d, D::MinHealthyPercent).unwrap_or(DEFAULT_MIN_HEALTHY_PERCENT) as i32,
-        )
-        .maximum_percent(attr::int(d, D::MaxPercent).unwrap_or(DEFAULT_MAX_PERCENT) as i32)
+        .minimum_healthy_percent(min_healthy)
+        .maximum_percent(max_percent)
         .deployment_circuit_breaker(
             DeploymentCircuitBreaker::builder()
                 .enable(cb)
@@ -199,7 +216,11 @@ pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applie
     let token = hex::encode(Sha256::digest(
         format!("{cluster}/{name}/{task_def}").as_bytes(),
     ));
-    let desired = attr::int(&r.attrs, A::DesiredCount).unwrap_or(DEFAULT_DESIRED_COUNT);
+    let desired = attr::checked_i32(
+        attr::int(&r.attrs, A::DesiredCount).unwrap_or(DEFAULT_DESIRED_COUNT),
+        &ecs_rules::DESIRED_COUNT,
+    )
+    .map_err(|m| ProviderError::invalid(format!("desired count of {name}: {m}")))?;
     let mut req = p
         .clients
         .ecs
@@ -207,7 +228,7 @@ pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applie
         .cluster(cluster)
         .service_name(name)
         .task_definition(task_def)
-        .desired_count(desired as i32)
+        .desired_count(desired)
         .client_token(&token[..32])
         .deployment_configuration(deployment_configuration(&r.attrs, None)?)
         .set_network_configuration(network_configuration(&r.attrs)?)
@@ -221,8 +242,8 @@ pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applie
             ))
         }
     }
-    if let Some(g) = attr::int(&r.attrs, A::HealthCheckGracePeriod) {
-        req = req.health_check_grace_period_seconds(g as i32);
+    if let Some(g) = attr::int_in(&r.attrs, A::HealthCheckGracePeriod, &GRACE_PERIOD)? {
+        req = req.health_check_grace_period_seconds(g);
     }
     let tags = ecs_tags(&r.attrs);
     if !tags.is_empty() {
@@ -276,14 +297,14 @@ pub async fn update_service(
         .deployment_configuration(deployment_configuration(&after.attrs, Some(before))?)
         .set_network_configuration(network_configuration(&after.attrs)?);
     // A null desired count means autoscaling owns it: never send it.
-    if let Some(d) = attr::int(&after.attrs, A::DesiredCount) {
-        req = req.desired_count(d as i32);
+    if let Some(d) = attr::int_in(&after.attrs, A::DesiredCount, &ecs_rules::DESIRED_COUNT)? {
+        req = req.desired_count(d);
     }
     if let Some(s) = capacity_strategy(&after.attrs)? {
         req = req.set_capacity_provider_strategy(Some(s));
     }
-    if let Some(g) = attr::int(&after.attrs, A::HealthCheckGracePeriod) {
-        req = req.health_check_grace_period_seconds(g as i32);
+    if let Some(g) = attr::int_in(&after.attrs, A::HealthCheckGracePeriod, &GRACE_PERIOD)? {
+        req = req.health_check_grace_period_seconds(g);
     }
     req.send()
         .await

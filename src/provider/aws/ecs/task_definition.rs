@@ -16,8 +16,9 @@ use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, LeftBehind, ProviderError};
 use crate::resource::schema::ecs_task_definition::{
     Attr as A, Container as C, DEFAULT_COMPATIBILITY, DEFAULT_HEALTH_PATH, DEFAULT_PROBE_PORT,
-    HealthCheck as H, MAX_HEALTH_START_PERIOD, Model as M, NETWORK_MODE_AWSVPC, curl_probe,
+    HealthCheck as H, Model as M, NETWORK_MODE_AWSVPC,
 };
+use crate::resource::rules::ecs as ecs_rules;
 use crate::resource::{Attrs, Value};
 
 /// The container definition for an endpoint's task definition.
@@ -76,24 +77,28 @@ fn container_definition(
         }
     }
     if let Some(hc) = attr::map(c, C::HealthCheck) {
-        // Lowering renders the command; a bare `path` gets the usual curl probe.
+        // Lowering renders the command; a bare `path` gets the usual curl probe (run without
+        // a shell, and only for a plain URL path).
         let mut command = attr::strings(hc, H::Command);
         if command.is_empty() {
             let path = attr::str(hc, H::Path).unwrap_or(DEFAULT_HEALTH_PATH);
-            command = curl_probe(port.unwrap_or(DEFAULT_PROBE_PORT), path).to_vec();
+            if let Some(problem) = ecs_rules::health_path_problem(path) {
+                return Err(ProviderError::invalid(format!("health check path: {problem}")));
+            }
+            command = ecs_rules::health_command(port.unwrap_or(DEFAULT_PROBE_PORT), path);
         }
         let mut h = HealthCheck::builder().set_command(Some(command));
-        if let Some(i) = attr::int(hc, H::Interval) {
-            h = h.interval(i as i32);
+        if let Some(i) = attr::int_in(hc, H::Interval, &ecs_rules::HEALTH_INTERVAL)? {
+            h = h.interval(i);
         }
-        if let Some(r) = attr::int(hc, H::Retries) {
-            h = h.retries(r as i32);
+        if let Some(r) = attr::int_in(hc, H::Retries, &ecs_rules::HEALTH_RETRIES)? {
+            h = h.retries(r);
         }
-        if let Some(t) = attr::int(hc, H::Timeout) {
-            h = h.timeout(t as i32);
+        if let Some(t) = attr::int_in(hc, H::Timeout, &ecs_rules::HEALTH_TIMEOUT)? {
+            h = h.timeout(t);
         }
-        if let Some(g) = attr::int(hc, H::StartPeriod) {
-            h = h.start_period(g.clamp(0, MAX_HEALTH_START_PERIOD) as i32);
+        if let Some(g) = attr::int_in(hc, H::StartPeriod, &ecs_rules::HEALTH_START_PERIOD)? {
+            h = h.start_period(g);
         }
         b = b.health_check(h.build().map_err(build_err)?);
     }

@@ -3,6 +3,7 @@
 //! CloudWatch metric alarm at `endpoint.X.alarm.<key>` that the service lists in its
 //! deployment configuration, so ECS fails (and by default rolls back) a release that trips one.
 
+use crate::resource::rules;
 use std::collections::BTreeMap;
 
 use super::resources::Names;
@@ -121,18 +122,17 @@ impl Loader<'_> {
                 continue;
             }
             let name = format!("{base}-{}", key.replace('_', "-"));
-            if name.len() > cw::MAX_NAME_LEN {
+            if let Some(problem) = rules::cloudwatch::ALARM_NAME.problem(&name) {
                 self.err(
                     ErrorCode::InvalidValue,
                     &tspan,
-                    format!(
-                        "the alarm name {name:?} is {} characters long; CloudWatch allows {}",
-                        name.len(),
-                        cw::MAX_NAME_LEN
-                    ),
-                    "alarm name too long",
+                    format!("the alarm name {name:?} is not one CloudWatch accepts"),
+                    "invalid alarm name",
                 )
-                .help = Some("shorten the stack, environment, module or endpoint name".into());
+                .help = Some(format!(
+                    "{problem}; shorten the stack, environment, module or endpoint name ({})",
+                    rules::cloudwatch::PUT_METRIC_ALARM_SOURCE
+                ));
                 continue;
             }
             list.push(AlarmSpec {

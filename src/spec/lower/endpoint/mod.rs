@@ -13,6 +13,7 @@ use crate::resource::schema::scaling_target::Attr as Scaling;
 use crate::resource::schema::{
     self, cloudwatch_alarm, ecs_service as svc, ecs_task_definition as td, log_group, s3_object,
 };
+use crate::resource::rules::{autoscaling as scaling_rules, ecs as ecs_rules};
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::{Fields, Src};
@@ -80,24 +81,7 @@ const ENDPOINT_KEYS: &[&str] = &[
     "depends_on",
     "lifecycle",
 ];
-/// Fargate's valid task sizes: cpu units → allowed memory (MiB).
-pub fn fargate_memory(cpu: i64) -> Option<Vec<i64>> {
-    let range = |from: i64, to: i64, step: i64| {
-        (0..)
-            .map(move |i| from + i * step)
-            .take_while(move |m| *m <= to)
-    };
-    Some(match cpu {
-        256 => vec![512, 1024, 2048],
-        512 => range(1024, 4096, 1024).collect(),
-        1024 => range(2048, 8192, 1024).collect(),
-        2048 => range(4096, 16384, 1024).collect(),
-        4096 => range(8192, 30720, 1024).collect(),
-        8192 => range(16384, 61440, 4096).collect(),
-        16384 => range(32768, 122880, 8192).collect(),
-        _ => return None,
-    })
-}
+pub use crate::resource::rules::ecs::fargate_memory;
 
 const LOG_RETENTION: &[i64] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -320,7 +304,9 @@ impl Loader<'_> {
             None => 8080,
         };
         let replicas_v = self.v_int(f, "replicas", &mut deps.svc);
-        let replicas = self.non_negative(replicas_v, "replicas", what).unwrap_or(1);
+        let replicas = self
+            .in_range(replicas_v, &ecs_rules::DESIRED_COUNT, "replicas", what)
+            .unwrap_or(1);
         let environment = self
             .v_str_map(f, ENVIRONMENT, &mut deps.td)
             .map(|x| x.0)
@@ -584,24 +570,44 @@ impl Loader<'_> {
             return health;
         };
         let td_deps = &mut deps.td;
-        let path = self
-            .v_plain_str(&h, HEALTH_PATH, td_deps)
-            .map_or_else(|| td::DEFAULT_HEALTH_PATH.to_string(), |x| x.0);
+        let what = h.what.clone();
+        let path = match self.v_plain_str(&h, HEALTH_PATH, td_deps) {
+            Some((p, span)) => {
+                if let Some(problem) = ecs_rules::health_path_problem(&p) {
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &span,
+                        format!("`{HEALTH_PATH}` in {what} is not a URL path"),
+                        "not a URL path",
+                    )
+                    .help = Some(format!(
+                        "{problem}; the probe runs `curl http://localhost:<port><path>` without a shell ({})",
+                        ecs_rules::HEALTH_CHECK_SOURCE
+                    ));
+                }
+                p
+            }
+            None => td::DEFAULT_HEALTH_PATH.to_string(),
+        };
         let interval = self.v_int(&h, HEALTH_INTERVAL, td_deps);
         let interval = self
-            .non_negative(interval, HEALTH_INTERVAL, &h.what.clone())
+            .in_range(interval, &ecs_rules::HEALTH_INTERVAL, HEALTH_INTERVAL, &what)
             .unwrap_or(td::DEFAULT_HEALTH_INTERVAL);
         let retries = self.v_int(&h, HEALTH_RETRIES, td_deps);
         let retries = self
-            .non_negative(retries, HEALTH_RETRIES, &h.what.clone())
+            .in_range(retries, &ecs_rules::HEALTH_RETRIES, HEALTH_RETRIES, &what)
             .unwrap_or(td::DEFAULT_HEALTH_RETRIES);
         let timeout = self.v_int(&h, HEALTH_TIMEOUT, td_deps);
         let timeout = self
-            .non_negative(timeout, HEALTH_TIMEOUT, &h.what.clone())
+            .in_range(timeout, &ecs_rules::HEALTH_TIMEOUT, HEALTH_TIMEOUT, &what)
             .unwrap_or(td::DEFAULT_HEALTH_TIMEOUT);
+        // The grace period is also the container health check's startPeriod.
         let g = self.v_int(&h, "grace_period", &mut deps.svc);
-        let g = self.non_negative(g, "grace_period", &h.what.clone());
-        let command = td::curl_probe(port, &path).map(Value::String).to_vec();
+        let g = self.in_range(g, &ecs_rules::HEALTH_START_PERIOD, "grace_period", &what);
+        let command: Vec<Value> = ecs_rules::health_command(port, &path)
+            .into_iter()
+            .map(Value::String)
+            .collect();
         let hm: BTreeMap<String, Value> = td::HealthCheck::ALL
             .iter()
             .filter_map(|&k| {
@@ -724,7 +730,12 @@ impl Loader<'_> {
             svc::Deployment::MaxPercent,
         ] {
             let v = self.v_int(&d, k.as_str(), svc_deps);
-            if let Some(n) = self.non_negative(v, k.as_str(), &d.what.clone()) {
+            let rule = if k == svc::Deployment::MinHealthyPercent {
+                &ecs_rules::MIN_HEALTHY_PERCENT
+            } else {
+                &ecs_rules::MAX_PERCENT
+            };
+            if let Some(n) = self.in_range(v, rule, k.as_str(), &d.what.clone()) {
                 deployment.insert(k.into(), Value::Int(n));
             }
         }
@@ -786,8 +797,8 @@ impl Loader<'_> {
         let what_a = a.what.clone();
         let min_s = amin.as_ref().map(|x| x.1.clone());
         let max_s = amax.as_ref().map(|x| x.1.clone());
-        let mn = self.non_negative(amin, SCALING_MIN, &what_a);
-        let mx = self.non_negative(amax, SCALING_MAX, &what_a);
+        let mn = self.in_range(amin, &scaling_rules::CAPACITY, SCALING_MIN, &what_a);
+        let mx = self.in_range(amax, &scaling_rules::CAPACITY, SCALING_MAX, &what_a);
         let target = match self.v_int(&a, SCALING_TARGET_CPU, svc_deps) {
             Some((t, span)) if !(1..=100).contains(&t) => {
                 self.err(
