@@ -184,10 +184,7 @@ pub fn health_path_problem(path: &str) -> Option<String> {
     while i < b.len() {
         let c = b[i];
         if c == b'%' {
-            if i + 2 < b.len()
-                && b[i + 1].is_ascii_hexdigit()
-                && b[i + 2].is_ascii_hexdigit()
-            {
+            if i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() {
                 i += 3;
                 continue;
             }

@@ -3,10 +3,10 @@
 
 use super::common::{Meta, no_mapping};
 use crate::addr::Address;
+use crate::resource::rules::ecs as ecs_rules;
 use crate::resource::schema;
 use crate::resource::schema::ecs_cluster::{self, Attr as A};
 use crate::resource::{ResourceKind, Value};
-use crate::resource::rules::ecs as ecs_rules;
 use crate::spec::diag::{ErrorCode, Span, did_you_mean};
 use crate::spec::load::{BlockId, Loader};
 use crate::spec::resolve::Deps;

@@ -14,11 +14,11 @@ use super::super::error::map;
 use super::{build_err, ecs_tags, tags_value};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, LeftBehind, ProviderError};
+use crate::resource::rules::ecs as ecs_rules;
 use crate::resource::schema::ecs_task_definition::{
     Attr as A, Container as C, DEFAULT_COMPATIBILITY, DEFAULT_HEALTH_PATH, DEFAULT_PROBE_PORT,
     HealthCheck as H, Model as M, NETWORK_MODE_AWSVPC,
 };
-use crate::resource::rules::ecs as ecs_rules;
 use crate::resource::{Attrs, Value};
 
 /// The container definition for an endpoint's task definition.
@@ -83,7 +83,9 @@ fn container_definition(
         if command.is_empty() {
             let path = attr::str(hc, H::Path).unwrap_or(DEFAULT_HEALTH_PATH);
             if let Some(problem) = ecs_rules::health_path_problem(path) {
-                return Err(ProviderError::invalid(format!("health check path: {problem}")));
+                return Err(ProviderError::invalid(format!(
+                    "health check path: {problem}"
+                )));
             }
             command = ecs_rules::health_command(port.unwrap_or(DEFAULT_PROBE_PORT), path);
         }

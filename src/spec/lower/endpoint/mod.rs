@@ -9,11 +9,11 @@ mod resources;
 
 use super::common::Meta;
 use crate::addr::Address;
+use crate::resource::rules::{autoscaling as scaling_rules, ecs as ecs_rules};
 use crate::resource::schema::scaling_target::Attr as Scaling;
 use crate::resource::schema::{
     self, cloudwatch_alarm, ecs_service as svc, ecs_task_definition as td, log_group, s3_object,
 };
-use crate::resource::rules::{autoscaling as scaling_rules, ecs as ecs_rules};
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::{Fields, Src};
@@ -591,7 +591,12 @@ impl Loader<'_> {
         };
         let interval = self.v_int(&h, HEALTH_INTERVAL, td_deps);
         let interval = self
-            .in_range(interval, &ecs_rules::HEALTH_INTERVAL, HEALTH_INTERVAL, &what)
+            .in_range(
+                interval,
+                &ecs_rules::HEALTH_INTERVAL,
+                HEALTH_INTERVAL,
+                &what,
+            )
             .unwrap_or(td::DEFAULT_HEALTH_INTERVAL);
         let retries = self.v_int(&h, HEALTH_RETRIES, td_deps);
         let retries = self
