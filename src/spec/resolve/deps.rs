@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::addr::Address;
 use crate::graph::Dag;
-use crate::spec::diag::{ErrorCode, SpecError, did_you_mean};
 use crate::resource::{ResourceKind, rules};
+use crate::spec::diag::{ErrorCode, SpecError, did_you_mean};
 use crate::spec::load::{BlockId, BlockKind, Loader};
 
 impl Loader<'_> {

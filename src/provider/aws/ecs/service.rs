@@ -15,9 +15,9 @@ use super::super::AwsProvider;
 use super::super::error::map;
 use super::rollout::{ReleaseWait, wait_for_release};
 use super::{batch_names, batch_read_back, build_err, ecs_tags, retag, tags_map, tags_value};
-use crate::resource::rules::{IntRange, ecs as ecs_rules};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, Found, LeftBehind, Owner, ProviderError};
+use crate::resource::rules::{IntRange, ecs as ecs_rules};
 use crate::resource::schema::ecs_service::{
     Alarms as AL, Attr as A, CapacityProviderItem as CP, DEFAULT_ALARM_ROLLBACK, DEFAULT_BASE,
     DEFAULT_CIRCUIT_BREAKER, DEFAULT_DESIRED_COUNT, DEFAULT_LAUNCH_TYPE, DEFAULT_MAX_PERCENT,
