@@ -4,6 +4,7 @@
 pub mod file;
 mod planner;
 mod releases;
+mod replacements;
 
 use std::collections::{BTreeMap, BTreeSet};
 

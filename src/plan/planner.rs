@@ -144,7 +144,11 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
         }
         PlanMode::Normal => walk_normal(config, prior, opts, &graph, &order, &selected)?,
     };
-    budget(config, finish(config, prior, opts, changes, outputs))
+    let plan = finish(config, prior, opts, changes, outputs);
+    // 6. Every plan emitted can be walked: its steps have no cycle.
+    super::replacements::check_acyclic(&plan.changes, prior)
+        .map_err(|addresses| PlanError::Cycle { addresses })?;
+    budget(config, plan)
 }
 
 /// Refuses a state recorded for another stack or environment.
@@ -330,6 +334,7 @@ fn walk_normal(
         planned.lookup(index, nodes, &changes, rf)
     });
     refuse_prevented(prevented)?;
+    super::replacements::order_replacements(&mut changes);
     Ok((changes, outputs))
 }
 

@@ -245,6 +245,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn name_of(kind: ResourceKind, attrs: &Attrs) -> Result<String, ProviderError> {
+    // An object's key is unique within its bucket only.
+    if kind == ResourceKind::S3Object
+        && let Some(bucket) = attrs
+            .get(s3_object::Attr::Bucket.as_str())
+            .and_then(Value::as_str)
+        && let Some(key) = attrs
+            .get(s3_object::Attr::Key.as_str())
+            .and_then(Value::as_str)
+    {
+        return Ok(format!("{bucket}/{key}"));
+    }
     attrs
         .get(kind.schema().name_attr)
         .and_then(Value::as_str)
@@ -342,8 +353,12 @@ impl Provider for FakeProvider {
         let _g = self.enter(Op::Delete, &[&name, id]).await?;
         let mut objects = lock(&self.objects);
         if kind == ResourceKind::S3Object {
+            let bucket = attrs
+                .get(s3_object::Attr::Bucket.as_str())
+                .and_then(Value::as_str);
             for key in artifact_kept(attrs).into_keys() {
-                objects.remove(&(kind, key));
+                let name = bucket.map_or_else(|| key.clone(), |b| format!("{b}/{key}"));
+                objects.remove(&(kind, name));
             }
         }
         objects.remove(&(kind, name));

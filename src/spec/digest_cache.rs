@@ -7,7 +7,8 @@
 //! recorded; anything else hashes again. A file modified within the last two seconds is not
 //! recorded (its modification time may not yet tell a later write apart). A cache that does not
 //! parse is ignored and rewritten, never trusted. Files larger than [`PROGRESS_THRESHOLD`] are
-//! hashed with progress reported to a [`HashObserver`].
+//! hashed with progress reported to a [`HashObserver`], which can also cancel any hash (Ctrl-C).
+//! Files are opened without blocking and must be regular files (never a FIFO or a device).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -33,8 +34,13 @@ pub trait HashObserver: Send + Sync + fmt::Debug {
     fn start(&self, path: &Path, size: u64);
     /// `bytes` more were hashed.
     fn advance(&self, bytes: u64);
-    /// The file is hashed.
+    /// The file is hashed (or hashing stopped).
     fn finish(&self);
+    /// Whether the user asked to stop (Ctrl-C): hashing then ends with
+    /// [`std::io::ErrorKind::Interrupted`] at the next chunk. Asked of every file, large or not.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// What identifies an unchanged file.
@@ -97,6 +103,12 @@ impl DigestCache {
     /// unchanged, else hashed.
     pub fn hash_file(&mut self, path: &Path) -> std::io::Result<(String, u64)> {
         let meta = std::fs::metadata(path)?;
+        if !meta.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let key = abs.to_string_lossy().into_owned();
         let mtime = meta.modified().ok();
@@ -116,11 +128,11 @@ impl DigestCache {
             self.used.insert(key, e.clone());
             return Ok((e.sha256.clone(), meta.len()));
         }
-        let observer = self
+        let progress = self
             .observer
             .clone()
             .filter(|_| meta.len() > self.progress_threshold);
-        let (hex, size) = hash(path, observer.as_deref())?;
+        let (hex, size) = hash(path, progress.as_deref(), self.observer.as_deref())?;
         self.hashed += 1;
         let settled = mtime.is_some_and(|t| {
             SystemTime::now()
@@ -179,9 +191,35 @@ fn inode(_meta: &std::fs::Metadata) -> u64 {
     0
 }
 
-/// Streams a file through SHA-256, telling `observer` how far it got.
-fn hash(path: &Path, observer: Option<&dyn HashObserver>) -> std::io::Result<(String, u64)> {
-    let mut f = std::fs::File::open(path)?;
+/// Opens a file for hashing without blocking (a FIFO swapped in after the source was checked
+/// would otherwise block the open) and refuses anything but a regular file.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = opts.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(f)
+}
+
+/// Streams a file through SHA-256, telling `progress` how far it got; stops as soon as
+/// `cancel` says so.
+fn hash(
+    path: &Path,
+    progress: Option<&dyn HashObserver>,
+    cancel: Option<&dyn HashObserver>,
+) -> std::io::Result<(String, u64)> {
+    let observer = progress;
+    let mut f = open_regular(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1024 * 1024];
     let mut size = 0u64;
@@ -189,6 +227,15 @@ fn hash(path: &Path, observer: Option<&dyn HashObserver>) -> std::io::Result<(St
         o.start(path, f.metadata().map_or(0, |m| m.len()));
     }
     loop {
+        if cancel.is_some_and(|c| c.cancelled()) {
+            if let Some(o) = observer {
+                o.finish();
+            }
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "hashing was cancelled",
+            ));
+        }
         let n = f.read(&mut buf)?;
         if n == 0 {
             break;
@@ -341,5 +388,56 @@ mod tests {
         c.hash_file(&small).unwrap();
         c.hash_file(&large).unwrap();
         assert_eq!(*seen.0.lock().unwrap(), ["start large.bin 4096", "finish"]);
+    }
+
+    /// Cancels after `after` chunks.
+    #[derive(Debug)]
+    struct CancelAfter(std::sync::atomic::AtomicUsize);
+
+    impl HashObserver for CancelAfter {
+        fn start(&self, _path: &Path, _size: u64) {}
+        fn advance(&self, _bytes: u64) {}
+        fn finish(&self) {}
+        fn cancelled(&self) -> bool {
+            self.0
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| n.checked_sub(1),
+                )
+                .is_err()
+        }
+    }
+
+    #[test]
+    fn hashing_stops_when_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.bin");
+        settled(&big, &vec![1u8; 3 * 1024 * 1024]);
+        let stop = Arc::new(CancelAfter(std::sync::atomic::AtomicUsize::new(1)));
+        let mut c = DigestCache::open(dir.path(), Some(stop));
+        let e = c.hash_file(&big).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted);
+        assert_eq!(c.hashed, 0, "nothing is recorded for a cancelled hash");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_and_fifos_are_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = DigestCache::open(dir.path(), None);
+        let e = c.hash_file(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        let fifo = dir.path().join("pipe");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        // Opened without blocking, then refused.
+        assert!(open_regular(&fifo).is_err());
+        assert!(c.hash_file(&fifo).is_err());
     }
 }

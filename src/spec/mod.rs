@@ -37,6 +37,7 @@
 //!   directory). Violations are errors at the offending value; `max_monthly_cost_delta` is
 //!   checked by the planner.
 
+pub mod artifact_source;
 mod diag;
 pub mod digest_cache;
 mod fields;

@@ -8,4 +8,5 @@ mod ops;
 mod planner;
 mod recorded;
 mod render;
+mod replacements;
 mod state;

@@ -929,3 +929,97 @@ inputs = {{ name = "m", version = "1.0.0", image = "img:1", compute = "${{comput
     assert_eq!(names.len(), 1);
     assert_eq!(names[0], alarm.attrs["name"]);
 }
+
+/// Artifact sources through the binary: only regular files and directories under the stack
+/// (or an allowed root), never the stack's own files, never devices or FIFOs, links resolved;
+/// each refusal is located at the `source` and nothing hangs.
+#[test]
+fn artifact_sources_are_confined_through_the_binary() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("m.bin"), "weights").unwrap();
+    let outside_model = outside.path().join("m.bin");
+    let spec = |source: &str, extra: &str| {
+        format!(
+            "[stack]\nname = \"conf\"\n{NET}{extra}\n[storage.models]\n\n[artifact.model]\nstorage = \"models\"\nsource = \"{source}\"\n"
+        )
+    };
+    let validate = |dir: &Path| {
+        pedestal()
+            .args(["validate", "-C"])
+            .arg(dir)
+            .env("NO_COLOR", "1")
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap()
+    };
+    let refused = |source: &str, needle: &str| {
+        let dir = stack(&[
+            ("pedestal.toml", &spec(source, "")),
+            ("env/dev.toml", "\n"),
+            ("state/dev.json", "{}"),
+            ("models/a.bin", "a"),
+        ]);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/etc/passwd", dir.path().join("passwd")).unwrap();
+            assert!(
+                std::process::Command::new("mkfifo")
+                    .arg(dir.path().join("pipe"))
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }
+        let out = validate(dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{source:?}: {stderr}");
+        assert!(stderr.contains(needle), "{source:?}: {stderr}");
+        assert!(
+            stderr.contains("pedestal.toml:10:10"),
+            "{source:?} is located at its value: {stderr}"
+        );
+        assert!(!stderr.contains("root:x:0"), "{stderr}");
+    };
+    refused("/etc/passwd", "is outside the stack directory");
+    refused("../../../etc/hostname", "is outside the stack directory");
+    refused("", "would upload the stack's own files");
+    refused(".", "would upload the stack's own files");
+    refused("env", "would upload the stack's own files");
+    refused("state/dev.json", "would upload the stack's own files");
+    refused("pedestal.toml", "would upload the stack's own files");
+    #[cfg(unix)]
+    {
+        refused("passwd", "is outside the stack directory");
+        refused("pipe", "is a FIFO, not a regular file or directory");
+        refused("/dev/zero", "is outside the stack directory");
+    }
+
+    // A root allowed in [provider.aws]: files under it are accepted; devices never are.
+    let allowed = |source: &str| {
+        let extra = format!(
+            "artifact_roots = [\"{}\", \"/dev\"]\n",
+            outside.path().display()
+        );
+        let text =
+            spec(source, "").replace("[provider.aws]\n", &format!("[provider.aws]\n{extra}"));
+        let dir = stack(&[("pedestal.toml", &text)]);
+        validate(dir.path())
+    };
+    let out = allowed(outside_model.to_str().unwrap());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    #[cfg(unix)]
+    {
+        let out = allowed("/dev/zero");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("/dev/zero is a character device"),
+            "{stderr}"
+        );
+    }
+}

@@ -182,6 +182,11 @@ pub(super) struct Lowered {
     pub hash_cache: HashMap<PathBuf, Option<Hashed>>,
     /// Artifact file digests kept between runs.
     pub digests: DigestCache,
+    /// `[provider.aws] artifact_roots`: absolute directories artifacts may also come from.
+    pub artifact_roots: Vec<PathBuf>,
+    /// What artifact sources may read (made when the first artifact is lowered, once every
+    /// spec file is read).
+    pub confinement: Option<crate::spec::artifact_source::Confinement>,
     /// Where `[stack] tags` is written (tag count errors point there when a block adds none).
     pub stack_tags_span: Option<Span>,
     /// Tag count limits already reported at the stack's tags (one error per limit).
@@ -437,6 +442,23 @@ impl<'o> Loader<'o> {
         self.diags.push(e);
         let last = self.diags.errors.len() - 1;
         &mut self.diags.errors[last]
+    }
+
+    /// The spec files read so far (modules, policy files, environment files), relative to the
+    /// stack directory.
+    pub fn spec_files(&self) -> Vec<PathBuf> {
+        self.read_files
+            .iter()
+            .map(|(p, _)| PathBuf::from(p))
+            .collect()
+    }
+
+    /// The local state file, when state is kept locally.
+    pub fn local_state_path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Local { path } => Some(path),
+            Backend::S3 { .. } => None,
+        }
     }
 
     /// Display name of a file relative to the stack directory.

@@ -311,10 +311,62 @@ impl Loader<'_> {
                             self.network_default = Some((v, f.value.span.clone()));
                         }
                     }
-                    k => {
-                        self.unknown_key(f, k, &["region", "endpoint", "network"], "[provider.aws]")
-                    }
+                    "artifact_roots" => self.artifact_roots(&f.value),
+                    k => self.unknown_key(
+                        f,
+                        k,
+                        &["region", "endpoint", "network", "artifact_roots"],
+                        "[provider.aws]",
+                    ),
                 }
+            }
+        }
+    }
+
+    /// `artifact_roots = ["/abs/dir", ...]`: existing absolute directories artifact sources
+    /// may also come from.
+    fn artifact_roots(&mut self, n: &Node) {
+        let items: Vec<&Node> = match &n.kind {
+            NodeKind::Array(items) => items.iter().collect(),
+            _ => {
+                self.err(
+                    ErrorCode::WrongType,
+                    &n.span,
+                    "`artifact_roots` in [provider.aws] must be a list of absolute paths",
+                    "expected a list of strings",
+                )
+                .help = Some("for example: artifact_roots = [\"/mnt/models\"]".into());
+                return;
+            }
+        };
+        for item in items {
+            let Some(p) = item.literal_str() else {
+                self.err(
+                    ErrorCode::WrongType,
+                    &item.span,
+                    "each artifact root must be a plain string",
+                    "expected a string",
+                );
+                continue;
+            };
+            let path = PathBuf::from(p);
+            if !path.is_absolute() {
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &item.span,
+                    format!("artifact root {p:?} is not an absolute path"),
+                    "not absolute",
+                )
+                .help = Some("paths under the stack directory are always allowed; list only absolute directories outside it".into());
+            } else if !path.is_dir() {
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &item.span,
+                    format!("artifact root {p:?} is not a directory"),
+                    "no such directory",
+                );
+            } else {
+                self.lowered_mut().artifact_roots.push(path);
             }
         }
     }

@@ -2,7 +2,7 @@
 //! directory as a manifest of per-file digests).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -11,6 +11,7 @@ use crate::addr::Address;
 use crate::resource::schema;
 use crate::resource::schema::s3_object::{self, Attr as O};
 use crate::resource::{ResourceKind, Value};
+use crate::spec::artifact_source::{Checked, Confinement, SourceError};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::digest_cache::DigestCache;
 use crate::spec::fields::Fields;
@@ -29,49 +30,30 @@ const ARTIFACT_KEYS: &[&str] = &[
     "depends_on",
     "lifecycle",
 ];
-fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        let rel_name = if rel.is_empty() {
-            name
-        } else {
-            format!("{rel}/{name}")
-        };
-        let meta = std::fs::symlink_metadata(e.path())?;
-        if meta.is_dir() {
-            walk(&e.path(), &rel_name, out)?;
-        } else if meta.is_file() || std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()) {
-            out.insert(rel_name, e.path());
+/// Hashes a checked source: a file, or a directory as a sorted manifest of
+/// `relpath\tsha256\n` lines (each file through the digest cache).
+fn hash_source(checked: &Checked, cache: &mut DigestCache) -> std::io::Result<Hashed> {
+    match checked {
+        Checked::File(path) => {
+            let (hex, size) = cache.hash_file(path)?;
+            Ok((hex, size, None))
         }
-    }
-    Ok(())
-}
-
-/// Hashes a file, or a directory as a sorted manifest of `relpath\tsha256\n` lines (each file
-/// through the digest cache).
-fn hash_source(path: &Path, cache: &mut DigestCache) -> std::io::Result<Hashed> {
-    let meta = std::fs::metadata(path)?;
-    if meta.is_dir() {
-        let mut files = BTreeMap::new();
-        walk(path, "", &mut files)?;
-        let mut manifest = String::new();
-        let mut digests = BTreeMap::new();
-        let mut total = 0;
-        for (rel, p) in files {
-            let (hex, size) = cache.hash_file(&p)?;
-            manifest.push_str(&format!("{rel}\t{hex}\n"));
-            total += size;
-            digests.insert(rel, hex);
+        Checked::Dir(files) => {
+            let mut manifest = String::new();
+            let mut digests = BTreeMap::new();
+            let mut total = 0;
+            for (rel, p) in files {
+                let (hex, size) = cache.hash_file(p)?;
+                manifest.push_str(&format!("{rel}\t{hex}\n"));
+                total += size;
+                digests.insert(rel.clone(), hex);
+            }
+            Ok((
+                hex::encode(Sha256::digest(manifest.as_bytes())),
+                total,
+                Some(digests),
+            ))
         }
-        Ok((
-            hex::encode(Sha256::digest(manifest.as_bytes())),
-            total,
-            Some(digests),
-        ))
-    } else {
-        let (hex, size) = cache.hash_file(path)?;
-        Ok((hex, size, None))
     }
 }
 
@@ -239,32 +221,87 @@ impl Loader<'_> {
         }
     }
 
-    /// Hashes an artifact source (once per path in a load); reports a missing one.
+    /// What artifact sources may read, made once per load.
+    fn confinement(&mut self) -> Confinement {
+        if let Some(c) = &self.lowered().confinement {
+            return c.clone();
+        }
+        let mut c = Confinement::new(
+            self.root(),
+            &self.lowered().artifact_roots,
+            &self.spec_files(),
+        );
+        if let Some(state) = self.local_state_path().map(Path::to_path_buf) {
+            c.protect(&state, "state");
+        }
+        self.lowered_mut().confinement = Some(c.clone());
+        c
+    }
+
+    /// Checks an artifact source (a regular file or directory under the stack directory or an
+    /// allowed root, not the stack's own files) and hashes it, once per path in a load;
+    /// reports why one is refused at `span`.
     fn artifact_hash(&mut self, src: &str, span: &Span) -> Option<Hashed> {
         let path = self.root().join(src);
-        let cached = self.lowered().hash_cache.get(&path).cloned();
-        let result = match cached {
-            Some(r) => r,
-            None => {
-                let r = hash_source(&path, &mut self.lowered_mut().digests).ok();
-                self.lowered_mut()
-                    .hash_cache
-                    .insert(path.clone(), r.clone());
-                r
+        if let Some(r) = self.lowered().hash_cache.get(&path).cloned() {
+            return r;
+        }
+        let confinement = self.confinement();
+        let result = confinement.check(src).and_then(|checked| {
+            hash_source(&checked, &mut self.lowered_mut().digests).map_err(SourceError::Io)
+        });
+        let hashed = match result {
+            Ok(h) => Some(h),
+            Err(e) => {
+                self.source_error(src, span, &path, e);
+                None
             }
         };
-        if result.is_none() {
-            let shown = slash(&normalize(&path));
-            self.err(
-                ErrorCode::ArtifactSource,
-                span,
+        self.lowered_mut()
+            .hash_cache
+            .insert(path.clone(), hashed.clone());
+        hashed
+    }
+
+    fn source_error(&mut self, src: &str, span: &Span, path: &Path, e: SourceError) {
+        let shown = slash(&normalize(path));
+        let (message, label, help) = match &e {
+            SourceError::NotFound => (
                 format!("artifact source {src:?} does not exist"),
                 "no such file or directory",
-            )
-            .help = Some(format!(
-                "looked for {shown}; sources are relative to the stack directory"
-            ));
-        }
-        result
+                format!("looked for {shown}; sources are relative to the stack directory"),
+            ),
+            SourceError::Escapes { .. } => (
+                format!("artifact source {src:?} is outside the stack directory"),
+                "outside the stack",
+                format!(
+                    "{e}; keep artifacts under the stack directory, or allow a directory with `artifact_roots = [\"/abs/path\"]` in [provider.aws]"
+                ),
+            ),
+            SourceError::Protected { .. } => (
+                format!("artifact source {src:?} would upload the stack's own files"),
+                "holds spec, environment or state files",
+                format!(
+                    "{e}; point `source` at the model file or a directory that holds only artifacts"
+                ),
+            ),
+            SourceError::NotRegular { .. } => (
+                format!("artifact source {src:?} is not a regular file or directory"),
+                "not a regular file",
+                format!("{e}; artifacts are regular files or directories of them"),
+            ),
+            SourceError::Io(io) if io.kind() == std::io::ErrorKind::Interrupted => (
+                format!("hashing artifact source {src:?} was cancelled"),
+                "cancelled",
+                "run the command again to hash it".to_string(),
+            ),
+            SourceError::Io(_) => (
+                format!("artifact source {src:?} cannot be read"),
+                "unreadable",
+                format!("{e}"),
+            ),
+        };
+        self.err(ErrorCode::ArtifactSource, span, message, label)
+            .help = Some(help);
     }
 }

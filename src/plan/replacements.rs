@@ -1,0 +1,81 @@
+//! Ordering replacements so that every plan can be applied: a resource replaced create-first
+//! (`+/-`) whose dependency is replaced delete-first (`-/+`) would need the new dependency
+//! before the old one is gone and the old dependent gone before the old dependency is deleted —
+//! a cycle (a renamed bucket holding an artifact object). As Terraform does, the dependency
+//! becomes create-first too when that is possible (its physical name changes, so both copies
+//! can exist at once); otherwise the dependent becomes delete-first, and so on along the chain
+//! until no such pair is left. [`check_acyclic`] then proves the steps apply will walk have no
+//! cycle.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::{Action, ResourceChange};
+use crate::addr::Address;
+use crate::graph::Dag;
+use crate::resource::Value;
+use crate::state::State;
+
+/// Whether a replacement gives the resource a new physical name (so the new copy can be made
+/// while the old one still exists).
+fn renames(c: &ResourceChange) -> bool {
+    let name = c.kind.schema().name_attr;
+    let before = c.before.as_ref().and_then(|b| b.get(name));
+    let after = c.after.as_ref().and_then(|a| a.get(name));
+    match (before, after) {
+        (Some(Value::String(b)), Some(Value::String(a))) => a != b,
+        _ => false,
+    }
+}
+
+/// Resolves every create-first replacement that depends on a delete-first one (see the
+/// module documentation). Each resource changes order at most twice, so this ends.
+pub(super) fn order_replacements(changes: &mut [ResourceChange]) {
+    let index: HashMap<Address, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.address.clone(), i))
+        .collect();
+    // Made delete-first for good: never turned create-first again.
+    let mut pinned: BTreeSet<usize> = BTreeSet::new();
+    loop {
+        let mut moved = false;
+        for d in 0..changes.len() {
+            if changes[d].action != Action::CreateThenDelete {
+                continue;
+            }
+            let conflicting = changes[d]
+                .depends_on
+                .iter()
+                .filter_map(|a| index.get(a).copied())
+                .find(|&p| changes[p].action == Action::DeleteThenCreate);
+            let Some(p) = conflicting else { continue };
+            if !pinned.contains(&p) && renames(&changes[p]) {
+                changes[p].action = Action::CreateThenDelete;
+            } else {
+                changes[d].action = Action::DeleteThenCreate;
+                pinned.insert(d);
+            }
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
+    }
+}
+
+/// The addresses on a cycle of the steps apply would walk for `changes`, if any.
+pub(super) fn check_acyclic(changes: &[ResourceChange], prior: &State) -> Result<(), Vec<Address>> {
+    let by_address: BTreeMap<Address, ResourceChange> = changes
+        .iter()
+        .map(|c| (c.address.clone(), c.clone()))
+        .collect();
+    let steps = crate::apply::walk::steps_for(&by_address, prior);
+    let dag = Dag::from_deps(steps.iter());
+    match dag.try_order() {
+        Ok(_) => Ok(()),
+        Err(on_cycle) => {
+            let addresses: BTreeSet<Address> = on_cycle.into_iter().map(|s| s.address).collect();
+            Err(addresses.into_iter().collect())
+        }
+    }
+}
