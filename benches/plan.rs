@@ -48,7 +48,7 @@ fn run(resources: usize) {
             match i % 10 {
                 0 => {
                     e.version = "1.4.0".into();
-                    e.sha256 = fixture::sha(&format!("{}-1.4.0", e.name));
+                    e.artifact = format!("{}-1.4.0", e.name);
                     e.image_tag = "2.5.0".into();
                 }
                 1 => e.max = 20,

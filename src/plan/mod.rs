@@ -48,6 +48,15 @@ pub enum Reason {
         /// The attributes that changed.
         attrs: Vec<String>,
     },
+    /// A resource it depends on is replaced, and these attributes (which force replacement)
+    /// name that resource: an ECS service whose cluster is replaced, a scaling target whose
+    /// service is.
+    DependencyReplaced {
+        /// The dependency being replaced.
+        address: Address,
+        /// The attributes that name it.
+        attrs: Vec<String>,
+    },
     /// A previous create failed; the resource is tainted.
     Tainted,
     /// `--replace ADDR`.

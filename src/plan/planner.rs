@@ -308,6 +308,9 @@ fn walk_normal(
                 let mut change = diff(r, p, replace_requested, drifted.get(node.address), &|rf| {
                     planned.lookup(index, nodes, &changes, rf)
                 });
+                if p.is_some() && matches!(change.action, Action::NoOp | Action::Update) {
+                    follow_replaced(r, &mut change, &node.deps, nodes, &planned, &changes);
+                }
                 if let Some(why) = release
                     && matches!(change.action, Action::NoOp | Action::Update)
                 {
@@ -336,6 +339,68 @@ fn walk_normal(
     refuse_prevented(prevented)?;
     super::replacements::order_replacements(&mut changes);
     Ok((changes, outputs))
+}
+
+/// A resource whose attributes that force replacement name a dependency being replaced (its
+/// recorded physical name or id, written literally in the spec, as a service's `cluster` is)
+/// is replaced too: the dependency cannot be destroyed under it, and its replacement is a new
+/// resource.
+fn follow_replaced(
+    r: &Resource,
+    change: &mut ResourceChange,
+    deps: &[usize],
+    nodes: &[Node],
+    planned: &Planned,
+    changes: &[ResourceChange],
+) {
+    let schema = r.kind.schema();
+    let Some(after) = change.after.as_mut() else {
+        return;
+    };
+    for &j in deps {
+        let Some(dep) = planned.position[j].map(|pos| &changes[pos]) else {
+            continue;
+        };
+        if !dep.action.is_replace() {
+            continue;
+        }
+        let Some(prior) = nodes[j].prior else {
+            continue;
+        };
+        let name = prior
+            .attrs
+            .get(dep.kind.schema().name_attr)
+            .and_then(Value::as_str);
+        let names_it = |v: &Value| {
+            v.as_str()
+                .is_some_and(|v| Some(v) == name || (!prior.id.is_empty() && v == prior.id))
+        };
+        let attrs: Vec<String> = schema
+            .force_new
+            .iter()
+            .filter(|k| after.get(**k).is_some_and(names_it))
+            .map(|k| k.to_string())
+            .collect();
+        if attrs.is_empty() {
+            continue;
+        }
+        change.action = if r.lifecycle.create_before_destroy
+            || schema.replace_order == ReplaceOrder::CreateBeforeDestroy
+        {
+            Action::CreateThenDelete
+        } else {
+            Action::DeleteThenCreate
+        };
+        change.reason = Some(Reason::DependencyReplaced {
+            address: dep.address.clone(),
+            attrs: attrs.clone(),
+        });
+        change.replace_paths = attrs;
+        for c in schema.computed {
+            after.insert((*c).to_string(), Value::Unknown);
+        }
+        return;
+    }
 }
 
 /// Output changes for `--destroy`: every recorded output goes away.

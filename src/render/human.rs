@@ -300,6 +300,10 @@ fn reason_line(c: &ResourceChange) -> Option<String> {
             "{} changed, which forces replacement",
             attrs.join(", ")
         ),
+        Reason::DependencyReplaced { address, attrs } => format!(
+            "{address} is replaced, and {} names it",
+            attrs.join(", ")
+        ),
         Reason::Drifted => "it was changed outside pedestal".into(),
         Reason::SpecChanged { attrs } => format!("{} changed in the spec", attrs.join(", ")),
         r @ (Reason::ReleaseUnfinished { .. } | Reason::RolledBack { .. }) => {

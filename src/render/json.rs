@@ -200,6 +200,9 @@ fn reason(r: &Reason) -> ReasonJ<'_> {
     let (code, attrs): (&'static str, Option<&[String]>) = match r {
         Reason::NotInSpec => ("delete_because_not_in_spec", None),
         Reason::ForcedBy { attrs } => ("replace_because_cannot_update", Some(attrs)),
+        Reason::DependencyReplaced { attrs, .. } => {
+            ("replace_because_dependency_replaced", Some(attrs))
+        }
         Reason::Tainted => ("replace_because_tainted", None),
         Reason::ReplaceRequested => ("replace_by_request", None),
         Reason::Drifted => ("drifted", None),
@@ -212,7 +215,10 @@ fn reason(r: &Reason) -> ReasonJ<'_> {
     ReasonJ {
         attrs,
         code,
-        message: r.release_text(),
+        message: match r {
+            Reason::DependencyReplaced { address, .. } => Some(format!("{address} is replaced")),
+            _ => r.release_text(),
+        },
     }
 }
 

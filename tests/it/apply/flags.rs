@@ -99,6 +99,41 @@ async fn target_parallelism_replace_and_prevent_destroy_through_the_cli() {
         "{}",
         cluster["reason"]
     );
+    // The service runs in that cluster: it is replaced with it, and says why.
+    assert!(
+        acts.contains(&(
+            "endpoint.hello.service".to_string(),
+            vec!["delete".to_string(), "create".to_string()]
+        )),
+        "{acts:?}"
+    );
+    let service = doc["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "endpoint.hello.service")
+        .unwrap();
+    assert_eq!(
+        service["reason"]["code"], "replace_because_dependency_replaced",
+        "{service}"
+    );
+    assert_eq!(service["reason"]["attrs"], serde_json::json!(["cluster"]));
+    // Applied: the service goes before its cluster, both come back, and nothing is left to do.
+    let r = st
+        .run(&[
+            "apply",
+            "--auto-approve",
+            "--replace",
+            "compute.serving.cluster",
+        ])
+        .expect(0);
+    assert!(
+        r.stdout()
+            .contains("Apply complete! Resources: 2 added, 0 changed, 2 destroyed."),
+        "{}",
+        r.stdout()
+    );
+    st.run(&["plan", "--detailed-exitcode"]).expect(0);
 
     // prevent_destroy stops a destroy that would take the bucket, naming it; a targeted
     // destroy of what does not need the bucket goes ahead.

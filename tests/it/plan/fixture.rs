@@ -1,21 +1,29 @@
-//! Hand-built specs and "as if applied" states for planner, renderer and benchmark tests:
-//! a fraud-detection-like stack (bucket, cluster, per endpoint an artifact, log group, task
-//! definition, service and scaling target) lowered the way `src/resource/kind.rs` documents.
+//! Specs for planner, renderer and benchmark tests, built as TOML text and loaded through
+//! `spec::load` (so every test plans what users produce), and the "as if applied" state of a
+//! loaded spec: a fraud-detection-like stack (bucket, cluster, per endpoint an artifact, log
+//! group, task definition, service and scaling target).
+//!
+//! [`Spec`] is the builder: [`Spec::new`] writes the standard stack for some endpoints,
+//! [`Spec::edit`] rewrites its text (a rename, a lifecycle block), [`Spec::load`] loads it from
+//! a scratch directory holding the artifact files. [`config`] is `Spec::new(..).load()`.
 
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
 use std::path::PathBuf;
 
 use pedestal::addr::Address;
-use pedestal::resource::{Attrs, Lifecycle, Ref, Resource, ResourceKind, TemplatePart, Value};
-use pedestal::spec::{Backend, Config, Output, ProviderConfig};
+use pedestal::resource::{Attrs, Ref, Resource, ResourceKind, Value};
+use pedestal::spec::{self, Config, LoadOptions};
 use pedestal::state::{ResourceState, State, Status};
 
 pub const STACK: &str = "fraud-detection";
 pub const ENV: &str = "prod";
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
+/// Where every loaded fixture says its stack lives (the scratch directory is gone by then).
+pub const ROOT: &str = "/stacks/fraud-detection";
 
 /// One endpoint's knobs.
 #[derive(Clone, Debug)]
@@ -23,7 +31,8 @@ pub struct Endpoint {
     pub name: String,
     pub version: String,
     pub image_tag: String,
-    pub sha256: String,
+    /// The artifact file's content; its SHA-256 is [`sha`] of it.
+    pub artifact: String,
     pub replicas: i64,
     pub max: i64,
     pub log_level: String,
@@ -35,298 +44,164 @@ impl Endpoint {
             name: name.to_string(),
             version: "1.3.0".into(),
             image_tag: "2.4.1".into(),
-            sha256: sha("1.3.0"),
+            artifact: "1.3.0".into(),
             replicas: 2,
             max: 10,
             log_level: "info".into(),
         }
     }
+
+    /// The SHA-256 of the artifact the loader computes.
+    pub fn sha256(&self) -> String {
+        sha(&self.artifact)
+    }
+
+    fn toml(&self) -> String {
+        let n = &self.name;
+        let q = quoted;
+        format!(
+            r#"
+[artifact.{n}_model]
+storage = "models"
+source = "artifacts/{n}.onnx"
+
+[endpoint.{n}]
+compute = "serving"
+model = {{ name = "{n}", version = {version}, artifact = "${{artifact.{n}_model.uri}}" }}
+image = {image}
+cpu = 1024
+memory = 2048
+replicas = {replicas}
+port = 8080
+environment = {{ LOG_LEVEL = {log_level} }}
+secrets = {{ API_TOKEN = "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{n}-token" }}
+health_check = {{ path = "/healthz", interval = 10, retries = 3, grace_period = 60 }}
+execution_role = "arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
+autoscaling = {{ min = {replicas}, max = {max}, target_cpu = 60 }}
+"#,
+            version = q(&self.version),
+            image = q(&format!(
+                "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{n}-serve:{}",
+                self.image_tag
+            )),
+            replicas = self.replicas,
+            max = self.max,
+            log_level = q(&self.log_level),
+        )
+    }
 }
 
-/// A stable fake SHA-256 derived from a label.
-pub fn sha(label: &str) -> String {
+/// `s` as a TOML basic string, quotes and escapes included.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The SHA-256 (hex) of `content`: an artifact file holding `content` hashes to this.
+pub fn sha(content: &str) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(label.as_bytes()))
+    hex::encode(sha2::Sha256::digest(content.as_bytes()))
+}
+
+/// A spec as TOML text plus the files beside it.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub text: String,
+    pub files: BTreeMap<String, String>,
+}
+
+impl Spec {
+    /// The standard stack with `endpoints`: a versioned bucket, a cluster, per endpoint an
+    /// artifact and an endpoint, and an output per service.
+    pub fn new(endpoints: &[Endpoint]) -> Spec {
+        let mut text = format!(
+            r#"[stack]
+name = "{STACK}"
+region = "{REGION}"
+tags = {{ team = "risk" }}
+
+[provider.aws]
+region = "{REGION}"
+network = {{ subnets = ["subnet-0abc"], security_groups = ["sg-0abc"], public_ip = false }}
+
+[storage.models]
+versioning = true
+encryption = "AES256"
+lifecycle = [{{ noncurrent_days = 30 }}]
+
+[compute.serving]
+container_insights = true
+capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+"#
+        );
+        let mut files = BTreeMap::new();
+        for e in endpoints {
+            text.push_str(&e.toml());
+            files.insert(format!("artifacts/{}.onnx", e.name), e.artifact.clone());
+        }
+        if !endpoints.is_empty() {
+            text.push_str("\n[outputs]\n");
+            for e in endpoints {
+                let _ = writeln!(
+                    text,
+                    "{n}_service = \"${{endpoint.{n}.service_arn}}\"",
+                    n = e.name
+                );
+            }
+        }
+        Spec { text, files }
+    }
+
+    /// The spec with its text rewritten by `f`.
+    pub fn edit(mut self, f: impl FnOnce(String) -> String) -> Spec {
+        self.text = f(self.text);
+        self
+    }
+
+    /// The spec with `from` replaced by `to`, which must occur in it.
+    pub fn replace(self, from: &str, to: &str) -> Spec {
+        assert!(self.text.contains(from), "{from:?} not in the spec");
+        self.edit(|t| t.replace(from, to))
+    }
+
+    /// Loads the spec through `spec::load` (env `prod`) from a scratch directory; the Config
+    /// says it lives at [`ROOT`].
+    pub fn load(&self) -> Config {
+        let dir = tempfile::tempdir().expect("scratch directory");
+        std::fs::write(dir.path().join("pedestal.toml"), &self.text).expect("write spec");
+        for (path, content) in &self.files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(p, content).expect("write file");
+        }
+        let mut config = spec::load(dir.path(), &LoadOptions::env(ENV))
+            .unwrap_or_else(|d| panic!("fixture spec:\n{}\n{}", self.text, d.render(false, 100)));
+        config.root = PathBuf::from(ROOT);
+        config
+    }
+}
+
+/// The standard stack with `endpoints`, loaded.
+pub fn config(endpoints: &[Endpoint]) -> Config {
+    Spec::new(endpoints).load()
 }
 
 fn s(v: &str) -> Value {
     Value::str(v)
-}
-
-fn map(entries: &[(&str, Value)]) -> Value {
-    Value::Map(
-        entries
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
-}
-
-fn r(address: &str, attr: &str) -> Value {
-    Value::Ref(Ref {
-        address: Address::new(address),
-        attr: attr.into(),
-    })
-}
-
-fn tags(address: &str) -> Value {
-    map(&[
-        ("pedestal:address", s(address)),
-        ("pedestal:env", s(ENV)),
-        ("pedestal:stack", s(STACK)),
-        ("team", s("risk")),
-    ])
-}
-
-fn resource(address: &str, kind: ResourceKind, mut attrs: Attrs, deps: &[&str]) -> Resource {
-    if kind.taggable() {
-        attrs.insert("tags".into(), tags(address));
-    }
-    Resource {
-        address: Address::new(address),
-        kind,
-        attrs,
-        depends_on: deps.iter().map(|d| Address::new(*d)).collect(),
-        lifecycle: Lifecycle::default(),
-    }
-}
-
-fn attrs(entries: Vec<(&str, Value)>) -> Attrs {
-    entries
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-}
-
-/// The shared resources plus one set per endpoint.
-pub fn config(endpoints: &[Endpoint]) -> Config {
-    let bucket = format!("{STACK}-{ENV}-models");
-    let mut resources = BTreeMap::new();
-    let mut add = |r: Resource| {
-        resources.insert(r.address.clone(), r);
-    };
-    add(resource(
-        "storage.models.bucket",
-        ResourceKind::S3Bucket,
-        attrs(vec![
-            ("bucket", s(&bucket)),
-            ("versioning", Value::Bool(true)),
-            ("encryption", s("AES256")),
-            ("public_access_block", Value::Bool(true)),
-            ("force_destroy", Value::Bool(false)),
-            (
-                "lifecycle",
-                Value::List(vec![map(&[("noncurrent_days", Value::Int(30))])]),
-            ),
-        ]),
-        &[],
-    ));
-    add(resource(
-        "compute.serving.cluster",
-        ResourceKind::EcsCluster,
-        attrs(vec![
-            ("name", s(&format!("{STACK}-{ENV}-serving"))),
-            ("container_insights", Value::Bool(true)),
-            (
-                "capacity_providers",
-                Value::List(vec![s("FARGATE"), s("FARGATE_SPOT")]),
-            ),
-        ]),
-        &[],
-    ));
-    let mut outputs = BTreeMap::new();
-    for e in endpoints {
-        let n = &e.name;
-        let art = format!("artifact.{n}_model.object");
-        let key = format!("{n}_model/sha256-{}/model.onnx", e.sha256);
-        add(resource(
-            &art,
-            ResourceKind::S3Object,
-            attrs(vec![
-                ("bucket", s(&bucket)),
-                ("key", s(&key)),
-                ("source", s(&format!("artifacts/{n}.onnx"))),
-                ("sha256", s(&e.sha256)),
-                ("size", Value::Int(1_048_576)),
-                ("content_type", s("application/octet-stream")),
-            ]),
-            &["storage.models.bucket"],
-        ));
-        let lg = format!("endpoint.{n}.log_group");
-        let log_name = format!("/pedestal/{STACK}/{ENV}/{n}");
-        add(resource(
-            &lg,
-            ResourceKind::LogGroup,
-            attrs(vec![
-                ("name", s(&log_name)),
-                ("retention_days", Value::Int(30)),
-            ]),
-            &[],
-        ));
-        let td = format!("endpoint.{n}.task_definition");
-        add(resource(
-            &td,
-            ResourceKind::EcsTaskDefinition,
-            attrs(vec![
-                ("family", s(&format!("{STACK}-{ENV}-{n}"))),
-                ("cpu", Value::Int(1024)),
-                ("memory", Value::Int(2048)),
-                ("gpu", Value::Int(0)),
-                ("network_mode", s("awsvpc")),
-                ("requires_compatibilities", Value::List(vec![s("FARGATE")])),
-                (
-                    "execution_role",
-                    s(&format!("arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole")),
-                ),
-                (
-                    "container",
-                    map(&[
-                        ("name", s(n)),
-                        (
-                            "image",
-                            s(&format!(
-                                "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{n}-serve:{}",
-                                e.image_tag
-                            )),
-                        ),
-                        ("port", Value::Int(8080)),
-                        (
-                            "environment",
-                            map(&[
-                                ("LOG_LEVEL", s(&e.log_level)),
-                                ("MODEL_NAME", s(n)),
-                                ("MODEL_VERSION", s(&e.version)),
-                            ]),
-                        ),
-                        (
-                            "secrets",
-                            map(&[(
-                                "API_TOKEN",
-                                s(&format!(
-                                    "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{n}-token"
-                                )),
-                            )]),
-                        ),
-                        (
-                            "health_check",
-                            map(&[
-                                ("path", s("/healthz")),
-                                ("interval", Value::Int(10)),
-                                ("retries", Value::Int(3)),
-                            ]),
-                        ),
-                        ("log_group", s(&log_name)),
-                        ("region", s(REGION)),
-                    ]),
-                ),
-                (
-                    "model",
-                    map(&[
-                        ("name", s(n)),
-                        ("version", s(&e.version)),
-                        (
-                            "artifact",
-                            Value::Template(vec![
-                                TemplatePart::Lit(format!("s3://{bucket}/{key}?versionId=")),
-                                TemplatePart::Ref(Ref {
-                                    address: Address::new(&art),
-                                    attr: "version_id".into(),
-                                }),
-                            ]),
-                        ),
-                        ("sha256", s(&e.sha256)),
-                    ]),
-                ),
-            ]),
-            &[&art, &lg],
-        ));
-        let svc = format!("endpoint.{n}.service");
-        let svc_name = format!("{STACK}-{ENV}-{n}");
-        add(resource(
-            &svc,
-            ResourceKind::EcsService,
-            attrs(vec![
-                ("name", s(&svc_name)),
-                ("cluster", r("compute.serving.cluster", "arn")),
-                ("launch_type", s("FARGATE")),
-                ("task_definition", r(&td, "arn")),
-                ("desired_count", Value::Int(e.replicas)),
-                (
-                    "network",
-                    map(&[
-                        ("subnets", Value::List(vec![s("subnet-0abc")])),
-                        ("security_groups", Value::List(vec![s("sg-0abc")])),
-                        ("public_ip", Value::Bool(false)),
-                    ]),
-                ),
-                (
-                    "deployment",
-                    map(&[
-                        ("min_healthy_percent", Value::Int(100)),
-                        ("max_percent", Value::Int(200)),
-                        ("circuit_breaker", Value::Bool(true)),
-                        ("wait", Value::Bool(true)),
-                        ("timeout_seconds", Value::Int(900)),
-                    ]),
-                ),
-                ("health_check_grace_period", Value::Int(60)),
-            ]),
-            &["compute.serving.cluster", &td],
-        ));
-        let cluster_name = format!("{STACK}-{ENV}-serving");
-        add(resource(
-            &format!("endpoint.{n}.scaling"),
-            ResourceKind::ScalingTarget,
-            attrs(vec![
-                (
-                    "resource_id",
-                    s(&format!("service/{cluster_name}/{svc_name}")),
-                ),
-                ("cluster", s(&cluster_name)),
-                ("service", s(&svc_name)),
-                ("min", Value::Int(e.replicas)),
-                ("max", Value::Int(e.max)),
-                ("target_cpu", Value::Int(60)),
-                ("policy_name", s(&format!("{svc_name}-cpu"))),
-            ]),
-            &[&svc],
-        ));
-        outputs.insert(
-            format!("{n}_service"),
-            Output {
-                value: r(&svc, "arn"),
-                sensitive: false,
-            },
-        );
-    }
-    Config {
-        root: PathBuf::from("/stacks/fraud-detection"),
-        stack: STACK.into(),
-        env: ENV.into(),
-        region: REGION.into(),
-        tags: BTreeMap::from([("team".to_string(), "risk".to_string())]),
-        backend: Backend::Local {
-            path: PathBuf::from("state/prod.json"),
-        },
-        provider: ProviderConfig {
-            region: REGION.into(),
-            endpoint: None,
-        },
-        resources,
-        outputs,
-        variables: BTreeMap::new(),
-        policy: Default::default(),
-        digest: format!(
-            "sha256:{}",
-            sha(&format!(
-                "{:?}",
-                endpoints
-                    .iter()
-                    .map(|e| (&e.name, &e.version))
-                    .collect::<Vec<_>>()
-            ))
-        ),
-    }
 }
 
 /// The cloud-assigned attributes a resource would get on apply (revision `rev`).

@@ -25,7 +25,7 @@ fn scenario(name: &str) -> Plan {
         "release_bump" => {
             let mut e = fraud();
             e.version = "1.4.0".into();
-            e.sha256 = fixture::sha("1.4.0");
+            e.artifact = "1.4.0".into();
             e.image_tag = "2.5.0".into();
             e.max = 20;
             let config = fixture::config(&[e, Endpoint::new("churn")]);
@@ -45,14 +45,15 @@ fn scenario(name: &str) -> Plan {
             plan(&config, &state, &PlanOptions::default())
         }
         "forced_replacement" => {
-            let mut state = state.clone();
-            state
-                .resources
-                .get_mut(&addr("compute.serving.cluster"))
-                .unwrap()
-                .attrs
-                .insert("name".into(), Value::str("fraud-detection-prod-old"));
-            plan(&base, &state, &PlanOptions::default())
+            // The cluster renamed in the spec: the cluster and everything that names it is
+            // replaced.
+            let renamed = fixture::Spec::new(&[fraud(), Endpoint::new("churn")])
+                .replace(
+                    "[compute.serving]\n",
+                    "[compute.serving]\nname = \"fraud-detection-prod-serving-v2\"\n",
+                )
+                .load();
+            plan(&renamed, &state, &PlanOptions::default())
         }
         "orphan_delete" => plan(
             &fixture::config(&[fraud()]),
@@ -68,15 +69,21 @@ fn scenario(name: &str) -> Plan {
             },
         ),
         "drift" => {
+            // Someone pointed the service at the previous revision by hand: refresh reads the
+            // service's task definition back (its desired count is autoscaling's, never drift).
             let mut refreshed = state.clone();
             let svc = addr("endpoint.fraud.service");
             let before = refreshed.resources[&svc].attrs.clone();
+            let previous = before["task_definition"]
+                .as_str()
+                .unwrap()
+                .replace(":3", ":2");
             refreshed
                 .resources
                 .get_mut(&svc)
                 .unwrap()
                 .attrs
-                .insert("desired_count".into(), Value::Int(5));
+                .insert("task_definition".into(), Value::str(previous));
             let after = refreshed.resources[&svc].attrs.clone();
             let opts = PlanOptions {
                 drift: vec![Drift {
