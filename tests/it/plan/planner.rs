@@ -142,7 +142,8 @@ fn force_new_attribute_replaces_in_the_kind_order() {
         .iter()
         .find(|c| c.address.as_str() == "storage.models.bucket")
         .unwrap();
-    assert_eq!(c.action, Action::DeleteThenCreate);
+    // Renamed, and under a create-first artifact replacement: the new bucket is made first.
+    assert_eq!(c.action, Action::CreateThenDelete);
     assert_eq!(c.replace_paths, vec!["bucket".to_string()]);
     assert_eq!(
         c.reason,
@@ -159,11 +160,30 @@ fn force_new_attribute_replaces_in_the_kind_order() {
         Action::Update
     );
 
-    // create_before_destroy flips the order.
-    let config2 = renamed_bucket(Some("{ create_before_destroy = true }"));
-    let p = plan(&config2, &state, &PlanOptions::default()).unwrap();
+    // A renamed cluster is destroyed first; create_before_destroy flips the order.
+    let renamed_cluster = |lifecycle: &str| {
+        Spec::new(&[fraud()])
+            .replace(
+                "[compute.serving]\n",
+                &format!(
+                    "[compute.serving]\nname = \"fraud-detection-prod-serving-v2\"\n{lifecycle}"
+                ),
+            )
+            .load()
+    };
+    let p = plan(&renamed_cluster(""), &state, &PlanOptions::default()).unwrap();
     assert_eq!(
-        action_of(&p, "storage.models.bucket"),
+        action_of(&p, "compute.serving.cluster"),
+        Action::DeleteThenCreate
+    );
+    let p = plan(
+        &renamed_cluster("lifecycle = { create_before_destroy = true }\n"),
+        &state,
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        action_of(&p, "compute.serving.cluster"),
         Action::CreateThenDelete
     );
 }
