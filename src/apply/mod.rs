@@ -821,8 +821,44 @@ async fn create_or_adopt(
             );
         })
         .await;
-    let applied = shared.provider.create(res).await?;
-    Ok((applied, false))
+    match shared.provider.create(res).await {
+        Ok(applied) => Ok((applied, false)),
+        Err(err) => adopt_after_ambiguous(shared, res, err).await,
+    }
+}
+
+/// After a create failed in a way that may hide its success — the answer was lost or late (a
+/// timeout, a dropped connection), or the SDK's retry of a call AWS had already carried out met
+/// "already exists" / a failed precondition — looks for the resource again: one tagged for this
+/// very stack, env and address was made by this apply and is adopted. Otherwise the error
+/// stands; when the call's outcome is unknown the create's intent stays, so the next apply
+/// adopts what it may have made.
+async fn adopt_after_ambiguous(
+    shared: &Shared,
+    res: &ApplyResource,
+    err: ProviderError,
+) -> Result<(Applied, bool), ProviderError> {
+    if err.left_behind != LeftBehind::Nothing {
+        return Err(err);
+    }
+    let err = match err.kind {
+        ErrorKind::Timeout | ErrorKind::Unreachable => err.leaving(LeftBehind::Unknown),
+        ErrorKind::AlreadyExists { .. } | ErrorKind::Conflict => err,
+        _ => return Err(err),
+    };
+    let Ok(Some(found)) = shared.provider.find(res).await else {
+        return Err(err);
+    };
+    if Owner::classify(&found.tags, &shared.stack, &shared.env, &res.address) != Owner::This {
+        return Err(err);
+    }
+    let live = shared
+        .provider
+        .read(res.kind, &found.id, &res.attrs)
+        .await?
+        .unwrap_or_default();
+    let applied = shared.provider.update(&found.id, &live, res).await?;
+    Ok((applied, true))
 }
 
 async fn run_delete(shared: &Shared, change: &ResourceChange) -> StepOutcome {

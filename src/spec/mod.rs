@@ -96,6 +96,12 @@ pub struct ProviderConfig {
     pub region: String,
     /// `endpoint = "http://127.0.0.1:5000"`; `AWS_ENDPOINT_URL` also applies.
     pub endpoint: Option<String>,
+    /// `attempt_timeout = "30s"`: the most one attempt of an AWS call may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_timeout: Option<std::time::Duration>,
+    /// `operation_timeout = "1m"`: the most an AWS call may take, retries included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_timeout: Option<std::time::Duration>,
 }
 
 /// An `[outputs]` entry after resolution.

@@ -15,6 +15,7 @@ mod failures;
 mod flags;
 mod interrupt;
 mod lifecycle;
+mod lost_responses;
 mod ownership;
 mod release;
 mod releases;

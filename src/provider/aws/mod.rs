@@ -137,10 +137,32 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub fn timeout_config() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(Duration::from_secs(30))
-        .operation_timeout(Duration::from_secs(60))
+        .operation_attempt_timeout(DEFAULT_ATTEMPT_TIMEOUT)
+        .operation_timeout(DEFAULT_OPERATION_TIMEOUT)
         .build()
 }
+
+/// [`timeout_config`] with `[provider.aws] attempt_timeout` / `operation_timeout` where set (an
+/// attempt never longer than the whole call).
+pub fn timeout_config_for(provider: &ProviderConfig) -> TimeoutConfig {
+    let operation = provider
+        .operation_timeout
+        .unwrap_or(DEFAULT_OPERATION_TIMEOUT);
+    let attempt = provider
+        .attempt_timeout
+        .unwrap_or(DEFAULT_ATTEMPT_TIMEOUT)
+        .min(operation);
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(attempt))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build()
+}
+
+/// The default of `[provider.aws] attempt_timeout`.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default of `[provider.aws] operation_timeout`.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The timeouts of a call that uploads a body: only the connect timeout.
 pub fn upload_timeouts() -> TimeoutConfig {
@@ -157,7 +179,7 @@ pub fn upload_timeouts() -> TimeoutConfig {
 pub async fn sdk_config(provider: &ProviderConfig) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config())
-        .timeout_config(timeout_config());
+        .timeout_config(timeout_config_for(provider));
     if !provider.region.is_empty() {
         loader = loader.region(Region::new(provider.region.clone()));
     }
@@ -561,6 +583,35 @@ mod tests {
     use crate::resource::Value;
     use crate::resource::schema::ecs_cluster;
     use crate::resource::schema::ecs_service::Attr as S;
+
+    #[test]
+    fn timeouts_come_from_the_provider_block_and_an_attempt_never_outlasts_the_call() {
+        let t = timeout_config_for(&ProviderConfig::default());
+        assert_eq!(
+            (t.operation_attempt_timeout(), t.operation_timeout()),
+            (
+                Some(DEFAULT_ATTEMPT_TIMEOUT),
+                Some(DEFAULT_OPERATION_TIMEOUT)
+            )
+        );
+        let t = timeout_config_for(&ProviderConfig {
+            attempt_timeout: Some(Duration::from_secs(90)),
+            operation_timeout: Some(Duration::from_secs(20)),
+            ..ProviderConfig::default()
+        });
+        assert_eq!(
+            (
+                t.connect_timeout(),
+                t.operation_attempt_timeout(),
+                t.operation_timeout()
+            ),
+            (
+                Some(CONNECT_TIMEOUT),
+                Some(Duration::from_secs(20)),
+                Some(Duration::from_secs(20))
+            )
+        );
+    }
 
     macro_rules! client {
         ($krate:ident, $rules:expr) => {{

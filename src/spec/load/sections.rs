@@ -311,11 +311,41 @@ impl Loader<'_> {
                             self.network_default = Some((v, f.value.span.clone()));
                         }
                     }
+                    "attempt_timeout" | "operation_timeout" => {
+                        let Some(text) = self.eval_static_string(&f.value) else {
+                            continue;
+                        };
+                        match humantime::parse_duration(&text) {
+                            Ok(d) if !d.is_zero() => {
+                                if f.key == "attempt_timeout" {
+                                    self.provider.attempt_timeout = Some(d);
+                                } else {
+                                    self.provider.operation_timeout = Some(d);
+                                }
+                            }
+                            _ => {
+                                self.err(
+                                    ErrorCode::InvalidValue,
+                                    &f.value.span,
+                                    format!("`{}` must be a duration above zero", f.key),
+                                    "not a duration",
+                                )
+                                .help = Some("write it like \"30s\", \"2m\" or \"1m 30s\"".into());
+                            }
+                        }
+                    }
                     "artifact_roots" => self.artifact_roots(&f.value),
                     k => self.unknown_key(
                         f,
                         k,
-                        &["region", "endpoint", "network", "artifact_roots"],
+                        &[
+                            "region",
+                            "endpoint",
+                            "network",
+                            "artifact_roots",
+                            "attempt_timeout",
+                            "operation_timeout",
+                        ],
                         "[provider.aws]",
                     ),
                 }

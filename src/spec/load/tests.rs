@@ -106,3 +106,34 @@ fn s3_backend_encryption_and_env_in_key() {
         "{e:?}"
     );
 }
+
+#[test]
+fn provider_timeouts_are_durations_above_zero() {
+    let c = load_text(
+        "[stack]\nname = \"t\"\n\n[provider.aws]\nattempt_timeout = \"5s\"\noperation_timeout = \"1m 30s\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (c.provider.attempt_timeout, c.provider.operation_timeout),
+        (
+            Some(std::time::Duration::from_secs(5)),
+            Some(std::time::Duration::from_secs(90))
+        )
+    );
+    let c = load_text("[stack]\nname = \"t\"\n").unwrap();
+    assert_eq!(
+        (c.provider.attempt_timeout, c.provider.operation_timeout),
+        (None, None)
+    );
+    let e = load_text(
+        "[stack]\nname = \"t\"\n\n[provider.aws]\nattempt_timeout = \"0s\"\noperation_timeout = \"soon\"\n",
+    )
+    .unwrap_err();
+    let text = format!("{e:?}");
+    assert_eq!(e.len(), 2, "{text}");
+    assert!(
+        text.contains("`attempt_timeout` must be a duration above zero")
+            && text.contains("`operation_timeout` must be a duration above zero"),
+        "{text}"
+    );
+}

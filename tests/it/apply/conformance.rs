@@ -93,15 +93,23 @@ pub fn expect_refusal(marker: &str) {
     lock().expected.push(marker.to_string());
 }
 
-/// Every request seen so far whose target or user agent contains `marker` (all when empty).
+/// Every request seen so far that carries `marker` (all when empty), in the order they came.
 #[allow(dead_code)]
 pub fn seen(marker: &str) -> Vec<Seen> {
     lock()
         .seen
         .iter()
-        .filter(|s| marker.is_empty() || s.target.contains(marker))
+        .filter(|s| {
+            marker.is_empty() || s.owner.as_deref() == Some(marker) || s.target.contains(marker)
+        })
         .cloned()
         .collect()
+}
+
+/// Removes the faults still pending for requests carrying `marker`.
+#[allow(dead_code)]
+pub fn clear_faults(marker: &str) {
+    lock().faults.retain(|f| f.marker != marker);
 }
 
 /// Panics with every request not reported yet that broke a rule and carries `marker` (or no

@@ -300,6 +300,7 @@ pub fn config(stack: &str, desired: &[Desired]) -> Config {
         provider: ProviderConfig {
             region: "us-east-1".into(),
             endpoint: None,
+            ..ProviderConfig::default()
         },
         resources: desired
             .iter()

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, LogDriver,
-    NetworkMode, PortMapping, ResourceRequirement, ResourceType, Secret, TaskDefinitionField,
-    TaskDefinitionStatus, TransportProtocol,
+    NetworkMode, PortMapping, ResourceRequirement, ResourceType, Secret, Tag, TaskDefinition,
+    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 
 use super::super::AwsProvider;
 use super::super::error::map;
-use super::{build_err, ecs_tags, tags_value};
+use super::{build_err, ecs_tags, tags_map, tags_value};
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, LeftBehind, ProviderError};
 use crate::resource::rules::ecs as ecs_rules;
@@ -169,7 +169,7 @@ pub async fn register_task_definition(
         .set_task_role_arn(attr::str(&r.attrs, A::TaskRole).map(str::to_string));
     let tags = ecs_tags(&r.attrs);
     if !tags.is_empty() {
-        req = req.set_tags(Some(tags));
+        req = req.set_tags(Some(tags.clone()));
     }
     let out = req
         .send()
@@ -183,10 +183,67 @@ pub async fn register_task_definition(
     attrs.insert(A::Arn.into(), Value::str(&arn));
     attrs.insert(A::Revision.into(), Value::Int(i64::from(td.revision())));
     let applied = Applied { id: arn, attrs };
+    let left = |e: ProviderError| e.leaving(LeftBehind::Resource(applied.clone()));
+    deregister_duplicates(p, family, td, &tags)
+        .await
+        .map_err(left)?;
     prune_revisions(p, family, &applied.id)
         .await
-        .map_err(|e| e.leaving(LeftBehind::Resource(applied.clone())))?;
+        .map_err(left)?;
     Ok(applied)
+}
+
+/// The ACTIVE revisions registered just before `td` with the very same definition and tags:
+/// what an earlier attempt registered when its answer was lost (the SDK retried the call), or
+/// what a crashed apply registered and state never learnt about. They are deregistered, newest
+/// first, up to the first revision that differs (an older release, kept for rollbacks).
+async fn deregister_duplicates(
+    p: &AwsProvider,
+    family: &str,
+    td: &TaskDefinition,
+    tags: &[Tag],
+) -> Result<(), ProviderError> {
+    let active = family_revisions(p, family, TaskDefinitionStatus::Active).await?;
+    for (rev, arn) in active.iter().rev() {
+        if *rev >= i64::from(td.revision()) {
+            continue;
+        }
+        let out = p
+            .clients
+            .ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| map(&format!("DescribeTaskDefinition {arn}"), e))?;
+        let Some(old) = out.task_definition() else {
+            break;
+        };
+        if !same_definition(old, td) || tags_map(out.tags()) != tags_map(tags) {
+            break;
+        }
+        p.clients
+            .ecs
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| map(&format!("DeregisterTaskDefinition {arn}"), e))?;
+    }
+    Ok(())
+}
+
+/// Whether two revisions register the same thing (everything pedestal sets).
+fn same_definition(a: &TaskDefinition, b: &TaskDefinition) -> bool {
+    a.family() == b.family()
+        && a.container_definitions() == b.container_definitions()
+        && a.cpu() == b.cpu()
+        && a.memory() == b.memory()
+        && a.execution_role_arn() == b.execution_role_arn()
+        && a.task_role_arn() == b.task_role_arn()
+        && a.network_mode() == b.network_mode()
+        && a.requires_compatibilities() == b.requires_compatibilities()
 }
 
 fn revision_of(arn: &str) -> Option<(String, i64)> {

@@ -98,6 +98,22 @@ async fn list_prefix(
 }
 
 /// What is stored under the key now: (sha256 from metadata, version id, etag).
+/// After a create-only write of `key` failed: when the object holds this very content
+/// (`sha`), an earlier attempt whose answer was lost wrote it, and the write succeeded after
+/// all; returns its version and ETag then.
+async fn written_after_all(
+    p: &AwsProvider,
+    bucket: &str,
+    key: &str,
+    sha: &str,
+    err: ProviderError,
+) -> Result<(Option<String>, Option<String>), ProviderError> {
+    match head_object(p, bucket, key).await {
+        Ok(Some((Some(have), version, etag, _))) if have == sha => Ok((version, etag)),
+        _ => Err(err),
+    }
+}
+
 async fn head_object(
     p: &AwsProvider,
     bucket: &str,
@@ -223,16 +239,21 @@ pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied
         if !tagging.is_empty() {
             req = req.tagging(tagging);
         }
-        let out = req
+        match req
             .customize()
             .config_override(upload_override())
             .send()
             .await
-            .map_err(|e| map(&format!("PutObject s3://{bucket}/{key}"), e))?;
-        (
-            out.version_id().map(str::to_string),
-            out.e_tag().map(str::to_string),
-        )
+        {
+            Ok(out) => (
+                out.version_id().map(str::to_string),
+                out.e_tag().map(str::to_string),
+            ),
+            Err(e) => {
+                let err = map(&format!("PutObject s3://{bucket}/{key}"), e);
+                written_after_all(p, bucket, key, &sha, err).await?
+            }
+        }
     };
     let mut attrs = r.attrs.clone();
     attrs
@@ -300,13 +321,15 @@ async fn create_directory(
             .await
         {
             let err = map(&format!("PutObject s3://{bucket}/{object_key}"), e);
-            return Err(if uploaded.is_empty() {
-                err
-            } else {
-                err.leaving(LeftBehind::Resource(object_applied(
-                    bucket, key, &r.attrs, None, None,
-                )))
-            });
+            if let Err(err) = written_after_all(p, bucket, &object_key, sha, err).await {
+                return Err(if uploaded.is_empty() {
+                    err
+                } else {
+                    err.leaving(LeftBehind::Resource(object_applied(
+                        bucket, key, &r.attrs, None, None,
+                    )))
+                });
+            }
         }
         uploaded.push(object_key);
     }
