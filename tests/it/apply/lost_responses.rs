@@ -135,7 +135,10 @@ async fn a_task_definition_registered_twice_for_a_lost_answer_leaves_one_revisio
         .send()
         .await
         .unwrap();
-    assert_eq!(active.task_definition_arns(), [recorded.id.clone()]);
+    assert_eq!(
+        active.task_definition_arns(),
+        std::slice::from_ref(&recorded.id)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
