@@ -365,10 +365,10 @@ mod tests {
         assert!(rule.num_calls() >= 2);
     }
 
-    #[tokio::test]
-    async fn throttling_then_success() {
+    /// DescribeServices throttled three times, then answering with a completed rollout.
+    fn throttled_three_times_then_completed() -> aws_smithy_mocks::Rule {
         let throttle = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
-        let rule = mock!(aws_sdk_ecs::Client::describe_services)
+        mock!(aws_sdk_ecs::Client::describe_services)
             .sequence()
             .http_status(400, Some(throttle.to_string()))
             .times(3)
@@ -384,7 +384,12 @@ mod tests {
                     2,
                 )
             })
-            .build();
+            .build()
+    }
+
+    #[tokio::test]
+    async fn throttling_then_success() {
+        let rule = throttled_three_times_then_completed();
         // The product's retry configuration: the SDK retries the throttled call until it
         // succeeds (three throttled attempts, the fourth answers).
         let ecs = client_with_retry(&[&rule], crate::provider::aws::retry_config());
@@ -394,24 +399,7 @@ mod tests {
 
     #[tokio::test]
     async fn throttling_beyond_the_sdk_retries_keeps_polling() {
-        let throttle = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
-        let rule = mock!(aws_sdk_ecs::Client::describe_services)
-            .sequence()
-            .http_status(400, Some(throttle.to_string()))
-            .times(3)
-            .output(|| {
-                services(
-                    vec![deployment(
-                        NEW,
-                        "PRIMARY",
-                        DeploymentRolloutState::Completed,
-                        2,
-                        "",
-                    )],
-                    2,
-                )
-            })
-            .build();
+        let rule = throttled_three_times_then_completed();
         // Two attempts per call: the first call exhausts its retries on throttling, the loop
         // keeps polling, the second call retries once and succeeds.
         let ecs = client(&[&rule], 2);
