@@ -183,6 +183,7 @@ pub async fn prepare(
                 ..LoadOptions::with_inputs(&saved.plan.env, vars)
             };
             let config = crate::spec::load(dir, &opts)?;
+            crate::resource::secret_key::use_stack(&config.stack);
             crate::plan::file::check_secrets(&saved, &config)?;
             let mut plan = saved.plan;
             let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);

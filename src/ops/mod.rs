@@ -82,6 +82,8 @@ pub fn load_config(
     let mut opts = LoadOptions::with_inputs(env, vars);
     opts.hash_observer = HASH_OBSERVER.get().cloned();
     let config = crate::spec::load(dir, &opts)?;
+    // Secrets in the plans and state of this stack are digested under its key.
+    crate::resource::secret_key::use_stack(&config.stack);
     tracing::info!(
         "loaded the spec of stack `{}` env `{env}`: {} resources, {} outputs in {:.0?}",
         config.stack,

@@ -260,7 +260,7 @@ pub fn check_secrets(saved: &Saved, config: &Config) -> Result<(), StalePlan> {
                     env,
                 });
             }
-            Some(Value::Sensitive(inner)) if Value::secret_digest(inner) == *digest => {}
+            Some(Value::Sensitive(inner)) if Value::digest_matches(inner, digest) => {}
             // Declared no more, or no longer sensitive: the spec digest says the spec changed.
             None => {}
             Some(v) if !v.is_sensitive() => {}

@@ -14,8 +14,8 @@ use super::{
     tags_of,
 };
 use crate::resource::schema::{
-    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, log_group, s3_bucket,
-    s3_object,
+    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, iam_role, log_group,
+    s3_bucket, s3_object, ssm_parameter,
 };
 use crate::resource::{Attrs, ResourceKind, Value};
 
@@ -152,9 +152,11 @@ impl FakeProvider {
                 let rev = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
                 format!("arn:fake:{kind}:{name}:{rev}")
             }
-            ResourceKind::S3Bucket | ResourceKind::LogGroup | ResourceKind::CloudwatchAlarm => {
-                name.to_string()
-            }
+            ResourceKind::S3Bucket
+            | ResourceKind::LogGroup
+            | ResourceKind::CloudwatchAlarm
+            | ResourceKind::IamRole
+            | ResourceKind::SsmParameter => name.to_string(),
             _ => format!("arn:fake:{kind}:{name}"),
         }
     }
@@ -227,6 +229,14 @@ impl FakeProvider {
             ResourceKind::CloudwatchAlarm => set(
                 cloudwatch_alarm::Attr::Arn.as_str(),
                 Value::str(format!("arn:fake:cloudwatch:alarm:{id}")),
+            ),
+            ResourceKind::IamRole => set(
+                iam_role::Attr::Arn.as_str(),
+                Value::str(format!("arn:fake:iam::role/{id}")),
+            ),
+            ResourceKind::SsmParameter => set(
+                ssm_parameter::Attr::Arn.as_str(),
+                Value::str(format!("arn:fake:ssm:parameter{id}")),
             ),
         }
     }

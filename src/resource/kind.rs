@@ -11,8 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::schema::{
-    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, log_group, s3_bucket,
-    s3_object, scaling_target,
+    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, iam_role, log_group,
+    s3_bucket, s3_object, scaling_target, ssm_parameter,
 };
 
 /// Every provider resource kind; its attributes are declared in [`super::schema`].
@@ -36,6 +36,10 @@ pub enum ResourceKind {
     ScalingTarget,
     /// `endpoint.X.alarm.<name>`: see [`schema::cloudwatch_alarm`].
     CloudwatchAlarm,
+    /// `endpoint.X.execution_role` / `endpoint.X.task_role`: see [`super::schema::iam_role`].
+    IamRole,
+    /// `endpoint.X.secret.<NAME>`: see [`super::schema::ssm_parameter`].
+    SsmParameter,
 }
 
 /// Whether a replacement destroys first or creates first.
@@ -66,7 +70,7 @@ pub struct KindSchema {
 
 impl ResourceKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ResourceKind; 8] = [
+    pub const ALL: [ResourceKind; 10] = [
         ResourceKind::S3Bucket,
         ResourceKind::S3Object,
         ResourceKind::EcsCluster,
@@ -75,6 +79,8 @@ impl ResourceKind {
         ResourceKind::EcsService,
         ResourceKind::ScalingTarget,
         ResourceKind::CloudwatchAlarm,
+        ResourceKind::IamRole,
+        ResourceKind::SsmParameter,
     ];
 
     /// The kind's static facts: attribute rules, replacement order, revisions, physical name.
@@ -88,6 +94,8 @@ impl ResourceKind {
             ResourceKind::EcsService => &ecs_service::SCHEMA,
             ResourceKind::ScalingTarget => &scaling_target::SCHEMA,
             ResourceKind::CloudwatchAlarm => &cloudwatch_alarm::SCHEMA,
+            ResourceKind::IamRole => &iam_role::SCHEMA,
+            ResourceKind::SsmParameter => &ssm_parameter::SCHEMA,
         }
     }
 
@@ -102,6 +110,8 @@ impl ResourceKind {
             ResourceKind::EcsService => "ecs_service",
             ResourceKind::ScalingTarget => "scaling_target",
             ResourceKind::CloudwatchAlarm => "cloudwatch_alarm",
+            ResourceKind::IamRole => "iam_role",
+            ResourceKind::SsmParameter => "ssm_parameter",
         }
     }
 
@@ -119,6 +129,8 @@ impl ResourceKind {
             ResourceKind::ScalingTarget => None,
             // Checked where alarms are lowered (CloudWatch's 255).
             ResourceKind::CloudwatchAlarm => None,
+            ResourceKind::IamRole => Some(iam_role::MAX_NAME_LEN),
+            ResourceKind::SsmParameter => Some(ssm_parameter::MAX_NAME_LEN),
         }
     }
 

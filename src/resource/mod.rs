@@ -5,6 +5,7 @@
 mod kind;
 pub mod rules;
 pub mod schema;
+pub mod secret_key;
 mod value;
 
 use std::collections::BTreeSet;

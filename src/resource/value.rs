@@ -7,8 +7,9 @@
 //!   `(known after apply)`, and the applier substitutes it from the dependency's applied state;
 //! - [`Value::Template`]: a string interpolating such references;
 //! - [`Value::Sensitive`]: a secret. It is never written in clear: serialisation keeps only a
-//!   SHA-256 digest (`{"$sensitive": "sha256:…"}`), which is what deserialisation gives back as
-//!   [`Value::Redacted`]. Diffs compare digests.
+//!   keyed digest (`{"$sensitive": "hmac-sha256:…"}`, HMAC-SHA-256 under the stack's key, see
+//!   [`super::secret_key`]), which is what deserialisation gives back as [`Value::Redacted`].
+//!   Diffs compare digests.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -138,10 +139,23 @@ impl Value {
         }
     }
 
-    /// The digest under which a secret is stored: `sha256:<hex>` of its canonical JSON.
+    /// The digest under which a secret is stored: `hmac-sha256:<hex>` of its canonical JSON,
+    /// keyed with the stack's key ([`super::secret_key::key`]).
     pub fn secret_digest(inner: &Value) -> String {
         let json = serde_json::to_string(inner).unwrap_or_default();
-        format!("sha256:{}", hex::encode(Sha256::digest(json.as_bytes())))
+        super::secret_key::key().digest(json.as_bytes())
+    }
+
+    /// Whether `digest` (as recorded in a plan or state) is that of the secret `inner`: keyed
+    /// digests under the current key, and the unkeyed `sha256:` ones of earlier versions.
+    pub fn digest_matches(inner: &Value, digest: &str) -> bool {
+        match digest.strip_prefix(super::secret_key::LEGACY_PREFIX) {
+            Some(hex_digest) => {
+                let json = serde_json::to_string(inner).unwrap_or_default();
+                hex::encode(Sha256::digest(json.as_bytes())) == hex_digest
+            }
+            None => Value::secret_digest(inner) == digest,
+        }
     }
 
     /// Every reference inside the value, in order of appearance.
@@ -210,7 +224,7 @@ impl Value {
         match (self, other) {
             (Value::Sensitive(a), Value::Sensitive(b)) => a.same_as(b),
             (Value::Sensitive(a), Value::Redacted(d))
-            | (Value::Redacted(d), Value::Sensitive(a)) => &Value::secret_digest(a) == d,
+            | (Value::Redacted(d), Value::Sensitive(a)) => Value::digest_matches(a, d),
             (Value::List(a), Value::List(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
             }
@@ -379,6 +393,22 @@ mod tests {
         assert!(matches!(back, Value::Redacted(_)));
         assert!(back.same_as(&v));
         assert!(!back.same_as(&Value::Sensitive(Box::new(Value::str("other")))));
+        let digest = Value::secret_digest(&Value::str("hunter2"));
+        assert!(digest.starts_with("hmac-sha256:"), "{digest}");
+        let bare = hex::encode(Sha256::digest(b"\"hunter2\""));
+        assert!(!json.contains(&bare), "never the bare SHA-256 of the value");
+    }
+
+    #[test]
+    fn digests_of_earlier_versions_still_compare() {
+        let legacy = format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(b"\"not-a-real-token\""))
+        );
+        let v = Value::str("not-a-real-token");
+        assert!(Value::digest_matches(&v, &legacy));
+        assert!(!Value::digest_matches(&Value::str("other"), &legacy));
+        assert!(Value::Redacted(legacy).same_as(&Value::Sensitive(Box::new(v))));
     }
 
     #[test]

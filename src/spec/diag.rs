@@ -130,6 +130,8 @@ pub enum ErrorCode {
     Environment,
     /// A `[policy]` rule the spec breaks.
     Policy,
+    /// A sensitive value where it would be stored or shown in clear.
+    Sensitive,
 }
 
 impl ErrorCode {
@@ -156,6 +158,7 @@ impl ErrorCode {
             ErrorCode::StackName => "pedestal::spec::stack_name",
             ErrorCode::Environment => "pedestal::spec::environment",
             ErrorCode::Policy => "pedestal::spec::policy",
+            ErrorCode::Sensitive => "pedestal::spec::sensitive",
         }
     }
 }

@@ -150,9 +150,15 @@ impl Loader<'_> {
         if let Some(d) = &default {
             let value = literal_value(d);
             if !fits(ty, &value) {
+                // A sensitive default is shown as `(sensitive)`, at its place.
+                let span = if sensitive {
+                    self.redacted(&d.span)
+                } else {
+                    d.span.clone()
+                };
                 self.err(
                     ErrorCode::VariableType,
-                    &d.span,
+                    &span,
                     format!(
                         "the default of {what} `{}` is {}, not a {}",
                         v.key,

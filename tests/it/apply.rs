@@ -20,6 +20,7 @@ mod ownership;
 mod release;
 mod releases;
 mod revisions;
+mod roles;
 mod saved_inputs;
 mod secrets;
 mod storage;

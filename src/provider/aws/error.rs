@@ -36,6 +36,8 @@ const NOT_FOUND: &[&str] = &[
     "ClusterNotFoundException",
     "ServiceNotFoundException",
     "ObjectNotFoundException",
+    "NoSuchEntity",
+    "ParameterNotFound",
 ];
 const THROTTLED: &[&str] = &[
     "Throttling",
@@ -51,6 +53,8 @@ const EXISTS: &[&str] = &[
     "BucketAlreadyExists",
     "BucketAlreadyOwnedByYou",
     "ResourceAlreadyExistsException",
+    "EntityAlreadyExists",
+    "ParameterAlreadyExists",
 ];
 const CONFLICT: &[&str] = &[
     "PreconditionFailed",
@@ -61,6 +65,7 @@ const CONFLICT: &[&str] = &[
     "ResourceInUseException",
     "ClusterContainsServicesException",
     "ClusterContainsTasksException",
+    "DeleteConflict",
 ];
 const INVALID: &[&str] = &[
     "InvalidParameterException",
@@ -71,6 +76,7 @@ const INVALID: &[&str] = &[
     "InvalidBucketName",
     "MalformedXML",
     "InvalidParameterValueException",
+    "MalformedPolicyDocument",
 ];
 const ACCESS_DENIED: &[&str] = &[
     "AccessDenied",

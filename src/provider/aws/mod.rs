@@ -8,8 +8,10 @@ pub mod call_log;
 pub mod cloudwatch;
 pub mod ecs;
 pub mod error;
+pub mod iam;
 pub mod logs;
 pub mod s3;
+pub mod ssm;
 pub mod status;
 
 use std::path::PathBuf;
@@ -103,6 +105,10 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// CloudWatch (alarms).
     pub cw: aws_sdk_cloudwatch::Client,
+    /// IAM: the roles pedestal makes for endpoints.
+    pub iam: aws_sdk_iam::Client,
+    /// SSM Parameter Store: the secrets pedestal stores for endpoints.
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 /// The AWS provider.
@@ -232,6 +238,18 @@ impl AwsProvider {
                 .interceptor(call_log::CallLog)
                 .build(),
         );
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(conf)
+                .interceptor(calls.clone())
+                .interceptor(call_log::CallLog)
+                .build(),
+        );
+        let ssm = aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(conf)
+                .interceptor(calls.clone())
+                .interceptor(call_log::CallLog)
+                .build(),
+        );
         let region = conf
             .region()
             .map(|r| r.to_string())
@@ -243,6 +261,8 @@ impl AwsProvider {
                 aas,
                 logs,
                 cw,
+                iam,
+                ssm,
             },
             opts,
             region,
@@ -275,6 +295,8 @@ impl AwsProvider {
             ResourceKind::EcsService => ecs::create_service(self, r).await,
             ResourceKind::ScalingTarget => autoscaling::put(self, r).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::create_alarm(self, r).await,
+            ResourceKind::IamRole => iam::create_role(self, r).await,
+            ResourceKind::SsmParameter => ssm::create_parameter(self, r).await,
         }
     }
 
@@ -295,6 +317,8 @@ impl AwsProvider {
             ResourceKind::CloudwatchAlarm => {
                 cloudwatch::update_alarm(self, id, before, after).await
             }
+            ResourceKind::IamRole => iam::update_role(self, id, before, after).await,
+            ResourceKind::SsmParameter => ssm::update_parameter(self, id, before, after).await,
         }
     }
 
@@ -315,6 +339,8 @@ impl AwsProvider {
             ResourceKind::EcsService => ecs::delete_service(self, id, attrs).await,
             ResourceKind::ScalingTarget => autoscaling::delete(self, attrs).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::delete_alarm(self, id, attrs).await,
+            ResourceKind::IamRole => iam::delete_role(self, id, attrs).await,
+            ResourceKind::SsmParameter => ssm::delete_parameter(self, id, attrs).await,
         }
     }
 
@@ -339,6 +365,8 @@ impl AwsProvider {
                 .flatten()),
             ResourceKind::ScalingTarget => autoscaling::read(self, attrs).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::read_alarm(self, id, attrs).await,
+            ResourceKind::IamRole => iam::read_role(self, id, attrs).await,
+            ResourceKind::SsmParameter => ssm::read_parameter(self, id, attrs).await,
         }
     }
 
@@ -456,6 +484,8 @@ impl AwsProvider {
             ResourceKind::EcsService => ecs::find_service(self, r).await,
             ResourceKind::ScalingTarget => autoscaling::find(self, r).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::find_alarm(self, r).await,
+            ResourceKind::IamRole => iam::find_role(self, r).await,
+            ResourceKind::SsmParameter => ssm::find_parameter(self, r).await,
         }
     }
 }
@@ -679,6 +709,8 @@ mod tests {
             aas: client!(aws_sdk_applicationautoscaling, no_rules),
             logs: client!(aws_sdk_cloudwatchlogs, no_rules),
             cw: client!(aws_sdk_cloudwatch, no_rules),
+            iam: client!(aws_sdk_iam, no_rules),
+            ssm: client!(aws_sdk_ssm, no_rules),
         };
         let p = AwsProvider::from_clients(clients, "us-east-1", AwsOptions::default());
         let mut requests = Vec::new();

@@ -2,7 +2,8 @@
 //! how the planner treats a change to each, and their defaults.
 //!
 //! One module per kind ([`s3_bucket`], [`s3_object`], [`ecs_cluster`], [`log_group`],
-//! [`ecs_task_definition`], [`ecs_service`], [`scaling_target`], [`cloudwatch_alarm`]). Each declares its
+//! [`ecs_task_definition`], [`ecs_service`], [`scaling_target`], [`cloudwatch_alarm`],
+//! [`iam_role`], [`ssm_parameter`]). Each declares its
 //! top-level attributes as an `Attr` enum (and every nested map, such as a task definition's
 //! `container` or a service's `deployment`, as an enum of its own) with `attr_names!`: the
 //! enum, its `ALL` list, `as_str` and `parse` come from one list, so they never disagree.
@@ -32,10 +33,12 @@ pub mod cloudwatch_alarm;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
+pub mod iam_role;
 pub mod log_group;
 pub mod s3_bucket;
 pub mod s3_object;
 pub mod scaling_target;
+pub mod ssm_parameter;
 
 /// How the planner treats a change to one top-level attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -62,6 +62,22 @@ pub(super) fn concat(parts: &[Value]) -> Value {
     }
 }
 
+/// Where `key.sub` of a table is written: the entry's value when the table is inline, else the
+/// whole value of `key` (a reference, a module input).
+pub(super) fn entry_span(f: &Fields<'_>, key: &str, sub: &str) -> Option<Span> {
+    match f.src(key)? {
+        Src::Node(n) => match &n.kind {
+            crate::spec::raw::NodeKind::Table(es) => es
+                .iter()
+                .find(|e| e.key == sub)
+                .map(|e| e.value.span.clone())
+                .or_else(|| Some(n.span.clone())),
+            _ => Some(n.span.clone()),
+        },
+        Src::Val(_, s) => Some(s.clone()),
+    }
+}
+
 /// What every resource of one block shares.
 pub(super) struct Meta<'a> {
     pub(super) lifecycle: &'a Lifecycle,
@@ -252,9 +268,10 @@ impl Loader<'_> {
         deps: &mut Deps,
     ) -> (BTreeMap<String, Value>, Lifecycle) {
         let b = self.block(block).clone();
-        let (tags, tags_span) = self
+        let (mut tags, tags_span) = self
             .v_str_map(f, schema::TAGS, deps)
             .map_or_else(|| (BTreeMap::new(), None), |(m, s)| (m, Some(s)));
+        self.drop_sensitive_tags(&b.addr, f, &mut tags);
         let spans = Self::entry_spans(f, schema::TAGS);
         self.check_block_tags(block, &tags, &spans, tags_span.as_ref());
         let mut lc = Lifecycle::default();

@@ -5,9 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::common::entry_span;
 use crate::resource::rules::{self, TagRules};
-use crate::resource::{ResourceKind, Value};
+use crate::resource::{ResourceKind, Value, schema};
 use crate::spec::diag::{ErrorCode, Span};
+use crate::spec::fields::Fields;
 use crate::spec::load::{BlockId, BlockKind, Loader};
 use crate::spec::raw::{Node, NodeKind};
 
@@ -57,6 +59,36 @@ impl Loader<'_> {
                 _ => None,
             };
             self.check_tag(&e.key, value, (&e.key_span, &e.value.span), &all);
+        }
+    }
+
+    /// Removes the tags of `addr` whose value is sensitive, each reported where it is written:
+    /// tags are stored and listed in clear.
+    pub(super) fn drop_sensitive_tags(
+        &mut self,
+        addr: &str,
+        f: &Fields<'_>,
+        tags: &mut BTreeMap<String, Value>,
+    ) {
+        let secret: Vec<String> = tags
+            .iter()
+            .filter(|(_, v)| v.is_sensitive())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in secret {
+            tags.remove(&k);
+            if let Some(span) = entry_span(f, schema::TAGS, &k) {
+                self.err(
+                    ErrorCode::Sensitive,
+                    &span,
+                    format!("tag `{k}` of {addr} holds a sensitive value"),
+                    "tags are stored and shown in clear",
+                )
+                .help = Some(
+                    "tags are visible to anyone who can list the resource: use a plain value, and pass secrets to containers through `secrets`"
+                        .into(),
+                );
+            }
         }
     }
 

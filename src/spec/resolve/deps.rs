@@ -95,7 +95,15 @@ impl Loader<'_> {
         let mut seen: HashMap<(crate::resource::ResourceKind, String), Address> = HashMap::new();
         let mut clashes: Vec<(Address, Address, String)> = Vec::new();
         let mut bad_names = Vec::new();
+        let mut secret_names = Vec::new();
         for r in self.lowered().resources.values() {
+            let name_attr = r.kind.schema().name_attr;
+            if r.attrs
+                .get(name_attr)
+                .is_some_and(crate::resource::Value::is_sensitive)
+            {
+                secret_names.push((r.address.clone(), name_attr));
+            }
             // Buckets and alarms are checked where their names are made.
             if let (Some(name), Some(rule)) = (r.physical_name(), rules::name_rule(r.kind))
                 && !matches!(
@@ -171,6 +179,26 @@ impl Loader<'_> {
                         "invalid name",
                     )
                     .with_help(help),
+                );
+            }
+        }
+        for (addr, name_attr) in secret_names {
+            if let Some(&i) = block_of.get(addr.block()) {
+                let b = self.block(i);
+                // The key that set the name, when the block writes it (spelt like the attribute).
+                let span = b
+                    .node
+                    .get(name_attr)
+                    .map_or_else(|| b.name_span.clone(), |e| e.value.span.clone());
+                errors.push(
+                    SpecError::at(
+                        self.sources(),
+                        ErrorCode::Sensitive,
+                        &span,
+                        format!("the name of {addr} would hold a sensitive value"),
+                        "names are stored and shown in clear",
+                    )
+                    .with_help("physical names appear in ARNs, logs, plans and bills: use a plain value, and pass secrets to containers through `secrets`"),
                 );
             }
         }

@@ -58,7 +58,7 @@ async fn alarms_are_created_wired_into_the_service_refreshed_and_destroyed() {
     let r = st.run(&["apply", "--auto-approve"]).expect(0);
     assert!(
         r.stdout()
-            .contains("Apply complete! Resources: 8 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 10 added, 0 changed, 0 destroyed."),
         "{}",
         r.stdout()
     );

@@ -77,6 +77,12 @@ impl Stack {
         for (k, v) in moto::env() {
             c.env(k, v);
         }
+        // The stack's secret key file lives beside the copy, never in the home directory.
+        c.env_remove(pedestal::resource::secret_key::ENV_PASSPHRASE)
+            .env(
+                pedestal::resource::secret_key::ENV_KEY_DIR,
+                self._tmp.path().join("keys"),
+            );
         c.env("NO_COLOR", "1").stdin(Stdio::null());
         c
     }

@@ -94,6 +94,12 @@ impl Ctx {
     pub fn cw(&self) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::new(&self.conf)
     }
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.conf)
+    }
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&self.conf)
+    }
 }
 
 impl Ctx {
@@ -187,6 +193,8 @@ pub fn scripted_provider(ecs: &[&Rule], cw: &[&Rule], poll: Duration) -> AwsProv
             aas: scripted!(aws_sdk_applicationautoscaling, none, false),
             logs: scripted!(aws_sdk_cloudwatchlogs, none, false),
             cw: scripted!(aws_sdk_cloudwatch, cw.iter().copied(), false),
+            iam: scripted!(aws_sdk_iam, none, false),
+            ssm: scripted!(aws_sdk_ssm, none, false),
         },
         "us-east-1",
         AwsOptions {

@@ -62,7 +62,7 @@ async fn target_parallelism_replace_and_prevent_destroy_through_the_cli() {
         .expect(0);
     assert!(
         r.stdout()
-            .contains("Apply complete! Resources: 5 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 7 added, 0 changed, 0 destroyed."),
         "{}",
         r.stdout()
     );
@@ -209,7 +209,7 @@ fn lock_timeout_waits_for_a_held_lock() {
     let stderr = stderr.join().unwrap();
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Plan: 6 to add"),
+        String::from_utf8_lossy(&out.stdout).contains("Plan: 8 to add"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
@@ -228,7 +228,7 @@ async fn import_adopts_every_kind_and_refuses_what_is_managed() {
     st.run(&["apply", "--auto-approve"]).expect(0);
     let before = store(&st).read().unwrap().unwrap();
     let kinds: std::collections::BTreeSet<_> = before.resources.values().map(|r| r.kind).collect();
-    assert_eq!(kinds.len(), 7, "every kind is in the stack: {kinds:?}");
+    assert_eq!(kinds.len(), 8, "every kind is in the stack: {kinds:?}");
 
     // A managed address is refused, and nothing changes.
     let id = &before.resources[&Address::new("storage.models.bucket")].id;

@@ -27,12 +27,12 @@ async fn kill_9_midway_then_apply_recovers_from_journal_and_intents() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
-    // What survived: five resources journaled, and the intent for the service.
+    // What survived: seven resources journaled, and the intent for the service.
     let store = pedestal::state::LocalStore::new(st.dir.join("state/dev.json"), &st.name, "dev");
     let recorded = pedestal::state::StateStore::read(&store).unwrap().unwrap();
     assert_eq!(
         recorded.resources.len(),
-        5,
+        7,
         "{:?}",
         recorded.resources.keys()
     );

@@ -114,7 +114,7 @@ async fn a_plan_saved_with_vars_applies_without_flags() {
     cmd.env("PEDESTAL_VAR_api_token", TOKEN);
     let r = super::cli::Run(cmd.output().unwrap()).expect(0);
     assert!(
-        r.stdout().contains("Apply complete! Resources: 6 added"),
+        r.stdout().contains("Apply complete! Resources: 8 added"),
         "{}\n{}",
         r.stdout(),
         r.stderr()

@@ -1,10 +1,12 @@
 //! The secret sentinel: one sensitive value flows into every place a stack can put it (a
-//! container environment variable, a string built around it, a module input, a sensitive and a
-//! plain output, a physical name), through every way a value is given (`--var`,
-//! `PEDESTAL_VAR_*`, the environment file). Every command's stdout and stderr, at every
-//! verbosity, every file under the stack and state directories (state, `.backup`, journal,
-//! lock, saved plans, including a plan made with a changed secret) and the error paths (a value
-//! of the wrong type, a value invalid where it is used) are searched for it.
+//! container secret, a string built around it, a module input, a sensitive output), through
+//! every way a value is given (`--var`, `PEDESTAL_VAR_*`, the environment file). It reaches the
+//! cloud only as an SSM SecureString parameter the task definition names by ARN. Every
+//! command's stdout and stderr, at every verbosity, every file under the stack and state
+//! directories (state, `.backup`, journal, lock, saved plans, including a plan made with a
+//! changed secret) and the error paths (a value of the wrong type, a value invalid where it is
+//! used, a secret in the environment, a tag, a physical name or a plain output) are searched
+//! for it. State and plans hold keyed digests only, never a bare hash of the secret.
 
 use std::path::Path;
 
@@ -21,19 +23,19 @@ const SIDE: &str = "sidecar-secret-5e1f";
 const VERBOSITY: [&[&str]; 4] = [&[], &["-v"], &["-vv"], &["-vvv"]];
 
 /// The quickstart example with sensitive strings (one with a default) and a sensitive number,
-/// used as an environment variable, inside a longer string, as a module input and as two
-/// outputs. (The endpoint does not wait for rollouts: moto never completes an update's.)
+/// used as container secrets (one inside a longer string), as a module input and as a
+/// sensitive output. (The endpoint does not wait for rollouts: moto never completes an
+/// update's.)
 fn secret_stack() -> Stack {
     let st = Stack::example("quickstart", "quickstart");
     st.edit(|t| {
         let t = t.replace(
             "port = 8080\n",
-            "port = 8080\nenvironment = { TOKEN = \"${var.api_token}\", DSN = \"postgres://app:${var.api_token}@db:5432/features\" }\ndeployment = { wait = false }\n",
+            "port = 8080\nsecrets = { TOKEN = \"${var.api_token}\", DSN = \"postgres://app:${var.api_token}@db:5432/features\" }\ndeployment = { wait = false }\n",
         );
         format!(
             r#"{t}
 token = {{ value = "${{var.api_token}}", sensitive = true }}
-token_plain = "${{var.api_token}}"
 
 [variables.api_token]
 type = "string"
@@ -51,7 +53,7 @@ default = 4242
 
 [module.side]
 source = "../../modules/model-endpoint"
-inputs = {{ name = "side", version = "1.0.0", image = "public.ecr.aws/docker/library/python:3.12-slim", compute = "${{compute.serving.name}}", environment = {{ SIDE_TOKEN = "${{var.side_token}}" }} }}
+inputs = {{ name = "side", version = "1.0.0", image = "public.ecr.aws/docker/library/python:3.12-slim", compute = "${{compute.serving.name}}", secrets = {{ SIDE_TOKEN = "${{var.side_token}}" }} }}
 "#
         )
     });
@@ -155,8 +157,8 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
                 0,
             );
             assert!(
-                r.stdout().contains("TOKEN"),
-                "the secret's variable is planned: {}",
+                r.stdout().contains("endpoint.hello.secret.TOKEN"),
+                "the secret's parameter is planned: {}",
                 r.stdout()
             );
         }
@@ -184,8 +186,7 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
     let (_, shown) = applied
         .split_once("\nOutputs:\n\n")
         .unwrap_or_else(|| panic!("no outputs after apply: {applied}"));
-    assert!(shown.contains("token       = (sensitive)\n"), "{shown}");
-    assert!(shown.contains("token_plain = (sensitive)\n"), "{shown}");
+    assert!(shown.contains("token     = (sensitive)\n"), "{shown}");
     let r = run(&st, &["output"], &[("PEDESTAL_VAR_api_token", SECRET)], 0);
     assert_eq!(r.stdout(), shown);
     let store = pedestal::state::LocalStore::new(st.dir.join("state/dev.json"), &st.name, "dev");
@@ -198,19 +199,70 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
         .send()
         .await
         .unwrap();
-    let env: Vec<(String, String)> = def.task_definition().unwrap().container_definitions()[0]
-        .environment()
+    let container = &def.task_definition().unwrap().container_definitions()[0];
+    for kv in container.environment() {
+        assert_clean(
+            "the task definition's environment",
+            kv.value().unwrap_or_default(),
+        );
+    }
+    let secrets: std::collections::BTreeMap<String, String> = container
+        .secrets()
         .iter()
-        .map(|kv| (kv.name().unwrap().into(), kv.value().unwrap().into()))
+        .map(|s| (s.name().to_string(), s.value_from().to_string()))
         .collect();
-    assert!(env.contains(&("TOKEN".into(), SECRET.into())), "{env:?}");
+    let ssm = c.ssm();
+    for (name, expected) in [
+        ("TOKEN", SECRET.to_string()),
+        ("DSN", format!("postgres://app:{SECRET}@db:5432/features")),
+    ] {
+        let param = format!("/pedestal/{}/dev/hello/{name}", st.name);
+        let got = ssm
+            .get_parameter()
+            .name(&param)
+            .with_decryption(true)
+            .send()
+            .await
+            .unwrap();
+        let got = got.parameter().unwrap();
+        assert_eq!(
+            got.value(),
+            Some(expected.as_str()),
+            "{param} holds the secret"
+        );
+        assert_eq!(
+            got.r#type(),
+            Some(&aws_sdk_ssm::types::ParameterType::SecureString)
+        );
+        assert_eq!(
+            secrets.get(name).map(String::as_str),
+            got.arn(),
+            "the container reads {name} from the parameter's ARN"
+        );
+    }
+    // The execution role may read exactly these parameters.
+    let exec = format!("{}-dev-hello-exec", st.name);
+    let pol = c
+        .iam()
+        .get_role_policy()
+        .role_name(&exec)
+        .policy_name("pedestal")
+        .send()
+        .await
+        .unwrap();
     assert!(
-        env.contains(&(
-            "DSN".into(),
-            format!("postgres://app:{SECRET}@db:5432/features")
-        )),
-        "{env:?}"
+        pol.policy_document().contains("GetParameters"),
+        "{}",
+        pol.policy_document()
     );
+    // The state holds keyed digests, never a bare hash of the secret.
+    let text = std::fs::read_to_string(st.dir.join("state/dev.json")).unwrap();
+    {
+        use sha2::Digest;
+        let bare = hex::encode(sha2::Sha256::digest(format!("{SECRET:?}").as_bytes()));
+        assert!(!text.contains(&bare), "a bare SHA-256 of the secret");
+        assert!(text.contains("hmac-sha256:"), "keyed digests in state");
+    }
 
     // Everything that reads state, at every verbosity (they load the spec, so they take the
     // variables too).
@@ -224,11 +276,9 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
         );
         let r = run(&st, &with(v, &["output"]), ENV, 0);
         assert!(r.stdout().contains("token"), "{}", r.stdout());
-        for name in ["token", "token_plain"] {
-            let r = run(&st, &with(v, &["output", name]), ENV, 0);
-            assert_eq!(r.stdout().trim(), "(sensitive)");
-            run(&st, &with(v, &["output", name, "--json"]), ENV, 0);
-        }
+        let r = run(&st, &with(v, &["output", "token"]), ENV, 0);
+        assert_eq!(r.stdout().trim(), "(sensitive)");
+        run(&st, &with(v, &["output", "token", "--json"]), ENV, 0);
         run(&st, &with(v, &["output", "--json"]), ENV, 0);
         run(&st, &with(v, &["state", "list"]), ENV, 0);
         for a in [
@@ -244,7 +294,7 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
     // .backup now hold both versions' records.
     let r = run(&st, &["-v", "plan", "--var", &var2, "--out", plan2], &[], 0);
     assert!(
-        r.stdout().contains("endpoint.hello.task_definition"),
+        r.stdout().contains("endpoint.hello.secret.TOKEN"),
         "a changed secret is a change: {}",
         r.stdout()
     );
@@ -300,6 +350,44 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
         run(&st, &with(v, &["plan", "--var", &var2]), &[], 1);
     }
     st.edit(|t| t.replace("cpu = \"${var.api_token}\"", "cpu = 256"));
+    // ... and where it would be stored or shown in clear: the environment, a tag, a physical
+    // name, a plain output. Each is a located error that points to `secrets` (or `sensitive`).
+    for (from, to, says) in [
+        (
+            "port = 8080\n",
+            "port = 8080\nenvironment = { LEAK = \"x-${var.api_token}\" }\n",
+            "`environment.LEAK` in endpoint.hello holds a sensitive value",
+        ),
+        (
+            "force_destroy = true",
+            "force_destroy = true\ntags = { leak = \"${var.api_token}\" }",
+            "tag `leak` of storage.models holds a sensitive value",
+        ),
+        (
+            "[compute.serving]\n",
+            "[compute.serving]\nname = \"${var.api_token}\"\n",
+            "the name of compute.serving.cluster would hold a sensitive value",
+        ),
+        (
+            "[outputs]\n",
+            "[outputs]\nleak = \"${var.api_token}\"\n",
+            "output `leak` holds a sensitive value but is not marked sensitive",
+        ),
+    ] {
+        st.edit(|t| t.replacen(from, to, 1));
+        for v in VERBOSITY {
+            for cmd in ["validate", "plan"] {
+                let r = run(&st, &with(v, &[cmd, "--var", &var2]), &[], 1);
+                assert!(r.stderr().contains(says), "{}", r.stderr());
+                assert!(
+                    r.stderr().contains("pedestal.toml:"),
+                    "located: {}",
+                    r.stderr()
+                );
+            }
+        }
+        st.edit(|t| t.replacen(to, from, 1));
+    }
 
     let r = run(
         &st,
@@ -329,9 +417,10 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
 }
 
 #[test]
-fn a_secret_inside_a_derived_value_stays_redacted() {
+fn a_secret_inside_a_derived_value_is_refused_where_it_would_show() {
     // A sensitive bucket name flows into the artifact's `uri` export (a string built around
-    // it), which the model environment and an output read.
+    // it), which the model environment (`MODEL_URI`) and a plain output read: each is a located
+    // error, and none prints the value.
     let st = secret_stack();
     st.edit(|t| {
         t.replace(
@@ -340,24 +429,27 @@ fn a_secret_inside_a_derived_value_stays_redacted() {
         )
     });
     for v in VERBOSITY {
-        for format in ["human", "json", "markdown"] {
-            let r = run(
-                &st,
-                &with(
-                    v,
-                    &[
-                        "plan",
-                        "--no-refresh",
-                        "--var",
-                        &format!("api_token={SECRET}"),
-                        "--format",
-                        format,
-                    ],
-                ),
-                &[],
-                0,
-            );
-            assert!(r.stdout().contains("MODEL_URI"), "{}", r.stdout());
+        let r = run(
+            &st,
+            &with(
+                v,
+                &[
+                    "plan",
+                    "--no-refresh",
+                    "--var",
+                    &format!("api_token={SECRET}"),
+                ],
+            ),
+            &[],
+            1,
+        );
+        // (Lowering stops at the first block errors, so the name and the output are reported
+        // once the environment is fixed; both are checked in the main sentinel test.)
+        for says in [
+            "pedestal::spec::sensitive",
+            "`model.artifact` (MODEL_URI) in endpoint.hello holds a sensitive value",
+        ] {
+            assert!(r.stderr().contains(says), "{says}: {}", r.stderr());
         }
     }
 }

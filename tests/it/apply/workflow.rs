@@ -28,7 +28,7 @@ async fn quickstart_through_the_cli_apply_bump_drift_destroy() {
     let r = st.run(&["apply", "--auto-approve"]).expect(0);
     assert!(
         r.stdout()
-            .contains("Apply complete! Resources: 6 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 8 added, 0 changed, 0 destroyed."),
         "{}",
         r.stdout()
     );
@@ -78,7 +78,7 @@ async fn quickstart_through_the_cli_apply_bump_drift_destroy() {
     // The outputs follow the summary, as `pedestal output` shows them.
     let applied = r.stdout();
     let (_, shown) = applied
-        .split_once("Apply complete! Resources: 6 added, 0 changed, 0 destroyed.\n\nOutputs:\n\n")
+        .split_once("Apply complete! Resources: 8 added, 0 changed, 0 destroyed.\n\nOutputs:\n\n")
         .unwrap_or_else(|| panic!("no outputs after the summary: {applied}"));
     assert!(shown.contains("model_uri = \"s3://"), "{shown}");
     assert!(
@@ -300,7 +300,7 @@ async fn a_stale_saved_plan_is_refused() {
     st.run(&["plan", "--out", p2.to_str().unwrap()]).expect(0);
     let r = st.run(&["apply", p1.to_str().unwrap()]).expect(0);
     assert!(
-        r.stdout().contains("Apply complete! Resources: 6 added"),
+        r.stdout().contains("Apply complete! Resources: 8 added"),
         "{}",
         r.stdout()
     );

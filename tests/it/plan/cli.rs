@@ -60,7 +60,7 @@ fn plan_formats_and_detailed_exit_codes() {
         "{out}"
     );
     assert!(
-        out.contains("Plan: 6 to add, 0 to change, 0 to destroy."),
+        out.contains("Plan: 8 to add, 0 to change, 0 to destroy."),
         "{out}"
     );
     assert_eq!(
@@ -71,11 +71,11 @@ fn plan_formats_and_detailed_exit_codes() {
     let (code, out, _) = run(d, &["plan", "--no-refresh", "--format", "json"]);
     assert_eq!(code, Some(0));
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(doc["summary"]["add"], 6);
+    assert_eq!(doc["summary"]["add"], 8);
     assert_eq!(doc["format_version"], "1.0");
 
     let (_, out, _) = run(d, &["plan", "--no-refresh", "--format", "markdown"]);
-    assert!(out.starts_with("**Plan: 6 to add"), "{out}");
+    assert!(out.starts_with("**Plan: 8 to add"), "{out}");
     assert!(out.contains("<!-- pedestal:quickstart/dev -->"));
     assert!(
         !d.join("state/dev.json.lock").exists(),

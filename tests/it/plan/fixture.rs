@@ -222,6 +222,8 @@ fn computed(res: &Resource, rev: u32) -> Attrs {
         ResourceKind::CloudwatchAlarm => {
             format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}")
         }
+        ResourceKind::IamRole => format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
+        ResourceKind::SsmParameter => format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"),
     };
     let mut out = Attrs::new();
     match res.kind {

@@ -14,6 +14,20 @@ use pedestal::state::{Release, State};
 use super::fixture;
 
 const PREVIOUS_IMAGE_TAG: &str = "2.3.0";
+/// The passphrase the recorded state's secrets are digested under (`PEDESTAL_SECRET_KEY`): the
+/// state holds keyed digests only, never a bare hash of a guessable secret.
+pub const FIXTURE_PASSPHRASE: &str = "fraud-detection-example-state";
+
+/// Every secret held in `v`.
+fn secrets_in(v: &pedestal::resource::Value, out: &mut Vec<pedestal::resource::Value>) {
+    use pedestal::resource::Value;
+    match v {
+        Value::Sensitive(inner) => out.push((**inner).clone()),
+        Value::List(l) => l.iter().for_each(|x| secrets_in(x, out)),
+        Value::Map(m) => m.values().for_each(|x| secrets_in(x, out)),
+        _ => {}
+    }
+}
 
 fn example() -> PathBuf {
     crate::common::repo_root().join("examples/fraud-detection")
@@ -96,7 +110,22 @@ fn generate() -> String {
             "2026-11-03T15:41:52Z",
         )],
     );
-    let text = pedestal::state::to_canonical_string(&state).unwrap();
+    let mut text = pedestal::state::to_canonical_string(&state).unwrap();
+    // Digests under this process's key become digests under the fixture's passphrase.
+    let fixture_key =
+        pedestal::resource::secret_key::Key::from_passphrase(&config.stack, FIXTURE_PASSPHRASE);
+    let mut secrets = Vec::new();
+    for r in config.resources.values() {
+        r.attrs.values().for_each(|v| secrets_in(v, &mut secrets));
+    }
+    assert!(!secrets.is_empty(), "the example keeps a secret");
+    for s in secrets {
+        let json = serde_json::to_string(&s).unwrap();
+        text = text.replace(
+            &pedestal::resource::Value::secret_digest(&s),
+            &fixture_key.digest(json.as_bytes()),
+        );
+    }
     // The previous release ran another artifact and image build.
     text.replace(&current_sha, &previous_sha).replace(
         &format!("{image}:2.4.1"),
@@ -111,6 +140,13 @@ fn recorded_prod_state_is_generated_and_up_to_date() {
         !generated.contains("not-a-real-token"),
         "secrets are stored as digests only"
     );
+    use sha2::Digest;
+    let bare = hex::encode(sha2::Sha256::digest(b"\"not-a-real-token\""));
+    assert!(
+        !generated.contains(&bare),
+        "no bare SHA-256 of a guessable secret"
+    );
+    assert!(generated.contains("\"hmac-sha256:"), "keyed digests");
     let path = recorded_path();
     if std::env::var_os("PEDESTAL_REGENERATE").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -136,6 +172,10 @@ fn pedestal(args: &[&str]) -> std::process::Output {
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_PROFILE")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env(
+            pedestal::resource::secret_key::ENV_PASSPHRASE,
+            FIXTURE_PASSPHRASE,
+        )
         .output()
         .unwrap()
 }

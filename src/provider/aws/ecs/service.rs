@@ -249,10 +249,15 @@ pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applie
     if !tags.is_empty() {
         req = req.set_tags(Some(tags));
     }
-    let out = req
-        .send()
-        .await
-        .map_err(|e| map(&format!("CreateService {cluster}/{name}"), e))?;
+    let out = super::while_role_propagates(&super::ROLE_PROPAGATION_DELAYS, || {
+        let req = req.clone();
+        async move {
+            req.send()
+                .await
+                .map_err(|e| map(&format!("CreateService {cluster}/{name}"), e))
+        }
+    })
+    .await?;
     let arn = out
         .service()
         .and_then(|s| s.service_arn())

@@ -171,10 +171,15 @@ pub async fn register_task_definition(
     if !tags.is_empty() {
         req = req.set_tags(Some(tags.clone()));
     }
-    let out = req
-        .send()
-        .await
-        .map_err(|e| map(&format!("RegisterTaskDefinition {family}"), e))?;
+    let out = super::while_role_propagates(&super::ROLE_PROPAGATION_DELAYS, || {
+        let req = req.clone();
+        async move {
+            req.send()
+                .await
+                .map_err(|e| map(&format!("RegisterTaskDefinition {family}"), e))
+        }
+    })
+    .await?;
     let td = out.task_definition().ok_or_else(|| {
         ProviderError::other(format!("RegisterTaskDefinition {family}: empty response"))
     })?;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 mod alarms;
 mod resources;
+mod roles;
 
 use super::common::Meta;
 use crate::addr::Address;
@@ -57,6 +58,7 @@ const SCALING_MIN: &str = Scaling::Min.as_str();
 const SCALING_TARGET_CPU: &str = Scaling::TargetCpu.as_str();
 const SECRETS: &str = td::Container::Secrets.as_str();
 const TASK_ROLE: &str = td::Attr::TaskRole.as_str();
+const TASK_POLICY: &str = "task_policy";
 
 const ENDPOINT_KEYS: &[&str] = &[
     "compute",
@@ -72,6 +74,7 @@ const ENDPOINT_KEYS: &[&str] = &[
     HEALTH_CHECK,
     EXECUTION_ROLE,
     TASK_ROLE,
+    TASK_POLICY,
     NETWORK,
     DEPLOYMENT,
     "autoscaling",
@@ -101,6 +104,8 @@ struct EndpointDeps {
     alarm: Deps,
     /// Every resource's (tags, depends_on, lifecycle).
     common: Deps,
+    /// The task role's (task_policy).
+    role: Deps,
 }
 
 /// The container settings read from an endpoint block.
@@ -110,8 +115,12 @@ struct Container {
     replicas: i64,
     environment: BTreeMap<String, Value>,
     secrets: BTreeMap<String, Value>,
+    /// The role ARN given in the spec; null when pedestal makes the role.
     execution_role: Value,
+    /// The role ARN given in the spec; null when pedestal makes the role (if it needs one).
     task_role: Value,
+    /// `task_policy` statements, as IAM policy statements.
+    task_policy: Vec<Value>,
 }
 
 /// `cpu`, `memory` and `gpu` as written (a negative `gpu` reported and read as 0).
@@ -143,6 +152,8 @@ struct Endpoint {
     image: Value,
     sizing: Sizing,
     model: BTreeMap<String, Value>,
+    /// `(bucket, key)` of the artifact objects the model is read from.
+    artifacts: Vec<(Value, Value)>,
     health: Health,
     retention: i64,
     network: Value,
@@ -177,7 +188,7 @@ impl Loader<'_> {
         let sizes = self.endpoint_size_keys(&f, &b.addr, &mut deps.td);
         let mut container = self.endpoint_container(image, &f, &b.addr, &mut deps);
         let sizing = self.endpoint_sizing(sizes, &b.addr, &b.name_span, &providers);
-        let model = self.endpoint_model(&f, &b.name, &mut deps.td);
+        let (model, artifacts) = self.endpoint_model(&f, &b.name, &mut deps.td);
         for &k in td::Model::ALL {
             if let Some(v) = model.get(k.as_str())
                 && !matches!(v, Value::Null)
@@ -187,6 +198,7 @@ impl Loader<'_> {
                     .insert(k.env_var().to_string(), v.clone());
             }
         }
+        self.refuse_secret_environment(&f, &b.addr, &mut container.environment);
         let health = self.endpoint_health_check(&f, container.port, &mut deps);
         let retention = self.endpoint_logs(&f, &mut deps.lg);
         let network = self.endpoint_network(&f, &mut deps.svc);
@@ -204,6 +216,7 @@ impl Loader<'_> {
             image,
             sizing,
             model,
+            artifacts,
             health,
             retention,
             network,
@@ -315,26 +328,15 @@ impl Loader<'_> {
             .v_str_map(f, SECRETS, &mut deps.td)
             .map(|x| x.0)
             .unwrap_or_default();
-        let execution_role = self
-            .v_str(f, EXECUTION_ROLE, &mut deps.td)
-            .map_or(Value::Null, |x| x.0);
-        let task_role = self
-            .v_str(f, TASK_ROLE, &mut deps.td)
-            .map_or(Value::Null, |x| x.0);
-        if !secrets.is_empty()
-            && !f.has(EXECUTION_ROLE)
-            && let Some(span) = f.src(SECRETS).map(|s| s.span().clone())
-        {
-            self.err(
-                ErrorCode::MissingKey,
-                &span,
-                format!("{what} injects secrets but has no `execution_role`"),
-                "ECS reads these secrets with the task execution role",
-            )
-            .help = Some(
-                "add execution_role = \"arn:aws:iam::<account>:role/<role>\" with access to the secrets".into(),
-            );
-        }
+        // An empty string (a module's default) means "pedestal makes the role".
+        let role = |v: Option<(Value, crate::spec::diag::Span)>| match v {
+            Some((Value::String(s), _)) if s.is_empty() => Value::Null,
+            Some((v, _)) => v,
+            None => Value::Null,
+        };
+        let execution_role = role(self.v_str(f, EXECUTION_ROLE, &mut deps.td));
+        let task_role = role(self.v_str(f, TASK_ROLE, &mut deps.td));
+        let task_policy = self.endpoint_task_policy(f, what, &task_role, &mut deps.role);
         Container {
             image,
             port,
@@ -343,6 +345,44 @@ impl Loader<'_> {
             secrets,
             execution_role,
             task_role,
+            task_policy,
+        }
+    }
+
+    /// Reports (and drops) every sensitive value of the container's environment, its own or a
+    /// `MODEL_*` one: the task definition would hold it in clear.
+    fn refuse_secret_environment(
+        &mut self,
+        f: &Fields<'_>,
+        what: &str,
+        environment: &mut BTreeMap<String, Value>,
+    ) {
+        let bad: Vec<String> = environment
+            .iter()
+            .filter(|(_, v)| v.is_sensitive())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in bad {
+            environment.remove(&k);
+            let model = td::Model::ALL.iter().find(|m| m.env_var() == k);
+            let span = match model {
+                Some(m) => super::common::entry_span(f, MODEL, m.as_str()),
+                None => super::common::entry_span(f, ENVIRONMENT, &k),
+            };
+            let Some(span) = span else { continue };
+            let what_key = match model {
+                Some(m) => format!("`{MODEL}.{m}` ({k})"),
+                None => format!("`{ENVIRONMENT}.{k}`"),
+            };
+            self.err(
+                ErrorCode::Sensitive,
+                &span,
+                format!("{what_key} in {what} holds a sensitive value"),
+                "would be stored in clear in the task definition",
+            )
+            .help = Some(format!(
+                "pass it through `secrets` instead: secrets = {{ {k} = \"${{var.…}}\" }} stores it as an SSM SecureString the container reads at start"
+            ));
         }
     }
 
@@ -470,12 +510,12 @@ impl Loader<'_> {
         f: &Fields<'_>,
         block_name: &str,
         td_deps: &mut Deps,
-    ) -> BTreeMap<String, Value> {
+    ) -> (BTreeMap<String, Value>, Vec<(Value, Value)>) {
         let mut model = BTreeMap::new();
         let mut model_td_deps = Deps::new();
         if !f.has(MODEL) {
             self.missing(f, MODEL, "describe the release: model = { name = \"...\", version = \"...\", artifact = \"${artifact.x.uri}\" }");
-            return model;
+            return (model, Vec::new());
         }
         let Some(m) = self.sub(
             f,
@@ -488,7 +528,7 @@ impl Loader<'_> {
             ],
             td_deps,
         ) else {
-            return model;
+            return (model, Vec::new());
         };
         let name = self
             .v_str(&m, MODEL_FIELD_NAME, td_deps)
@@ -534,10 +574,11 @@ impl Loader<'_> {
         };
         model.insert(td::Model::Name.into(), name);
         model.insert(td::Model::Version.into(), version.unwrap_or(Value::Null));
-        model.insert(td::Model::Artifact.into(), artifact);
         model.insert(td::Model::Sha256.into(), sha);
+        let artifacts = self.artifact_locations(&model_td_deps, &artifact);
+        model.insert(td::Model::Artifact.into(), artifact);
         td_deps.extend(model_td_deps);
-        model
+        (model, artifacts)
     }
 
     /// `health_check = { path, interval, retries, timeout, grace_period }`: a curl command on

@@ -1,12 +1,16 @@
-//! The resources an endpoint produces: its log group, task definition, service, (with
+//! The resources an endpoint produces: its log group, IAM roles (see [`super::roles`]), task
+//! definition, service, (with
 //! autoscaling) scaling target and (with alarms) CloudWatch alarms, each with its own
 //! dependencies, then the endpoint's exports.
 
 use super::alarms::alarm_address;
+use super::roles::RoleNames;
 use super::{Endpoint, EndpointDeps};
 use crate::addr::Address;
+use std::collections::BTreeMap;
+
 use crate::resource::schema::{
-    ecs_service as svc, ecs_task_definition as td, log_group, scaling_target,
+    ecs_service as svc, ecs_task_definition as td, log_group, scaling_target, ssm_parameter,
 };
 use crate::resource::{ResourceKind, Value};
 use crate::spec::load::{BlockId, Loader};
@@ -51,9 +55,24 @@ impl Loader<'_> {
             svc: Address::resource(&prefix, "endpoint", &b.name, "service"),
             sc: Address::resource(&prefix, "endpoint", &b.name, "scaling"),
         };
+        let mut e = e;
+        e.container.secrets = self.endpoint_secret_parameters(&n, &e, &b.name_span, deps, meta);
         self.endpoint_log_group(&n, &e, deps, meta);
         self.endpoint_alarm_resources(&n, &e, deps, meta);
-        self.endpoint_task_definition(id, &n, &e, deps, meta);
+        let base = self.default_name(b.scope, &b.name);
+        let roles = self.endpoint_roles(
+            &RoleNames {
+                prefix: &n.prefix,
+                block: &n.block,
+                base: &base,
+                log_group: &n.lg,
+                span: &b.name_span,
+            },
+            &e,
+            deps,
+            meta,
+        );
+        self.endpoint_task_definition(id, &n, &e, roles, deps, meta);
         self.endpoint_service(id, &n, &e, deps, meta);
         if let Some(scaling) = e.scaling {
             self.endpoint_scaling(id, &n, &e.cluster, scaling, deps, meta);
@@ -75,6 +94,49 @@ impl Loader<'_> {
                 ("name", Value::str(&b.name)),
             ],
         );
+    }
+
+    /// Each sensitive value in `secrets` becomes an SSM `SecureString` parameter
+    /// (`endpoint.X.secret.<NAME>`, named `<log group path>/<NAME>`); the container reads it by
+    /// the parameter's ARN. ARNs and parameter names given in the spec stay as they are.
+    fn endpoint_secret_parameters(
+        &mut self,
+        n: &Names,
+        e: &Endpoint,
+        span: &crate::spec::diag::Span,
+        deps: &EndpointDeps,
+        meta: &Meta<'_>,
+    ) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        for (k, v) in &e.container.secrets {
+            if !v.is_sensitive() {
+                out.insert(k.clone(), v.clone());
+                continue;
+            }
+            let addr = Address::resource(&n.prefix, "endpoint", &n.block, &format!("secret.{k}"));
+            let mut d = deps.common.clone();
+            for r in v.refs() {
+                d.entry(r.address.clone()).or_insert_with(|| span.clone());
+            }
+            self.add_resource(
+                addr.clone(),
+                ResourceKind::SsmParameter,
+                ssm_parameter::Desired {
+                    name: Value::String(format!("{}/{k}", n.log_group)),
+                    value: v.clone(),
+                    key_id: Value::Null,
+                    description: Value::String(format!("pedestal {addr}")),
+                }
+                .into_attrs(),
+                &d,
+                meta,
+            );
+            out.insert(
+                k.clone(),
+                Self::reference(&addr, ssm_parameter::Attr::Arn.as_str()),
+            );
+        }
+        out
     }
 
     fn endpoint_log_group(
@@ -104,6 +166,7 @@ impl Loader<'_> {
         id: BlockId,
         n: &Names,
         e: &Endpoint,
+        (execution_role, task_role): (Value, Value),
         deps: &EndpointDeps,
         meta: &Meta<'_>,
     ) {
@@ -124,6 +187,11 @@ impl Loader<'_> {
         td_all
             .entry(n.lg.clone())
             .or_insert_with(|| b.name_span.clone());
+        for r in execution_role.refs().into_iter().chain(task_role.refs()) {
+            td_all
+                .entry(r.address.clone())
+                .or_insert_with(|| b.name_span.clone());
+        }
         self.add_resource(
             n.td.clone(),
             ResourceKind::EcsTaskDefinition,
@@ -134,8 +202,8 @@ impl Loader<'_> {
                 gpu: Value::Int(e.sizing.gpu),
                 network_mode: Value::str(td::NETWORK_MODE_AWSVPC),
                 requires_compatibilities: Value::List(vec![Value::str(compat(e))]),
-                execution_role: c.execution_role.clone(),
-                task_role: c.task_role.clone(),
+                execution_role,
+                task_role,
                 container,
                 model: Value::Map(e.model.clone()),
             }
