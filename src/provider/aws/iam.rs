@@ -159,6 +159,7 @@ async fn put_inline(p: &AwsProvider, name: &str, attrs: &Attrs) -> Result<(), Pr
     }
 }
 
+/// CreateRole with the trust policy and tags, then PutRolePolicy with the inline policy.
 pub async fn create_role(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let name = attr::req_str(&r.attrs, A::Name)?;
     let trust = attr::get(&r.attrs, A::AssumeRolePolicy)
@@ -189,6 +190,7 @@ pub async fn create_role(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, 
     Ok(applied)
 }
 
+/// Rewrites the trust policy, the inline policy and the tags that changed.
 pub async fn update_role(
     p: &AwsProvider,
     id: &str,
@@ -257,6 +259,7 @@ pub async fn update_role(
     })
 }
 
+/// Deletes every inline policy, detaches every managed one, then DeleteRole (gone counts as deleted).
 pub async fn delete_role(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(), ProviderError> {
     let name = attr::str(attrs, A::Name).unwrap_or(id);
     let inline = match p
@@ -313,6 +316,7 @@ pub async fn delete_role(p: &AwsProvider, id: &str, attrs: &Attrs) -> Result<(),
     )
 }
 
+/// GetRole and GetRolePolicy: the role as it is now, `None` when it is gone.
 pub async fn read_role(
     p: &AwsProvider,
     id: &str,
@@ -350,6 +354,7 @@ pub async fn read_role(
     Ok(Some(a))
 }
 
+/// The role of this name with its tags, if it exists.
 pub async fn find_role(p: &AwsProvider, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {
     let name = attr::req_str(&r.attrs, A::Name)?;
     Ok(get_role(p, name).await?.map(|(_, _, tags)| Found {

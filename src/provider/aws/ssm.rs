@@ -129,6 +129,7 @@ async fn arn_of(p: &AwsProvider, name: &str) -> Result<String, ProviderError> {
     })
 }
 
+/// PutParameter (SecureString, with tags), then its ARN.
 pub async fn create_parameter(
     p: &AwsProvider,
     r: &ApplyResource,
@@ -149,6 +150,7 @@ pub async fn create_parameter(
     Ok(applied)
 }
 
+/// Overwrites the value when it (or the key, or the description) changed; re-tags.
 pub async fn update_parameter(
     p: &AwsProvider,
     id: &str,
@@ -208,6 +210,7 @@ pub async fn update_parameter(
     })
 }
 
+/// DeleteParameter (gone counts as deleted).
 pub async fn delete_parameter(
     p: &AwsProvider,
     id: &str,
@@ -220,6 +223,7 @@ pub async fn delete_parameter(
     )
 }
 
+/// GetParameter (decrypted, kept in memory as a secret) and its tags; `None` when gone.
 pub async fn read_parameter(
     p: &AwsProvider,
     id: &str,
@@ -259,6 +263,7 @@ pub async fn read_parameter(
     Ok(Some(a))
 }
 
+/// The parameter of this name with its tags, if it exists.
 pub async fn find_parameter(
     p: &AwsProvider,
     r: &ApplyResource,
