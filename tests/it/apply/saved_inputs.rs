@@ -9,7 +9,7 @@ use super::ctx::Ctx;
 const TOKEN: &str = "tok3n-saved-plan-41c2";
 const OTHER: &str = "tok3n-other-value-9d0e";
 
-/// The quickstart example with a sensitive token (no default) in the container environment
+/// The quickstart example with a sensitive token (no default) in the container secrets
 /// and the replica count as a variable.
 fn stack() -> Stack {
     let st = Stack::example("quickstart", "quickstart");
@@ -17,7 +17,7 @@ fn stack() -> Stack {
         let t = t
             .replace(
                 "port = 8080\n",
-                "port = 8080\nenvironment = { TOKEN = \"${var.api_token}\" }\ndeployment = { wait = false }\n",
+                "port = 8080\nsecrets = { TOKEN = \"${var.api_token}\" }\ndeployment = { wait = false }\n",
             )
             .replace("replicas = 1\n", "replicas = \"${var.replicas}\"\n");
         format!(
@@ -114,7 +114,7 @@ async fn a_plan_saved_with_vars_applies_without_flags() {
     cmd.env("PEDESTAL_VAR_api_token", TOKEN);
     let r = super::cli::Run(cmd.output().unwrap()).expect(0);
     assert!(
-        r.stdout().contains("Apply complete! Resources: 8 added"),
+        r.stdout().contains("Apply complete! Resources: 9 added"),
         "{}\n{}",
         r.stdout(),
         r.stderr()
