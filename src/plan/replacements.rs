@@ -29,7 +29,11 @@ fn renames(c: &ResourceChange) -> bool {
 
 /// Resolves every create-first replacement that depends on a delete-first one (see the
 /// module documentation). Each resource changes order at most twice, so this ends.
-pub(super) fn order_replacements(changes: &mut [ResourceChange]) {
+///
+/// The old copy of a resource counts too: an object moved out of a renamed bucket (or deleted
+/// outright) is deleted only after its old dependents moved on, and they may need what the
+/// bucket's new copy holds, so that bucket is made create-first as well when it can be.
+pub(super) fn order_replacements(changes: &mut [ResourceChange], prior: &State) {
     let index: HashMap<Address, usize> = changes
         .iter()
         .enumerate()
@@ -40,20 +44,31 @@ pub(super) fn order_replacements(changes: &mut [ResourceChange]) {
     loop {
         let mut moved = false;
         for d in 0..changes.len() {
-            if changes[d].action != Action::CreateThenDelete {
-                continue;
-            }
-            let conflicting = changes[d]
-                .depends_on
-                .iter()
+            let late_delete = match changes[d].action {
+                Action::CreateThenDelete => false,
+                Action::Delete => true,
+                _ => continue,
+            };
+            let recorded = prior
+                .resources
+                .get(&changes[d].address)
+                .map(|r| &r.dependencies);
+            let new_deps = (!late_delete).then_some(&changes[d].depends_on);
+            let conflicting = new_deps
+                .into_iter()
+                .flatten()
+                .chain(recorded.into_iter().flatten())
                 .filter_map(|a| index.get(a).copied())
-                .find(|&p| changes[p].action == Action::DeleteThenCreate);
+                .find(|&p| p != d && changes[p].action == Action::DeleteThenCreate);
             let Some(p) = conflicting else { continue };
             if !pinned.contains(&p) && renames(&changes[p]) {
                 changes[p].action = Action::CreateThenDelete;
-            } else {
+            } else if !late_delete {
                 changes[d].action = Action::DeleteThenCreate;
                 pinned.insert(d);
+            } else {
+                // A delete cannot change its order; check_acyclic reports what remains.
+                continue;
             }
             moved = true;
         }

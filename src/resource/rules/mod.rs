@@ -6,15 +6,17 @@
 //! can read the same numbers.
 //!
 //! One module per service: [`s3`], [`ecs`], [`logs`], [`cloudwatch`], [`elbv2`],
-//! [`autoscaling`]. Each rule carries the URL of the AWS page it restates; the limits agree
+//! [`autoscaling`], [`iam`], [`ssm`]. Each rule carries the URL of the AWS page it restates; the limits agree
 //! with the `min`/`max`/`pattern` of botocore's service models where those give them.
 
 pub mod autoscaling;
 pub mod cloudwatch;
 pub mod ecs;
 pub mod elbv2;
+pub mod iam;
 pub mod logs;
 pub mod s3;
+pub mod ssm;
 
 use crate::resource::ResourceKind;
 
@@ -33,6 +35,10 @@ pub enum NameChars {
     Bucket,
     /// Any character but control characters (CloudWatch alarms).
     NoControl,
+    /// ASCII letters, digits and `+ = , . @ _ -` (IAM role and policy names).
+    IamName,
+    /// ASCII letters, digits and `_ . - /` (SSM parameter names).
+    Parameter,
 }
 
 impl NameChars {
@@ -46,6 +52,8 @@ impl NameChars {
                 c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'
             }
             NameChars::NoControl => !c.is_control(),
+            NameChars::IamName => c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
+            NameChars::Parameter => c.is_ascii_alphanumeric() || "_.-/".contains(c),
         }
     }
 
@@ -57,6 +65,8 @@ impl NameChars {
             NameChars::LogGroup => "letters, digits and `.`, `-`, `_`, `/`, `#`",
             NameChars::Bucket => "lowercase letters, digits, `.` and `-`",
             NameChars::NoControl => "any characters but control characters",
+            NameChars::IamName => "letters, digits and `+`, `=`, `,`, `.`, `@`, `_`, `-`",
+            NameChars::Parameter => "letters, digits and `_`, `.`, `-`, `/`",
         }
     }
 }
@@ -234,8 +244,21 @@ pub fn name_rule(kind: ResourceKind) -> Option<&'static NameRule> {
         ResourceKind::EcsTaskDefinition => Some(&ecs::FAMILY),
         ResourceKind::LogGroup => Some(&logs::LOG_GROUP_NAME),
         ResourceKind::CloudwatchAlarm => Some(&cloudwatch::ALARM_NAME),
+        ResourceKind::IamRole => Some(&iam::ROLE_NAME),
+        ResourceKind::SsmParameter => Some(&ssm::PARAMETER_NAME),
         ResourceKind::ScalingTarget => None,
     }
+}
+
+/// Why `name` is refused as the physical name of `kind`, with the rule's source: the kind's
+/// [`NameRule`], plus the hierarchy rules of SSM parameter names.
+pub fn name_problem(kind: ResourceKind, name: &str) -> Option<(String, &'static str)> {
+    let rule = name_rule(kind)?;
+    let problem = match kind {
+        ResourceKind::SsmParameter => ssm::name_problem(name),
+        _ => rule.problem(name),
+    };
+    problem.map(|p| (p, rule.source))
 }
 
 /// The tag limits of a kind (`None`: the kind carries no tags).
@@ -248,6 +271,8 @@ pub fn tag_rules(kind: ResourceKind) -> Option<&'static TagRules> {
         }
         ResourceKind::LogGroup => Some(&logs::TAGS),
         ResourceKind::CloudwatchAlarm => Some(&cloudwatch::TAGS),
+        ResourceKind::IamRole => Some(&iam::TAGS),
+        ResourceKind::SsmParameter => Some(&ssm::TAGS),
         ResourceKind::ScalingTarget => None,
     }
 }
@@ -271,6 +296,30 @@ mod tests {
         assert_eq!(elbv2::TARGET_GROUP_NAME.problem("api-tg"), None);
         assert!(cloudwatch::ALARM_NAME.problem("a\nb").is_some());
         assert!(cloudwatch::ALARM_NAME.problem(&"a".repeat(256)).is_some());
+        assert_eq!(iam::ROLE_NAME.problem("shop-prod-scorer-exec"), None);
+        assert!(iam::ROLE_NAME.problem(&"r".repeat(65)).is_some());
+        assert!(iam::ROLE_NAME.problem("a/b").is_some());
+        assert_eq!(iam::path_problem("/"), None);
+        assert_eq!(iam::path_problem("/pedestal/shop/"), None);
+        assert!(iam::path_problem("pedestal/").is_some());
+        assert!(iam::path_problem("/a b/").is_some());
+        assert_eq!(ssm::name_problem("/pedestal/shop/prod/API_TOKEN"), None);
+        assert!(ssm::name_problem("/aws/x").is_some());
+        assert!(ssm::name_problem("SSM-x").is_some());
+        assert!(ssm::name_problem("a/b").is_some());
+        assert!(ssm::name_problem("/a//b").is_some());
+        assert!(ssm::name_problem("/a b").is_some());
+        assert!(ssm::name_problem(&format!("/{}", ["l"; 16].join("/"))).is_some());
+    }
+
+    #[test]
+    fn policy_sizes_ignore_white_space() {
+        assert_eq!(iam::policy_size("{ \"a\" : 1 }"), 7);
+        assert_eq!(
+            iam::policy_size_problem("trust policy", 2048, iam::TRUST_POLICY_MAX),
+            None
+        );
+        assert!(iam::policy_size_problem("trust policy", 2049, iam::TRUST_POLICY_MAX).is_some());
     }
 
     #[test]

@@ -30,6 +30,8 @@ fn tagged_kinds(kind: BlockKind) -> &'static [ResourceKind] {
             ResourceKind::EcsTaskDefinition,
             ResourceKind::EcsService,
             ResourceKind::CloudwatchAlarm,
+            ResourceKind::IamRole,
+            ResourceKind::SsmParameter,
         ],
         BlockKind::Module => &[],
     }

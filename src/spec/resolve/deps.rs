@@ -105,14 +105,14 @@ impl Loader<'_> {
                 secret_names.push((r.address.clone(), name_attr));
             }
             // Buckets and alarms are checked where their names are made.
-            if let (Some(name), Some(rule)) = (r.physical_name(), rules::name_rule(r.kind))
+            if let Some(name) = r.physical_name()
                 && !matches!(
                     r.kind,
                     ResourceKind::S3Bucket | ResourceKind::CloudwatchAlarm
                 )
-                && let Some(problem) = rule.problem(name)
+                && let Some((problem, source)) = rules::name_problem(r.kind, name)
             {
-                bad_names.push((r.address.clone(), name.to_string(), problem, rule.source));
+                bad_names.push((r.address.clone(), name.to_string(), problem, source));
             }
             // Object keys are only unique within their bucket.
             let Some(name) = r

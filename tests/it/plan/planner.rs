@@ -35,6 +35,9 @@ fn create_all_in_dependency_order() {
     assert!(pos("artifact.fraud_model.object") < pos("endpoint.fraud.task_definition"));
     assert!(pos("endpoint.fraud.task_definition") < pos("endpoint.fraud.service"));
     assert!(pos("endpoint.fraud.service") < pos("endpoint.fraud.scaling"));
+    // The fixture names an execution role; the task role reading the artifact is made here.
+    assert!(pos("endpoint.fraud.task_role") < pos("endpoint.fraud.task_definition"));
+    assert!(!order.contains(&"endpoint.fraud.execution_role"));
     let svc = &p.changes[pos("endpoint.fraud.service")];
     let after = svc.after.as_ref().unwrap();
     assert!(after["task_definition"].is_unknown());
@@ -44,7 +47,8 @@ fn create_all_in_dependency_order() {
     );
     assert_eq!(p.prior_state.lineage, None, "no persisted state yet");
     let s = p.summary();
-    assert_eq!((s.add, s.change, s.destroy), (7, 0, 0));
+    // bucket, cluster, object, log group, task role, task definition, service, scaling.
+    assert_eq!((s.add, s.change, s.destroy), (8, 0, 0));
     assert_eq!(p.releases.len(), 1);
     assert_eq!(p.releases[0].version_before, None);
     assert_eq!(p.releases[0].version_after.as_deref(), Some("1.3.0"));
@@ -200,7 +204,8 @@ fn orphans_are_deleted_with_recorded_dependencies() {
         .filter(|c| c.action == Action::Delete)
         .map(|c| c.address.as_str())
         .collect();
-    assert_eq!(gone.len(), 5, "{gone:?}");
+    // The churn endpoint's object, log group, task role, task definition, service, scaling.
+    assert_eq!(gone.len(), 6, "{gone:?}");
     for c in p.changes.iter().filter(|c| c.action == Action::Delete) {
         assert_eq!(c.reason, Some(Reason::NotInSpec));
     }
@@ -225,7 +230,7 @@ fn destroy_deletes_everything_in_reverse_order() {
         ..Default::default()
     };
     let p = plan(&config, &state, &opts).unwrap();
-    assert_eq!(p.changes.len(), 7);
+    assert_eq!(p.changes.len(), 8);
     assert!(
         p.changes
             .iter()
@@ -424,6 +429,7 @@ fn targets_limit_the_plan_to_the_target_and_its_dependencies() {
             "endpoint.fraud.log_group",
             "endpoint.fraud.service",
             "endpoint.fraud.task_definition",
+            "endpoint.fraud.task_role",
             "storage.models.bucket",
         ]
     );
@@ -482,7 +488,7 @@ fn destroy_target_takes_its_dependents() {
 
 #[test]
 fn secrets_compare_by_digest() {
-    // A sensitive variable in the endpoint's environment.
+    // A sensitive variable in the endpoint's secrets: a parameter pedestal makes.
     let with_token = |token: &str| {
         Spec::new(&[fraud()])
             .replace(
@@ -491,10 +497,7 @@ fn secrets_compare_by_digest() {
                     "[variables.token]\ntype = \"string\"\nsensitive = true\ndefault = \"{token}\"\n\n[storage.models]\n"
                 ),
             )
-            .replace(
-                "LOG_LEVEL = \"info\"",
-                "LOG_LEVEL = \"info\", TOKEN = \"${var.token}\"",
-            )
+            .replace("secrets = { ", "secrets = { TOKEN = \"${var.token}\", ")
             .load()
     };
     let config = with_token("hunter2");
@@ -507,7 +510,7 @@ fn secrets_compare_by_digest() {
     assert!(!p.has_changes());
     let p = plan(&with_token("hunter3"), &state, &PlanOptions::default()).unwrap();
     assert_eq!(
-        action_of(&p, "endpoint.fraud.task_definition"),
+        action_of(&p, "endpoint.fraud.secret.TOKEN"),
         Action::Update
     );
     let json = serde_json::to_string(&p).unwrap();

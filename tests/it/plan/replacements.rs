@@ -178,3 +178,45 @@ fn renaming_the_bucket_of_an_artifact_plans_creates_first() {
     assert_eq!(action("artifact.a0.object"), Some(Action::CreateThenDelete));
     plan_and_apply(&rt, dir.path(), &renamed, state, &fake).unwrap();
 }
+
+/// An artifact moved out of a renamed bucket (or removed) while the endpoint that served it
+/// moves to a new artifact in that bucket: the old object is deleted only after the endpoint
+/// moved on, which needs the bucket's new copy, so the bucket is replaced create-first.
+#[test]
+fn an_artifact_leaving_a_renamed_bucket_plans_the_bucket_create_first() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let before = World {
+        buckets: vec![0, 0],
+        artifacts: vec![1],
+        clusters: vec![0],
+        endpoints: vec![(0, None), (0, Some(0))],
+    };
+    // a0 moves to s0 / a0 is removed (the new a0 lives in s1); s1 is renamed; e1 serves the
+    // artifact now in s1.
+    for (artifacts, served) in [(vec![2, 1], 1), (vec![1], 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("model.bin"), "weights").unwrap();
+        let fake = Arc::new(FakeProvider::new());
+        let state =
+            plan_and_apply(&rt, dir.path(), &before, State::new("pp", "dev"), &fake).unwrap();
+        let after = World {
+            buckets: vec![0, 1],
+            artifacts,
+            clusters: vec![0],
+            endpoints: vec![(0, None), (0, Some(served))],
+        };
+        std::fs::write(dir.path().join("pedestal.toml"), after.spec()).unwrap();
+        let config = spec::load(dir.path(), &LoadOptions::env("dev")).unwrap();
+        let p = plan(&config, &state, &PlanOptions::default()).unwrap();
+        let bucket = p
+            .changes
+            .iter()
+            .find(|c| c.address.as_str() == "storage.s1.bucket")
+            .map(|c| c.action);
+        assert_eq!(bucket, Some(Action::CreateThenDelete), "{after:?}");
+        plan_and_apply(&rt, dir.path(), &after, state, &fake).unwrap();
+    }
+}

@@ -60,6 +60,10 @@ impl Loader<'_> {
         self.endpoint_log_group(&n, &e, deps, meta);
         self.endpoint_alarm_resources(&n, &e, deps, meta);
         let base = self.default_name(b.scope, &b.name);
+        let policy_span = b
+            .node
+            .get(super::TASK_POLICY)
+            .map_or_else(|| b.name_span.clone(), |e| e.value.span.clone());
         let roles = self.endpoint_roles(
             &RoleNames {
                 prefix: &n.prefix,
@@ -67,6 +71,7 @@ impl Loader<'_> {
                 base: &base,
                 log_group: &n.lg,
                 span: &b.name_span,
+                policy_span: &policy_span,
             },
             &e,
             deps,

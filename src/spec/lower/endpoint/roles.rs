@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::{Endpoint, EndpointDeps, TASK_POLICY, TASK_ROLE};
 use crate::addr::Address;
+use crate::resource::rules;
 use crate::resource::schema::{iam_role, log_group, s3_object};
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
@@ -33,6 +34,8 @@ pub(super) struct RoleNames<'a> {
     pub(super) log_group: &'a Address,
     /// Where dependencies found only through references point in the spec.
     pub(super) span: &'a Span,
+    /// Where the task role's statements are written (`task_policy`, else the endpoint).
+    pub(super) policy_span: &'a Span,
 }
 
 /// The partition of an AWS region (`aws`, `aws-cn`, `aws-us-gov`).
@@ -117,6 +120,13 @@ pub(crate) fn artifact_prefix(key: &str) -> String {
         Some(i) => key[..=i].to_string(),
         None => key.to_string(),
     }
+}
+
+/// The size IAM would count for `doc` once applied, at least: references (ARNs known after
+/// apply) count as empty.
+fn known_policy_size(doc: &Value) -> usize {
+    let known = doc.substitute(&|_| Some(Value::str("")));
+    rules::iam::policy_size(&serde_json::to_string(&known).unwrap_or_default())
 }
 
 /// Every reference inside `v`, as dependencies at `span`.
@@ -284,6 +294,28 @@ impl Loader<'_> {
             out.push(Value::Map(m));
         }
         out
+    }
+
+    /// Refuses an inline policy longer than IAM accepts for one role (pointing at the
+    /// `task_policy` that makes it so long, else the endpoint).
+    fn check_policy_size(&mut self, addr: &Address, policy: &Value, span: &Span) {
+        let size = known_policy_size(policy);
+        if let Some(problem) = rules::iam::policy_size_problem(
+            "role's inline policy",
+            size,
+            rules::iam::INLINE_POLICIES_MAX,
+        ) {
+            self.err(
+                ErrorCode::InvalidValue,
+                span,
+                format!("the policy of {addr} is too long: {problem}"),
+                "policy too long",
+            )
+            .help = Some(format!(
+                "merge statements, use wildcards in resources, or attach a managed policy to a role of your own and name it in `task_role` ({})",
+                rules::iam::QUOTAS_SOURCE
+            ));
+        }
     }
 
     /// `(bucket, key)` of each artifact object the model artifact refers to; for a literal
@@ -456,10 +488,12 @@ impl Loader<'_> {
                 Value::Null
             } else {
                 let addr = Address::resource(n.prefix, "endpoint", n.block, "task_role");
+                let policy = iam_role::document(st);
+                self.check_policy_size(&addr, &policy, n.policy_span);
                 let attrs = iam_role::Desired {
                     name: Value::String(iam_role::role_name(n.base, "-task")),
                     assume_role_policy: iam_role::ecs_tasks_trust(),
-                    policy: iam_role::document(st),
+                    policy,
                 }
                 .into_attrs();
                 let mut d = deps.common.clone();
