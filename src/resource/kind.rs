@@ -11,8 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::schema::{
-    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, log_group, s3_bucket,
-    s3_object, scaling_target,
+    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, lb_listener, listener_rule,
+    load_balancer, log_group, s3_bucket, s3_object, scaling_target, target_group,
 };
 
 /// Every provider resource kind; its attributes are declared in [`super::schema`].
@@ -36,6 +36,14 @@ pub enum ResourceKind {
     ScalingTarget,
     /// `endpoint.X.alarm.<name>`: see [`schema::cloudwatch_alarm`].
     CloudwatchAlarm,
+    /// `gateway.X.load_balancer`: see [`super::schema::load_balancer`].
+    LoadBalancer,
+    /// `gateway.X.listener.<port>`: see [`super::schema::lb_listener`].
+    LbListener,
+    /// `endpoint.X.target_group`: see [`super::schema::target_group`].
+    TargetGroup,
+    /// `endpoint.X.listener_rule`: see [`super::schema::listener_rule`].
+    ListenerRule,
 }
 
 /// Whether a replacement destroys first or creates first.
@@ -66,7 +74,7 @@ pub struct KindSchema {
 
 impl ResourceKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ResourceKind; 8] = [
+    pub const ALL: [ResourceKind; 12] = [
         ResourceKind::S3Bucket,
         ResourceKind::S3Object,
         ResourceKind::EcsCluster,
@@ -75,6 +83,10 @@ impl ResourceKind {
         ResourceKind::EcsService,
         ResourceKind::ScalingTarget,
         ResourceKind::CloudwatchAlarm,
+        ResourceKind::LoadBalancer,
+        ResourceKind::LbListener,
+        ResourceKind::TargetGroup,
+        ResourceKind::ListenerRule,
     ];
 
     /// The kind's static facts: attribute rules, replacement order, revisions, physical name.
@@ -88,6 +100,10 @@ impl ResourceKind {
             ResourceKind::EcsService => &ecs_service::SCHEMA,
             ResourceKind::ScalingTarget => &scaling_target::SCHEMA,
             ResourceKind::CloudwatchAlarm => &cloudwatch_alarm::SCHEMA,
+            ResourceKind::LoadBalancer => &load_balancer::SCHEMA,
+            ResourceKind::LbListener => &lb_listener::SCHEMA,
+            ResourceKind::TargetGroup => &target_group::SCHEMA,
+            ResourceKind::ListenerRule => &listener_rule::SCHEMA,
         }
     }
 
@@ -102,6 +118,10 @@ impl ResourceKind {
             ResourceKind::EcsService => "ecs_service",
             ResourceKind::ScalingTarget => "scaling_target",
             ResourceKind::CloudwatchAlarm => "cloudwatch_alarm",
+            ResourceKind::LoadBalancer => "load_balancer",
+            ResourceKind::LbListener => "lb_listener",
+            ResourceKind::TargetGroup => "target_group",
+            ResourceKind::ListenerRule => "listener_rule",
         }
     }
 
@@ -119,6 +139,11 @@ impl ResourceKind {
             ResourceKind::ScalingTarget => None,
             // Checked where alarms are lowered (CloudWatch's 255).
             ResourceKind::CloudwatchAlarm => None,
+            ResourceKind::LoadBalancer | ResourceKind::TargetGroup => {
+                Some(load_balancer::MAX_NAME_LEN)
+            }
+            // pedestal's own names, never sent.
+            ResourceKind::LbListener | ResourceKind::ListenerRule => None,
         }
     }
 

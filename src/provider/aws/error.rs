@@ -36,6 +36,10 @@ const NOT_FOUND: &[&str] = &[
     "ClusterNotFoundException",
     "ServiceNotFoundException",
     "ObjectNotFoundException",
+    "LoadBalancerNotFound",
+    "TargetGroupNotFound",
+    "ListenerNotFound",
+    "RuleNotFound",
 ];
 const THROTTLED: &[&str] = &[
     "Throttling",
@@ -51,6 +55,9 @@ const EXISTS: &[&str] = &[
     "BucketAlreadyExists",
     "BucketAlreadyOwnedByYou",
     "ResourceAlreadyExistsException",
+    "DuplicateLoadBalancerName",
+    "DuplicateTargetGroupName",
+    "DuplicateListener",
 ];
 const CONFLICT: &[&str] = &[
     "PreconditionFailed",
@@ -61,6 +68,8 @@ const CONFLICT: &[&str] = &[
     "ResourceInUseException",
     "ClusterContainsServicesException",
     "ClusterContainsTasksException",
+    "PriorityInUse",
+    "ResourceInUse",
 ];
 const INVALID: &[&str] = &[
     "InvalidParameterException",
@@ -71,6 +80,8 @@ const INVALID: &[&str] = &[
     "InvalidBucketName",
     "MalformedXML",
     "InvalidParameterValueException",
+    "ValidationError",
+    "InvalidConfigurationRequest",
 ];
 const ACCESS_DENIED: &[&str] = &[
     "AccessDenied",

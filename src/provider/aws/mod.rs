@@ -1,12 +1,13 @@
 //! The AWS implementation of [`Provider`]: shared client configuration (region, endpoint,
 //! path-style S3, retries with exponential backoff), API call counting, dispatch by
 //! [`ResourceKind`] to one file per service, and batched refresh reads (DescribeClusters by 100,
-//! DescribeServices by 10 per cluster, DescribeAlarms by 100).
+//! DescribeServices by 10 per cluster, DescribeAlarms by 100, ELB Describe* by 20).
 
 pub mod autoscaling;
 pub mod call_log;
 pub mod cloudwatch;
 pub mod ecs;
+pub mod elbv2;
 pub mod error;
 pub mod logs;
 pub mod s3;
@@ -103,6 +104,8 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// CloudWatch (alarms).
     pub cw: aws_sdk_cloudwatch::Client,
+    /// Elastic Load Balancing v2 (gateways and routes).
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 /// The AWS provider.
@@ -232,6 +235,12 @@ impl AwsProvider {
                 .interceptor(call_log::CallLog)
                 .build(),
         );
+        let elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::config::Builder::from(conf)
+                .interceptor(calls.clone())
+                .interceptor(call_log::CallLog)
+                .build(),
+        );
         let region = conf
             .region()
             .map(|r| r.to_string())
@@ -243,6 +252,7 @@ impl AwsProvider {
                 aas,
                 logs,
                 cw,
+                elb,
             },
             opts,
             region,
@@ -275,6 +285,10 @@ impl AwsProvider {
             ResourceKind::EcsService => ecs::create_service(self, r).await,
             ResourceKind::ScalingTarget => autoscaling::put(self, r).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::create_alarm(self, r).await,
+            ResourceKind::LoadBalancer => elbv2::create_load_balancer(self, r).await,
+            ResourceKind::LbListener => elbv2::create_listener(self, r).await,
+            ResourceKind::TargetGroup => elbv2::create_target_group(self, r).await,
+            ResourceKind::ListenerRule => elbv2::create_rule(self, r).await,
         }
     }
 
@@ -295,6 +309,12 @@ impl AwsProvider {
             ResourceKind::CloudwatchAlarm => {
                 cloudwatch::update_alarm(self, id, before, after).await
             }
+            ResourceKind::LoadBalancer => {
+                elbv2::update_load_balancer(self, id, before, after).await
+            }
+            ResourceKind::LbListener => elbv2::update_listener(self, id, before, after).await,
+            ResourceKind::TargetGroup => elbv2::update_target_group(self, id, before, after).await,
+            ResourceKind::ListenerRule => elbv2::update_rule(self, id, before, after).await,
         }
     }
 
@@ -315,6 +335,10 @@ impl AwsProvider {
             ResourceKind::EcsService => ecs::delete_service(self, id, attrs).await,
             ResourceKind::ScalingTarget => autoscaling::delete(self, attrs).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::delete_alarm(self, id, attrs).await,
+            ResourceKind::LoadBalancer => elbv2::delete_load_balancer(self, id).await,
+            ResourceKind::LbListener => elbv2::delete_listener(self, id).await,
+            ResourceKind::TargetGroup => elbv2::delete_target_group(self, id).await,
+            ResourceKind::ListenerRule => elbv2::delete_rule(self, id).await,
         }
     }
 
@@ -339,6 +363,12 @@ impl AwsProvider {
                 .flatten()),
             ResourceKind::ScalingTarget => autoscaling::read(self, attrs).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::read_alarm(self, id, attrs).await,
+            ResourceKind::LoadBalancer
+            | ResourceKind::LbListener
+            | ResourceKind::TargetGroup
+            | ResourceKind::ListenerRule => {
+                Ok(self.read_elb(kind, &[(id, attrs)]).await?.pop().flatten())
+            }
         }
     }
 
@@ -426,6 +456,31 @@ impl AwsProvider {
                 Err(e) => chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone()))),
             }
         }
+        // Load balancers, listeners, target groups and rules: Describe* by up to 20 ARNs.
+        for kind in ResourceKind::ALL.into_iter().filter(|k| elbv2::serves(*k)) {
+            let idxs: Vec<usize> = (0..requests.len())
+                .filter(|&i| requests[i].kind == kind)
+                .collect();
+            for chunk in idxs.chunks(elbv2::BATCH) {
+                if fatal.is_some() {
+                    break;
+                }
+                let items: Vec<(&str, &Attrs)> = chunk
+                    .iter()
+                    .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
+                    .collect();
+                match self.read_elb(kind, &items).await {
+                    Ok(res) => chunk
+                        .iter()
+                        .zip(res)
+                        .for_each(|(&i, r)| out[i] = Some(Ok(r))),
+                    Err(e) => {
+                        note(&mut fatal, &e);
+                        chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone())));
+                    }
+                }
+            }
+        }
         for (i, r) in requests.iter().enumerate() {
             if out[i].is_none() && fatal.is_none() {
                 let res = self.read(r.kind, &r.id, &r.attrs).await;
@@ -456,6 +511,25 @@ impl AwsProvider {
             ResourceKind::EcsService => ecs::find_service(self, r).await,
             ResourceKind::ScalingTarget => autoscaling::find(self, r).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::find_alarm(self, r).await,
+            ResourceKind::LoadBalancer => elbv2::find_load_balancer(self, r).await,
+            ResourceKind::LbListener => elbv2::find_listener(self, r).await,
+            ResourceKind::TargetGroup => elbv2::find_target_group(self, r).await,
+            ResourceKind::ListenerRule => elbv2::find_rule(self, r).await,
+        }
+    }
+
+    /// Reads load balancer resources of one kind, batched.
+    async fn read_elb(
+        &self,
+        kind: ResourceKind,
+        items: &[(&str, &Attrs)],
+    ) -> Result<Vec<Option<Attrs>>, ProviderError> {
+        match kind {
+            ResourceKind::LoadBalancer => elbv2::read_load_balancers(self, items).await,
+            ResourceKind::LbListener => elbv2::read_listeners(self, items).await,
+            ResourceKind::TargetGroup => elbv2::read_target_groups(self, items).await,
+            ResourceKind::ListenerRule => elbv2::read_rules(self, items).await,
+            _ => Ok(items.iter().map(|_| None).collect()),
         }
     }
 }
@@ -679,6 +753,7 @@ mod tests {
             aas: client!(aws_sdk_applicationautoscaling, no_rules),
             logs: client!(aws_sdk_cloudwatchlogs, no_rules),
             cw: client!(aws_sdk_cloudwatch, no_rules),
+            elb: client!(aws_sdk_elasticloadbalancingv2, no_rules),
         };
         let p = AwsProvider::from_clients(clients, "us-east-1", AwsOptions::default());
         let mut requests = Vec::new();

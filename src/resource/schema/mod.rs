@@ -2,7 +2,8 @@
 //! how the planner treats a change to each, and their defaults.
 //!
 //! One module per kind ([`s3_bucket`], [`s3_object`], [`ecs_cluster`], [`log_group`],
-//! [`ecs_task_definition`], [`ecs_service`], [`scaling_target`], [`cloudwatch_alarm`]). Each declares its
+//! [`ecs_task_definition`], [`ecs_service`], [`scaling_target`], [`cloudwatch_alarm`],
+//! [`load_balancer`], [`lb_listener`], [`target_group`], [`listener_rule`]). Each declares its
 //! top-level attributes as an `Attr` enum (and every nested map, such as a task definition's
 //! `container` or a service's `deployment`, as an enum of its own) with `attr_names!`: the
 //! enum, its `ALL` list, `as_str` and `parse` come from one list, so they never disagree.
@@ -32,10 +33,14 @@ pub mod cloudwatch_alarm;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
+pub mod lb_listener;
+pub mod listener_rule;
+pub mod load_balancer;
 pub mod log_group;
 pub mod s3_bucket;
 pub mod s3_object;
 pub mod scaling_target;
+pub mod target_group;
 
 /// How the planner treats a change to one top-level attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -187,6 +187,7 @@ pub fn scripted_provider(ecs: &[&Rule], cw: &[&Rule], poll: Duration) -> AwsProv
             aas: scripted!(aws_sdk_applicationautoscaling, none, false),
             logs: scripted!(aws_sdk_cloudwatchlogs, none, false),
             cw: scripted!(aws_sdk_cloudwatch, cw.iter().copied(), false),
+            elb: scripted!(aws_sdk_elasticloadbalancingv2, none, false),
         },
         "us-east-1",
         AwsOptions {

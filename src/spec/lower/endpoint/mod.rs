@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 mod alarms;
 mod resources;
+mod route;
+
+pub(in crate::spec) use route::RouteInfo;
 
 use super::common::Meta;
 use crate::addr::Address;
@@ -30,6 +33,9 @@ const DEPLOY_CIRCUIT_BREAKER: &str = svc::Deployment::CircuitBreaker.as_str();
 const DEPLOY_MAX_PERCENT: &str = svc::Deployment::MaxPercent.as_str();
 const DEPLOY_MIN_HEALTHY_PERCENT: &str = svc::Deployment::MinHealthyPercent.as_str();
 const DEPLOY_WAIT: &str = svc::Deployment::Wait.as_str();
+const DEPLOY_STRATEGY: &str = svc::Deployment::Strategy.as_str();
+const DEPLOY_CANARY_PERCENT: &str = svc::Deployment::CanaryPercent.as_str();
+const DEPLOY_STEP_PERCENT: &str = svc::Deployment::StepPercent.as_str();
 const DESIRED_COUNT: &str = svc::Attr::DesiredCount.as_str();
 const ENVIRONMENT: &str = td::Container::Environment.as_str();
 const EXECUTION_ROLE: &str = td::Attr::ExecutionRole.as_str();
@@ -77,6 +83,7 @@ const ENDPOINT_KEYS: &[&str] = &[
     "autoscaling",
     ALARMS,
     "logs",
+    "route",
     schema::TAGS,
     "depends_on",
     "lifecycle",
@@ -130,10 +137,12 @@ struct Sizing {
     fargate: bool,
 }
 
-/// The `health_check` container setting and the service's grace period.
+/// The `health_check` container setting, the service's grace period and what a routed
+/// endpoint's target group probes.
 struct Health {
     check: Value,
     grace: Value,
+    lb: route::LbHealth,
 }
 
 /// Everything an endpoint's resources are built from.
@@ -150,6 +159,10 @@ struct Endpoint {
     /// `(min, max, target_cpu)`.
     scaling: Option<(i64, i64, i64)>,
     alarms: Option<alarms::Alarms>,
+    /// The route and its written priority.
+    route: Option<(route::Route, Option<(i64, Span)>)>,
+    /// The role ECS shifts traffic with (blue/green, canary and linear releases).
+    role: Option<Value>,
 }
 
 impl Loader<'_> {
@@ -190,9 +203,17 @@ impl Loader<'_> {
         let health = self.endpoint_health_check(&f, container.port, &mut deps);
         let retention = self.endpoint_logs(&f, &mut deps.lg);
         let network = self.endpoint_network(&f, &mut deps.svc);
-        let deployment = self.endpoint_deployment(&f, &mut deps.svc);
+        let (deployment, strategy, role) = self.endpoint_deployment(&f, &mut deps.svc);
         let scaling = self.endpoint_autoscaling(&f, &mut deps.svc);
         let alarms = self.endpoint_alarms(&f, (b.scope, &b.name), &mut deps.alarm);
+        let route = self.endpoint_route(&f, (b.scope, &b.name), &mut deps.svc);
+        let routed = route.is_some() || (f.has("route") && self.has_errors());
+        self.check_strategy_needs(&b.addr, strategy.as_ref(), routed, role.as_ref());
+        let role = role.filter(|_| {
+            strategy
+                .as_ref()
+                .is_some_and(|(s, _)| s != svc::STRATEGY_ROLLING)
+        });
 
         let (Some(cluster), Some(image)) = (cluster, container.image.clone()) else {
             return;
@@ -210,6 +231,8 @@ impl Loader<'_> {
             deployment,
             scaling,
             alarms,
+            route,
+            role,
         };
         self.endpoint_resources(
             id,
@@ -551,6 +574,12 @@ impl Loader<'_> {
         let mut health = Health {
             check: Value::Null,
             grace: Value::Null,
+            lb: route::LbHealth {
+                path: td::DEFAULT_HEALTH_PATH.to_string(),
+                interval: td::DEFAULT_HEALTH_INTERVAL,
+                timeout: td::DEFAULT_HEALTH_TIMEOUT,
+                retries: td::DEFAULT_HEALTH_RETRIES,
+            },
         };
         if !f.has(HEALTH_CHECK) {
             return health;
@@ -630,6 +659,12 @@ impl Loader<'_> {
             .collect();
         health.grace = g.map_or(Value::Null, Value::Int);
         health.check = Value::Map(hm);
+        health.lb = route::LbHealth {
+            path,
+            interval,
+            timeout,
+            retries,
+        };
         health
     }
 
@@ -708,16 +743,22 @@ impl Loader<'_> {
         ])))
     }
 
-    /// `deployment = { min_healthy_percent, max_percent, circuit_breaker, wait, timeout }`,
-    /// defaults filled in.
+    /// `deployment = { min_healthy_percent, max_percent, circuit_breaker, wait, timeout,
+    /// strategy, canary_percent, step_percent, interval, bake, role }`, defaults filled in;
+    /// also the strategy as written and the role.
+    #[allow(clippy::type_complexity)]
     fn endpoint_deployment(
         &mut self,
         f: &Fields<'_>,
         svc_deps: &mut Deps,
-    ) -> BTreeMap<String, Value> {
+    ) -> (
+        BTreeMap<String, Value>,
+        Option<(String, Span)>,
+        Option<Value>,
+    ) {
         let mut deployment = svc::default_deployment();
         if !f.has(DEPLOYMENT) {
-            return deployment;
+            return (deployment, None, None);
         }
         let keys = [
             DEPLOY_MIN_HEALTHY_PERCENT,
@@ -725,9 +766,15 @@ impl Loader<'_> {
             DEPLOY_CIRCUIT_BREAKER,
             DEPLOY_WAIT,
             "timeout",
+            DEPLOY_STRATEGY,
+            DEPLOY_CANARY_PERCENT,
+            DEPLOY_STEP_PERCENT,
+            "interval",
+            "bake",
+            "role",
         ];
         let Some(d) = self.sub(f, DEPLOYMENT, &keys, svc_deps) else {
-            return deployment;
+            return (deployment, None, None);
         };
         // These spec keys are spelt like the attributes they set.
         for k in [
@@ -749,31 +796,132 @@ impl Loader<'_> {
                 deployment.insert(k.into(), Value::Bool(x));
             }
         }
-        if let Some((v, span)) = self.value(&d, "timeout", svc_deps) {
-            let secs = match &v {
-                Value::Int(n) if *n > 0 => Some(*n),
-                Value::String(s) => humantime::parse_duration(s)
-                    .ok()
-                    .map(|d| d.as_secs() as i64)
-                    .filter(|n| *n > 0),
-                _ => None,
-            };
-            match secs {
-                Some(s) => {
-                    deployment.insert(svc::Deployment::TimeoutSeconds.into(), Value::Int(s));
-                }
-                None => {
-                    self.err(
-                        ErrorCode::InvalidValue,
-                        &span,
-                        format!("`timeout` in {} must be a duration", d.what),
-                        "not a duration",
-                    )
-                    .help = Some("for example \"15m\", \"90s\" or 600 (seconds)".into());
-                }
+        if let Some(s) = self.deployment_duration(&d, "timeout", svc_deps) {
+            deployment.insert(svc::Deployment::TimeoutSeconds.into(), Value::Int(s));
+        }
+        let strategy = self.v_plain_str(&d, DEPLOY_STRATEGY, svc_deps);
+        if let Some((s, span)) = &strategy
+            && !svc::STRATEGIES.contains(&s.as_str())
+        {
+            let help = crate::spec::diag::did_you_mean(s, svc::STRATEGIES)
+                .unwrap_or_else(|| format!("strategies: {}", svc::STRATEGIES.join(", ")));
+            self.err(
+                ErrorCode::InvalidValue,
+                span,
+                format!("unknown release strategy {s:?} in {}", d.what),
+                "not a strategy",
+            )
+            .help = Some(help);
+            return (deployment, None, None);
+        }
+        let name = strategy
+            .as_ref()
+            .map_or(svc::STRATEGY_ROLLING, |x| x.0.as_str());
+        let percent = |this: &mut Self,
+                       key: &str,
+                       range: std::ops::RangeInclusive<i64>,
+                       svc_deps: &mut Deps| {
+            let (n, span) = this.v_int(&d, key, svc_deps)?;
+            if !range.contains(&n) {
+                this.err(
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!(
+                        "`{key}` in {} must be a percentage between {} and {}",
+                        d.what,
+                        range.start(),
+                        range.end()
+                    ),
+                    "out of range",
+                );
+                return None;
+            }
+            Some((n, span))
+        };
+        let canary = percent(self, DEPLOY_CANARY_PERCENT, 1..=99, svc_deps);
+        let step = percent(self, DEPLOY_STEP_PERCENT, 1..=100, svc_deps);
+        let interval = self.deployment_duration(&d, "interval", svc_deps);
+        let bake = self.deployment_duration(&d, "bake", svc_deps);
+        let role = self.v_str(&d, "role", svc_deps).map(|x| x.0);
+        // Keys that the chosen strategy does not use are mistakes worth saying.
+        for (key, used) in [
+            (DEPLOY_CANARY_PERCENT, name == svc::STRATEGY_CANARY),
+            (DEPLOY_STEP_PERCENT, name == svc::STRATEGY_LINEAR),
+            (
+                "interval",
+                name == svc::STRATEGY_CANARY || name == svc::STRATEGY_LINEAR,
+            ),
+            ("bake", name != svc::STRATEGY_ROLLING),
+            ("role", name != svc::STRATEGY_ROLLING),
+        ] {
+            if !used && let Some(src) = d.src(key) {
+                let span = src.span().clone();
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("`{key}` in {} does not apply to {name} releases", d.what),
+                    "not used by this strategy",
+                )
+                .help = Some(
+                    "canary_percent goes with strategy = \"canary\", step_percent with \"linear\", interval with both, bake and role with every strategy but \"rolling\"".into(),
+                );
             }
         }
-        deployment
+        let minutes = |secs: i64| (secs + 59) / 60;
+        if name != svc::STRATEGY_ROLLING {
+            deployment.insert(svc::Deployment::Strategy.into(), Value::str(name));
+            deployment.insert(
+                svc::Deployment::BakeMinutes.into(),
+                Value::Int(bake.map_or(svc::DEFAULT_BAKE_MINUTES, minutes)),
+            );
+        }
+        if name == svc::STRATEGY_CANARY || name == svc::STRATEGY_LINEAR {
+            deployment.insert(
+                svc::Deployment::IntervalMinutes.into(),
+                Value::Int(interval.map_or(svc::DEFAULT_INTERVAL_MINUTES, minutes)),
+            );
+        }
+        if name == svc::STRATEGY_CANARY {
+            deployment.insert(
+                svc::Deployment::CanaryPercent.into(),
+                Value::Int(canary.map_or(svc::DEFAULT_CANARY_PERCENT, |x| x.0)),
+            );
+        }
+        if name == svc::STRATEGY_LINEAR {
+            deployment.insert(
+                svc::Deployment::StepPercent.into(),
+                Value::Int(step.map_or(svc::DEFAULT_STEP_PERCENT, |x| x.0)),
+            );
+        }
+        (deployment, strategy, role)
+    }
+
+    /// A duration key of `deployment` (`"15m"`, `"90s"` or seconds), in seconds.
+    fn deployment_duration(
+        &mut self,
+        d: &Fields<'_>,
+        key: &str,
+        svc_deps: &mut Deps,
+    ) -> Option<i64> {
+        let (v, span) = self.value(d, key, svc_deps)?;
+        let secs = match &v {
+            Value::Int(n) if *n > 0 => Some(*n),
+            Value::String(s) => humantime::parse_duration(s)
+                .ok()
+                .map(|d| d.as_secs() as i64)
+                .filter(|n| *n > 0),
+            _ => None,
+        };
+        if secs.is_none() {
+            self.err(
+                ErrorCode::InvalidValue,
+                &span,
+                format!("`{key}` in {} must be a duration", d.what),
+                "not a duration",
+            )
+            .help = Some("for example \"15m\", \"90s\" or 600 (seconds)".into());
+        }
+        secs
     }
 
     /// `autoscaling = { min, max, target_cpu }` (target 60% by default); `None` when absent or
