@@ -8,7 +8,7 @@ use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 attr_names! {
     /// Top-level attributes of a `listener_rule`.
     pub enum Attr {
-        /// pedestal's name for the rule, `<listener>:<endpoint>` (ELB rules have no name; it is
+        /// pedestal's name for the rule, `<load balancer>:<port>/<endpoint>` (ELB rules have no name; it is
         /// not sent).
         Name = "name",
         /// The listener ARN.

@@ -330,8 +330,10 @@ impl Loader<'_> {
             ResourceKind::ListenerRule,
             lr::Desired {
                 name: Value::String(format!(
-                    "{}:{}:{}",
-                    route.gateway.name, route.listener.port, rule_addr
+                    "{}:{}/{}",
+                    route.gateway.name,
+                    route.listener.port,
+                    rule_addr.block()
                 )),
                 listener_arn: Self::reference(&route.listener.address, li::Attr::Arn.as_str()),
                 // Given after every endpoint is lowered.
