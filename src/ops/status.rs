@@ -237,7 +237,6 @@ pub async fn status(
         e.targets = Some(total);
     }
 
-
     let mut clusters = Vec::new();
     let mut buckets = Vec::new();
     if want.is_none() {

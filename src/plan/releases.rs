@@ -101,7 +101,11 @@ fn strategy(changes: &[ResourceChange], endpoint: &str) -> Option<String> {
     let c = changes
         .iter()
         .find(|c| c.kind == ResourceKind::EcsService && c.address.block() == endpoint)?;
-    let d = c.after.as_ref()?.get(svc::Attr::Deployment.as_str())?.as_map()?;
+    let d = c
+        .after
+        .as_ref()?
+        .get(svc::Attr::Deployment.as_str())?
+        .as_map()?;
     d.get(svc::Deployment::Strategy.as_str())?;
     Some(svc::describe_strategy(d))
 }

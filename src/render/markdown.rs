@@ -141,7 +141,7 @@ fn releases(plan: &Plan, head: &mut String) {
             extra.push(note.clone());
         }
         if let Some(s) = &r.strategy {
-            extra.push(s.clone());
+            extra.push(format!("rollout {s}"));
         }
         let _ = write!(head, "- **{}**", headline(r));
         if !extra.is_empty() {
