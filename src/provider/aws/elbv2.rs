@@ -185,6 +185,7 @@ fn lb_computed(attrs: &mut Attrs, l: &LoadBalancer) {
     }
 }
 
+/// Creates an Application Load Balancer with its tags and idle timeout.
 pub async fn create_load_balancer(
     p: &AwsProvider,
     r: &ApplyResource,
@@ -231,6 +232,7 @@ pub async fn create_load_balancer(
     Ok(applied)
 }
 
+/// Sets a load balancer's subnets, security groups, idle timeout and tags where they changed.
 pub async fn update_load_balancer(
     p: &AwsProvider,
     id: &str,
@@ -282,6 +284,7 @@ pub async fn update_load_balancer(
     })
 }
 
+/// Deletes a load balancer (already gone counts as deleted).
 pub async fn delete_load_balancer(p: &AwsProvider, id: &str) -> Result<(), ProviderError> {
     deleted(
         &format!("DeleteLoadBalancer {id}"),
@@ -294,6 +297,7 @@ pub async fn delete_load_balancer(p: &AwsProvider, id: &str) -> Result<(), Provi
     )
 }
 
+/// The load balancer the desired name names, with its tags.
 pub async fn find_load_balancer(
     p: &AwsProvider,
     r: &ApplyResource,
@@ -471,6 +475,7 @@ fn certificates(attrs: &Attrs) -> Option<Vec<Certificate>> {
         .map(|c| vec![Certificate::builder().certificate_arn(c).build()])
 }
 
+/// Creates a listener with its default action and tags.
 pub async fn create_listener(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let lb_arn = attr::req_str(&r.attrs, LI::LoadBalancerArn)?;
     let port = attr::int(&r.attrs, LI::Port)
@@ -500,6 +505,7 @@ pub async fn create_listener(p: &AwsProvider, r: &ApplyResource) -> Result<Appli
     Ok(Applied { id: arn, attrs })
 }
 
+/// Changes a listener's protocol, certificate, default action and tags where they changed.
 pub async fn update_listener(
     p: &AwsProvider,
     id: &str,
@@ -533,6 +539,7 @@ pub async fn update_listener(
     })
 }
 
+/// Deletes a listener (already gone counts as deleted).
 pub async fn delete_listener(p: &AwsProvider, id: &str) -> Result<(), ProviderError> {
     deleted(
         &format!("DeleteListener {id}"),
@@ -545,6 +552,7 @@ pub async fn delete_listener(p: &AwsProvider, id: &str) -> Result<(), ProviderEr
     )
 }
 
+/// The listener on the desired port of the desired load balancer, with its tags.
 pub async fn find_listener(
     p: &AwsProvider,
     r: &ApplyResource,
@@ -705,6 +713,7 @@ fn health(attrs: &Attrs) -> Attrs {
         .unwrap_or_default()
 }
 
+/// Creates a target group with its health check, tags and deregistration delay.
 pub async fn create_target_group(
     p: &AwsProvider,
     r: &ApplyResource,
@@ -778,6 +787,7 @@ async fn set_deregistration_delay(
         .map_err(|e| map(&format!("ModifyTargetGroupAttributes {arn}"), e))
 }
 
+/// Changes a target group's health check, deregistration delay and tags where they changed.
 pub async fn update_target_group(
     p: &AwsProvider,
     id: &str,
@@ -865,6 +875,7 @@ async fn describe_target_groups(
     }
 }
 
+/// The target group the desired name names, with its tags.
 pub async fn find_target_group(
     p: &AwsProvider,
     r: &ApplyResource,
@@ -1076,6 +1087,7 @@ fn rule_actions(attrs: &Attrs) -> Result<Vec<Action>, ProviderError> {
     Ok(vec![action])
 }
 
+/// Creates a listener rule with its conditions, forward action and tags.
 pub async fn create_rule(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, ProviderError> {
     let listener = attr::req_str(&r.attrs, RU::ListenerArn)?;
     let priority = attr::int(&r.attrs, RU::Priority).ok_or_else(|| {
@@ -1104,6 +1116,7 @@ pub async fn create_rule(p: &AwsProvider, r: &ApplyResource) -> Result<Applied, 
     Ok(Applied { id: arn, attrs })
 }
 
+/// Changes a rule's priority, conditions, actions and tags where they changed.
 pub async fn update_rule(
     p: &AwsProvider,
     id: &str,
@@ -1155,6 +1168,7 @@ pub async fn update_rule(
     })
 }
 
+/// Deletes a listener rule (already gone counts as deleted).
 pub async fn delete_rule(p: &AwsProvider, id: &str) -> Result<(), ProviderError> {
     deleted(
         &format!("DeleteRule {id}"),
