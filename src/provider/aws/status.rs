@@ -318,8 +318,11 @@ pub async fn alarms(p: &AwsProvider, names: &[String]) -> Result<Vec<AlarmStatus
 /// unused).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TargetCounts {
+    /// Targets passing the load balancer's health check.
     pub healthy: i32,
+    /// Targets failing it.
     pub unhealthy: i32,
+    /// Targets registering, draining or unused.
     pub other: i32,
 }
 
