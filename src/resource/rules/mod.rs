@@ -234,7 +234,10 @@ pub fn name_rule(kind: ResourceKind) -> Option<&'static NameRule> {
         ResourceKind::EcsTaskDefinition => Some(&ecs::FAMILY),
         ResourceKind::LogGroup => Some(&logs::LOG_GROUP_NAME),
         ResourceKind::CloudwatchAlarm => Some(&cloudwatch::ALARM_NAME),
-        ResourceKind::ScalingTarget => None,
+        ResourceKind::LoadBalancer => Some(&elbv2::LOAD_BALANCER_NAME),
+        ResourceKind::TargetGroup => Some(&elbv2::TARGET_GROUP_NAME),
+        // pedestal's own names, never sent.
+        ResourceKind::ScalingTarget | ResourceKind::LbListener | ResourceKind::ListenerRule => None,
     }
 }
 
@@ -248,6 +251,10 @@ pub fn tag_rules(kind: ResourceKind) -> Option<&'static TagRules> {
         }
         ResourceKind::LogGroup => Some(&logs::TAGS),
         ResourceKind::CloudwatchAlarm => Some(&cloudwatch::TAGS),
+        ResourceKind::LoadBalancer
+        | ResourceKind::LbListener
+        | ResourceKind::TargetGroup
+        | ResourceKind::ListenerRule => Some(&elbv2::TAGS),
         ResourceKind::ScalingTarget => None,
     }
 }

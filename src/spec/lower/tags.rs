@@ -28,7 +28,10 @@ fn tagged_kinds(kind: BlockKind) -> &'static [ResourceKind] {
             ResourceKind::EcsTaskDefinition,
             ResourceKind::EcsService,
             ResourceKind::CloudwatchAlarm,
+            ResourceKind::TargetGroup,
+            ResourceKind::ListenerRule,
         ],
+        BlockKind::Gateway => &[ResourceKind::LoadBalancer, ResourceKind::LbListener],
         BlockKind::Module => &[],
     }
 }
