@@ -376,121 +376,64 @@ impl AwsProvider {
         &self,
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Attrs>, ProviderError>> {
-        let mut out: Vec<Option<Result<Option<Attrs>, ProviderError>>> =
-            requests.iter().map(|_| None).collect();
-        // An endpoint that cannot be reached, or credentials that are missing, fail every read
-        // alike: after the first such error the rest are not tried.
-        let mut fatal: Option<ProviderError> = None;
-        fn note(fatal: &mut Option<ProviderError>, e: &ProviderError) {
-            if fatal.is_none() && e.is_fatal() {
-                *fatal = Some(e.clone());
-            }
-        }
+        let mut b = Batches {
+            out: requests.iter().map(|_| None).collect(),
+            fatal: None,
+        };
+        let of_kind = |kind: ResourceKind| -> Vec<usize> {
+            (0..requests.len())
+                .filter(|&i| requests[i].kind == kind)
+                .collect()
+        };
         // Clusters: DescribeClusters takes up to 100 names.
-        let clusters: Vec<usize> = (0..requests.len())
-            .filter(|&i| requests[i].kind == ResourceKind::EcsCluster)
-            .collect();
-        for chunk in clusters.chunks(100) {
-            if fatal.is_some() {
+        for chunk in of_kind(ResourceKind::EcsCluster).chunks(100) {
+            if b.fatal.is_some() {
                 break;
             }
-            let items: Vec<(&str, &Attrs)> = chunk
-                .iter()
-                .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
-                .collect();
-            match ecs::read_clusters(self, &items).await {
-                Ok(res) => chunk
-                    .iter()
-                    .zip(res)
-                    .for_each(|(&i, r)| out[i] = Some(Ok(r))),
-                Err(e) => {
-                    note(&mut fatal, &e);
-                    chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone())));
-                }
-            }
+            let res = ecs::read_clusters(self, &batch_items(requests, chunk)).await;
+            b.file(chunk, res);
         }
         // Services: DescribeServices takes up to 10 per cluster.
         let mut by_cluster: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
-        for (i, r) in requests.iter().enumerate() {
-            if r.kind == ResourceKind::EcsService {
-                let cluster =
-                    super::attr::str(&r.attrs, ecs_service::Attr::Cluster).unwrap_or("default");
-                by_cluster.entry(cluster.to_string()).or_default().push(i);
-            }
+        for i in of_kind(ResourceKind::EcsService) {
+            let cluster = super::attr::str(&requests[i].attrs, ecs_service::Attr::Cluster)
+                .unwrap_or("default");
+            by_cluster.entry(cluster.to_string()).or_default().push(i);
         }
-        for idxs in by_cluster.values() {
-            for chunk in idxs.chunks(10) {
-                if fatal.is_some() {
-                    break;
-                }
-                let items: Vec<(&str, &Attrs)> = chunk
-                    .iter()
-                    .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
-                    .collect();
-                match ecs::read_services(self, &items).await {
-                    Ok(res) => chunk
-                        .iter()
-                        .zip(res)
-                        .for_each(|(&i, r)| out[i] = Some(Ok(r))),
-                    Err(e) => {
-                        note(&mut fatal, &e);
-                        chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone())));
-                    }
-                }
+        for chunk in by_cluster.values().flat_map(|idxs| idxs.chunks(10)) {
+            if b.fatal.is_some() {
+                break;
             }
+            let res = ecs::read_services(self, &batch_items(requests, chunk)).await;
+            b.file(chunk, res);
         }
         // Alarms: DescribeAlarms takes up to 100 names.
-        let alarms: Vec<usize> = (0..requests.len())
-            .filter(|&i| requests[i].kind == ResourceKind::CloudwatchAlarm)
-            .collect();
-        for chunk in alarms.chunks(cloudwatch_alarm::BATCH) {
-            let items: Vec<(&str, &Attrs)> = chunk
-                .iter()
-                .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
-                .collect();
-            match cloudwatch::read_alarms(self, &items).await {
-                Ok(res) => chunk
-                    .iter()
-                    .zip(res)
-                    .for_each(|(&i, r)| out[i] = Some(Ok(r))),
-                Err(e) => chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone()))),
-            }
+        for chunk in of_kind(ResourceKind::CloudwatchAlarm).chunks(cloudwatch_alarm::BATCH) {
+            let res = cloudwatch::read_alarms(self, &batch_items(requests, chunk)).await;
+            b.file(chunk, res);
         }
         // Load balancers, listeners, target groups and rules: Describe* by up to 20 ARNs.
         for kind in ResourceKind::ALL.into_iter().filter(|k| elbv2::serves(*k)) {
-            let idxs: Vec<usize> = (0..requests.len())
-                .filter(|&i| requests[i].kind == kind)
-                .collect();
-            for chunk in idxs.chunks(elbv2::BATCH) {
-                if fatal.is_some() {
+            for chunk in of_kind(kind).chunks(elbv2::BATCH) {
+                if b.fatal.is_some() {
                     break;
                 }
-                let items: Vec<(&str, &Attrs)> = chunk
-                    .iter()
-                    .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
-                    .collect();
-                match self.read_elb(kind, &items).await {
-                    Ok(res) => chunk
-                        .iter()
-                        .zip(res)
-                        .for_each(|(&i, r)| out[i] = Some(Ok(r))),
-                    Err(e) => {
-                        note(&mut fatal, &e);
-                        chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone())));
-                    }
-                }
+                let res = self.read_elb(kind, &batch_items(requests, chunk)).await;
+                b.file(chunk, res);
             }
         }
         for (i, r) in requests.iter().enumerate() {
-            if out[i].is_none() && fatal.is_none() {
+            if b.out[i].is_none() && b.fatal.is_none() {
                 let res = self.read(r.kind, &r.id, &r.attrs).await;
                 if let Err(e) = &res {
-                    note(&mut fatal, e);
+                    b.note(e);
                 }
-                out[i] = Some(res);
+                b.out[i] = Some(res);
             }
         }
-        out.into_iter()
+        let fatal = b.fatal;
+        b.out
+            .into_iter()
             .map(|o| {
                 o.unwrap_or_else(|| {
                     Err(fatal
@@ -639,6 +582,46 @@ pub(crate) use retag;
 /// `[(key, value)]` of the `tags` attribute, sorted.
 pub(crate) fn tag_pairs(attrs: &Attrs) -> Vec<(String, String)> {
     super::tags_of(attrs).into_iter().collect()
+}
+
+/// The answers of a batched refresh as they come in, and the first error that fails every
+/// read alike (an endpoint that cannot be reached, missing credentials): after it the rest
+/// are not tried.
+struct Batches {
+    out: Vec<Option<Result<Option<Attrs>, ProviderError>>>,
+    fatal: Option<ProviderError>,
+}
+
+impl Batches {
+    fn note(&mut self, e: &ProviderError) {
+        if self.fatal.is_none() && e.is_fatal() {
+            self.fatal = Some(e.clone());
+        }
+    }
+
+    /// Files one batch's answers (or its error) under the requests it covered.
+    fn file(&mut self, chunk: &[usize], res: Result<Vec<Option<Attrs>>, ProviderError>) {
+        match res {
+            Ok(res) => chunk
+                .iter()
+                .zip(res)
+                .for_each(|(&i, r)| self.out[i] = Some(Ok(r))),
+            Err(e) => {
+                self.note(&e);
+                chunk
+                    .iter()
+                    .for_each(|&i| self.out[i] = Some(Err(e.clone())));
+            }
+        }
+    }
+}
+
+/// The `(id, recorded attributes)` of the requests at `chunk`.
+fn batch_items<'a>(requests: &'a [ReadRequest], chunk: &[usize]) -> Vec<(&'a str, &'a Attrs)> {
+    chunk
+        .iter()
+        .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
+        .collect()
 }
 
 #[cfg(test)]

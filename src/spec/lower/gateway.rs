@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 
 use super::common::{Meta, no_mapping};
 use crate::addr::Address;
+use crate::resource::rules;
 use crate::resource::schema;
 use crate::resource::schema::lb_listener as li;
 use crate::resource::schema::load_balancer::{self as lb, Attr as A};
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::{Fields, Src};
-use crate::spec::load::{BlockId, Loader, ScopeId};
+use crate::spec::load::{Block, BlockId, Loader, ScopeId};
 use crate::spec::raw::NodeKind;
 use crate::spec::resolve::Deps;
 
@@ -73,16 +74,6 @@ impl GatewayInfo {
     }
 }
 
-/// Whether `s` is a load balancer name ELB accepts.
-fn valid_lb_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= lb::MAX_NAME_LEN
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && !s.starts_with("internal-")
-}
-
 impl Loader<'_> {
     pub(super) fn lower_gateway(&mut self, id: BlockId) {
         let b = self.block(id).clone();
@@ -91,55 +82,7 @@ impl Loader<'_> {
             return;
         };
         let (tags, lc) = self.common(id, &f, GATEWAY_KEYS, &mut deps);
-        let name = match self.v_plain_str(&f, A::Name.as_str(), &mut deps) {
-            Some((n, span)) => {
-                if !valid_lb_name(&n) {
-                    self.err(
-                        ErrorCode::InvalidValue,
-                        &span,
-                        format!("invalid load balancer name {n:?}"),
-                        "not a load balancer name",
-                    )
-                    .help = Some(format!(
-                        "load balancer names use letters, digits and `-` (at most {} characters, not starting or ending with `-`, not starting with `internal-`)",
-                        lb::MAX_NAME_LEN
-                    ));
-                }
-                n
-            }
-            None => lb::fit_name(&self.default_name(b.scope, &b.name)),
-        };
-        let scheme = match self.v_plain_str(&f, SCHEME, &mut deps) {
-            Some((s, span)) => {
-                if s != lb::SCHEME_INTERNAL && s != lb::SCHEME_INTERNET_FACING {
-                    self.err(
-                        ErrorCode::InvalidValue,
-                        &span,
-                        format!("unknown scheme {s:?} in {}", f.what),
-                        "not a scheme",
-                    )
-                    .help = Some("use \"internal\" or \"internet-facing\"".into());
-                }
-                s
-            }
-            None => lb::SCHEME_INTERNAL.to_string(),
-        };
-        let idle = match self.v_int(&f, IDLE_TIMEOUT, &mut deps) {
-            Some((n, span)) if !(1..=4000).contains(&n) => {
-                self.err(
-                    ErrorCode::InvalidValue,
-                    &span,
-                    format!(
-                        "`idle_timeout` in {} must be between 1 and 4000 seconds",
-                        f.what
-                    ),
-                    "out of range",
-                );
-                lb::DEFAULT_IDLE_TIMEOUT
-            }
-            Some((n, _)) => n,
-            None => lb::DEFAULT_IDLE_TIMEOUT,
-        };
+        let (name, scheme, idle) = self.gateway_settings(&f, (b.scope, &b.name), &mut deps);
         let redirect = self.v_bool(&f, REDIRECT, &mut deps).map(|x| x.0);
         let (subnets, sgs) = self.gateway_network(&f, &mut deps);
         let listeners = self.gateway_listeners(&f, redirect, &mut deps);
@@ -173,6 +116,91 @@ impl Loader<'_> {
             name: name.clone(),
             listeners: BTreeMap::new(),
         };
+        self.gateway_listener_resources(&mut info, listeners, (&b, &deps), &meta);
+        self.lowered_mut().gateways.insert(id, info);
+        self.export(
+            id,
+            &lb_addr,
+            vec![
+                ("arn", Self::reference(&lb_addr, A::Arn.as_str())),
+                ("dns_name", Self::reference(&lb_addr, A::DnsName.as_str())),
+                ("name", Value::String(name)),
+            ],
+        );
+    }
+
+    /// `name` (by default the stack's name for the block, fitted to ELB's limit), `scheme`
+    /// and `idle_timeout`, checked.
+    fn gateway_settings(
+        &mut self,
+        f: &Fields<'_>,
+        (scope, name): (ScopeId, &str),
+        deps: &mut Deps,
+    ) -> (String, String, i64) {
+        let lb_name = match self.v_plain_str(f, A::Name.as_str(), deps) {
+            Some((n, span)) => {
+                if let Some(problem) = rules::elbv2::LOAD_BALANCER_NAME.problem(&n) {
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &span,
+                        format!("invalid load balancer name {n:?}"),
+                        "not a load balancer name",
+                    )
+                    .help = Some(format!(
+                        "{problem} ({})",
+                        rules::elbv2::CREATE_LOAD_BALANCER_SOURCE
+                    ));
+                }
+                n
+            }
+            None => lb::fit_name(&self.default_name(scope, name)),
+        };
+        let scheme = match self.v_plain_str(f, SCHEME, deps) {
+            Some((s, span)) => {
+                if s != lb::SCHEME_INTERNAL && s != lb::SCHEME_INTERNET_FACING {
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &span,
+                        format!("unknown scheme {s:?} in {}", f.what),
+                        "not a scheme",
+                    )
+                    .help = Some("use \"internal\" or \"internet-facing\"".into());
+                }
+                s
+            }
+            None => lb::SCHEME_INTERNAL.to_string(),
+        };
+        let idle = match self.v_int(f, IDLE_TIMEOUT, deps) {
+            Some((n, span)) if !(1..=4000).contains(&n) => {
+                self.err(
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!(
+                        "`idle_timeout` in {} must be between 1 and 4000 seconds",
+                        f.what
+                    ),
+                    "out of range",
+                );
+                lb::DEFAULT_IDLE_TIMEOUT
+            }
+            Some((n, _)) => n,
+            None => lb::DEFAULT_IDLE_TIMEOUT,
+        };
+        (lb_name, scheme, idle)
+    }
+
+    /// One `lb_listener` per listener, answering 404 by default (or redirecting HTTP to
+    /// HTTPS), recorded in `info` for the routes.
+    fn gateway_listener_resources(
+        &mut self,
+        info: &mut GatewayInfo,
+        listeners: Vec<ListenerSpec>,
+        (b, deps): (&Block, &Deps),
+        meta: &Meta<'_>,
+    ) {
+        let prefix = self.scope(b.scope).prefix.clone();
+        let lb_addr = info.lb.clone();
+        let name = info.name.clone();
         for l in listeners {
             let addr =
                 Address::resource(&prefix, "gateway", &b.name, &format!("listener.{}", l.port));
@@ -201,7 +229,7 @@ impl Loader<'_> {
                 }
                 .into_attrs(),
                 &ldeps,
-                &meta,
+                meta,
             );
             info.listeners.insert(
                 l.port,
@@ -213,16 +241,6 @@ impl Loader<'_> {
                 },
             );
         }
-        self.lowered_mut().gateways.insert(id, info);
-        self.export(
-            id,
-            &lb_addr,
-            vec![
-                ("arn", Self::reference(&lb_addr, A::Arn.as_str())),
-                ("dns_name", Self::reference(&lb_addr, A::DnsName.as_str())),
-                ("name", Value::String(name)),
-            ],
-        );
     }
 
     /// `subnets` and `security_groups`: the gateway's own, else the stack's network
@@ -292,27 +310,7 @@ impl Loader<'_> {
                 redirect: false,
             }]);
         };
-        let items: Vec<Src<'_>> = match &src {
-            Src::Node(n) => match &n.kind {
-                NodeKind::Array(items) => items.iter().map(Src::Node).collect(),
-                _ => {
-                    let mut d = Deps::new();
-                    match self.value(f, LISTENERS, &mut d) {
-                        Some((Value::List(items), span)) => items
-                            .into_iter()
-                            .map(|v| Src::Val(v, span.clone()))
-                            .collect(),
-                        Some((_, span)) => return self.listeners_type(f, &span),
-                        None => return None,
-                    }
-                }
-            },
-            Src::Val(Value::List(items), span) => items
-                .iter()
-                .map(|v| Src::Val(v.clone(), span.clone()))
-                .collect(),
-            Src::Val(_, span) => return self.listeners_type(f, &span.clone()),
-        };
+        let items = self.listener_items(f, &src)?;
         if items.is_empty() {
             let span = src.span().clone();
             self.err(
@@ -405,7 +403,34 @@ impl Loader<'_> {
         ok.then_some(out)
     }
 
-    fn listeners_type(&mut self, f: &Fields<'_>, span: &Span) -> Option<Vec<ListenerSpec>> {
+    /// The entries of `listeners`, as written or as a value (a module input).
+    fn listener_items<'a>(&mut self, f: &Fields<'_>, src: &Src<'a>) -> Option<Vec<Src<'a>>> {
+        let items: Vec<Src<'a>> = match src {
+            Src::Node(n) => match &n.kind {
+                NodeKind::Array(items) => items.iter().map(Src::Node).collect(),
+                _ => {
+                    let mut d = Deps::new();
+                    match self.value(f, LISTENERS, &mut d) {
+                        Some((Value::List(items), span)) => items
+                            .into_iter()
+                            .map(|v| Src::Val(v, span.clone()))
+                            .collect(),
+                        Some((_, span)) => return self.listeners_type(f, &span),
+                        None => return None,
+                    }
+                }
+            },
+            Src::Val(Value::List(items), span) => items
+                .iter()
+                .map(|v| Src::Val(v.clone(), span.clone()))
+                .collect(),
+            Src::Val(_, span) => return self.listeners_type(f, &span.clone()),
+        };
+        Some(items)
+    }
+
+    /// Reports `listeners` that is not a list.
+    fn listeners_type<T>(&mut self, f: &Fields<'_>, span: &Span) -> Option<T> {
         self.err(
             ErrorCode::WrongType,
             span,
@@ -430,10 +455,11 @@ mod tests {
 
     #[test]
     fn load_balancer_names() {
-        assert!(valid_lb_name("fraud-dev-public"));
-        assert!(!valid_lb_name("internal-x"));
-        assert!(!valid_lb_name("-x"));
-        assert!(!valid_lb_name(&"a".repeat(33)));
-        assert!(!valid_lb_name("a_b"));
+        let rule = &rules::elbv2::LOAD_BALANCER_NAME;
+        assert_eq!(rule.problem("fraud-dev-public"), None);
+        assert!(rule.problem("internal-x").is_some());
+        assert!(rule.problem("-x").is_some());
+        assert!(rule.problem(&"a".repeat(33)).is_some());
+        assert!(rule.problem("a_b").is_some());
     }
 }

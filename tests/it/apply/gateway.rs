@@ -3,12 +3,13 @@
 //! the churn module on `/churn/*`): the load balancer, its listener, the rules with their
 //! conditions, the target groups with their health checks and the services pointing at them,
 //! all read back with the SDK; the `url` outputs; a clean plan after apply; a route change
-//! planned as an in-place update of the rule alone; destroy leaving no load balancer, rule or
-//! target group behind.
+//! planned as an in-place update of the rule alone; the ownership checks, crash adoption and
+//! import for the load balancer kinds; destroy leaving no load balancer, rule or target group
+//! behind.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, Rule};
+use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, Rule, Tag};
 
 use super::cli::Stack;
 use super::ctx::{Ctx, plan_actions};
@@ -301,6 +302,8 @@ async fn a_gateway_and_two_routed_endpoints_are_applied_read_back_changed_and_de
         .collect();
     assert!(changed.is_empty(), "{changed:?}");
 
+    ownership_and_adoption(&st, &c, &arn(&fraud_alt), fraud_rule.rule_arn().unwrap()).await;
+
     // Destroy leaves no load balancer, rule or target group behind.
     let r = st.run(&["destroy", "--auto-approve"]).expect(0);
     assert!(r.stdout().contains("Destroy complete!"), "{}", r.stdout());
@@ -318,4 +321,94 @@ async fn a_gateway_and_two_routed_endpoints_are_applied_read_back_changed_and_de
         rules.as_ref().map_or(true, |o| o.rules().is_empty()),
         "{rules:?}"
     );
+}
+
+/// Sets the `pedestal:stack` tag of an ELB resource.
+async fn claim(c: &Ctx, arn: &str, stack: &str) {
+    elb(c)
+        .add_tags()
+        .resource_arns(arn)
+        .tags(Tag::builder().key("pedestal:stack").value(stack).build())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The recorded id of `addr` in the example's dev state.
+fn recorded_id(st: &Stack, addr: &str) -> String {
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(st.dir.join("../../state/fraud-detection/dev.json")).unwrap(),
+    )
+    .unwrap();
+    state["resources"][addr]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The load balancer kinds under the ownership checks, crash adoption and import: a rule
+/// another stack claims is not updated; a target group whose record was lost is refused while
+/// another stack claims it and adopted (not made again) once it is this stack's; each kind
+/// imported back by its ARN leaves nothing to change.
+async fn ownership_and_adoption(st: &Stack, c: &Ctx, alt_arn: &str, rule_arn: &str) {
+    claim(c, rule_arn, "other").await;
+    st.edit(|t| t.replace("path = \"/fraud/v2/*\"", "path = \"/fraud/v3/*\""));
+    let r = st.run(&["apply", "--auto-approve"]).expect(1);
+    let out = format!("{}{}", r.stdout(), r.stderr());
+    assert!(
+        out.contains(&format!(
+            "endpoint.fraud.listener_rule: refusing to update listener_rule {rule_arn}: it is managed by stack other"
+        )),
+        "{out}"
+    );
+    claim(c, rule_arn, &st.name).await;
+    st.run(&["apply", "--auto-approve"]).expect(0);
+
+    st.run(&["state", "rm", "endpoint.fraud.target_group_alt"])
+        .expect(0);
+    claim(c, alt_arn, "other").await;
+    let r = st.run(&["apply", "--auto-approve"]).expect(1);
+    let out = format!("{}{}", r.stdout(), r.stderr());
+    assert!(
+        out.contains("already exists, managed by stack other"),
+        "{out}"
+    );
+    claim(c, alt_arn, &st.name).await;
+    let r = st.run(&["apply", "--auto-approve"]).expect(0);
+    assert!(
+        r.stdout().contains(&format!(
+            "endpoint.fraud.target_group_alt: Adopted existing resource [id={alt_arn}]"
+        )),
+        "{}",
+        r.stdout()
+    );
+    assert_eq!(recorded_id(st, "endpoint.fraud.target_group_alt"), alt_arn);
+
+    for addr in [
+        "gateway.internal.load_balancer",
+        "gateway.internal.listener.80",
+        "endpoint.fraud.target_group",
+        "endpoint.fraud.listener_rule",
+    ] {
+        let id = recorded_id(st, addr);
+        assert!(
+            id.starts_with("arn:aws:elasticloadbalancing:"),
+            "{addr}: {id}"
+        );
+        st.run(&["state", "rm", addr]).expect(0);
+        let r = st.run(&["import", addr, &id]).expect(0);
+        assert!(
+            r.stdout().contains("Import successful!"),
+            "{addr}: {}",
+            r.stdout()
+        );
+        assert_eq!(recorded_id(st, addr), id);
+    }
+    let r = st.run(&["plan", "--format", "json"]).expect(0);
+    let elb_kinds = ["load_balancer", "listener", "target_group", "listener_rule"];
+    let changed: Vec<_> = plan_actions(&r.stdout())
+        .into_iter()
+        .filter(|(a, _)| elb_kinds.iter().any(|k| a.contains(k)))
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
 }

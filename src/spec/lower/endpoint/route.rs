@@ -140,47 +140,7 @@ impl Loader<'_> {
             }
         }
         let r = self.sub(f, ROUTE, KEYS, deps)?;
-        let gateway = match r.src(GATEWAY).cloned() {
-            None => {
-                self.missing(&r, GATEWAY, "name the gateway block: gateway = \"public\"");
-                None
-            }
-            Some(src) => match src
-                .literal_str()
-                .map(str::to_string)
-                .or_else(|| match &src {
-                    Src::Val(Value::String(s), _) => Some(s.clone()),
-                    _ => None,
-                }) {
-                Some(g) => {
-                    let g = g.as_str();
-                    match self.gateway_block(scope, g) {
-                        Some(gid) => self.lowered().gateways.get(&gid).cloned(),
-                        None => {
-                            self.unknown_named_block(
-                                scope,
-                                BlockKind::Gateway,
-                                ("endpoint", name),
-                                g,
-                                src.span(),
-                            );
-                            None
-                        }
-                    }
-                }
-                None => {
-                    let s = src.span().clone();
-                    self.err(
-                        ErrorCode::WrongType,
-                        &s,
-                        format!("`gateway` in {} must name a gateway block", r.what),
-                        "expected a gateway name",
-                    )
-                    .help = Some("for example: gateway = \"public\"".into());
-                    None
-                }
-            },
-        };
+        let gateway = self.route_gateway(&r, (scope, name));
         let path = self.v_plain_str(&r, PATH, deps);
         if let Some((p, ps)) = &path
             && !p.starts_with('/')
@@ -268,6 +228,55 @@ impl Loader<'_> {
             },
             priority,
         ))
+    }
+
+    /// `gateway`: a gateway block of this scope, by name.
+    fn route_gateway(
+        &mut self,
+        r: &Fields<'_>,
+        (scope, name): (ScopeId, &str),
+    ) -> Option<GatewayInfo> {
+        match r.src(GATEWAY).cloned() {
+            None => {
+                self.missing(r, GATEWAY, "name the gateway block: gateway = \"public\"");
+                None
+            }
+            Some(src) => match src
+                .literal_str()
+                .map(str::to_string)
+                .or_else(|| match &src {
+                    Src::Val(Value::String(s), _) => Some(s.clone()),
+                    _ => None,
+                }) {
+                Some(g) => {
+                    let g = g.as_str();
+                    match self.gateway_block(scope, g) {
+                        Some(gid) => self.lowered().gateways.get(&gid).cloned(),
+                        None => {
+                            self.unknown_named_block(
+                                scope,
+                                BlockKind::Gateway,
+                                ("endpoint", name),
+                                g,
+                                src.span(),
+                            );
+                            None
+                        }
+                    }
+                }
+                None => {
+                    let s = src.span().clone();
+                    self.err(
+                        ErrorCode::WrongType,
+                        &s,
+                        format!("`gateway` in {} must name a gateway block", r.what),
+                        "expected a gateway name",
+                    )
+                    .help = Some("for example: gateway = \"public\"".into());
+                    None
+                }
+            },
+        }
     }
 
     /// Adds the target group(s) and listener rule of a routed endpoint and returns the
