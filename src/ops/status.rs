@@ -15,10 +15,11 @@ use super::OpsError;
 use super::state::StateRequest;
 use crate::provider::aws::status::{
     self as live, AlarmStatus, BucketStatus, ClusterStatus, ScalingStatus, ServiceEvent,
-    ServiceStatus,
+    ServiceStatus, TargetCounts,
 };
 use crate::resource::schema::{
-    cloudwatch_alarm, ecs_cluster, ecs_service as svc, s3_bucket, scaling_target,
+    cloudwatch_alarm, ecs_cluster, ecs_service as svc, lb_listener, listener_rule, load_balancer,
+    s3_bucket, scaling_target, target_group,
 };
 use crate::resource::{ResourceKind, Value};
 use crate::state::{self, State};
@@ -58,6 +59,11 @@ pub struct EndpointStatus {
     pub autoscaling: Option<Autoscaling>,
     /// The endpoint's alarms in state, by name, with their live state.
     pub alarms: Vec<AlarmStatus>,
+    /// Where clients call a routed endpoint (`http://<gateway DNS name>/fraud/`); `None`
+    /// without a route.
+    pub url: Option<String>,
+    /// Its targets by health, over its target groups (`None` without a route).
+    pub targets: Option<TargetCounts>,
 }
 
 /// Autoscaling bounds and the current desired count.
@@ -94,6 +100,60 @@ fn attr_str<'a>(st: &'a State, addr: &crate::addr::Address, key: &str) -> Option
         .attrs
         .get(key)
         .and_then(Value::as_str)
+}
+
+/// The URL of a routed endpoint as state records it: its rule's listener (scheme, port), that
+/// listener's load balancer (DNS name) and the rule's first path pattern up to its wildcard.
+fn route_url(st: &State, endpoint: &str) -> Option<String> {
+    use lb_listener::Attr as L;
+    use listener_rule::Attr as R;
+    let find = |kind: ResourceKind, key: &str, value: &str| {
+        st.resources
+            .values()
+            .find(|r| r.kind == kind && r.attrs.get(key).and_then(Value::as_str) == Some(value))
+    };
+    let rule = st
+        .resources
+        .iter()
+        .find(|(a, r)| r.kind == ResourceKind::ListenerRule && a.block() == endpoint)?
+        .1;
+    let listener_arn = rule.attrs.get(R::ListenerArn.as_str())?.as_str()?;
+    let listener = find(ResourceKind::LbListener, L::Arn.as_str(), listener_arn)?;
+    let lb_arn = listener.attrs.get(L::LoadBalancerArn.as_str())?.as_str()?;
+    let lb = find(
+        ResourceKind::LoadBalancer,
+        load_balancer::Attr::Arn.as_str(),
+        lb_arn,
+    )?;
+    let dns = lb
+        .attrs
+        .get(load_balancer::Attr::DnsName.as_str())?
+        .as_str()?;
+    let https = listener
+        .attrs
+        .get(L::Protocol.as_str())
+        .and_then(Value::as_str)
+        == Some(lb_listener::PROTOCOL_HTTPS);
+    let port = match (https, listener.attrs.get(L::Port.as_str())) {
+        (true, Some(Value::Int(443))) | (false, Some(Value::Int(80))) | (_, None) => String::new(),
+        (_, Some(p)) => format!(":{p}"),
+    };
+    let path = rule
+        .attrs
+        .get(R::PathPatterns.as_str())
+        .and_then(Value::as_list)
+        .and_then(|l| l.first())
+        .and_then(Value::as_str)
+        .map_or("/".to_string(), |p| {
+            let cut = p.find(['*', '?']).map_or(p, |i| &p[..i]);
+            if cut.is_empty() {
+                "/".into()
+            } else {
+                cut.to_string()
+            }
+        });
+    let scheme = if https { "https" } else { "http" };
+    Some(format!("{scheme}://{dns}{port}{path}"))
 }
 
 /// Reads the live status of every endpoint in state (or the one named).
@@ -151,6 +211,31 @@ pub async fn status(
         }
     }
     endpoints.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    // Routed endpoints: their targets' health over their target groups.
+    for e in &mut endpoints {
+        let groups: Vec<String> = st
+            .resources
+            .iter()
+            .filter(|(a, r)| r.kind == ResourceKind::TargetGroup && a.block() == e.endpoint)
+            .filter_map(|(_, r)| {
+                r.attrs
+                    .get(target_group::Attr::Arn.as_str())
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect();
+        if groups.is_empty() {
+            continue;
+        }
+        let mut total = TargetCounts::default();
+        for g in &groups {
+            let c = live::target_health(&p, g).await.map_err(err)?;
+            total.healthy += c.healthy;
+            total.unhealthy += c.unhealthy;
+            total.other += c.other;
+        }
+        e.targets = Some(total);
+    }
 
     let mut clusters = Vec::new();
     let mut buckets = Vec::new();
@@ -306,5 +391,7 @@ fn endpoint_status(
         events: s.events,
         autoscaling,
         alarms: Vec::new(),
+        url: route_url(st, endpoint),
+        targets: None,
     }
 }

@@ -195,6 +195,10 @@ pub struct ReleaseChange {
     /// unfinished release, a `pedestal rollback`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// How ECS rolls the release out when it is not a rolling update (`canary 10% for 5m,
+    /// then 100%`, `linear 20% every 5m`, `blue/green`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
 }
 
 /// Old objects of an artifact removed after the apply's releases complete: those no longer

@@ -90,7 +90,24 @@ fn rerelease(
         artifact_sha256_after: get(td::Attr::Model, td::Model::Sha256.as_str())
             .or_else(|| last.and_then(|r| r.artifact_sha256.clone())),
         note: reason.release_text(),
+        strategy: strategy(changes, endpoint),
     }
+}
+
+/// How the endpoint's service rolls a release out, in words, when it is not the default
+/// rolling update (`canary 10% for 5m, then 100%`).
+fn strategy(changes: &[ResourceChange], endpoint: &str) -> Option<String> {
+    use crate::resource::schema::ecs_service as svc;
+    let c = changes
+        .iter()
+        .find(|c| c.kind == ResourceKind::EcsService && c.address.block() == endpoint)?;
+    let d = c
+        .after
+        .as_ref()?
+        .get(svc::Attr::Deployment.as_str())?
+        .as_map()?;
+    d.get(svc::Deployment::Strategy.as_str())?;
+    Some(svc::describe_strategy(d))
 }
 
 /// For each artifact whose object changes: the old objects beyond what the last `retain`
@@ -220,6 +237,7 @@ fn changed(changes: &[ResourceChange]) -> Vec<ReleaseChange> {
                 artifact_sha256_before: model(&c.before, td::Model::Sha256),
                 artifact_sha256_after: model(&c.after, td::Model::Sha256),
                 note: None,
+                strategy: strategy(changes, c.address.block()),
             }
         })
         .collect();

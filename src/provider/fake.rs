@@ -14,8 +14,8 @@ use super::{
     tags_of,
 };
 use crate::resource::schema::{
-    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, iam_role, log_group,
-    s3_bucket, s3_object, ssm_parameter,
+    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, iam_role, lb_listener,
+    listener_rule, load_balancer, log_group, s3_bucket, s3_object, ssm_parameter, target_group,
 };
 use crate::resource::{Attrs, ResourceKind, Value};
 
@@ -191,6 +191,11 @@ impl FakeProvider {
     }
 
     fn computed(kind: ResourceKind, id: &str, attrs: &mut Attrs) {
+        let name = attrs
+            .get(kind.schema().name_attr)
+            .and_then(Value::as_str)
+            .unwrap_or("lb")
+            .to_string();
         if kind == ResourceKind::S3Object {
             let kept = artifact_kept(attrs);
             attrs.insert(s3_object::Attr::Kept.into(), Value::Map(kept));
@@ -230,6 +235,17 @@ impl FakeProvider {
                 cloudwatch_alarm::Attr::Arn.as_str(),
                 Value::str(format!("arn:fake:cloudwatch:alarm:{id}")),
             ),
+            ResourceKind::LoadBalancer => {
+                set(load_balancer::Attr::Arn.as_str(), Value::str(id));
+                set(
+                    load_balancer::Attr::DnsName.as_str(),
+                    Value::str(format!("{name}.elb.fake")),
+                );
+                set(load_balancer::Attr::VpcId.as_str(), Value::str("vpc-fake"));
+            }
+            ResourceKind::LbListener => set(lb_listener::Attr::Arn.as_str(), Value::str(id)),
+            ResourceKind::TargetGroup => set(target_group::Attr::Arn.as_str(), Value::str(id)),
+            ResourceKind::ListenerRule => set(listener_rule::Attr::Arn.as_str(), Value::str(id)),
             ResourceKind::IamRole => set(
                 iam_role::Attr::Arn.as_str(),
                 Value::str(format!("arn:fake:iam::role/{id}")),

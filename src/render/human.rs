@@ -143,6 +143,9 @@ pub fn release_lines(out: &mut String, r: &ReleaseChange, indent: &str) {
     if r.image_before != r.image_after {
         let _ = writeln!(out, "{indent}    {}", image_line(r));
     }
+    if let Some(s) = &r.strategy {
+        let _ = writeln!(out, "{indent}    rollout          {s}");
+    }
 }
 
 /// `artifact.fraud_model: prunes 1.0.0 after the release, kept: 1.3.0, 1.4.0`.

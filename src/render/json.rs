@@ -100,6 +100,9 @@ struct ReleaseJ<'a> {
     image_digest: BeforeAfter<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'a str>,
+    /// How ECS rolls the release out, when it is not a rolling update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    strategy: Option<&'a str>,
     version: BeforeAfter<'a>,
 }
 
@@ -165,6 +168,7 @@ impl<'a> Doc<'a> {
                     before: r.image_before.as_deref().and_then(digest),
                 },
                 note: r.note.as_deref(),
+                strategy: r.strategy.as_deref(),
                 version: ba(&r.version_before, &r.version_after),
             })
             .collect();

@@ -140,6 +140,9 @@ fn releases(plan: &Plan, head: &mut String) {
         if let Some(note) = &r.note {
             extra.push(note.clone());
         }
+        if let Some(s) = &r.strategy {
+            extra.push(format!("rollout {s}"));
+        }
         let _ = write!(head, "- **{}**", headline(r));
         if !extra.is_empty() {
             let _ = write!(head, " ({})", extra.join(", "));

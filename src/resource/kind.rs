@@ -11,8 +11,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::schema::{
-    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, iam_role, log_group,
-    s3_bucket, s3_object, scaling_target, ssm_parameter,
+    cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, iam_role, lb_listener,
+    listener_rule, load_balancer, log_group, s3_bucket, s3_object, scaling_target, ssm_parameter,
+    target_group,
 };
 
 /// Every provider resource kind; its attributes are declared in [`super::schema`].
@@ -36,6 +37,14 @@ pub enum ResourceKind {
     ScalingTarget,
     /// `endpoint.X.alarm.<name>`: see [`schema::cloudwatch_alarm`].
     CloudwatchAlarm,
+    /// `gateway.X.load_balancer`: see [`super::schema::load_balancer`].
+    LoadBalancer,
+    /// `gateway.X.listener.<port>`: see [`super::schema::lb_listener`].
+    LbListener,
+    /// `endpoint.X.target_group`: see [`super::schema::target_group`].
+    TargetGroup,
+    /// `endpoint.X.listener_rule`: see [`super::schema::listener_rule`].
+    ListenerRule,
     /// `endpoint.X.execution_role` / `endpoint.X.task_role`: see [`super::schema::iam_role`].
     IamRole,
     /// `endpoint.X.secret.<NAME>`: see [`super::schema::ssm_parameter`].
@@ -70,7 +79,7 @@ pub struct KindSchema {
 
 impl ResourceKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ResourceKind; 10] = [
+    pub const ALL: [ResourceKind; 14] = [
         ResourceKind::S3Bucket,
         ResourceKind::S3Object,
         ResourceKind::EcsCluster,
@@ -79,6 +88,10 @@ impl ResourceKind {
         ResourceKind::EcsService,
         ResourceKind::ScalingTarget,
         ResourceKind::CloudwatchAlarm,
+        ResourceKind::LoadBalancer,
+        ResourceKind::LbListener,
+        ResourceKind::TargetGroup,
+        ResourceKind::ListenerRule,
         ResourceKind::IamRole,
         ResourceKind::SsmParameter,
     ];
@@ -94,6 +107,10 @@ impl ResourceKind {
             ResourceKind::EcsService => &ecs_service::SCHEMA,
             ResourceKind::ScalingTarget => &scaling_target::SCHEMA,
             ResourceKind::CloudwatchAlarm => &cloudwatch_alarm::SCHEMA,
+            ResourceKind::LoadBalancer => &load_balancer::SCHEMA,
+            ResourceKind::LbListener => &lb_listener::SCHEMA,
+            ResourceKind::TargetGroup => &target_group::SCHEMA,
+            ResourceKind::ListenerRule => &listener_rule::SCHEMA,
             ResourceKind::IamRole => &iam_role::SCHEMA,
             ResourceKind::SsmParameter => &ssm_parameter::SCHEMA,
         }
@@ -110,6 +127,10 @@ impl ResourceKind {
             ResourceKind::EcsService => "ecs_service",
             ResourceKind::ScalingTarget => "scaling_target",
             ResourceKind::CloudwatchAlarm => "cloudwatch_alarm",
+            ResourceKind::LoadBalancer => "load_balancer",
+            ResourceKind::LbListener => "lb_listener",
+            ResourceKind::TargetGroup => "target_group",
+            ResourceKind::ListenerRule => "listener_rule",
             ResourceKind::IamRole => "iam_role",
             ResourceKind::SsmParameter => "ssm_parameter",
         }
@@ -129,6 +150,11 @@ impl ResourceKind {
             ResourceKind::ScalingTarget => None,
             // Checked where alarms are lowered (CloudWatch's 255).
             ResourceKind::CloudwatchAlarm => None,
+            ResourceKind::LoadBalancer | ResourceKind::TargetGroup => {
+                Some(load_balancer::MAX_NAME_LEN)
+            }
+            // pedestal's own names, never sent.
+            ResourceKind::LbListener | ResourceKind::ListenerRule => None,
             ResourceKind::IamRole => Some(iam_role::MAX_NAME_LEN),
             ResourceKind::SsmParameter => Some(ssm_parameter::MAX_NAME_LEN),
         }

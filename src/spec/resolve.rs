@@ -43,7 +43,7 @@ impl EvalGraph {
 }
 
 const REF_ROOTS: &[&str] = &[
-    "var", "env", "stack", "storage", "artifact", "compute", "endpoint", "module",
+    "var", "env", "stack", "storage", "artifact", "compute", "endpoint", "gateway", "module",
 ];
 
 impl Loader<'_> {
@@ -528,6 +528,29 @@ impl Loader<'_> {
             {
                 let to = self.block(t).addr.clone();
                 g.add_edge(&b.addr, to, &e.value.span);
+            }
+            // `route = { gateway = "public" }` (or a module input holding it): the gateways
+            // the endpoint can see are lowered first.
+            if b.kind == BlockKind::Endpoint
+                && let Some(route) = b.node.get("route")
+            {
+                let mut sc = Some(b.scope);
+                let mut targets = Vec::new();
+                while let Some(id) = sc {
+                    let s = self.scope(id);
+                    targets.extend(
+                        s.blocks
+                            .iter()
+                            .filter(|((k, _), _)| *k == BlockKind::Gateway)
+                            .map(|(_, &t)| t),
+                    );
+                    sc = s.call.as_ref().map(|c| c.parent);
+                }
+                targets.sort();
+                for t in targets {
+                    let to = self.block(t).addr.clone();
+                    g.add_edge(&b.addr, to, &route.value.span);
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ mod alarms;
 mod artifacts;
 mod failures;
 mod flags;
+mod gateway;
 mod interrupt;
 mod lifecycle;
 mod lost_responses;

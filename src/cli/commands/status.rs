@@ -69,6 +69,25 @@ pub fn human(s: &Status, color: bool) -> String {
             let _ = write!(out, "  (+{} other deployment(s))", e.other_deployments);
         }
         out.push('\n');
+        if let Some(u) = &e.url {
+            let _ = writeln!(out, "  url       {u}");
+        }
+        if let Some(t) = &e.targets {
+            let _ = write!(
+                out,
+                "  targets   {} healthy  {} unhealthy",
+                paint(color, "32", &t.healthy.to_string()),
+                paint(
+                    color,
+                    if t.unhealthy > 0 { "31" } else { "0" },
+                    &t.unhealthy.to_string()
+                )
+            );
+            if t.other > 0 {
+                let _ = write!(out, "  {} starting or draining", t.other);
+            }
+            out.push('\n');
+        }
         if let Some(a) = &e.autoscaling {
             let _ = writeln!(
                 out,

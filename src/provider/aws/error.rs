@@ -36,6 +36,10 @@ const NOT_FOUND: &[&str] = &[
     "ClusterNotFoundException",
     "ServiceNotFoundException",
     "ObjectNotFoundException",
+    "LoadBalancerNotFound",
+    "TargetGroupNotFound",
+    "ListenerNotFound",
+    "RuleNotFound",
     "NoSuchEntity",
     "ParameterNotFound",
 ];
@@ -53,6 +57,9 @@ const EXISTS: &[&str] = &[
     "BucketAlreadyExists",
     "BucketAlreadyOwnedByYou",
     "ResourceAlreadyExistsException",
+    "DuplicateLoadBalancerName",
+    "DuplicateTargetGroupName",
+    "DuplicateListener",
     "EntityAlreadyExists",
     "ParameterAlreadyExists",
 ];
@@ -65,6 +72,8 @@ const CONFLICT: &[&str] = &[
     "ResourceInUseException",
     "ClusterContainsServicesException",
     "ClusterContainsTasksException",
+    "PriorityInUse",
+    "ResourceInUse",
     "DeleteConflict",
 ];
 const INVALID: &[&str] = &[
@@ -76,6 +85,8 @@ const INVALID: &[&str] = &[
     "InvalidBucketName",
     "MalformedXML",
     "InvalidParameterValueException",
+    "ValidationError",
+    "InvalidConfigurationRequest",
     "MalformedPolicyDocument",
 ];
 const ACCESS_DENIED: &[&str] = &[

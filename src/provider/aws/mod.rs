@@ -1,12 +1,13 @@
 //! The AWS implementation of [`Provider`]: shared client configuration (region, endpoint,
 //! path-style S3, retries with exponential backoff), API call counting, dispatch by
 //! [`ResourceKind`] to one file per service, and batched refresh reads (DescribeClusters by 100,
-//! DescribeServices by 10 per cluster, DescribeAlarms by 100).
+//! DescribeServices by 10 per cluster, DescribeAlarms by 100, ELB Describe* by 20).
 
 pub mod autoscaling;
 pub mod call_log;
 pub mod cloudwatch;
 pub mod ecs;
+pub mod elbv2;
 pub mod error;
 pub mod iam;
 pub mod logs;
@@ -109,6 +110,8 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     /// SSM Parameter Store: the secrets pedestal stores for endpoints.
     pub ssm: aws_sdk_ssm::Client,
+    /// Elastic Load Balancing v2 (gateways and routes).
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 /// The AWS provider.
@@ -250,6 +253,12 @@ impl AwsProvider {
                 .interceptor(call_log::CallLog)
                 .build(),
         );
+        let elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::config::Builder::from(conf)
+                .interceptor(calls.clone())
+                .interceptor(call_log::CallLog)
+                .build(),
+        );
         let region = conf
             .region()
             .map(|r| r.to_string())
@@ -263,6 +272,7 @@ impl AwsProvider {
                 cw,
                 iam,
                 ssm,
+                elb,
             },
             opts,
             region,
@@ -297,6 +307,10 @@ impl AwsProvider {
             ResourceKind::CloudwatchAlarm => cloudwatch::create_alarm(self, r).await,
             ResourceKind::IamRole => iam::create_role(self, r).await,
             ResourceKind::SsmParameter => ssm::create_parameter(self, r).await,
+            ResourceKind::LoadBalancer => elbv2::create_load_balancer(self, r).await,
+            ResourceKind::LbListener => elbv2::create_listener(self, r).await,
+            ResourceKind::TargetGroup => elbv2::create_target_group(self, r).await,
+            ResourceKind::ListenerRule => elbv2::create_rule(self, r).await,
         }
     }
 
@@ -319,6 +333,12 @@ impl AwsProvider {
             }
             ResourceKind::IamRole => iam::update_role(self, id, before, after).await,
             ResourceKind::SsmParameter => ssm::update_parameter(self, id, before, after).await,
+            ResourceKind::LoadBalancer => {
+                elbv2::update_load_balancer(self, id, before, after).await
+            }
+            ResourceKind::LbListener => elbv2::update_listener(self, id, before, after).await,
+            ResourceKind::TargetGroup => elbv2::update_target_group(self, id, before, after).await,
+            ResourceKind::ListenerRule => elbv2::update_rule(self, id, before, after).await,
         }
     }
 
@@ -341,6 +361,10 @@ impl AwsProvider {
             ResourceKind::CloudwatchAlarm => cloudwatch::delete_alarm(self, id, attrs).await,
             ResourceKind::IamRole => iam::delete_role(self, id, attrs).await,
             ResourceKind::SsmParameter => ssm::delete_parameter(self, id, attrs).await,
+            ResourceKind::LoadBalancer => elbv2::delete_load_balancer(self, id).await,
+            ResourceKind::LbListener => elbv2::delete_listener(self, id).await,
+            ResourceKind::TargetGroup => elbv2::delete_target_group(self, id).await,
+            ResourceKind::ListenerRule => elbv2::delete_rule(self, id).await,
         }
     }
 
@@ -367,6 +391,12 @@ impl AwsProvider {
             ResourceKind::CloudwatchAlarm => cloudwatch::read_alarm(self, id, attrs).await,
             ResourceKind::IamRole => iam::read_role(self, id, attrs).await,
             ResourceKind::SsmParameter => ssm::read_parameter(self, id, attrs).await,
+            ResourceKind::LoadBalancer
+            | ResourceKind::LbListener
+            | ResourceKind::TargetGroup
+            | ResourceKind::ListenerRule => {
+                Ok(self.read_elb(kind, &[(id, attrs)]).await?.pop().flatten())
+            }
         }
     }
 
@@ -374,96 +404,64 @@ impl AwsProvider {
         &self,
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Attrs>, ProviderError>> {
-        let mut out: Vec<Option<Result<Option<Attrs>, ProviderError>>> =
-            requests.iter().map(|_| None).collect();
-        // An endpoint that cannot be reached, or credentials that are missing, fail every read
-        // alike: after the first such error the rest are not tried.
-        let mut fatal: Option<ProviderError> = None;
-        fn note(fatal: &mut Option<ProviderError>, e: &ProviderError) {
-            if fatal.is_none() && e.is_fatal() {
-                *fatal = Some(e.clone());
-            }
-        }
+        let mut b = Batches {
+            out: requests.iter().map(|_| None).collect(),
+            fatal: None,
+        };
+        let of_kind = |kind: ResourceKind| -> Vec<usize> {
+            (0..requests.len())
+                .filter(|&i| requests[i].kind == kind)
+                .collect()
+        };
         // Clusters: DescribeClusters takes up to 100 names.
-        let clusters: Vec<usize> = (0..requests.len())
-            .filter(|&i| requests[i].kind == ResourceKind::EcsCluster)
-            .collect();
-        for chunk in clusters.chunks(100) {
-            if fatal.is_some() {
+        for chunk in of_kind(ResourceKind::EcsCluster).chunks(100) {
+            if b.fatal.is_some() {
                 break;
             }
-            let items: Vec<(&str, &Attrs)> = chunk
-                .iter()
-                .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
-                .collect();
-            match ecs::read_clusters(self, &items).await {
-                Ok(res) => chunk
-                    .iter()
-                    .zip(res)
-                    .for_each(|(&i, r)| out[i] = Some(Ok(r))),
-                Err(e) => {
-                    note(&mut fatal, &e);
-                    chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone())));
-                }
-            }
+            let res = ecs::read_clusters(self, &batch_items(requests, chunk)).await;
+            b.file(chunk, res);
         }
         // Services: DescribeServices takes up to 10 per cluster.
         let mut by_cluster: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
-        for (i, r) in requests.iter().enumerate() {
-            if r.kind == ResourceKind::EcsService {
-                let cluster =
-                    super::attr::str(&r.attrs, ecs_service::Attr::Cluster).unwrap_or("default");
-                by_cluster.entry(cluster.to_string()).or_default().push(i);
-            }
+        for i in of_kind(ResourceKind::EcsService) {
+            let cluster = super::attr::str(&requests[i].attrs, ecs_service::Attr::Cluster)
+                .unwrap_or("default");
+            by_cluster.entry(cluster.to_string()).or_default().push(i);
         }
-        for idxs in by_cluster.values() {
-            for chunk in idxs.chunks(10) {
-                if fatal.is_some() {
-                    break;
-                }
-                let items: Vec<(&str, &Attrs)> = chunk
-                    .iter()
-                    .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
-                    .collect();
-                match ecs::read_services(self, &items).await {
-                    Ok(res) => chunk
-                        .iter()
-                        .zip(res)
-                        .for_each(|(&i, r)| out[i] = Some(Ok(r))),
-                    Err(e) => {
-                        note(&mut fatal, &e);
-                        chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone())));
-                    }
-                }
+        for chunk in by_cluster.values().flat_map(|idxs| idxs.chunks(10)) {
+            if b.fatal.is_some() {
+                break;
             }
+            let res = ecs::read_services(self, &batch_items(requests, chunk)).await;
+            b.file(chunk, res);
         }
         // Alarms: DescribeAlarms takes up to 100 names.
-        let alarms: Vec<usize> = (0..requests.len())
-            .filter(|&i| requests[i].kind == ResourceKind::CloudwatchAlarm)
-            .collect();
-        for chunk in alarms.chunks(cloudwatch_alarm::BATCH) {
-            let items: Vec<(&str, &Attrs)> = chunk
-                .iter()
-                .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
-                .collect();
-            match cloudwatch::read_alarms(self, &items).await {
-                Ok(res) => chunk
-                    .iter()
-                    .zip(res)
-                    .for_each(|(&i, r)| out[i] = Some(Ok(r))),
-                Err(e) => chunk.iter().for_each(|&i| out[i] = Some(Err(e.clone()))),
+        for chunk in of_kind(ResourceKind::CloudwatchAlarm).chunks(cloudwatch_alarm::BATCH) {
+            let res = cloudwatch::read_alarms(self, &batch_items(requests, chunk)).await;
+            b.file(chunk, res);
+        }
+        // Load balancers, listeners, target groups and rules: Describe* by up to 20 ARNs.
+        for kind in ResourceKind::ALL.into_iter().filter(|k| elbv2::serves(*k)) {
+            for chunk in of_kind(kind).chunks(elbv2::BATCH) {
+                if b.fatal.is_some() {
+                    break;
+                }
+                let res = self.read_elb(kind, &batch_items(requests, chunk)).await;
+                b.file(chunk, res);
             }
         }
         for (i, r) in requests.iter().enumerate() {
-            if out[i].is_none() && fatal.is_none() {
+            if b.out[i].is_none() && b.fatal.is_none() {
                 let res = self.read(r.kind, &r.id, &r.attrs).await;
                 if let Err(e) = &res {
-                    note(&mut fatal, e);
+                    b.note(e);
                 }
-                out[i] = Some(res);
+                b.out[i] = Some(res);
             }
         }
-        out.into_iter()
+        let fatal = b.fatal;
+        b.out
+            .into_iter()
             .map(|o| {
                 o.unwrap_or_else(|| {
                     Err(fatal
@@ -486,6 +484,25 @@ impl AwsProvider {
             ResourceKind::CloudwatchAlarm => cloudwatch::find_alarm(self, r).await,
             ResourceKind::IamRole => iam::find_role(self, r).await,
             ResourceKind::SsmParameter => ssm::find_parameter(self, r).await,
+            ResourceKind::LoadBalancer => elbv2::find_load_balancer(self, r).await,
+            ResourceKind::LbListener => elbv2::find_listener(self, r).await,
+            ResourceKind::TargetGroup => elbv2::find_target_group(self, r).await,
+            ResourceKind::ListenerRule => elbv2::find_rule(self, r).await,
+        }
+    }
+
+    /// Reads load balancer resources of one kind, batched.
+    async fn read_elb(
+        &self,
+        kind: ResourceKind,
+        items: &[(&str, &Attrs)],
+    ) -> Result<Vec<Option<Attrs>>, ProviderError> {
+        match kind {
+            ResourceKind::LoadBalancer => elbv2::read_load_balancers(self, items).await,
+            ResourceKind::LbListener => elbv2::read_listeners(self, items).await,
+            ResourceKind::TargetGroup => elbv2::read_target_groups(self, items).await,
+            ResourceKind::ListenerRule => elbv2::read_rules(self, items).await,
+            _ => Ok(items.iter().map(|_| None).collect()),
         }
     }
 }
@@ -595,6 +612,46 @@ pub(crate) use retag;
 /// `[(key, value)]` of the `tags` attribute, sorted.
 pub(crate) fn tag_pairs(attrs: &Attrs) -> Vec<(String, String)> {
     super::tags_of(attrs).into_iter().collect()
+}
+
+/// The answers of a batched refresh as they come in, and the first error that fails every
+/// read alike (an endpoint that cannot be reached, missing credentials): after it the rest
+/// are not tried.
+struct Batches {
+    out: Vec<Option<Result<Option<Attrs>, ProviderError>>>,
+    fatal: Option<ProviderError>,
+}
+
+impl Batches {
+    fn note(&mut self, e: &ProviderError) {
+        if self.fatal.is_none() && e.is_fatal() {
+            self.fatal = Some(e.clone());
+        }
+    }
+
+    /// Files one batch's answers (or its error) under the requests it covered.
+    fn file(&mut self, chunk: &[usize], res: Result<Vec<Option<Attrs>>, ProviderError>) {
+        match res {
+            Ok(res) => chunk
+                .iter()
+                .zip(res)
+                .for_each(|(&i, r)| self.out[i] = Some(Ok(r))),
+            Err(e) => {
+                self.note(&e);
+                chunk
+                    .iter()
+                    .for_each(|&i| self.out[i] = Some(Err(e.clone())));
+            }
+        }
+    }
+}
+
+/// The `(id, recorded attributes)` of the requests at `chunk`.
+fn batch_items<'a>(requests: &'a [ReadRequest], chunk: &[usize]) -> Vec<(&'a str, &'a Attrs)> {
+    chunk
+        .iter()
+        .map(|&i| (requests[i].id.as_str(), &requests[i].attrs))
+        .collect()
 }
 
 #[cfg(test)]
@@ -711,6 +768,7 @@ mod tests {
             cw: client!(aws_sdk_cloudwatch, no_rules),
             iam: client!(aws_sdk_iam, no_rules),
             ssm: client!(aws_sdk_ssm, no_rules),
+            elb: client!(aws_sdk_elasticloadbalancingv2, no_rules),
         };
         let p = AwsProvider::from_clients(clients, "us-east-1", AwsOptions::default());
         let mut requests = Vec::new();

@@ -314,3 +314,46 @@ pub async fn alarms(p: &AwsProvider, names: &[String]) -> Result<Vec<AlarmStatus
     }
     Ok(out)
 }
+/// How many targets of a target group are healthy, unhealthy, or neither (initial, draining,
+/// unused).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TargetCounts {
+    /// Targets passing the load balancer's health check.
+    pub healthy: i32,
+    /// Targets failing it.
+    pub unhealthy: i32,
+    /// Targets registering, draining or unused.
+    pub other: i32,
+}
+
+/// DescribeTargetHealth of one target group, counted by state.
+pub async fn target_health(p: &AwsProvider, arn: &str) -> Result<TargetCounts, ProviderError> {
+    use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum as S;
+    let out = match p
+        .clients
+        .elb
+        .describe_target_health()
+        .target_group_arn(arn)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            let err = map(&format!("DescribeTargetHealth {arn}"), e);
+            return if err.is_not_found() {
+                Ok(TargetCounts::default())
+            } else {
+                Err(err)
+            };
+        }
+    };
+    let mut c = TargetCounts::default();
+    for d in out.target_health_descriptions() {
+        match d.target_health().and_then(|h| h.state()) {
+            Some(S::Healthy) => c.healthy += 1,
+            Some(S::Unhealthy) => c.unhealthy += 1,
+            _ => c.other += 1,
+        }
+    }
+    Ok(c)
+}

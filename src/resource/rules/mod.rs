@@ -244,9 +244,12 @@ pub fn name_rule(kind: ResourceKind) -> Option<&'static NameRule> {
         ResourceKind::EcsTaskDefinition => Some(&ecs::FAMILY),
         ResourceKind::LogGroup => Some(&logs::LOG_GROUP_NAME),
         ResourceKind::CloudwatchAlarm => Some(&cloudwatch::ALARM_NAME),
+        ResourceKind::LoadBalancer => Some(&elbv2::LOAD_BALANCER_NAME),
+        ResourceKind::TargetGroup => Some(&elbv2::TARGET_GROUP_NAME),
+        // pedestal's own names, never sent.
+        ResourceKind::ScalingTarget | ResourceKind::LbListener | ResourceKind::ListenerRule => None,
         ResourceKind::IamRole => Some(&iam::ROLE_NAME),
         ResourceKind::SsmParameter => Some(&ssm::PARAMETER_NAME),
-        ResourceKind::ScalingTarget => None,
     }
 }
 
@@ -271,6 +274,10 @@ pub fn tag_rules(kind: ResourceKind) -> Option<&'static TagRules> {
         }
         ResourceKind::LogGroup => Some(&logs::TAGS),
         ResourceKind::CloudwatchAlarm => Some(&cloudwatch::TAGS),
+        ResourceKind::LoadBalancer
+        | ResourceKind::LbListener
+        | ResourceKind::TargetGroup
+        | ResourceKind::ListenerRule => Some(&elbv2::TAGS),
         ResourceKind::IamRole => Some(&iam::TAGS),
         ResourceKind::SsmParameter => Some(&ssm::TAGS),
         ResourceKind::ScalingTarget => None,

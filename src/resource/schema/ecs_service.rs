@@ -30,6 +30,8 @@ attr_names! {
         HealthCheckGracePeriod = "health_check_grace_period",
         /// An [`Alarms`] map (the deployment alarms ECS watches during a release), or null.
         Alarms = "alarms",
+        /// A list of [`LoadBalancerItem`] maps (a routed endpoint's target groups), or null.
+        LoadBalancers = "load_balancers",
         /// The tag map.
         Tags = "tags",
         /// The service ARN.
@@ -50,6 +52,7 @@ impl Attr {
             | Attr::Deployment
             | Attr::HealthCheckGracePeriod
             | Attr::Alarms
+            | Attr::LoadBalancers
             | Attr::Tags => Rule::InPlace,
             Attr::Arn => Rule::Computed,
         }
@@ -93,6 +96,16 @@ attr_names! {
         Wait = "wait",
         /// How long to wait, in seconds.
         TimeoutSeconds = "timeout_seconds",
+        /// `rolling`, `blue_green`, `canary` or `linear` (absent: rolling).
+        Strategy = "strategy",
+        /// Canary releases: percent of traffic the new revision gets first.
+        CanaryPercent = "canary_percent",
+        /// Linear releases: percent of traffic shifted per step.
+        StepPercent = "step_percent",
+        /// Canary and linear releases: minutes between traffic shifts.
+        IntervalMinutes = "interval_minutes",
+        /// Minutes the new revision runs with all traffic before the old one stops.
+        BakeMinutes = "bake_minutes",
     }
 }
 
@@ -104,6 +117,25 @@ attr_names! {
         Names = "names",
         /// Whether ECS rolls a failed release back to the last completed one.
         Rollback = "rollback",
+    }
+}
+
+attr_names! {
+    /// One map of the `load_balancers` list: the target group the service registers its tasks
+    /// in and, for blue/green, canary and linear releases, what ECS shifts traffic with.
+    pub enum LoadBalancerItem {
+        /// The target group ARN.
+        TargetGroupArn = "target_group_arn",
+        /// The container receiving traffic.
+        ContainerName = "container_name",
+        /// Its port.
+        ContainerPort = "container_port",
+        /// The target group the new revision starts in (null for rolling releases).
+        AlternateTargetGroupArn = "alternate_target_group_arn",
+        /// The listener rule ECS shifts traffic with (null for rolling releases).
+        ProductionListenerRule = "production_listener_rule",
+        /// The role ECS uses to change the listener rule (null for rolling releases).
+        RoleArn = "role_arn",
     }
 }
 
@@ -168,6 +200,8 @@ pub struct Desired {
     pub health_check_grace_period: Value,
     /// [`Attr::Alarms`].
     pub alarms: Value,
+    /// [`Attr::LoadBalancers`] (null: left out, so services without a route read as before).
+    pub load_balancers: Value,
 }
 
 impl Desired {
@@ -188,6 +222,8 @@ impl Desired {
                 Attr::Deployment => std::mem::take(&mut self.deployment),
                 Attr::HealthCheckGracePeriod => std::mem::take(&mut self.health_check_grace_period),
                 Attr::Alarms => std::mem::take(&mut self.alarms),
+                Attr::LoadBalancers if self.load_balancers == Value::Null => continue,
+                Attr::LoadBalancers => std::mem::take(&mut self.load_balancers),
                 Attr::Tags | Attr::Arn => continue,
             };
             out.insert(k.into(), v);
@@ -200,15 +236,79 @@ impl Desired {
 pub fn default_deployment() -> Attrs {
     Deployment::ALL
         .iter()
-        .map(|&k| {
+        .filter_map(|&k| {
             let v = match k {
                 Deployment::MinHealthyPercent => Value::Int(DEFAULT_MIN_HEALTHY_PERCENT),
                 Deployment::MaxPercent => Value::Int(DEFAULT_MAX_PERCENT),
                 Deployment::CircuitBreaker => Value::Bool(DEFAULT_CIRCUIT_BREAKER),
                 Deployment::Wait => Value::Bool(DEFAULT_WAIT),
                 Deployment::TimeoutSeconds => Value::Int(DEFAULT_TIMEOUT_SECONDS),
+                // Only written for the strategies that are not the default.
+                Deployment::Strategy
+                | Deployment::CanaryPercent
+                | Deployment::StepPercent
+                | Deployment::IntervalMinutes
+                | Deployment::BakeMinutes => return None,
             };
-            (k.into(), v)
+            Some((k.into(), v))
         })
         .collect()
+}
+
+/// `strategy` of a release that replaces tasks batch by batch (the default).
+pub const STRATEGY_ROLLING: &str = "rolling";
+/// `strategy` of a release that starts the new revision beside the old and switches all
+/// traffic at once.
+pub const STRATEGY_BLUE_GREEN: &str = "blue_green";
+/// `strategy` of a release that sends a share of traffic to the new revision first.
+pub const STRATEGY_CANARY: &str = "canary";
+/// `strategy` of a release that shifts traffic in equal steps.
+pub const STRATEGY_LINEAR: &str = "linear";
+/// Every strategy, as written in specs.
+pub const STRATEGIES: [&str; 4] = [
+    STRATEGY_ROLLING,
+    STRATEGY_BLUE_GREEN,
+    STRATEGY_CANARY,
+    STRATEGY_LINEAR,
+];
+/// [`Deployment::CanaryPercent`] when unset.
+pub const DEFAULT_CANARY_PERCENT: i64 = 10;
+/// [`Deployment::StepPercent`] when unset.
+pub const DEFAULT_STEP_PERCENT: i64 = 20;
+/// [`Deployment::IntervalMinutes`] when unset.
+pub const DEFAULT_INTERVAL_MINUTES: i64 = 5;
+/// [`Deployment::BakeMinutes`] when unset.
+pub const DEFAULT_BAKE_MINUTES: i64 = 0;
+/// `health_check_grace_period` of a routed service whose health check does not set one.
+pub const DEFAULT_ROUTED_GRACE_PERIOD: i64 = 60;
+
+/// How a release shifts traffic, in words: `canary 10% for 5m, then 100%`, `linear 20% every
+/// 5m`, `blue/green`, `rolling` (with `, bake 10m` when the old revision is kept a while).
+pub fn describe_strategy(d: &Attrs) -> String {
+    let int = |k: Deployment, default: i64| match d.get(k.as_str()) {
+        Some(Value::Int(n)) => *n,
+        _ => default,
+    };
+    let strategy = d
+        .get(Deployment::Strategy.as_str())
+        .and_then(Value::as_str)
+        .unwrap_or(STRATEGY_ROLLING);
+    let interval = int(Deployment::IntervalMinutes, DEFAULT_INTERVAL_MINUTES);
+    let mut s = match strategy {
+        STRATEGY_CANARY => format!(
+            "canary {}% for {interval}m, then 100%",
+            int(Deployment::CanaryPercent, DEFAULT_CANARY_PERCENT)
+        ),
+        STRATEGY_LINEAR => format!(
+            "linear {}% every {interval}m",
+            int(Deployment::StepPercent, DEFAULT_STEP_PERCENT)
+        ),
+        STRATEGY_BLUE_GREEN => "blue/green".to_string(),
+        other => other.to_string(),
+    };
+    let bake = int(Deployment::BakeMinutes, DEFAULT_BAKE_MINUTES);
+    if bake > 0 {
+        s.push_str(&format!(", bake {bake}m"));
+    }
+    s
 }

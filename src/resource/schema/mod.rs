@@ -3,7 +3,8 @@
 //!
 //! One module per kind ([`s3_bucket`], [`s3_object`], [`ecs_cluster`], [`log_group`],
 //! [`ecs_task_definition`], [`ecs_service`], [`scaling_target`], [`cloudwatch_alarm`],
-//! [`iam_role`], [`ssm_parameter`]). Each declares its
+//! [`load_balancer`], [`lb_listener`], [`target_group`], [`listener_rule`], [`iam_role`],
+//! [`ssm_parameter`]). Each declares its
 //! top-level attributes as an `Attr` enum (and every nested map, such as a task definition's
 //! `container` or a service's `deployment`, as an enum of its own) with `attr_names!`: the
 //! enum, its `ALL` list, `as_str` and `parse` come from one list, so they never disagree.
@@ -34,11 +35,15 @@ pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
 pub mod iam_role;
+pub mod lb_listener;
+pub mod listener_rule;
+pub mod load_balancer;
 pub mod log_group;
 pub mod s3_bucket;
 pub mod s3_object;
 pub mod scaling_target;
 pub mod ssm_parameter;
+pub mod target_group;
 
 /// How the planner treats a change to one top-level attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -29,15 +29,17 @@ pub(super) enum BlockKind {
     Artifact,
     Compute,
     Endpoint,
+    Gateway,
     Module,
 }
 
 impl BlockKind {
-    pub const ALL: [BlockKind; 5] = [
+    pub const ALL: [BlockKind; 6] = [
         BlockKind::Storage,
         BlockKind::Artifact,
         BlockKind::Compute,
         BlockKind::Endpoint,
+        BlockKind::Gateway,
         BlockKind::Module,
     ];
 
@@ -47,6 +49,7 @@ impl BlockKind {
             BlockKind::Artifact => "artifact",
             BlockKind::Compute => "compute",
             BlockKind::Endpoint => "endpoint",
+            BlockKind::Gateway => "gateway",
             BlockKind::Module => "module",
         }
     }
@@ -67,7 +70,9 @@ impl BlockKind {
                 "service_arn",
                 "service_name",
                 "task_definition_arn",
+                "url",
             ],
+            BlockKind::Gateway => &["arn", "dns_name", "name"],
             BlockKind::Module => &[],
         }
     }
@@ -174,6 +179,10 @@ pub(super) struct Lowered {
     pub outputs_val: HashMap<(ScopeId, String), Exported>,
     /// Capacity providers of each compute block (GPU placement of endpoints).
     pub compute_providers: HashMap<BlockId, Vec<String>>,
+    /// What endpoints routed to each gateway block need of it.
+    pub gateways: HashMap<BlockId, crate::spec::lower::GatewayInfo>,
+    /// Every endpoint route, for priorities across a listener (assigned after lowering).
+    pub routes: Vec<crate::spec::lower::RouteInfo>,
     pub resources: BTreeMap<Address, Resource>,
     /// Explicit `depends_on` of each block: (block, target address, span).
     pub explicit_deps: Vec<(BlockId, String, Span)>,
@@ -231,12 +240,13 @@ const ROOT_KEYS: &[&str] = &[
     "artifact",
     "compute",
     "endpoint",
+    "gateway",
     "module",
     "outputs",
     "policy",
 ];
 const MODULE_KEYS: &[&str] = &[
-    "inputs", "storage", "artifact", "compute", "endpoint", "module", "outputs",
+    "inputs", "storage", "artifact", "compute", "endpoint", "gateway", "module", "outputs",
 ];
 const MAX_MODULE_DEPTH: usize = 16;
 
@@ -512,6 +522,9 @@ impl<'o> Loader<'o> {
         if self.diags.is_empty() {
             self.evaluate();
             self.lowered.digests.save();
+        }
+        if self.diags.is_empty() {
+            self.assign_route_priorities();
         }
         if self.diags.is_empty() {
             self.finish_dependencies();

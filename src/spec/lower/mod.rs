@@ -4,7 +4,7 @@
 //! validated (bucket names, Fargate sizes, GPU placement, autoscaling bounds, artifact files).
 //! Each block also publishes the attributes other blocks may reference (`exports`).
 //!
-//! One module per block kind: [`storage`], [`artifact`], [`compute`], [`endpoint`]; what every
+//! One module per block kind: [`storage`], [`artifact`], [`compute`], [`endpoint`], [`gateway`]; what every
 //! block shares (tags, `depends_on`, `lifecycle`, adding a resource, exports) is in [`common`].
 //! A new block kind (`gateway`, `alarm`, ...) gets its own module here with a
 //! `Loader::lower_<kind>` method, a `BlockKind` variant in `load.rs`, and one arm in
@@ -14,10 +14,13 @@ mod artifact;
 mod common;
 mod compute;
 mod endpoint;
+mod gateway;
 mod storage;
 mod tags;
 
+pub(in crate::spec) use endpoint::RouteInfo;
 pub use endpoint::fargate_memory;
+pub(in crate::spec) use gateway::GatewayInfo;
 pub use storage::bucket_name_problem;
 
 use super::load::{BlockId, BlockKind, Loader};
@@ -31,6 +34,7 @@ impl Loader<'_> {
             BlockKind::Artifact => self.lower_artifact(id),
             BlockKind::Compute => self.lower_compute(id),
             BlockKind::Endpoint => self.lower_endpoint(id),
+            BlockKind::Gateway => self.lower_gateway(id),
             BlockKind::Module => {}
         }
     }

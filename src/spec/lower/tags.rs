@@ -30,9 +30,12 @@ fn tagged_kinds(kind: BlockKind) -> &'static [ResourceKind] {
             ResourceKind::EcsTaskDefinition,
             ResourceKind::EcsService,
             ResourceKind::CloudwatchAlarm,
+            ResourceKind::TargetGroup,
+            ResourceKind::ListenerRule,
             ResourceKind::IamRole,
             ResourceKind::SsmParameter,
         ],
+        BlockKind::Gateway => &[ResourceKind::LoadBalancer, ResourceKind::LbListener],
         BlockKind::Module => &[],
     }
 }

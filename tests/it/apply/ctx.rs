@@ -193,6 +193,7 @@ pub fn scripted_provider(ecs: &[&Rule], cw: &[&Rule], poll: Duration) -> AwsProv
             aas: scripted!(aws_sdk_applicationautoscaling, none, false),
             logs: scripted!(aws_sdk_cloudwatchlogs, none, false),
             cw: scripted!(aws_sdk_cloudwatch, cw.iter().copied(), false),
+            elb: scripted!(aws_sdk_elasticloadbalancingv2, none, false),
             iam: scripted!(aws_sdk_iam, none, false),
             ssm: scripted!(aws_sdk_ssm, none, false),
         },

@@ -222,6 +222,20 @@ fn computed(res: &Resource, rev: u32) -> Attrs {
         ResourceKind::CloudwatchAlarm => {
             format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}")
         }
+        ResourceKind::LoadBalancer => {
+            format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{name}/1")
+        }
+        ResourceKind::LbListener => format!(
+            "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/{}",
+            &sha(&name)[..16]
+        ),
+        ResourceKind::TargetGroup => {
+            format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name}/1")
+        }
+        ResourceKind::ListenerRule => format!(
+            "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener-rule/app/{}",
+            &sha(&name)[..16]
+        ),
         ResourceKind::IamRole => format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
         ResourceKind::SsmParameter => format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"),
     };
@@ -232,6 +246,14 @@ fn computed(res: &Resource, rev: u32) -> Attrs {
             out.insert("etag".into(), s(&sha(&format!("etag{name}"))[..32]));
         }
         ResourceKind::ScalingTarget => {}
+        ResourceKind::LoadBalancer => {
+            out.insert("arn".into(), s(&arn));
+            out.insert(
+                "dns_name".into(),
+                s(&format!("internal-{name}-1.{REGION}.elb.amazonaws.com")),
+            );
+            out.insert("vpc_id".into(), s("vpc-0a1b2c3d"));
+        }
         ResourceKind::EcsTaskDefinition => {
             out.insert("arn".into(), s(&arn));
             out.insert("revision".into(), Value::Int(i64::from(rev)));

@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentAlarms,
-    DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType, NetworkConfiguration,
-    PropagateTags, ServiceField,
+    AdvancedConfiguration, AssignPublicIp, AwsVpcConfiguration, CanaryConfiguration,
+    CapacityProviderStrategyItem, DeploymentAlarms, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DeploymentStrategy, LaunchType, LinearConfiguration, LoadBalancer,
+    NetworkConfiguration, PropagateTags, ServiceField,
 };
 use sha2::{Digest, Sha256};
 
@@ -19,10 +20,12 @@ use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, ErrorKind, Found, LeftBehind, Owner, ProviderError};
 use crate::resource::rules::{IntRange, ecs as ecs_rules};
 use crate::resource::schema::ecs_service::{
-    Alarms as AL, Attr as A, CapacityProviderItem as CP, DEFAULT_ALARM_ROLLBACK, DEFAULT_BASE,
-    DEFAULT_CIRCUIT_BREAKER, DEFAULT_DESIRED_COUNT, DEFAULT_LAUNCH_TYPE, DEFAULT_MAX_PERCENT,
-    DEFAULT_MIN_HEALTHY_PERCENT, DEFAULT_PUBLIC_IP, DEFAULT_WAIT, DEFAULT_WEIGHT, Deployment as D,
-    Network as N,
+    Alarms as AL, Attr as A, CapacityProviderItem as CP, DEFAULT_ALARM_ROLLBACK,
+    DEFAULT_BAKE_MINUTES, DEFAULT_BASE, DEFAULT_CANARY_PERCENT, DEFAULT_CIRCUIT_BREAKER,
+    DEFAULT_DESIRED_COUNT, DEFAULT_INTERVAL_MINUTES, DEFAULT_LAUNCH_TYPE, DEFAULT_MAX_PERCENT,
+    DEFAULT_MIN_HEALTHY_PERCENT, DEFAULT_PUBLIC_IP, DEFAULT_STEP_PERCENT, DEFAULT_WAIT,
+    DEFAULT_WEIGHT, Deployment as D, LoadBalancerItem as LBI, Network as N, STRATEGY_BLUE_GREEN,
+    STRATEGY_CANARY, STRATEGY_LINEAR, STRATEGY_ROLLING,
 };
 use crate::resource::{Attrs, Value};
 
@@ -112,7 +115,9 @@ fn deployment_configuration(
         &ecs_rules::MAX_PERCENT,
     )
     .map_err(ProviderError::invalid)?;
-    Ok(DeploymentConfiguration::builder()
+    let builder = DeploymentConfiguration::builder();
+    let builder = with_strategy(builder, d, before.and_then(|b| attr::map(b, A::Deployment)));
+    Ok(builder
         .minimum_healthy_percent(min_healthy)
         .maximum_percent(max_percent)
         .deployment_circuit_breaker(
@@ -123,6 +128,84 @@ fn deployment_configuration(
         )
         .set_alarms(deployment_alarms(attrs, before)?)
         .build())
+}
+
+/// The release strategy of `d` (the `deployment` map): ECS's native blue/green, canary and
+/// linear deployments with their traffic shifts and bake time. Without a strategy nothing is
+/// sent, unless the recorded map (`before`) had one: then ROLLING switches it back.
+fn with_strategy(
+    b: aws_sdk_ecs::types::builders::DeploymentConfigurationBuilder,
+    d: &Attrs,
+    before: Option<&Attrs>,
+) -> aws_sdk_ecs::types::builders::DeploymentConfigurationBuilder {
+    let strategy = attr::str(d, D::Strategy);
+    let had = before.and_then(|b| attr::str(b, D::Strategy)).is_some();
+    let int = |k: D, default: i64| attr::int(d, k).unwrap_or(default);
+    let interval = int(D::IntervalMinutes, DEFAULT_INTERVAL_MINUTES) as i32;
+    let bake = int(D::BakeMinutes, DEFAULT_BAKE_MINUTES) as i32;
+    match strategy {
+        None if !had => b,
+        None | Some(STRATEGY_ROLLING) => b.strategy(DeploymentStrategy::Rolling),
+        Some(STRATEGY_BLUE_GREEN) => b
+            .strategy(DeploymentStrategy::BlueGreen)
+            .bake_time_in_minutes(bake),
+        Some(STRATEGY_CANARY) => b
+            .strategy(DeploymentStrategy::Canary)
+            .bake_time_in_minutes(bake)
+            .canary_configuration(
+                CanaryConfiguration::builder()
+                    .canary_percent(int(D::CanaryPercent, DEFAULT_CANARY_PERCENT) as f64)
+                    .canary_bake_time_in_minutes(interval)
+                    .build(),
+            ),
+        Some(STRATEGY_LINEAR) => b
+            .strategy(DeploymentStrategy::Linear)
+            .bake_time_in_minutes(bake)
+            .linear_configuration(
+                LinearConfiguration::builder()
+                    .step_percent(int(D::StepPercent, DEFAULT_STEP_PERCENT) as f64)
+                    .step_bake_time_in_minutes(interval)
+                    .build(),
+            ),
+        Some(other) => b.strategy(DeploymentStrategy::from(
+            other.to_ascii_uppercase().as_str(),
+        )),
+    }
+}
+
+/// The target groups the service registers its tasks in (`load_balancers`), with the
+/// alternate target group, production listener rule and role of the releases ECS shifts
+/// traffic in; `None` when the attribute is absent.
+fn load_balancers(attrs: &Attrs) -> Result<Option<Vec<LoadBalancer>>, ProviderError> {
+    let Some(list) = attr::get(attrs, A::LoadBalancers).and_then(Value::as_list) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for item in list {
+        let Some(m) = item.as_map() else { continue };
+        let advanced = match (
+            attr::str(m, LBI::AlternateTargetGroupArn),
+            attr::str(m, LBI::ProductionListenerRule),
+        ) {
+            (Some(alt), Some(rule)) => Some(
+                AdvancedConfiguration::builder()
+                    .alternate_target_group_arn(alt)
+                    .production_listener_rule(rule)
+                    .set_role_arn(attr::str(m, LBI::RoleArn).map(str::to_string))
+                    .build(),
+            ),
+            _ => None,
+        };
+        out.push(
+            LoadBalancer::builder()
+                .target_group_arn(attr::req_str(m, LBI::TargetGroupArn)?)
+                .container_name(attr::req_str(m, LBI::ContainerName)?)
+                .set_container_port(attr::int(m, LBI::ContainerPort).map(|p| p as i32))
+                .set_advanced_configuration(advanced)
+                .build(),
+        );
+    }
+    Ok(Some(out))
 }
 
 fn capacity_strategy(
@@ -232,6 +315,7 @@ pub async fn create_service(p: &AwsProvider, r: &ApplyResource) -> Result<Applie
         .client_token(&token[..32])
         .deployment_configuration(deployment_configuration(&r.attrs, None)?)
         .set_network_configuration(network_configuration(&r.attrs)?)
+        .set_load_balancers(load_balancers(&r.attrs)?)
         .propagate_tags(PropagateTags::Service)
         .enable_ecs_managed_tags(true);
     match capacity_strategy(&r.attrs)? {
@@ -307,6 +391,10 @@ pub async fn update_service(
     }
     if let Some(s) = capacity_strategy(&after.attrs)? {
         req = req.set_capacity_provider_strategy(Some(s));
+    }
+    // Target groups are sent when they change; a route removed empties the list.
+    if attr::changed(before, &after.attrs, A::LoadBalancers) {
+        req = req.set_load_balancers(Some(load_balancers(&after.attrs)?.unwrap_or_default()));
     }
     if let Some(g) = attr::int_in(&after.attrs, A::HealthCheckGracePeriod, &GRACE_PERIOD)? {
         req = req.health_check_grace_period_seconds(g);
@@ -594,6 +682,13 @@ fn read_back(s: &aws_sdk_ecs::types::Service, recorded: &Attrs) -> Attrs {
                     if live != Value::Null || attr::get(recorded, k).is_some() {
                         attr::set(&mut a, k, live);
                     }
+                }
+            }
+            // A service that reports no target groups while some are recorded lost its
+            // route; otherwise the recorded value stands (ECS swaps blue and green).
+            A::LoadBalancers => {
+                if s.load_balancers().is_empty() && attr::get(recorded, k).is_some() {
+                    attr::set(&mut a, k, Value::Null);
                 }
             }
             // Found by these, or settings the recorded value stands for.

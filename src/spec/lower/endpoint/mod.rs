@@ -5,8 +5,13 @@
 use std::collections::BTreeMap;
 
 mod alarms;
+mod deployment;
 mod resources;
 mod roles;
+mod route;
+mod scaling;
+
+pub(in crate::spec) use route::RouteInfo;
 
 use super::common::Meta;
 use crate::addr::Address;
@@ -31,6 +36,9 @@ const DEPLOY_CIRCUIT_BREAKER: &str = svc::Deployment::CircuitBreaker.as_str();
 const DEPLOY_MAX_PERCENT: &str = svc::Deployment::MaxPercent.as_str();
 const DEPLOY_MIN_HEALTHY_PERCENT: &str = svc::Deployment::MinHealthyPercent.as_str();
 const DEPLOY_WAIT: &str = svc::Deployment::Wait.as_str();
+const DEPLOY_STRATEGY: &str = svc::Deployment::Strategy.as_str();
+const DEPLOY_CANARY_PERCENT: &str = svc::Deployment::CanaryPercent.as_str();
+const DEPLOY_STEP_PERCENT: &str = svc::Deployment::StepPercent.as_str();
 const DESIRED_COUNT: &str = svc::Attr::DesiredCount.as_str();
 const ENVIRONMENT: &str = td::Container::Environment.as_str();
 const EXECUTION_ROLE: &str = td::Attr::ExecutionRole.as_str();
@@ -80,6 +88,7 @@ const ENDPOINT_KEYS: &[&str] = &[
     "autoscaling",
     ALARMS,
     "logs",
+    "route",
     schema::TAGS,
     "depends_on",
     "lifecycle",
@@ -139,10 +148,12 @@ struct Sizing {
     fargate: bool,
 }
 
-/// The `health_check` container setting and the service's grace period.
+/// The `health_check` container setting, the service's grace period and what a routed
+/// endpoint's target group probes.
 struct Health {
     check: Value,
     grace: Value,
+    lb: route::LbHealth,
 }
 
 /// Everything an endpoint's resources are built from.
@@ -161,6 +172,10 @@ struct Endpoint {
     /// `(min, max, target_cpu)`.
     scaling: Option<(i64, i64, i64)>,
     alarms: Option<alarms::Alarms>,
+    /// The route and its written priority.
+    route: Option<(route::Route, Option<(i64, Span)>)>,
+    /// The role ECS shifts traffic with (blue/green, canary and linear releases).
+    role: Option<Value>,
 }
 
 impl Loader<'_> {
@@ -202,9 +217,17 @@ impl Loader<'_> {
         let health = self.endpoint_health_check(&f, container.port, &mut deps);
         let retention = self.endpoint_logs(&f, &mut deps.lg);
         let network = self.endpoint_network(&f, &mut deps.svc);
-        let deployment = self.endpoint_deployment(&f, &mut deps.svc);
+        let (deployment, strategy, role) = self.endpoint_deployment(&f, &mut deps.svc);
         let scaling = self.endpoint_autoscaling(&f, &mut deps.svc);
         let alarms = self.endpoint_alarms(&f, (b.scope, &b.name), &mut deps.alarm);
+        let route = self.endpoint_route(&f, (b.scope, &b.name), &mut deps.svc);
+        let routed = route.is_some() || (f.has("route") && self.has_errors());
+        self.check_strategy_needs(&b.addr, strategy.as_ref(), routed, role.as_ref());
+        let role = role.filter(|_| {
+            strategy
+                .as_ref()
+                .is_some_and(|(s, _)| s != svc::STRATEGY_ROLLING)
+        });
 
         let (Some(cluster), Some(image)) = (cluster, container.image.clone()) else {
             return;
@@ -223,6 +246,8 @@ impl Loader<'_> {
             deployment,
             scaling,
             alarms,
+            route,
+            role,
         };
         self.endpoint_resources(
             id,
@@ -592,6 +617,12 @@ impl Loader<'_> {
         let mut health = Health {
             check: Value::Null,
             grace: Value::Null,
+            lb: route::LbHealth {
+                path: td::DEFAULT_HEALTH_PATH.to_string(),
+                interval: td::DEFAULT_HEALTH_INTERVAL,
+                timeout: td::DEFAULT_HEALTH_TIMEOUT,
+                retries: td::DEFAULT_HEALTH_RETRIES,
+            },
         };
         if !f.has(HEALTH_CHECK) {
             return health;
@@ -671,6 +702,12 @@ impl Loader<'_> {
             .collect();
         health.grace = g.map_or(Value::Null, Value::Int);
         health.check = Value::Map(hm);
+        health.lb = route::LbHealth {
+            path,
+            interval,
+            timeout,
+            retries,
+        };
         health
     }
 
@@ -747,133 +784,6 @@ impl Loader<'_> {
             (svc::Network::SecurityGroups.into(), Value::List(sgs)),
             (svc::Network::PublicIp.into(), Value::Bool(public_ip)),
         ])))
-    }
-
-    /// `deployment = { min_healthy_percent, max_percent, circuit_breaker, wait, timeout }`,
-    /// defaults filled in.
-    fn endpoint_deployment(
-        &mut self,
-        f: &Fields<'_>,
-        svc_deps: &mut Deps,
-    ) -> BTreeMap<String, Value> {
-        let mut deployment = svc::default_deployment();
-        if !f.has(DEPLOYMENT) {
-            return deployment;
-        }
-        let keys = [
-            DEPLOY_MIN_HEALTHY_PERCENT,
-            DEPLOY_MAX_PERCENT,
-            DEPLOY_CIRCUIT_BREAKER,
-            DEPLOY_WAIT,
-            "timeout",
-        ];
-        let Some(d) = self.sub(f, DEPLOYMENT, &keys, svc_deps) else {
-            return deployment;
-        };
-        // These spec keys are spelt like the attributes they set.
-        for k in [
-            svc::Deployment::MinHealthyPercent,
-            svc::Deployment::MaxPercent,
-        ] {
-            let v = self.v_int(&d, k.as_str(), svc_deps);
-            let rule = if k == svc::Deployment::MinHealthyPercent {
-                &ecs_rules::MIN_HEALTHY_PERCENT
-            } else {
-                &ecs_rules::MAX_PERCENT
-            };
-            if let Some(n) = self.in_range(v, rule, k.as_str(), &d.what.clone()) {
-                deployment.insert(k.into(), Value::Int(n));
-            }
-        }
-        for k in [svc::Deployment::CircuitBreaker, svc::Deployment::Wait] {
-            if let Some((x, _)) = self.v_bool(&d, k.as_str(), svc_deps) {
-                deployment.insert(k.into(), Value::Bool(x));
-            }
-        }
-        if let Some((v, span)) = self.value(&d, "timeout", svc_deps) {
-            let secs = match &v {
-                Value::Int(n) if *n > 0 => Some(*n),
-                Value::String(s) => humantime::parse_duration(s)
-                    .ok()
-                    .map(|d| d.as_secs() as i64)
-                    .filter(|n| *n > 0),
-                _ => None,
-            };
-            match secs {
-                Some(s) => {
-                    deployment.insert(svc::Deployment::TimeoutSeconds.into(), Value::Int(s));
-                }
-                None => {
-                    self.err(
-                        ErrorCode::InvalidValue,
-                        &span,
-                        format!("`timeout` in {} must be a duration", d.what),
-                        "not a duration",
-                    )
-                    .help = Some("for example \"15m\", \"90s\" or 600 (seconds)".into());
-                }
-            }
-        }
-        deployment
-    }
-
-    /// `autoscaling = { min, max, target_cpu }` (target 60% by default); `None` when absent or
-    /// invalid.
-    fn endpoint_autoscaling(
-        &mut self,
-        f: &Fields<'_>,
-        svc_deps: &mut Deps,
-    ) -> Option<(i64, i64, i64)> {
-        if !f.has("autoscaling") {
-            return None;
-        }
-        let a = self.sub(
-            f,
-            "autoscaling",
-            &[SCALING_MIN, SCALING_MAX, SCALING_TARGET_CPU],
-            svc_deps,
-        )?;
-        let amin = self.v_int(&a, SCALING_MIN, svc_deps);
-        let amax = self.v_int(&a, SCALING_MAX, svc_deps);
-        for (k, v) in [(SCALING_MIN, &amin), (SCALING_MAX, &amax)] {
-            if v.is_none() && !a.has(k) {
-                self.missing(&a, k, "autoscaling = { min = 1, max = 4, target_cpu = 60 }");
-            }
-        }
-        let what_a = a.what.clone();
-        let min_s = amin.as_ref().map(|x| x.1.clone());
-        let max_s = amax.as_ref().map(|x| x.1.clone());
-        let mn = self.in_range(amin, &scaling_rules::CAPACITY, SCALING_MIN, &what_a);
-        let mx = self.in_range(amax, &scaling_rules::CAPACITY, SCALING_MAX, &what_a);
-        let target = match self.v_int(&a, SCALING_TARGET_CPU, svc_deps) {
-            Some((t, span)) if !(1..=100).contains(&t) => {
-                self.err(
-                    ErrorCode::Autoscaling,
-                    &span,
-                    "`target_cpu` must be a percentage between 1 and 100",
-                    "out of range",
-                );
-                None
-            }
-            Some((t, _)) => Some(t),
-            None if a.has(SCALING_TARGET_CPU) => None,
-            None => Some(60),
-        };
-        let (mn, mx) = (mn?, mx?);
-        if mn > mx {
-            if let (Some(ms), Some(xs)) = (min_s, max_s) {
-                self.err(
-                    ErrorCode::Autoscaling,
-                    &ms,
-                    format!("autoscaling min ({mn}) is greater than max ({mx})"),
-                    format!("min = {mn}"),
-                )
-                .label(&xs, format!("max = {mx}"))
-                .help = Some("min must be less than or equal to max".into());
-            }
-            return None;
-        }
-        target.map(|t| (mn, mx, t))
     }
 
     /// Reports a negative count; `None` then.

@@ -1,6 +1,7 @@
-//! The resources an endpoint produces: its log group, IAM roles (see [`super::roles`]), task
-//! definition, service, (with
-//! autoscaling) scaling target and (with alarms) CloudWatch alarms, each with its own
+//! The resources an endpoint produces: its log group, IAM roles (see [`super::roles`]), SSM
+//! parameters for its secrets, task definition, service, (with autoscaling) scaling target,
+//! (with alarms) CloudWatch alarms and (with a route) target groups and a listener rule, each
+//! with its own
 //! dependencies, then the endpoint's exports.
 
 use super::alarms::alarm_address;
@@ -13,7 +14,7 @@ use crate::resource::schema::{
     ecs_service as svc, ecs_task_definition as td, log_group, scaling_target, ssm_parameter,
 };
 use crate::resource::{ResourceKind, Value};
-use crate::spec::load::{BlockId, Loader};
+use crate::spec::load::{BlockId, Exported, Loader};
 use crate::spec::lower::common::{Meta, concat};
 use crate::spec::resolve::Deps;
 
@@ -29,7 +30,7 @@ pub(super) struct Names {
     log_group: String,
     lg: Address,
     td: Address,
-    svc: Address,
+    pub(super) svc: Address,
     sc: Address,
 }
 
@@ -78,7 +79,9 @@ impl Loader<'_> {
             meta,
         );
         self.endpoint_task_definition(id, &n, &e, roles, deps, meta);
-        self.endpoint_service(id, &n, &e, deps, meta);
+        let mut route_deps = Deps::new();
+        let load_balancers = self.endpoint_route_resources(&n, &e, deps, meta, &mut route_deps);
+        self.endpoint_service(id, &n, &e, deps, meta, (load_balancers, route_deps));
         if let Some(scaling) = e.scaling {
             self.endpoint_scaling(id, &n, &e.cluster, scaling, deps, meta);
         }
@@ -99,6 +102,22 @@ impl Loader<'_> {
                 ("name", Value::str(&b.name)),
             ],
         );
+        // `${endpoint.X.url}`: known once the gateway's load balancer exists.
+        let url = match &e.route {
+            Some((route, _)) => Exported {
+                value: Self::route_url(route),
+                deps: [n.svc.clone(), route.gateway.lb.clone()]
+                    .into_iter()
+                    .collect(),
+            },
+            None => Exported {
+                value: Value::Null,
+                deps: Default::default(),
+            },
+        };
+        if let Some(ex) = self.lowered_mut().exports.get_mut(&id) {
+            ex.insert("url".to_string(), url);
+        }
     }
 
     /// Each sensitive value in `secrets` becomes an SSM `SecureString` parameter
@@ -225,9 +244,11 @@ impl Loader<'_> {
         e: &Endpoint,
         deps: &EndpointDeps,
         meta: &Meta<'_>,
+        (load_balancers, route_deps): (Value, Deps),
     ) {
         let b = self.block(id).clone();
         let mut svc_all = deps.svc.clone();
+        svc_all.extend(route_deps);
         svc_all.extend(deps.common.clone());
         svc_all
             .entry(n.td.clone())
@@ -256,8 +277,13 @@ impl Loader<'_> {
                 },
                 network: e.network.clone(),
                 deployment: Value::Map(e.deployment.clone()),
-                health_check_grace_period: e.health.grace.clone(),
+                // A routed service's new tasks get time before the load balancer's checks count.
+                health_check_grace_period: match (&e.health.grace, &e.route) {
+                    (Value::Null, Some(_)) => Value::Int(svc::DEFAULT_ROUTED_GRACE_PERIOD),
+                    (g, _) => g.clone(),
+                },
                 alarms: e.alarms.as_ref().map_or(Value::Null, |a| a.service_attr()),
+                load_balancers,
             }
             .into_attrs(),
             &svc_all,
