@@ -14,8 +14,7 @@ pub const PUT_ROLE_POLICY_SOURCE: &str =
 pub const QUOTAS_SOURCE: &str =
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html";
 /// Tagging IAM resources: 50 tags, keys 128, values 256, `aws:` reserved.
-pub const TAGGING_SOURCE: &str =
-    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html";
+pub const TAGGING_SOURCE: &str = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html";
 
 /// Role names.
 pub static ROLE_NAME: NameRule = NameRule {

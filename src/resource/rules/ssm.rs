@@ -9,7 +9,8 @@ use super::{NameChars, NameRule, TagRules};
 pub const PUT_PARAMETER_SOURCE: &str =
     "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html";
 /// Naming constraints of parameters and hierarchies.
-pub const NAMING_SOURCE: &str = "https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html";
+pub const NAMING_SOURCE: &str =
+    "https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html";
 
 /// Parameter names (the character and prefix rules; see [`name_problem`] for the hierarchy).
 pub static PARAMETER_NAME: NameRule = NameRule {

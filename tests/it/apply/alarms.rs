@@ -174,7 +174,7 @@ async fn alarms_are_created_wired_into_the_service_refreshed_and_destroyed() {
         .expect(0);
     assert!(
         r.stdout()
-            .contains("Destroy complete! Resources: 8 destroyed."),
+            .contains("Destroy complete! Resources: 10 destroyed."),
         "{}",
         r.stdout()
     );

@@ -67,7 +67,11 @@ async fn target_parallelism_replace_and_prevent_destroy_through_the_cli() {
         r.stdout()
     );
     assert_eq!(most_in_flight(&r.stdout()), 1, "{}", r.stdout());
-    assert_eq!(recorded(&st).len(), 6);
+    assert_eq!(
+        recorded(&st).len(),
+        8,
+        "bucket, object, cluster, log group, two roles, task definition, service"
+    );
 
     // --replace of the spec's cluster.
     let r = st
@@ -151,7 +155,7 @@ async fn target_parallelism_replace_and_prevent_destroy_through_the_cli() {
         "{}",
         r.stderr()
     );
-    assert_eq!(recorded(&st).len(), 6, "nothing was destroyed");
+    assert_eq!(recorded(&st).len(), 8, "nothing was destroyed");
     let r = st
         .run(&[
             "destroy",
@@ -220,15 +224,18 @@ async fn import_adopts_every_kind_and_refuses_what_is_managed() {
     let st = Stack::example("quickstart", "quickstart");
     let _c = Ctx::new("imp").await;
     st.edit(|t| {
-        t.replace(
+        let t = t.replace(
             "replicas = 1\n",
-            "autoscaling = { min = 1, max = 2, target_cpu = 60 }\n",
-        )
+            "autoscaling = { min = 1, max = 2, target_cpu = 60 }\nsecrets = { TOKEN = \"${var.token}\" }\n",
+        );
+        format!("{t}\n[variables.token]\ntype = \"string\"\nsensitive = true\ndefault = \"imp0rt-token\"\n")
     });
     st.run(&["apply", "--auto-approve"]).expect(0);
     let before = store(&st).read().unwrap().unwrap();
     let kinds: std::collections::BTreeSet<_> = before.resources.values().map(|r| r.kind).collect();
-    assert_eq!(kinds.len(), 8, "every kind is in the stack: {kinds:?}");
+    // Bucket, object, cluster, log group, roles, secret parameter, task definition, service,
+    // scaling target.
+    assert_eq!(kinds.len(), 9, "every kind is in the stack: {kinds:?}");
 
     // A managed address is refused, and nothing changes.
     let id = &before.resources[&Address::new("storage.models.bucket")].id;

@@ -63,7 +63,7 @@ async fn kill_9_midway_then_apply_recovers_from_journal_and_intents() {
         r.stdout()
     );
     let recorded = pedestal::state::StateStore::read(&store).unwrap().unwrap();
-    assert_eq!(recorded.resources.len(), 6);
+    assert_eq!(recorded.resources.len(), 8);
     assert!(recorded.intents.is_empty());
     let services = c
         .ecs()

@@ -141,12 +141,32 @@ async fn a_plan_saved_with_vars_applies_without_flags() {
         .send()
         .await
         .unwrap();
-    let env = def.task_definition().unwrap().container_definitions()[0].environment();
+    // The secret reached the container through its parameter, never in the environment.
+    let container = &def.task_definition().unwrap().container_definitions()[0];
     assert!(
-        env.iter()
-            .any(|kv| kv.name() == Some("TOKEN") && kv.value() == Some(TOKEN)),
-        "the secret reached the task definition"
+        container
+            .environment()
+            .iter()
+            .all(|kv| kv.value() != Some(TOKEN) && kv.name() != Some("TOKEN")),
+        "the secret is in the task definition's environment"
     );
+    let param = &state.resources[&pedestal::addr::Address::new("endpoint.hello.secret.TOKEN")];
+    let got = c
+        .ssm()
+        .get_parameter()
+        .name(&param.id)
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    let got = got.parameter().unwrap();
+    assert_eq!(got.value(), Some(TOKEN), "the parameter holds the secret");
+    let from: Vec<(&str, &str)> = container
+        .secrets()
+        .iter()
+        .map(|s| (s.name(), s.value_from()))
+        .collect();
+    assert_eq!(from, [("TOKEN", got.arn().unwrap())]);
 
     let mut cmd = st.command(&["destroy", "--auto-approve", "--var", "replicas=2"]);
     cmd.env("PEDESTAL_VAR_api_token", TOKEN);

@@ -211,7 +211,7 @@ async fn quickstart_through_the_cli_apply_bump_drift_destroy() {
         .expect(0);
     assert!(
         r.stdout()
-            .contains("Destroy complete! Resources: 6 destroyed."),
+            .contains("Destroy complete! Resources: 8 destroyed."),
         "{}",
         r.stdout()
     );
@@ -233,6 +233,22 @@ async fn quickstart_through_the_cli_apply_bump_drift_destroy() {
         .await
         .unwrap();
     assert!(lg.log_groups().is_empty());
+    // ... and no role: the execution and task roles pedestal made are deleted too.
+    for suffix in ["exec", "task"] {
+        let role = format!("{}-dev-hello-{suffix}", st.name);
+        let err = c
+            .iam()
+            .get_role()
+            .role_name(&role)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_sdk_iam::error::ProvideErrorMetadata::code(&err),
+            Some("NoSuchEntity"),
+            "{role}: {err:?}"
+        );
+    }
     st.run(&[
         "plan",
         "--detailed-exitcode",

@@ -509,10 +509,7 @@ fn secrets_compare_by_digest() {
     let p = plan(&config, &state, &PlanOptions::default()).unwrap();
     assert!(!p.has_changes());
     let p = plan(&with_token("hunter3"), &state, &PlanOptions::default()).unwrap();
-    assert_eq!(
-        action_of(&p, "endpoint.fraud.secret.TOKEN"),
-        Action::Update
-    );
+    assert_eq!(action_of(&p, "endpoint.fraud.secret.TOKEN"), Action::Update);
     let json = serde_json::to_string(&p).unwrap();
     assert!(!json.contains("hunter2") && !json.contains("hunter3"));
 }

@@ -220,7 +220,8 @@ fn huge_plan_fits_one_comment_with_summary_kept() {
     .unwrap();
     let text = render::markdown(&p);
     assert!(text.len() < MAX_COMMENT_CHARS, "{} chars", text.len());
-    assert!(text.starts_with("**Plan: 5002 to add, 0 to change, 0 to destroy.**"));
+    // Per endpoint: object, log group, task role, task definition, service, scaling target.
+    assert!(text.starts_with("**Plan: 6002 to add, 0 to change, 0 to destroy.**"));
     assert!(text.contains("lines cut from the middle"));
     assert!(text.contains("<!-- pedestal:fraud-detection/prod -->"));
     assert!(text.contains("</details>"));
@@ -229,7 +230,7 @@ fn huge_plan_fits_one_comment_with_summary_kept() {
     assert!(text.contains("# endpoint.m0999.scaling will be created"));
     insta::assert_snapshot!("markdown_huge", text);
     let human = render::human(&p, &HumanOptions::default());
-    assert!(human.contains("Plan: 5002 to add, 0 to change, 0 to destroy."));
+    assert!(human.contains("Plan: 6002 to add, 0 to change, 0 to destroy."));
 }
 
 /// A stack whose endpoint has alarms, lowered from its spec text.

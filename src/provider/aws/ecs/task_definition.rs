@@ -415,9 +415,20 @@ pub async fn read_task_definition(
             A::Container => {
                 if let (Some(Value::Map(c)), Some(cd)) =
                     (a.get_mut(k.as_str()), td.container_definitions().first())
-                    && let Some(img) = cd.image()
                 {
-                    c.insert(C::Image.into(), Value::str(img));
+                    if let Some(img) = cd.image() {
+                        c.insert(C::Image.into(), Value::str(img));
+                    }
+                    // Where each secret comes from (an import starts from references to the
+                    // parameters pedestal makes).
+                    if c.contains_key(C::Secrets.as_str()) || !cd.secrets().is_empty() {
+                        let from = cd
+                            .secrets()
+                            .iter()
+                            .map(|s| (s.name().to_string(), Value::str(s.value_from())))
+                            .collect();
+                        c.insert(C::Secrets.into(), Value::Map(from));
+                    }
                 }
             }
             A::Tags => {
@@ -431,14 +442,18 @@ pub async fn read_task_definition(
                 Value::str(td.task_definition_arn().unwrap_or(id)),
             ),
             A::Revision => attr::set(&mut a, k, Value::Int(i64::from(td.revision()))),
+            // Read back so an import (whose record starts from the spec, where a role pedestal
+            // makes is only a reference) holds the ARNs the revision runs with.
+            A::ExecutionRole | A::TaskRole => {
+                let live = if k == A::ExecutionRole {
+                    td.execution_role_arn()
+                } else {
+                    td.task_role_arn()
+                };
+                attr::set(&mut a, k, live.map_or(Value::Null, Value::str));
+            }
             // A revision is immutable: what was registered is what it holds.
-            A::Family
-            | A::Gpu
-            | A::NetworkMode
-            | A::RequiresCompatibilities
-            | A::ExecutionRole
-            | A::TaskRole
-            | A::Model => {}
+            A::Family | A::Gpu | A::NetworkMode | A::RequiresCompatibilities | A::Model => {}
         }
     }
     Ok(Some(a))
