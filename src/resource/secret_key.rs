@@ -11,12 +11,18 @@
 //!
 //! The key is never written to state or plans. A process works on one stack: the command line
 //! names it with [`use_stack`] and the key is resolved the first time a digest is needed (a stack
-//! without secrets never creates a key file). Without a stack (library use), or when the key
-//! file cannot be read or made, the process uses a random key of its own: its digests then only
-//! compare within the process.
+//! without secrets never creates a key file). Without a stack (library use) the process uses a
+//! random key of its own: its digests then only compare within the process.
 //!
-//! Digests are written `hmac-sha256:<hex>`. Digests written before keys existed (`sha256:<hex>`)
-//! are still compared as they were, and replaced by keyed ones the next time state is written.
+//! When a stack has no key (no passphrase, and its key file cannot be read or made), secrets are
+//! digested with a salted slow hash instead: PBKDF2-HMAC-SHA-256 with a random 16-byte salt and
+//! [`SLOW_ITERATIONS`] iterations, written `pbkdf2-sha256:<iterations>:<salt>:<hex>`. It
+//! compares across runs (the salt and count are in the digest) and makes every guess cost as
+//! much as the hash did.
+//!
+//! Keyed digests are written `hmac-sha256:<hex>`. Digests written before keys existed
+//! (`sha256:<hex>`) are still compared as they were, and replaced the next time state is
+//! written.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -31,6 +37,54 @@ pub const ENV_KEY_DIR: &str = "PEDESTAL_KEY_DIR";
 pub const KEYED_PREFIX: &str = "hmac-sha256:";
 /// The prefix of the unkeyed digests of earlier versions (compared, never written).
 pub const LEGACY_PREFIX: &str = "sha256:";
+/// The prefix of salted slow-hash digests (a stack without a key).
+pub const SLOW_PREFIX: &str = "pbkdf2-sha256:";
+/// PBKDF2 iterations of a slow-hash digest (OWASP's recommendation for PBKDF2-HMAC-SHA-256).
+pub const SLOW_ITERATIONS: u32 = 600_000;
+
+/// PBKDF2-HMAC-SHA-256 (RFC 8018) with one 32-byte output block.
+pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+    let mut block = salt.to_vec();
+    block.extend_from_slice(&1u32.to_be_bytes());
+    let mut u = hmac_sha256(password, &block);
+    let mut out = u;
+    for _ in 1..iterations.max(1) {
+        u = hmac_sha256(password, &u);
+        for (o, x) in out.iter_mut().zip(u) {
+            *o ^= x;
+        }
+    }
+    out
+}
+
+/// `pbkdf2-sha256:<iterations>:<salt hex>:<hex>` of `data` with a fresh random salt.
+pub fn slow_digest(data: &[u8], iterations: u32) -> String {
+    let salt = &Key::random().0[..16];
+    format!(
+        "{SLOW_PREFIX}{iterations}:{}:{}",
+        hex::encode(salt),
+        hex::encode(pbkdf2_sha256(data, salt, iterations))
+    )
+}
+
+/// Whether `digest`, a slow-hash digest, is that of `data` (false for anything malformed).
+pub fn slow_matches(data: &[u8], digest: &str) -> bool {
+    let Some(rest) = digest.strip_prefix(SLOW_PREFIX) else {
+        return false;
+    };
+    let mut parts = rest.splitn(3, ':');
+    let (Some(n), Some(salt), Some(hash)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    // A forged count must not make a comparison hang: at most ten times the default.
+    let (Ok(n), Ok(salt)) = (n.parse::<u32>(), hex::decode(salt)) else {
+        return false;
+    };
+    if n == 0 || n > SLOW_ITERATIONS.saturating_mul(10) {
+        return false;
+    }
+    hex::encode(pbkdf2_sha256(data, &salt, n)) == hash
+}
 
 /// A 32-byte HMAC key.
 #[derive(Clone, PartialEq, Eq)]
@@ -172,10 +226,68 @@ pub fn resolve(stack: &str) -> Result<Key, KeyError> {
     key_file(&key_dir().ok_or(KeyError::NoDirectory)?, stack)
 }
 
-/// The process's stack and, once resolved, its key.
+/// How this process digests secrets.
+#[derive(Clone, Debug)]
+pub enum Digester {
+    /// HMAC-SHA-256 under the stack's key.
+    Keyed(Key),
+    /// The salted slow hash of a stack without a key.
+    Slow,
+}
+
+/// Slow-hash results of this process, so each secret costs one slow hash per run however often
+/// state is written (held in memory only, like the secrets themselves).
+static SLOW_CACHE: Mutex<Vec<(Vec<u8>, String)>> = Mutex::new(Vec::new());
+
+fn slow_cached(data: &[u8], digest: Option<&str>) -> Option<String> {
+    let cache = SLOW_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .iter()
+        .find(|(d, s)| d == data && digest.is_none_or(|x| x == s))
+        .map(|(_, s)| s.clone())
+}
+
+fn slow_remember(data: &[u8], digest: &str) {
+    let mut cache = SLOW_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.push((data.to_vec(), digest.to_string()));
+}
+
+impl Digester {
+    /// The digest of `data`.
+    pub fn digest(&self, data: &[u8]) -> String {
+        match self {
+            Digester::Keyed(k) => k.digest(data),
+            Digester::Slow => slow_cached(data, None).unwrap_or_else(|| {
+                let d = slow_digest(data, SLOW_ITERATIONS);
+                slow_remember(data, &d);
+                d
+            }),
+        }
+    }
+
+    /// Whether `digest` (keyed or slow, as recorded) is that of `data`.
+    pub fn matches(&self, data: &[u8], digest: &str) -> bool {
+        if digest.starts_with(SLOW_PREFIX) {
+            if slow_cached(data, Some(digest)).is_some() {
+                return true;
+            }
+            let ok = slow_matches(data, digest);
+            if ok {
+                slow_remember(data, digest);
+            }
+            return ok;
+        }
+        match self {
+            Digester::Keyed(k) => k.digest(data) == digest,
+            Digester::Slow => false,
+        }
+    }
+}
+
+/// The process's stack and, once resolved, how it digests.
 struct Current {
     stack: Option<String>,
-    key: Option<Key>,
+    key: Option<Digester>,
 }
 
 static CURRENT: Mutex<Current> = Mutex::new(Current {
@@ -198,24 +310,30 @@ pub fn use_stack(stack: &str) {
 
 /// Uses `key` for every digest this process makes from now on.
 pub fn install(key: Key) {
-    current().key = Some(key);
+    current().key = Some(Digester::Keyed(key));
 }
 
-/// The key digests are made with now.
-pub fn key() -> Key {
+/// Uses the salted slow hash for every digest this process makes from now on (as for a stack
+/// without a key).
+pub fn install_slow() {
+    current().key = Some(Digester::Slow);
+}
+
+/// How digests are made now.
+pub fn digester() -> Digester {
     let mut c = current();
     if let Some(k) = &c.key {
         return k.clone();
     }
     let k = match c.stack.as_deref().map(resolve) {
-        Some(Ok(k)) => k,
+        Some(Ok(k)) => Digester::Keyed(k),
         Some(Err(e)) => {
             tracing::warn!(
-                "{e}; secrets are digested with a key of this run only, so the next plan shows them as changed"
+                "{e}; secrets are digested with a salted slow hash instead (set {ENV_PASSPHRASE} or {ENV_KEY_DIR} for keyed digests)"
             );
-            Key::random()
+            Digester::Slow
         }
-        None => Key::random(),
+        None => Digester::Keyed(Key::random()),
     };
     c.key = Some(k.clone());
     k
@@ -239,6 +357,30 @@ mod tests {
             )),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
+    }
+
+    #[test]
+    fn pbkdf2_matches_rfc_7914() {
+        // RFC 7914 section 11, PBKDF2-HMAC-SHA256 (first 32 bytes).
+        assert_eq!(
+            hex::encode(pbkdf2_sha256(b"passwd", b"salt", 1)),
+            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+        );
+    }
+
+    #[test]
+    fn slow_digests_are_salted_and_compare_across_runs() {
+        let a = slow_digest(b"hunter2", 1000);
+        let b = slow_digest(b"hunter2", 1000);
+        assert_ne!(a, b, "a fresh salt each time");
+        assert!(a.starts_with("pbkdf2-sha256:1000:"), "{a}");
+        assert!(slow_matches(b"hunter2", &a) && slow_matches(b"hunter2", &b));
+        assert!(!slow_matches(b"hunter3", &a));
+        assert!(!slow_matches(b"hunter2", "pbkdf2-sha256:0:00:00"));
+        assert!(!slow_matches(b"hunter2", "pbkdf2-sha256:4294967295:00:00"));
+        assert!(!slow_matches(b"hunter2", "pbkdf2-sha256:x"));
+        // A keyed digester still recognises a slow digest recorded earlier.
+        assert!(Digester::Keyed(Key::random()).matches(b"hunter2", &a));
     }
 
     #[test]

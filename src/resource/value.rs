@@ -140,21 +140,21 @@ impl Value {
     }
 
     /// The digest under which a secret is stored: `hmac-sha256:<hex>` of its canonical JSON,
-    /// keyed with the stack's key ([`super::secret_key::key`]).
+    /// keyed with the stack's key, or its salted slow hash when the stack has no key (see
+    /// [`super::secret_key`]).
     pub fn secret_digest(inner: &Value) -> String {
         let json = serde_json::to_string(inner).unwrap_or_default();
-        super::secret_key::key().digest(json.as_bytes())
+        super::secret_key::digester().digest(json.as_bytes())
     }
 
     /// Whether `digest` (as recorded in a plan or state) is that of the secret `inner`: keyed
-    /// digests under the current key, and the unkeyed `sha256:` ones of earlier versions.
+    /// digests under the current key, salted slow-hash digests, and the unkeyed `sha256:` ones
+    /// of earlier versions.
     pub fn digest_matches(inner: &Value, digest: &str) -> bool {
+        let json = serde_json::to_string(inner).unwrap_or_default();
         match digest.strip_prefix(super::secret_key::LEGACY_PREFIX) {
-            Some(hex_digest) => {
-                let json = serde_json::to_string(inner).unwrap_or_default();
-                hex::encode(Sha256::digest(json.as_bytes())) == hex_digest
-            }
-            None => Value::secret_digest(inner) == digest,
+            Some(hex_digest) => hex::encode(Sha256::digest(json.as_bytes())) == hex_digest,
+            None => super::secret_key::digester().matches(json.as_bytes(), digest),
         }
     }
 

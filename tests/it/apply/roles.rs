@@ -10,7 +10,7 @@ use super::ctx::Ctx;
 use pedestal::resource::Value;
 
 /// The policy document IAM holds (URL-encoded JSON on real AWS, plain JSON on moto).
-fn document(doc: &str) -> serde_json::Value {
+pub(super) fn document(doc: &str) -> serde_json::Value {
     let decoded = if doc.starts_with('%') {
         let mut out = Vec::new();
         let b = doc.as_bytes();

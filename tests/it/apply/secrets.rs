@@ -212,6 +212,7 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
         .map(|s| (s.name().to_string(), s.value_from().to_string()))
         .collect();
     let ssm = c.ssm();
+    let mut param_arns = Vec::new();
     for (name, expected) in [
         ("TOKEN", SECRET.to_string()),
         ("DSN", format!("postgres://app:{SECRET}@db:5432/features")),
@@ -239,8 +240,25 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
             got.arn(),
             "the container reads {name} from the parameter's ARN"
         );
+        // Tagged like every resource, so ownership checks and adoption find it.
+        let tags = ssm
+            .list_tags_for_resource()
+            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+            .resource_id(&param)
+            .send()
+            .await
+            .unwrap();
+        let address = format!("endpoint.hello.secret.{name}");
+        assert!(
+            tags.tag_list()
+                .iter()
+                .any(|t| t.key() == "pedestal:address" && t.value() == address),
+            "{param}: {:?}",
+            tags.tag_list()
+        );
+        param_arns.push(got.arn().unwrap().to_string());
     }
-    // The execution role may read exactly these parameters.
+    // The execution role may read exactly these parameters (and nothing else of SSM).
     let exec = format!("{}-dev-hello-exec", st.name);
     let pol = c
         .iam()
@@ -250,11 +268,24 @@ async fn a_secret_never_appears_in_any_output_file_or_error() {
         .send()
         .await
         .unwrap();
-    assert!(
-        pol.policy_document().contains("GetParameters"),
-        "{}",
-        pol.policy_document()
-    );
+    let doc = super::roles::document(pol.policy_document());
+    let reads: Vec<&serde_json::Value> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Action"].to_string().contains("ssm:"))
+        .collect();
+    assert_eq!(reads.len(), 1, "{doc}");
+    assert_eq!(reads[0]["Action"], serde_json::json!(["ssm:GetParameters"]));
+    let mut granted: Vec<String> = reads[0]["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    granted.sort();
+    param_arns.sort();
+    assert_eq!(granted, param_arns, "{doc}");
     // The state holds keyed digests, never a bare hash of the secret.
     let text = std::fs::read_to_string(st.dir.join("state/dev.json")).unwrap();
     {

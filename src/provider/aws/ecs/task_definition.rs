@@ -450,7 +450,9 @@ pub async fn read_task_definition(
                 } else {
                     td.task_role_arn()
                 };
-                attr::set(&mut a, k, live.map_or(Value::Null, Value::str));
+                if live.is_some() || recorded.contains_key(k.as_str()) {
+                    attr::set(&mut a, k, live.map_or(Value::Null, Value::str));
+                }
             }
             // A revision is immutable: what was registered is what it holds.
             A::Family | A::Gpu | A::NetworkMode | A::RequiresCompatibilities | A::Model => {}
