@@ -300,7 +300,7 @@ impl AwsProvider {
             ResourceKind::LogGroup => logs::create_log_group(self, r).await,
             ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, r).await,
             ResourceKind::EcsService => ecs::create_service(self, r).await,
-            ResourceKind::ScalingTarget => autoscaling::put(self, r).await,
+            ResourceKind::ScalingTarget => autoscaling::put(self, None, r).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::create_alarm(self, r).await,
             ResourceKind::LoadBalancer => elbv2::create_load_balancer(self, r).await,
             ResourceKind::LbListener => elbv2::create_listener(self, r).await,
@@ -322,7 +322,7 @@ impl AwsProvider {
             ResourceKind::LogGroup => logs::update_log_group(self, id, before, after).await,
             ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, after).await,
             ResourceKind::EcsService => ecs::update_service(self, id, before, after).await,
-            ResourceKind::ScalingTarget => autoscaling::put(self, after).await,
+            ResourceKind::ScalingTarget => autoscaling::put(self, Some(before), after).await,
             ResourceKind::CloudwatchAlarm => {
                 cloudwatch::update_alarm(self, id, before, after).await
             }
