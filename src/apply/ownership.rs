@@ -1,6 +1,7 @@
 //! Ownership before harm: before any step runs, the applier reads the pedestal tags of every
 //! recorded resource the plan would update, replace or delete, and refuses the whole apply
-//! when one belongs to another stack or env.
+//! when one belongs to another stack or env, or to another address of this one (state that
+//! points one resource's id at another's cloud object).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,10 +12,11 @@ use crate::plan::{Action, Plan, ResourceChange};
 use crate::provider::{Owner, Provider};
 use crate::state::State;
 
-/// Reads the `pedestal:stack` / `pedestal:env` tags of every recorded resource the plan will
-/// update, replace or delete (one batched read) and returns a failure for each that belongs to
-/// another stack or env, or whose owner cannot be read. Untagged resources (imported ones) and
-/// resources already gone pass.
+/// Reads the `pedestal:stack` / `pedestal:env` / `pedestal:address` tags of every recorded
+/// resource the plan will update, replace or delete (one batched read) and returns a failure
+/// for each that belongs to another stack, env or address, or whose owner cannot be read.
+/// Untagged resources (imported ones), resources with no address tag, and resources already
+/// gone pass.
 pub(super) async fn verify_ownership(
     plan: &Plan,
     changes: &BTreeMap<Address, ResourceChange>,
@@ -68,31 +70,38 @@ pub(super) async fn verify_ownership(
                 continue;
             }
         };
-        let stack = tags.get(crate::provider::TAG_STACK);
-        let env = tags.get(crate::provider::TAG_ENV);
-        if stack.is_none() && env.is_none() {
+        let owner = Owner::classify(&tags, &plan.stack, &plan.env, &r.address);
+        let Owner::Other {
+            stack,
+            env,
+            address,
+        } = &owner
+        else {
             continue;
-        }
-        if stack.map(String::as_str) == Some(plan.stack.as_str())
-            && env.map(String::as_str) == Some(plan.env.as_str())
-        {
-            continue;
-        }
-        let owner = Owner::Other {
-            stack: stack.cloned().unwrap_or_default(),
-            env: env.cloned().unwrap_or_default(),
-            address: tags
-                .get(crate::provider::TAG_ADDRESS)
-                .cloned()
-                .unwrap_or_default(),
         };
-        out.push(Failure {
-            address: r.address.clone(),
-            message: format!(
+        let ours = *stack == plan.stack && *env == plan.env;
+        let message = if !ours {
+            if stack.is_empty() && env.is_empty() {
+                continue;
+            }
+            format!(
                 "{}: refusing to {verb} {} {}: it is {owner}, not by stack {} env {}; the state \
                  does not describe this stack's resources, so nothing was changed",
                 r.address, r.kind, r.id, plan.stack, plan.env
-            ),
+            )
+        } else if address.is_empty() {
+            continue;
+        } else {
+            format!(
+                "{}: refusing to {verb} {} {}: it belongs to {address} of this stack (tagged \
+                 pedestal:address = {address}); the state records another resource's id for {}, \
+                 so nothing was changed",
+                r.address, r.kind, r.id, r.address
+            )
+        };
+        out.push(Failure {
+            address: r.address.clone(),
+            message,
         });
     }
     out

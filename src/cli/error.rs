@@ -61,7 +61,11 @@ impl From<VarArgError> for Error {
 impl Error {
     /// The process exit code for this error.
     pub fn code(&self) -> Exit {
-        Exit::Error
+        match self {
+            // Ctrl-C while an artifact was hashed.
+            Error::Ops(OpsError::Spec(d)) if d.cancelled() => Exit::Interrupted,
+            _ => Exit::Error,
+        }
     }
 
     /// The error as shown on stderr. Spec diagnostics render once, with their source lines and

@@ -8,6 +8,7 @@
 
 mod commands;
 mod error;
+mod interrupt;
 mod progress;
 
 use std::path::PathBuf;
@@ -405,9 +406,9 @@ pub fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     init_tracing(cli.global.verbose, cli.global.log_color());
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        pedestal::ops::set_hash_observer(std::sync::Arc::new(progress::HashProgress::default()));
-    }
+    pedestal::ops::set_hash_observer(std::sync::Arc::new(progress::HashProgress::new(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    )));
     let color = cli.global.color();
     miette::set_hook(Box::new(move |_| {
         let opts = miette::MietteHandlerOpts::new()
@@ -427,7 +428,10 @@ pub fn main() -> ExitCode {
         .build()
         .map_err(Error::Runtime)
         .and_then(|rt| {
-            let outcome = rt.block_on(commands::run(&cli));
+            let outcome = rt.block_on(async {
+                interrupt::watch();
+                commands::run(&cli).await
+            });
             // Nothing left on the runtime matters once the command is done (a prompt's read
             // of stdin, a signal watcher): do not wait for it.
             rt.shutdown_background();

@@ -93,14 +93,29 @@ impl ApplyObserver for InterruptNotice {
     }
 }
 
-/// A byte-counting bar on stderr while a large artifact is hashed (terminals only).
+/// A byte-counting bar on stderr while a large artifact is hashed (when `draw`: terminals
+/// only); any hash stops at the first Ctrl-C.
 #[derive(Debug, Default)]
 pub struct HashProgress {
+    draw: bool,
     bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl HashProgress {
+    /// Draws the bar only when `draw` (stderr is a terminal).
+    pub fn new(draw: bool) -> HashProgress {
+        HashProgress {
+            draw,
+            bar: Default::default(),
+        }
+    }
 }
 
 impl pedestal::spec::digest_cache::HashObserver for HashProgress {
     fn start(&self, path: &std::path::Path, size: u64) {
+        if !self.draw {
+            return;
+        }
         let bar = ProgressBar::new(size);
         bar.set_style(
             ProgressStyle::with_template(
@@ -122,5 +137,9 @@ impl pedestal::spec::digest_cache::HashObserver for HashProgress {
         if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
             b.finish_and_clear();
         }
+    }
+
+    fn cancelled(&self) -> bool {
+        super::interrupt::requested()
     }
 }

@@ -22,13 +22,10 @@ use crate::provider::aws::{AwsOptions, AwsProvider};
 use crate::spec::digest_cache::HashObserver;
 use crate::spec::{Config, LoadOptions, ProviderConfig};
 
-/// Told while large artifacts are hashed; set once per process (by the CLI, on a terminal).
-static HASH_OBSERVER: std::sync::OnceLock<std::sync::Arc<dyn HashObserver>> =
-    std::sync::OnceLock::new();
-
-/// Reports the hashing of large artifacts to `observer` for the rest of the process.
+/// Reports the hashing of large artifacts to `observer`, and asks it whether to stop, in every
+/// load of the rest of the process that names no observer of its own (set once, by the CLI).
 pub fn set_hash_observer(observer: std::sync::Arc<dyn HashObserver>) {
-    let _ = HASH_OBSERVER.set(observer);
+    crate::spec::digest_cache::set_process_observer(observer);
 }
 
 /// Runs blocking work (state file reads and writes with their fsyncs, waiting for the state
@@ -79,8 +76,7 @@ pub fn load_config(
     vars: &BTreeMap<String, String>,
 ) -> Result<Config, OpsError> {
     let started = std::time::Instant::now();
-    let mut opts = LoadOptions::with_inputs(env, vars);
-    opts.hash_observer = HASH_OBSERVER.get().cloned();
+    let opts = LoadOptions::with_inputs(env, vars);
     let config = crate::spec::load(dir, &opts)?;
     // Secrets in the plans and state of this stack are digested under its key.
     crate::resource::secret_key::use_stack(&config.stack);

@@ -242,9 +242,19 @@ impl FakeProvider {
                     Value::str(format!("{name}.elb.fake")),
                 );
                 set(load_balancer::Attr::VpcId.as_str(), Value::str("vpc-fake"));
+                set(
+                    load_balancer::Attr::ArnSuffix.as_str(),
+                    Value::str(format!("app/{name}/fake")),
+                );
             }
             ResourceKind::LbListener => set(lb_listener::Attr::Arn.as_str(), Value::str(id)),
-            ResourceKind::TargetGroup => set(target_group::Attr::Arn.as_str(), Value::str(id)),
+            ResourceKind::TargetGroup => {
+                set(target_group::Attr::Arn.as_str(), Value::str(id));
+                set(
+                    target_group::Attr::ArnSuffix.as_str(),
+                    Value::str(format!("targetgroup/{name}/fake")),
+                );
+            }
             ResourceKind::ListenerRule => set(listener_rule::Attr::Arn.as_str(), Value::str(id)),
             ResourceKind::IamRole => set(
                 iam_role::Attr::Arn.as_str(),

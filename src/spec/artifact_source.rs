@@ -37,9 +37,21 @@ pub enum SourceError {
         /// `FIFO`, `socket`, `character device`, ...
         kind: FileKind,
     },
+    /// Hashing was stopped (Ctrl-C) before the source was read to its end.
+    #[error("hashing was cancelled")]
+    Cancelled,
     /// Any other failure to read the source.
     #[error("cannot be read: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<crate::spec::digest_cache::HashError> for SourceError {
+    fn from(e: crate::spec::digest_cache::HashError) -> Self {
+        match e {
+            crate::spec::digest_cache::HashError::Cancelled => SourceError::Cancelled,
+            crate::spec::digest_cache::HashError::Io(io) => SourceError::Io(io),
+        }
+    }
 }
 
 /// The type of a file that is not a regular file or directory.

@@ -130,6 +130,8 @@ pub enum ErrorCode {
     Environment,
     /// A `[policy]` rule the spec breaks.
     Policy,
+    /// Loading was interrupted (Ctrl-C while hashing an artifact).
+    Cancelled,
     /// A sensitive value where it would be stored or shown in clear.
     Sensitive,
 }
@@ -158,6 +160,7 @@ impl ErrorCode {
             ErrorCode::StackName => "pedestal::spec::stack_name",
             ErrorCode::Environment => "pedestal::spec::environment",
             ErrorCode::Policy => "pedestal::spec::policy",
+            ErrorCode::Cancelled => "pedestal::spec::cancelled",
             ErrorCode::Sensitive => "pedestal::spec::sensitive",
         }
     }
@@ -294,6 +297,11 @@ impl Diagnostics {
         self.errors.is_empty()
     }
 
+    /// Whether loading was interrupted (Ctrl-C while hashing) rather than the spec refused.
+    pub fn cancelled(&self) -> bool {
+        self.errors.iter().any(|e| e.code == ErrorCode::Cancelled)
+    }
+
     /// How many errors were found.
     pub fn len(&self) -> usize {
         self.errors.len()
@@ -332,17 +340,16 @@ impl Diagnostics {
             out.push_str(one.trim_end());
             out.push_str("\n\n");
         }
-        let n = self.errors.len();
-        out.push_str(&format!(
-            "Error: the configuration is invalid ({n} error{}).\n",
-            if n == 1 { "" } else { "s" }
-        ));
+        out.push_str(&format!("Error: {self}.\n"));
         out
     }
 }
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cancelled() {
+            return f.write_str("interrupted; the configuration was not fully checked");
+        }
         let n = self.errors.len();
         write!(
             f,

@@ -7,7 +7,8 @@
 //! recorded; anything else hashes again. A file modified within the last two seconds is not
 //! recorded (its modification time may not yet tell a later write apart). A cache that does not
 //! parse is ignored and rewritten, never trusted. Files larger than [`PROGRESS_THRESHOLD`] are
-//! hashed with progress reported to a [`HashObserver`], which can also cancel any hash (Ctrl-C).
+//! hashed with progress reported to a [`HashObserver`], which can also cancel any hash (Ctrl-C):
+//! the flag is read before every chunk, and a cancelled hash ends in [`HashError::Cancelled`].
 //! Files are opened without blocking and must be regular files (never a FIFO or a device).
 
 use std::collections::BTreeMap;
@@ -28,6 +29,17 @@ pub const PROGRESS_THRESHOLD: u64 = 100 * 1024 * 1024;
 /// The cache directory, relative to the stack directory.
 pub const CACHE_DIR: &str = ".pedestal/cache";
 
+/// Why a file could not be hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The observer asked to stop (Ctrl-C) before the file was read to its end.
+    #[error("hashing was cancelled")]
+    Cancelled,
+    /// The file could not be opened or read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Told while a large file is hashed (the CLI draws a progress bar on a terminal).
 pub trait HashObserver: Send + Sync + fmt::Debug {
     /// Hashing of `path` (of `size` bytes) starts.
@@ -37,10 +49,24 @@ pub trait HashObserver: Send + Sync + fmt::Debug {
     /// The file is hashed (or hashing stopped).
     fn finish(&self);
     /// Whether the user asked to stop (Ctrl-C): hashing then ends with
-    /// [`std::io::ErrorKind::Interrupted`] at the next chunk. Asked of every file, large or not.
+    /// [`HashError::Cancelled`] before the next chunk. Asked of every file, large or not.
     fn cancelled(&self) -> bool {
         false
     }
+}
+
+/// The observer of every load that names none (set once per process).
+static PROCESS_OBSERVER: std::sync::OnceLock<Arc<dyn HashObserver>> = std::sync::OnceLock::new();
+
+/// Sets the observer of every load that names none, for the rest of the process (the first
+/// call wins).
+pub fn set_process_observer(observer: Arc<dyn HashObserver>) {
+    let _ = PROCESS_OBSERVER.set(observer);
+}
+
+/// The observer set by [`set_process_observer`], if any.
+pub fn process_observer() -> Option<Arc<dyn HashObserver>> {
+    PROCESS_OBSERVER.get().cloned()
 }
 
 /// What identifies an unchanged file.
@@ -101,13 +127,14 @@ impl DigestCache {
 
     /// The SHA-256 (hex) and size of the file at `path`, from the cache when the file is
     /// unchanged, else hashed.
-    pub fn hash_file(&mut self, path: &Path) -> std::io::Result<(String, u64)> {
+    pub fn hash_file(&mut self, path: &Path) -> Result<(String, u64), HashError> {
         let meta = std::fs::metadata(path)?;
         if !meta.is_file() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!("{} is not a regular file", path.display()),
-            ));
+            )
+            .into());
         }
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let key = abs.to_string_lossy().into_owned();
@@ -132,6 +159,9 @@ impl DigestCache {
             .observer
             .clone()
             .filter(|_| meta.len() > self.progress_threshold);
+        if meta.len() > self.progress_threshold {
+            tracing::info!("hashing {} ({} bytes)", path.display(), meta.len());
+        }
         let (hex, size) = hash(path, progress.as_deref(), self.observer.as_deref())?;
         self.hashed += 1;
         let settled = mtime.is_some_and(|t| {
@@ -217,7 +247,7 @@ fn hash(
     path: &Path,
     progress: Option<&dyn HashObserver>,
     cancel: Option<&dyn HashObserver>,
-) -> std::io::Result<(String, u64)> {
+) -> Result<(String, u64), HashError> {
     let observer = progress;
     let mut f = open_regular(path)?;
     let mut h = Sha256::new();
@@ -231,10 +261,7 @@ fn hash(
             if let Some(o) = observer {
                 o.finish();
             }
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "hashing was cancelled",
-            ));
+            return Err(HashError::Cancelled);
         }
         let n = f.read(&mut buf)?;
         if n == 0 {
@@ -417,8 +444,61 @@ mod tests {
         let stop = Arc::new(CancelAfter(std::sync::atomic::AtomicUsize::new(1)));
         let mut c = DigestCache::open(dir.path(), Some(stop));
         let e = c.hash_file(&big).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted);
+        assert!(matches!(e, HashError::Cancelled), "{e:?}");
         assert_eq!(c.hashed, 0, "nothing is recorded for a cancelled hash");
+    }
+
+    /// Counts hashed bytes; cancelled once `stop` is set.
+    #[derive(Debug, Default)]
+    struct Flag {
+        stop: std::sync::atomic::AtomicBool,
+        bytes: std::sync::atomic::AtomicU64,
+    }
+
+    impl HashObserver for Flag {
+        fn start(&self, _path: &Path, _size: u64) {}
+        fn advance(&self, bytes: u64) {
+            self.bytes
+                .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
+        }
+        fn finish(&self) {}
+        fn cancelled(&self) -> bool {
+            self.stop.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[test]
+    fn a_large_file_stops_promptly_mid_hash_when_the_flag_is_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let huge = dir.path().join("huge.bin");
+        // 64 GiB, sparse: minutes to hash to the end.
+        let size = 64u64 << 30;
+        std::fs::File::create(&huge).unwrap().set_len(size).unwrap();
+        let flag = Arc::new(Flag::default());
+        let setter = {
+            let flag = flag.clone();
+            std::thread::spawn(move || {
+                // Set once hashing is under way.
+                while flag.bytes.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                flag.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                std::time::Instant::now()
+            })
+        };
+        let mut c = DigestCache::open(dir.path(), Some(flag.clone()));
+        let e = c.hash_file(&huge).unwrap_err();
+        let stopped = std::time::Instant::now();
+        let set_at = setter.join().unwrap();
+        assert!(matches!(e, HashError::Cancelled), "{e:?}");
+        assert!(
+            stopped.duration_since(set_at) < Duration::from_secs(2),
+            "stopped {:?} after the flag was set",
+            stopped.duration_since(set_at)
+        );
+        let hashed = flag.bytes.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(hashed > 0 && hashed < size, "{hashed} of {size} bytes");
+        assert_eq!(c.hashed, 0);
     }
 
     #[cfg(unix)]
@@ -427,7 +507,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut c = DigestCache::open(dir.path(), None);
         let e = c.hash_file(Path::new("/dev/zero")).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(
+            matches!(&e, HashError::Io(io) if io.kind() == std::io::ErrorKind::InvalidInput),
+            "{e:?}"
+        );
         let fifo = dir.path().join("pipe");
         assert!(
             std::process::Command::new("mkfifo")

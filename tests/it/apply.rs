@@ -20,6 +20,7 @@ mod lost_responses;
 mod ownership;
 mod release;
 mod releases;
+mod request_metrics;
 mod revisions;
 mod roles;
 mod saved_inputs;

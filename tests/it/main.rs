@@ -5,5 +5,6 @@ mod apply;
 mod common;
 mod fmt;
 mod plan;
+mod request_metrics;
 mod spec;
 mod state_s3;

@@ -1100,3 +1100,73 @@ fn artifact_sources_are_confined_through_the_binary() {
         );
     }
 }
+
+/// Ctrl-C while `validate` or `plan` hashes a large artifact stops the hash before its next
+/// chunk: the command says so and exits 130, and no digest is cached.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_while_hashing_a_large_artifact_exits_130() {
+    use std::io::BufRead;
+    let spec = "[stack]\nname = \"big\"\n\n[storage.s]\n\n[artifact.model]\nstorage = \"s\"\nsource = \"model.bin\"\n";
+    let dir = stack(&[("pedestal.toml", spec)]);
+    // 64 GiB, sparse: far longer to hash than the test waits.
+    std::fs::File::create(dir.path().join("model.bin"))
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    for command in ["validate", "plan"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pedestal"))
+            .arg("-v")
+            .arg("-C")
+            .arg(dir.path())
+            .arg(command)
+            .env("NO_COLOR", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        // The hash has started once it is logged.
+        while !seen.contains("hashing ") {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                panic!("{command}: ended before hashing:\n{seen}");
+            }
+            seen.push_str(&line);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let sent = std::time::Instant::now();
+        let ok = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        let status = child.wait().unwrap();
+        let took = sent.elapsed();
+        seen.push_str(&rest);
+        assert_eq!(status.code(), Some(130), "{command}:\n{seen}");
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{command} stopped {took:?} after Ctrl-C"
+        );
+        assert!(
+            seen.contains("hashing artifact source \"model.bin\" was cancelled")
+                && seen.contains("pedestal::spec::cancelled")
+                && seen.contains("Error: interrupted; the configuration was not fully checked."),
+            "{command}:\n{seen}"
+        );
+        assert!(
+            !seen.contains("Interrupted."),
+            "{command}: stopped by the hash, not the fallback:\n{seen}"
+        );
+    }
+    assert!(
+        !dir.path().join(".pedestal/cache/digests.json").exists(),
+        "a cancelled hash is not cached"
+    );
+}

@@ -108,6 +108,7 @@ fn what(mode: PlanMode) -> &'static str {
 
 /// Until `applying` is set, an interrupt releases the lock and exits 130.
 fn cancel_on_interrupt(prepared: &Prepared, applying: Arc<AtomicBool>) {
+    crate::cli::interrupt::take_over();
     let lock = prepared.lock.clone();
     let mode = prepared.plan.mode;
     tokio::spawn(async move {

@@ -42,6 +42,7 @@ pub async fn run(g: &Global, a: &RollbackArgs) -> Result<Exit, Error> {
             return Err(Error::Cancelled { what: "Rollback" });
         }
     }
+    crate::cli::interrupt::take_over();
     let (cancel, _abandon) = pedestal::ops::apply::interrupt_channel(std::sync::Arc::new(
         crate::cli::progress::InterruptNotice,
     ));

@@ -5,7 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic, Tag};
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, Statistic, Tag,
+};
 
 use super::AwsProvider;
 use super::error::{deleted, map};
@@ -13,8 +15,8 @@ use super::retag;
 use crate::provider::attr;
 use crate::provider::{Applied, ApplyResource, Found, LeftBehind, ProviderError};
 use crate::resource::schema::cloudwatch_alarm::{
-    Attr as A, BATCH, DEFAULT_EVALUATION_PERIODS, DEFAULT_PERIOD, GREATER_OR_EQUAL,
-    STATISTIC_AVERAGE,
+    Attr as A, BATCH, DEFAULT_EVALUATION_PERIODS, DEFAULT_PERIOD, EXPRESSION_ID, GREATER_OR_EQUAL,
+    Math, MathMetric, STATISTIC_AVERAGE,
 };
 use crate::resource::{Attrs, Value};
 
@@ -35,14 +37,13 @@ fn threshold(attrs: &Attrs) -> Option<f64> {
     }
 }
 
-fn dimensions(attrs: &Attrs) -> Vec<Dimension> {
-    attr::map(attrs, A::Dimensions)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some(Dimension::builder().name(k).value(v.as_str()?).build()))
-                .collect()
-        })
-        .unwrap_or_default()
+fn dimensions(dims: Option<&Attrs>) -> Vec<Dimension> {
+    dims.map(|m| {
+        m.iter()
+            .filter_map(|(k, v)| Some(Dimension::builder().name(k).value(v.as_str()?).build()))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 fn cw_tags(attrs: &Attrs) -> Vec<Tag> {
@@ -52,30 +53,90 @@ fn cw_tags(attrs: &Attrs) -> Vec<Tag> {
         .collect()
 }
 
+/// A percentile statistic (`p99`, `p99.9`): sent as an extended statistic.
+fn percentile(stat: &str) -> bool {
+    stat.strip_prefix('p')
+        .is_some_and(|n| !n.is_empty() && n.parse::<f64>().is_ok())
+}
+
+/// The queries of a metric math alarm: one per metric of its `math` (with its dimensions and
+/// the alarm's namespace, statistic and period), then the expression, the one returned.
+fn math_queries(
+    attrs: &Attrs,
+    math: &BTreeMap<String, Value>,
+    namespace: &str,
+) -> Result<Vec<MetricDataQuery>, ProviderError> {
+    let stat = attr::str(attrs, A::Statistic).unwrap_or(STATISTIC_AVERAGE);
+    let period = attr::int(attrs, A::Period).unwrap_or(DEFAULT_PERIOD) as i32;
+    let mut out = Vec::new();
+    if let Some(Value::Map(metrics)) = math.get(Math::Metrics.as_str()) {
+        for (id, m) in metrics {
+            let Some(m) = m.as_map() else { continue };
+            let Some(name) = attr::str(m, MathMetric::Metric) else {
+                continue;
+            };
+            let metric = Metric::builder()
+                .namespace(namespace)
+                .metric_name(name)
+                .set_dimensions(Some(dimensions(attr::map(m, MathMetric::Dimensions))))
+                .build();
+            let stat = MetricStat::builder()
+                .metric(metric)
+                .period(period)
+                .stat(stat)
+                .build();
+            out.push(
+                MetricDataQuery::builder()
+                    .id(id)
+                    .metric_stat(stat)
+                    .return_data(false)
+                    .build(),
+            );
+        }
+    }
+    let expression = math
+        .get(Math::Expression.as_str())
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProviderError::invalid("alarm math without an expression"))?;
+    out.push(
+        MetricDataQuery::builder()
+            .id(EXPRESSION_ID)
+            .expression(expression)
+            .return_data(true)
+            .build(),
+    );
+    Ok(out)
+}
+
 /// PutMetricAlarm with every setting; `tags` only on create (CloudWatch ignores them for an
 /// existing alarm).
 async fn put(p: &AwsProvider, r: &ApplyResource, with_tags: bool) -> Result<(), ProviderError> {
     let name = attr::req_str(&r.attrs, A::Name)?;
     let namespace = attr::req_str(&r.attrs, A::Namespace)?;
-    let metric = attr::req_str(&r.attrs, A::Metric)?;
     let Some(threshold) = threshold(&r.attrs) else {
         return Err(ProviderError::invalid(format!(
             "alarm {name}: attribute `{}` is required",
             A::Threshold
         )));
     };
-    let mut req = p
-        .clients
-        .cw
-        .put_metric_alarm()
-        .alarm_name(name)
-        .namespace(namespace)
-        .metric_name(metric)
-        .set_dimensions(Some(dimensions(&r.attrs)))
-        .statistic(Statistic::from(
-            attr::str(&r.attrs, A::Statistic).unwrap_or(STATISTIC_AVERAGE),
-        ))
-        .period(attr::int(&r.attrs, A::Period).unwrap_or(DEFAULT_PERIOD) as i32)
+    let mut req = p.clients.cw.put_metric_alarm().alarm_name(name);
+    req = match attr::map(&r.attrs, A::Math) {
+        Some(math) => req.set_metrics(Some(math_queries(&r.attrs, math, namespace)?)),
+        None => {
+            let stat = attr::str(&r.attrs, A::Statistic).unwrap_or(STATISTIC_AVERAGE);
+            let req = req
+                .namespace(namespace)
+                .metric_name(attr::req_str(&r.attrs, A::Metric)?)
+                .set_dimensions(Some(dimensions(attr::map(&r.attrs, A::Dimensions))))
+                .period(attr::int(&r.attrs, A::Period).unwrap_or(DEFAULT_PERIOD) as i32);
+            if percentile(stat) {
+                req.extended_statistic(stat)
+            } else {
+                req.statistic(Statistic::from(stat))
+            }
+        }
+    };
+    req = req
         .evaluation_periods(
             attr::int(&r.attrs, A::EvaluationPeriods).unwrap_or(DEFAULT_EVALUATION_PERIODS) as i32,
         )
@@ -231,6 +292,74 @@ pub async fn read_alarms(
     Ok(out)
 }
 
+/// What a live alarm watches, in the terms of its attributes.
+struct Watched {
+    namespace: Option<String>,
+    /// The metric name, or null for a metric math alarm.
+    metric: Value,
+    dimensions: BTreeMap<String, Value>,
+    statistic: Option<String>,
+    period: Option<i32>,
+    /// The [`Math`] map, or null.
+    math: Value,
+}
+
+fn dimension_map(dims: &[Dimension]) -> BTreeMap<String, Value> {
+    dims.iter()
+        .filter_map(|d| Some((d.name()?.to_string(), Value::str(d.value()?))))
+        .collect()
+}
+
+/// A single-metric alarm's settings, or a metric math alarm's: its metrics' (they share
+/// namespace, statistic and period; each has its dimensions) and its expression.
+fn watched(alarm: &MetricAlarm) -> Watched {
+    let queries = alarm.metrics();
+    if queries.is_empty() {
+        return Watched {
+            namespace: alarm.namespace().map(str::to_string),
+            metric: alarm.metric_name().map_or(Value::Null, Value::str),
+            dimensions: dimension_map(alarm.dimensions()),
+            statistic: alarm
+                .statistic()
+                .map(|s| s.as_str().to_string())
+                .or_else(|| alarm.extended_statistic().map(str::to_string)),
+            period: alarm.period(),
+            math: Value::Null,
+        };
+    }
+    let first = queries.iter().find_map(|q| q.metric_stat());
+    let metric = first.and_then(|s| s.metric());
+    let metrics: BTreeMap<String, Value> = queries
+        .iter()
+        .filter_map(|q| {
+            let m = q.metric_stat()?.metric()?;
+            let entry = BTreeMap::from([
+                (MathMetric::Metric.into(), Value::str(m.metric_name()?)),
+                (
+                    MathMetric::Dimensions.into(),
+                    Value::Map(dimension_map(m.dimensions())),
+                ),
+            ]);
+            Some((q.id()?.to_string(), Value::Map(entry)))
+        })
+        .collect();
+    let expression = queries
+        .iter()
+        .find_map(|q| q.expression())
+        .map_or(Value::Null, Value::str);
+    Watched {
+        namespace: metric.and_then(|m| m.namespace()).map(str::to_string),
+        metric: Value::Null,
+        dimensions: BTreeMap::new(),
+        statistic: first.and_then(|s| s.stat()).map(str::to_string),
+        period: first.and_then(|s| s.period()),
+        math: Value::Map(BTreeMap::from([
+            (Math::Expression.into(), expression),
+            (Math::Metrics.into(), Value::Map(metrics)),
+        ])),
+    }
+}
+
 /// The recorded attributes updated with what CloudWatch reports.
 async fn read_back(
     p: &AwsProvider,
@@ -238,6 +367,7 @@ async fn read_back(
     recorded: &Attrs,
 ) -> Result<Attrs, ProviderError> {
     let mut a = recorded.clone();
+    let w = watched(alarm);
     // Exhaustive: a new attribute has to say whether refresh reads it back.
     for &k in A::ALL {
         match k {
@@ -247,33 +377,23 @@ async fn read_back(
                 }
             }
             A::Namespace => {
-                if let Some(n) = alarm.namespace() {
+                if let Some(n) = &w.namespace {
                     attr::set(&mut a, k, Value::str(n));
                 }
             }
-            A::Metric => {
-                if let Some(m) = alarm.metric_name() {
-                    attr::set(&mut a, k, Value::str(m));
-                }
-            }
-            A::Dimensions => {
-                let live: BTreeMap<String, Value> = alarm
-                    .dimensions()
-                    .iter()
-                    .filter_map(|d| Some((d.name()?.to_string(), Value::str(d.value()?))))
-                    .collect();
-                attr::set(&mut a, k, Value::Map(live));
-            }
+            A::Metric => attr::set(&mut a, k, w.metric.clone()),
+            A::Dimensions => attr::set(&mut a, k, Value::Map(w.dimensions.clone())),
             A::Statistic => {
-                if let Some(s) = alarm.statistic() {
-                    attr::set(&mut a, k, Value::str(s.as_str()));
+                if let Some(s) = &w.statistic {
+                    attr::set(&mut a, k, Value::str(s));
                 }
             }
             A::Period => {
-                if let Some(n) = alarm.period() {
+                if let Some(n) = w.period {
                     attr::set(&mut a, k, Value::Int(i64::from(n)));
                 }
             }
+            A::Math => attr::set(&mut a, k, w.math.clone()),
             A::EvaluationPeriods => {
                 if let Some(n) = alarm.evaluation_periods() {
                     attr::set(&mut a, k, Value::Int(i64::from(n)));
@@ -364,4 +484,18 @@ pub async fn firing(p: &AwsProvider, names: &[String]) -> Result<Vec<String>, Pr
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_extended_statistics() {
+        assert!(percentile("p99"));
+        assert!(percentile("p99.9"));
+        assert!(!percentile("Average"));
+        assert!(!percentile("p"));
+        assert!(!percentile("pX"));
+    }
 }

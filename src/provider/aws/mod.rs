@@ -142,7 +142,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The timeouts every client starts from: a connection opens within [`CONNECT_TIMEOUT`], one
 /// attempt of an API call takes at most 30 s and a call with all its retries at most 60 s. An
 /// unreachable endpoint thus fails in seconds, not minutes. Uploads of artifact bodies, whose
-/// duration grows with their size, lift the attempt and call limits ([`upload_timeouts`]).
+/// duration grows with their size, extend both limits by the body's size ([`upload_timeouts`]).
 pub fn timeout_config() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -173,12 +173,29 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default of `[provider.aws] operation_timeout`.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The timeouts of a call that uploads a body: only the connect timeout.
-pub fn upload_timeouts() -> TimeoutConfig {
+/// The slowest upload an attempt allows for: each byte of a body adds `1 / UPLOAD_MIN_RATE`
+/// seconds to the attempt and call limits (256 KiB/s: 4 s per MiB).
+pub const UPLOAD_MIN_RATE: u64 = 256 * 1024;
+
+/// The timeouts of a call that uploads a body of `bytes` (a PutObject, an UploadPart): `base`'s
+/// limits (`[provider.aws] attempt_timeout` / `operation_timeout`) each extended by the time
+/// the body takes at [`UPLOAD_MIN_RATE`], so a large body is not cut off while a call that
+/// never answers still ends.
+pub fn upload_timeouts(base: &TimeoutConfig, bytes: u64) -> TimeoutConfig {
+    let transfer = Duration::from_secs_f64(bytes as f64 / UPLOAD_MIN_RATE as f64);
+    let attempt = base
+        .operation_attempt_timeout()
+        .unwrap_or(DEFAULT_ATTEMPT_TIMEOUT)
+        + transfer;
+    let operation = base
+        .operation_timeout()
+        .unwrap_or(DEFAULT_OPERATION_TIMEOUT)
+        .max(attempt)
+        + transfer;
     TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .disable_operation_attempt_timeout()
-        .disable_operation_timeout()
+        .connect_timeout(base.connect_timeout().unwrap_or(CONNECT_TIMEOUT))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
         .build()
 }
 
@@ -303,7 +320,7 @@ impl AwsProvider {
             ResourceKind::LogGroup => logs::create_log_group(self, r).await,
             ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, r).await,
             ResourceKind::EcsService => ecs::create_service(self, r).await,
-            ResourceKind::ScalingTarget => autoscaling::put(self, r).await,
+            ResourceKind::ScalingTarget => autoscaling::put(self, None, r).await,
             ResourceKind::CloudwatchAlarm => cloudwatch::create_alarm(self, r).await,
             ResourceKind::IamRole => iam::create_role(self, r).await,
             ResourceKind::SsmParameter => ssm::create_parameter(self, r).await,
@@ -327,7 +344,7 @@ impl AwsProvider {
             ResourceKind::LogGroup => logs::update_log_group(self, id, before, after).await,
             ResourceKind::EcsTaskDefinition => ecs::register_task_definition(self, after).await,
             ResourceKind::EcsService => ecs::update_service(self, id, before, after).await,
-            ResourceKind::ScalingTarget => autoscaling::put(self, after).await,
+            ResourceKind::ScalingTarget => autoscaling::put(self, Some(before), after).await,
             ResourceKind::CloudwatchAlarm => {
                 cloudwatch::update_alarm(self, id, before, after).await
             }
@@ -656,7 +673,7 @@ fn batch_items<'a>(requests: &'a [ReadRequest], chunk: &[usize]) -> Vec<(&'a str
 
 #[cfg(test)]
 mod tests {
-    //! Batched refresh reads against scripted ECS responses.
+    //! Batched refresh reads against scripted ECS responses, and the limits of an upload.
 
     use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
     use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
@@ -806,5 +823,21 @@ mod tests {
         let svc0 = out[0].as_ref().unwrap().as_ref().unwrap();
         assert_eq!(svc0[S::DesiredCount.as_str()], Value::Int(2));
         assert!(out[25].as_ref().unwrap().is_some());
+    }
+
+    #[test]
+    fn uploads_keep_the_configured_limits_plus_the_bodys_transfer_time() {
+        let base = super::timeout_config_for(&crate::spec::ProviderConfig {
+            attempt_timeout: Some(Duration::from_secs(1)),
+            operation_timeout: Some(Duration::from_secs(3)),
+            ..Default::default()
+        });
+        let t = super::upload_timeouts(&base, 0);
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_secs(1)));
+        assert_eq!(t.operation_timeout(), Some(Duration::from_secs(3)));
+        // 16 MiB at 256 KiB/s: 64 s more for the attempt and for the call.
+        let t = super::upload_timeouts(&base, 16 << 20);
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_secs(65)));
+        assert_eq!(t.operation_timeout(), Some(Duration::from_secs(65 + 64)));
     }
 }

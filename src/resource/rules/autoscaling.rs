@@ -1,4 +1,5 @@
-//! Application Auto Scaling's rules for ECS services: capacity bounds and the CPU target.
+//! Application Auto Scaling's rules for ECS services: capacity bounds and the policies'
+//! targets.
 
 use super::IntRange;
 
@@ -20,4 +21,25 @@ pub static TARGET_CPU: IntRange = IntRange {
     min: 1,
     max: 100,
     source: REGISTER_SCALABLE_TARGET_SOURCE,
+};
+
+/// `PutScalingPolicy`: a target-tracking policy's target value, which must make sense for its
+/// metric (a percentage for utilisation metrics).
+pub const PUT_SCALING_POLICY_SOURCE: &str = "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_TargetTrackingScalingPolicyConfiguration.html";
+
+/// The target memory utilisation of the tracking policy, percent.
+pub static TARGET_MEMORY: IntRange = IntRange {
+    field: "target memory utilization",
+    min: 1,
+    max: 100,
+    source: PUT_SCALING_POLICY_SOURCE,
+};
+
+/// Requests per target per minute the request policy tracks (ALBRequestCountPerTarget);
+/// the upper bound is pedestal's, far above what one task serves.
+pub static TARGET_REQUESTS: IntRange = IntRange {
+    field: "target request count per target",
+    min: 1,
+    max: 1_000_000,
+    source: PUT_SCALING_POLICY_SOURCE,
 };

@@ -12,11 +12,13 @@ attr_names! {
         Name = "name",
         /// The metric's namespace (`AWS/ECS`).
         Namespace = "namespace",
-        /// The metric name (`CPUUtilization`, `MemoryUtilization`).
+        /// The metric name (`CPUUtilization`, `MemoryUtilization`); null when the alarm watches
+        /// a [`Math`] expression.
         Metric = "metric",
-        /// Dimension name → value (`ClusterName`, `ServiceName`).
+        /// Dimension name → value (`ClusterName`, `ServiceName`; `LoadBalancer`, `TargetGroup`).
         Dimensions = "dimensions",
-        /// How datapoints are aggregated over a period (`Average`).
+        /// How datapoints are aggregated over a period (`Average`, `Sum`, `Maximum`, or a
+        /// percentile such as `p99`).
         Statistic = "statistic",
         /// Seconds per period.
         Period = "period",
@@ -28,6 +30,10 @@ attr_names! {
         ComparisonOperator = "comparison_operator",
         /// ARNs notified when the alarm fires (SNS topics).
         AlarmActions = "alarm_actions",
+        /// A [`Math`] map: the alarm watches a metric math expression over several metrics
+        /// (each with its own dimensions, and the alarm's namespace, statistic and period);
+        /// null for a single-metric alarm.
+        Math = "math",
         /// The tag map.
         Tags = "tags",
         /// The alarm ARN.
@@ -50,6 +56,7 @@ impl Attr {
             | Attr::Threshold
             | Attr::ComparisonOperator
             | Attr::AlarmActions
+            | Attr::Math
             | Attr::Tags => Rule::InPlace,
             Attr::Arn => Rule::Computed,
         }
@@ -57,6 +64,16 @@ impl Attr {
 }
 
 rule_lists!(Attr);
+
+attr_names! {
+    /// The `math` map of an alarm on a metric math expression.
+    pub enum Math {
+        /// The expression the alarm compares with its threshold (`100 * FILL(m1, 0) / m2`).
+        Expression = "expression",
+        /// Query id (`m1`) → a [`MathMetric`] map: the metrics the expression names.
+        Metrics = "metrics",
+    }
+}
 
 /// The kind's facts for the planner and the provider.
 pub const SCHEMA: KindSchema = KindSchema {
@@ -75,12 +92,30 @@ pub const NAMESPACE_ECS: &str = "AWS/ECS";
 pub const METRIC_CPU: &str = "CPUUtilization";
 /// Average memory of a service's tasks, in percent of what they reserve.
 pub const METRIC_MEMORY: &str = "MemoryUtilization";
+attr_names! {
+    /// One metric of a [`Math`] expression (with the alarm's namespace, statistic and period).
+    pub enum MathMetric {
+        /// The metric name.
+        Metric = "metric",
+        /// Dimension name → value.
+        Dimensions = "dimensions",
+    }
+}
+
+/// The namespace of Application Load Balancer metrics.
+pub const NAMESPACE_ELB: &str = "AWS/ApplicationELB";
+/// The dimension naming the load balancer of an ELB metric (its ARN suffix).
+pub const DIMENSION_LOAD_BALANCER: &str = "LoadBalancer";
+/// The dimension naming the target group of an ELB metric (its ARN suffix).
+pub const DIMENSION_TARGET_GROUP: &str = "TargetGroup";
 /// The dimension naming the cluster of an ECS service metric.
 pub const DIMENSION_CLUSTER: &str = "ClusterName";
 /// The dimension naming the service of an ECS service metric.
 pub const DIMENSION_SERVICE: &str = "ServiceName";
-/// `statistic` of the endpoint alarms.
+/// `statistic` of the endpoint alarms on service metrics.
 pub const STATISTIC_AVERAGE: &str = "Average";
+/// The id of the expression query of a [`Math`] alarm.
+pub const EXPRESSION_ID: &str = "e1";
 /// `period` of the endpoint alarms, in seconds.
 pub const DEFAULT_PERIOD: i64 = 60;
 /// `evaluation_periods` of the endpoint alarms.
@@ -120,6 +155,8 @@ pub struct Desired {
     pub comparison_operator: Value,
     /// [`Attr::AlarmActions`].
     pub alarm_actions: Value,
+    /// [`Attr::Math`].
+    pub math: Value,
 }
 
 impl Desired {
@@ -138,6 +175,7 @@ impl Desired {
                 Attr::Threshold => std::mem::take(&mut self.threshold),
                 Attr::ComparisonOperator => std::mem::take(&mut self.comparison_operator),
                 Attr::AlarmActions => std::mem::take(&mut self.alarm_actions),
+                Attr::Math => std::mem::take(&mut self.math),
                 Attr::Tags | Attr::Arn => continue,
             };
             out.insert(k.into(), v);
@@ -146,32 +184,108 @@ impl Desired {
     }
 }
 
-/// The service metrics an endpoint can alarm on, one per `alarms` threshold key.
+/// What an endpoint can alarm on, one per `alarms` threshold key: its service's metrics, and
+/// (for a routed endpoint) its target group's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EndpointAlarm {
     /// `cpu_high`: average CPU at or above a percentage.
     CpuHigh,
     /// `memory_high`: average memory at or above a percentage.
     MemoryHigh,
+    /// `http_5xx_percent`: the share of requests the targets answer with a 5xx status, at or
+    /// above a percentage.
+    Http5xxPercent,
+    /// `p99_latency_ms`: the targets' 99th percentile response time, at or above this many
+    /// milliseconds.
+    P99LatencyMs,
+    /// `unhealthy_targets`: at least this many targets failing their health checks.
+    UnhealthyTargets,
 }
+
+/// `HTTPCode_Target_5XX_Count`: responses with a 5xx status from the targets.
+pub const METRIC_TARGET_5XX: &str = "HTTPCode_Target_5XX_Count";
+/// `RequestCount`: requests the load balancer routed.
+pub const METRIC_REQUESTS: &str = "RequestCount";
+/// `TargetResponseTime`: seconds from a request leaving the load balancer to its answer.
+pub const METRIC_RESPONSE_TIME: &str = "TargetResponseTime";
+/// `UnHealthyHostCount`: targets failing their health checks.
+pub const METRIC_UNHEALTHY: &str = "UnHealthyHostCount";
 
 impl EndpointAlarm {
     /// Every endpoint alarm, in the order they are lowered.
-    pub const ALL: [EndpointAlarm; 2] = [EndpointAlarm::CpuHigh, EndpointAlarm::MemoryHigh];
+    pub const ALL: [EndpointAlarm; 5] = [
+        EndpointAlarm::CpuHigh,
+        EndpointAlarm::MemoryHigh,
+        EndpointAlarm::Http5xxPercent,
+        EndpointAlarm::P99LatencyMs,
+        EndpointAlarm::UnhealthyTargets,
+    ];
 
     /// The `alarms` key that sets its threshold, also its address role (`alarm.cpu_high`).
     pub const fn key(self) -> &'static str {
         match self {
             EndpointAlarm::CpuHigh => "cpu_high",
             EndpointAlarm::MemoryHigh => "memory_high",
+            EndpointAlarm::Http5xxPercent => "http_5xx_percent",
+            EndpointAlarm::P99LatencyMs => "p99_latency_ms",
+            EndpointAlarm::UnhealthyTargets => "unhealthy_targets",
         }
     }
 
-    /// The metric it watches.
-    pub const fn metric(self) -> &'static str {
+    /// Whether it watches the load balancer's metrics of a routed endpoint.
+    pub const fn needs_route(self) -> bool {
+        !matches!(self, EndpointAlarm::CpuHigh | EndpointAlarm::MemoryHigh)
+    }
+
+    /// The thresholds it accepts.
+    pub const fn range(self) -> (i64, i64) {
         match self {
-            EndpointAlarm::CpuHigh => METRIC_CPU,
-            EndpointAlarm::MemoryHigh => METRIC_MEMORY,
+            EndpointAlarm::CpuHigh | EndpointAlarm::MemoryHigh | EndpointAlarm::Http5xxPercent => {
+                (1, 100)
+            }
+            // The longest a target may take is the load balancer's longest idle timeout.
+            EndpointAlarm::P99LatencyMs => (1, 4_000_000),
+            EndpointAlarm::UnhealthyTargets => (1, 5000),
+        }
+    }
+
+    /// What the threshold means, for messages.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            EndpointAlarm::CpuHigh => {
+                "the alarm fires when the service's average CPUUtilization stays at or above this many percent for 3 minutes"
+            }
+            EndpointAlarm::MemoryHigh => {
+                "the alarm fires when the service's average MemoryUtilization stays at or above this many percent for 3 minutes"
+            }
+            EndpointAlarm::Http5xxPercent => {
+                "the alarm fires when this many percent of the route's requests get a 5xx answer from the targets for 3 minutes"
+            }
+            EndpointAlarm::P99LatencyMs => {
+                "the alarm fires when the targets' 99th percentile response time stays at or above this many milliseconds for 3 minutes"
+            }
+            EndpointAlarm::UnhealthyTargets => {
+                "the alarm fires when at least this many targets fail the load balancer's health check for 3 minutes"
+            }
+        }
+    }
+
+    /// The namespace of the metrics it watches.
+    pub const fn namespace(self) -> &'static str {
+        if self.needs_route() {
+            NAMESPACE_ELB
+        } else {
+            NAMESPACE_ECS
+        }
+    }
+
+    /// How each period's datapoints are aggregated.
+    pub const fn statistic(self) -> &'static str {
+        match self {
+            EndpointAlarm::CpuHigh | EndpointAlarm::MemoryHigh => STATISTIC_AVERAGE,
+            EndpointAlarm::Http5xxPercent => "Sum",
+            EndpointAlarm::P99LatencyMs => "p99",
+            EndpointAlarm::UnhealthyTargets => "Maximum",
         }
     }
 }

@@ -25,6 +25,9 @@ attr_names! {
         DnsName = "dns_name",
         /// The VPC of its subnets (target groups are created there).
         VpcId = "vpc_id",
+        /// The ARN's resource path (`app/<name>/<id>`): the `LoadBalancer` dimension of its
+        /// CloudWatch metrics.
+        ArnSuffix = "arn_suffix",
     }
 }
 
@@ -35,7 +38,7 @@ impl Attr {
         match self {
             Attr::Name | Attr::Scheme => Rule::ForceNew,
             Attr::Subnets | Attr::SecurityGroups | Attr::IdleTimeout | Attr::Tags => Rule::InPlace,
-            Attr::Arn | Attr::DnsName | Attr::VpcId => Rule::Computed,
+            Attr::Arn | Attr::DnsName | Attr::VpcId | Attr::ArnSuffix => Rule::Computed,
         }
     }
 }
@@ -62,6 +65,12 @@ pub const DEFAULT_IDLE_TIMEOUT: i64 = 60;
 pub const MAX_NAME_LEN: usize = 32;
 /// The most load balancers one DescribeLoadBalancers call takes by ARN.
 pub const BATCH: usize = 20;
+
+/// The `LoadBalancer` metric dimension of a load balancer ARN
+/// (`arn:…:loadbalancer/app/<name>/<id>` → `app/<name>/<id>`).
+pub fn arn_suffix(arn: &str) -> Option<&str> {
+    arn.split_once(":loadbalancer/").map(|(_, s)| s)
+}
 
 /// What spec lowering fills in: one field per attribute it sets (tags are added by lowering,
 /// computed attributes by the cloud).
@@ -90,7 +99,7 @@ impl Desired {
                 Attr::Subnets => std::mem::take(&mut self.subnets),
                 Attr::SecurityGroups => std::mem::take(&mut self.security_groups),
                 Attr::IdleTimeout => std::mem::take(&mut self.idle_timeout),
-                Attr::Tags | Attr::Arn | Attr::DnsName | Attr::VpcId => continue,
+                Attr::Tags | Attr::Arn | Attr::DnsName | Attr::VpcId | Attr::ArnSuffix => continue,
             };
             out.insert(k.into(), v);
         }
@@ -119,6 +128,23 @@ pub fn fit_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metric_dimensions_are_arn_suffixes() {
+        assert_eq!(
+            arn_suffix(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188"
+            ),
+            Some("app/web/50dc6c495c0c9188")
+        );
+        assert_eq!(
+            crate::resource::schema::target_group::arn_suffix(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/943f017f100becff"
+            ),
+            Some("targetgroup/api/943f017f100becff")
+        );
+        assert_eq!(arn_suffix("arn:aws:ecs:us-east-1:1:cluster/x"), None);
+    }
 
     #[test]
     fn names_fit_elb_limits() {

@@ -1,5 +1,6 @@
 //! `scaling_target` (`endpoint.X.scaling`): an Application Auto Scaling target on a service's
-//! desired count with one CPU target-tracking policy.
+//! desired count with its target-tracking policies: average CPU, average memory, and (for a
+//! routed endpoint) requests per target.
 
 use super::{Rule, attr_names, rule_lists};
 use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
@@ -19,8 +20,16 @@ attr_names! {
         Max = "max",
         /// Average CPU percentage the policy tracks; null for no policy.
         TargetCpu = "target_cpu",
-        /// Name of the target-tracking policy.
+        /// Name of the CPU target-tracking policy (`<service>-cpu`); the memory and request
+        /// policies are named alike (`-memory`, `-requests`).
         PolicyName = "policy_name",
+        /// Average memory percentage the memory policy tracks; null for no policy.
+        TargetMemory = "target_memory",
+        /// Requests per target (per minute) the request policy tracks; null for no policy.
+        TargetRequests = "target_requests",
+        /// `<load balancer ARN suffix>/<target group ARN suffix>`: the target group whose
+        /// requests are counted; null without a request policy.
+        RequestLabel = "request_label",
     }
 }
 
@@ -34,7 +43,10 @@ impl Attr {
             | Attr::Min
             | Attr::Max
             | Attr::TargetCpu
-            | Attr::PolicyName => Rule::InPlace,
+            | Attr::PolicyName
+            | Attr::TargetMemory
+            | Attr::TargetRequests
+            | Attr::RequestLabel => Rule::InPlace,
         }
     }
 }
@@ -54,6 +66,40 @@ pub const SCHEMA: KindSchema = KindSchema {
 pub const DEFAULT_MIN: i64 = 1;
 /// Suffix of the default policy name (`<service>-cpu`).
 pub const POLICY_SUFFIX: &str = "-cpu";
+
+/// One target-tracking policy a scaling target can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// `target_cpu`: ECSServiceAverageCPUUtilization.
+    Cpu,
+    /// `target_memory`: ECSServiceAverageMemoryUtilization.
+    Memory,
+    /// `target_requests`: ALBRequestCountPerTarget of the endpoint's target group.
+    Requests,
+}
+
+impl Policy {
+    /// Every policy, in the order they are put.
+    pub const ALL: [Policy; 3] = [Policy::Cpu, Policy::Memory, Policy::Requests];
+
+    /// The attribute holding its target value.
+    pub const fn target(self) -> Attr {
+        match self {
+            Policy::Cpu => Attr::TargetCpu,
+            Policy::Memory => Attr::TargetMemory,
+            Policy::Requests => Attr::TargetRequests,
+        }
+    }
+
+    /// The suffix of its name after the service's (`-cpu`).
+    pub const fn suffix(self) -> &'static str {
+        match self {
+            Policy::Cpu => POLICY_SUFFIX,
+            Policy::Memory => "-memory",
+            Policy::Requests => "-requests",
+        }
+    }
+}
 
 /// What spec lowering fills in: one field per attribute it sets. Tags are added for every kind
 /// by lowering itself and computed attributes by the cloud. Lowering builds this with a struct
@@ -75,6 +121,12 @@ pub struct Desired {
     pub target_cpu: Value,
     /// [`Attr::PolicyName`].
     pub policy_name: Value,
+    /// [`Attr::TargetMemory`].
+    pub target_memory: Value,
+    /// [`Attr::TargetRequests`].
+    pub target_requests: Value,
+    /// [`Attr::RequestLabel`].
+    pub request_label: Value,
 }
 
 impl Desired {
@@ -90,6 +142,9 @@ impl Desired {
                 Attr::Max => std::mem::take(&mut self.max),
                 Attr::TargetCpu => std::mem::take(&mut self.target_cpu),
                 Attr::PolicyName => std::mem::take(&mut self.policy_name),
+                Attr::TargetMemory => std::mem::take(&mut self.target_memory),
+                Attr::TargetRequests => std::mem::take(&mut self.target_requests),
+                Attr::RequestLabel => std::mem::take(&mut self.request_label),
             };
             out.insert(k.into(), v);
         }

@@ -26,6 +26,9 @@ attr_names! {
         Tags = "tags",
         /// The target group ARN.
         Arn = "arn",
+        /// The ARN's resource part (`targetgroup/<name>/<id>`): the `TargetGroup` dimension
+        /// of its CloudWatch metrics.
+        ArnSuffix = "arn_suffix",
     }
 }
 
@@ -38,7 +41,7 @@ impl Attr {
                 Rule::ForceNew
             }
             Attr::HealthCheck | Attr::DeregistrationDelay | Attr::Tags => Rule::InPlace,
-            Attr::Arn => Rule::Computed,
+            Attr::Arn | Attr::ArnSuffix => Rule::Computed,
         }
     }
 }
@@ -54,6 +57,12 @@ pub const SCHEMA: KindSchema = KindSchema {
     versioned: false,
     name_attr: Attr::Name.as_str(),
 };
+
+/// The `TargetGroup` metric dimension of a target group ARN
+/// (`arn:…:targetgroup/<name>/<id>` → `targetgroup/<name>/<id>`).
+pub fn arn_suffix(arn: &str) -> Option<&str> {
+    arn.rfind(":targetgroup/").map(|i| &arn[i + 1..])
+}
 
 attr_names! {
     /// The `health_check` map: how the load balancer probes each target.
@@ -122,7 +131,7 @@ impl Desired {
                 Attr::VpcId => std::mem::take(&mut self.vpc_id),
                 Attr::HealthCheck => std::mem::take(&mut self.health_check),
                 Attr::DeregistrationDelay => std::mem::take(&mut self.deregistration_delay),
-                Attr::Tags | Attr::Arn => continue,
+                Attr::Tags | Attr::Arn | Attr::ArnSuffix => continue,
             };
             out.insert(k.into(), v);
         }

@@ -313,7 +313,12 @@ impl<'o> Loader<'o> {
             var_decls: BTreeMap::new(),
             stack_outputs: Vec::new(),
             lowered: Lowered {
-                digests: DigestCache::open(dir, opts.hash_observer.clone()),
+                digests: DigestCache::open(
+                    dir,
+                    opts.hash_observer
+                        .clone()
+                        .or_else(crate::spec::digest_cache::process_observer),
+                ),
                 ..Lowered::default()
             },
         }
@@ -411,6 +416,11 @@ impl<'o> Loader<'o> {
     /// Whether any error was recorded.
     pub fn has_errors(&self) -> bool {
         !self.diags.is_empty()
+    }
+
+    /// Whether loading was interrupted (an artifact's hash was cancelled).
+    pub fn cancelled(&self) -> bool {
+        self.diags.cancelled()
     }
 
     /// The error recorded last (to add to its help).

@@ -13,7 +13,7 @@ use crate::resource::schema::s3_object::{self, Attr as O};
 use crate::resource::{ResourceKind, Value};
 use crate::spec::artifact_source::{Checked, Confinement, SourceError};
 use crate::spec::diag::{ErrorCode, Span};
-use crate::spec::digest_cache::DigestCache;
+use crate::spec::digest_cache::{DigestCache, HashError};
 use crate::spec::fields::Fields;
 use crate::spec::load::{Block, BlockId, BlockKind, Hashed, Loader, normalize, slash};
 use crate::spec::resolve::Deps;
@@ -32,7 +32,7 @@ const ARTIFACT_KEYS: &[&str] = &[
 ];
 /// Hashes a checked source: a file, or a directory as a sorted manifest of
 /// `relpath\tsha256\n` lines (each file through the digest cache).
-fn hash_source(checked: &Checked, cache: &mut DigestCache) -> std::io::Result<Hashed> {
+fn hash_source(checked: &Checked, cache: &mut DigestCache) -> Result<Hashed, HashError> {
     match checked {
         Checked::File(path) => {
             let (hex, size) = cache.hash_file(path)?;
@@ -248,7 +248,7 @@ impl Loader<'_> {
         }
         let confinement = self.confinement();
         let result = confinement.check(src).and_then(|checked| {
-            hash_source(&checked, &mut self.lowered_mut().digests).map_err(SourceError::Io)
+            hash_source(&checked, &mut self.lowered_mut().digests).map_err(SourceError::from)
         });
         let hashed = match result {
             Ok(h) => Some(h),
@@ -264,6 +264,19 @@ impl Loader<'_> {
     }
 
     fn source_error(&mut self, src: &str, span: &Span, path: &Path, e: SourceError) {
+        if let SourceError::Cancelled = e {
+            // Once cancelled, every later hash stops too: one error says so.
+            if !self.cancelled() {
+                self.err(
+                    ErrorCode::Cancelled,
+                    span,
+                    format!("hashing artifact source {src:?} was cancelled"),
+                    "interrupted here",
+                )
+                .help = Some("nothing was changed; run the command again to hash it".into());
+            }
+            return;
+        }
         let shown = slash(&normalize(path));
         let (message, label, help) = match &e {
             SourceError::NotFound => (
@@ -290,12 +303,7 @@ impl Loader<'_> {
                 "not a regular file",
                 format!("{e}; artifacts are regular files or directories of them"),
             ),
-            SourceError::Io(io) if io.kind() == std::io::ErrorKind::Interrupted => (
-                format!("hashing artifact source {src:?} was cancelled"),
-                "cancelled",
-                "run the command again to hash it".to_string(),
-            ),
-            SourceError::Io(_) => (
+            SourceError::Io(_) | SourceError::Cancelled => (
                 format!("artifact source {src:?} cannot be read"),
                 "unreadable",
                 format!("{e}"),

@@ -3,7 +3,7 @@
 //! failed precondition) adopts its own resource; a task definition registered twice for one lost
 //! answer leaves one ACTIVE revision, the one state records; a call that never answers ends in a
 //! timeout error within `[provider.aws] operation_timeout`, state keeps the create's intent, and
-//! the next apply completes.
+//! the next apply completes (an upload too: its limits grow only with its body's size).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -141,10 +141,9 @@ async fn a_task_definition_registered_twice_for_a_lost_answer_leaves_one_revisio
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_create_service_that_never_answers_times_out_and_the_next_apply_completes() {
-    let c = Ctx::new("hung").await;
-    let n = &c.names;
+/// A provider whose calls give up after 1 s per attempt and 3 s in all
+/// (`[provider.aws] attempt_timeout = "1s"`, `operation_timeout = "3s"`).
+async fn impatient(c: &Ctx) -> Arc<AwsProvider> {
     let timeouts = ProviderConfig {
         attempt_timeout: Some(Duration::from_secs(1)),
         operation_timeout: Some(Duration::from_secs(3)),
@@ -155,7 +154,7 @@ async fn a_create_service_that_never_answers_times_out_and_the_next_apply_comple
         .to_builder()
         .timeout_config(pedestal::provider::aws::timeout_config_for(&timeouts))
         .build();
-    let provider = Arc::new(AwsProvider::from_sdk_config(
+    Arc::new(AwsProvider::from_sdk_config(
         &conf,
         AwsOptions {
             poll_interval: Duration::from_millis(50),
@@ -163,7 +162,94 @@ async fn a_create_service_that_never_answers_times_out_and_the_next_apply_comple
             root: c.dir.path().to_path_buf(),
             ..AwsOptions::default()
         },
-    ));
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_object_that_never_answers_times_out_and_the_next_apply_uploads() {
+    let c = Ctx::new("hungput").await;
+    let n = &c.names;
+    let provider = impatient(&c).await;
+    let desired = only(
+        stack::endpoint_stack(n, c.dir.path(), &c.opts("1.0.0", false, true)),
+        &["storage.models.bucket", "artifact.fraud_model.object"],
+    );
+    conformance::inject(Fault {
+        operation: "PutObject".into(),
+        marker: n.bucket.clone(),
+        action: FaultAction::Hang(Duration::from_secs(30)),
+        times: 100,
+    });
+    let empty = State::new(&n.stack, "dev");
+    let plan = stack::plan(&n.stack, &desired, &empty, false);
+    let started = Instant::now();
+    let report = apply::apply(
+        &plan,
+        empty,
+        provider,
+        Arc::new(NoPersist),
+        Arc::new(RecordingObserver::default()),
+        ApplyOptions::default(),
+    )
+    .await;
+    let took = started.elapsed();
+    conformance::clear_faults(&n.bucket);
+    let msgs: Vec<&str> = report.failures.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0].starts_with(&format!(
+            "artifact.fraud_model.object: PutObject s3://{}/",
+            n.bucket
+        )) && msgs[0].contains("no answer from AWS"),
+        "{}",
+        msgs[0]
+    );
+    // The 3 s operation limit (the body is a few bytes), not the proxy's 30 s hang.
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(20),
+        "the apply took {took:?}"
+    );
+    let hung = sent("PutObject", &n.bucket);
+    assert!(
+        !hung.is_empty() && hung.iter().all(|s| s.fault.is_some()),
+        "{hung:?}"
+    );
+    // Consistent: the bucket recorded, the object neither recorded nor written.
+    let st = report.state.clone();
+    assert!(
+        st.resources
+            .contains_key(&Address::new("storage.models.bucket"))
+    );
+    assert!(
+        !st.resources
+            .contains_key(&Address::new("artifact.fraud_model.object"))
+    );
+    let listed = c
+        .s3()
+        .list_objects_v2()
+        .bucket(&n.bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.contents().is_empty(), "{listed:?}");
+    // The next apply uploads it.
+    let plan = stack::plan(&n.stack, &desired, &st, false);
+    let (report, _) = c.apply(&plan, st).await;
+    assert_ok(&report);
+    assert!(report.state.intents.is_empty());
+    assert!(
+        report
+            .state
+            .resources
+            .contains_key(&Address::new("artifact.fraud_model.object"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_service_that_never_answers_times_out_and_the_next_apply_completes() {
+    let c = Ctx::new("hung").await;
+    let n = &c.names;
+    let provider = impatient(&c).await;
     let desired = stack::endpoint_stack(n, c.dir.path(), &c.opts("1.0.0", false, true));
     conformance::inject(Fault {
         operation: "CreateService".into(),

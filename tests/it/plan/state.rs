@@ -190,6 +190,19 @@ fn corrupt_foreign_and_future_states_are_refused_and_left_alone() {
         "{err}"
     );
 
+    // dev's state copied to prod's path: refused, not read as prod's.
+    let dev = serde_json::to_string(&State::new("fraud", "dev")).unwrap();
+    std::fs::write(store.path(), &dev).unwrap();
+    let err = store.read().unwrap_err();
+    assert!(matches!(err, StateError::Foreign { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("belongs to stack `fraud` env `dev`, not stack `fraud` env `prod`"),
+        "{err}"
+    );
+    assert!(store.write(&State::new("fraud", "prod")).is_err());
+    assert_eq!(std::fs::read_to_string(store.path()).unwrap(), dev);
+
     let mut future = serde_json::to_value(State::new("fraud", "prod")).unwrap();
     future["format_version"] = serde_json::json!(99);
     let text = future.to_string();

@@ -46,6 +46,7 @@ fn lb_computed(attrs: &mut Attrs, l: &LoadBalancer) {
             LB::Arn => l.load_balancer_arn(),
             LB::DnsName => l.dns_name(),
             LB::VpcId => l.vpc_id(),
+            LB::ArnSuffix => l.load_balancer_arn().and_then(lb::arn_suffix),
             _ => continue,
         };
         if let Some(v) = v {
@@ -288,10 +289,11 @@ fn read_back_lb(
                     attr::set(&mut a, k, tags_value(t));
                 }
             }
-            LB::Arn | LB::DnsName | LB::VpcId => {
+            LB::Arn | LB::DnsName | LB::VpcId | LB::ArnSuffix => {
                 let v = match k {
                     LB::Arn => l.load_balancer_arn(),
                     LB::DnsName => l.dns_name(),
+                    LB::ArnSuffix => l.load_balancer_arn().and_then(lb::arn_suffix),
                     _ => l.vpc_id(),
                 };
                 if let Some(v) = v {

@@ -50,7 +50,7 @@ pub async fn create_target_group(
         .unwrap_or_default()
         .to_string();
     let mut attrs = r.attrs.clone();
-    attr::set(&mut attrs, TG::Arn, Value::str(&arn));
+    set_arn(&mut attrs, &arn);
     let applied = Applied {
         id: arn.clone(),
         attrs,
@@ -116,7 +116,7 @@ pub async fn update_target_group(
     }
     retag(p, id, before, a).await?;
     let mut attrs = a.clone();
-    attr::set(&mut attrs, TG::Arn, Value::str(id));
+    set_arn(&mut attrs, id);
     Ok(Applied {
         id: id.to_string(),
         attrs,
@@ -311,9 +311,22 @@ fn read_back_tg(
                     attr::set(&mut a, k, Value::str(v));
                 }
             }
+            TG::ArnSuffix => {
+                if let Some(v) = t.target_group_arn().and_then(tg::arn_suffix) {
+                    attr::set(&mut a, k, Value::str(v));
+                }
+            }
             // A target group attribute refresh does not fetch: the recorded value stands.
             TG::DeregistrationDelay => {}
         }
     }
     a
+}
+
+/// Records a target group's ARN and its metric dimension.
+fn set_arn(attrs: &mut Attrs, arn: &str) {
+    attr::set(attrs, TG::Arn, Value::str(arn));
+    if let Some(s) = tg::arn_suffix(arn) {
+        attr::set(attrs, TG::ArnSuffix, Value::str(s));
+    }
 }

@@ -222,6 +222,7 @@ pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied
         let body = tokio::fs::read(&path).await.map_err(|e| {
             ProviderError::invalid(format!("artifact source {}: {e}", path.display()))
         })?;
+        let len = body.len() as u64;
         let mut req = p
             .clients
             .s3
@@ -241,7 +242,7 @@ pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied
         }
         match req
             .customize()
-            .config_override(upload_override())
+            .config_override(upload_override(p, len))
             .send()
             .await
         {
@@ -301,6 +302,7 @@ async fn create_directory(
         let body = tokio::fs::read(&path).await.map_err(|e| {
             ProviderError::invalid(format!("artifact file {}: {e}", path.display()))
         })?;
+        let len = body.len() as u64;
         let mut req = p
             .clients
             .s3
@@ -316,7 +318,7 @@ async fn create_directory(
         }
         if let Err(e) = req
             .customize()
-            .config_override(upload_override())
+            .config_override(upload_override(p, len))
             .send()
             .await
         {
@@ -336,9 +338,17 @@ async fn create_directory(
     Ok(object_applied(bucket, key, &r.attrs, None, None))
 }
 
-/// Uploads carry bodies of any size: no limit on an attempt or a call, only on connecting.
-fn upload_override() -> aws_sdk_s3::config::Builder {
-    aws_sdk_s3::config::Builder::default().timeout_config(super::super::upload_timeouts())
+/// An upload of `bytes`: the client's limits, extended by the body's transfer time.
+fn upload_override(p: &AwsProvider, bytes: u64) -> aws_sdk_s3::config::Builder {
+    let base = p
+        .clients
+        .s3
+        .config()
+        .timeout_config()
+        .cloned()
+        .unwrap_or_else(super::super::timeout_config);
+    aws_sdk_s3::config::Builder::default()
+        .timeout_config(super::super::upload_timeouts(&base, bytes))
 }
 
 fn sha256_file(path: &std::path::Path) -> Result<String, ProviderError> {
@@ -407,6 +417,7 @@ async fn upload_multipart(
                 .await
                 .map_err(|e| ProviderError::invalid(format!("{}: {e}", path.display())))?;
             let part_sha = base64(&Sha256::digest(&buf));
+            let part_len = buf.len() as u64;
             let out = s3
                 .upload_part()
                 .bucket(bucket)
@@ -417,7 +428,7 @@ async fn upload_multipart(
                 .checksum_sha256(&part_sha)
                 .body(ByteStream::from(buf))
                 .customize()
-                .config_override(upload_override())
+                .config_override(upload_override(p, part_len))
                 .send()
                 .await
                 .map_err(|e| map(&what, e))?;

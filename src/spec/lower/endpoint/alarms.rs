@@ -1,7 +1,10 @@
-//! An endpoint's `alarms = { cpu_high, memory_high, rollback, notify }`: percent thresholds on
-//! the service's average CPU and memory over three periods of 60 s, each lowered to a
-//! CloudWatch metric alarm at `endpoint.X.alarm.<key>` that the service lists in its
-//! deployment configuration, so ECS fails (and by default rolls back) a release that trips one.
+//! An endpoint's `alarms = { cpu_high, memory_high, http_5xx_percent, p99_latency_ms,
+//! unhealthy_targets, rollback, notify }`: thresholds on the service's average CPU and memory
+//! and (for a routed endpoint) on its target groups' 5xx share, 99th percentile response time
+//! and unhealthy targets, over three periods of 60 s, each lowered to a CloudWatch metric alarm
+//! at `endpoint.X.alarm.<key>` that the service lists in its deployment configuration, so ECS
+//! fails (and by default rolls back) a release that trips one. The load balancer metrics are
+//! dimensioned by the gateway's and target groups' ARN suffixes, known once they exist.
 
 use crate::resource::rules;
 use std::collections::BTreeMap;
@@ -11,6 +14,8 @@ use super::{Endpoint, EndpointDeps};
 use crate::addr::Address;
 use crate::resource::schema::cloudwatch_alarm::{self as cw, EndpointAlarm};
 use crate::resource::schema::ecs_service as svc;
+use crate::resource::schema::load_balancer as lb_schema;
+use crate::resource::schema::target_group as tg_schema;
 use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::Fields;
@@ -19,15 +24,25 @@ use crate::spec::lower::common::Meta;
 use crate::spec::resolve::Deps;
 
 /// The keys `alarms` takes.
-const KEYS: &[&str] = &["cpu_high", "memory_high", "rollback", "notify"];
+const KEYS: &[&str] = &[
+    "cpu_high",
+    "memory_high",
+    "http_5xx_percent",
+    "p99_latency_ms",
+    "unhealthy_targets",
+    "rollback",
+    "notify",
+];
 
 /// One alarm an endpoint asked for.
 pub(super) struct AlarmSpec {
     pub(super) which: EndpointAlarm,
-    /// Percent.
+    /// Percent, milliseconds or targets.
     pub(super) threshold: i64,
     /// The physical alarm name.
     pub(super) name: String,
+    /// Where the threshold is written.
+    pub(super) span: Span,
 }
 
 /// What `alarms` says, validated.
@@ -108,17 +123,20 @@ impl Loader<'_> {
             let Some((t, tspan)) = self.v_int(&a, key, alarm_deps) else {
                 continue;
             };
-            if !(1..=100).contains(&t) {
+            let (lo, hi) = which.range();
+            if !(lo..=hi).contains(&t) {
+                let range = if hi == 100 {
+                    format!("a percentage between {lo} and {hi}")
+                } else {
+                    format!("between {lo} and {hi}")
+                };
                 self.err(
                     ErrorCode::InvalidValue,
                     &tspan,
-                    format!("`{key}` in {what} must be a percentage between 1 and 100"),
+                    format!("`{key}` in {what} must be {range}"),
                     "out of range",
                 )
-                .help = Some(format!(
-                    "the alarm fires when the service's average {} stays at or above this many percent for 3 minutes",
-                    which.metric()
-                ));
+                .help = Some(which.meaning().to_string());
                 continue;
             }
             let name = format!("{base}-{}", key.replace('_', "-"));
@@ -139,6 +157,7 @@ impl Loader<'_> {
                 which,
                 threshold: t,
                 name,
+                span: tspan,
             });
         }
         let rollback = self
@@ -191,8 +210,27 @@ impl Loader<'_> {
         }
     }
 
-    /// Adds one CloudWatch alarm per threshold on the service's metric (dimensions: its
-    /// cluster and service names).
+    /// Reports the load balancer alarms of an endpoint without a route.
+    pub(super) fn check_alarms_need_route(&mut self, what: &str, alarms: Option<&Alarms>) {
+        for a in alarms.map_or(&[][..], |a| &a.list[..]) {
+            if !a.which.needs_route() {
+                continue;
+            }
+            let key = a.which.key();
+            self.err(
+                ErrorCode::InvalidValue,
+                &a.span,
+                format!("`{key}` in {what}.alarms watches the endpoint's route, and it has none"),
+                "needs a route",
+            )
+            .help = Some(format!(
+                "{key} is measured by the gateway's load balancer: add route = {{ gateway = \"<gateway>\", path = \"/<name>/*\" }}, or use cpu_high / memory_high"
+            ));
+        }
+    }
+
+    /// Adds one CloudWatch alarm per threshold: on the service's metric (dimensions: its
+    /// cluster and service names), or on its target groups' (with the load balancer's).
     pub(super) fn endpoint_alarm_resources(
         &mut self,
         n: &Names,
@@ -203,32 +241,150 @@ impl Loader<'_> {
         let Some(alarms) = &e.alarms else { return };
         let mut all = deps.alarm.clone();
         all.extend(deps.common.clone());
+        let groups = route_groups(n, e);
         for a in &alarms.list {
-            let dimensions = Value::Map(BTreeMap::from([
-                (cw::DIMENSION_CLUSTER.to_string(), e.cluster.clone()),
-                (cw::DIMENSION_SERVICE.to_string(), n.name.clone()),
-            ]));
+            let mut alarm_deps = all.clone();
+            let (metric, dimensions, math) = if a.which.needs_route() {
+                let Some((route, _)) = &e.route else { continue };
+                alarm_deps.insert(route.gateway.lb.clone(), a.span.clone());
+                for g in &groups {
+                    alarm_deps.insert(g.clone(), a.span.clone());
+                }
+                lb_metric(a.which, &route.gateway.lb, &groups)
+            } else {
+                let metric = if a.which == EndpointAlarm::CpuHigh {
+                    cw::METRIC_CPU
+                } else {
+                    cw::METRIC_MEMORY
+                };
+                let dimensions = Value::Map(BTreeMap::from([
+                    (cw::DIMENSION_CLUSTER.to_string(), e.cluster.clone()),
+                    (cw::DIMENSION_SERVICE.to_string(), n.name.clone()),
+                ]));
+                (Value::str(metric), dimensions, Value::Null)
+            };
             self.add_resource(
                 alarm_address(&n.prefix, &n.block, a.which),
                 ResourceKind::CloudwatchAlarm,
                 cw::Desired {
                     name: Value::String(a.name.clone()),
-                    namespace: Value::str(cw::NAMESPACE_ECS),
-                    metric: Value::str(a.which.metric()),
+                    namespace: Value::str(a.which.namespace()),
+                    metric,
                     dimensions,
-                    statistic: Value::str(cw::STATISTIC_AVERAGE),
+                    statistic: Value::str(a.which.statistic()),
                     period: Value::Int(cw::DEFAULT_PERIOD),
                     evaluation_periods: Value::Int(cw::DEFAULT_EVALUATION_PERIODS),
                     threshold: Value::Int(a.threshold),
                     comparison_operator: Value::str(cw::GREATER_OR_EQUAL),
                     alarm_actions: Value::List(alarms.notify.clone()),
+                    math,
                 }
                 .into_attrs(),
-                &all,
+                &alarm_deps,
                 meta,
             );
         }
     }
+}
+
+/// The target groups of a routed endpoint: its own, and the alternate one of the releases ECS
+/// shifts traffic in (which of the two serves changes with every release).
+pub(super) fn route_groups(n: &Names, e: &Endpoint) -> Vec<Address> {
+    if e.route.is_none() {
+        return Vec::new();
+    }
+    let mut v = vec![Address::resource(
+        &n.prefix,
+        "endpoint",
+        &n.block,
+        "target_group",
+    )];
+    if e.role.is_some() {
+        v.push(Address::resource(
+            &n.prefix,
+            "endpoint",
+            &n.block,
+            "target_group_alt",
+        ));
+    }
+    v
+}
+
+/// The metric (or null), dimensions and math of a load balancer alarm over `groups`: one
+/// target group is watched directly where a single metric says it (unhealthy targets), the
+/// others, and a pair of groups, through metric math — the share of 5xx answers over both
+/// groups' requests, the worse of their 99th percentiles (in milliseconds), the sum of their
+/// unhealthy targets.
+fn lb_metric(which: EndpointAlarm, lb: &Address, groups: &[Address]) -> (Value, Value, Value) {
+    let dims = |tg: &Address| {
+        Value::Map(BTreeMap::from([
+            (
+                cw::DIMENSION_LOAD_BALANCER.to_string(),
+                Loader::reference(lb, lb_schema::Attr::ArnSuffix.as_str()),
+            ),
+            (
+                cw::DIMENSION_TARGET_GROUP.to_string(),
+                Loader::reference(tg, tg_schema::Attr::ArnSuffix.as_str()),
+            ),
+        ]))
+    };
+    if which == EndpointAlarm::UnhealthyTargets && groups.len() == 1 {
+        return (
+            Value::str(cw::METRIC_UNHEALTHY),
+            dims(&groups[0]),
+            Value::Null,
+        );
+    }
+    let mut metrics = BTreeMap::new();
+    let mut ids = |metric: &str| -> Vec<String> {
+        groups
+            .iter()
+            .map(|tg| {
+                let id = format!("m{}", metrics.len() + 1);
+                metrics.insert(
+                    id.clone(),
+                    Value::Map(BTreeMap::from([
+                        (cw::MathMetric::Metric.into(), Value::str(metric)),
+                        (cw::MathMetric::Dimensions.into(), dims(tg)),
+                    ])),
+                );
+                id
+            })
+            .collect()
+    };
+    let sum = |ids: &[String]| {
+        ids.iter()
+            .map(|i| format!("FILL({i}, 0)"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    let expression = match which {
+        // No 5xx datapoint in a period with requests means none failed.
+        EndpointAlarm::Http5xxPercent => {
+            let errors = ids(cw::METRIC_TARGET_5XX);
+            let requests = ids(cw::METRIC_REQUESTS);
+            if groups.len() == 1 {
+                format!("100 * FILL({}, 0) / {}", errors[0], requests[0])
+            } else {
+                format!("100 * ({}) / ({})", sum(&errors), sum(&requests))
+            }
+        }
+        // TargetResponseTime is in seconds.
+        EndpointAlarm::P99LatencyMs => {
+            let times = ids(cw::METRIC_RESPONSE_TIME);
+            if times.len() == 1 {
+                format!("1000 * {}", times[0])
+            } else {
+                format!("1000 * MAX([{}])", times.join(", "))
+            }
+        }
+        _ => sum(&ids(cw::METRIC_UNHEALTHY)),
+    };
+    let math = Value::Map(BTreeMap::from([
+        (cw::Math::Expression.into(), Value::String(expression)),
+        (cw::Math::Metrics.into(), Value::Map(metrics)),
+    ]));
+    (Value::Null, Value::Map(BTreeMap::new()), math)
 }
 
 #[cfg(test)]

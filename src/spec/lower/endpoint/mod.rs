@@ -64,6 +64,8 @@ const RETENTION_DAYS: &str = log_group::Attr::RetentionDays.as_str();
 const SCALING_MAX: &str = Scaling::Max.as_str();
 const SCALING_MIN: &str = Scaling::Min.as_str();
 const SCALING_TARGET_CPU: &str = Scaling::TargetCpu.as_str();
+const SCALING_TARGET_MEMORY: &str = Scaling::TargetMemory.as_str();
+const SCALING_TARGET_REQUESTS: &str = Scaling::TargetRequests.as_str();
 const SECRETS: &str = td::Container::Secrets.as_str();
 const TASK_ROLE: &str = td::Attr::TaskRole.as_str();
 const TASK_POLICY: &str = "task_policy";
@@ -169,8 +171,7 @@ struct Endpoint {
     retention: i64,
     network: Value,
     deployment: BTreeMap<String, Value>,
-    /// `(min, max, target_cpu)`.
-    scaling: Option<(i64, i64, i64)>,
+    scaling: Option<scaling::ScalingSpec>,
     alarms: Option<alarms::Alarms>,
     /// The route and its written priority.
     route: Option<(route::Route, Option<(i64, Span)>)>,
@@ -223,6 +224,10 @@ impl Loader<'_> {
         let route = self.endpoint_route(&f, (b.scope, &b.name), &mut deps.svc);
         let routed = route.is_some() || (f.has("route") && self.has_errors());
         self.check_strategy_needs(&b.addr, strategy.as_ref(), routed, role.as_ref());
+        if !routed {
+            self.check_alarms_need_route(&b.addr, alarms.as_ref());
+        }
+        self.check_request_scaling(&b.addr, scaling.as_ref(), routed, strategy.as_ref());
         let role = role.filter(|_| {
             strategy
                 .as_ref()
@@ -814,7 +819,14 @@ fn ignore_mapping(n: &str) -> Vec<&'static str> {
         IMAGE | PORT | ENVIRONMENT | SECRETS | HEALTH_CHECK => {
             vec![CONTAINER]
         }
-        "autoscaling" => vec![SCALING_MIN, SCALING_MAX, SCALING_TARGET_CPU],
+        "autoscaling" => vec![
+            SCALING_MIN,
+            SCALING_MAX,
+            SCALING_TARGET_CPU,
+            SCALING_TARGET_MEMORY,
+            SCALING_TARGET_REQUESTS,
+            Scaling::RequestLabel.as_str(),
+        ],
         "logs" => vec![RETENTION_DAYS],
         ALARMS => vec![
             ALARMS,

@@ -4,14 +4,15 @@
 //! with its own
 //! dependencies, then the endpoint's exports.
 
-use super::alarms::alarm_address;
+use super::alarms::{alarm_address, route_groups};
 use super::roles::RoleNames;
 use super::{Endpoint, EndpointDeps};
 use crate::addr::Address;
 use std::collections::BTreeMap;
 
 use crate::resource::schema::{
-    ecs_service as svc, ecs_task_definition as td, log_group, scaling_target, ssm_parameter,
+    ecs_service as svc, ecs_task_definition as td, load_balancer as lb_schema, log_group,
+    scaling_target, ssm_parameter, target_group as tg_schema,
 };
 use crate::resource::{ResourceKind, Value};
 use crate::spec::load::{BlockId, Exported, Loader};
@@ -82,8 +83,8 @@ impl Loader<'_> {
         let mut route_deps = Deps::new();
         let load_balancers = self.endpoint_route_resources(&n, &e, deps, meta, &mut route_deps);
         self.endpoint_service(id, &n, &e, deps, meta, (load_balancers, route_deps));
-        if let Some(scaling) = e.scaling {
-            self.endpoint_scaling(id, &n, &e.cluster, scaling, deps, meta);
+        if e.scaling.is_some() {
+            self.endpoint_scaling(id, &n, &e, deps, meta);
         }
         self.export(
             id,
@@ -295,14 +296,31 @@ impl Loader<'_> {
         &mut self,
         id: BlockId,
         n: &Names,
-        cluster: &Value,
-        (mn, mx, t): (i64, i64, i64),
+        e: &Endpoint,
         deps: &EndpointDeps,
         meta: &Meta<'_>,
     ) {
+        let Some(s) = &e.scaling else { return };
+        let cluster = &e.cluster;
         let b = self.block(id).clone();
         let mut sc_deps: Deps = deps.common.clone();
         sc_deps.insert(n.svc.clone(), b.name_span.clone());
+        // Requests per target: of the endpoint's target group, behind the gateway's load
+        // balancer (`app/…/targetgroup/…`, known once both exist).
+        let request_label = match (&s.requests, &e.route) {
+            (Some((_, span)), Some((route, _))) => {
+                let tg = route_groups(n, e).remove(0);
+                sc_deps.insert(route.gateway.lb.clone(), span.clone());
+                sc_deps.insert(tg.clone(), span.clone());
+                concat(&[
+                    Self::reference(&route.gateway.lb, lb_schema::Attr::ArnSuffix.as_str()),
+                    Value::str("/"),
+                    Self::reference(&tg, tg_schema::Attr::ArnSuffix.as_str()),
+                ])
+            }
+            _ => Value::Null,
+        };
+        let int = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
         let resource_id = concat(&[
             Value::str("service/"),
             cluster.clone(),
@@ -317,10 +335,13 @@ impl Loader<'_> {
                 resource_id,
                 cluster: cluster.clone(),
                 service: n.name.clone(),
-                min: Value::Int(mn),
-                max: Value::Int(mx),
-                target_cpu: Value::Int(t),
+                min: Value::Int(s.min),
+                max: Value::Int(s.max),
+                target_cpu: int(s.cpu),
                 policy_name: policy,
+                target_memory: int(s.memory),
+                target_requests: int(s.requests.as_ref().map(|x| x.0)),
+                request_label,
             }
             .into_attrs(),
             &sc_deps,
