@@ -137,6 +137,121 @@ fn ref_deps(v: &Value, span: &Span, deps: &mut Deps) {
     }
 }
 
+/// The execution role's statements: pull the image from its private ECR repository, write to
+/// the endpoint's log group, read the secrets the container names.
+fn execution_statements(e: &Endpoint, log_group_addr: &Address, region: &str) -> Vec<Value> {
+    let c = &e.container;
+    let mut st = Vec::new();
+    if let Some(repo) = e.image.as_str().and_then(ecr_repository_arn) {
+        st.push(iam_role::allow(
+            "PullImage",
+            &[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            vec![Value::String(repo)],
+            None,
+        ));
+        // GetAuthorizationToken is not tied to a repository.
+        st.push(iam_role::allow(
+            "EcrToken",
+            &["ecr:GetAuthorizationToken"],
+            vec![Value::str("*")],
+            None,
+        ));
+    }
+    let lg_arn = Loader::reference(log_group_addr, log_group::Attr::Arn.as_str());
+    st.push(iam_role::allow(
+        "WriteLogs",
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        vec![
+            lg_arn.clone(),
+            concat(&[lg_arn, Value::str(":log-stream:*")]),
+        ],
+        None,
+    ));
+    let (mut params, mut secrets) = (Vec::new(), Vec::new());
+    for v in c.secrets.values().filter(|v| !v.is_sensitive()) {
+        match secret_source(v, region) {
+            SecretSource::Parameter(a) if !params.contains(&a) => params.push(a),
+            SecretSource::Secret(a) if !secrets.contains(&a) => secrets.push(a),
+            _ => {}
+        }
+    }
+    if !params.is_empty() {
+        st.push(iam_role::allow(
+            "ReadParameters",
+            &["ssm:GetParameters"],
+            params,
+            None,
+        ));
+    }
+    if !secrets.is_empty() {
+        st.push(iam_role::allow(
+            "ReadSecrets",
+            &["secretsmanager:GetSecretValue"],
+            secrets,
+            None,
+        ));
+    }
+    st
+}
+
+/// The task role's statements for its artifacts: read each artifact's prefix, list its bucket
+/// under that prefix.
+fn artifact_statements(artifacts: &[(Value, Value)], part: &str) -> Vec<Value> {
+    let mut st = Vec::new();
+    let mut objects = Vec::new();
+    let mut buckets = Vec::new();
+    let mut prefixes = Vec::new();
+    for (bucket, key) in artifacts {
+        let prefix = match key {
+            Value::String(k) => Value::String(artifact_prefix(k)),
+            other => other.clone(),
+        };
+        let bucket_arn = concat(&[Value::String(format!("arn:{part}:s3:::")), bucket.clone()]);
+        let object = concat(&[
+            bucket_arn.clone(),
+            Value::str("/"),
+            prefix.clone(),
+            Value::str("*"),
+        ]);
+        if !objects.contains(&object) {
+            objects.push(object);
+        }
+        if !buckets.contains(&bucket_arn) {
+            buckets.push(bucket_arn);
+        }
+        let p = concat(&[prefix, Value::str("*")]);
+        if !prefixes.contains(&p) {
+            prefixes.push(p);
+        }
+    }
+    if !objects.is_empty() {
+        st.push(iam_role::allow(
+            "ReadArtifact",
+            &["s3:GetObject", "s3:GetObjectVersion"],
+            objects,
+            None,
+        ));
+        let condition = Value::Map(BTreeMap::from([(
+            "StringLike".to_string(),
+            Value::Map(BTreeMap::from([(
+                "s3:prefix".to_string(),
+                Value::List(prefixes),
+            )])),
+        )]));
+        st.push(iam_role::allow(
+            "ListArtifact",
+            &["s3:ListBucket"],
+            buckets,
+            Some(condition),
+        ));
+    }
+    st
+}
+
 impl Loader<'_> {
     /// `task_policy = [{ effect, actions, resources, condition }]`: statements added to the
     /// task role pedestal makes (an error next to a `task_role` ARN, which pedestal does not
@@ -203,97 +318,107 @@ impl Loader<'_> {
         for (i, item) in items.into_iter().enumerate() {
             let label = format!("{what}.{TASK_POLICY}[{i}]");
             let span = item_spans.get(i).cloned().unwrap_or_else(|| span.clone());
-            let Some(st) = self.fields(
-                f.scope,
-                &Src::Val(item, span.clone()),
-                &span,
-                &label,
-                STATEMENT_KEYS,
-                deps,
-            ) else {
-                continue;
-            };
-            let effect = match self.v_plain_str(&st, "effect", deps) {
-                None => "Allow".to_string(),
-                Some((e, _)) if e == "Allow" || e == "Deny" => e,
-                Some((e, s)) => {
-                    self.err(
-                        ErrorCode::InvalidValue,
-                        &s,
-                        format!("`effect` in {label} must be \"Allow\" or \"Deny\", found {e:?}"),
-                        "not an IAM effect",
-                    );
-                    continue;
-                }
-            };
-            let mut lists = Vec::new();
-            for key in ["actions", "resources"] {
-                match self.v_str_list(&st, key, deps) {
-                    Some((l, s)) if l.is_empty() => {
-                        self.err(
-                            ErrorCode::InvalidValue,
-                            &s,
-                            format!("`{key}` in {label} must not be empty"),
-                            "empty list",
-                        );
-                    }
-                    Some((l, _)) => lists.push(l),
-                    None if !st.has(key) => self.missing(
-                        &st,
-                        key,
-                        "a statement names its actions and resources: { actions = [\"s3:GetObject\"], resources = [\"arn:aws:s3:::bucket/*\"] }",
-                    ),
-                    None => {}
-                }
+            if let Some(st) = self.task_policy_statement(f.scope, item, &span, i, &label, deps) {
+                out.push(st);
             }
-            let [actions, resources] = match <[Vec<Value>; 2]>::try_from(lists) {
-                Ok(x) => x,
-                Err(_) => continue,
-            };
-            if let Some((a, s)) = actions
-                .iter()
-                .filter_map(Value::as_str)
-                .find(|a| !a.contains(':') && *a != "*")
-                .map(|a| (a.to_string(), span.clone()))
-            {
+        }
+        out
+    }
+
+    /// One `task_policy` statement (number `i`, written at `span`) as an IAM statement, or
+    /// `None` after reporting what is wrong with it.
+    fn task_policy_statement(
+        &mut self,
+        scope: crate::spec::load::ScopeId,
+        item: Value,
+        span: &Span,
+        i: usize,
+        label: &str,
+        deps: &mut Deps,
+    ) -> Option<Value> {
+        let st = self.fields(
+            scope,
+            &Src::Val(item, span.clone()),
+            span,
+            label,
+            STATEMENT_KEYS,
+            deps,
+        )?;
+        let effect = match self.v_plain_str(&st, "effect", deps) {
+            None => "Allow".to_string(),
+            Some((e, _)) if e == "Allow" || e == "Deny" => e,
+            Some((e, s)) => {
                 self.err(
                     ErrorCode::InvalidValue,
                     &s,
-                    format!("action {a:?} in {label} is not `service:Action`"),
-                    "not an IAM action",
-                )
-                .help = Some("for example \"s3:GetObject\" or \"dynamodb:Query\"".into());
-                continue;
+                    format!("`effect` in {label} must be \"Allow\" or \"Deny\", found {e:?}"),
+                    "not an IAM effect",
+                );
+                return None;
             }
-            let mut m = BTreeMap::from([
-                ("Sid".to_string(), Value::str(format!("TaskPolicy{i}"))),
-                ("Effect".to_string(), Value::String(effect)),
-                ("Action".to_string(), Value::List(actions)),
-                ("Resource".to_string(), Value::List(resources)),
-            ]);
-            if let Some((c, s)) = self.value(&st, "condition", deps) {
-                match c {
-                    Value::Map(_) => {
-                        m.insert("Condition".to_string(), c);
-                    }
-                    _ => {
-                        self.err(
-                            ErrorCode::WrongType,
-                            &s,
-                            format!("`condition` in {label} must be a table"),
-                            "expected a table",
-                        )
-                        .help = Some(
-                            "condition = { StringEquals = { \"aws:SourceVpc\" = \"vpc-...\" } }"
-                                .into(),
-                        );
-                        continue;
-                    }
+        };
+        let mut lists = Vec::new();
+        for key in ["actions", "resources"] {
+            match self.v_str_list(&st, key, deps) {
+                Some((l, s)) if l.is_empty() => {
+                    self.err(
+                        ErrorCode::InvalidValue,
+                        &s,
+                        format!("`{key}` in {label} must not be empty"),
+                        "empty list",
+                    );
+                }
+                Some((l, _)) => lists.push(l),
+                None if !st.has(key) => self.missing(
+                    &st,
+                    key,
+                    "a statement names its actions and resources: { actions = [\"s3:GetObject\"], resources = [\"arn:aws:s3:::bucket/*\"] }",
+                ),
+                None => {}
+            }
+        }
+        let [actions, resources] = <[Vec<Value>; 2]>::try_from(lists).ok()?;
+        if let Some((a, s)) = actions
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|a| !a.contains(':') && *a != "*")
+            .map(|a| (a.to_string(), span.clone()))
+        {
+            self.err(
+                ErrorCode::InvalidValue,
+                &s,
+                format!("action {a:?} in {label} is not `service:Action`"),
+                "not an IAM action",
+            )
+            .help = Some("for example \"s3:GetObject\" or \"dynamodb:Query\"".into());
+            return None;
+        }
+        let mut m = BTreeMap::from([
+            ("Sid".to_string(), Value::str(format!("TaskPolicy{i}"))),
+            ("Effect".to_string(), Value::String(effect)),
+            ("Action".to_string(), Value::List(actions)),
+            ("Resource".to_string(), Value::List(resources)),
+        ]);
+        if let Some((c, s)) = self.value(&st, "condition", deps) {
+            match c {
+                Value::Map(_) => {
+                    m.insert("Condition".to_string(), c);
+                }
+                _ => {
+                    self.err(
+                        ErrorCode::WrongType,
+                        &s,
+                        format!("`condition` in {label} must be a table"),
+                        "expected a table",
+                    )
+                    .help = Some(
+                        "condition = { StringEquals = { \"aws:SourceVpc\" = \"vpc-...\" } }".into(),
+                    );
+                    return None;
                 }
             }
-            out.push(Value::Map(m));
         }
-        out
+        Some(Value::Map(m))
     }
 
     /// Refuses an inline policy longer than IAM accepts for one role (pointing at the
@@ -362,60 +487,7 @@ impl Loader<'_> {
         let part = partition(&region);
         let exec = if matches!(c.execution_role, Value::Null) {
             let addr = Address::resource(n.prefix, "endpoint", n.block, "execution_role");
-            let mut st = Vec::new();
-            if let Some(repo) = e.image.as_str().and_then(ecr_repository_arn) {
-                st.push(iam_role::allow(
-                    "PullImage",
-                    &[
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ],
-                    vec![Value::String(repo)],
-                    None,
-                ));
-                // GetAuthorizationToken is not tied to a repository.
-                st.push(iam_role::allow(
-                    "EcrToken",
-                    &["ecr:GetAuthorizationToken"],
-                    vec![Value::str("*")],
-                    None,
-                ));
-            }
-            let lg_arn = Self::reference(n.log_group, log_group::Attr::Arn.as_str());
-            st.push(iam_role::allow(
-                "WriteLogs",
-                &["logs:CreateLogStream", "logs:PutLogEvents"],
-                vec![
-                    lg_arn.clone(),
-                    concat(&[lg_arn, Value::str(":log-stream:*")]),
-                ],
-                None,
-            ));
-            let (mut params, mut secrets) = (Vec::new(), Vec::new());
-            for v in c.secrets.values().filter(|v| !v.is_sensitive()) {
-                match secret_source(v, &region) {
-                    SecretSource::Parameter(a) if !params.contains(&a) => params.push(a),
-                    SecretSource::Secret(a) if !secrets.contains(&a) => secrets.push(a),
-                    _ => {}
-                }
-            }
-            if !params.is_empty() {
-                st.push(iam_role::allow(
-                    "ReadParameters",
-                    &["ssm:GetParameters"],
-                    params,
-                    None,
-                ));
-            }
-            if !secrets.is_empty() {
-                st.push(iam_role::allow(
-                    "ReadSecrets",
-                    &["secretsmanager:GetSecretValue"],
-                    secrets,
-                    None,
-                ));
-            }
+            let st = execution_statements(e, n.log_group, &region);
             let attrs = iam_role::Desired {
                 name: Value::String(iam_role::role_name(n.base, "-exec")),
                 assume_role_policy: iam_role::ecs_tasks_trust(),
@@ -434,55 +506,7 @@ impl Loader<'_> {
             c.execution_role.clone()
         };
         let task = if matches!(c.task_role, Value::Null) {
-            let mut st = Vec::new();
-            let mut objects = Vec::new();
-            let mut buckets = Vec::new();
-            let mut prefixes = Vec::new();
-            for (bucket, key) in &e.artifacts {
-                let prefix = match key {
-                    Value::String(k) => Value::String(artifact_prefix(k)),
-                    other => other.clone(),
-                };
-                let bucket_arn =
-                    concat(&[Value::String(format!("arn:{part}:s3:::")), bucket.clone()]);
-                let object = concat(&[
-                    bucket_arn.clone(),
-                    Value::str("/"),
-                    prefix.clone(),
-                    Value::str("*"),
-                ]);
-                if !objects.contains(&object) {
-                    objects.push(object);
-                }
-                if !buckets.contains(&bucket_arn) {
-                    buckets.push(bucket_arn);
-                }
-                let p = concat(&[prefix, Value::str("*")]);
-                if !prefixes.contains(&p) {
-                    prefixes.push(p);
-                }
-            }
-            if !objects.is_empty() {
-                st.push(iam_role::allow(
-                    "ReadArtifact",
-                    &["s3:GetObject", "s3:GetObjectVersion"],
-                    objects,
-                    None,
-                ));
-                let condition = Value::Map(BTreeMap::from([(
-                    "StringLike".to_string(),
-                    Value::Map(BTreeMap::from([(
-                        "s3:prefix".to_string(),
-                        Value::List(prefixes),
-                    )])),
-                )]));
-                st.push(iam_role::allow(
-                    "ListArtifact",
-                    &["s3:ListBucket"],
-                    buckets,
-                    Some(condition),
-                ));
-            }
+            let mut st = artifact_statements(&e.artifacts, part);
             st.extend(c.task_policy.iter().cloned());
             if st.is_empty() {
                 Value::Null
