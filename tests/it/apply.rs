@@ -25,4 +25,5 @@ mod revisions;
 mod saved_inputs;
 mod secrets;
 mod storage;
+mod strategies;
 mod workflow;
