@@ -337,7 +337,7 @@ fn walk_normal(
         planned.lookup(index, nodes, &changes, rf)
     });
     refuse_prevented(prevented)?;
-    super::replacements::order_replacements(&mut changes);
+    super::replacements::order_replacements(&mut changes, prior);
     Ok((changes, outputs))
 }
 

@@ -4,8 +4,11 @@
 //! a cycle (a renamed bucket holding an artifact object). As Terraform does, the dependency
 //! becomes create-first too when that is possible (its physical name changes, so both copies
 //! can exist at once); otherwise the dependent becomes delete-first, and so on along the chain
-//! until no such pair is left. [`check_acyclic`] then proves the steps apply will walk have no
-//! cycle.
+//! until no such pair is left. The same holds for a create-first resource whose recorded
+//! dependency is replaced delete-first (an artifact moved out of a renamed bucket): the old copy
+//! must go before the old bucket does, yet it waits for its dependents to move to objects that
+//! need the new bucket; a renamed dependency becomes create-first. [`check_acyclic`] then proves
+//! the steps apply will walk have no cycle.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -27,9 +30,10 @@ fn renames(c: &ResourceChange) -> bool {
     }
 }
 
-/// Resolves every create-first replacement that depends on a delete-first one (see the
-/// module documentation). Each resource changes order at most twice, so this ends.
-pub(super) fn order_replacements(changes: &mut [ResourceChange]) {
+/// Resolves every create-first replacement that depends (or depended, in `prior`) on a
+/// delete-first one (see the module documentation). Each resource changes order at most twice,
+/// so this ends.
+pub(super) fn order_replacements(changes: &mut [ResourceChange], prior: &State) {
     let index: HashMap<Address, usize> = changes
         .iter()
         .enumerate()
@@ -48,7 +52,24 @@ pub(super) fn order_replacements(changes: &mut [ResourceChange]) {
                 .iter()
                 .filter_map(|a| index.get(a).copied())
                 .find(|&p| changes[p].action == Action::DeleteThenCreate);
-            let Some(p) = conflicting else { continue };
+            let Some(p) = conflicting else {
+                // A recorded dependency replaced delete-first and renamed: create it first.
+                let recorded = prior.resources.get(&changes[d].address);
+                let old = recorded
+                    .into_iter()
+                    .flat_map(|r| &r.dependencies)
+                    .filter_map(|a| index.get(a).copied())
+                    .find(|&p| {
+                        changes[p].action == Action::DeleteThenCreate
+                            && !pinned.contains(&p)
+                            && renames(&changes[p])
+                    });
+                if let Some(p) = old {
+                    changes[p].action = Action::CreateThenDelete;
+                    moved = true;
+                }
+                continue;
+            };
             if !pinned.contains(&p) && renames(&changes[p]) {
                 changes[p].action = Action::CreateThenDelete;
             } else {

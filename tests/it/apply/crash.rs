@@ -1,5 +1,6 @@
 //! The crash suite: `pedestal apply` of the fraud-detection example (two endpoints, one with
-//! alarms, on one cluster; a bucket with two artifacts) killed with SIGKILL at seeded random
+//! alarms, on one cluster behind one load balancer; a bucket with two artifacts) killed with
+//! SIGKILL at seeded random
 //! points — at its Nth AWS request, through the proxy, either before the request reaches moto or
 //! after moto acted on it and before the answer — and then, after each kill: the state parses,
 //! the lock left behind names the killed run, a re-apply succeeds and a plan (with refresh) finds
@@ -30,11 +31,7 @@ pub fn fraud_stack() -> Stack {
                 1,
             )
             .replacen("wait = true, timeout = \"15m\"", "wait = false", 1)
-            .replacen(
-                "cpu = 512, memory = 1024, max = 3 }",
-                "cpu = 512, memory = 1024, max = 3, deployment = { wait = false } }",
-                1,
-            );
+            .replacen("max = 3,", "max = 3, deployment = { wait = false },", 1);
         assert_eq!(edited.matches("wait = false").count(), 2, "{edited}");
         assert!(edited.contains("alarms = { cpu_high = 90 }"), "{edited}");
         edited

@@ -1,6 +1,7 @@
 //! What a stack owns in moto, listed by name prefix and read back through the SDK, compared with
 //! what its state records: buckets and the objects in them, clusters, the services in them,
-//! ACTIVE task definition revisions, log groups, alarms and scalable targets. The crash and
+//! ACTIVE task definition revisions, log groups, alarms, scalable targets, and load balancers
+//! and target groups tagged with the stack with their listeners and rules. The crash and
 //! fault suites call [`assert_matches_state`] after every run: nothing lives that state does not
 //! know (no orphan, no duplicate), and nothing state records is missing.
 
@@ -109,7 +110,89 @@ pub async fn live(c: &Ctx, stack: &str) -> BTreeSet<String> {
             }
         }
     }
+    live_load_balancing(c, stack, &mut out).await;
     out
+}
+
+/// Load balancers and target groups tagged with the stack, the listeners of those load
+/// balancers and their rules (the default rule aside), by ARN.
+async fn live_load_balancing(c: &Ctx, stack: &str, out: &mut BTreeSet<String>) {
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&c.conf);
+    let mut lbs = Vec::new();
+    let mut pages = elb.describe_load_balancers().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("DescribeLoadBalancers");
+        lbs.extend(
+            page.load_balancers()
+                .iter()
+                .filter_map(|l| l.load_balancer_arn().map(str::to_string)),
+        );
+    }
+    let mut tgs = Vec::new();
+    let mut pages = elb.describe_target_groups().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("DescribeTargetGroups");
+        tgs.extend(
+            page.target_groups()
+                .iter()
+                .filter_map(|t| t.target_group_arn().map(str::to_string)),
+        );
+    }
+    let mut ours = BTreeSet::new();
+    for chunk in lbs
+        .iter()
+        .chain(&tgs)
+        .cloned()
+        .collect::<Vec<_>>()
+        .chunks(20)
+    {
+        let tags = elb
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .expect("DescribeTags");
+        for d in tags.tag_descriptions() {
+            let mine = d
+                .tags()
+                .iter()
+                .any(|t| t.key() == Some("pedestal:stack") && t.value() == Some(stack));
+            if let (true, Some(arn)) = (mine, d.resource_arn()) {
+                ours.insert(arn.to_string());
+            }
+        }
+    }
+    for tg in tgs.iter().filter(|a| ours.contains(*a)) {
+        out.insert(format!("target_group:{tg}"));
+    }
+    for lb in lbs.iter().filter(|a| ours.contains(*a)) {
+        out.insert(format!("load_balancer:{lb}"));
+        let listeners = elb
+            .describe_listeners()
+            .load_balancer_arn(lb)
+            .send()
+            .await
+            .expect("DescribeListeners");
+        for l in listeners.listeners() {
+            let Some(arn) = l.listener_arn() else {
+                continue;
+            };
+            out.insert(format!("lb_listener:{arn}"));
+            let rules = elb
+                .describe_rules()
+                .listener_arn(arn)
+                .send()
+                .await
+                .expect("DescribeRules");
+            for r in rules.rules() {
+                if r.is_default() != Some(true)
+                    && let Some(rule) = r.rule_arn()
+                {
+                    out.insert(format!("listener_rule:{rule}"));
+                }
+            }
+        }
+    }
 }
 
 async fn live_services(c: &Ctx, cluster: &str, out: &mut BTreeSet<String>) {
@@ -171,7 +254,7 @@ pub fn recorded(state: &State) -> BTreeSet<String> {
             ),
             ResourceKind::ScalingTarget => format!("scaling:{id}"),
             ResourceKind::CloudwatchAlarm => format!("alarm:{}", after(id, ":alarm:")),
-            // Gateways are not listed by `live`: the suites' stacks have none.
+            // Load balancers, listeners, target groups and listener rules, by ARN.
             other => format!("{other}:{id}"),
         });
     }

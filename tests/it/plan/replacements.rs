@@ -61,3 +61,30 @@ fn renaming_the_bucket_of_an_artifact_plans_creates_first() {
     assert_eq!(action("artifact.a0.object"), Some(Action::CreateThenDelete));
     plan_and_apply(&rt, dir.path(), &renamed, state, &fake).unwrap();
 }
+
+/// Found by the property above: a bucket renamed while the artifact in it moves to a new bucket
+/// and another artifact takes its place, served by the endpoint.
+#[test]
+fn an_artifact_moved_out_of_a_renamed_bucket_while_another_moves_in_plans_and_applies() {
+    let (rt, dir) = scratch();
+    let fake = Arc::new(FakeProvider::new());
+    let endpoint = |artifact| Endpoint {
+        compute: 0,
+        artifact: Some(artifact),
+        ..Endpoint::default()
+    };
+    let before = World {
+        buckets: vec![0],
+        artifacts: vec![0],
+        clusters: vec![0],
+        endpoints: vec![endpoint(0)],
+    };
+    let after = World {
+        buckets: vec![1, 0],
+        artifacts: vec![1, 0, 0],
+        clusters: vec![0],
+        endpoints: vec![endpoint(1)],
+    };
+    let state = plan_and_apply(&rt, dir.path(), &before, State::new("pp", "dev"), &fake).unwrap();
+    plan_and_apply(&rt, dir.path(), &after, state, &fake).unwrap();
+}
