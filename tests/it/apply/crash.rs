@@ -12,7 +12,7 @@ use std::process::Stdio;
 
 use pedestal::state::{LocalStore, State, StateStore};
 
-use super::cli::Stack;
+use super::cli::{Stack, lock_id};
 use super::ctx::Ctx;
 use super::faults::{self, Campaign};
 use super::figures::{Rng, knob, report, seed};
@@ -84,13 +84,7 @@ fn release_left_lock(st: &Stack, point: usize) -> bool {
         err.contains("the state is locked by another run") && err.contains("Operation: apply"),
         "point {point}: {err}"
     );
-    let id = err
-        .split("pedestal force-unlock ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("point {point}: no lock id in: {err}"))
-        .to_string();
-    st.run(&["force-unlock", &id]).expect(0);
+    st.run(&["force-unlock", &lock_id(&err)]).expect(0);
     true
 }
 
