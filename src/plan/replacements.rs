@@ -4,8 +4,11 @@
 //! a cycle (a renamed bucket holding an artifact object). As Terraform does, the dependency
 //! becomes create-first too when that is possible (its physical name changes, so both copies
 //! can exist at once); otherwise the dependent becomes delete-first, and so on along the chain
-//! until no such pair is left. [`check_acyclic`] then proves the steps apply will walk have no
-//! cycle.
+//! until no such pair is left. The same holds for a create-first resource whose recorded
+//! dependency is replaced delete-first (an artifact moved out of a renamed bucket): the old copy
+//! must go before the old bucket does, yet it waits for its dependents to move to objects that
+//! need the new bucket; a renamed dependency becomes create-first. [`check_acyclic`] then proves
+//! the steps apply will walk have no cycle.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -27,8 +30,9 @@ fn renames(c: &ResourceChange) -> bool {
     }
 }
 
-/// Resolves every create-first replacement that depends on a delete-first one (see the
-/// module documentation). Each resource changes order at most twice, so this ends.
+/// Resolves every create-first replacement that depends (or depended, in `prior`) on a
+/// delete-first one (see the module documentation). Each resource changes order at most twice,
+/// so this ends.
 ///
 /// The old copy of a resource counts too: an object moved out of a renamed bucket (or deleted
 /// outright) is deleted only after its old dependents moved on, and they may need what the

@@ -275,21 +275,36 @@ impl StateStore for LocalStore {
         retry_lock(timeout, || {
             let info = LockInfo::new(operation);
             let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
-            match write_private(&lock_path, &body, Existing::Keep) {
-                Ok(()) => {
-                    let path = lock_path.clone();
-                    let id = info.id.clone();
-                    Ok(LockGuard::new(info, move || {
-                        if read_lock(&path).is_some_and(|held| held.id == id) {
-                            let _ = fs::remove_file(&path);
-                        }
-                    }))
+            // A lock released between our failed create and the read of its holder is taken
+            // again at once, instead of being reported as held by an unreadable lock file.
+            let mut released = 0;
+            loop {
+                match write_private(&lock_path, &body, Existing::Keep) {
+                    Ok(()) => {
+                        let path = lock_path.clone();
+                        let id = info.id.clone();
+                        return Ok(LockGuard::new(info, move || {
+                            if read_lock(&path).is_some_and(|held| held.id == id) {
+                                let _ = fs::remove_file(&path);
+                            }
+                        }));
+                    }
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                        let held = match File::open(&lock_path) {
+                            Err(e) if e.kind() == ErrorKind::NotFound && released < 8 => {
+                                released += 1;
+                                continue;
+                            }
+                            Err(_) => None,
+                            Ok(f) => parse_lock(f),
+                        };
+                        return Err(StateError::Locked {
+                            path: lock_path.display().to_string(),
+                            info: Box::new(held.unwrap_or_else(unreadable_lock)),
+                        });
+                    }
+                    Err(e) => return Err(self.io("create", &lock_path, e)),
                 }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(StateError::Locked {
-                    path: lock_path.display().to_string(),
-                    info: Box::new(read_lock(&lock_path).unwrap_or_else(unreadable_lock)),
-                }),
-                Err(e) => Err(self.io("create", &lock_path, e)),
             }
         })
     }
@@ -318,8 +333,13 @@ impl StateStore for LocalStore {
 }
 
 fn read_lock(path: &Path) -> Option<LockInfo> {
+    parse_lock(File::open(path).ok()?)
+}
+
+/// The lock info in an open lock file (complete once visible: it is linked into place whole).
+fn parse_lock(mut f: File) -> Option<LockInfo> {
     let mut s = String::new();
-    File::open(path).ok()?.read_to_string(&mut s).ok()?;
+    f.read_to_string(&mut s).ok()?;
     serde_json::from_str(&s).ok()
 }
 
@@ -332,5 +352,59 @@ fn unreadable_lock() -> LockInfo {
         operation: "unknown".into(),
         created: "unknown".into(),
         version: "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The lock file under contention: a run refused the lock is told who holds it, even when
+    //! the holder releases it between the refusal and the read of the lock file.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn a_refused_lock_names_its_holder_even_as_it_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let stop = Arc::new(AtomicBool::new(false));
+        let holder = {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let store = LocalStore::new(path, "s", "dev");
+                while !stop.load(Ordering::SeqCst) {
+                    // Held briefly, as a run holds it for a while, then released and taken
+                    // again at once.
+                    if let Ok(guard) = store.lock("apply", Duration::ZERO) {
+                        std::thread::sleep(Duration::from_micros(200));
+                        drop(guard);
+                    }
+                }
+            })
+        };
+        let store = LocalStore::new(&path, "s", "dev");
+        let (mut refused, mut acquired) = (0, 0);
+        for _ in 0..1000 {
+            match store.lock("plan", Duration::ZERO) {
+                Ok(guard) => {
+                    acquired += 1;
+                    drop(guard);
+                }
+                Err(StateError::Locked { info, .. }) => {
+                    refused += 1;
+                    assert_eq!(info.operation, "apply", "{info}");
+                    assert_ne!(info.id, "unknown", "{info}");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        stop.store(true, Ordering::SeqCst);
+        holder.join().unwrap();
+        assert!(
+            refused > 0 && acquired > 0,
+            "{refused} refused, {acquired} acquired"
+        );
     }
 }

@@ -4,7 +4,10 @@
 
 mod cli;
 pub mod conformance;
+mod contention;
+mod crash;
 mod ctx;
+pub mod figures;
 pub mod moto;
 mod stack;
 
@@ -12,9 +15,12 @@ mod alarm_rollback;
 mod alarms;
 mod artifacts;
 mod failures;
+mod fault_suite;
+pub mod faults;
 mod flags;
 mod gateway;
 mod interrupt;
+pub mod inventory;
 mod lifecycle;
 mod lost_responses;
 mod ownership;
@@ -26,4 +32,5 @@ mod roles;
 mod saved_inputs;
 mod secrets;
 mod storage;
+mod strategies;
 mod workflow;

@@ -13,7 +13,8 @@ use super::ctx::{Ctx, plan_actions};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:releases";
 
-async fn alarms(c: &Ctx, names: &[String]) -> BTreeMap<String, MetricAlarm> {
+/// The alarms of these names, by name.
+pub(super) async fn alarms(c: &Ctx, names: &[String]) -> BTreeMap<String, MetricAlarm> {
     c.cw()
         .describe_alarms()
         .set_alarm_names(Some(names.to_vec()))

@@ -153,3 +153,13 @@ pub fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) {
         }
     }
 }
+
+/// The lock id a refused run tells the user to `pedestal force-unlock`.
+pub fn lock_id(stderr: &str) -> String {
+    stderr
+        .split("pedestal force-unlock ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no lock id in: {stderr}"))
+        .to_string()
+}

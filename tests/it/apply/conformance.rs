@@ -7,7 +7,9 @@
 //!
 //! The proxy also injects faults for the lost-response and hung-call tests: a [`Fault`] matching
 //! an operation (and a marker in its request) either forwards the request and then drops the
-//! connection without answering, or holds the connection without forwarding.
+//! connection without answering, or holds the connection without forwarding. Seeded chaos for
+//! the crash and fault suites (transient errors, drops, latency, a kill at the Nth request)
+//! comes from the campaigns of `faults.rs`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+
+use super::faults::Chaos;
 
 /// Bodies larger than this are not sent to the checker (only blob payloads may be that large).
 const MAX_CHECKED_BODY: usize = 512 * 1024;
@@ -366,6 +370,17 @@ fn closing(resp: Vec<u8>) -> Vec<u8> {
 
 /// The answer AWS gives a request that breaks a rule, in the request's protocol.
 fn rejection(protocol: Option<&str>, message: &str) -> Vec<u8> {
+    let code = match protocol {
+        Some("json") => "ValidationException",
+        Some("query") => "ValidationError",
+        _ => "InvalidArgument",
+    };
+    error_response(protocol, 400, code, message)
+}
+
+/// An error answer in the request's protocol: awsJson (`__type`, `x-amzn-ErrorType`), awsQuery
+/// (`ErrorResponse`) or S3's rest-xml (`Error`).
+pub fn error_response(protocol: Option<&str>, status: u16, code: &str, message: &str) -> Vec<u8> {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -374,30 +389,37 @@ fn rejection(protocol: Option<&str>, message: &str) -> Vec<u8> {
     let (ctype, extra, body) = match protocol {
         Some("json") => (
             "application/x-amz-json-1.1",
-            "x-amzn-ErrorType: ValidationException\r\n",
-            serde_json::json!({"__type": "ValidationException", "message": message}).to_string(),
+            format!("x-amzn-ErrorType: {code}\r\n"),
+            serde_json::json!({"__type": code, "message": message}).to_string(),
         ),
         Some("query") => (
             "text/xml",
-            "",
+            String::new(),
             format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>\
+                "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code>\
                  <Message>{}</Message></Error><RequestId>conformance</RequestId></ErrorResponse>",
+                if status < 500 { "Sender" } else { "Receiver" },
                 esc(message)
             ),
         ),
         _ => (
             "application/xml",
-            "",
+            String::new(),
             format!(
-                "<Error><Code>InvalidArgument</Code><Message>{}</Message>\
+                "<Error><Code>{code}</Code><Message>{}</Message>\
                  <RequestId>conformance</RequestId></Error>",
                 esc(message)
             ),
         ),
     };
+    let reason = match status {
+        400 => "Bad Request",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
     format!(
-        "HTTP/1.1 400 Bad Request\r\nContent-Type: {ctype}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -460,6 +482,37 @@ fn serve(client: TcpStream, upstream: u16, python: &Path) -> std::io::Result<()>
     if !verdict.violations.is_empty() {
         let message = format!("request conformance: {}", verdict.violations.join("; "));
         return client.write_all(&rejection(verdict.protocol.as_deref(), &message));
+    }
+    let chaos = match fault {
+        Some(_) => None,
+        None => super::faults::decide(
+            verdict.operation.as_deref(),
+            &req.target,
+            &body,
+            req.header("amz-sdk-request"),
+        ),
+    };
+    match chaos {
+        None => {}
+        Some(Chaos::Error(error)) => {
+            let (status, code) = super::faults::code_for(verdict.protocol.as_deref(), error);
+            let message = format!("injected fault: {code}");
+            return client.write_all(&error_response(
+                verdict.protocol.as_deref(),
+                status,
+                code,
+                &message,
+            ));
+        }
+        Some(Chaos::Drop) => return client.shutdown(Shutdown::Both),
+        Some(Chaos::Delay(d)) => std::thread::sleep(d),
+        Some(Chaos::Kill { forward, pid }) => {
+            if forward {
+                exchange(upstream, &req)?;
+            }
+            super::faults::kill(pid);
+            return client.shutdown(Shutdown::Both);
+        }
     }
     match fault {
         Some(FaultAction::DropResponse) => {

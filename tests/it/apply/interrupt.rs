@@ -3,7 +3,7 @@
 
 use pedestal::addr::Address;
 
-use super::cli::{Stack, stream_lines, wait_for_line};
+use super::cli::{Stack, lock_id, stream_lines, wait_for_line};
 use super::ctx::Ctx;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,14 +44,7 @@ async fn kill_9_midway_then_apply_recovers_from_journal_and_intents() {
 
     // The lock of the killed run is still there.
     let r = st.run(&["apply", "--auto-approve"]).expect(1);
-    let err = r.stderr();
-    let id = err
-        .split("pedestal force-unlock ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no lock id in: {err}"))
-        .to_string();
-    st.run(&["force-unlock", &id]).expect(0);
+    st.run(&["force-unlock", &lock_id(&r.stderr())]).expect(0);
 
     // The next apply adopts the service the killed run created, instead of making another.
     st.edit(|t| t.replace("replicas = 2", "replicas = 1"));

@@ -9,24 +9,12 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_applicationautoscaling::types::{MetricType, ServiceNamespace};
-use aws_sdk_cloudwatch::types::{MetricAlarm, Statistic};
+use aws_sdk_cloudwatch::types::Statistic;
 
+use super::alarms::alarms;
 use super::cli::Stack;
 use super::ctx::{Ctx, plan_actions};
 use super::moto;
-
-async fn alarms(c: &Ctx, names: &[String]) -> BTreeMap<String, MetricAlarm> {
-    c.cw()
-        .describe_alarms()
-        .set_alarm_names(Some(names.to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .metric_alarms()
-        .iter()
-        .map(|a| (a.alarm_name().unwrap().to_string(), a.clone()))
-        .collect()
-}
 
 /// The service's target-tracking policies: name → (metric type, target, resource label).
 async fn policies(

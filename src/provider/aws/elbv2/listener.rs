@@ -142,18 +142,11 @@ pub async fn find_listener(
             };
         }
     };
-    let Some(arn) = listeners
+    let arn = listeners
         .iter()
         .find(|l| l.port().map(i64::from) == port)
-        .and_then(|l| l.listener_arn())
-    else {
-        return Ok(None);
-    };
-    let tags = describe_tags(p, &[arn.to_string()]).await?;
-    Ok(Some(Found {
-        id: arn.to_string(),
-        tags: tags.get(arn).cloned().unwrap_or_default(),
-    }))
+        .and_then(|l| l.listener_arn());
+    found(p, arn).await
 }
 
 /// Live attributes of listeners by ARN, in request order.
@@ -164,30 +157,17 @@ pub async fn read_listeners(
     let mut out = Vec::with_capacity(items.len());
     for chunk in items.chunks(BATCH) {
         let ids: Vec<String> = chunk.iter().map(|(id, _)| id.to_string()).collect();
-        let mut live: BTreeMap<String, Listener> = BTreeMap::new();
-        let all = describe_listeners(p, ids.clone()).await?;
-        let found = if all.len() == ids.len() {
-            all
-        } else {
-            let mut v = Vec::new();
-            for a in &ids {
-                v.extend(describe_listeners(p, vec![a.clone()]).await?);
-            }
-            v
-        };
-        for l in found {
-            if let Some(arn) = l.listener_arn() {
-                live.insert(arn.to_string(), l.clone());
-            }
-        }
-        let arns: Vec<String> = live.keys().cloned().collect();
-        let tags = describe_tags(p, &arns).await?;
-        for (id, recorded) in chunk {
-            out.push(
-                live.get(*id)
-                    .map(|l| read_back_listener(l, tags.get(*id), recorded)),
-            );
-        }
+        let found = describe_each(ids, |a| describe_listeners(p, a)).await?;
+        out.extend(
+            read_back_batch(
+                p,
+                chunk,
+                found,
+                |l: &Listener| [l.listener_arn(), None],
+                read_back_listener,
+            )
+            .await?,
+        );
     }
     Ok(out)
 }

@@ -173,15 +173,8 @@ pub async fn find_load_balancer(
     r: &ApplyResource,
 ) -> Result<Option<Found>, ProviderError> {
     let name = attr::req_str(&r.attrs, LB::Name)?;
-    let found = describe_load_balancers(p, None, Some(vec![name.to_string()])).await?;
-    let Some(arn) = found.first().and_then(|l| l.load_balancer_arn()) else {
-        return Ok(None);
-    };
-    let tags = describe_tags(p, &[arn.to_string()]).await?;
-    Ok(Some(Found {
-        id: arn.to_string(),
-        tags: tags.get(arn).cloned().unwrap_or_default(),
-    }))
+    let lbs = describe_load_balancers(p, None, Some(vec![name.to_string()])).await?;
+    found(p, lbs.first().and_then(|l| l.load_balancer_arn())).await
 }
 
 /// Live attributes of load balancers by ARN (the recorded id), in request order.
@@ -191,59 +184,17 @@ pub async fn read_load_balancers(
 ) -> Result<Vec<Option<Attrs>>, ProviderError> {
     let mut out = Vec::with_capacity(items.len());
     for chunk in items.chunks(BATCH) {
-        let (arns, by_name): (Vec<_>, Vec<_>) =
-            chunk.iter().partition(|(id, _)| id.starts_with("arn:"));
-        let mut live: BTreeMap<String, LoadBalancer> = BTreeMap::new();
-        // One call per way of naming them (imports may name a load balancer).
-        for (list, names) in [(arns, false), (by_name, true)] {
-            if list.is_empty() {
-                continue;
-            }
-            let ids: Vec<String> = list.iter().map(|(id, _)| id.to_string()).collect();
-            let found = if names {
-                // DescribeLoadBalancers fails the whole call for one missing name: ask one by one.
-                let mut v = Vec::new();
-                for n in &ids {
-                    v.extend(describe_load_balancers(p, None, Some(vec![n.clone()])).await?);
-                }
-                v
-            } else {
-                let mut v = Vec::new();
-                // A missing ARN fails the whole call too: retry one by one when that happens.
-                let all = describe_load_balancers(p, Some(ids.clone()), None).await?;
-                if all.len() == ids.len() {
-                    v = all;
-                } else {
-                    for a in &ids {
-                        v.extend(describe_load_balancers(p, Some(vec![a.clone()]), None).await?);
-                    }
-                }
-                v
-            };
-            for l in found {
-                if let Some(arn) = l.load_balancer_arn() {
-                    live.insert(arn.to_string(), l.clone());
-                }
-                if let Some(n) = l.load_balancer_name() {
-                    live.insert(n.to_string(), l.clone());
-                }
-            }
-        }
-        let arns: Vec<String> = chunk
-            .iter()
-            .filter_map(|(id, _)| {
-                live.get(*id)
-                    .and_then(|l| l.load_balancer_arn())
-                    .map(str::to_string)
-            })
-            .collect();
-        let tags = describe_tags(p, &arns).await?;
-        for (id, recorded) in chunk {
-            out.push(live.get(*id).map(|l| {
-                let arn = l.load_balancer_arn().unwrap_or_default();
-                read_back_lb(l, tags.get(arn), recorded)
-            }));
-        }
+        let found = describe_by_arn_or_name(chunk, |a, n| describe_load_balancers(p, a, n)).await?;
+        out.extend(
+            read_back_batch(
+                p,
+                chunk,
+                found,
+                |l: &LoadBalancer| [l.load_balancer_arn(), l.load_balancer_name()],
+                read_back_lb,
+            )
+            .await?,
+        );
     }
     Ok(out)
 }

@@ -141,6 +141,93 @@ async fn retag(
     Ok(())
 }
 
+/// The found resource at `arn`, with its tags (`None` without an ARN).
+async fn found(p: &AwsProvider, arn: Option<&str>) -> Result<Option<Found>, ProviderError> {
+    let Some(arn) = arn else { return Ok(None) };
+    let tags = describe_tags(p, &[arn.to_string()]).await?;
+    Ok(Some(Found {
+        id: arn.to_string(),
+        tags: tags.get(arn).cloned().unwrap_or_default(),
+    }))
+}
+
+/// Describes `ids` in one call; when fewer come back (ELB fails a whole call for one id that
+/// is gone, which reads as none found), one at a time.
+async fn describe_each<T, F, Fut>(ids: Vec<String>, describe: F) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = describe(ids.clone()).await?;
+    if all.len() == ids.len() {
+        return Ok(all);
+    }
+    let mut v = Vec::new();
+    for id in ids {
+        v.extend(describe(vec![id]).await?);
+    }
+    Ok(v)
+}
+
+/// Describes the ids of `chunk`: the ARNs in one call ([`describe_each`]), the names (an
+/// import may give a name; a missing name fails the whole call too) one at a time. `describe`
+/// takes ARNs or names.
+async fn describe_by_arn_or_name<T, F, Fut>(
+    chunk: &[(&str, &Attrs)],
+    describe: F,
+) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Option<Vec<String>>, Option<Vec<String>>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let ids = |arns: bool| -> Vec<String> {
+        chunk
+            .iter()
+            .filter(|(id, _)| id.starts_with("arn:") == arns)
+            .map(|(id, _)| id.to_string())
+            .collect()
+    };
+    let mut found = describe_each(ids(true), |a| describe(Some(a), None)).await?;
+    for n in ids(false) {
+        found.extend(describe(None, Some(vec![n])).await?);
+    }
+    Ok(found)
+}
+
+/// Reads one batch back: `found` indexed by the keys each is recorded under (its ARN, and its
+/// name where imports may name it; the ARN first), their tags in one DescribeTags, then each
+/// item of `chunk` through `read_back`, in order (`None` for one not found).
+async fn read_back_batch<T>(
+    p: &AwsProvider,
+    chunk: &[(&str, &Attrs)],
+    found: Vec<T>,
+    keys: impl Fn(&T) -> [Option<&str>; 2],
+    read_back: impl Fn(&T, Option<&BTreeMap<String, String>>, &Attrs) -> Attrs,
+) -> Result<Vec<Option<Attrs>>, ProviderError> {
+    let mut live: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, x) in found.iter().enumerate() {
+        for key in keys(x).into_iter().flatten() {
+            live.insert(key.to_string(), i);
+        }
+    }
+    let arn = |i: usize| keys(&found[i])[0].unwrap_or_default().to_string();
+    let arns: Vec<String> = chunk
+        .iter()
+        .filter_map(|(id, _)| live.get(*id).map(|&i| arn(i)))
+        .collect();
+    let tags = describe_tags(p, &arns).await?;
+    Ok(chunk
+        .iter()
+        .map(|(id, recorded)| {
+            live.get(*id)
+                .map(|&i| read_back(&found[i], tags.get(&arn(i)), recorded))
+        })
+        .collect())
+}
+
 /// Which kinds this module serves (for the provider's dispatch and batched refresh).
 pub fn serves(kind: ResourceKind) -> bool {
     matches!(

@@ -214,28 +214,17 @@ pub async fn read_rules(
     let mut out = Vec::with_capacity(items.len());
     for chunk in items.chunks(BATCH) {
         let ids: Vec<String> = chunk.iter().map(|(id, _)| id.to_string()).collect();
-        let all = describe_rules(p, ids.clone()).await?;
-        let found = if all.len() == ids.len() {
-            all
-        } else {
-            let mut v = Vec::new();
-            for a in &ids {
-                v.extend(describe_rules(p, vec![a.clone()]).await?);
-            }
-            v
-        };
-        let live: BTreeMap<String, Rule> = found
-            .into_iter()
-            .filter_map(|x| Some((x.rule_arn()?.to_string(), x)))
-            .collect();
-        let arns: Vec<String> = live.keys().cloned().collect();
-        let tags = describe_tags(p, &arns).await?;
-        for (id, recorded) in chunk {
-            out.push(
-                live.get(*id)
-                    .map(|x| read_back_rule(x, tags.get(*id), recorded)),
-            );
-        }
+        let found = describe_each(ids, |a| describe_rules(p, a)).await?;
+        out.extend(
+            read_back_batch(
+                p,
+                chunk,
+                found,
+                |x: &Rule| [x.rule_arn(), None],
+                read_back_rule,
+            )
+            .await?,
+        );
     }
     Ok(out)
 }

@@ -178,15 +178,8 @@ pub async fn find_target_group(
     r: &ApplyResource,
 ) -> Result<Option<Found>, ProviderError> {
     let name = attr::req_str(&r.attrs, TG::Name)?;
-    let found = describe_target_groups(p, None, Some(vec![name.to_string()])).await?;
-    let Some(arn) = found.first().and_then(|t| t.target_group_arn()) else {
-        return Ok(None);
-    };
-    let tags = describe_tags(p, &[arn.to_string()]).await?;
-    Ok(Some(Found {
-        id: arn.to_string(),
-        tags: tags.get(arn).cloned().unwrap_or_default(),
-    }))
+    let groups = describe_target_groups(p, None, Some(vec![name.to_string()])).await?;
+    found(p, groups.first().and_then(|t| t.target_group_arn())).await
 }
 
 /// Live attributes of target groups by ARN (or name, for imports), in request order.
@@ -196,49 +189,17 @@ pub async fn read_target_groups(
 ) -> Result<Vec<Option<Attrs>>, ProviderError> {
     let mut out = Vec::with_capacity(items.len());
     for chunk in items.chunks(BATCH) {
-        let mut live: BTreeMap<String, TargetGroup> = BTreeMap::new();
-        let arns: Vec<String> = chunk
-            .iter()
-            .filter(|(id, _)| id.starts_with("arn:"))
-            .map(|(id, _)| id.to_string())
-            .collect();
-        let mut found = Vec::new();
-        if !arns.is_empty() {
-            let all = describe_target_groups(p, Some(arns.clone()), None).await?;
-            if all.len() == arns.len() {
-                found = all;
-            } else {
-                for a in &arns {
-                    found.extend(describe_target_groups(p, Some(vec![a.clone()]), None).await?);
-                }
-            }
-        }
-        for (id, _) in chunk.iter().filter(|(id, _)| !id.starts_with("arn:")) {
-            found.extend(describe_target_groups(p, None, Some(vec![id.to_string()])).await?);
-        }
-        for t in found {
-            if let Some(arn) = t.target_group_arn() {
-                live.insert(arn.to_string(), t.clone());
-            }
-            if let Some(n) = t.target_group_name() {
-                live.insert(n.to_string(), t.clone());
-            }
-        }
-        let tag_arns: Vec<String> = chunk
-            .iter()
-            .filter_map(|(id, _)| {
-                live.get(*id)
-                    .and_then(|t| t.target_group_arn())
-                    .map(str::to_string)
-            })
-            .collect();
-        let tags = describe_tags(p, &tag_arns).await?;
-        for (id, recorded) in chunk {
-            out.push(live.get(*id).map(|t| {
-                let arn = t.target_group_arn().unwrap_or_default();
-                read_back_tg(t, tags.get(arn), recorded)
-            }));
-        }
+        let found = describe_by_arn_or_name(chunk, |a, n| describe_target_groups(p, a, n)).await?;
+        out.extend(
+            read_back_batch(
+                p,
+                chunk,
+                found,
+                |l: &TargetGroup| [l.target_group_arn(), l.target_group_name()],
+                read_back_tg,
+            )
+            .await?,
+        );
     }
     Ok(out)
 }
