@@ -111,6 +111,24 @@ pub async fn live(c: &Ctx, stack: &str) -> BTreeSet<String> {
         }
     }
     live_load_balancing(c, stack, &mut out).await;
+    // IAM roles (their names start with the stack's) and the stack's SSM parameters.
+    let roles = c.iam().list_roles().send().await.expect("ListRoles");
+    for r in roles.roles() {
+        if r.role_name().starts_with(&format!("{stack}-")) {
+            out.insert(format!("iam_role:{}", r.role_name()));
+        }
+    }
+    let params = c
+        .ssm()
+        .get_parameters_by_path()
+        .path(format!("/pedestal/{stack}/"))
+        .recursive(true)
+        .send()
+        .await
+        .expect("GetParametersByPath");
+    for p in params.parameters() {
+        out.insert(format!("ssm_parameter:{}", p.name().unwrap_or("")));
+    }
     out
 }
 
