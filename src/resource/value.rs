@@ -316,9 +316,86 @@ impl Serialize for Value {
 }
 
 impl<'de> Deserialize<'de> for Value {
+    /// Straight from the input, without an intermediate JSON tree (a large state file would
+    /// otherwise be built twice). Gives exactly what [`Value::from_json`] gives for the same
+    /// text: a single-entry object under a `$` key is re-read through it.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let json = serde_json::Value::deserialize(d)?;
-        Value::from_json(json).map_err(de::Error::custom)
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+/// Builds a [`Value`] from whatever the deserializer finds.
+struct ValueVisitor;
+
+/// The keys of single-entry objects that stand for something other than a map.
+const MARKERS: [&str; 4] = ["$unknown", "$ref", "$sensitive", "$template"];
+
+impl<'de> de::Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an attribute value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
+        // As JSON numbers convert: an integer beyond i64 becomes a float.
+        Ok(i64::try_from(u).map_or(Value::Float(u as f64), Value::Int))
+    }
+
+    fn visit_f64<E: de::Error>(self, x: f64) -> Result<Value, E> {
+        Ok(Value::Float(x))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(v) = seq.next_element::<Value>()? {
+            out.push(v);
+        }
+        Ok(Value::List(out))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            out.insert(k, v);
+        }
+        match out.first_key_value() {
+            Some((k, _)) if out.len() == 1 && MARKERS.contains(&k.as_str()) => {
+                let (k, v) = out.pop_first().unwrap_or_default();
+                let json = serde_json::to_value(&v).map_err(de::Error::custom)?;
+                let object = serde_json::Map::from_iter([(k, json)]);
+                Value::from_json(serde_json::Value::Object(object)).map_err(de::Error::custom)
+            }
+            _ => Ok(Value::Map(out)),
+        }
     }
 }
 
@@ -409,6 +486,33 @@ mod tests {
         assert!(Value::digest_matches(&v, &legacy));
         assert!(!Value::digest_matches(&Value::str("other"), &legacy));
         assert!(Value::Redacted(legacy).same_as(&Value::Sensitive(Box::new(v))));
+    }
+
+    /// Reading a value straight from text gives what reading it through a JSON tree gives.
+    #[test]
+    fn direct_reading_equals_reading_through_json() {
+        for text in [
+            r#"null"#,
+            r#"[true, -3, 18446744073709551615, 1.5, 2.0, "s", [], {}]"#,
+            r#"{"$unknown": true}"#,
+            r#"{"$unknown": false}"#,
+            r#"{"$unknown": true, "x": 1}"#,
+            r#"{"$ref": "endpoint.a.service.arn"}"#,
+            r#"{"$ref": 3}"#,
+            r#"{"$sensitive": "sha256:ab"}"#,
+            r#"{"$template": [{"lit": "v="}, {"ref": {"address": "a.b.c", "attr": "id"}}]}"#,
+            r#"{"a": {"$ref": "x.y.z.w"}, "b": [{"$sensitive": "d"}], "c": {"d": {}}}"#,
+            r#"{"k": 1, "k": 2}"#,
+        ] {
+            let json: serde_json::Value = serde_json::from_str(text).unwrap();
+            let direct: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(direct, Value::from_json(json).unwrap(), "{text}");
+        }
+        for bad in [r#"{"$ref": "noattr"}"#, r#"{"$template": 3}"#] {
+            let json: serde_json::Value = serde_json::from_str(bad).unwrap();
+            assert!(Value::from_json(json).is_err());
+            assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the value is a default), naming the rule and where it was set. `max_monthly_cost_delta` needs
 //! the plan and is checked by the planner.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::diag::{ErrorCode, Span};
@@ -16,16 +17,16 @@ impl Loader<'_> {
     pub(super) fn check_policy(&mut self) {
         self.check_region_policy();
         let blocks: Vec<Rc<Block>> = self.blocks_by_id().map(|(_, b)| b.clone()).collect();
+        // Each block's resources, grouped in one pass (the checks below only report errors).
+        let all = std::mem::take(&mut self.lowered_mut().resources);
+        let mut by_block: HashMap<&str, Vec<&Resource>> = HashMap::new();
+        for r in all.values() {
+            by_block.entry(r.address.block()).or_default().push(r);
+        }
         for b in &blocks {
-            let resources: Vec<Resource> = self
-                .lowered()
-                .resources
-                .values()
-                .filter(|r| r.address.block() == b.addr)
-                .cloned()
-                .collect();
-            self.check_prevent_destroy_policy(b, &resources);
-            for r in &resources {
+            let resources = by_block.get(b.addr.as_str()).map_or(&[][..], Vec::as_slice);
+            self.check_prevent_destroy_policy(b, resources);
+            for &r in resources {
                 match r.kind {
                     ResourceKind::S3Bucket => self.check_bucket_policy(b, r),
                     ResourceKind::EcsService => {
@@ -44,6 +45,8 @@ impl Loader<'_> {
                 }
             }
         }
+        drop(by_block);
+        self.lowered_mut().resources = all;
     }
 
     /// `file:line:col` of a rule, for the help line.
@@ -197,7 +200,7 @@ impl Loader<'_> {
         );
     }
 
-    fn check_prevent_destroy_policy(&mut self, b: &Block, resources: &[Resource]) {
+    fn check_prevent_destroy_policy(&mut self, b: &Block, resources: &[&Resource]) {
         let Some((kinds, rule)) = self.policy().require_prevent_destroy_on.clone() else {
             return;
         };
