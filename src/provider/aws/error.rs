@@ -206,9 +206,11 @@ fn unreachable(cause: &str) -> String {
 fn hint(kind: &ErrorKind, code: Option<&str>, status: Option<u16>) -> Option<&'static str> {
     let has = |list: &[&str]| code.is_some_and(|c| list.contains(&c));
     match kind {
-        ErrorKind::Throttled => {
+        ErrorKind::Throttled if has(THROTTLED) || status == Some(429) => {
             Some("AWS is throttling requests; retry later or lower --parallelism")
         }
+        // A 503 that is no throttling code: the service itself is unavailable.
+        ErrorKind::Throttled => Some("the AWS service is unavailable at the moment; retry later"),
         ErrorKind::Credentials => Some(
             "the AWS credentials were refused; check that they are current and for this account",
         ),
@@ -297,6 +299,24 @@ fn classify(code: Option<&str>, status: Option<u16>, timeout: bool) -> ErrorKind
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_throttling_is_called_throttling() {
+        let throttled = ErrorKind::Throttled;
+        let said = |code, status| hint(&throttled, code, status).unwrap_or_default();
+        assert!(said(Some("ThrottlingException"), Some(400)).contains("throttling"));
+        assert!(said(Some("SlowDown"), Some(503)).contains("throttling"));
+        assert!(said(None, Some(429)).contains("throttling"));
+        for (code, status) in [
+            (Some("ServiceUnavailableException"), Some(503)),
+            (Some("ServiceUnavailable"), Some(503)),
+            (None, Some(503)),
+        ] {
+            let hint = said(code, status);
+            assert!(!hint.contains("throttling"), "{code:?}: {hint}");
+            assert!(hint.contains("unavailable"), "{code:?}: {hint}");
+        }
+    }
 
     #[test]
     fn classification() {

@@ -113,6 +113,10 @@ async fn a_persistently_failing_api_ends_in_a_clear_error_then_converges() {
     ] {
         assert!(err.contains(part), "no {part:?} in:\n{err}");
     }
+    assert!(
+        !err.contains("throttling"),
+        "a 503 is no throttling:\n{err}"
+    );
     // Each CreateService was tried as often as the retry configuration allows.
     let attempts = pedestal::provider::aws::retry_config().max_attempts() as usize;
     assert_eq!(
