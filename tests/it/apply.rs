@@ -28,6 +28,7 @@ mod release;
 mod releases;
 mod request_metrics;
 mod revisions;
+mod rule_tables;
 mod saved_inputs;
 mod secrets;
 mod storage;

@@ -6,14 +6,16 @@
 //! can read the same numbers.
 //!
 //! One module per service: [`s3`], [`ecs`], [`logs`], [`cloudwatch`], [`elbv2`],
-//! [`autoscaling`]. Each rule carries the URL of the AWS page it restates; the limits agree
-//! with the `min`/`max`/`pattern` of botocore's service models where those give them.
+//! [`autoscaling`]; [`request`] checks one request's values against them. Each rule carries
+//! the URL of the AWS page it restates; the limits agree with the `min`/`max`/`pattern` of
+//! botocore's service models where those give them.
 
 pub mod autoscaling;
 pub mod cloudwatch;
 pub mod ecs;
 pub mod elbv2;
 pub mod logs;
+pub mod request;
 pub mod s3;
 
 use crate::resource::ResourceKind;
