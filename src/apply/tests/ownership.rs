@@ -95,31 +95,47 @@ async fn a_forged_intent_does_not_adopt_a_resource_tagged_for_another_stack() {
     assert_eq!(their_tag(&fake, TAG_STACK).as_deref(), Some("other"));
 }
 
-#[tokio::test]
-async fn state_pointing_at_another_stacks_resource_is_refused_as_a_whole() {
-    let fake = Arc::new(FakeProvider::new());
-    // This stack's own resources, applied normally.
+/// Applies the endpoint plan of stack `s` env `dev`, adds a cluster `name` tagged for
+/// `(stack, env, address)`, and returns the applied state with its
+/// `compute.serving.cluster` entry pointed at that cluster, and the cluster's id.
+async fn cluster_pointed_at(
+    fake: &Arc<FakeProvider>,
+    name: &str,
+    (stack, env, address): (&str, &str, &str),
+) -> (State, String) {
     let (applied, _) = run(
         &endpoint_plan(),
         State::new("s", "dev"),
-        &fake,
+        fake,
         ApplyOptions::default(),
     )
     .await;
     assert!(applied.ok(), "{:?}", applied.failures);
-    // Another stack's cluster; the state's cluster entry is pointed at it.
-    let theirs = fake.insert(
+    let id = fake.insert(
         ResourceKind::EcsCluster,
-        "theirs",
-        owned_by("name", "theirs", "other", "prod", "compute.serving.cluster"),
+        name,
+        owned_by("name", name, stack, env, address),
     );
-    let mut st = applied.state.clone();
+    let mut st = applied.state;
     let rs = st
         .resources
         .get_mut(&Address::new("compute.serving.cluster"))
         .unwrap();
-    rs.id = theirs.clone();
-    rs.attrs.insert("name".into(), Value::str("theirs"));
+    rs.id = id.clone();
+    rs.attrs.insert("name".into(), Value::str(name));
+    (st, id)
+}
+
+#[tokio::test]
+async fn state_pointing_at_another_stacks_resource_is_refused_as_a_whole() {
+    let fake = Arc::new(FakeProvider::new());
+    // Another stack's cluster; the state's cluster entry is pointed at it.
+    let (st, theirs) = cluster_pointed_at(
+        &fake,
+        "theirs",
+        ("other", "prod", "compute.serving.cluster"),
+    )
+    .await;
     let deletes_before = fake.count(Op::Delete);
     let (report, obs) = run(
         &destroy_plan(&st),
@@ -198,27 +214,9 @@ async fn dev_state_under_the_prod_name_does_not_touch_devs_resources() {
 #[tokio::test]
 async fn state_pointing_one_address_at_another_addresss_resource_is_refused() {
     let fake = Arc::new(FakeProvider::new());
-    let (applied, _) = run(
-        &endpoint_plan(),
-        State::new("s", "dev"),
-        &fake,
-        ApplyOptions::default(),
-    )
-    .await;
-    assert!(applied.ok(), "{:?}", applied.failures);
     // A second cluster of this very stack and env, at another address.
-    let batch = fake.insert(
-        ResourceKind::EcsCluster,
-        "batch",
-        owned_by("name", "batch", "s", "dev", "compute.batch.cluster"),
-    );
-    let mut st = applied.state.clone();
-    let rs = st
-        .resources
-        .get_mut(&Address::new("compute.serving.cluster"))
-        .unwrap();
-    rs.id = batch.clone();
-    rs.attrs.insert("name".into(), Value::str("batch"));
+    let (st, batch) =
+        cluster_pointed_at(&fake, "batch", ("s", "dev", "compute.batch.cluster")).await;
     let expected = format!(
         "compute.serving.cluster: refusing to destroy ecs_cluster {batch}: it belongs to \
          compute.batch.cluster of this stack (tagged pedestal:address = compute.batch.cluster); \
