@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::Exit;
 
 /// How long a command has to end by itself after the first Ctrl-C.
-const GRACE: Duration = Duration::from_secs(2);
+const GRACE: Duration = Duration::from_secs(5);
 
 /// Set by the first Ctrl-C: hashing stops before its next chunk.
 static REQUESTED: AtomicBool = AtomicBool::new(false);

@@ -471,7 +471,7 @@ mod tests {
     fn a_large_file_stops_promptly_mid_hash_when_the_flag_is_set() {
         let dir = tempfile::tempdir().unwrap();
         let huge = dir.path().join("huge.bin");
-        // 64 GiB, sparse: minutes to hash to the end.
+        // 64 GiB, sparse: minutes to hash to the end, so stopping within seconds is mid-hash.
         let size = 64u64 << 30;
         std::fs::File::create(&huge).unwrap().set_len(size).unwrap();
         let flag = Arc::new(Flag::default());
@@ -492,7 +492,7 @@ mod tests {
         let set_at = setter.join().unwrap();
         assert!(matches!(e, HashError::Cancelled), "{e:?}");
         assert!(
-            stopped.duration_since(set_at) < Duration::from_secs(2),
+            stopped.duration_since(set_at) < Duration::from_secs(10),
             "stopped {:?} after the flag was set",
             stopped.duration_since(set_at)
         );

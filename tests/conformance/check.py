@@ -14,7 +14,8 @@ Modes:
 
 A request is {"method", "target" (path and query), "headers": [[name, value]...],
 "body_hex", "body_omitted"?}; a verdict is {"service", "operation", "protocol",
-"violations": [...]} (service and operation are null when the request cannot be attributed).
+"violations": [...], "params": {...}} (service and operation are null when the request cannot be
+attributed; params are the request's parsed members, bodies left out).
 """
 
 import base64
@@ -613,7 +614,22 @@ def check(raw):
                 if line and not line.startswith("Parameter validation failed"):
                     violations.append(line)
         extra_checks(op.input_shape, params, "", violations)
+    # The parsed members, for the rule-table check on the Rust side (bodies left out).
+    verdict["params"] = plain(params)
     return verdict
+
+
+def plain(value):
+    """`value` as JSON can carry it: bytes and streams become None, other scalars text."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return None
+    return str(value)
 
 
 def serve():

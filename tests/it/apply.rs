@@ -29,6 +29,7 @@ mod releases;
 mod request_metrics;
 mod revisions;
 mod roles;
+mod rule_tables;
 mod saved_inputs;
 mod secrets;
 mod storage;

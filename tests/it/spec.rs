@@ -1150,8 +1150,9 @@ fn ctrl_c_while_hashing_a_large_artifact_exits_130() {
         let took = sent.elapsed();
         seen.push_str(&rest);
         assert_eq!(status.code(), Some(130), "{command}:\n{seen}");
+        // Before the 5 s fallback: the hash itself stopped (64 GiB take minutes).
         assert!(
-            took < std::time::Duration::from_secs(2),
+            took < std::time::Duration::from_secs(5),
             "{command} stopped {took:?} after Ctrl-C"
         );
         assert!(

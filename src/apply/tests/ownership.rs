@@ -37,19 +37,18 @@ fn destroy_plan(st: &State) -> Plan {
     plan(deletes, PlanMode::Destroy)
 }
 
-#[tokio::test]
-async fn a_forged_intent_does_not_adopt_a_resource_tagged_for_another_stack() {
+/// Applies the create of `endpoint.x.log_group` named `/lg/theirs` with an intent naming that
+/// group, which exists tagged for `stack` / `env` / `addr`; the fake provider is returned too.
+async fn create_over_forged_intent(
+    stack: &str,
+    env: &str,
+    addr: &str,
+) -> (ApplyReport, Arc<FakeProvider>) {
     let fake = Arc::new(FakeProvider::new());
     fake.insert(
         ResourceKind::LogGroup,
         "/lg/theirs",
-        owned_by(
-            "name",
-            "/lg/theirs",
-            "other",
-            "prod",
-            "endpoint.x.log_group",
-        ),
+        owned_by("name", "/lg/theirs", stack, env, addr),
     );
     let mut st = State::new("s", "dev");
     st.intents.insert(
@@ -72,6 +71,19 @@ async fn a_forged_intent_does_not_adopt_a_resource_tagged_for_another_stack() {
     );
     let (report, _) = run(&p, st, &fake, ApplyOptions::default()).await;
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!((fake.count(Op::Create), fake.count(Op::Update)), (0, 0));
+    (report, fake)
+}
+
+/// The tag `key` of the fake's `/lg/theirs`.
+fn their_tag(fake: &FakeProvider, key: &str) -> Option<String> {
+    let theirs = fake.get(ResourceKind::LogGroup, "/lg/theirs").unwrap();
+    crate::provider::tags_of(&theirs.attrs).get(key).cloned()
+}
+
+#[tokio::test]
+async fn a_forged_intent_does_not_adopt_a_resource_tagged_for_another_stack() {
+    let (report, fake) = create_over_forged_intent("other", "prod", "endpoint.x.log_group").await;
     assert!(
         report.failures[0]
             .message
@@ -79,42 +91,51 @@ async fn a_forged_intent_does_not_adopt_a_resource_tagged_for_another_stack() {
         "{}",
         report.failures[0].message
     );
-    assert_eq!((fake.count(Op::Create), fake.count(Op::Update)), (0, 0));
     // Still theirs: not re-tagged.
-    let theirs = fake.get(ResourceKind::LogGroup, "/lg/theirs").unwrap();
-    assert_eq!(
-        crate::provider::tags_of(&theirs.attrs)
-            .get(TAG_STACK)
-            .map(String::as_str),
-        Some("other")
+    assert_eq!(their_tag(&fake, TAG_STACK).as_deref(), Some("other"));
+}
+
+/// Applies the endpoint plan of stack `s` env `dev`, adds a cluster `name` tagged for
+/// `(stack, env, address)`, and returns the applied state with its
+/// `compute.serving.cluster` entry pointed at that cluster, and the cluster's id.
+async fn cluster_pointed_at(
+    fake: &Arc<FakeProvider>,
+    name: &str,
+    (stack, env, address): (&str, &str, &str),
+) -> (State, String) {
+    let (applied, _) = run(
+        &endpoint_plan(),
+        State::new("s", "dev"),
+        fake,
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(applied.ok(), "{:?}", applied.failures);
+    let id = fake.insert(
+        ResourceKind::EcsCluster,
+        name,
+        owned_by("name", name, stack, env, address),
     );
+    let mut st = applied.state;
+    let rs = st
+        .resources
+        .get_mut(&Address::new("compute.serving.cluster"))
+        .unwrap();
+    rs.id = id.clone();
+    rs.attrs.insert("name".into(), Value::str(name));
+    (st, id)
 }
 
 #[tokio::test]
 async fn state_pointing_at_another_stacks_resource_is_refused_as_a_whole() {
     let fake = Arc::new(FakeProvider::new());
-    // This stack's own resources, applied normally.
-    let (applied, _) = run(
-        &endpoint_plan(),
-        State::new("s", "dev"),
+    // Another stack's cluster; the state's cluster entry is pointed at it.
+    let (st, theirs) = cluster_pointed_at(
         &fake,
-        ApplyOptions::default(),
+        "theirs",
+        ("other", "prod", "compute.serving.cluster"),
     )
     .await;
-    assert!(applied.ok(), "{:?}", applied.failures);
-    // Another stack's cluster; the state's cluster entry is pointed at it.
-    let theirs = fake.insert(
-        ResourceKind::EcsCluster,
-        "theirs",
-        owned_by("name", "theirs", "other", "prod", "compute.serving.cluster"),
-    );
-    let mut st = applied.state.clone();
-    let rs = st
-        .resources
-        .get_mut(&Address::new("compute.serving.cluster"))
-        .unwrap();
-    rs.id = theirs.clone();
-    rs.attrs.insert("name".into(), Value::str("theirs"));
     let deletes_before = fake.count(Op::Delete);
     let (report, obs) = run(
         &destroy_plan(&st),
@@ -193,27 +214,9 @@ async fn dev_state_under_the_prod_name_does_not_touch_devs_resources() {
 #[tokio::test]
 async fn state_pointing_one_address_at_another_addresss_resource_is_refused() {
     let fake = Arc::new(FakeProvider::new());
-    let (applied, _) = run(
-        &endpoint_plan(),
-        State::new("s", "dev"),
-        &fake,
-        ApplyOptions::default(),
-    )
-    .await;
-    assert!(applied.ok(), "{:?}", applied.failures);
     // A second cluster of this very stack and env, at another address.
-    let batch = fake.insert(
-        ResourceKind::EcsCluster,
-        "batch",
-        owned_by("name", "batch", "s", "dev", "compute.batch.cluster"),
-    );
-    let mut st = applied.state.clone();
-    let rs = st
-        .resources
-        .get_mut(&Address::new("compute.serving.cluster"))
-        .unwrap();
-    rs.id = batch.clone();
-    rs.attrs.insert("name".into(), Value::str("batch"));
+    let (st, batch) =
+        cluster_pointed_at(&fake, "batch", ("s", "dev", "compute.batch.cluster")).await;
     let expected = format!(
         "compute.serving.cluster: refusing to destroy ecs_cluster {batch}: it belongs to \
          compute.batch.cluster of this stack (tagged pedestal:address = compute.batch.cluster); \
@@ -259,33 +262,7 @@ async fn state_pointing_one_address_at_another_addresss_resource_is_refused() {
 /// adopted (nor re-tagged) for the intent's address.
 #[tokio::test]
 async fn a_forged_intent_does_not_adopt_a_sibling_resource_of_the_same_stack() {
-    let fake = Arc::new(FakeProvider::new());
-    fake.insert(
-        ResourceKind::LogGroup,
-        "/lg/y",
-        owned_by("name", "/lg/y", "s", "dev", "endpoint.y.log_group"),
-    );
-    let mut st = State::new("s", "dev");
-    st.intents.insert(
-        Address::new("endpoint.x.log_group"),
-        Intent {
-            kind: ResourceKind::LogGroup,
-            physical_name: "/lg/y".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-        },
-    );
-    let p = plan(
-        vec![change(
-            "endpoint.x.log_group",
-            ResourceKind::LogGroup,
-            Action::Create,
-            &[("name", Value::str("/lg/y"))],
-            &[],
-        )],
-        PlanMode::Normal,
-    );
-    let (report, _) = run(&p, st, &fake, ApplyOptions::default()).await;
-    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    let (report, fake) = create_over_forged_intent("s", "dev", "endpoint.y.log_group").await;
     assert!(
         report.failures[0]
             .message
@@ -293,12 +270,8 @@ async fn a_forged_intent_does_not_adopt_a_sibling_resource_of_the_same_stack() {
         "{}",
         report.failures[0].message
     );
-    assert_eq!((fake.count(Op::Create), fake.count(Op::Update)), (0, 0));
-    let theirs = fake.get(ResourceKind::LogGroup, "/lg/y").unwrap();
     assert_eq!(
-        crate::provider::tags_of(&theirs.attrs)
-            .get(TAG_ADDRESS)
-            .map(String::as_str),
+        their_tag(&fake, TAG_ADDRESS).as_deref(),
         Some("endpoint.y.log_group")
     );
     assert!(

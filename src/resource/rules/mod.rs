@@ -6,8 +6,9 @@
 //! can read the same numbers.
 //!
 //! One module per service: [`s3`], [`ecs`], [`logs`], [`cloudwatch`], [`elbv2`],
-//! [`autoscaling`], [`iam`], [`ssm`]. Each rule carries the URL of the AWS page it restates; the limits agree
-//! with the `min`/`max`/`pattern` of botocore's service models where those give them.
+//! [`autoscaling`], [`iam`], [`ssm`]; [`request`] checks one request's values against them. Each
+//! rule carries the URL of the AWS page it restates; the limits agree with the
+//! `min`/`max`/`pattern` of botocore's service models where those give them.
 
 pub mod autoscaling;
 pub mod cloudwatch;
@@ -15,6 +16,7 @@ pub mod ecs;
 pub mod elbv2;
 pub mod iam;
 pub mod logs;
+pub mod request;
 pub mod s3;
 pub mod ssm;
 

@@ -1,8 +1,9 @@
 //! Request conformance: a recording reverse proxy on 127.0.0.1 between everything the tests run
 //! (the provider, SDK read-backs, the `pedestal` binary) and moto. Each AWS request is checked by
 //! `tests/conformance/check.py` (botocore's service models: required members, types, lengths,
-//! ranges, enums, patterns, unknown members) before it is forwarded; a request that breaks a rule
-//! is answered as AWS would answer it (400, ValidationException) and kept, and
+//! ranges, enums, patterns, unknown members) and by `rule_tables.rs` (pedestal's own tables of
+//! AWS's documented rules: names, tags, integer ranges) before it is forwarded; a request that
+//! breaks a rule is answered as AWS would answer it (400, ValidationException) and kept, and
 //! [`assert_conformant`] — called when every test context ends — fails the test with it.
 //!
 //! The proxy also injects faults for the lost-response and hung-call tests: a [`Fault`] matching
@@ -184,6 +185,9 @@ struct Verdict {
     operation: Option<String>,
     protocol: Option<String>,
     violations: Vec<String>,
+    /// The request's parsed members (checked against the rule tables here).
+    #[serde(default)]
+    params: serde_json::Value,
 }
 
 fn checker(python: &Path) -> &'static Mutex<Checker> {
@@ -231,7 +235,12 @@ fn check(python: &Path, req: &Request) -> Verdict {
         .read_line(&mut out)
         .expect("reading the conformance checker");
     assert!(!out.is_empty(), "the conformance checker exited");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("checker verdict {out:?}: {e}"))
+    let mut v: Verdict =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("checker verdict {out:?}: {e}"));
+    let broken =
+        super::rule_tables::violations(v.service.as_deref(), v.operation.as_deref(), &v.params);
+    v.violations.extend(broken);
+    v
 }
 
 /// A request read off the wire, its body de-chunked.

@@ -165,54 +165,66 @@ async fn impatient(c: &Ctx) -> Arc<AwsProvider> {
     ))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_put_object_that_never_answers_times_out_and_the_next_apply_uploads() {
-    let c = Ctx::new("hungput").await;
-    let n = &c.names;
-    let provider = impatient(&c).await;
-    let desired = only(
-        stack::endpoint_stack(n, c.dir.path(), &c.opts("1.0.0", false, true)),
-        &["storage.models.bucket", "artifact.fraud_model.object"],
-    );
+/// Applies `desired` from empty state through an [`impatient`] provider while every
+/// `operation` request carrying `marker` hangs for 30 s; asserts that one resource failed and
+/// that each such request was held. Returns the report and how long the apply took.
+async fn apply_hung(
+    c: &Ctx,
+    desired: &[stack::Desired],
+    operation: &str,
+    marker: &str,
+) -> (apply::ApplyReport, Duration) {
+    let stack = &c.names.stack;
     conformance::inject(Fault {
-        operation: "PutObject".into(),
-        marker: n.bucket.clone(),
+        operation: operation.into(),
+        marker: marker.into(),
         action: FaultAction::Hang(Duration::from_secs(30)),
         times: 100,
     });
-    let empty = State::new(&n.stack, "dev");
-    let plan = stack::plan(&n.stack, &desired, &empty, false);
+    let empty = State::new(stack, "dev");
+    let plan = stack::plan(stack, desired, &empty, false);
     let started = Instant::now();
     let report = apply::apply(
         &plan,
         empty,
-        provider,
+        impatient(c).await,
         Arc::new(NoPersist),
         Arc::new(RecordingObserver::default()),
         ApplyOptions::default(),
     )
     .await;
     let took = started.elapsed();
-    conformance::clear_faults(&n.bucket);
-    let msgs: Vec<&str> = report.failures.iter().map(|f| f.message.as_str()).collect();
-    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    conformance::clear_faults(marker);
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    let hung = sent(operation, marker);
     assert!(
-        msgs[0].starts_with(&format!(
+        !hung.is_empty() && hung.iter().all(|s| s.fault.is_some()),
+        "{hung:?}"
+    );
+    (report, took)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_object_that_never_answers_times_out_and_the_next_apply_uploads() {
+    let c = Ctx::new("hungput").await;
+    let n = &c.names;
+    let desired = only(
+        stack::endpoint_stack(n, c.dir.path(), &c.opts("1.0.0", false, true)),
+        &["storage.models.bucket", "artifact.fraud_model.object"],
+    );
+    let (report, took) = apply_hung(&c, &desired, "PutObject", &n.bucket).await;
+    let msg = &report.failures[0].message;
+    assert!(
+        msg.starts_with(&format!(
             "artifact.fraud_model.object: PutObject s3://{}/",
             n.bucket
-        )) && msgs[0].contains("no answer from AWS"),
-        "{}",
-        msgs[0]
+        )) && msg.contains("no answer from AWS"),
+        "{msg}"
     );
     // The 3 s operation limit (the body is a few bytes), not the proxy's 30 s hang.
     assert!(
         took >= Duration::from_secs(3) && took < Duration::from_secs(20),
         "the apply took {took:?}"
-    );
-    let hung = sent("PutObject", &n.bucket);
-    assert!(
-        !hung.is_empty() && hung.iter().all(|s| s.fault.is_some()),
-        "{hung:?}"
     );
     // Consistent: the bucket recorded, the object neither recorded nor written.
     let st = report.state.clone();
@@ -249,45 +261,18 @@ async fn a_put_object_that_never_answers_times_out_and_the_next_apply_uploads() 
 async fn a_create_service_that_never_answers_times_out_and_the_next_apply_completes() {
     let c = Ctx::new("hung").await;
     let n = &c.names;
-    let provider = impatient(&c).await;
     let desired = stack::endpoint_stack(n, c.dir.path(), &c.opts("1.0.0", false, true));
-    conformance::inject(Fault {
-        operation: "CreateService".into(),
-        marker: n.stack.clone(),
-        action: FaultAction::Hang(Duration::from_secs(8)),
-        times: 100,
-    });
-    let empty = State::new(&n.stack, "dev");
-    let plan = stack::plan(&n.stack, &desired, &empty, false);
-    let started = Instant::now();
-    let report = apply::apply(
-        &plan,
-        empty,
-        provider.clone(),
-        Arc::new(NoPersist),
-        Arc::new(RecordingObserver::default()),
-        ApplyOptions::default(),
-    )
-    .await;
-    let took = started.elapsed();
-    conformance::clear_faults(&n.stack);
-    let msgs: Vec<&str> = report.failures.iter().map(|f| f.message.as_str()).collect();
-    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    let (report, took) = apply_hung(&c, &desired, "CreateService", &n.stack).await;
+    let msg = &report.failures[0].message;
     assert!(
-        msgs[0].starts_with(&format!(
+        msg.starts_with(&format!(
             "endpoint.fraud: release 1.0.0: CreateService {}/fraud: no answer from AWS",
             n.cluster
         )),
-        "{}",
-        msgs[0]
+        "{msg}"
     );
-    assert!(msgs[0].contains("after 3s"), "{}", msgs[0]);
+    assert!(msg.contains("after 3s"), "{msg}");
     assert!(took < Duration::from_secs(30), "the apply took {took:?}");
-    let hung = sent("CreateService", &n.stack);
-    assert!(
-        !hung.is_empty() && hung.iter().all(|s| s.fault.is_some()),
-        "{hung:?}"
-    );
     // Consistent: no service recorded, its intent kept, everything else applied.
     let st = report.state.clone();
     assert!(

@@ -328,3 +328,78 @@ async fn a_stale_saved_plan_is_refused() {
     );
     st.run(&["destroy", "--auto-approve"]).expect(0);
 }
+
+/// Renaming the bucket that holds the artifact an endpoint serves: the plan replaces the bucket
+/// and the artifact (and rolls the endpoint onto the new URI), the apply succeeds, the old
+/// bucket is gone, the new one holds the artifact, and a new plan has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_the_bucket_of_an_artifact_applies_through_the_cli() {
+    let st = Stack::example("quickstart", "quickstart");
+    let c = Ctx::new("rnb").await;
+    let old = format!("{}-dev-models", st.name);
+    let new = format!("{}-dev-weights", st.name);
+    // The bump of the task definition does not wait for a rollout moto never completes.
+    st.edit(|t| {
+        t.replace(
+            "health_check = {",
+            "deployment = { wait = false }\nhealth_check = {",
+        )
+    });
+    st.run(&["apply", "--auto-approve"]).expect(0);
+    st.edit(|t| {
+        t.replace(
+            "[storage.models]\n",
+            &format!("[storage.models]\nbucket = \"{new}\"\n"),
+        )
+    });
+    let r = st.run(&["plan", "--format", "json"]).expect(0);
+    let acts = plan_actions(&r.stdout());
+    let actions = |addr: &str| {
+        acts.iter()
+            .find(|(a, _)| a == addr)
+            .map(|(_, x)| x.clone())
+            .unwrap_or_else(|| panic!("{addr} not in {acts:?}"))
+    };
+    for replaced in ["storage.models.bucket", "artifact.model.object"] {
+        let mut a = actions(replaced);
+        a.sort();
+        assert_eq!(a, ["create", "delete"], "{replaced}: {acts:?}");
+    }
+    assert_eq!(actions("endpoint.hello.task_definition"), ["update"]);
+    let r = st.run(&["plan"]).expect(0);
+    assert!(
+        r.stdout()
+            .contains("storage.models.bucket must be replaced")
+            || r.stdout()
+                .contains("storage.models.bucket will be replaced"),
+        "{}",
+        r.stdout()
+    );
+
+    let r = st.run(&["apply", "--auto-approve"]).expect(0);
+    assert!(r.stdout().contains("Apply complete!"), "{}", r.stdout());
+    assert_bucket_gone(&c, &old).await;
+    let listed = c.s3().list_objects_v2().bucket(&new).send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("model/sha256-"), "{keys:?}");
+    let body = c
+        .s3()
+        .get_object()
+        .bucket(&new)
+        .key(keys[0])
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let source = std::fs::read(st.dir.join("artifacts/model.onnx")).unwrap();
+    assert_eq!(body.as_ref(), source.as_slice());
+    let r = st.run(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(r.stdout().contains("No changes."), "{}", r.stdout());
+    st.run(&["destroy", "--auto-approve"]).expect(0);
+    assert_bucket_gone(&c, &new).await;
+}
