@@ -35,7 +35,8 @@ pub(super) fn unfinished(prior: &State) -> HashMap<&str, Reason> {
 /// The endpoint release view: one entry per task definition that changes, plus endpoints
 /// released again (an unfinished or rolled-back release) with an unchanged task definition.
 pub(super) fn view(prior: &State, changes: &[ResourceChange]) -> Vec<ReleaseChange> {
-    let mut releases = changed(changes);
+    let services = services(changes);
+    let mut releases = changed(changes, &services);
     for c in changes {
         let Some(reason @ (Reason::ReleaseUnfinished { .. } | Reason::RolledBack { .. })) =
             &c.reason
@@ -46,7 +47,7 @@ pub(super) fn view(prior: &State, changes: &[ResourceChange]) -> Vec<ReleaseChan
         if let Some(r) = releases.iter_mut().find(|r| r.endpoint == endpoint) {
             r.note = reason.release_text();
         } else {
-            releases.push(rerelease(prior, changes, &endpoint, reason));
+            releases.push(rerelease(prior, changes, &services, &endpoint, reason));
         }
     }
     releases.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
@@ -58,6 +59,7 @@ pub(super) fn view(prior: &State, changes: &[ResourceChange]) -> Vec<ReleaseChan
 fn rerelease(
     prior: &State,
     changes: &[ResourceChange],
+    services: &HashMap<&str, &ResourceChange>,
     endpoint: &str,
     reason: &Reason,
 ) -> ReleaseChange {
@@ -90,17 +92,15 @@ fn rerelease(
         artifact_sha256_after: get(td::Attr::Model, td::Model::Sha256.as_str())
             .or_else(|| last.and_then(|r| r.artifact_sha256.clone())),
         note: reason.release_text(),
-        strategy: strategy(changes, endpoint),
+        strategy: strategy(services, endpoint),
     }
 }
 
 /// How the endpoint's service rolls a release out, in words, when it is not the default
 /// rolling update (`canary 10% for 5m, then 100%`).
-fn strategy(changes: &[ResourceChange], endpoint: &str) -> Option<String> {
+fn strategy(services: &HashMap<&str, &ResourceChange>, endpoint: &str) -> Option<String> {
     use crate::resource::schema::ecs_service as svc;
-    let c = changes
-        .iter()
-        .find(|c| c.kind == ResourceKind::EcsService && c.address.block() == endpoint)?;
+    let c = services.get(endpoint)?;
     let d = c
         .after
         .as_ref()?
@@ -213,8 +213,24 @@ pub(super) fn prunes(
     out
 }
 
+/// Each endpoint's service change (the first the plan lists), by endpoint block: looked up
+/// once per release rather than searched for.
+fn services(changes: &[ResourceChange]) -> HashMap<&str, &ResourceChange> {
+    let mut out = HashMap::new();
+    for c in changes
+        .iter()
+        .filter(|c| c.kind == ResourceKind::EcsService)
+    {
+        out.entry(c.address.block()).or_insert(c);
+    }
+    out
+}
+
 /// One release entry per task definition that changes.
-fn changed(changes: &[ResourceChange]) -> Vec<ReleaseChange> {
+fn changed(
+    changes: &[ResourceChange],
+    services: &HashMap<&str, &ResourceChange>,
+) -> Vec<ReleaseChange> {
     let mut out: Vec<ReleaseChange> = changes
         .iter()
         .filter(|c| c.kind == ResourceKind::EcsTaskDefinition && c.action != Action::NoOp)
@@ -237,7 +253,7 @@ fn changed(changes: &[ResourceChange]) -> Vec<ReleaseChange> {
                 artifact_sha256_before: model(&c.before, td::Model::Sha256),
                 artifact_sha256_after: model(&c.after, td::Model::Sha256),
                 note: None,
-                strategy: strategy(changes, c.address.block()),
+                strategy: strategy(services, c.address.block()),
             }
         })
         .collect();
