@@ -3,7 +3,7 @@
 //! the same tables; this reads them for a request as sent (the test suite's request
 //! conformance check runs every captured request through it).
 
-use super::{IntRange, autoscaling, ecs, elbv2, name_rule, s3, tag_rules};
+use super::{IntRange, autoscaling, ecs, elbv2, s3, tag_rules};
 use crate::resource::ResourceKind;
 
 /// What one AWS request sets that the rule tables govern.
@@ -41,7 +41,7 @@ pub fn problems(kind: ResourceKind, values: &RequestValues) -> Vec<String> {
     if let Some(name) = &values.name {
         let problem = match kind {
             ResourceKind::S3Bucket => s3::bucket_name_problem(name).map(str::to_string),
-            _ => name_rule(kind).and_then(|r| r.problem(name)),
+            _ => super::name_problem(kind, name).map(|(p, _)| p),
         };
         out.extend(problem.map(|p| format!("name {name:?}: {p}")));
     }

@@ -175,6 +175,24 @@ fn governed(service: &str, operation: &str, p: &Value) -> Option<(ResourceKind, 
             v.tags = tag_list(p.get("Tags"), "Key", "Value");
             K::LoadBalancer
         }
+        ("iam", "CreateRole") => {
+            v.name = text(p, "RoleName");
+            v.tags = tag_list(p.get("Tags"), "Key", "Value");
+            K::IamRole
+        }
+        ("iam", "TagRole") => {
+            v.tags = tag_list(p.get("Tags"), "Key", "Value");
+            K::IamRole
+        }
+        ("ssm", "PutParameter") => {
+            v.name = text(p, "Name");
+            v.tags = tag_list(p.get("Tags"), "Key", "Value");
+            K::SsmParameter
+        }
+        ("ssm", "AddTagsToResource") => {
+            v.tags = tag_list(p.get("Tags"), "Key", "Value");
+            K::SsmParameter
+        }
         ("application-autoscaling", "RegisterScalableTarget") => {
             ints(p, &["MinCapacity", "MaxCapacity"], &mut v.ints);
             K::ScalingTarget
@@ -219,6 +237,17 @@ mod tests {
             violations(Some("s3"), Some("PutObject"), &p),
             Vec::<String>::new()
         );
+        let p = json!({"RoleName": "s-dev-fraud-exec", "Tags": [{"Key": "pedestal:stack", "Value": "s"}]});
+        assert_eq!(
+            violations(Some("iam"), Some("CreateRole"), &p),
+            Vec::<String>::new()
+        );
+        let p =
+            json!({"Name": "/pedestal/s/dev/API_TOKEN", "Tags": [{"Key": "team", "Value": "ml"}]});
+        assert_eq!(
+            violations(Some("ssm"), Some("PutParameter"), &p),
+            Vec::<String>::new()
+        );
         // Operations the tables do not govern.
         assert_eq!(
             violations(Some("s3"), Some("HeadObject"), &p),
@@ -258,6 +287,12 @@ mod tests {
         assert_eq!(v.len(), 1, "{v:?}");
         let p = json!({"Bucket": "Not_A_Bucket"});
         let v = violations(Some("s3"), Some("CreateBucket"), &p);
+        assert_eq!(v.len(), 1, "{v:?}");
+        let p = json!({"RoleName": "r".repeat(65), "Tags": [{"Key": "aws:x", "Value": "v"}]});
+        let v = violations(Some("iam"), Some("CreateRole"), &p);
+        assert_eq!(v.len(), 2, "{v:?}");
+        let p = json!({"Name": "/aws/reserved", "Type": "SecureString"});
+        let v = violations(Some("ssm"), Some("PutParameter"), &p);
         assert_eq!(v.len(), 1, "{v:?}");
     }
 
