@@ -70,6 +70,10 @@ impl Counts {
     }
 }
 
+/// The most transient faults one request meets before an attempt is let through (the
+/// product retries up to six attempts).
+const TRANSIENT_IN_A_ROW: usize = 3;
+
 struct Armed {
     campaign: Campaign,
     rng: Rng,
@@ -165,7 +169,10 @@ impl Armed {
             *self.counts.faults.entry("persistent").or_default() += 1;
             return Some(Chaos::Error("ServiceUnavailable"));
         }
-        if self.rng.chance(self.campaign.transient) {
+        // Transient means it passes within the retry budget: one request meets at most
+        // `TRANSIENT_IN_A_ROW` faults, its later attempts go through (at 30% and 200 requests,
+        // six faults in a row would otherwise fail about one run in seven).
+        if attempt(sdk_request) <= TRANSIENT_IN_A_ROW && self.rng.chance(self.campaign.transient) {
             let (kind, chaos) = match self.rng.below(4) {
                 0 => ("500", Chaos::Error("InternalError")),
                 1 => ("503", Chaos::Error("ServiceUnavailable")),
