@@ -111,9 +111,15 @@ fn generate() -> String {
         )],
     );
     let mut text = pedestal::state::to_canonical_string(&state).unwrap();
-    // Digests under this process's key become digests under the fixture's passphrase.
-    let fixture_key =
-        pedestal::resource::secret_key::Key::from_passphrase(&config.stack, FIXTURE_PASSPHRASE);
+    // Digests under this process's key become salted slow-hash digests, which compare on any
+    // machine whatever its key (a newcomer's first plan shows no secret change); the salt is
+    // fixed so the file regenerates byte for byte. The example's token is not a real secret, and
+    // its digest takes `EXAMPLE_ITERATIONS` so the README's first plan stays quick in a debug
+    // build; digests pedestal writes itself take `SLOW_ITERATIONS` (600,000).
+    use pedestal::resource::secret_key::{SLOW_PREFIX, pbkdf2_sha256};
+    const EXAMPLE_ITERATIONS: u32 = 10_000;
+    let salt =
+        &pedestal::resource::secret_key::hmac_sha256(FIXTURE_PASSPHRASE.as_bytes(), b"salt")[..16];
     let mut secrets = Vec::new();
     for r in config.resources.values() {
         r.attrs.values().for_each(|v| secrets_in(v, &mut secrets));
@@ -123,7 +129,11 @@ fn generate() -> String {
         let json = serde_json::to_string(&s).unwrap();
         text = text.replace(
             &pedestal::resource::Value::secret_digest(&s),
-            &fixture_key.digest(json.as_bytes()),
+            &format!(
+                "{SLOW_PREFIX}{EXAMPLE_ITERATIONS}:{}:{}",
+                hex::encode(salt),
+                hex::encode(pbkdf2_sha256(json.as_bytes(), salt, EXAMPLE_ITERATIONS))
+            ),
         );
     }
     // The previous release ran another artifact and image build.
@@ -146,7 +156,10 @@ fn recorded_prod_state_is_generated_and_up_to_date() {
         !generated.contains(&bare),
         "no bare SHA-256 of a guessable secret"
     );
-    assert!(generated.contains("\"hmac-sha256:"), "keyed digests");
+    assert!(
+        generated.contains("\"pbkdf2-sha256:"),
+        "salted slow digests"
+    );
     let path = recorded_path();
     if std::env::var_os("PEDESTAL_REGENERATE").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
