@@ -14,7 +14,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::journal::JournalLine;
-use super::private_file::{Existing, parent_dir, private_options, sync_dir, write_private};
+use super::private_file::{
+    Existing, create_exclusive, parent_dir, private_options, sync_dir, write_private,
+};
 use super::store::retry_lock;
 use super::{FORMAT_VERSION, JournalEntry, LockGuard, LockInfo, State, StateError, StateStore};
 
@@ -279,7 +281,7 @@ impl StateStore for LocalStore {
             // again at once, instead of being reported as held by an unreadable lock file.
             let mut released = 0;
             loop {
-                match write_private(&lock_path, &body, Existing::Keep) {
+                match create_exclusive(&lock_path, &body) {
                     Ok(()) => {
                         let path = lock_path.clone();
                         let id = info.id.clone();

@@ -2,6 +2,7 @@
 //! files): a temporary file created with mode 0600 in the target's directory, written and
 //! fsynced, then moved into place and the directory fsynced. A crash leaves the old file or the
 //! new one, never half of one, and the contents are never readable by others, not even briefly.
+//! Lock files are made the same way minus the fsyncs ([`create_exclusive`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -32,6 +33,27 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8], existing: Existing) -> io
     }
     written?;
     sync_dir(&dir)
+}
+
+/// Creates `path` with `bytes` and mode 0600 (and its parent directory), failing with
+/// [`io::ErrorKind::AlreadyExists`] when it exists; for lock files. Like [`write_private`] the
+/// file appears whole (linked into place from a temporary file), but nothing is fsynced: a lock
+/// needs no durability. After a crash the lock file is either lost (and the lock with it, which
+/// is harmless: its holder is gone) or left behind stale, which `force-unlock` releases, just as
+/// a lock left by a crash after a durable create would be. Mutual exclusion rests on the link
+/// failing when the file exists, which holds whether or not anything reached the disk.
+pub(crate) fn create_exclusive(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_dir(path);
+    fs::create_dir_all(&dir)?;
+    let tmp = temp_path(&dir, path);
+    let created = private_options()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    created
 }
 
 /// Fsyncs a directory so a rename or removal in it survives a crash.
@@ -113,5 +135,22 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(fs::read(&path).unwrap(), b"first");
         assert_eq!(entries(dir.path()), vec!["state.json.lock"]);
+    }
+
+    #[test]
+    fn create_exclusive_refuses_an_existing_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks/state.json.lock");
+        create_exclusive(&path, b"first").unwrap();
+        let err = create_exclusive(&path, b"second").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"first");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        assert_eq!(entries(&dir.path().join("locks")), vec!["state.json.lock"]);
     }
 }
