@@ -20,6 +20,7 @@ mod adopt;
 pub mod observer;
 use adopt::create_or_adopt;
 mod ownership;
+mod persist;
 mod prune;
 mod release;
 pub mod walk;
@@ -28,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 
 use crate::addr::Address;
 use crate::plan::{Action, Plan, PlanMode, ResourceChange};
@@ -37,54 +38,16 @@ use crate::provider::{
 };
 use crate::resource::schema::{self, ecs_service as svc};
 use crate::resource::{Attrs, Ref, Value};
-use crate::state::{Intent, JournalEntry, ResourceState, State, StateError, StateStore, Status};
+use crate::state::{Intent, ResourceState, State, Status};
 
 pub use observer::{ApplyObserver, NullObserver, OpKind, RecordingObserver, TextObserver};
 use ownership::{refusal, verify_ownership};
+pub use persist::{NoPersist, Persist, StorePersist};
+use persist::Writer;
 use prune::prune;
 pub use release::release_record;
 use release::{finish_release, release_start, until_interrupted};
 use walk::{Step, StepOutcome};
-
-/// Where the applier persists state as it goes. The applier calls it from one writer thread
-/// of the blocking pool, in order, never from the async workers.
-pub trait Persist: Send + Sync {
-    /// Makes one step's changes durable: `entries` are what changed (each bumps the serial by
-    /// one), `state` the state after them. A journal appends the entries; a simple file backend
-    /// may write the whole state.
-    fn record(&self, state: &State, entries: &[JournalEntry]) -> Result<(), StateError>;
-    /// The final full write.
-    fn finish(&self, state: &State) -> Result<(), StateError>;
-}
-
-/// Keeps state in memory only (tests, dry runs).
-#[derive(Debug, Default)]
-pub struct NoPersist;
-
-impl Persist for NoPersist {
-    fn record(&self, _: &State, _: &[JournalEntry]) -> Result<(), StateError> {
-        Ok(())
-    }
-    fn finish(&self, _: &State) -> Result<(), StateError> {
-        Ok(())
-    }
-}
-
-/// Persists through a [`StateStore`]: a durable journal append per step, a full atomic write
-/// (which compacts the journal) at the end.
-pub struct StorePersist {
-    /// The store that receives each journal entry and the final write.
-    pub store: Arc<dyn StateStore>,
-}
-
-impl Persist for StorePersist {
-    fn record(&self, _state: &State, entries: &[JournalEntry]) -> Result<(), StateError> {
-        entries.iter().try_for_each(|e| self.store.append(e))
-    }
-    fn finish(&self, state: &State) -> Result<(), StateError> {
-        self.store.write(state)
-    }
-}
 
 /// Tunables.
 #[derive(Clone, Debug)]
@@ -179,8 +142,8 @@ impl ApplyReport {
 
 struct Shared {
     state: Mutex<State>,
-    /// Feeds the writer thread (see [`spawn_writer`]).
-    writer: mpsc::UnboundedSender<WriteJob>,
+    /// Where each step's changes go (see [`Writer`]).
+    writer: Writer,
     persist_time: Arc<Mutex<Duration>>,
     persist_errors: Mutex<Vec<String>>,
     provider: Arc<dyn Provider>,
@@ -210,46 +173,6 @@ fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// One job for the state writer, with the channel its outcome goes back on.
-struct WriteJob {
-    what: Write,
-    done: oneshot::Sender<Result<(), StateError>>,
-}
-
-enum Write {
-    /// A step's journal entries.
-    Record(Vec<JournalEntry>),
-    /// The final full state.
-    Finish(Box<State>),
-}
-
-/// Starts the state writer on the blocking pool: it keeps its own copy of the state (the
-/// applier's copy with every entry replayed), hands each job to `persist` in the order jobs
-/// were sent, and reports back. Journal appends and fsyncs thus never run on an async worker,
-/// and no lock is held while they do.
-fn spawn_writer(
-    persist: Arc<dyn Persist>,
-    mut mirror: State,
-    time: Arc<Mutex<Duration>>,
-) -> mpsc::UnboundedSender<WriteJob> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<WriteJob>();
-    tokio::task::spawn_blocking(move || {
-        while let Some(job) = rx.blocking_recv() {
-            let t = Instant::now();
-            let outcome = match job.what {
-                Write::Record(entries) => {
-                    entries.iter().for_each(|e| mirror.apply_entry(e));
-                    persist.record(&mirror, &entries)
-                }
-                Write::Finish(state) => persist.finish(&state),
-            };
-            *lock(&time) += t.elapsed();
-            let _ = job.done.send(outcome);
-        }
-    });
-    tx
-}
-
 /// Why a resource's attributes could not be resolved before applying it.
 #[derive(Debug, thiserror::Error)]
 enum Unresolved {
@@ -259,114 +182,7 @@ enum Unresolved {
     DependsOn { attr: String, refs: String },
 }
 
-/// Why a write did not become durable.
-#[derive(Debug, thiserror::Error)]
-enum WriteFailed {
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error("the state writer stopped")]
-    Stopped,
-}
-
-/// Waits for the writer's report on one job.
-async fn written(outcome: oneshot::Receiver<Result<(), StateError>>) -> Result<(), WriteFailed> {
-    Ok(outcome.await.map_err(|_| WriteFailed::Stopped)??)
-}
-
 impl Shared {
-    /// Hands a job to the writer and waits until it is durable.
-    async fn write(&self, what: Write) -> Result<(), WriteFailed> {
-        let (done, outcome) = oneshot::channel();
-        self.send(WriteJob { what, done });
-        written(outcome).await
-    }
-
-    fn send(&self, job: WriteJob) {
-        // The receiver lives as long as `self.writer`; a failed send drops `job.done`, which the
-        // waiting side reports.
-        let _ = self.writer.send(job);
-    }
-
-    /// Changes the state and persists what changed. The change and the hand-over to the writer
-    /// happen under the state lock, so writes stay in the order of the changes; the write itself
-    /// is awaited with no lock held.
-    async fn commit(&self, addr: &Address, f: impl FnOnce(&mut State)) {
-        let (done, outcome) = oneshot::channel();
-        {
-            let mut st = lock(&self.state);
-            let Some(entries) = Self::change(&mut st, addr, f) else {
-                return;
-            };
-            self.send(WriteJob {
-                what: Write::Record(entries),
-                done,
-            });
-        }
-        if let Err(e) = written(outcome).await {
-            lock(&self.persist_errors).push(format!("persisting state after {addr}: {e}"));
-        }
-    }
-
-    /// Applies `f` and returns the journal entries describing what it changed (`None`:
-    /// nothing), with the serial bumped by their number.
-    fn change(
-        st: &mut State,
-        addr: &Address,
-        f: impl FnOnce(&mut State),
-    ) -> Option<Vec<JournalEntry>> {
-        let res_before = st.resources.get(addr).cloned();
-        let intent_before = st.intents.get(addr).cloned();
-        // A step changes only its own endpoint's release history.
-        let endpoint = addr.block();
-        let releases_before = st
-            .releases
-            .get(endpoint)
-            .map(|l| (l.len(), l.last().cloned()));
-        f(st);
-        let mut entries = Vec::new();
-        match (res_before, st.resources.get(addr)) {
-            (b, Some(a)) if b.as_ref() != Some(a) => entries.push(JournalEntry::ResourceSet {
-                address: addr.clone(),
-                resource: a.clone(),
-            }),
-            (Some(_), None) => entries.push(JournalEntry::ResourceRemoved {
-                address: addr.clone(),
-            }),
-            _ => {}
-        }
-        match (intent_before, st.intents.get(addr)) {
-            (b, Some(a)) if b.as_ref() != Some(a) => entries.push(JournalEntry::IntentRecorded {
-                address: addr.clone(),
-                intent: a.clone(),
-            }),
-            (Some(_), None) => entries.push(JournalEntry::IntentCleared {
-                address: addr.clone(),
-            }),
-            _ => {}
-        }
-        if let Some(list) = st.releases.get(endpoint) {
-            let (from, last) = releases_before.unwrap_or((0, None));
-            if from > 0 && from <= list.len() && last.as_ref() != Some(&list[from - 1]) {
-                entries.push(JournalEntry::ReleaseUpdated {
-                    endpoint: endpoint.to_string(),
-                    index: from - 1,
-                    release: list[from - 1].clone(),
-                });
-            }
-            for release in list.iter().skip(from) {
-                entries.push(JournalEntry::ReleaseAppended {
-                    endpoint: endpoint.to_string(),
-                    release: release.clone(),
-                });
-            }
-        }
-        if entries.is_empty() {
-            return None;
-        }
-        st.serial += entries.len() as u64;
-        Some(entries)
-    }
-
     /// Resolves references from resources already in state.
     fn resolve(&self, change: &ResourceChange) -> Result<Attrs, Unresolved> {
         let after = change.after.clone().unwrap_or_default();
@@ -427,7 +243,7 @@ pub async fn apply(
     }
     let steps = walk::steps_for(&changes, &state);
     let persist_time = Arc::new(Mutex::new(Duration::ZERO));
-    let writer = spawn_writer(persist, state.clone(), persist_time.clone());
+    let writer = Writer::start(persist, &state, persist_time.clone());
     let shared = Arc::new(Shared {
         state: Mutex::new(state),
         writer,
@@ -502,10 +318,7 @@ pub async fn apply(
         failures.is_empty() && !result.interrupted,
     );
     let mut persist_errors = lock(&shared.persist_errors).clone();
-    if let Err(e) = shared
-        .write(Write::Finish(Box::new(final_state.clone())))
-        .await
-    {
+    if let Err(e) = shared.write_final(final_state.clone()).await {
         persist_errors.push(format!("writing final state: {e}"));
     }
     let persist_time = *lock(&shared.persist_time);

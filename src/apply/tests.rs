@@ -10,6 +10,7 @@ use crate::plan::{Plan, PlanMode, StateRef};
 use crate::provider::fake::{FakeProvider, Op};
 use crate::provider::{TAG_ADDRESS, TAG_ENV, TAG_STACK};
 use crate::resource::{Lifecycle, Ref, ResourceKind};
+use crate::state::{JournalEntry, StateError};
 
 mod ownership;
 
@@ -459,10 +460,11 @@ async fn cancel_starts_nothing_new() {
     assert!(fake.objects().is_empty());
 }
 
-#[tokio::test]
-async fn state_is_persisted_after_every_resource() {
+/// Applies the endpoint plan through a persist that logs each call (and says whether it may
+/// block, which picks the writer thread or the in-place writer), and checks what it saw.
+async fn persisted_after_every_resource(may_block: bool) {
     #[derive(Default)]
-    struct Count(std::sync::Mutex<Vec<String>>);
+    struct Count(std::sync::Mutex<Vec<String>>, bool);
     impl Persist for Count {
         fn record(&self, s: &State, e: &[JournalEntry]) -> Result<(), StateError> {
             self.0
@@ -475,9 +477,12 @@ async fn state_is_persisted_after_every_resource() {
             self.0.lock().unwrap().push("final".into());
             Ok(())
         }
+        fn may_block(&self) -> bool {
+            self.1
+        }
     }
     let fake = Arc::new(FakeProvider::new());
-    let persist = Arc::new(Count::default());
+    let persist = Arc::new(Count(Default::default(), may_block));
     let report = apply(
         &endpoint_plan(),
         State::new("s", "dev"),
@@ -498,6 +503,16 @@ async fn state_is_persisted_after_every_resource() {
     // record finishes it and clears the intent too.
     assert_eq!(log[7], "1@11", "{log:?}");
     assert_eq!(log[8], "3@14", "{log:?}");
+}
+
+#[tokio::test]
+async fn state_is_persisted_after_every_resource() {
+    persisted_after_every_resource(true).await;
+}
+
+#[tokio::test]
+async fn state_in_memory_is_persisted_in_place_after_every_resource() {
+    persisted_after_every_resource(false).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
-//! An in-memory cloud implementing [`Provider`] for tests: objects keyed by kind and physical
-//! name, operation counters, an in-flight high-water mark, optional latency, and failure
-//! injection by address or physical name.
+//! An in-memory cloud implementing [`Provider`] for tests and benchmarks: objects keyed by kind
+//! and physical name, operation counters, an in-flight high-water mark, optional per-call
+//! latency, refresh reads batched as the AWS provider batches them, and failure injection by
+//! address or physical name.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::aws::batches::{Batches, read_batches};
 use super::{
     Applied, ApplyResource, ErrorKind, Found, LeftBehind, Provider, ProviderError, ReadRequest,
     tags_of,
@@ -72,7 +74,9 @@ impl FakeProvider {
         Self::default()
     }
 
-    /// Every operation sleeps this long (to observe parallelism and cancellation).
+    /// Every call sleeps this long, as an API round trip would (to observe parallelism and
+    /// cancellation, and to measure the applier against the bound latency sets): a create,
+    /// update, delete, find or single read is one call, a batched read one call per batch.
     pub fn with_delay(self, d: Duration) -> Self {
         *lock(&self.delay) = d;
         self
@@ -414,15 +418,43 @@ impl Provider for FakeProvider {
             .map(|o| o.attrs.clone()))
     }
 
+    /// Batched like the AWS provider ([`read_batches`]): one call, one latency and one
+    /// [`Op::Read`] per describe call; a failure injected on any member fails its batch.
     async fn read_many(
         &self,
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Attrs>, ProviderError>> {
-        let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
-            out.push(self.read(r.kind, &r.id, &r.attrs).await);
+        let mut b = Batches::new(requests.len());
+        for batch in read_batches(requests) {
+            if b.fatal().is_some() {
+                break;
+            }
+            let names: Vec<String> = batch
+                .items
+                .iter()
+                .map(|&i| {
+                    let r = &requests[i];
+                    name_of(r.kind, &r.attrs).unwrap_or_else(|_| r.id.clone())
+                })
+                .collect();
+            let keys: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .chain(batch.items.iter().map(|&i| requests[i].id.as_str()))
+                .collect();
+            let res = match self.enter(Op::Read, &keys).await {
+                Ok(_g) => {
+                    let objects = lock(&self.objects);
+                    Ok(names
+                        .into_iter()
+                        .map(|n| objects.get(&(batch.kind, n)).map(|o| o.attrs.clone()))
+                        .collect())
+                }
+                Err(e) => Err(e),
+            };
+            b.file(&batch.items, res);
         }
-        out
+        b.finish()
     }
 
     async fn find(&self, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {

@@ -165,4 +165,8 @@ impl StateStore for MemoryStore {
     fn describe(&self) -> String {
         "memory".into()
     }
+
+    fn may_block(&self) -> bool {
+        false
+    }
 }

@@ -28,6 +28,11 @@ pub trait StateStore: Send + Sync {
     fn force_unlock(&self, id: &str) -> Result<(), StateError>;
     /// Where the state lives, for messages (`state/prod.json`, `memory`).
     fn describe(&self) -> String;
+    /// Whether `write` and `append` may block on I/O (a file, a bucket); only a store in
+    /// memory says `false`.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// What a lock file (or lock object) holds.

@@ -4,6 +4,7 @@
 //! DescribeServices by 10 per cluster, DescribeAlarms by 100, ELB Describe* by 20).
 
 pub mod autoscaling;
+pub mod batches;
 pub mod call_log;
 pub mod cloudwatch;
 pub mod ecs;
@@ -27,7 +28,8 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Intercept, Region, RuntimeComponents};
 
 use super::{Applied, ApplyResource, Found, Provider, ProviderError, ReadRequest};
-use crate::resource::schema::{cloudwatch_alarm, ecs_service};
+use batches::{Batches, read_batches};
+use crate::resource::schema::ecs_service;
 use crate::resource::{Attrs, ResourceKind};
 use crate::spec::ProviderConfig;
 
@@ -421,72 +423,29 @@ impl AwsProvider {
         &self,
         requests: &[ReadRequest],
     ) -> Vec<Result<Option<Attrs>, ProviderError>> {
-        let mut b = Batches {
-            out: requests.iter().map(|_| None).collect(),
-            fatal: None,
-        };
-        let of_kind = |kind: ResourceKind| -> Vec<usize> {
-            (0..requests.len())
-                .filter(|&i| requests[i].kind == kind)
-                .collect()
-        };
-        // Clusters: DescribeClusters takes up to 100 names.
-        for chunk in of_kind(ResourceKind::EcsCluster).chunks(100) {
-            if b.fatal.is_some() {
+        let mut b = Batches::new(requests.len());
+        for batch in read_batches(requests) {
+            if b.fatal().is_some() {
                 break;
             }
-            let res = ecs::read_clusters(self, &batch_items(requests, chunk)).await;
-            b.file(chunk, res);
-        }
-        // Services: DescribeServices takes up to 10 per cluster.
-        let mut by_cluster: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
-        for i in of_kind(ResourceKind::EcsService) {
-            let cluster = super::attr::str(&requests[i].attrs, ecs_service::Attr::Cluster)
-                .unwrap_or("default");
-            by_cluster.entry(cluster.to_string()).or_default().push(i);
-        }
-        for chunk in by_cluster.values().flat_map(|idxs| idxs.chunks(10)) {
-            if b.fatal.is_some() {
-                break;
-            }
-            let res = ecs::read_services(self, &batch_items(requests, chunk)).await;
-            b.file(chunk, res);
-        }
-        // Alarms: DescribeAlarms takes up to 100 names.
-        for chunk in of_kind(ResourceKind::CloudwatchAlarm).chunks(cloudwatch_alarm::BATCH) {
-            let res = cloudwatch::read_alarms(self, &batch_items(requests, chunk)).await;
-            b.file(chunk, res);
-        }
-        // Load balancers, listeners, target groups and rules: Describe* by up to 20 ARNs.
-        for kind in ResourceKind::ALL.into_iter().filter(|k| elbv2::serves(*k)) {
-            for chunk in of_kind(kind).chunks(elbv2::BATCH) {
-                if b.fatal.is_some() {
-                    break;
+            let items = batch_items(requests, &batch.items);
+            let res = match batch.kind {
+                ResourceKind::EcsCluster => ecs::read_clusters(self, &items).await,
+                ResourceKind::EcsService => ecs::read_services(self, &items).await,
+                ResourceKind::CloudwatchAlarm => cloudwatch::read_alarms(self, &items).await,
+                kind if elbv2::serves(kind) => self.read_elb(kind, &items).await,
+                // Every other kind is read alone: its batch holds one request.
+                kind => {
+                    let mut answers = Vec::with_capacity(items.len());
+                    for (id, attrs) in &items {
+                        answers.push(self.read(kind, id, attrs).await);
+                    }
+                    answers.into_iter().collect()
                 }
-                let res = self.read_elb(kind, &batch_items(requests, chunk)).await;
-                b.file(chunk, res);
-            }
+            };
+            b.file(&batch.items, res);
         }
-        for (i, r) in requests.iter().enumerate() {
-            if b.out[i].is_none() && b.fatal.is_none() {
-                let res = self.read(r.kind, &r.id, &r.attrs).await;
-                if let Err(e) = &res {
-                    b.note(e);
-                }
-                b.out[i] = Some(res);
-            }
-        }
-        let fatal = b.fatal;
-        b.out
-            .into_iter()
-            .map(|o| {
-                o.unwrap_or_else(|| {
-                    Err(fatal
-                        .clone()
-                        .unwrap_or_else(|| ProviderError::other("not read")))
-                })
-            })
-            .collect()
+        b.finish()
     }
 
     async fn do_find(&self, r: &ApplyResource) -> Result<Option<Found>, ProviderError> {
@@ -629,38 +588,6 @@ pub(crate) use retag;
 /// `[(key, value)]` of the `tags` attribute, sorted.
 pub(crate) fn tag_pairs(attrs: &Attrs) -> Vec<(String, String)> {
     super::tags_of(attrs).into_iter().collect()
-}
-
-/// The answers of a batched refresh as they come in, and the first error that fails every
-/// read alike (an endpoint that cannot be reached, missing credentials): after it the rest
-/// are not tried.
-struct Batches {
-    out: Vec<Option<Result<Option<Attrs>, ProviderError>>>,
-    fatal: Option<ProviderError>,
-}
-
-impl Batches {
-    fn note(&mut self, e: &ProviderError) {
-        if self.fatal.is_none() && e.is_fatal() {
-            self.fatal = Some(e.clone());
-        }
-    }
-
-    /// Files one batch's answers (or its error) under the requests it covered.
-    fn file(&mut self, chunk: &[usize], res: Result<Vec<Option<Attrs>>, ProviderError>) {
-        match res {
-            Ok(res) => chunk
-                .iter()
-                .zip(res)
-                .for_each(|(&i, r)| self.out[i] = Some(Ok(r))),
-            Err(e) => {
-                self.note(&e);
-                chunk
-                    .iter()
-                    .for_each(|&i| self.out[i] = Some(Err(e.clone())));
-            }
-        }
-    }
 }
 
 /// The `(id, recorded attributes)` of the requests at `chunk`.
