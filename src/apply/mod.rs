@@ -42,8 +42,8 @@ use crate::state::{Intent, ResourceState, State, Status};
 
 pub use observer::{ApplyObserver, NullObserver, OpKind, RecordingObserver, TextObserver};
 use ownership::{refusal, verify_ownership};
-pub use persist::{NoPersist, Persist, StorePersist};
 use persist::Writer;
+pub use persist::{NoPersist, Persist, StorePersist};
 use prune::prune;
 pub use release::release_record;
 use release::{finish_release, release_start, until_interrupted};

@@ -116,6 +116,33 @@ pub fn steps_for(changes: &BTreeMap<Address, ResourceChange>, state: &State) -> 
     steps
 }
 
+/// The most steps any chain of "waits for" edges holds: how many steps must run one after
+/// another however wide the walk. With every step costing the same, the walk cannot finish
+/// sooner than this many steps' time, nor sooner than all steps' time over the parallelism.
+/// Steps in a cycle (which never run) count for nothing; waits on steps that do not exist are
+/// ignored, as the walk ignores them.
+pub fn critical_path(steps: &Steps) -> usize {
+    let Ok(order) = Dag::from_deps(steps.iter()).try_order() else {
+        return 0;
+    };
+    let mut depth: HashMap<&Step, usize> = HashMap::with_capacity(order.len());
+    let mut longest = 0;
+    for step in &order {
+        let Some((step, waits)) = steps.get_key_value(step) else {
+            continue;
+        };
+        let d = 1 + waits
+            .iter()
+            .filter_map(|w| depth.get(w))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        depth.insert(step, d);
+        longest = longest.max(d);
+    }
+    longest
+}
+
 /// What happened to every step.
 #[derive(Debug, Default)]
 pub struct WalkResult {
@@ -176,7 +203,8 @@ where
             let Some(step) = schedule.pop_ready().cloned() else {
                 break;
             };
-            let fut = run(step.clone());
+            // Boxed: the task then holds a pointer, not the whole step future.
+            let fut = Box::pin(run(step.clone()));
             let s2 = step.clone();
             let handle = set.spawn(async move { (s2, fut.await) });
             in_flight.insert(handle.id(), step);
@@ -332,5 +360,43 @@ mod tests {
             BTreeSet::from([Step::up(&Address::new("c"))])
         );
         assert!(steps[&Step::down(&Address::new("b"))].is_empty());
+    }
+
+    #[test]
+    fn the_critical_path_counts_the_longest_chain_of_steps() {
+        let mut state = State::new("s", "e");
+        for (a, deps) in [("a", &[][..]), ("b", &["a"][..]), ("c", &["b", "a"][..])] {
+            recorded(&mut state, a, deps);
+        }
+        // Creates: d waits for c waits for b waits for a; e stands alone.
+        let creates: BTreeMap<Address, ResourceChange> = [
+            change("a", Action::Create, &[]),
+            change("b", Action::Create, &["a"]),
+            change("c", Action::Create, &["b", "a"]),
+            change("d", Action::Create, &["c"]),
+            change("e", Action::Create, &[]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            critical_path(&steps_for(&creates, &State::new("s", "e"))),
+            4
+        );
+        // Deletes follow the reverse edges: c, then b, then a.
+        let deletes: BTreeMap<Address, ResourceChange> = [
+            change("a", Action::Delete, &[]),
+            change("b", Action::Delete, &["a"]),
+            change("c", Action::Delete, &["b", "a"]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(critical_path(&steps_for(&deletes, &state)), 3);
+        // A replacement's delete and create are two steps of one chain.
+        let replace: BTreeMap<Address, ResourceChange> =
+            [change("a", Action::DeleteThenCreate, &[])]
+                .into_iter()
+                .collect();
+        assert_eq!(critical_path(&steps_for(&replace, &state)), 2);
+        assert_eq!(critical_path(&Steps::new()), 0);
     }
 }

@@ -28,10 +28,10 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Intercept, Region, RuntimeComponents};
 
 use super::{Applied, ApplyResource, Found, Provider, ProviderError, ReadRequest};
-use batches::{Batches, read_batches};
 use crate::resource::schema::ecs_service;
 use crate::resource::{Attrs, ResourceKind};
 use crate::spec::ProviderConfig;
+use batches::{Batches, read_batches};
 
 /// Tunables of the AWS provider (tests shorten the polls).
 #[derive(Clone, Debug)]
