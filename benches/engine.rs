@@ -7,15 +7,17 @@
 //! - apply and destroy: max(critical path × calls per step × latency, calls × latency /
 //!   parallelism), where the critical path is the longest chain of steps in the walk's own
 //!   graph (`walk::critical_path` over `walk::steps_for`) and the calls are the fake's counters
-//!   (a create is a find and a create: 2 calls; a delete 1);
+//!   (a create is a find and a create: 2 calls; a delete 1); plus, before the walk, the
+//!   ownership check's reads × latency / parallelism (a destroy reads every resource's tags);
 //! - refresh: describe calls × latency / read concurrency, the calls being the batches the fake
 //!   answered (DescribeServices by 10, DescribeClusters and DescribeAlarms by 100, as the AWS
-//!   provider batches them), read one after another as the AWS provider reads them.
+//!   provider batches them) and the concurrency refresh's own (`refresh::READ_CONCURRENCY`).
 //!
 //! Shapes: `chain` is a dependency web whose every resource depends on the one before it and
 //! on the one at half its index (a chain of N steps: the bound is all latency, so it runs at
-//! zero latency only); `web` has every resource depend on those at half and a third its index
-//! (⌈log₂ N⌉ deep); `flat` has no edges. Refresh reads a release-shaped state: 100 clusters,
+//! zero latency only); `layers` is release-shaped: one cluster, a tenth of the resources
+//! depending on it, the rest each depending on the cluster and on one of that tenth (3 deep);
+//! `flat` has no edges. Refresh reads a release-shaped state: 100 clusters,
 //! services spread over them, one alarm per ten services.
 //!
 //! Run through `scripts/bench-engine`, or `cargo bench --bench engine`. Environment:
@@ -34,7 +36,7 @@ use std::time::{Duration, Instant};
 use pedestal::addr::Address;
 use pedestal::apply::walk::{critical_path, steps_for};
 use pedestal::apply::{self, ApplyOptions, NullObserver, StorePersist};
-use pedestal::ops::refresh::refresh_with;
+use pedestal::ops::refresh::{READ_CONCURRENCY, refresh_with};
 use pedestal::plan::{Action, Plan, PlanMode, ResourceChange, StateRef};
 use pedestal::provider::Provider;
 use pedestal::provider::fake::{FakeProvider, Op};
@@ -44,9 +46,6 @@ use pedestal::state::{MemoryStore, ResourceState, State, StateStore, Status};
 
 /// The parallelism `pedestal apply` uses unless told otherwise.
 const DEFAULT_PARALLELISM: usize = 10;
-/// Describe calls of a refresh in flight at once: the AWS provider (and the fake, which
-/// follows it) reads one batch after another.
-const READ_CONCURRENCY: usize = 1;
 
 fn env_usize(var: &str, default: usize) -> usize {
     std::env::var(var)
@@ -62,7 +61,7 @@ fn address(i: usize) -> Address {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Shape {
     Chain,
-    Web,
+    Layers,
     Flat,
 }
 
@@ -70,16 +69,17 @@ impl Shape {
     fn name(self) -> &'static str {
         match self {
             Shape::Chain => "chain",
-            Shape::Web => "web",
+            Shape::Layers => "layers",
             Shape::Flat => "flat",
         }
     }
 
-    fn deps(self, i: usize) -> BTreeSet<Address> {
+    fn deps(self, i: usize, n: usize) -> BTreeSet<Address> {
         let idx: Vec<usize> = match (self, i) {
             (_, 0) | (Shape::Flat, _) => vec![],
             (Shape::Chain, _) => vec![i - 1, i / 2],
-            (Shape::Web, _) => vec![i / 2, i / 3],
+            (Shape::Layers, _) if i <= n / 10 => vec![0],
+            (Shape::Layers, _) => vec![0, 1 + i % (n / 10).max(1)],
         };
         idx.into_iter().filter(|&d| d != i).map(address).collect()
     }
@@ -103,7 +103,7 @@ fn create_plan(n: usize, shape: Shape) -> Plan {
                 after: Some(attrs),
                 replace_paths: vec![],
                 id: None,
-                depends_on: shape.deps(i),
+                depends_on: shape.deps(i, n),
                 lifecycle: Lifecycle::default(),
             }
         })
@@ -208,15 +208,42 @@ fn walk_bound(
     Duration::from_secs_f64(chain.max(width))
 }
 
-/// Applies `plan` to `state` through the applier; returns the state, the wall time, the
-/// provider calls made, and the walk's step count and critical path.
+/// What one run of the applier did.
+struct Walked {
+    state: State,
+    wall: Duration,
+    /// Provider calls, reads of the ownership check included.
+    calls: u64,
+    /// Reads of the ownership check (before the walk).
+    reads: u64,
+    steps: usize,
+    critical: usize,
+}
+
+impl Walked {
+    /// The least time the run could take: the ownership check's reads over the parallelism,
+    /// then the walk's bound.
+    fn bound(&self, latency: Duration, parallelism: usize) -> Duration {
+        let reads = latency.as_secs_f64() * self.reads as f64 / parallelism.max(1) as f64;
+        Duration::from_secs_f64(reads)
+            + walk_bound(
+                self.steps,
+                self.critical,
+                self.calls - self.reads,
+                latency,
+                parallelism,
+            )
+    }
+}
+
+/// Applies `plan` to `state` through the applier.
 async fn walk(
     plan: &Plan,
     state: State,
     store: &MemoryStore,
     fake: &Arc<FakeProvider>,
     parallelism: usize,
-) -> (State, Duration, u64, usize, usize) {
+) -> Walked {
     let changes: BTreeMap<Address, ResourceChange> = plan
         .changes
         .iter()
@@ -224,7 +251,7 @@ async fn walk(
         .collect();
     let steps = steps_for(&changes, &state);
     let critical = critical_path(&steps);
-    let calls0 = fake.api_calls();
+    let (calls0, reads0) = (fake.api_calls(), fake.count(Op::Read));
     let t = Instant::now();
     let report = apply::apply(
         plan,
@@ -244,8 +271,14 @@ async fn walk(
     .await;
     let wall = t.elapsed();
     assert!(report.ok(), "walk failed: {:?}", report.failures.first());
-    let calls = fake.api_calls() - calls0;
-    (report.state, wall, calls, steps.len(), critical)
+    Walked {
+        state: report.state,
+        wall,
+        calls: fake.api_calls() - calls0,
+        reads: fake.count(Op::Read) - reads0,
+        steps: steps.len(),
+        critical,
+    }
 }
 
 /// Applies then destroys `n` resources of `shape`; one row per phase.
@@ -256,26 +289,24 @@ async fn apply_destroy(shape: Shape, n: usize, parallelism: usize, latency: Dura
         .expect("initial state");
     let state = store.read().expect("read").expect("state");
     let fake = Arc::new(FakeProvider::new().with_delay(latency));
-    let row = |phase, calls, steps, critical, wall| Row {
+    let row = |phase, w: &Walked| Row {
         shape: shape.name(),
         n,
         parallelism,
         latency,
         phase,
-        calls,
-        critical: Some(critical),
-        bound: walk_bound(steps, critical, calls, latency, parallelism),
-        wall,
+        calls: w.calls,
+        critical: Some(w.critical),
+        bound: w.bound(latency, parallelism),
+        wall: w.wall,
     };
-    let (state, wall, calls, steps, critical) =
-        walk(&create_plan(n, shape), state, &store, &fake, parallelism).await;
-    assert_eq!(state.resources.len(), n);
-    let applied = row("apply", calls, steps, critical, wall);
-    let destroy = destroy_plan(&state);
-    let (state, wall, calls, steps, critical) =
-        walk(&destroy, state, &store, &fake, parallelism).await;
-    assert!(state.resources.is_empty() && fake.objects().is_empty());
-    [applied, row("destroy", calls, steps, critical, wall)]
+    let applied = walk(&create_plan(n, shape), state, &store, &fake, parallelism).await;
+    assert_eq!(applied.state.resources.len(), n);
+    let destroy = destroy_plan(&applied.state);
+    let apply_row = row("apply", &applied);
+    let destroyed = walk(&destroy, applied.state, &store, &fake, parallelism).await;
+    assert!(destroyed.state.resources.is_empty() && fake.objects().is_empty());
+    [apply_row, row("destroy", &destroyed)]
 }
 
 /// A release-shaped recorded state of `n` resources, and the same objects in the fake: 100
@@ -369,10 +400,10 @@ async fn main() {
         (Shape::Flat, n, DEFAULT_PARALLELISM, Duration::ZERO),
     ];
     if !latency.is_zero() {
-        runs.push((Shape::Web, n, parallelism, latency));
+        runs.push((Shape::Layers, n, parallelism, latency));
         runs.push((Shape::Flat, n, parallelism, latency));
         if small > 0 {
-            runs.push((Shape::Web, small, DEFAULT_PARALLELISM, latency));
+            runs.push((Shape::Layers, small, DEFAULT_PARALLELISM, latency));
         }
     }
     for (shape, n, par, latency) in runs {

@@ -237,7 +237,14 @@ pub async fn apply(
         .filter(|c| c.action != Action::NoOp)
         .map(|c| (c.address.clone(), c.clone()))
         .collect();
-    let refused = verify_ownership(plan, &changes, &state, provider.as_ref()).await;
+    let refused = verify_ownership(
+        plan,
+        &changes,
+        &state,
+        provider.as_ref(),
+        opts.parallelism.max(1),
+    )
+    .await;
     if !refused.is_empty() {
         return refusal(plan, state, &changes, refused, observer.as_ref());
     }

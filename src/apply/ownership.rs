@@ -9,11 +9,12 @@ use std::time::Duration;
 use super::{ApplyObserver, ApplyReport, Failure, OpKind};
 use crate::addr::Address;
 use crate::plan::{Action, Plan, ResourceChange};
-use crate::provider::{Owner, Provider};
+use crate::provider::{Owner, Provider, read_concurrently};
 use crate::state::State;
 
 /// Reads the `pedestal:stack` / `pedestal:env` / `pedestal:address` tags of every recorded
-/// resource the plan will update, replace or delete (one batched read) and returns a failure
+/// resource the plan will update, replace or delete (batched reads, up to `parallelism` at
+/// once) and returns a failure
 /// for each that belongs to another stack, env or address, or whose owner cannot be read.
 /// Untagged resources (imported ones), resources with no address tag, and resources already
 /// gone pass.
@@ -22,6 +23,7 @@ pub(super) async fn verify_ownership(
     changes: &BTreeMap<Address, ResourceChange>,
     state: &State,
     provider: &dyn Provider,
+    parallelism: usize,
 ) -> Vec<Failure> {
     let mut requests = Vec::new();
     for (addr, c) in changes {
@@ -48,7 +50,7 @@ pub(super) async fn verify_ownership(
     if requests.is_empty() {
         return Vec::new();
     }
-    let results = provider.read_many(&requests).await;
+    let results = read_concurrently(provider, &requests, parallelism).await;
     let mut out = Vec::new();
     for (r, result) in requests.iter().zip(results) {
         let verb = match changes.get(&r.address).map(|c| c.action) {

@@ -1,8 +1,8 @@
 //! Refresh: reading live resources to bring recorded state up to date before planning, and
 //! reporting what changed behind pedestal's back as [`Drift`].
 //!
-//! The reads go through [`Provider::read_many`], which batches where AWS allows
-//! (DescribeServices 10 at a time, DescribeClusters up to 100). Providers compare only the
+//! The reads go through [`read_concurrently`]: batched where AWS allows (DescribeServices 10 at
+//! a time, DescribeClusters up to 100), [`READ_CONCURRENCY`] describe calls at once. Providers compare only the
 //! fields the cloud round-trips: a read starts from the recorded attributes and overwrites what
 //! it can observe.
 
@@ -10,11 +10,15 @@ use async_trait::async_trait;
 
 use crate::addr::Address;
 use crate::plan::Drift;
-use crate::provider::{Provider, ProviderError, ReadRequest};
+use crate::provider::{Provider, ProviderError, ReadRequest, read_concurrently};
 use crate::resource::schema::ecs_service as svc;
 use crate::resource::{Attrs, ResourceKind, Value};
 use crate::spec::{Config, ProviderConfig};
 use crate::state::{State, Status};
+
+/// Describe calls a refresh keeps in flight at once (as many as an apply's default
+/// `--parallelism`).
+pub const READ_CONCURRENCY: usize = 10;
 
 /// Recorded state updated from the cloud, and the differences found.
 #[derive(Debug, Clone)]
@@ -93,7 +97,7 @@ pub async fn refresh_with(
             attrs: rs.attrs.clone(),
         })
         .collect();
-    let results = provider.read_many(&requests).await;
+    let results = read_concurrently(provider, &requests, READ_CONCURRENCY).await;
     // Such an error fails every read alike: it names no one resource.
     if let Some(e) = results
         .iter()

@@ -329,6 +329,34 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// Reads `requests` through `provider`, one [`Provider::read_many`] call per describe call
+/// of the AWS batch plan ([`aws::batches::read_batches`]), up to `concurrency` calls at once.
+/// Results are in request order. The first error that would fail every read alike (no
+/// endpoint, no credentials) starts nothing more; the requests not read carry it.
+pub async fn read_concurrently(
+    provider: &dyn Provider,
+    requests: &[ReadRequest],
+    concurrency: usize,
+) -> Vec<Result<Option<Attrs>, ProviderError>> {
+    use futures_util::stream::{self, StreamExt};
+    let mut answers = aws::batches::Batches::new(requests.len());
+    let mut calls = stream::iter(aws::batches::read_batches(requests))
+        .map(|batch| async move {
+            let members: Vec<ReadRequest> =
+                batch.items.iter().map(|&i| requests[i].clone()).collect();
+            let res = provider.read_many(&members).await;
+            (batch, res)
+        })
+        .buffer_unordered(concurrency.max(1));
+    while let Some((batch, res)) = calls.next().await {
+        answers.file_each(&batch.items, res);
+        if answers.fatal().is_some() {
+            break;
+        }
+    }
+    answers.finish()
+}
+
 /// Attribute helpers shared by provider implementations; keys are schema attribute names
 /// ([`crate::resource::schema`]), never string literals.
 pub(crate) mod attr {

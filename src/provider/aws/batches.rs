@@ -121,6 +121,24 @@ impl Batches {
         }
     }
 
+    /// Files one answer per request of a batch (as [`crate::provider::Provider::read_many`]
+    /// gives them).
+    pub(crate) fn file_each(
+        &mut self,
+        chunk: &[usize],
+        res: Vec<Result<Option<Attrs>, ProviderError>>,
+    ) {
+        for (&i, r) in chunk.iter().zip(res) {
+            if let Err(e) = &r
+                && self.fatal.is_none()
+                && e.is_fatal()
+            {
+                self.fatal = Some(e.clone());
+            }
+            self.out[i] = Some(r);
+        }
+    }
+
     /// One answer per request, in request order; a request never read carries the fatal
     /// error (or "not read").
     pub(crate) fn finish(self) -> Vec<Result<Option<Attrs>, ProviderError>> {
