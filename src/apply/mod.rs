@@ -237,14 +237,8 @@ pub async fn apply(
         .filter(|c| c.action != Action::NoOp)
         .map(|c| (c.address.clone(), c.clone()))
         .collect();
-    let refused = verify_ownership(
-        plan,
-        &changes,
-        &state,
-        provider.as_ref(),
-        opts.parallelism.max(1),
-    )
-    .await;
+    let par = opts.parallelism.max(1);
+    let refused = verify_ownership(plan, &changes, &state, provider.as_ref(), par).await;
     if !refused.is_empty() {
         return refusal(plan, state, &changes, refused, observer.as_ref());
     }
@@ -289,7 +283,7 @@ pub async fn apply(
     };
     let result = walk::walk(
         steps,
-        opts.parallelism.max(1),
+        par,
         opts.cancel.clone(),
         opts.abandon.clone(),
         runner,
