@@ -475,4 +475,96 @@ mod tests {
             "managed by stack s env dev (address storage.models.bucket)"
         );
     }
+
+    /// 25 services on one cluster (3 DescribeServices), 2 log groups (read alone) and one
+    /// service the fake does not hold, every one recorded in the fake but the last.
+    fn services_and_log_groups(fake: &fake::FakeProvider) -> Vec<ReadRequest> {
+        use crate::resource::schema::{ecs_service as svc, log_group as lg};
+        let mut requests = Vec::new();
+        for i in 0..27 {
+            let (kind, mut attrs) = if i < 25 {
+                let name = (
+                    svc::Attr::Name.as_str().to_string(),
+                    Value::str(format!("s{i}")),
+                );
+                (ResourceKind::EcsService, Attrs::from([name]))
+            } else {
+                let name = (
+                    lg::Attr::Name.as_str().to_string(),
+                    Value::str(format!("/l{i}")),
+                );
+                (ResourceKind::LogGroup, Attrs::from([name]))
+            };
+            if kind == ResourceKind::EcsService {
+                attrs.insert(svc::Attr::Cluster.into(), Value::str("c"));
+            }
+            let name = attrs[kind.schema().name_attr].as_str().unwrap().to_string();
+            let id = if i == 3 {
+                name
+            } else {
+                fake.insert(kind, &name, attrs.clone())
+            };
+            requests.push(ReadRequest {
+                address: Address::new(format!("endpoint.e{i}.x")),
+                kind,
+                id,
+                attrs,
+            });
+        }
+        requests
+    }
+
+    #[tokio::test]
+    async fn the_fake_answers_a_batch_with_one_call() {
+        let fake = fake::FakeProvider::new();
+        let requests = services_and_log_groups(&fake);
+        let out = fake.read_many(&requests).await;
+        assert_eq!(
+            fake.count(fake::Op::Read),
+            5,
+            "3 DescribeServices, 2 log group reads"
+        );
+        assert_eq!(fake.api_calls(), 5);
+        assert_eq!(out.len(), requests.len());
+        for (i, (r, o)) in requests.iter().zip(&out).enumerate() {
+            let live = o.as_ref().expect("no error");
+            assert_eq!(live.as_ref(), (i != 3).then_some(&r.attrs), "request {i}");
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_run_batch_by_batch_up_to_the_concurrency() {
+        let fake = fake::FakeProvider::new().with_delay(std::time::Duration::from_millis(1));
+        let requests = services_and_log_groups(&fake);
+        let alone = fake.read_many(&requests).await;
+        assert_eq!(
+            fake.max_in_flight(),
+            1,
+            "read_many reads one batch after another"
+        );
+        let fake2 = fake::FakeProvider::new().with_delay(std::time::Duration::from_millis(1));
+        services_and_log_groups(&fake2);
+        let together = read_concurrently(&fake2, &requests, 4).await;
+        assert_eq!(fake2.count(fake::Op::Read), 5, "the same batches");
+        assert_eq!(fake2.max_in_flight(), 4);
+        let ok = |v: &[Result<Option<Attrs>, ProviderError>]| -> Vec<Option<Attrs>> {
+            v.iter().map(|r| r.clone().expect("no error")).collect()
+        };
+        assert_eq!(ok(&together), ok(&alone), "answers in request order");
+    }
+
+    #[tokio::test]
+    async fn a_fatal_error_stops_the_reads_and_answers_for_the_rest() {
+        let fake = fake::FakeProvider::new();
+        let requests = services_and_log_groups(&fake);
+        let unreachable = ProviderError::new(ErrorKind::Unreachable, "no endpoint");
+        fake.fail("s0", fake::Op::Read, unreachable);
+        let out = read_concurrently(&fake, &requests, 1).await;
+        assert_eq!(
+            fake.count(fake::Op::Read),
+            1,
+            "nothing after the fatal error"
+        );
+        assert!(out.iter().all(|r| r.as_ref().is_err_and(|e| e.is_fatal())));
+    }
 }
