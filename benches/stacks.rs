@@ -5,8 +5,8 @@
 //! - `flat`: independent buckets (`[storage.*]`);
 //! - `chain`: buckets each depending on the one before (`depends_on`);
 //! - `release`: release-shaped layers — one cluster, a tenth of the resources buckets, the rest
-//!   endpoints (log group → task definition → service → scaling target, each task definition
-//!   reading a bucket's name, each service running on the cluster).
+//!   endpoints (execution role and log group → task definition → service → scaling target,
+//!   each task definition reading a bucket's name, each service running on the cluster).
 //!
 //! `DIR/pedestal` gets `pedestal.toml` (the changed spec) and `state/bench.json` (the state an
 //! apply of the unchanged spec records); `DIR/terraform` gets `main.tf` with one
@@ -47,9 +47,9 @@ fn spec(shape: &str, n: usize, changed: bool) -> String {
         "flat" => (0..n).for_each(|i| bucket(&mut s, i, None)),
         "chain" => (0..n).for_each(|i| bucket(&mut s, i, i.checked_sub(1))),
         "release" => {
-            // 1 cluster + B buckets + 4 per endpoint = n.
-            let endpoints = n.saturating_sub(1 + n / 10) / 4;
-            let buckets = (n - 1 - 4 * endpoints).max(1);
+            // 1 cluster + B buckets + 5 per endpoint = n.
+            let endpoints = n.saturating_sub(1 + n / 10) / 5;
+            let buckets = (n - 1 - 5 * endpoints).max(1);
             s.push_str("\n[compute.cluster]\n");
             (0..buckets).for_each(|i| bucket(&mut s, i, None));
             for i in 0..endpoints {

@@ -68,11 +68,15 @@ fn has_down(a: Action) -> bool {
 /// deletes of everything that depended on them (reverse edges), and the updates that move
 /// dependents away from them. Linear in changes plus dependencies: the reverse edges are
 /// indexed once, not searched per pair.
-pub fn steps_for(changes: &BTreeMap<Address, ResourceChange>, state: &State) -> Steps {
+pub fn steps_for<C: std::borrow::Borrow<ResourceChange>>(
+    changes: &BTreeMap<Address, C>,
+    state: &State,
+) -> Steps {
     // Who depended on each address before this apply (recorded dependencies, plus a
     // delete's own dependencies), each dependent once and in address order.
     let mut old_dependents: HashMap<&Address, BTreeSet<&Address>> = HashMap::new();
     for (addr, c) in changes {
+        let c: &ResourceChange = std::borrow::Borrow::borrow(c);
         let recorded = state.resources.get(addr).map(|r| &r.dependencies);
         let own = (c.action == Action::Delete).then_some(&c.depends_on);
         for d in recorded.into_iter().chain(own).flatten() {
@@ -83,10 +87,14 @@ pub fn steps_for(changes: &BTreeMap<Address, ResourceChange>, state: &State) -> 
     }
     let mut steps: Steps = BTreeMap::new();
     for (addr, c) in changes {
+        let c: &ResourceChange = std::borrow::Borrow::borrow(c);
         if has_up(c.action) {
             let mut waits = BTreeSet::new();
             for d in &c.depends_on {
-                if changes.get(d).is_some_and(|dc| has_up(dc.action)) {
+                if changes
+                    .get(d)
+                    .is_some_and(|dc| has_up(std::borrow::Borrow::borrow(dc).action))
+                {
                     waits.insert(Step::up(d));
                 }
             }
@@ -101,7 +109,7 @@ pub fn steps_for(changes: &BTreeMap<Address, ResourceChange>, state: &State) -> 
                 waits.insert(Step::up(addr));
             }
             for other in old_dependents.get(addr).into_iter().flatten() {
-                let Some(oc) = changes.get(*other) else {
+                let Some(oc) = changes.get(*other).map(std::borrow::Borrow::borrow) else {
                     continue;
                 };
                 if has_down(oc.action) {

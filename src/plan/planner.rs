@@ -496,11 +496,10 @@ fn diff(
     lookup: &dyn Fn(&crate::resource::Ref) -> Option<Value>,
 ) -> ResourceChange {
     let schema = r.kind.schema();
-    let mut after: Attrs = r
-        .attrs
-        .iter()
-        .map(|(k, v)| (k.clone(), v.substitute(lookup)))
-        .collect();
+    let mut after: Attrs = r.attrs.clone();
+    for v in after.values_mut().filter(|v| v.has_refs()) {
+        *v = v.substitute(lookup);
+    }
     let mut change = ResourceChange {
         address: r.address.clone(),
         kind: r.kind,

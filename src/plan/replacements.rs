@@ -38,6 +38,10 @@ fn renames(c: &ResourceChange) -> bool {
 /// outright) is deleted only after its old dependents moved on, and they may need what the
 /// bucket's new copy holds, so that bucket is made create-first as well when it can be.
 pub(super) fn order_replacements(changes: &mut [ResourceChange], prior: &State) {
+    if !changes.iter().any(|c| c.action == Action::DeleteThenCreate) {
+        // Nothing is replaced delete-first: no pair can conflict.
+        return;
+    }
     let index: HashMap<Address, usize> = changes
         .iter()
         .enumerate()
@@ -84,9 +88,11 @@ pub(super) fn order_replacements(changes: &mut [ResourceChange], prior: &State) 
 
 /// The addresses on a cycle of the steps apply would walk for `changes`, if any.
 pub(super) fn check_acyclic(changes: &[ResourceChange], prior: &State) -> Result<(), Vec<Address>> {
-    let by_address: BTreeMap<Address, ResourceChange> = changes
+    // A no-op has no step and adds no edge: only the changes that do something count.
+    let by_address: BTreeMap<Address, &ResourceChange> = changes
         .iter()
-        .map(|c| (c.address.clone(), c.clone()))
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.address.clone(), c))
         .collect();
     let steps = crate::apply::walk::steps_for(&by_address, prior);
     let dag = Dag::from_deps(steps.iter());

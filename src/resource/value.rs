@@ -165,6 +165,17 @@ impl Value {
         out
     }
 
+    /// True when the value is (or contains) a reference or a template.
+    pub fn has_refs(&self) -> bool {
+        match self {
+            Value::Ref(_) | Value::Template(_) => true,
+            Value::List(l) => l.iter().any(Value::has_refs),
+            Value::Map(m) => m.values().any(Value::has_refs),
+            Value::Sensitive(v) => v.has_refs(),
+            _ => false,
+        }
+    }
+
     fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Ref>) {
         match self {
             Value::Ref(r) => out.push(r),
@@ -185,6 +196,10 @@ impl Value {
     /// Replaces every reference by what `lookup` returns for it (or leaves it when `None`).
     /// A template whose references are all known collapses to a string.
     pub fn substitute(&self, lookup: &dyn Fn(&Ref) -> Option<Value>) -> Value {
+        if !self.has_refs() {
+            // A bulk copy: no per-entry rebuild of maps that reference nothing.
+            return self.clone();
+        }
         match self {
             Value::Ref(r) => lookup(r).unwrap_or_else(|| self.clone()),
             Value::Template(parts) => {

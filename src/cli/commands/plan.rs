@@ -53,9 +53,13 @@ pub async fn run(g: &Global, a: &PlanArgs) -> Result<Exit, Error> {
             ),
         }
     }
-    if a.detailed_exitcode && outcome.plan.has_changes() {
-        Ok(Exit::Changes)
+    let exit = if a.detailed_exitcode && outcome.plan.has_changes() {
+        Exit::Changes
     } else {
-        Ok(Exit::Success)
-    }
+        Exit::Success
+    };
+    // The process ends right after this: freeing the plan, spec and state one allocation at a
+    // time costs about a sixth of a large plan's run, and the system reclaims it all at once.
+    std::mem::forget(outcome);
+    Ok(exit)
 }
