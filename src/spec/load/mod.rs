@@ -186,8 +186,10 @@ pub(super) struct Lowered {
     pub resources: BTreeMap<Address, Resource>,
     /// Explicit `depends_on` of each block: (block, target address, span).
     pub explicit_deps: Vec<(BlockId, String, Span)>,
-    /// Where each resource-level dependency was declared.
-    pub dep_origin: HashMap<(Address, Address), Span>,
+    /// Where each resource's dependencies were declared (as lowered), by resource.
+    pub dep_origin: HashMap<Address, crate::spec::resolve::Deps>,
+    /// Where each explicit `depends_on` edge between resources was declared.
+    pub explicit_origin: HashMap<(Address, Address), Span>,
     /// Artifact source hashes by path (each source hashed once per load).
     pub hash_cache: HashMap<PathBuf, Option<Hashed>>,
     /// Artifact file digests kept between runs.
@@ -528,7 +530,7 @@ impl<'o> Loader<'o> {
         let Some((file, doc)) = self.read_stack_file() else {
             return Err(self.diags);
         };
-        self.root_sections(file, &doc);
+        self.root_sections(file, doc);
         if self.diags.is_empty() {
             self.evaluate();
             self.lowered.digests.save();
@@ -619,7 +621,7 @@ impl<'o> Loader<'o> {
 
     /// The stack file's sections: `[stack]`, variables, backend, provider, then the blocks
     /// of the root scope and the modules they call, and `[outputs]`.
-    fn root_sections(&mut self, file: FileId, doc: &Node) {
+    fn root_sections(&mut self, file: FileId, doc: Node) {
         // The root scope (module scopes are added as their calls are found).
         self.scopes.push(Rc::new(Scope {
             prefix: String::new(),
@@ -632,7 +634,6 @@ impl<'o> Loader<'o> {
             children: HashMap::new(),
         }));
         let mut stack_seen = false;
-        let mut block_tables: Vec<&Entry> = Vec::new();
         let mut variables: Option<&Entry> = None;
         let entries = doc.entries().unwrap_or_default();
         for e in entries {
@@ -643,7 +644,7 @@ impl<'o> Loader<'o> {
                 }
                 "variables" => variables = Some(e),
                 "outputs" | "backend" | "provider" | "policy" => {}
-                k if BlockKind::parse(k).is_some() => block_tables.push(e),
+                k if BlockKind::parse(k).is_some() => {}
                 k => self.unknown_key(e, k, ROOT_KEYS, "the stack file"),
             }
         }
@@ -698,16 +699,27 @@ impl<'o> Loader<'o> {
         } else if !stack_region {
             self.region = self.provider.region.clone();
         }
-        // Module instances, recursively, under the root scope.
-        let outputs = entries.iter().find(|e| e.key == "outputs");
+        // Module instances, recursively, under the root scope. The block tables are moved
+        // out of the document: each block keeps its own part of the tree.
+        let NodeKind::Table(entries) = doc.kind else {
+            return;
+        };
+        let mut block_tables = Vec::new();
+        let mut outputs = None;
+        for e in entries {
+            if e.key == "outputs" {
+                outputs.get_or_insert(e);
+            } else if BlockKind::parse(&e.key).is_some() {
+                block_tables.push(e);
+            }
+        }
         self.fill_scope(
             ScopeId::ROOT,
-            &block_tables,
-            outputs,
+            block_tables,
             &mut vec![normalize(Path::new("."))],
         );
         if let Some(o) = outputs
-            && let Some(es) = self.table_entries(o, "[outputs]")
+            && let Some(es) = self.take_table_entries(o, "[outputs]")
         {
             self.stack_outputs = es;
         }
@@ -737,6 +749,17 @@ impl<'o> Loader<'o> {
                     format!("{what} must be a table, found {found}"),
                     "expected a table",
                 );
+                None
+            }
+        }
+    }
+
+    /// The entries of a table-valued entry, moved out, or a type error.
+    pub fn take_table_entries(&mut self, e: Entry, what: &str) -> Option<Vec<Entry>> {
+        match e.value.kind {
+            NodeKind::Table(es) => Some(es),
+            _ => {
+                self.table_entries(&e, what);
                 None
             }
         }

@@ -11,16 +11,15 @@ impl Loader<'_> {
     pub(super) fn fill_scope(
         &mut self,
         scope: ScopeId,
-        block_tables: &[&Entry],
-        outputs: Option<&Entry>,
+        block_tables: Vec<Entry>,
         stack: &mut Vec<PathBuf>,
     ) {
-        let _ = outputs;
         for table in block_tables {
             let Some(kind) = BlockKind::parse(&table.key) else {
                 continue;
             };
-            let Some(entries) = self.table_entries(table, &format!("[{}]", table.key)) else {
+            let what = format!("[{}]", table.key);
+            let Some(entries) = self.take_table_entries(table, &what) else {
                 continue;
             };
             for b in entries {
@@ -48,19 +47,19 @@ impl Loader<'_> {
                     );
                     continue;
                 }
-                let prefix = self.scope(scope).prefix.clone();
+                let addr = format!("{}{}.{}", self.scope(scope).prefix, kind.as_str(), b.key);
                 let id = BlockId(self.blocks.len());
-                self.blocks.push(Rc::new(Block {
-                    scope,
-                    kind,
-                    name: b.key.clone(),
-                    name_span: b.key_span.clone(),
-                    node: b.value.clone(),
-                    addr: format!("{prefix}{}.{}", kind.as_str(), b.key),
-                }));
                 Rc::make_mut(self.scope_mut(scope))
                     .blocks
                     .insert((kind, b.key.clone()), id);
+                self.blocks.push(Rc::new(Block {
+                    scope,
+                    kind,
+                    name: b.key,
+                    name_span: b.key_span,
+                    node: b.value,
+                    addr,
+                }));
                 if kind == BlockKind::Module {
                     self.instantiate(scope, id, stack);
                 }
@@ -143,17 +142,23 @@ impl Loader<'_> {
         let mut inputs = BTreeMap::new();
         let mut block_tables = Vec::new();
         let mut outputs = Vec::new();
-        let entries = doc.entries().unwrap_or_default();
+        let entries = match doc.kind {
+            NodeKind::Table(es) => es,
+            _ => Vec::new(),
+        };
         for e in entries {
+            if BlockKind::parse(&e.key).is_some() {
+                block_tables.push(e);
+                continue;
+            }
             match e.key.as_str() {
-                "inputs" => inputs = self.var_decls_of(e, "input"),
+                "inputs" => inputs = self.var_decls_of(&e, "input"),
                 "outputs" => {
-                    if let Some(es) = self.table_entries(e, "[outputs]") {
+                    if let Some(es) = self.take_table_entries(e, "[outputs]") {
                         outputs = es;
                     }
                 }
-                k if BlockKind::parse(k).is_some() => block_tables.push(e),
-                k => self.unknown_key(e, k, MODULE_KEYS, "a module file"),
+                k => self.unknown_key(&e, k, MODULE_KEYS, "a module file"),
             }
         }
         let id = ScopeId(self.scopes.len());
@@ -174,7 +179,7 @@ impl Loader<'_> {
             .children
             .insert(block.name.clone(), id);
         stack.push(rel_dir);
-        self.fill_scope(id, &block_tables, None, stack);
+        self.fill_scope(id, block_tables, stack);
         stack.pop();
     }
 }

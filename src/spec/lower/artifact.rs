@@ -148,7 +148,7 @@ impl Loader<'_> {
             addr.clone(),
             ResourceKind::S3Object,
             attrs,
-            &deps,
+            deps,
             &Meta {
                 lifecycle: &lc,
                 ignore: &no_mapping,

@@ -155,21 +155,24 @@ impl Loader<'_> {
         address: Address,
         kind: ResourceKind,
         mut attrs: Attrs,
-        deps: &Deps,
+        mut deps: Deps,
         meta: &Meta<'_>,
     ) {
         let (lifecycle, ignore_map, block_tags) = (meta.lifecycle, meta.ignore, meta.tags);
         if kind.taggable() {
             attrs.insert(schema::TAGS.into(), self.tags_for(block_tags, &address));
         }
-        let mut depends_on = BTreeSet::new();
-        for (d, span) in deps {
-            if *d != address {
-                depends_on.insert(d.clone());
-                self.lowered_mut()
-                    .dep_origin
-                    .entry((address.clone(), d.clone()))
-                    .or_insert_with(|| span.clone());
+        deps.remove(&address);
+        let depends_on: BTreeSet<Address> = deps.keys().cloned().collect();
+        // Where each dependency was written is looked up only when a cycle is reported.
+        match self.lowered_mut().dep_origin.entry(address.clone()) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(deps);
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                for (d, span) in deps {
+                    o.get_mut().entry(d).or_insert(span);
+                }
             }
         }
         let mut lc = lifecycle.clone();

@@ -74,7 +74,7 @@ impl Loader<'_> {
             addr.clone(),
             ResourceKind::EcsCluster,
             attrs,
-            &deps,
+            deps,
             &Meta {
                 lifecycle: &lc,
                 ignore: &no_mapping,

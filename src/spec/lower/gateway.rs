@@ -108,7 +108,7 @@ impl Loader<'_> {
                 idle_timeout: Value::Int(idle),
             }
             .into_attrs(),
-            &deps,
+            deps.clone(),
             &meta,
         );
         let mut info = GatewayInfo {
@@ -228,7 +228,7 @@ impl Loader<'_> {
                     }),
                 }
                 .into_attrs(),
-                &ldeps,
+                ldeps,
                 meta,
             );
             info.listeners.insert(

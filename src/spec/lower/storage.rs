@@ -76,7 +76,7 @@ impl Loader<'_> {
             addr.clone(),
             ResourceKind::S3Bucket,
             attrs,
-            &deps,
+            deps,
             &Meta {
                 lifecycle: &lc,
                 ignore: &no_mapping,

@@ -66,23 +66,46 @@ impl Loader<'_> {
                     if let Some(res) = self.lowered_mut().resources.get_mut(r) {
                         res.depends_on.insert(t.clone());
                     }
-                    self.lowered_mut()
+                    if self
+                        .lowered()
                         .dep_origin
-                        .entry((r.clone(), t.clone()))
-                        .or_insert_with(|| span.clone());
+                        .get(r)
+                        .is_none_or(|d| !d.contains_key(t))
+                    {
+                        self.lowered_mut()
+                            .explicit_origin
+                            .entry((r.clone(), t.clone()))
+                            .or_insert_with(|| span.clone());
+                    }
                 }
             }
         }
         self.check_physical_names();
-        let dag = Dag::from_deps(
-            self.lowered()
-                .resources
-                .values()
-                .map(|r| (&r.address, &r.depends_on)),
-        );
+        // The graph borrows the addresses: only a cycle's members are copied.
+        let resources = &self.lowered().resources;
+        let cycles: Vec<Vec<Address>> = Dag::from_edges(
+            resources.keys(),
+            resources
+                .iter()
+                .flat_map(|(a, r)| r.depends_on.iter().map(move |d| (a, d))),
+        )
+        .cycles()
+        .into_iter()
+        .map(|c| c.into_iter().cloned().collect())
+        .collect();
+        if cycles.is_empty() {
+            return;
+        }
         let origin = std::mem::take(&mut self.lowered_mut().dep_origin);
-        for c in dag.cycles() {
-            self.report_cycle(&c, &|a, b| origin.get(&(a.clone(), b.clone())).cloned());
+        let explicit = std::mem::take(&mut self.lowered_mut().explicit_origin);
+        for c in cycles {
+            self.report_cycle(&c, &|a, b| {
+                origin
+                    .get(a)
+                    .and_then(|d| d.get(b))
+                    .or_else(|| explicit.get(&(a.clone(), b.clone())))
+                    .cloned()
+            });
         }
     }
 

@@ -280,7 +280,7 @@ impl Loader<'_> {
                     math,
                 }
                 .into_attrs(),
-                &alarm_deps,
+                alarm_deps,
                 meta,
             );
         }

@@ -153,7 +153,7 @@ impl Loader<'_> {
                     description: Value::String(format!("pedestal {addr}")),
                 }
                 .into_attrs(),
-                &d,
+                d,
                 meta,
             );
             out.insert(
@@ -181,7 +181,7 @@ impl Loader<'_> {
                 retention_days: Value::Int(e.retention),
             }
             .into_attrs(),
-            &lg_all,
+            lg_all,
             meta,
         );
     }
@@ -233,7 +233,7 @@ impl Loader<'_> {
                 model: Value::Map(e.model.clone()),
             }
             .into_attrs(),
-            &td_all,
+            td_all,
             meta,
         );
     }
@@ -287,7 +287,7 @@ impl Loader<'_> {
                 load_balancers,
             }
             .into_attrs(),
-            &svc_all,
+            svc_all,
             meta,
         );
     }
@@ -344,7 +344,7 @@ impl Loader<'_> {
                 request_label,
             }
             .into_attrs(),
-            &sc_deps,
+            sc_deps,
             meta,
         );
     }

@@ -500,7 +500,7 @@ impl Loader<'_> {
             }
             d.entry(n.log_group.clone())
                 .or_insert_with(|| n.span.clone());
-            self.add_resource(addr.clone(), ResourceKind::IamRole, attrs, &d, meta);
+            self.add_resource(addr.clone(), ResourceKind::IamRole, attrs, d, meta);
             Self::reference(&addr, iam_role::Attr::Arn.as_str())
         } else {
             c.execution_role.clone()
@@ -525,7 +525,7 @@ impl Loader<'_> {
                 for v in attrs.values() {
                     ref_deps(v, n.span, &mut d);
                 }
-                self.add_resource(addr.clone(), ResourceKind::IamRole, attrs, &d, meta);
+                self.add_resource(addr.clone(), ResourceKind::IamRole, attrs, d, meta);
                 Self::reference(&addr, iam_role::Attr::Arn.as_str())
             }
         } else {

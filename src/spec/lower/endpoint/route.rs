@@ -318,7 +318,7 @@ impl Loader<'_> {
                     deregistration_delay: Value::Int(route.deregistration_delay),
                 }
                 .into_attrs(),
-                &tg_deps,
+                tg_deps.clone(),
                 meta,
             );
         }
@@ -353,7 +353,7 @@ impl Loader<'_> {
                 alternate_target_group_arn: alt_arn.clone(),
             }
             .into_attrs(),
-            &rule_deps,
+            rule_deps,
             meta,
         );
         self.lowered_mut().routes.push(RouteInfo {
