@@ -5,7 +5,7 @@
 //! 2. with a plan file: read it, load the spec with the variable values it recorded (sensitive
 //!    ones from the usual sources, checked against their recorded digests), and refuse it when
 //!    a secret, the state or the spec moved on ([`crate::plan::file::check_secrets`],
-//!    [`crate::plan::file::verify`]); without: plan now ([`super::plan::plan_locked`]).
+//!    [`crate::plan::file::verify`]); without: plan now ([`super::plan::plan_read`]).
 //!
 //! The caller shows the plan and asks for approval, then [`run`]:
 //! 3. connect the provider the plan names (region, endpoint; path-style S3 with an endpoint);
@@ -22,7 +22,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::OpsError;
-use super::plan::{PlanRequest, plan_locked};
+use super::open::open_locked;
+use super::plan::{PlanRequest, plan_read};
 use crate::apply::observer::Interrupt;
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, Persist, StorePersist};
 use crate::plan::Plan;
@@ -182,13 +183,17 @@ pub async fn prepare(
                 sensitive_placeholders: !saved.variables.is_empty(),
                 ..LoadOptions::with_inputs(&saved.plan.env, vars)
             };
-            let config = crate::spec::load(dir, &opts)?;
-            crate::resource::secret_key::use_stack(&config.stack);
-            crate::plan::file::check_secrets(&saved, &config)?;
+            let load = || {
+                let config = crate::spec::load(dir, &opts)?;
+                crate::resource::secret_key::use_stack(&config.stack);
+                crate::plan::file::check_secrets(&saved, &config)?;
+                Ok(config)
+            };
+            let env = saved.plan.env.clone();
+            let opened = open_locked(dir, &env, operation, *lock_timeout, load).await?;
+            let (config, store, lock, recorded) =
+                (opened.config, opened.store, opened.lock, opened.prior);
             let mut plan = saved.plan;
-            let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
-            let lock = super::lock_store(&store, operation, *lock_timeout).await?;
-            let recorded = super::read_store(&store).await?;
             crate::plan::file::verify(&plan, &config, recorded.as_ref())?;
             crate::plan::file::restore_secrets(&mut plan, &config);
             let state = recorded;
@@ -201,17 +206,16 @@ pub async fn prepare(
             })
         }
         PlanSource::Now(req) => {
-            let config = super::load_config(dir, &req.env, &req.vars)?;
-            let store: Arc<dyn StateStore> = Arc::from(crate::state::open(&config)?);
-            let lock = super::lock_store(&store, operation, req.lock_timeout).await?;
-            let outcome = plan_locked(config, store.clone(), req, None).await?;
+            let load = || super::load_config(dir, &req.env, &req.vars);
+            let opened = open_locked(dir, &req.env, operation, req.lock_timeout, load).await?;
+            let outcome = plan_read(opened.config, opened.prior, req, None).await?;
             let state = outcome.prior;
             Ok(Prepared {
                 plan: outcome.plan,
                 config: outcome.config,
                 state,
-                store,
-                lock: Arc::new(std::sync::Mutex::new(Some(lock))),
+                store: opened.store,
+                lock: Arc::new(std::sync::Mutex::new(Some(opened.lock))),
             })
         }
     }

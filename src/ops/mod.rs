@@ -6,6 +6,7 @@ mod error;
 pub mod fmt;
 pub mod graph;
 pub mod import;
+mod open;
 pub mod plan;
 pub mod refresh;
 pub mod releases;

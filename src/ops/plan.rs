@@ -3,7 +3,8 @@
 //! Outline of [`run`]:
 //! 1. load the spec (`spec::load`) for the requested environment and variables;
 //! 2. open the state store the spec's `[backend]` names and lock it for the whole operation;
-//! 3. read recorded state (snapshot + journal);
+//! 3. read recorded state (snapshot + journal; the snapshot is read ahead while the spec loads,
+//!    see `ops/open.rs`);
 //! 4. refresh it from the cloud unless `--no-refresh` (or the state is empty), collecting drift;
 //! 5. run the pure planner;
 //! 6. save the plan with `--out`, with the variable values it was made with (secrets as
@@ -21,7 +22,7 @@ use super::OpsError;
 use super::refresh::{self, Refresher};
 use crate::plan::{self, Plan, PlanMode, PlanOptions};
 use crate::spec::Config;
-use crate::state::{self, State, StateStore};
+use crate::state::{State, StateStore};
 
 /// What to plan.
 #[derive(Clone, Debug, Default)]
@@ -64,20 +65,16 @@ pub async fn run(
     req: &PlanRequest,
     refresher: Option<&dyn Refresher>,
 ) -> Result<PlanOutcome, OpsError> {
-    let config = super::load_config(dir, &req.env, &req.vars)?;
-    let store: Arc<dyn StateStore> = Arc::from(state::open(&config)?);
     let operation = match req.mode {
         PlanMode::Normal => "plan",
         PlanMode::Destroy => "plan --destroy",
     };
-    let started = Instant::now();
-    let _guard = super::lock_store(&store, operation, req.lock_timeout).await?;
-    tracing::info!(
-        "locked state {} in {:.0?}",
-        store.describe(),
-        started.elapsed()
-    );
-    plan_locked(config, store, req, refresher).await
+    let opened = super::open::open_locked(dir, &req.env, operation, req.lock_timeout, || {
+        super::load_config(dir, &req.env, &req.vars)
+    })
+    .await?;
+    let _guard = opened.lock;
+    plan_read(opened.config, opened.prior, req, refresher).await
 }
 
 /// Steps 3–6 of [`run`] for a caller that already holds the state lock.
@@ -89,18 +86,18 @@ pub async fn plan_locked(
 ) -> Result<PlanOutcome, OpsError> {
     let started = Instant::now();
     let prior = super::read_store(&store).await?;
-    tracing::info!(
-        "read state {}: {} in {:.0?}",
-        store.describe(),
-        prior
-            .as_ref()
-            .map_or("none recorded yet".to_string(), |s| format!(
-                "serial {}, {} resources",
-                s.serial,
-                s.resources.len()
-            )),
-        started.elapsed()
-    );
+    super::open::log_read(store.as_ref(), prior.as_ref(), started);
+    plan_read(config, prior, req, refresher).await
+}
+
+/// Steps 4–6 of [`run`]: refresh, plan and save, from the recorded state `prior` read under
+/// the lock the caller holds.
+pub(crate) async fn plan_read(
+    config: Config,
+    prior: Option<State>,
+    req: &PlanRequest,
+    refresher: Option<&dyn Refresher>,
+) -> Result<PlanOutcome, OpsError> {
     let empty;
     let recorded: &State = match &prior {
         Some(s) => s,

@@ -14,11 +14,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::journal::JournalLine;
+use super::prefetch::Prefetched;
 use super::private_file::{
     Existing, create_exclusive, parent_dir, private_options, sync_dir, write_private,
 };
 use super::store::retry_lock;
-use super::{FORMAT_VERSION, JournalEntry, LockGuard, LockInfo, State, StateError, StateStore};
+use super::{
+    FORMAT_VERSION, JournalEntry, LockGuard, LockInfo, Prefetch, State, StateError, StateStore,
+};
 
 /// State in a local JSON file.
 #[derive(Debug)]
@@ -103,15 +106,16 @@ impl LocalStore {
         super::store::parse_state(text, &self.path, &self.stack, &self.env)
     }
 
-    fn load(&self) -> Result<Loaded, StateError> {
-        let text = match fs::read_to_string(&self.path) {
-            Ok(t) => Some(t),
-            Err(e) if e.kind() == ErrorKind::NotFound => None,
-            Err(e) => return Err(self.io("read", &self.path, e)),
-        };
-        let mut state = match text {
-            Some(t) => Some(self.parse_snapshot(&t)?),
-            None => None,
+    /// The snapshot (the one read `ahead` of the lock when given) with the journal replayed.
+    fn load(&self, ahead: Option<Prefetched>) -> Result<Loaded, StateError> {
+        let mut state = match ahead {
+            Some(read) => Some(super::store::check_state(
+                read.state,
+                &self.path,
+                &self.stack,
+                &self.env,
+            )?),
+            None => self.read_snapshot()?,
         };
         let snapshot = state.as_ref().map(|s| (s.lineage.clone(), s.serial));
         let journal_path = self.journal_path();
@@ -157,6 +161,24 @@ impl LocalStore {
         })
     }
 
+    fn read_snapshot(&self) -> Result<Option<State>, StateError> {
+        match fs::read_to_string(&self.path) {
+            Ok(t) => Ok(Some(self.parse_snapshot(&t)?)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io("read", &self.path, e)),
+        }
+    }
+
+    /// Reads the state (see [`StateStore::read`]), from the snapshot read `ahead` when given.
+    fn read_with(&self, ahead: Option<Prefetched>) -> Result<Option<State>, StateError> {
+        let loaded = self.load(ahead)?;
+        if let Some((lineage, serial)) = &loaded.snapshot {
+            let checked = loaded.journal_valid_len == loaded.journal_len;
+            self.remember(lineage, *serial, checked);
+        }
+        Ok(loaded.state)
+    }
+
     /// Writes `contents` to `target` atomically (see [`write_private`]).
     fn write_atomic(&self, target: &Path, contents: &[u8]) -> Result<(), StateError> {
         write_private(target, contents, Existing::Replace).map_err(|e| self.io("write", target, e))
@@ -179,12 +201,11 @@ impl LocalStore {
 
 impl StateStore for LocalStore {
     fn read(&self) -> Result<Option<State>, StateError> {
-        let loaded = self.load()?;
-        if let Some((lineage, serial)) = &loaded.snapshot {
-            let checked = loaded.journal_valid_len == loaded.journal_len;
-            self.remember(lineage, *serial, checked);
-        }
-        Ok(loaded.state)
+        self.read_with(None)
+    }
+
+    fn read_prefetched(&self, prefetch: Prefetch) -> Result<Option<State>, StateError> {
+        self.read_with(prefetch.take(&self.path))
     }
 
     fn write(&self, state: &State) -> Result<(), StateError> {
@@ -197,7 +218,7 @@ impl StateStore for LocalStore {
                 env: self.env.clone(),
             });
         }
-        let current = self.load()?.state;
+        let current = self.load(None)?.state;
         let mut next = state.clone();
         next.format_version = FORMAT_VERSION;
         if let Some(cur) = &current {
@@ -234,7 +255,7 @@ impl StateStore for LocalStore {
         let snap = match self.cached() {
             Some(s) if s.tail_checked => s,
             _ => {
-                let loaded = self.load()?;
+                let loaded = self.load(None)?;
                 if loaded.journal_valid_len < loaded.journal_len {
                     let journal = self.journal_path();
                     let f = OpenOptions::new()

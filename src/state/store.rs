@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{FORMAT_VERSION, JournalEntry, State};
+use super::{FORMAT_VERSION, JournalEntry, Prefetch, State};
 use crate::spec::{Backend, Config};
 
 /// Where state is kept, and how concurrent runs are kept apart.
@@ -18,6 +18,12 @@ use crate::spec::{Backend, Config};
 pub trait StateStore: Send + Sync {
     /// The snapshot plus replayed journal, or `None` when no state exists yet.
     fn read(&self) -> Result<Option<State>, StateError>;
+    /// [`read`](Self::read), using the snapshot `prefetch` read ahead of the lock when it is
+    /// this store's and still current (only the local backend reads ahead; others just read).
+    fn read_prefetched(&self, prefetch: Prefetch) -> Result<Option<State>, StateError> {
+        drop(prefetch);
+        self.read()
+    }
     /// Full atomic write; bumps the serial and compacts the journal.
     fn write(&self, state: &State) -> Result<(), StateError>;
     /// Durable O(entry) append (fsync) for per-resource persistence during apply.
@@ -339,7 +345,7 @@ pub(super) fn parse_state(
         message,
     };
     let state: State = match serde_json::from_str(text) {
-        Ok(s) => s,
+        Ok(s) => check_state(s, location, stack, env)?,
         Err(typed) => {
             let json: serde_json::Value =
                 serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
@@ -356,6 +362,16 @@ pub(super) fn parse_state(
             });
         }
     };
+    Ok(state)
+}
+
+/// Checks a parsed snapshot read from `location`: its format version, stack and env.
+pub(super) fn check_state(
+    state: State,
+    location: &Path,
+    stack: &str,
+    env: &str,
+) -> Result<State, StateError> {
     if state.format_version != FORMAT_VERSION {
         return Err(StateError::UnknownFormat {
             path: location.to_path_buf(),
