@@ -3,6 +3,7 @@
 //! missing required keys) at the right span. Tables may be written inline or come from a
 //! reference (`network = "${var.network}"`); both read the same way.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::diag::{ErrorCode, Span, did_you_mean};
@@ -50,7 +51,8 @@ pub(super) struct Fields<'n> {
     pub what: String,
     /// Where to point when a required key is missing.
     pub span: Span,
-    entries: Vec<(String, Span, Src<'n>)>,
+    /// Keys written in the spec are borrowed from it; keys of an evaluated map are owned.
+    entries: Vec<(Cow<'n, str>, Span, Src<'n>)>,
 }
 
 impl<'n> Fields<'n> {
@@ -91,12 +93,16 @@ impl Loader<'_> {
         allowed: &[&str],
         deps: &mut Deps,
     ) -> Option<Fields<'n>> {
-        let mut entries: Vec<(String, Span, Src<'n>)> = Vec::new();
+        let mut entries: Vec<(Cow<'n, str>, Span, Src<'n>)> = Vec::new();
         match src {
             Src::Node(n) => match &n.kind {
                 NodeKind::Table(es) => {
                     for e in es {
-                        entries.push((e.key.clone(), e.key_span.clone(), Src::Node(&e.value)));
+                        entries.push((
+                            Cow::Borrowed(e.key.as_str()),
+                            e.key_span.clone(),
+                            Src::Node(&e.value),
+                        ));
                     }
                 }
                 NodeKind::Str { tpl: Some(_), .. } => {
@@ -123,7 +129,11 @@ impl Loader<'_> {
             },
             Src::Val(Value::Map(m), span) => {
                 for (k, v) in m {
-                    entries.push((k.clone(), span.clone(), Src::Val(v.clone(), span.clone())));
+                    entries.push((
+                        Cow::Owned(k.clone()),
+                        span.clone(),
+                        Src::Val(v.clone(), span.clone()),
+                    ));
                 }
             }
             Src::Val(v, _) if placeholder(v) => return None,
@@ -139,7 +149,7 @@ impl Loader<'_> {
             }
         }
         for (k, ks, _) in &entries {
-            if !allowed.contains(&k.as_str()) {
+            if !allowed.contains(&k.as_ref()) {
                 let help = did_you_mean(k, allowed.iter().copied())
                     .unwrap_or_else(|| format!("allowed keys: {}", allowed.join(", ")));
                 self.err(

@@ -3,6 +3,7 @@
 //! into [`Value`]s, and wiring resource dependencies (implied and explicit `depends_on`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use super::diag::{ErrorCode, Span, SpecError, did_you_mean};
 use super::load::{BlockId, BlockKind, Exported, Loader, ModuleCall, Scope, ScopeId};
@@ -408,7 +409,7 @@ impl Loader<'_> {
         let sc = self.scope(scope).clone();
         let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
         let add = |deps: &mut Deps, e: &Exported| {
-            for d in &e.deps {
+            for d in e.deps.iter() {
                 deps.entry(d.clone()).or_insert_with(|| r.span.clone());
             }
         };
@@ -741,7 +742,7 @@ impl Loader<'_> {
             (sid, name.to_string()),
             Exported {
                 value,
-                deps: deps.into_keys().collect(),
+                deps: Rc::new(deps.into_keys().collect()),
             },
         );
     }
@@ -758,7 +759,7 @@ impl Loader<'_> {
                 (sid, name.to_string()),
                 Exported {
                     value: v,
-                    deps: deps.into_keys().collect(),
+                    deps: Rc::new(deps.into_keys().collect()),
                 },
             );
         }

@@ -161,7 +161,8 @@ pub(super) struct Scope {
 #[derive(Debug, Clone)]
 pub(super) struct Exported {
     pub value: Value,
-    pub deps: BTreeSet<Address>,
+    /// Shared by every value a block exports.
+    pub deps: Rc<BTreeSet<Address>>,
 }
 
 /// Hash of an artifact source: hex digest, size, and per-file digests for a directory.
@@ -174,7 +175,7 @@ pub(super) type Hashed = (String, u64, Option<BTreeMap<String, String>>);
 pub(super) struct Lowered {
     /// Resolved root variables (sensitive ones wrapped).
     pub vars: BTreeMap<String, Value>,
-    pub exports: HashMap<BlockId, BTreeMap<String, Exported>>,
+    pub exports: HashMap<BlockId, BTreeMap<&'static str, Exported>>,
     pub inputs_val: HashMap<(ScopeId, String), Exported>,
     pub outputs_val: HashMap<(ScopeId, String), Exported>,
     /// Capacity providers of each compute block (GPU placement of endpoints).
@@ -186,8 +187,9 @@ pub(super) struct Lowered {
     pub resources: BTreeMap<Address, Resource>,
     /// Explicit `depends_on` of each block: (block, target address, span).
     pub explicit_deps: Vec<(BlockId, String, Span)>,
-    /// Where each resource's dependencies were declared (as lowered), by resource.
-    pub dep_origin: HashMap<Address, crate::spec::resolve::Deps>,
+    /// Where each resource's dependencies were declared (as lowered, sorted by dependency), in
+    /// the order resources were added.
+    pub dep_origin: Vec<(Address, Box<[(Address, Span)]>)>,
     /// Where each explicit `depends_on` edge between resources was declared.
     pub explicit_origin: HashMap<(Address, Address), Span>,
     /// Artifact source hashes by path (each source hashed once per load).

@@ -199,7 +199,7 @@ impl Loader<'_> {
                             .get(&sid)
                             .and_then(|e| e.get("bucket"))
                             .map(|e| {
-                                for d in &e.deps {
+                                for d in e.deps.iter() {
                                     deps.entry(d.clone()).or_insert_with(|| src.span().clone());
                                 }
                                 e.value.clone()

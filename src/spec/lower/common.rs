@@ -164,17 +164,10 @@ impl Loader<'_> {
         }
         deps.remove(&address);
         let depends_on: BTreeSet<Address> = deps.keys().cloned().collect();
-        // Where each dependency was written is looked up only when a cycle is reported.
-        match self.lowered_mut().dep_origin.entry(address.clone()) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(deps);
-            }
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                for (d, span) in deps {
-                    o.get_mut().entry(d).or_insert(span);
-                }
-            }
-        }
+        // Where each dependency was written is looked up only when a cycle is reported: kept
+        // as a sorted slice, which holds less than the map it was collected in.
+        let origin = (address.clone(), deps.into_iter().collect());
+        self.lowered_mut().dep_origin.push(origin);
         let mut lc = lifecycle.clone();
         let mut ignore: Vec<String> = Vec::new();
         for name in &lifecycle.ignore_changes {
@@ -414,15 +407,20 @@ impl Loader<'_> {
         )
     }
 
-    pub(super) fn export(&mut self, id: BlockId, producer: &Address, values: Vec<(&str, Value)>) {
-        let deps = BTreeSet::from([producer.clone()]);
+    pub(super) fn export(
+        &mut self,
+        id: BlockId,
+        producer: &Address,
+        values: Vec<(&'static str, Value)>,
+    ) {
+        let deps = std::rc::Rc::new(BTreeSet::from([producer.clone()]));
         self.lowered_mut().exports.insert(
             id,
             values
                 .into_iter()
                 .map(|(k, v)| {
                     (
-                        k.to_string(),
+                        k,
                         Exported {
                             value: v,
                             deps: deps.clone(),

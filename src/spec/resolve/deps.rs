@@ -66,17 +66,10 @@ impl Loader<'_> {
                     if let Some(res) = self.lowered_mut().resources.get_mut(r) {
                         res.depends_on.insert(t.clone());
                     }
-                    if self
-                        .lowered()
-                        .dep_origin
-                        .get(r)
-                        .is_none_or(|d| !d.contains_key(t))
-                    {
-                        self.lowered_mut()
-                            .explicit_origin
-                            .entry((r.clone(), t.clone()))
-                            .or_insert_with(|| span.clone());
-                    }
+                    self.lowered_mut()
+                        .explicit_origin
+                        .entry((r.clone(), t.clone()))
+                        .or_insert_with(|| span.clone());
                 }
             }
         }
@@ -99,10 +92,16 @@ impl Loader<'_> {
         let origin = std::mem::take(&mut self.lowered_mut().dep_origin);
         let explicit = std::mem::take(&mut self.lowered_mut().explicit_origin);
         for c in cycles {
+            // The first resource added at an address that names the dependency, else the
+            // `depends_on` entry.
             self.report_cycle(&c, &|a, b| {
                 origin
-                    .get(a)
-                    .and_then(|d| d.get(b))
+                    .iter()
+                    .filter(|(r, _)| r == a)
+                    .find_map(|(_, ds)| {
+                        let at = ds.binary_search_by(|(d, _)| d.cmp(b)).ok()?;
+                        Some(&ds[at].1)
+                    })
                     .or_else(|| explicit.get(&(a.clone(), b.clone())))
                     .cloned()
             });
@@ -111,11 +110,8 @@ impl Loader<'_> {
 
     /// Two resources of one kind must not share a physical name (bucket, cluster, family, ...).
     fn check_physical_names(&mut self) {
-        let block_of: HashMap<&str, BlockId> = self
-            .blocks_by_id()
-            .map(|(i, b)| (b.addr.as_str(), i))
-            .collect();
-        let mut seen: HashMap<(crate::resource::ResourceKind, String), Address> = HashMap::new();
+        // Names and addresses are borrowed: only problems are copied.
+        let mut seen: HashMap<(ResourceKind, &str), &Address> = HashMap::new();
         let mut clashes: Vec<(Address, Address, String)> = Vec::new();
         let mut bad_names = Vec::new();
         let mut secret_names = Vec::new();
@@ -144,13 +140,22 @@ impl Loader<'_> {
             else {
                 continue;
             };
-            match seen.get(&(r.kind, name.to_string())) {
-                Some(first) => clashes.push((first.clone(), r.address.clone(), name.to_string())),
-                None => {
-                    seen.insert((r.kind, name.to_string()), r.address.clone());
+            match seen.entry((r.kind, name)) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    clashes.push(((*first.get()).clone(), r.address.clone(), name.to_string()))
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(&r.address);
                 }
             }
         }
+        if clashes.is_empty() && bad_names.is_empty() && secret_names.is_empty() {
+            return;
+        }
+        let block_of: HashMap<&str, BlockId> = self
+            .blocks_by_id()
+            .map(|(i, b)| (b.addr.as_str(), i))
+            .collect();
         let mut errors = Vec::new();
         for (first, second, name) in clashes {
             let span_of = |a: &Address| {

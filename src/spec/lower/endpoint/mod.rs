@@ -298,7 +298,7 @@ impl Loader<'_> {
                                 .get(&cid)
                                 .and_then(|e| e.get("name"))
                                 .map(|e| {
-                                    for d in &e.deps {
+                                    for d in e.deps.iter() {
                                         svc_deps
                                             .entry(d.clone())
                                             .or_insert_with(|| src.span().clone());

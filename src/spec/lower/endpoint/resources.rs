@@ -107,9 +107,11 @@ impl Loader<'_> {
         let url = match &e.route {
             Some((route, _)) => Exported {
                 value: Self::route_url(route),
-                deps: [n.svc.clone(), route.gateway.lb.clone()]
-                    .into_iter()
-                    .collect(),
+                deps: std::rc::Rc::new(
+                    [n.svc.clone(), route.gateway.lb.clone()]
+                        .into_iter()
+                        .collect(),
+                ),
             },
             None => Exported {
                 value: Value::Null,
@@ -117,7 +119,7 @@ impl Loader<'_> {
             },
         };
         if let Some(ex) = self.lowered_mut().exports.get_mut(&id) {
-            ex.insert("url".to_string(), url);
+            ex.insert("url", url);
         }
     }
 
