@@ -165,6 +165,9 @@ pub(super) struct Exported {
     pub deps: Rc<BTreeSet<Address>>,
 }
 
+/// Where each dependency of one resource was written, sorted by dependency.
+pub(super) type DepSpans = Box<[(Address, Span)]>;
+
 /// Hash of an artifact source: hex digest, size, and per-file digests for a directory.
 pub(super) type Hashed = (String, u64, Option<BTreeMap<String, String>>);
 
@@ -189,7 +192,7 @@ pub(super) struct Lowered {
     pub explicit_deps: Vec<(BlockId, String, Span)>,
     /// Where each resource's dependencies were declared (as lowered, sorted by dependency), in
     /// the order resources were added.
-    pub dep_origin: Vec<(Address, Box<[(Address, Span)]>)>,
+    pub dep_origin: Vec<(Address, DepSpans)>,
     /// Where each explicit `depends_on` edge between resources was declared.
     pub explicit_origin: HashMap<(Address, Address), Span>,
     /// Artifact source hashes by path (each source hashed once per load).
