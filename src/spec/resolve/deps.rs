@@ -108,6 +108,37 @@ impl Loader<'_> {
         }
     }
 
+    /// An error at the second of each two resources of one kind sharing a physical name.
+    fn name_clash_errors(
+        &self,
+        clashes: Vec<(Address, Address, String)>,
+        block_of: &HashMap<&str, BlockId>,
+    ) -> Vec<SpecError> {
+        let span_of = |a: &Address| {
+            block_of
+                .get(a.block())
+                .map(|&i| self.block(i).name_span.clone())
+        };
+        let mut errors = Vec::new();
+        for (first, second, name) in clashes {
+            if let Some(span) = span_of(&second) {
+                let mut e = SpecError::at(
+                    self.sources(),
+                    ErrorCode::InvalidValue,
+                    &span,
+                    format!("{second} and {first} would both be named {name:?}"),
+                    "same physical name",
+                )
+                .with_help("give one of them another name; physical names must be unique per kind");
+                if let Some(s) = span_of(&first) {
+                    e = e.with_label(&s, "also uses this name");
+                }
+                errors.push(e);
+            }
+        }
+        errors
+    }
+
     /// Two resources of one kind must not share a physical name (bucket, cluster, family, ...).
     fn check_physical_names(&mut self) {
         // Names and addresses are borrowed: only problems are copied.
@@ -156,28 +187,7 @@ impl Loader<'_> {
             .blocks_by_id()
             .map(|(i, b)| (b.addr.as_str(), i))
             .collect();
-        let mut errors = Vec::new();
-        for (first, second, name) in clashes {
-            let span_of = |a: &Address| {
-                block_of
-                    .get(a.block())
-                    .map(|&i| self.block(i).name_span.clone())
-            };
-            if let Some(span) = span_of(&second) {
-                let mut e = SpecError::at(
-                    self.sources(),
-                    ErrorCode::InvalidValue,
-                    &span,
-                    format!("{second} and {first} would both be named {name:?}"),
-                    "same physical name",
-                )
-                .with_help("give one of them another name; physical names must be unique per kind");
-                if let Some(s) = span_of(&first) {
-                    e = e.with_label(&s, "also uses this name");
-                }
-                errors.push(e);
-            }
-        }
+        let mut errors = self.name_clash_errors(clashes, &block_of);
         let mut named: BTreeSet<(BlockId, String)> = BTreeSet::new();
         for (addr, name, problem, source) in bad_names {
             if let Some(&i) = block_of.get(addr.block())
