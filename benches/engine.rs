@@ -29,6 +29,9 @@
 // A benchmark reports on the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "support/plans.rs"]
+mod plans;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +40,7 @@ use pedestal::addr::Address;
 use pedestal::apply::walk::{critical_path, steps_for};
 use pedestal::apply::{self, ApplyOptions, NullObserver, StorePersist};
 use pedestal::ops::refresh::{READ_CONCURRENCY, refresh_with};
-use pedestal::plan::{Action, Plan, PlanMode, ResourceChange, StateRef};
+use pedestal::plan::{Action, Plan, PlanMode, ResourceChange};
 use pedestal::provider::Provider;
 use pedestal::provider::fake::{FakeProvider, Op};
 use pedestal::resource::schema::{cloudwatch_alarm, ecs_cluster, ecs_service, log_group};
@@ -108,48 +111,7 @@ fn create_plan(n: usize, shape: Shape) -> Plan {
             }
         })
         .collect();
-    wrap(changes, PlanMode::Normal)
-}
-
-/// Deletes of everything `state` holds, with its recorded dependencies.
-fn destroy_plan(state: &State) -> Plan {
-    let changes = state
-        .resources
-        .iter()
-        .map(|(a, rs)| ResourceChange {
-            address: a.clone(),
-            kind: rs.kind,
-            action: Action::Delete,
-            reason: None,
-            before: Some(rs.attrs.clone()),
-            after: None,
-            replace_paths: vec![],
-            id: Some(rs.id.clone()),
-            depends_on: rs.dependencies.clone(),
-            lifecycle: Lifecycle::default(),
-        })
-        .collect();
-    wrap(changes, PlanMode::Destroy)
-}
-
-fn wrap(changes: Vec<ResourceChange>, mode: PlanMode) -> Plan {
-    Plan {
-        format_version: pedestal::plan::FORMAT_VERSION.into(),
-        stack: "engine".into(),
-        env: "bench".into(),
-        mode,
-        prior_state: StateRef::default(),
-        spec_digest: String::new(),
-        git_commit: None,
-        provider: Default::default(),
-        changes,
-        drift: vec![],
-        releases: vec![],
-        prunes: vec![],
-        outputs: Default::default(),
-        targets: vec![],
-        cost: Default::default(),
-    }
+    plans::wrap("engine", changes, PlanMode::Normal)
 }
 
 /// One measured row.
@@ -302,7 +264,7 @@ async fn apply_destroy(shape: Shape, n: usize, parallelism: usize, latency: Dura
     };
     let applied = walk(&create_plan(n, shape), state, &store, &fake, parallelism).await;
     assert_eq!(applied.state.resources.len(), n);
-    let destroy = destroy_plan(&applied.state);
+    let destroy = plans::destroy_plan("engine", &applied.state);
     let apply_row = row("apply", &applied);
     let destroyed = walk(&destroy, applied.state, &store, &fake, parallelism).await;
     assert!(destroyed.state.resources.is_empty() && fake.objects().is_empty());

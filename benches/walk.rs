@@ -12,6 +12,9 @@
 // A benchmark reports on the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "support/plans.rs"]
+mod plans;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +23,7 @@ use pedestal::addr::Address;
 use pedestal::apply::walk::steps_for;
 use pedestal::apply::{self, ApplyOptions, NullObserver, StorePersist};
 use pedestal::graph::Dag;
-use pedestal::plan::{Action, Plan, PlanMode, ResourceChange, StateRef};
+use pedestal::plan::{Action, Plan, PlanMode, ResourceChange};
 use pedestal::provider::fake::FakeProvider;
 use pedestal::resource::schema::log_group;
 use pedestal::resource::{Attrs, Lifecycle, ResourceKind, Value};
@@ -66,48 +69,7 @@ fn create_plan(n: usize) -> Plan {
             }
         })
         .collect();
-    wrap(changes, PlanMode::Normal)
-}
-
-/// Deletes of everything `state` holds, with its recorded dependencies.
-fn destroy_plan(state: &State) -> Plan {
-    let changes = state
-        .resources
-        .iter()
-        .map(|(a, rs)| ResourceChange {
-            address: a.clone(),
-            kind: rs.kind,
-            action: Action::Delete,
-            reason: None,
-            before: Some(rs.attrs.clone()),
-            after: None,
-            replace_paths: vec![],
-            id: Some(rs.id.clone()),
-            depends_on: rs.dependencies.clone(),
-            lifecycle: Lifecycle::default(),
-        })
-        .collect();
-    wrap(changes, PlanMode::Destroy)
-}
-
-fn wrap(changes: Vec<ResourceChange>, mode: PlanMode) -> Plan {
-    Plan {
-        format_version: pedestal::plan::FORMAT_VERSION.into(),
-        stack: "walk".into(),
-        env: "bench".into(),
-        mode,
-        prior_state: StateRef::default(),
-        spec_digest: String::new(),
-        git_commit: None,
-        provider: Default::default(),
-        changes,
-        drift: vec![],
-        releases: vec![],
-        prunes: vec![],
-        outputs: Default::default(),
-        targets: vec![],
-        cost: Default::default(),
-    }
+    plans::wrap("walk", changes, PlanMode::Normal)
 }
 
 /// Time to build the steps and to order them through the graph, and the step count.
@@ -184,7 +146,7 @@ async fn main() {
                 ms(wall),
                 per(wall, n)
             );
-            let destroy = destroy_plan(&state);
+            let destroy = plans::destroy_plan("walk", &state);
             let (build, order, _) = ordering(&destroy, &state);
             let (state, wall) = run(&destroy, state, &store, par).await;
             assert!(state.resources.is_empty());
