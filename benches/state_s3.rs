@@ -45,14 +45,17 @@ fn resource(i: usize) -> ResourceState {
             ("retention_days".to_string(), Value::Int(30)),
             (
                 "tags".to_string(),
-                Value::Map(BTreeMap::from([
-                    ("pedestal:stack".to_string(), Value::str("bench")),
-                    ("pedestal:env".to_string(), Value::str("prod")),
-                    (
-                        "pedestal:address".to_string(),
-                        Value::str(format!("endpoint.e{i:05}.log_group")),
-                    ),
-                ])),
+                Value::Map(
+                    BTreeMap::from([
+                        ("pedestal:stack".to_string(), Value::str("bench")),
+                        ("pedestal:env".to_string(), Value::str("prod")),
+                        (
+                            "pedestal:address".to_string(),
+                            Value::str(format!("endpoint.e{i:05}.log_group")),
+                        ),
+                    ])
+                    .into(),
+                ),
             ),
         ]),
         dependencies: BTreeSet::new(),

@@ -358,7 +358,7 @@ async fn adopts_own_resources_and_refuses_foreign_ones() {
     let mut t = BTreeMap::new();
     t.insert(TAG_STACK.to_string(), Value::str("other"));
     t.insert(TAG_ENV.to_string(), Value::str("prod"));
-    foreign.insert("tags".into(), Value::Map(t));
+    foreign.insert("tags".into(), Value::Map(t.into()));
     fake.insert(ResourceKind::EcsCluster, "serving", foreign);
 
     let (report, obs) = run(

@@ -496,9 +496,12 @@ fn diff(
     lookup: &dyn Fn(&crate::resource::Ref) -> Option<Value>,
 ) -> ResourceChange {
     let schema = r.kind.schema();
+    // Shared with the spec until something is written into it.
     let mut after: Attrs = r.attrs.clone();
-    for v in after.values_mut().filter(|v| v.has_refs()) {
-        *v = v.substitute(lookup);
+    if r.attrs.values().any(Value::has_refs) {
+        for v in after.values_mut().filter(|v| v.has_refs()) {
+            *v = v.substitute(lookup);
+        }
     }
     let mut change = ResourceChange {
         address: r.address.clone(),
@@ -603,7 +606,9 @@ fn diff(
 
 fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&str]) {
     for c in computed {
-        if let Some(v) = p.attrs.get(*c) {
+        if let Some(v) = p.attrs.get(*c)
+            && after.get(*c) != Some(v)
+        {
             after.insert((*c).to_string(), v.clone());
         }
     }

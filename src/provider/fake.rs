@@ -396,7 +396,7 @@ impl Provider for FakeProvider {
             let bucket = attrs
                 .get(s3_object::Attr::Bucket.as_str())
                 .and_then(Value::as_str);
-            for key in artifact_kept(attrs).into_keys() {
+            for key in artifact_kept(attrs).into_map().into_keys() {
                 let name = bucket.map_or_else(|| key.clone(), |b| format!("{b}/{key}"));
                 objects.remove(&(kind, name));
             }

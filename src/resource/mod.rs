@@ -2,6 +2,7 @@
 //! planner, state and provider: [`ResourceKind`], [`Value`], [`Attrs`] and, per kind, the typed
 //! attribute contract in [`schema`].
 
+mod attrs;
 mod kind;
 pub mod rules;
 pub mod schema;
@@ -12,8 +13,9 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+pub use attrs::Attrs;
 pub use kind::{KindSchema, ReplaceOrder, ResourceKind};
-pub use value::{Attrs, Ref, TemplatePart, Value};
+pub use value::{Ref, TemplatePart, Value};
 
 use crate::addr::Address;
 

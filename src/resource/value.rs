@@ -19,10 +19,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::Attrs;
 use crate::addr::Address;
-
-/// Attributes of a resource, always in sorted order.
-pub type Attrs = BTreeMap<String, Value>;
 
 /// A reference to one attribute of another (lowered) resource.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -59,8 +57,8 @@ pub enum Value {
     String(String),
     /// A list.
     List(Vec<Value>),
-    /// A map with sorted keys.
-    Map(BTreeMap<String, Value>),
+    /// A map with sorted keys, shared until written (see [`Attrs`]).
+    Map(Attrs),
     /// Known only after apply, with no way to compute it from other resources.
     Unknown,
     /// Known after the referenced resource is applied.
@@ -104,7 +102,7 @@ impl Value {
     }
 
     /// The map, when this is one.
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_map(&self) -> Option<&Attrs> {
         match self {
             Value::Map(m) => Some(m),
             _ => None,
@@ -409,7 +407,7 @@ impl<'de> de::Visitor<'de> for ValueVisitor {
                 let object = serde_json::Map::from_iter([(k, json)]);
                 Value::from_json(serde_json::Value::Object(object)).map_err(de::Error::custom)
             }
-            _ => Ok(Value::Map(out)),
+            _ => Ok(Value::Map(out.into())),
         }
     }
 }
@@ -536,14 +534,17 @@ mod tests {
             address: Address::new("artifact.m.object"),
             attr: "version_id".into(),
         };
-        let v = Value::Map(BTreeMap::from([
-            ("a".to_string(), Value::Ref(r.clone())),
-            (
-                "b".to_string(),
-                Value::Template(vec![TemplatePart::Lit("v=".into()), TemplatePart::Ref(r)]),
-            ),
-            ("c".to_string(), Value::Int(3)),
-        ]));
+        let v = Value::Map(
+            BTreeMap::from([
+                ("a".to_string(), Value::Ref(r.clone())),
+                (
+                    "b".to_string(),
+                    Value::Template(vec![TemplatePart::Lit("v=".into()), TemplatePart::Ref(r)]),
+                ),
+                ("c".to_string(), Value::Int(3)),
+            ])
+            .into(),
+        );
         let json = serde_json::to_string(&v).unwrap();
         let back: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back, v);

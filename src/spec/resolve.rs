@@ -400,7 +400,7 @@ impl Loader<'_> {
                 if !ok {
                     return None;
                 }
-                Value::Map(out)
+                Value::Map(out.into())
             }
         })
     }

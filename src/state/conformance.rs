@@ -56,15 +56,14 @@ fn bucket(name: &str, deps: &[&str]) -> ResourceState {
             (Attr::Versioning.into(), Value::Bool(true)),
             (
                 Attr::Tags.into(),
-                Value::Map(BTreeMap::from([("team".to_string(), Value::str("ml"))])),
+                Value::Map(BTreeMap::from([("team".to_string(), Value::str("ml"))]).into()),
             ),
             (
                 Attr::Lifecycle.into(),
                 Value::List(vec![
-                    Value::Map(BTreeMap::from([(
-                        LifecycleRule::ExpireDays.into(),
-                        Value::Int(7),
-                    )])),
+                    Value::Map(
+                        BTreeMap::from([(LifecycleRule::ExpireDays.into(), Value::Int(7))]).into(),
+                    ),
                     Value::Null,
                 ]),
             ),

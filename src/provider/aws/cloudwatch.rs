@@ -337,10 +337,10 @@ fn watched(alarm: &MetricAlarm) -> Watched {
                 (MathMetric::Metric.into(), Value::str(m.metric_name()?)),
                 (
                     MathMetric::Dimensions.into(),
-                    Value::Map(dimension_map(m.dimensions())),
+                    Value::Map(dimension_map(m.dimensions()).into()),
                 ),
             ]);
-            Some((q.id()?.to_string(), Value::Map(entry)))
+            Some((q.id()?.to_string(), Value::Map(entry.into())))
         })
         .collect();
     let expression = queries
@@ -353,10 +353,13 @@ fn watched(alarm: &MetricAlarm) -> Watched {
         dimensions: BTreeMap::new(),
         statistic: first.and_then(|s| s.stat()).map(str::to_string),
         period: first.and_then(|s| s.period()),
-        math: Value::Map(BTreeMap::from([
-            (Math::Expression.into(), expression),
-            (Math::Metrics.into(), Value::Map(metrics)),
-        ])),
+        math: Value::Map(
+            BTreeMap::from([
+                (Math::Expression.into(), expression),
+                (Math::Metrics.into(), Value::Map(metrics.into())),
+            ])
+            .into(),
+        ),
     }
 }
 
@@ -382,7 +385,7 @@ async fn read_back(
                 }
             }
             A::Metric => attr::set(&mut a, k, w.metric.clone()),
-            A::Dimensions => attr::set(&mut a, k, Value::Map(w.dimensions.clone())),
+            A::Dimensions => attr::set(&mut a, k, Value::Map(w.dimensions.clone().into())),
             A::Statistic => {
                 if let Some(s) = &w.statistic {
                     attr::set(&mut a, k, Value::str(s));

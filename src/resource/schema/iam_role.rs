@@ -57,10 +57,13 @@ pub const ECS_TASKS_PRINCIPAL: &str = "ecs-tasks.amazonaws.com";
 
 /// A policy document `{ Version, Statement }` from its statements.
 pub fn document(statements: Vec<Value>) -> Value {
-    Value::Map(BTreeMap::from([
-        ("Statement".to_string(), Value::List(statements)),
-        ("Version".to_string(), Value::str(POLICY_VERSION)),
-    ]))
+    Value::Map(
+        BTreeMap::from([
+            ("Statement".to_string(), Value::List(statements)),
+            ("Version".to_string(), Value::str(POLICY_VERSION)),
+        ])
+        .into(),
+    )
 }
 
 /// One `Allow` statement: `Sid`, `Action` (sorted list), `Resource` (list) and, when given,
@@ -85,22 +88,25 @@ pub fn allow(
     if let Some(c) = condition {
         m.insert("Condition".to_string(), c);
     }
-    Value::Map(m)
+    Value::Map(m.into())
 }
 
 /// The trust policy letting ECS tasks assume the role.
 pub fn ecs_tasks_trust() -> Value {
-    document(vec![Value::Map(BTreeMap::from([
-        ("Effect".to_string(), Value::str("Allow")),
-        (
-            "Principal".to_string(),
-            Value::Map(BTreeMap::from([(
-                "Service".to_string(),
-                Value::str(ECS_TASKS_PRINCIPAL),
-            )])),
-        ),
-        ("Action".to_string(), Value::str("sts:AssumeRole")),
-    ]))])
+    document(vec![Value::Map(
+        BTreeMap::from([
+            ("Effect".to_string(), Value::str("Allow")),
+            (
+                "Principal".to_string(),
+                Value::Map(
+                    BTreeMap::from([("Service".to_string(), Value::str(ECS_TASKS_PRINCIPAL))])
+                        .into(),
+                ),
+            ),
+            ("Action".to_string(), Value::str("sts:AssumeRole")),
+        ])
+        .into(),
+    )])
 }
 
 /// A role name of at most [`MAX_NAME_LEN`] characters: `base` + `suffix` when it fits, else

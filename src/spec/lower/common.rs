@@ -147,7 +147,7 @@ impl Loader<'_> {
         m.insert("pedestal:stack".into(), Value::str(self.stack()));
         m.insert("pedestal:env".into(), Value::str(self.env()));
         m.insert("pedestal:address".into(), Value::str(address.as_str()));
-        Value::Map(m)
+        Value::Map(m.into())
     }
 
     pub(super) fn add_resource(

@@ -195,7 +195,7 @@ impl Loader<'_> {
                     }
                     rule.insert(k, v);
                 }
-                rules.push(Value::Map(rule));
+                rules.push(Value::Map(rule.into()));
             }
         }
         rules

@@ -334,7 +334,7 @@ pub async fn read_bucket(
             A::PublicAccessBlock => read_public_access_block(p, bucket, &mut a).await?,
             A::Tags => {
                 let tags = read_tags(p, bucket).await?;
-                attr::set(&mut a, k, Value::Map(tags));
+                attr::set(&mut a, k, Value::Map(tags.into()));
             }
             // Read with the encryption; the recorded value stands for the rest.
             A::KmsKey | A::Lifecycle | A::ForceDestroy | A::Arn => {}

@@ -61,13 +61,16 @@ impl Alarms {
     pub(super) fn service_attr(&self) -> Value {
         let mut names: Vec<String> = self.list.iter().map(|a| a.name.clone()).collect();
         names.sort();
-        Value::Map(BTreeMap::from([
-            (
-                svc::Alarms::Names.into(),
-                Value::List(names.into_iter().map(Value::String).collect()),
-            ),
-            (svc::Alarms::Rollback.into(), Value::Bool(self.rollback)),
-        ]))
+        Value::Map(
+            BTreeMap::from([
+                (
+                    svc::Alarms::Names.into(),
+                    Value::List(names.into_iter().map(Value::String).collect()),
+                ),
+                (svc::Alarms::Rollback.into(), Value::Bool(self.rollback)),
+            ])
+            .into(),
+        )
     }
 }
 
@@ -257,10 +260,13 @@ impl Loader<'_> {
                 } else {
                     cw::METRIC_MEMORY
                 };
-                let dimensions = Value::Map(BTreeMap::from([
-                    (cw::DIMENSION_CLUSTER.to_string(), e.cluster.clone()),
-                    (cw::DIMENSION_SERVICE.to_string(), n.name.clone()),
-                ]));
+                let dimensions = Value::Map(
+                    BTreeMap::from([
+                        (cw::DIMENSION_CLUSTER.to_string(), e.cluster.clone()),
+                        (cw::DIMENSION_SERVICE.to_string(), n.name.clone()),
+                    ])
+                    .into(),
+                );
                 (Value::str(metric), dimensions, Value::Null)
             };
             self.add_resource(
@@ -317,16 +323,19 @@ pub(super) fn route_groups(n: &Names, e: &Endpoint) -> Vec<Address> {
 /// unhealthy targets.
 fn lb_metric(which: EndpointAlarm, lb: &Address, groups: &[Address]) -> (Value, Value, Value) {
     let dims = |tg: &Address| {
-        Value::Map(BTreeMap::from([
-            (
-                cw::DIMENSION_LOAD_BALANCER.to_string(),
-                Loader::reference(lb, lb_schema::Attr::ArnSuffix.as_str()),
-            ),
-            (
-                cw::DIMENSION_TARGET_GROUP.to_string(),
-                Loader::reference(tg, tg_schema::Attr::ArnSuffix.as_str()),
-            ),
-        ]))
+        Value::Map(
+            BTreeMap::from([
+                (
+                    cw::DIMENSION_LOAD_BALANCER.to_string(),
+                    Loader::reference(lb, lb_schema::Attr::ArnSuffix.as_str()),
+                ),
+                (
+                    cw::DIMENSION_TARGET_GROUP.to_string(),
+                    Loader::reference(tg, tg_schema::Attr::ArnSuffix.as_str()),
+                ),
+            ])
+            .into(),
+        )
     };
     if which == EndpointAlarm::UnhealthyTargets && groups.len() == 1 {
         return (
@@ -343,10 +352,13 @@ fn lb_metric(which: EndpointAlarm, lb: &Address, groups: &[Address]) -> (Value, 
                 let id = format!("m{}", metrics.len() + 1);
                 metrics.insert(
                     id.clone(),
-                    Value::Map(BTreeMap::from([
-                        (cw::MathMetric::Metric.into(), Value::str(metric)),
-                        (cw::MathMetric::Dimensions.into(), dims(tg)),
-                    ])),
+                    Value::Map(
+                        BTreeMap::from([
+                            (cw::MathMetric::Metric.into(), Value::str(metric)),
+                            (cw::MathMetric::Dimensions.into(), dims(tg)),
+                        ])
+                        .into(),
+                    ),
                 );
                 id
             })
@@ -380,11 +392,14 @@ fn lb_metric(which: EndpointAlarm, lb: &Address, groups: &[Address]) -> (Value, 
         }
         _ => sum(&ids(cw::METRIC_UNHEALTHY)),
     };
-    let math = Value::Map(BTreeMap::from([
-        (cw::Math::Expression.into(), Value::String(expression)),
-        (cw::Math::Metrics.into(), Value::Map(metrics)),
-    ]));
-    (Value::Null, Value::Map(BTreeMap::new()), math)
+    let math = Value::Map(
+        BTreeMap::from([
+            (cw::Math::Expression.into(), Value::String(expression)),
+            (cw::Math::Metrics.into(), Value::Map(metrics.into())),
+        ])
+        .into(),
+    );
+    (Value::Null, Value::Map(BTreeMap::new().into()), math)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ impl Loader<'_> {
     ) {
         let mut deployment = svc::default_deployment();
         if !f.has(DEPLOYMENT) {
-            return (deployment, None, None);
+            return (deployment.into(), None, None);
         }
         let keys = [
             DEPLOY_MIN_HEALTHY_PERCENT,
@@ -39,7 +39,7 @@ impl Loader<'_> {
             "role",
         ];
         let Some(d) = self.sub(f, DEPLOYMENT, &keys, svc_deps) else {
-            return (deployment, None, None);
+            return (deployment.into(), None, None);
         };
         // These spec keys are spelt like the attributes they set.
         for k in [
@@ -77,7 +77,7 @@ impl Loader<'_> {
                 "not a strategy",
             )
             .help = Some(help);
-            return (deployment, None, None);
+            return (deployment.into(), None, None);
         }
         let name = strategy
             .as_ref()
@@ -94,7 +94,7 @@ impl Loader<'_> {
             (canary.map(|x| x.0), step.map(|x| x.0)),
             (interval, bake),
         );
-        (deployment, strategy, role)
+        (deployment.into(), strategy, role)
     }
 
     /// A percentage key of `deployment`, checked against `range`.

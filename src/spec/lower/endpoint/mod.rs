@@ -706,7 +706,7 @@ impl Loader<'_> {
             })
             .collect();
         health.grace = g.map_or(Value::Null, Value::Int);
-        health.check = Value::Map(hm);
+        health.check = Value::Map(hm.into());
         health.lb = route::LbHealth {
             path,
             interval,
@@ -784,11 +784,14 @@ impl Loader<'_> {
             .v_bool(&n, NET_PUBLIC_IP, svc_deps)
             .is_some_and(|x| x.0);
         let subnets = subnets?;
-        Some(Value::Map(BTreeMap::from([
-            (svc::Network::Subnets.into(), Value::List(subnets)),
-            (svc::Network::SecurityGroups.into(), Value::List(sgs)),
-            (svc::Network::PublicIp.into(), Value::Bool(public_ip)),
-        ])))
+        Some(Value::Map(
+            BTreeMap::from([
+                (svc::Network::Subnets.into(), Value::List(subnets)),
+                (svc::Network::SecurityGroups.into(), Value::List(sgs)),
+                (svc::Network::PublicIp.into(), Value::Bool(public_ip)),
+            ])
+            .into(),
+        ))
     }
 
     /// Reports a negative count; `None` then.

@@ -203,8 +203,8 @@ impl Loader<'_> {
             name: Value::str(&b.name),
             image: e.image.clone(),
             port: Value::Int(c.port),
-            environment: Value::Map(c.environment.clone()),
-            secrets: Value::Map(c.secrets.clone()),
+            environment: Value::Map(c.environment.clone().into()),
+            secrets: Value::Map(c.secrets.clone().into()),
             health_check: e.health.check.clone(),
             log_group: Value::String(n.log_group.clone()),
             region: Value::String(self.region().to_string()),
@@ -232,7 +232,7 @@ impl Loader<'_> {
                 execution_role,
                 task_role,
                 container,
-                model: Value::Map(e.model.clone()),
+                model: Value::Map(e.model.clone().into()),
             }
             .into_attrs(),
             td_all,
@@ -279,7 +279,7 @@ impl Loader<'_> {
                     Value::Int(e.container.replicas)
                 },
                 network: e.network.clone(),
-                deployment: Value::Map(e.deployment.clone()),
+                deployment: Value::Map(e.deployment.clone().into()),
                 // A routed service's new tasks get time before the load balancer's checks count.
                 health_check_grace_period: match (&e.health.grace, &e.route) {
                     (Value::Null, Some(_)) => Value::Int(svc::DEFAULT_ROUTED_GRACE_PERIOD),

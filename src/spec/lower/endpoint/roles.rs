@@ -235,13 +235,15 @@ fn artifact_statements(artifacts: &[(Value, Value)], part: &str) -> Vec<Value> {
             objects,
             None,
         ));
-        let condition = Value::Map(BTreeMap::from([(
-            "StringLike".to_string(),
-            Value::Map(BTreeMap::from([(
-                "s3:prefix".to_string(),
-                Value::List(prefixes),
-            )])),
-        )]));
+        let condition = Value::Map(
+            BTreeMap::from([(
+                "StringLike".to_string(),
+                Value::Map(
+                    BTreeMap::from([("s3:prefix".to_string(), Value::List(prefixes))]).into(),
+                ),
+            )])
+            .into(),
+        );
         st.push(iam_role::allow(
             "ListArtifact",
             &["s3:ListBucket"],
@@ -418,7 +420,7 @@ impl Loader<'_> {
                 }
             }
         }
-        Some(Value::Map(m))
+        Some(Value::Map(m.into()))
     }
 
     /// Refuses an inline policy longer than IAM accepts for one role (pointing at the

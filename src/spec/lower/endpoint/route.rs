@@ -87,7 +87,7 @@ impl LbHealth {
                 (k.into(), v)
             })
             .collect();
-        Value::Map(m)
+        Value::Map(m.into())
     }
 }
 
@@ -387,7 +387,7 @@ impl Loader<'_> {
             };
             item.insert(k.into(), v);
         }
-        Value::List(vec![Value::Map(item)])
+        Value::List(vec![Value::Map(item.into())])
     }
 
     /// `${endpoint.X.url}`: the listener's scheme, the gateway's DNS name, the port when it is
