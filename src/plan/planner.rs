@@ -533,22 +533,7 @@ fn diff(
             None => after.remove(name),
         };
     }
-    let mut changed: Vec<&str> = Vec::new();
-    for (k, a) in &after {
-        let differs = match p.attrs.get(k) {
-            Some(b) => a.is_unknown() || !a.same_as(b),
-            None => *a != Value::Null,
-        };
-        if differs {
-            changed.push(k);
-        }
-    }
-    for (k, b) in &p.attrs {
-        if !after.contains_key(k) && !schema.computed.contains(&k.as_str()) && *b != Value::Null {
-            changed.push(k);
-        }
-    }
-    changed.sort_unstable();
+    let changed = changed_attrs(&after, &p.attrs, schema.computed);
     let forced: Vec<String> = changed
         .iter()
         .filter(|k| schema.force_new.contains(k))
@@ -602,6 +587,46 @@ fn diff(
     }
     change.after = Some(after);
     change
+}
+
+/// The attributes whose planned value differs from the recorded one, sorted: one pass over both
+/// sorted maps. A recorded attribute the spec leaves out counts unless it is computed or null.
+fn changed_attrs<'a>(after: &'a Attrs, before: &'a Attrs, computed: &[&str]) -> Vec<&'a str> {
+    use std::cmp::Ordering;
+    let mut changed: Vec<&str> = Vec::new();
+    let (mut a, mut b) = (after.iter().peekable(), before.iter().peekable());
+    loop {
+        let order = match (a.peek(), b.peek()) {
+            (Some((ka, _)), Some((kb, _))) => ka.cmp(kb),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => return changed,
+        };
+        match order {
+            Ordering::Less => {
+                if let Some((k, v)) = a.next()
+                    && *v != Value::Null
+                {
+                    changed.push(k);
+                }
+            }
+            Ordering::Greater => {
+                if let Some((k, v)) = b.next()
+                    && *v != Value::Null
+                    && !computed.contains(&k.as_str())
+                {
+                    changed.push(k);
+                }
+            }
+            Ordering::Equal => {
+                if let (Some((k, va)), Some((_, vb))) = (a.next(), b.next())
+                    && (va.is_unknown() || !va.same_as(vb))
+                {
+                    changed.push(k);
+                }
+            }
+        }
+    }
 }
 
 fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&str]) {
