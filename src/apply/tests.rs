@@ -50,10 +50,10 @@ fn change(
 }
 
 fn r(addr: &str, attr: &str) -> Value {
-    Value::Ref(Ref {
+    Value::Ref(Box::new(Ref {
         address: Address::new(addr),
         attr: attr.into(),
-    })
+    }))
 }
 
 fn plan(changes: Vec<ResourceChange>, mode: PlanMode) -> Plan {

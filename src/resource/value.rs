@@ -61,8 +61,9 @@ pub enum Value {
     Map(Attrs),
     /// Known only after apply, with no way to compute it from other resources.
     Unknown,
-    /// Known after the referenced resource is applied.
-    Ref(Ref),
+    /// Known after the referenced resource is applied (boxed: it is rare, and keeps every
+    /// other value at 32 bytes).
+    Ref(Box<Ref>),
     /// A string with references inside, known after they are.
     Template(Vec<TemplatePart>),
     /// A secret held in memory; serialised as its digest only.
@@ -446,10 +447,10 @@ impl Value {
                         let (addr, attr) = r
                             .rsplit_once('.')
                             .ok_or_else(|| FromJsonError::MalformedRef(r.clone()))?;
-                        return Ok(Value::Ref(Ref {
+                        return Ok(Value::Ref(Box::new(Ref {
                             address: Address::new(addr),
                             attr: attr.to_string(),
-                        }));
+                        })));
                     }
                     if let Some(serde_json::Value::String(d)) = o.get("$sensitive") {
                         return Ok(Value::Redacted(d.clone()));
@@ -473,6 +474,13 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_takes_32_bytes() {
+        // Every attribute of every resource is one: state, spec and plan hold hundreds of
+        // thousands at 10,000 resources. A larger variant should be boxed, as `Ref` is.
+        assert_eq!(std::mem::size_of::<Value>(), 32);
+    }
 
     #[test]
     fn secrets_never_serialise_in_clear() {
@@ -536,7 +544,7 @@ mod tests {
         };
         let v = Value::Map(
             BTreeMap::from([
-                ("a".to_string(), Value::Ref(r.clone())),
+                ("a".to_string(), Value::Ref(Box::new(r.clone()))),
                 (
                     "b".to_string(),
                     Value::Template(vec![TemplatePart::Lit("v=".into()), TemplatePart::Ref(r)]),

@@ -327,7 +327,7 @@ impl Loader<'_> {
                                 Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
                                     push_lit(&mut parts, &v.to_plain_string())
                                 }
-                                Value::Ref(rf) => parts.push(TemplatePart::Ref(rf)),
+                                Value::Ref(rf) => parts.push(TemplatePart::Ref(*rf)),
                                 Value::Template(tp) => {
                                     for x in tp {
                                         match x {
@@ -767,10 +767,10 @@ impl Loader<'_> {
 
     /// A reference value to another resource's attribute.
     pub fn reference(address: &Address, attr: &str) -> Value {
-        Value::Ref(Ref {
+        Value::Ref(Box::new(Ref {
             address: address.clone(),
             attr: attr.to_string(),
-        })
+        }))
     }
 }
 

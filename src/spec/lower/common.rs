@@ -38,7 +38,7 @@ pub(super) fn concat(parts: &[Value]) -> Value {
             p => p,
         };
         match p {
-            Value::Ref(r) => out.push(TemplatePart::Ref(r.clone())),
+            Value::Ref(r) => out.push(TemplatePart::Ref((**r).clone())),
             Value::Template(t) => {
                 for x in t {
                     match x {
@@ -438,10 +438,10 @@ mod tests {
 
     #[test]
     fn concat_keeps_references() {
-        let r = Value::Ref(crate::resource::Ref {
+        let r = Value::Ref(Box::new(crate::resource::Ref {
             address: Address::new("a.b.c"),
             attr: "arn".into(),
-        });
+        }));
         assert_eq!(
             concat(&[Value::str("x"), Value::str("y")]),
             Value::str("xy")

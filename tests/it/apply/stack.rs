@@ -32,10 +32,10 @@ pub fn map(kv: &[(&str, Value)]) -> Value {
 }
 
 pub fn r(addr: &str, attr: &str) -> Value {
-    Value::Ref(Ref {
+    Value::Ref(Box::new(Ref {
         address: Address::new(addr),
         attr: attr.into(),
-    })
+    }))
 }
 
 /// The names of one test stack.
