@@ -215,11 +215,14 @@ impl Value {
                 Value::String(out)
             }
             Value::List(l) => Value::List(l.iter().map(|v| v.substitute(lookup)).collect()),
-            Value::Map(m) => Value::Map(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.substitute(lookup)))
-                    .collect(),
-            ),
+            Value::Map(m) => {
+                // Entries without references stay shared; the map itself is copied once.
+                let mut out = m.clone();
+                for v in out.values_mut().filter(|v| v.has_refs()) {
+                    *v = v.substitute(lookup);
+                }
+                Value::Map(out)
+            }
             Value::Sensitive(v) => Value::Sensitive(Box::new(v.substitute(lookup))),
             other => other.clone(),
         }
