@@ -106,6 +106,7 @@ pub(crate) async fn plan_read(
             &empty
         }
     };
+    let git = plan::file::GitCommit::start(&config.root);
     let mut drift = Vec::new();
     let refreshed_state;
     let mut current = recorded;
@@ -135,10 +136,11 @@ pub(crate) async fn plan_read(
         targets: req.targets.clone(),
         replace: req.replace.clone(),
         drift,
-        git_commit: plan::file::git_commit(&config.root),
+        git_commit: None,
     };
     let started = Instant::now();
-    let plan = plan::plan(&config, current, &opts)?;
+    let mut plan = plan::plan(&config, current, &opts)?;
+    plan.git_commit = git.finish();
     let sum = plan.summary();
     tracing::info!(
         "planned {} resources in {:.0?}: {} to add, {} to change, {} to destroy",

@@ -360,15 +360,62 @@ fn restore(planned: &mut Value, desired: &Value) {
     }
 }
 
-/// `git rev-parse HEAD` in `dir`, when it is inside a git work tree (best effort).
-pub fn git_commit(dir: &Path) -> Option<String> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && sha.len() >= 7).then_some(sha)
+/// `git rev-parse HEAD` in a stack's directory, when it is inside a git work tree (best effort),
+/// running in the background: started before planning, read after, so the
+/// few milliseconds git takes to start overlap with the plan instead of adding to it.
+#[derive(Debug)]
+pub struct GitCommit(Option<std::process::Child>);
+
+impl GitCommit {
+    /// Starts `git rev-parse HEAD` in `dir` (nothing when git cannot start).
+    pub fn start(dir: &Path) -> GitCommit {
+        let child = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["rev-parse", "HEAD"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok();
+        GitCommit(child)
+    }
+
+    /// The commit, when git found one.
+    pub fn finish(self) -> Option<String> {
+        let out = self.0?.wait_with_output().ok()?;
+        let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
+        (out.status.success() && sha.len() >= 7).then_some(sha)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GitCommit;
+
+    fn git(dir: &std::path::Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("git runs")
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    #[test]
+    fn records_the_commit_of_a_work_tree_and_nothing_outside_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(GitCommit::start(dir.path()).finish(), None);
+        git(dir.path(), &["init", "-q"]);
+        std::fs::write(dir.path().join("pedestal.toml"), "").unwrap();
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "-q", "-m", "stack"]);
+        let sha = GitCommit::start(dir.path()).finish().expect("a commit");
+        assert_eq!(sha.len(), 40);
+        assert!(sha.chars().all(|c| c.is_ascii_hexdigit()));
+    }
 }
