@@ -4,6 +4,8 @@ mod cli;
 
 /// mimalloc instead of the system allocator: a plan builds and drops hundreds of thousands of
 /// small attribute maps and strings, and glibc's malloc and free were a third of its profile.
+/// Built without transparent huge pages (`no_thp`): on hosts that enable them always, they raised
+/// a 1,000-resource plan's peak memory by half, for no measurable gain in time.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
