@@ -195,7 +195,7 @@ impl<'a> Graph<'a> {
             })
             .collect();
         for node in &mut nodes {
-            let mut deps: BTreeSet<usize> = BTreeSet::new();
+            let mut deps: Vec<usize> = Vec::new();
             match (node.desired, node.prior) {
                 (Some(r), _) => {
                     deps.extend(r.depends_on.iter().filter_map(|d| index.get(d).copied()));
@@ -212,10 +212,12 @@ impl<'a> Graph<'a> {
                 }
                 (None, None) => {}
             }
+            deps.sort_unstable();
+            deps.dedup();
             if let Some(me) = index.get(node.address) {
-                deps.remove(me);
+                deps.retain(|d| d != me);
             }
-            node.deps = deps.into_iter().collect();
+            node.deps = deps;
         }
         Graph {
             addresses,
