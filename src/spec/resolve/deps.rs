@@ -142,7 +142,8 @@ impl Loader<'_> {
     /// Two resources of one kind must not share a physical name (bucket, cluster, family, ...).
     fn check_physical_names(&mut self) {
         // Names and addresses are borrowed: only problems are copied.
-        let mut seen: HashMap<(ResourceKind, &str), &Address> = HashMap::new();
+        let mut seen: HashMap<(ResourceKind, &str), &Address> =
+            HashMap::with_capacity(self.lowered().resources.len());
         let mut clashes: Vec<(Address, Address, String)> = Vec::new();
         let mut bad_names = Vec::new();
         let mut secret_names = Vec::new();

@@ -79,10 +79,10 @@ impl Loader<'_> {
             deps,
             meta,
         );
-        self.endpoint_task_definition(id, &n, &e, roles, deps, meta);
+        self.endpoint_task_definition(id, &n, &mut e, roles, deps, meta);
         let mut route_deps = Deps::new();
         let load_balancers = self.endpoint_route_resources(&n, &e, deps, meta, &mut route_deps);
-        self.endpoint_service(id, &n, &e, deps, meta, (load_balancers, route_deps));
+        self.endpoint_service(id, &n, &mut e, deps, meta, (load_balancers, route_deps));
         if e.scaling.is_some() {
             self.endpoint_scaling(id, &n, &e, deps, meta);
         }
@@ -188,24 +188,26 @@ impl Loader<'_> {
         );
     }
 
+    /// The task definition; the container settings, model and health check move into it (no
+    /// later resource reads them).
     fn endpoint_task_definition(
         &mut self,
         id: BlockId,
         n: &Names,
-        e: &Endpoint,
+        e: &mut Endpoint,
         (execution_role, task_role): (Value, Value),
         deps: &EndpointDeps,
         meta: &Meta<'_>,
     ) {
         let b = self.block(id).clone();
-        let c = &e.container;
+        let c = &mut e.container;
         let container = td::DesiredContainer {
             name: Value::str(&b.name),
-            image: e.image.clone(),
+            image: std::mem::take(&mut e.image),
             port: Value::Int(c.port),
-            environment: Value::Map(c.environment.clone().into()),
-            secrets: Value::Map(c.secrets.clone().into()),
-            health_check: e.health.check.clone(),
+            environment: Value::Map(std::mem::take(&mut c.environment).into()),
+            secrets: Value::Map(std::mem::take(&mut c.secrets).into()),
+            health_check: std::mem::take(&mut e.health.check),
             log_group: Value::String(n.log_group.clone()),
             region: Value::String(self.region().to_string()),
         };
@@ -232,7 +234,7 @@ impl Loader<'_> {
                 execution_role,
                 task_role,
                 container,
-                model: Value::Map(e.model.clone().into()),
+                model: Value::Map(std::mem::take(&mut e.model).into()),
             }
             .into_attrs(),
             td_all,
@@ -240,11 +242,12 @@ impl Loader<'_> {
         );
     }
 
+    /// The service; the network and deployment settings move into it.
     fn endpoint_service(
         &mut self,
         id: BlockId,
         n: &Names,
-        e: &Endpoint,
+        e: &mut Endpoint,
         deps: &EndpointDeps,
         meta: &Meta<'_>,
         (load_balancers, route_deps): (Value, Deps),
@@ -278,8 +281,8 @@ impl Loader<'_> {
                 } else {
                     Value::Int(e.container.replicas)
                 },
-                network: e.network.clone(),
-                deployment: Value::Map(e.deployment.clone().into()),
+                network: std::mem::take(&mut e.network),
+                deployment: Value::Map(std::mem::take(&mut e.deployment).into()),
                 // A routed service's new tasks get time before the load balancer's checks count.
                 health_check_grace_period: match (&e.health.grace, &e.route) {
                     (Value::Null, Some(_)) => Value::Int(svc::DEFAULT_ROUTED_GRACE_PERIOD),
