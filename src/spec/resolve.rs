@@ -2,6 +2,7 @@
 //! what they reference (reporting cycles with every edge's location), evaluating expressions
 //! into [`Value`]s, and wiring resource dependencies (implied and explicit `depends_on`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -17,29 +18,24 @@ use crate::resource::{Ref, TemplatePart, Value};
 pub(super) type Deps = BTreeMap<Address, Span>;
 
 /// A node of the evaluation graph.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum EvalNode {
     Block(BlockId),
     Input(ScopeId, String),
     Output(ScopeId, String),
 }
 
-/// The evaluation graph as it is built: nodes, what each stands for, and edges with where
-/// each was written.
+/// The evaluation graph as it is built: nodes, and edges with where each was written (an
+/// edge may name a node before it is added).
 #[derive(Default)]
 struct EvalGraph {
-    nodes: Vec<Address>,
-    what: HashMap<String, EvalNode>,
-    edges: Vec<(Address, Address)>,
-    edge_span: HashMap<(String, String), Span>,
+    nodes: Vec<EvalNode>,
+    edges: Vec<(EvalNode, EvalNode, Span)>,
 }
 
 impl EvalGraph {
-    fn add_edge(&mut self, from: &str, to: String, span: &Span) {
-        self.edge_span
-            .entry((from.to_string(), to.clone()))
-            .or_insert_with(|| span.clone());
-        self.edges.push((Address::new(from), Address::new(to)));
+    fn add_edge(&mut self, from: &EvalNode, to: EvalNode, span: &Span) {
+        self.edges.push((from.clone(), to, span.clone()));
     }
 }
 
@@ -49,7 +45,7 @@ const REF_ROOTS: &[&str] = &[
 
 impl Loader<'_> {
     /// Checks one reference in `scope`; returns the evaluation-graph node it depends on.
-    fn check_ref(&self, scope: ScopeId, r: &RefExpr) -> Result<Option<String>, Box<SpecError>> {
+    fn check_ref(&self, scope: ScopeId, r: &RefExpr) -> Result<Option<EvalNode>, Box<SpecError>> {
         let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
         match p.as_slice() {
             ["env"] => Ok(None),
@@ -97,7 +93,7 @@ impl Loader<'_> {
         scope: ScopeId,
         r: &RefExpr,
         name: &str,
-    ) -> Result<Option<String>, Box<SpecError>> {
+    ) -> Result<Option<EvalNode>, Box<SpecError>> {
         let sc = &self.scope(scope);
         let text = r.text();
         let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
@@ -116,7 +112,7 @@ impl Loader<'_> {
                 ))
             }
         } else if sc.inputs.contains_key(name) {
-            Ok(Some(format!("{}var.{name}", sc.prefix)))
+            Ok(Some(EvalNode::Input(scope, name.to_string())))
         } else {
             Err(bad(
                 ErrorCode::UnknownReference,
@@ -137,7 +133,7 @@ impl Loader<'_> {
         r: &RefExpr,
         m: &str,
         out: &str,
-    ) -> Result<Option<String>, Box<SpecError>> {
+    ) -> Result<Option<EvalNode>, Box<SpecError>> {
         let sc = &self.scope(scope);
         let text = r.text();
         let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
@@ -152,7 +148,7 @@ impl Loader<'_> {
         };
         let c = &self.scope(child);
         if c.outputs.iter().any(|o| o.key == out) {
-            Ok(Some(format!("{}output.{out}", c.prefix)))
+            Ok(Some(EvalNode::Output(child, out.to_string())))
         } else {
             let names: Vec<&str> = c.outputs.iter().map(|o| o.key.as_str()).collect();
             let help = did_you_mean(out, names.iter().copied())
@@ -172,7 +168,7 @@ impl Loader<'_> {
         scope: ScopeId,
         r: &RefExpr,
         (kind, name, attr): (&str, &str, &str),
-    ) -> Result<Option<String>, Box<SpecError>> {
+    ) -> Result<Option<EvalNode>, Box<SpecError>> {
         let sc = &self.scope(scope);
         let bad = |code, msg, label, help| self.ref_error(r, code, msg, label, help);
         let k = BlockKind::parse(kind).unwrap_or(BlockKind::Storage);
@@ -195,7 +191,7 @@ impl Loader<'_> {
             ));
         };
         if k.exports().contains(&attr) {
-            Ok(Some(self.block(b).addr.clone()))
+            Ok(Some(EvalNode::Block(b)))
         } else {
             let help = did_you_mean(attr, k.exports().iter().copied())
                 .map(|d| format!("{d} ({kind} exports {})", k.exports().join(", ")))
@@ -245,13 +241,13 @@ impl Loader<'_> {
         for r in refs {
             let root = r.path.first().map(String::as_str).unwrap_or("");
             let checked = if BlockKind::parse(root).is_some() {
-                Ok(Some(String::new()))
+                Ok(true)
             } else {
-                self.check_ref(ScopeId::ROOT, r)
+                self.check_ref(ScopeId::ROOT, r).map(|n| n.is_some())
             };
             match checked {
-                Ok(None) => {}
-                Ok(Some(_)) => {
+                Ok(false) => {}
+                Ok(true) => {
                     ok = false;
                     self.err(
                         ErrorCode::InvalidValue,
@@ -450,7 +446,7 @@ impl Loader<'_> {
             let sid = *sid;
             let Some(call) = &sc.call else { continue };
             self.graph_module_scope(sid, sc, &mut g);
-            self.graph_module_call(sc, call, &mut g);
+            self.graph_module_call(sid, sc, call, &mut g);
             self.missing_module_inputs(sc, call);
         }
         // Stack outputs are evaluated last; only their references need checking here.
@@ -466,35 +462,83 @@ impl Loader<'_> {
         if self.has_errors() {
             return;
         }
-        let EvalGraph {
-            nodes,
-            what,
-            edges,
-            edge_span,
-        } = g;
-        let dag = Dag::from_edges(nodes, edges);
+        self.evaluate_in_order(g);
+    }
+
+    /// The address a node of the evaluation graph stands for (`module.m.var.x` for a module
+    /// input, `module.m.output.y` for an output).
+    fn eval_node_name(&self, n: &EvalNode) -> Cow<'_, str> {
+        match n {
+            EvalNode::Block(id) => Cow::Borrowed(self.block(*id).addr.as_str()),
+            EvalNode::Input(sid, name) => {
+                Cow::Owned(format!("{}var.{name}", self.scope(*sid).prefix))
+            }
+            EvalNode::Output(sid, name) => {
+                Cow::Owned(format!("{}output.{name}", self.scope(*sid).prefix))
+            }
+        }
+    }
+
+    /// Reports the graph's cycles, or evaluates its nodes in dependency order (ties broken by
+    /// address). Nodes are ranked by address, so the graph orders plain indices.
+    fn evaluate_in_order(&mut self, g: EvalGraph) {
+        let EvalGraph { nodes, edges } = g;
+        let mut ranked: Vec<(Cow<'_, str>, &EvalNode)> =
+            nodes.iter().map(|n| (self.eval_node_name(n), n)).collect();
+        ranked.sort_by(|a, b| a.0.cmp(&b.0));
+        ranked.dedup_by(|a, b| a.0 == b.0);
+        let rank: HashMap<&EvalNode, u32> = ranked
+            .iter()
+            .enumerate()
+            .map(|(i, (_, n))| (*n, i as u32))
+            .collect();
+        let dag = Dag::from_edges(
+            0..ranked.len() as u32,
+            edges
+                .iter()
+                .filter_map(|(a, b, _)| Some((*rank.get(a)?, *rank.get(b)?))),
+        );
         let cycles = dag.cycles();
         if !cycles.is_empty() {
+            let names: Vec<Address> = ranked.iter().map(|(a, _)| Address::new(&**a)).collect();
+            drop(ranked);
+            let mut edge_span: HashMap<(u32, u32), Span> = HashMap::new();
+            for (a, b, span) in &edges {
+                if let (Some(&a), Some(&b)) = (rank.get(a), rank.get(b)) {
+                    edge_span.entry((a, b)).or_insert_with(|| span.clone());
+                }
+            }
+            let index: HashMap<&Address, u32> = names
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a, i as u32))
+                .collect();
             for c in cycles {
+                let c: Vec<Address> = c.iter().map(|&i| names[i as usize].clone()).collect();
                 self.report_cycle(&c, &|a: &Address, b: &Address| {
-                    edge_span.get(&(a.to_string(), b.to_string())).cloned()
+                    edge_span.get(&(*index.get(a)?, *index.get(b)?)).cloned()
                 });
             }
             return;
         }
-        for n in dag.order() {
-            match what.get(n.as_str()).cloned() {
-                Some(EvalNode::Block(id)) => self.lower_block(id),
-                Some(EvalNode::Input(sid, name)) => self.eval_input(sid, &name),
-                Some(EvalNode::Output(sid, name)) => self.eval_output(sid, &name),
-                None => {}
+        let order: Vec<EvalNode> = dag
+            .order()
+            .into_iter()
+            .map(|i| ranked[i as usize].1.clone())
+            .collect();
+        drop(ranked);
+        for n in order {
+            match n {
+                EvalNode::Block(id) => self.lower_block(id),
+                EvalNode::Input(sid, name) => self.eval_input(sid, &name),
+                EvalNode::Output(sid, name) => self.eval_output(sid, &name),
             }
         }
     }
 
     /// Adds an edge from `from` to each node that the references in `n` (read in `scope`)
     /// depend on; reports unknown references.
-    fn graph_refs(&mut self, scope: ScopeId, from: &str, n: &Node, g: &mut EvalGraph) {
+    fn graph_refs(&mut self, scope: ScopeId, from: &EvalNode, n: &Node, g: &mut EvalGraph) {
         let mut refs = Vec::new();
         n.refs(&mut refs);
         for r in refs {
@@ -513,9 +557,9 @@ impl Loader<'_> {
             if b.kind == BlockKind::Module {
                 continue;
             }
-            g.nodes.push(Address::new(&b.addr));
-            g.what.insert(b.addr.clone(), EvalNode::Block(id));
-            self.graph_refs(b.scope, &b.addr, &b.node, g);
+            let from = EvalNode::Block(id);
+            g.nodes.push(from.clone());
+            self.graph_refs(b.scope, &from, &b.node, g);
             // Plain block names: `storage = "models"`, `compute = "serving"`.
             let implicit = match b.kind {
                 BlockKind::Artifact => Some(("storage", BlockKind::Storage)),
@@ -527,8 +571,7 @@ impl Loader<'_> {
                 && let Some(name) = e.value.literal_str()
                 && let Some(&t) = self.scope(b.scope).blocks.get(&(kind, name.to_string()))
             {
-                let to = self.block(t).addr.clone();
-                g.add_edge(&b.addr, to, &e.value.span);
+                g.add_edge(&from, EvalNode::Block(t), &e.value.span);
             }
             // `route = { gateway = "public" }` (or a module input holding it): the gateways
             // the endpoint can see are lowered first.
@@ -549,8 +592,7 @@ impl Loader<'_> {
                 }
                 targets.sort();
                 for t in targets {
-                    let to = self.block(t).addr.clone();
-                    g.add_edge(&b.addr, to, &route.value.span);
+                    g.add_edge(&from, EvalNode::Block(t), &route.value.span);
                 }
             }
         }
@@ -559,21 +601,23 @@ impl Loader<'_> {
     /// A module scope's inputs and outputs, with edges for the outputs' references.
     fn graph_module_scope(&mut self, sid: ScopeId, sc: &Scope, g: &mut EvalGraph) {
         for name in sc.inputs.keys() {
-            let n = format!("{}var.{name}", sc.prefix);
-            g.nodes.push(Address::new(&n));
-            g.what.insert(n, EvalNode::Input(sid, name.clone()));
+            g.nodes.push(EvalNode::Input(sid, name.clone()));
         }
         for o in &sc.outputs {
-            let n = format!("{}output.{}", sc.prefix, o.key);
-            g.nodes.push(Address::new(&n));
-            g.what
-                .insert(n.clone(), EvalNode::Output(sid, o.key.clone()));
+            let n = EvalNode::Output(sid, o.key.clone());
+            g.nodes.push(n.clone());
             self.graph_refs(sid, &n, &o.value, g);
         }
     }
 
     /// The call's own keys and inputs, evaluated in the parent scope.
-    fn graph_module_call(&mut self, sc: &Scope, call: &ModuleCall, g: &mut EvalGraph) {
+    fn graph_module_call(
+        &mut self,
+        sid: ScopeId,
+        sc: &Scope,
+        call: &ModuleCall,
+        g: &mut EvalGraph,
+    ) {
         let call_block = self.block(call.block).clone();
         for e in call_block.node.entries().unwrap_or_default() {
             match e.key.as_str() {
@@ -607,7 +651,7 @@ impl Loader<'_> {
                             .help = Some(help);
                             continue;
                         }
-                        let n = format!("{}var.{}", sc.prefix, i.key);
+                        let n = EvalNode::Input(sid, i.key.clone());
                         self.graph_refs(call.parent, &n, &i.value, g);
                     }
                 }
