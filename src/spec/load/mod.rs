@@ -218,8 +218,9 @@ pub(super) struct Loader<'o> {
     root: PathBuf,
     sources: SourceMap,
     diags: Diagnostics,
-    /// Spec files read, by path relative to the stack directory (for the digest).
-    read_files: Vec<(String, Vec<u8>)>,
+    /// Spec files read, by path relative to the stack directory (for the digest): the source
+    /// text, and the bytes as read only when they are not UTF-8 (the text then differs).
+    read_files: Vec<(String, FileId, Option<Vec<u8>>)>,
     stack: String,
     env: String,
     region: String,
@@ -477,7 +478,7 @@ impl<'o> Loader<'o> {
     pub fn spec_files(&self) -> Vec<PathBuf> {
         self.read_files
             .iter()
-            .map(|(p, _)| PathBuf::from(p))
+            .map(|(p, _, _)| PathBuf::from(p))
             .collect()
     }
 
@@ -498,18 +499,23 @@ impl<'o> Loader<'o> {
     pub fn read_source(&mut self, rel: &Path) -> Result<FileId, std::io::Error> {
         let full = self.root.join(rel);
         let bytes = std::fs::read(&full)?;
-        let (text, bad) = match std::str::from_utf8(&bytes) {
-            Ok(t) => (t.to_string(), None),
+        let (text, raw, bad) = match String::from_utf8(bytes) {
+            Ok(t) => (t, None, None),
             // The bytes before the first invalid sequence are kept as they are, so the
             // offset of the error is the same in the shown text.
-            Err(e) => (
-                String::from_utf8_lossy(&bytes).into_owned(),
-                Some(e.valid_up_to()),
-            ),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                (
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                    Some(bytes),
+                    Some(at),
+                )
+            }
         };
-        self.read_files.push((slash(&normalize(rel)), bytes));
         let name = self.display_name(rel);
         let file = self.sources.add(name.clone(), text);
+        self.read_files.push((slash(&normalize(rel)), file, raw));
         if let Some(at) = bad {
             let len = self.sources.text(file)[at..]
                 .chars()
@@ -774,8 +780,17 @@ impl<'o> Loader<'o> {
     /// excepted).
     fn digest(&self) -> String {
         let mut h = Sha256::new();
-        let mut files: Vec<&(String, Vec<u8>)> = self.read_files.iter().collect();
-        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut files: Vec<(&str, &[u8])> = self
+            .read_files
+            .iter()
+            .map(|(path, file, raw)| {
+                let bytes = raw
+                    .as_deref()
+                    .unwrap_or_else(|| self.sources.text(*file).as_bytes());
+                (path.as_str(), bytes)
+            })
+            .collect();
+        files.sort_by(|a, b| a.0.cmp(b.0));
         for (path, bytes) in files {
             h.update(b"file\0");
             h.update(path.as_bytes());
