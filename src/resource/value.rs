@@ -391,11 +391,17 @@ impl<'de> de::Visitor<'de> for ValueVisitor {
         Ok(Value::String(s))
     }
 
+    /// Lists are short and many (most hold one element): each keeps only the room it uses.
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        let Some(first) = seq.next_element::<Value>()? else {
+            return Ok(Value::List(Vec::new()));
+        };
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).saturating_add(1).min(4096));
+        out.push(first);
         while let Some(v) = seq.next_element::<Value>()? {
             out.push(v);
         }
+        out.shrink_to_fit();
         Ok(Value::List(out))
     }
 
@@ -407,11 +413,23 @@ impl<'de> de::Visitor<'de> for ValueVisitor {
         match out.first_key_value() {
             Some((k, _)) if out.len() == 1 && MARKERS.contains(&k.as_str()) => {
                 let (k, v) = out.pop_first().unwrap_or_default();
-                let json = serde_json::to_value(&v).map_err(de::Error::custom)?;
-                let object = serde_json::Map::from_iter([(k, json)]);
-                Value::from_json(serde_json::Value::Object(object)).map_err(de::Error::custom)
+                marker(k, v)
             }
             _ => Ok(Value::Map(out.into())),
+        }
+    }
+}
+
+/// The value a single-entry object under a `$` key stands for: a digest or an unknown
+/// directly, anything else read exactly as [`Value::from_json`] reads it.
+fn marker<E: de::Error>(key: String, value: Value) -> Result<Value, E> {
+    match (key.as_str(), value) {
+        ("$sensitive", Value::String(digest)) => Ok(Value::Redacted(digest)),
+        ("$unknown", Value::Bool(true)) => Ok(Value::Unknown),
+        (_, value) => {
+            let json = serde_json::to_value(&value).map_err(E::custom)?;
+            let object = serde_json::Map::from_iter([(key, json)]);
+            Value::from_json(serde_json::Value::Object(object)).map_err(E::custom)
         }
     }
 }
@@ -537,6 +555,63 @@ mod tests {
             assert!(Value::from_json(json).is_err());
             assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Maps are read into sorted maps whatever order their keys come in (a hand-edited file);
+    /// of duplicate keys the last wins; escaped keys, floats, secrets and nesting survive; all
+    /// exactly as through a JSON tree.
+    #[test]
+    fn maps_read_sorted_with_secrets_escapes_floats_and_duplicate_keys() {
+        let text = r#"{
+            "z": {"b": [1, 2.5, -0.0, 1e300, {"y": null, "x": true}], "a": {"$sensitive": "hmac-sha256:00"}},
+            "a\"q\\u00e9\n": "v\t\u00e9",
+            "m": {"k": 1, "j": {"$unknown": true}, "k": 3},
+            "\u0041": [{"$ref": "a.b.c.d"}, {"$sensitive": "x", "$sensitive": "y"}],
+            "e": {}
+        }"#;
+        let direct: Value = serde_json::from_str(text).unwrap();
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(direct, Value::from_json(json).unwrap());
+        let map = direct.as_map().unwrap();
+        let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["A", "a\"q\\u00e9\n", "e", "m", "z"]);
+        let m = map["m"].as_map().unwrap();
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["j", "k"]);
+        assert_eq!(m["k"], Value::Int(3), "the last of duplicate keys wins");
+        assert_eq!(m["j"], Value::Unknown);
+        let z = map["z"].as_map().unwrap();
+        assert_eq!(z["a"], Value::Redacted("hmac-sha256:00".into()));
+        let b = z["b"].as_list().unwrap();
+        assert_eq!(b[1], Value::Float(2.5));
+        assert_eq!(b[3], Value::Float(1e300));
+        assert_eq!(
+            b[4].as_map().unwrap().keys().collect::<Vec<_>>(),
+            ["x", "y"]
+        );
+        assert_eq!(map["a\"q\\u00e9\n"], Value::str("v\t\u{e9}"));
+        assert_eq!(map["A"].as_list().unwrap()[1], Value::Redacted("y".into()));
+        assert_eq!(map["e"], Value::Map(Attrs::new()));
+        let again: Value = serde_json::from_slice(text.as_bytes()).unwrap();
+        assert_eq!(again, direct, "from bytes as from text");
+    }
+
+    /// Lists read keep no spare room: a state holds many short ones.
+    #[test]
+    fn lists_read_hold_exactly_their_elements() {
+        let text = r#"[[], ["a"], [1, 2], [1, 2, 3], [[4], {"k": [5, 6, 7, 8, 9]}]]"#;
+        let direct: Value = serde_json::from_str(text).unwrap();
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(direct, Value::from_json(json).unwrap());
+        fn exact(v: &Value) -> bool {
+            match v {
+                Value::List(l) => l.capacity() == l.len() && l.iter().all(exact),
+                Value::Map(m) => m.values().all(exact),
+                _ => true,
+            }
+        }
+        assert!(exact(&direct), "{direct:?}");
+        assert_eq!(direct.as_list().unwrap().len(), 5);
+        assert_eq!(direct.as_list().unwrap()[3].as_list().unwrap().len(), 3);
     }
 
     #[test]
