@@ -136,7 +136,6 @@ pub(crate) async fn plan_read(
         targets: req.targets.clone(),
         replace: req.replace.clone(),
         drift,
-        git_commit: None,
     };
     let started = Instant::now();
     let mut plan = plan::plan(&config, current, &opts)?;

@@ -41,8 +41,6 @@ pub struct PlanOptions {
     /// What refresh found changed outside pedestal (the prior state passed in already includes
     /// it); shown in its own section and used as a reason.
     pub drift: Vec<Drift>,
-    /// The commit the spec was read at, when known.
-    pub git_commit: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -788,7 +786,8 @@ fn finish(
             serial: prior.serial,
         },
         spec_digest: config.digest.clone(),
-        git_commit: opts.git_commit.clone(),
+        // Filled in by the plan workflow once `git rev-parse` (run alongside) answers.
+        git_commit: None,
         provider: config.provider.clone(),
         changes,
         drift: opts.drift.clone(),
