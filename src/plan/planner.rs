@@ -378,7 +378,7 @@ fn follow_replaced(
         let attrs: Vec<String> = schema
             .force_new
             .iter()
-            .filter(|k| after.get(**k).is_some_and(names_it))
+            .filter(|k| after.get(k).is_some_and(names_it))
             .map(|k| k.to_string())
             .collect();
         if attrs.is_empty() {
@@ -631,8 +631,8 @@ fn changed_attrs<'a>(after: &'a Attrs, before: &'a Attrs, computed: &[&str]) -> 
 
 fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&str]) {
     for c in computed {
-        if let Some(v) = p.attrs.get(*c)
-            && after.get(*c) != Some(v)
+        if let Some(v) = p.attrs.get(c)
+            && after.get(c) != Some(v)
         {
             after.insert((*c).to_string(), v.clone());
         }
@@ -843,7 +843,7 @@ fn drifted_attrs(d: &Drift) -> BTreeSet<String> {
             .before
             .keys()
             .chain(after.keys())
-            .filter(|k| match (d.before.get(*k), after.get(*k)) {
+            .filter(|k| match (d.before.get(k), after.get(k)) {
                 (Some(b), Some(a)) => !a.same_as(b),
                 _ => true,
             })

@@ -486,7 +486,7 @@ fn artifact_kept(attrs: &Attrs) -> Attrs {
             .get(s3_object::Attr::Sha256.as_str())
             .cloned()
             .unwrap_or(Value::Null);
-        kept.entry(key.to_string()).or_insert(sha);
+        kept.get_or_insert_with(key, || sha);
     }
     kept
 }

@@ -28,7 +28,7 @@ pub fn canonical_attrs(kind: ResourceKind, attrs: &Attrs) -> Attrs {
         && let Some(Value::Map(c)) = out.get_mut(td::Attr::Container.as_str())
     {
         let fill = |m: &mut Attrs, k: &str, v: Value| {
-            m.entry(k.to_string()).or_insert(v);
+            m.get_or_insert_with(k, || v);
         };
         fill(c, C::Essential.as_str(), Value::Bool(true));
         if let Some(port) = c.get(C::Port.as_str()).cloned().filter(|p| !p.is_unknown()) {

@@ -4,21 +4,29 @@
 //! `before`, and into every lookup and renderer along the way. Cloning an [`Attrs`] only counts
 //! a reference; the first write through a shared copy copies the map (copy on write), so a
 //! change stays local to the copy written, exactly as with an owned map.
+//!
+//! The entries are one sorted vector, not a B-tree: an attribute map holds a handful of
+//! entries (five on average in a release stack), where a B-tree spends a node of eleven slots
+//! on each map and an allocation on each node. Lookups are a binary search; inserts shift the
+//! entries after the new one, which for maps this small costs less than a tree walk.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::de::{self, Deserializer, MapAccess};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::Value;
 
-/// Attributes (or a map value's entries), always in sorted order. Reads go through
-/// `Deref<Target = BTreeMap<String, Value>>`; writes through `DerefMut`, which copies the map
-/// first when another clone still shares it.
+/// One entry: an attribute name and its value.
+type Entry = (String, Value);
+
+/// Attributes (or a map value's entries), always in sorted order of their names, each name
+/// once.
 #[derive(Clone, Default, PartialEq)]
-pub struct Attrs(Arc<BTreeMap<String, Value>>);
+pub struct Attrs(Arc<Vec<Entry>>);
 
 impl Attrs {
     /// An empty map.
@@ -26,9 +34,150 @@ impl Attrs {
         Attrs::default()
     }
 
+    /// Entries already sorted by name with no name twice, kept as they are.
+    ///
+    /// Sorted input is checked (in debug builds) rather than trusted blindly.
+    fn from_sorted(entries: Vec<Entry>) -> Attrs {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        Attrs(Arc::new(entries))
+    }
+
+    /// Entries in any order; a later entry wins over an earlier one with the same name (as
+    /// inserting them one by one would).
+    fn from_unsorted(mut entries: Vec<Entry>) -> Attrs {
+        if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Stable: among equal names the last one inserted stays last.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
+            for e in entries {
+                match out.last_mut() {
+                    Some(last) if last.0 == e.0 => *last = e,
+                    _ => out.push(e),
+                }
+            }
+            entries = out;
+        }
+        Attrs(Arc::new(entries))
+    }
+
+    /// The entries, in order, writable (copied first when shared).
+    fn entries_mut(&mut self) -> &mut Vec<Entry> {
+        Arc::make_mut(&mut self.0)
+    }
+
+    /// Where `key` is, or where it would go.
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    /// The entry under `key`, with the name as stored.
+    pub fn get_key_value(&self, key: &str) -> Option<(&String, &Value)> {
+        self.find(key).ok().map(|i| {
+            let (k, v) = &self.0[i];
+            (k, v)
+        })
+    }
+
+    /// The value under `key`, writable (the map is copied first when shared).
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        let i = self.find(key).ok()?;
+        Some(&mut self.entries_mut()[i].1)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets `key` to `value`, giving back the value it replaces.
+    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries_mut()[i].1, value)),
+            Err(i) => {
+                self.entries_mut().insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`, giving back its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.find(key).ok()?;
+        Some(self.entries_mut().remove(i).1)
+    }
+
+    /// The value under `key`, set to `make()` first when there is none.
+    pub fn get_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> Value) -> &mut Value {
+        let i = match self.find(key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.entries_mut().insert(i, (key.to_string(), make()));
+                i
+            }
+        };
+        &mut self.entries_mut()[i].1
+    }
+
+    /// Keeps only the entries `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
+        self.entries_mut().retain_mut(|(k, v)| keep(k, v));
+    }
+
+    /// The entries in order of their names.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(self.0.iter())
+    }
+
+    /// The entries in order, values writable (the map is copied first when shared).
+    pub fn iter_mut(&mut self) -> IterMut<'_> {
+        IterMut(self.entries_mut().iter_mut())
+    }
+
+    /// The names in order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// The values in order of their names.
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// The values in order of their names, writable (the map is copied first when shared).
+    pub fn values_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = &mut Value> + ExactSizeIterator {
+        self.entries_mut().iter_mut().map(|(_, v)| v)
+    }
+
+    /// The first entry.
+    pub fn first_key_value(&self) -> Option<(&String, &Value)> {
+        self.0.first().map(|(k, v)| (k, v))
+    }
+
+    /// The last entry.
+    pub fn last_key_value(&self) -> Option<(&String, &Value)> {
+        self.0.last().map(|(k, v)| (k, v))
+    }
+
     /// The entries as an owned map (copied only when shared).
     pub fn into_map(self) -> BTreeMap<String, Value> {
-        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
+        self.into_iter().collect()
     }
 
     /// Whether both share one map: then they are equal without comparing entries.
@@ -37,29 +186,75 @@ impl Attrs {
     }
 }
 
-impl Deref for Attrs {
-    type Target = BTreeMap<String, Value>;
+impl std::ops::Index<&str> for Attrs {
+    type Output = Value;
 
-    fn deref(&self) -> &BTreeMap<String, Value> {
-        &self.0
+    /// The value under `key`; panics when there is none, as indexing a map does.
+    fn index(&self, key: &str) -> &Value {
+        match self.get(key) {
+            Some(v) => v,
+            None => panic!("no attribute {key:?}"),
+        }
     }
 }
 
-impl DerefMut for Attrs {
-    fn deref_mut(&mut self) -> &mut BTreeMap<String, Value> {
-        Arc::make_mut(&mut self.0)
+/// The entries of an [`Attrs`], in order.
+#[derive(Clone)]
+pub struct Iter<'a>(std::slice::Iter<'a, Entry>);
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a String, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k, v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
     }
 }
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back().map(|(k, v)| (k, v))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// The entries of an [`Attrs`], in order, values writable.
+pub struct IterMut<'a>(std::slice::IterMut<'a, Entry>);
+
+impl<'a> Iterator for IterMut<'a> {
+    type Item = (&'a String, &'a mut Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (&*k, v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for IterMut<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back().map(|(k, v)| (&*k, v))
+    }
+}
+
+impl ExactSizeIterator for IterMut<'_> {}
 
 impl fmt::Debug for Attrs {
+    /// As a `BTreeMap` of the same entries prints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl From<BTreeMap<String, Value>> for Attrs {
     fn from(map: BTreeMap<String, Value>) -> Attrs {
-        Attrs(Arc::new(map))
+        Attrs::from_sorted(map.into_iter().collect())
     }
 }
 
@@ -71,59 +266,96 @@ impl From<Attrs> for BTreeMap<String, Value> {
 
 impl<const N: usize> From<[(String, Value); N]> for Attrs {
     fn from(entries: [(String, Value); N]) -> Attrs {
-        Attrs(Arc::new(BTreeMap::from(entries)))
+        Attrs::from_unsorted(Vec::from(entries))
     }
 }
 
 impl FromIterator<(String, Value)> for Attrs {
     fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Attrs {
-        Attrs(Arc::new(iter.into_iter().collect()))
+        Attrs::from_unsorted(iter.into_iter().collect())
     }
 }
 
 impl Extend<(String, Value)> for Attrs {
     fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, iter: I) {
-        Arc::make_mut(&mut self.0).extend(iter);
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
     }
 }
 
 impl IntoIterator for Attrs {
     type Item = (String, Value);
-    type IntoIter = std::collections::btree_map::IntoIter<String, Value>;
+    type IntoIter = std::vec::IntoIter<Entry>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.into_map().into_iter()
+        Arc::try_unwrap(self.0)
+            .unwrap_or_else(|shared| (*shared).clone())
+            .into_iter()
     }
 }
 
 impl<'a> IntoIterator for &'a Attrs {
     type Item = (&'a String, &'a Value);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, Value>;
+    type IntoIter = Iter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
     }
 }
 
 impl<'a> IntoIterator for &'a mut Attrs {
     type Item = (&'a String, &'a mut Value);
-    type IntoIter = std::collections::btree_map::IterMut<'a, String, Value>;
+    type IntoIter = IterMut<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        Arc::make_mut(&mut self.0).iter_mut()
+    fn into_iter(self) -> IterMut<'a> {
+        self.iter_mut()
     }
 }
 
 impl Serialize for Attrs {
+    /// As a `BTreeMap` of the same entries serialises: an object with sorted keys.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        let mut map = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
     }
 }
 
 impl<'de> Deserialize<'de> for Attrs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Attrs, D::Error> {
-        BTreeMap::deserialize(d).map(Attrs::from)
+        d.deserialize_map(AttrsVisitor)
     }
+}
+
+/// Reads a map's entries into an [`Attrs`].
+struct AttrsVisitor;
+
+impl<'de> de::Visitor<'de> for AttrsVisitor {
+    type Value = Attrs;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of attributes")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Attrs, A::Error> {
+        read_entries(map)
+    }
+}
+
+/// Reads every entry of `map`: in the order written when that is sorted (as pedestal writes
+/// its files), sorted after the fact otherwise, the last of a repeated name winning.
+pub(super) fn read_entries<'de, A: MapAccess<'de>>(mut map: A) -> Result<Attrs, A::Error> {
+    let mut out: Vec<Entry> = Vec::with_capacity(map.size_hint().unwrap_or(4).min(64));
+    while let Some(entry) = map.next_entry::<String, Value>()? {
+        out.push(entry);
+    }
+    if out.capacity() > out.len() + out.len() / 4 {
+        out.shrink_to_fit();
+    }
+    Ok(Attrs::from_unsorted(out))
 }
 
 #[cfg(test)]
@@ -155,5 +387,40 @@ mod tests {
         let back: Attrs = serde_json::from_str(&json).unwrap();
         assert_eq!(back, attrs);
         assert_eq!(back.into_map(), map);
+    }
+
+    #[test]
+    fn behaves_as_a_sorted_map_whatever_the_order_of_writes() {
+        let writes = [("m", 1), ("c", 2), ("x", 3), ("c", 4), ("a", 5), ("m", 6)];
+        let mut attrs = Attrs::new();
+        let mut map = BTreeMap::new();
+        for (k, v) in writes {
+            assert_eq!(
+                attrs.insert(k.to_string(), Value::Int(v)),
+                map.insert(k.to_string(), Value::Int(v))
+            );
+        }
+        assert_eq!(attrs.clone().into_map(), map);
+        let collected: Attrs = writes
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::Int(*v)))
+            .collect();
+        assert_eq!(collected, attrs);
+        assert_eq!(attrs.keys().collect::<Vec<_>>(), ["a", "c", "m", "x"]);
+        assert_eq!(attrs.remove("c"), map.remove("c"));
+        assert_eq!(attrs.remove("c"), None);
+        assert_eq!(attrs.into_map(), map);
+    }
+
+    #[test]
+    fn reads_unsorted_and_repeated_names_as_a_map_would() {
+        let back: Attrs = serde_json::from_str(r#"{"b":1,"a":2,"b":3}"#).unwrap();
+        assert_eq!(
+            back.into_map(),
+            BTreeMap::from([
+                ("a".to_string(), Value::Int(2)),
+                ("b".to_string(), Value::Int(3))
+            ])
+        );
     }
 }

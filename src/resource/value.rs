@@ -11,7 +11,6 @@
 //!   [`super::secret_key`]), which is what deserialisation gives back as [`Value::Redacted`].
 //!   Diffs compare digests.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer};
@@ -405,17 +404,14 @@ impl<'de> de::Visitor<'de> for ValueVisitor {
         Ok(Value::List(out))
     }
 
-    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = BTreeMap::new();
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            out.insert(k, v);
-        }
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        let out = super::attrs::read_entries(map)?;
         match out.first_key_value() {
             Some((k, _)) if out.len() == 1 && MARKERS.contains(&k.as_str()) => {
-                let (k, v) = out.pop_first().unwrap_or_default();
+                let (k, v) = out.into_iter().next().unwrap_or_default();
                 marker(k, v)
             }
-            _ => Ok(Value::Map(out.into())),
+            _ => Ok(Value::Map(out)),
         }
     }
 }
@@ -621,7 +617,7 @@ mod tests {
             attr: "version_id".into(),
         };
         let v = Value::Map(
-            BTreeMap::from([
+            std::collections::BTreeMap::from([
                 ("a".to_string(), Value::Ref(Box::new(r.clone()))),
                 (
                     "b".to_string(),

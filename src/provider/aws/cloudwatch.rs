@@ -63,7 +63,7 @@ fn percentile(stat: &str) -> bool {
 /// the alarm's namespace, statistic and period), then the expression, the one returned.
 fn math_queries(
     attrs: &Attrs,
-    math: &BTreeMap<String, Value>,
+    math: &Attrs,
     namespace: &str,
 ) -> Result<Vec<MetricDataQuery>, ProviderError> {
     let stat = attr::str(attrs, A::Statistic).unwrap_or(STATISTIC_AVERAGE);

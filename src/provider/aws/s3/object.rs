@@ -257,9 +257,7 @@ pub async fn create_object(p: &AwsProvider, r: &ApplyResource) -> Result<Applied
         }
     };
     let mut attrs = r.attrs.clone();
-    attrs
-        .entry(A::Sha256.into())
-        .or_insert_with(|| Value::str(&sha));
+    attrs.get_or_insert_with(A::Sha256.as_str(), || Value::str(&sha));
     Ok(object_applied(bucket, key, &attrs, version, etag))
 }
 
@@ -531,7 +529,7 @@ fn kept_of(attrs: &Attrs) -> Attrs {
     let mut kept = attr::map(attrs, A::Kept).cloned().unwrap_or_default();
     if let Some(key) = attr::str(attrs, A::Key) {
         let sha = attr::get(attrs, A::Sha256).cloned().unwrap_or(Value::Null);
-        kept.entry(key.to_string()).or_insert(sha);
+        kept.get_or_insert_with(key, || sha);
     }
     kept
 }

@@ -182,7 +182,7 @@ impl Loader<'_> {
 /// Fills in the strategy `name` and what it uses, defaults for what is not written:
 /// `(canary_percent, step_percent)` and `(interval, bake)` in seconds.
 fn strategy_settings(
-    deployment: &mut BTreeMap<String, Value>,
+    deployment: &mut crate::resource::Attrs,
     name: &str,
     (canary, step): (Option<i64>, Option<i64>),
     (interval, bake): (Option<i64>, Option<i64>),
