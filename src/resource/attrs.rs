@@ -105,11 +105,19 @@ impl Attrs {
     }
 
     /// Sets `key` to `value`, giving back the value it replaces.
+    ///
+    /// A full map grows by a quarter, not by doubling: most maps are built once and then
+    /// receive a few entries (the computed attributes a plan carries over), and a doubled
+    /// map would keep up to half of its room unused for the rest of the run.
     pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.entries_mut()[i].1, value)),
             Err(i) => {
-                self.entries_mut().insert(i, (key, value));
+                let entries = self.entries_mut();
+                if entries.len() == entries.capacity() {
+                    entries.reserve_exact(entries.len() / 4 + 1);
+                }
+                entries.insert(i, (key, value));
                 None
             }
         }
@@ -347,15 +355,31 @@ impl<'de> de::Visitor<'de> for AttrsVisitor {
 
 /// Reads every entry of `map`: in the order written when that is sorted (as pedestal writes
 /// its files), sorted after the fact otherwise, the last of a repeated name winning.
+///
+/// Entries are gathered in a scratch buffer reused across maps (one per level of nesting), so
+/// each map allocates its entries once, at their exact number.
 pub(super) fn read_entries<'de, A: MapAccess<'de>>(mut map: A) -> Result<Attrs, A::Error> {
-    let mut out: Vec<Entry> = Vec::with_capacity(map.size_hint().unwrap_or(4).min(64));
-    while let Some(entry) = map.next_entry::<String, Value>()? {
-        out.push(entry);
+    let mut scratch = SCRATCH.with_borrow_mut(Vec::pop).unwrap_or_default();
+    let read = (|| {
+        while let Some(entry) = map.next_entry::<String, Value>()? {
+            scratch.push(entry);
+        }
+        Ok(())
+    })();
+    let mut out: Vec<Entry> = Vec::with_capacity(scratch.len());
+    out.append(&mut scratch);
+    if scratch.capacity() <= MAX_SCRATCH {
+        SCRATCH.with_borrow_mut(|pool| pool.push(scratch));
     }
-    if out.capacity() > out.len() + out.len() / 4 {
-        out.shrink_to_fit();
-    }
-    Ok(Attrs::from_unsorted(out))
+    read.map(|()| Attrs::from_unsorted(out))
+}
+
+/// The largest scratch buffer kept for reuse, in entries.
+const MAX_SCRATCH: usize = 1024;
+
+thread_local! {
+    /// Scratch buffers for [`read_entries`], free for the next map read on this thread.
+    static SCRATCH: std::cell::RefCell<Vec<Vec<Entry>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]

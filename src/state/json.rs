@@ -1,6 +1,8 @@
 //! Deterministic JSON for state and plan files: pretty-printed, object keys sorted at every
 //! level (independent of serde_json's `preserve_order` feature), trailing newline.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
@@ -37,6 +39,45 @@ pub fn state_to_string(state: &super::State) -> Result<String, serde_json::Error
     let mut s = serde_json::to_string_pretty(&mirror::State::from(state))?;
     s.push('\n');
     Ok(s)
+}
+
+/// Reads a JSON object into a `BTreeMap` built in one pass from its entries (sorted first
+/// if they are not, the last of a repeated key winning, as inserting one by one would), not
+/// by inserting them one by one: for the thousands of resources of a large state, a key
+/// comparison at every level of the tree for every entry is most of the cost of the map.
+pub fn map_in_bulk<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    K: Ord + serde::Deserialize<'de>,
+    V: serde::Deserialize<'de>,
+{
+    /// Gathers the entries of one object.
+    struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
+
+    impl<'de, K, V> serde::de::Visitor<'de> for Entries<K, V>
+    where
+        K: Ord + serde::Deserialize<'de>,
+        V: serde::Deserialize<'de>,
+    {
+        type Value = BTreeMap<K, V>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+            while let Some(entry) = map.next_entry::<K, V>()? {
+                entries.push(entry);
+            }
+            Ok(entries.into_iter().collect())
+        }
+    }
+
+    d.deserialize_map(Entries(std::marker::PhantomData))
 }
 
 mod mirror {
@@ -173,5 +214,37 @@ mod mirror {
                 stack: &s.stack,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Holder {
+        #[serde(deserialize_with = "map_in_bulk")]
+        map: BTreeMap<String, i64>,
+    }
+
+    #[test]
+    fn a_map_read_in_bulk_equals_one_built_entry_by_entry() {
+        for text in [
+            r#"{"map":{}}"#,
+            r#"{"map":{"a":1,"b":2,"c":3}}"#,
+            r#"{"map":{"c":1,"a":2,"b":3,"a":4}}"#,
+        ] {
+            let bulk = serde_json::from_str::<Holder>(text).unwrap().map;
+            let one_by_one: BTreeMap<String, i64> = serde_json::from_str::<serde_json::Value>(text)
+                .unwrap()["map"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_i64().unwrap()))
+                .collect();
+            assert_eq!(bulk, one_by_one, "{text}");
+        }
+        let dup = serde_json::from_str::<Holder>(r#"{"map":{"b":1,"a":2,"b":3}}"#).unwrap();
+        assert_eq!(dup.map["b"], 3, "the last of a repeated key wins");
     }
 }

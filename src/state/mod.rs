@@ -187,7 +187,7 @@ pub struct State {
     pub stack: String,
     /// The environment the state belongs to.
     pub env: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::map_in_bulk")]
     /// Every managed resource, by address.
     pub resources: BTreeMap<Address, ResourceState>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
