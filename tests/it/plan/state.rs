@@ -368,7 +368,7 @@ fn kill_9_mid_apply_leaves_a_readable_state() {
 }
 
 #[test]
-fn streamed_state_json_equals_the_canonical_form() {
+fn streamed_state_json_is_the_canonical_document_one_line_per_resource() {
     use pedestal::state::{Intent, Release, state_to_string, to_canonical_string};
     let config = super::fixture::config(&[super::fixture::Endpoint::new("fraud")]);
     let mut state = super::fixture::applied(&config, 2);
@@ -398,13 +398,39 @@ fn streamed_state_json_equals_the_canonical_form() {
         .unwrap()
         .attrs
         .insert("token".into(), Value::Sensitive(Box::new(Value::str("s"))));
-    assert_eq!(
-        state_to_string(&state).unwrap(),
-        to_canonical_string(&state).unwrap()
+    let same_document = |state: &pedestal::state::State| {
+        let streamed = state_to_string(state).unwrap();
+        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+        assert_eq!(
+            parse(&streamed),
+            parse(&to_canonical_string(state).unwrap())
+        );
+        assert_eq!(streamed, state_to_string(state).unwrap(), "deterministic");
+        streamed
+    };
+    let text = same_document(&state);
+    // The document and its sections are indented; each resource, intent, release history and
+    // output is one line, keys sorted as everywhere.
+    assert!(text.starts_with("{\n  \"env\": "), "{text}");
+    assert!(text.ends_with("\n}\n"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    for addr in state.resources.keys() {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("    \"{addr}\": {{\"attrs\":{{")))
+            .unwrap_or_else(|| panic!("{addr} on a line of its own:\n{text}"));
+        assert!(line.ends_with("}") || line.ends_with("},"), "{line}");
+    }
+    assert!(
+        lines.contains(&"    \"endpoint.fraud.service\": {\"kind\":\"ecs_service\",\"physical_name\":\"svc\",\"started_at\":\"2026-01-01T00:00:00Z\"}"),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("    \"endpoint.fraud\": [{")),
+        "{text}"
     );
     state.intents.clear();
-    assert_eq!(
-        state_to_string(&state).unwrap(),
-        to_canonical_string(&state).unwrap()
-    );
+    same_document(&state);
 }
