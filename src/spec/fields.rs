@@ -345,7 +345,7 @@ impl Loader<'_> {
             self.wrong(f, key, &s, "a table of strings", &v);
             return None;
         };
-        let mut out = BTreeMap::new();
+        let mut out = Vec::with_capacity(m.len());
         for (k, x) in m {
             let x = match x {
                 Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
@@ -363,9 +363,10 @@ impl Loader<'_> {
                     return None;
                 }
             };
-            out.insert(k, x);
+            out.push((k, x));
         }
-        Some((out, s))
+        // The map's keys come sorted and unique: built in one pass.
+        Some((out.into_iter().collect(), s))
     }
 }
 

@@ -16,6 +16,15 @@ impl Loader<'_> {
     /// Every policy rule against every block's resources.
     pub(super) fn check_policy(&mut self) {
         self.check_region_policy();
+        let p = self.policy();
+        let block_rules = p.require_encryption.is_some()
+            || p.deny_public_buckets.is_some()
+            || p.max_replicas.is_some()
+            || p.allowed_image_registries.is_some()
+            || p.require_prevent_destroy_on.is_some();
+        if !block_rules {
+            return;
+        }
         let blocks: Vec<Rc<Block>> = self.blocks_by_id().map(|(_, b)| b.clone()).collect();
         // Each block's resources, grouped in one pass (the checks below only report errors).
         let all = std::mem::take(&mut self.lowered_mut().resources);

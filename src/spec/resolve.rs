@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use super::diag::{ErrorCode, Span, SpecError, did_you_mean};
-use super::load::{BlockId, BlockKind, Exported, Loader, ModuleCall, Scope, ScopeId};
+use super::load::{BlockId, BlockKind, Exported, FastMap, Loader, ModuleCall, Scope, ScopeId};
 use super::raw::{Node, NodeKind, Part, RefExpr};
 use super::vars::{fits, value_type};
 use crate::addr::Address;
@@ -383,20 +383,19 @@ impl Loader<'_> {
                 Value::List(out)
             }
             NodeKind::Table(es) => {
-                let mut out = BTreeMap::new();
+                // A table's keys are unique (the parser refuses duplicates): collected once.
+                let mut out = Vec::with_capacity(es.len());
                 let mut ok = true;
                 for e in es {
                     match self.eval(scope, &e.value, deps) {
-                        Some(v) => {
-                            out.insert(e.key.clone(), v);
-                        }
+                        Some(v) => out.push((e.key.clone(), v)),
                         None => ok = false,
                     }
                 }
                 if !ok {
                     return None;
                 }
-                Value::Map(out.into())
+                Value::Map(out.into_iter().collect())
             }
         })
     }
@@ -487,7 +486,7 @@ impl Loader<'_> {
             nodes.iter().map(|n| (self.eval_node_name(n), n)).collect();
         ranked.sort_by(|a, b| a.0.cmp(&b.0));
         ranked.dedup_by(|a, b| a.0 == b.0);
-        let rank: HashMap<&EvalNode, u32> = ranked
+        let rank: FastMap<&EvalNode, u32> = ranked
             .iter()
             .enumerate()
             .map(|(i, (_, n))| (*n, i as u32))

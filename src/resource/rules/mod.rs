@@ -45,6 +45,7 @@ pub enum NameChars {
 
 impl NameChars {
     /// Whether `c` is allowed.
+    #[inline]
     pub fn allows(self, c: char) -> bool {
         match self {
             NameChars::AlnumDashUnderscore => c.is_ascii_alphanumeric() || c == '-' || c == '_',
@@ -116,12 +117,9 @@ impl NameRule {
         if self.chars == NameChars::AlnumDash && (name.starts_with('-') || name.ends_with('-')) {
             return Some(format!("{}: no `-` at the beginning or end", self.what));
         }
-        let lower = name.to_ascii_lowercase();
-        if let Some(p) = self
-            .reserved_prefixes
-            .iter()
-            .find(|p| lower.starts_with(&p.to_ascii_lowercase()))
-        {
+        if let Some(p) = self.reserved_prefixes.iter().find(|p| {
+            name.len() >= p.len() && name.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+        }) {
             return Some(format!(
                 "{}: must not begin with `{p}`, which AWS reserves",
                 self.what

@@ -61,16 +61,17 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        let mut out = Attrs::new();
-        for &k in Attr::ALL {
-            let v = match k {
-                Attr::Name => std::mem::take(&mut self.name),
-                Attr::ContainerInsights => std::mem::take(&mut self.container_insights),
-                Attr::CapacityProviders => std::mem::take(&mut self.capacity_providers),
-                Attr::Tags | Attr::Arn => continue,
-            };
-            out.insert(k.into(), v);
-        }
-        out
+        Attr::ALL
+            .iter()
+            .filter_map(|&k| {
+                let v = match k {
+                    Attr::Name => std::mem::take(&mut self.name),
+                    Attr::ContainerInsights => std::mem::take(&mut self.container_insights),
+                    Attr::CapacityProviders => std::mem::take(&mut self.capacity_providers),
+                    Attr::Tags | Attr::Arn => return None,
+                };
+                Some((k.into(), v))
+            })
+            .collect()
     }
 }

@@ -3,7 +3,7 @@
 //! endpoint needs (the execution role: image pulls, its log group, its secrets; the task role:
 //! its model artifact and the spec's `task_policy` statements).
 
-use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use super::{Rule, attr_names, rule_lists};
 use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
@@ -57,13 +57,10 @@ pub const ECS_TASKS_PRINCIPAL: &str = "ecs-tasks.amazonaws.com";
 
 /// A policy document `{ Version, Statement }` from its statements.
 pub fn document(statements: Vec<Value>) -> Value {
-    Value::Map(
-        BTreeMap::from([
-            ("Statement".to_string(), Value::List(statements)),
-            ("Version".to_string(), Value::str(POLICY_VERSION)),
-        ])
-        .into(),
-    )
+    Value::Map(Attrs::from([
+        ("Statement".to_string(), Value::List(statements)),
+        ("Version".to_string(), Value::str(POLICY_VERSION)),
+    ]))
 }
 
 /// One `Allow` statement: `Sid`, `Action` (sorted list), `Resource` (list) and, when given,
@@ -76,7 +73,7 @@ pub fn allow(
 ) -> Value {
     let mut actions: Vec<&str> = actions.to_vec();
     actions.sort_unstable();
-    let mut m = BTreeMap::from([
+    let entries = [
         ("Sid".to_string(), Value::str(sid)),
         ("Effect".to_string(), Value::str("Allow")),
         (
@@ -84,29 +81,33 @@ pub fn allow(
             Value::List(actions.into_iter().map(Value::str).collect()),
         ),
         ("Resource".to_string(), Value::List(resources)),
-    ]);
-    if let Some(c) = condition {
-        m.insert("Condition".to_string(), c);
-    }
-    Value::Map(m.into())
+    ];
+    Value::Map(match condition {
+        Some(c) => entries
+            .into_iter()
+            .chain([("Condition".to_string(), c)])
+            .collect(),
+        None => Attrs::from(entries),
+    })
 }
 
-/// The trust policy letting ECS tasks assume the role.
+/// The trust policy letting ECS tasks assume the role (built once: every role pedestal makes
+/// shares it, and cloning the map only counts a reference).
 pub fn ecs_tasks_trust() -> Value {
-    document(vec![Value::Map(
-        BTreeMap::from([
+    static TRUST: LazyLock<Value> = LazyLock::new(|| {
+        document(vec![Value::Map(Attrs::from([
             ("Effect".to_string(), Value::str("Allow")),
             (
                 "Principal".to_string(),
-                Value::Map(
-                    BTreeMap::from([("Service".to_string(), Value::str(ECS_TASKS_PRINCIPAL))])
-                        .into(),
-                ),
+                Value::Map(Attrs::from([(
+                    "Service".to_string(),
+                    Value::str(ECS_TASKS_PRINCIPAL),
+                )])),
             ),
             ("Action".to_string(), Value::str("sts:AssumeRole")),
-        ])
-        .into(),
-    )])
+        ]))])
+    });
+    TRUST.clone()
 }
 
 /// A role name of at most [`MAX_NAME_LEN`] characters: `base` + `suffix` when it fits, else
@@ -140,17 +141,18 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        let mut out = Attrs::new();
-        for &k in Attr::ALL {
-            let v = match k {
-                Attr::Name => std::mem::take(&mut self.name),
-                Attr::AssumeRolePolicy => std::mem::take(&mut self.assume_role_policy),
-                Attr::Policy => std::mem::take(&mut self.policy),
-                Attr::Tags | Attr::Arn => continue,
-            };
-            out.insert(k.into(), v);
-        }
-        out
+        Attr::ALL
+            .iter()
+            .filter_map(|&k| {
+                let v = match k {
+                    Attr::Name => std::mem::take(&mut self.name),
+                    Attr::AssumeRolePolicy => std::mem::take(&mut self.assume_role_policy),
+                    Attr::Policy => std::mem::take(&mut self.policy),
+                    Attr::Tags | Attr::Arn => return None,
+                };
+                Some((k.into(), v))
+            })
+            .collect()
     }
 }
 

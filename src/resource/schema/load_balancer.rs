@@ -91,19 +91,22 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        let mut out = Attrs::new();
-        for &k in Attr::ALL {
-            let v = match k {
-                Attr::Name => std::mem::take(&mut self.name),
-                Attr::Scheme => std::mem::take(&mut self.scheme),
-                Attr::Subnets => std::mem::take(&mut self.subnets),
-                Attr::SecurityGroups => std::mem::take(&mut self.security_groups),
-                Attr::IdleTimeout => std::mem::take(&mut self.idle_timeout),
-                Attr::Tags | Attr::Arn | Attr::DnsName | Attr::VpcId | Attr::ArnSuffix => continue,
-            };
-            out.insert(k.into(), v);
-        }
-        out
+        Attr::ALL
+            .iter()
+            .filter_map(|&k| {
+                let v = match k {
+                    Attr::Name => std::mem::take(&mut self.name),
+                    Attr::Scheme => std::mem::take(&mut self.scheme),
+                    Attr::Subnets => std::mem::take(&mut self.subnets),
+                    Attr::SecurityGroups => std::mem::take(&mut self.security_groups),
+                    Attr::IdleTimeout => std::mem::take(&mut self.idle_timeout),
+                    Attr::Tags | Attr::Arn | Attr::DnsName | Attr::VpcId | Attr::ArnSuffix => {
+                        return None;
+                    }
+                };
+                Some((k.into(), v))
+            })
+            .collect()
     }
 }
 

@@ -57,15 +57,16 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        let mut out = Attrs::new();
-        for &k in Attr::ALL {
-            let v = match k {
-                Attr::Name => std::mem::take(&mut self.name),
-                Attr::RetentionDays => std::mem::take(&mut self.retention_days),
-                Attr::Tags | Attr::Arn => continue,
-            };
-            out.insert(k.into(), v);
-        }
-        out
+        Attr::ALL
+            .iter()
+            .filter_map(|&k| {
+                let v = match k {
+                    Attr::Name => std::mem::take(&mut self.name),
+                    Attr::RetentionDays => std::mem::take(&mut self.retention_days),
+                    Attr::Tags | Attr::Arn => return None,
+                };
+                Some((k.into(), v))
+            })
+            .collect()
     }
 }

@@ -132,22 +132,23 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        let mut out = Attrs::new();
-        for &k in Attr::ALL {
-            let v = match k {
-                Attr::ResourceId => std::mem::take(&mut self.resource_id),
-                Attr::Cluster => std::mem::take(&mut self.cluster),
-                Attr::Service => std::mem::take(&mut self.service),
-                Attr::Min => std::mem::take(&mut self.min),
-                Attr::Max => std::mem::take(&mut self.max),
-                Attr::TargetCpu => std::mem::take(&mut self.target_cpu),
-                Attr::PolicyName => std::mem::take(&mut self.policy_name),
-                Attr::TargetMemory => std::mem::take(&mut self.target_memory),
-                Attr::TargetRequests => std::mem::take(&mut self.target_requests),
-                Attr::RequestLabel => std::mem::take(&mut self.request_label),
-            };
-            out.insert(k.into(), v);
-        }
-        out
+        Attr::ALL
+            .iter()
+            .map(|&k| {
+                let v = match k {
+                    Attr::ResourceId => std::mem::take(&mut self.resource_id),
+                    Attr::Cluster => std::mem::take(&mut self.cluster),
+                    Attr::Service => std::mem::take(&mut self.service),
+                    Attr::Min => std::mem::take(&mut self.min),
+                    Attr::Max => std::mem::take(&mut self.max),
+                    Attr::TargetCpu => std::mem::take(&mut self.target_cpu),
+                    Attr::PolicyName => std::mem::take(&mut self.policy_name),
+                    Attr::TargetMemory => std::mem::take(&mut self.target_memory),
+                    Attr::TargetRequests => std::mem::take(&mut self.target_requests),
+                    Attr::RequestLabel => std::mem::take(&mut self.request_label),
+                };
+                (k.into(), v)
+            })
+            .collect()
     }
 }

@@ -73,18 +73,19 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        let mut out = Attrs::new();
-        for &k in Attr::ALL {
-            let v = match k {
-                Attr::Name => std::mem::take(&mut self.name),
-                Attr::Type => Value::str(SECURE_STRING),
-                Attr::Value => std::mem::take(&mut self.value),
-                Attr::KeyId => std::mem::take(&mut self.key_id),
-                Attr::Description => std::mem::take(&mut self.description),
-                Attr::Tags | Attr::Arn | Attr::Version => continue,
-            };
-            out.insert(k.into(), v);
-        }
-        out
+        Attr::ALL
+            .iter()
+            .filter_map(|&k| {
+                let v = match k {
+                    Attr::Name => std::mem::take(&mut self.name),
+                    Attr::Type => Value::str(SECURE_STRING),
+                    Attr::Value => std::mem::take(&mut self.value),
+                    Attr::KeyId => std::mem::take(&mut self.key_id),
+                    Attr::Description => std::mem::take(&mut self.description),
+                    Attr::Tags | Attr::Arn | Attr::Version => return None,
+                };
+                Some((k.into(), v))
+            })
+            .collect()
     }
 }

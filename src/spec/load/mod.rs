@@ -109,6 +109,10 @@ impl VarType {
     }
 }
 
+/// A hash map with a fast hasher of fixed seed, for the load's lookups by block, scope and
+/// name (nothing iterates these maps into output).
+pub(super) type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 /// Index of a user block in the load (in declaration order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) struct BlockId(usize);
@@ -152,9 +156,9 @@ pub(super) struct Scope {
     pub rel_dir: PathBuf,
     pub call: Option<ModuleCall>,
     pub inputs: BTreeMap<String, VarDecl>,
-    pub blocks: HashMap<(BlockKind, String), BlockId>,
+    pub blocks: FastMap<(BlockKind, String), BlockId>,
     pub outputs: Vec<Entry>,
-    pub children: HashMap<String, ScopeId>,
+    pub children: FastMap<String, ScopeId>,
 }
 
 /// A value exported by a block, module input or output, with the resources it comes from.
@@ -178,13 +182,13 @@ pub(super) type Hashed = (String, u64, Option<BTreeMap<String, String>>);
 pub(super) struct Lowered {
     /// Resolved root variables (sensitive ones wrapped).
     pub vars: BTreeMap<String, Value>,
-    pub exports: HashMap<BlockId, BTreeMap<&'static str, Exported>>,
-    pub inputs_val: HashMap<(ScopeId, String), Exported>,
-    pub outputs_val: HashMap<(ScopeId, String), Exported>,
+    pub exports: FastMap<BlockId, BTreeMap<&'static str, Exported>>,
+    pub inputs_val: FastMap<(ScopeId, String), Exported>,
+    pub outputs_val: FastMap<(ScopeId, String), Exported>,
     /// Capacity providers of each compute block (GPU placement of endpoints).
-    pub compute_providers: HashMap<BlockId, Vec<String>>,
+    pub compute_providers: FastMap<BlockId, Vec<String>>,
     /// What endpoints routed to each gateway block need of it.
-    pub gateways: HashMap<BlockId, crate::spec::lower::GatewayInfo>,
+    pub gateways: FastMap<BlockId, crate::spec::lower::GatewayInfo>,
     /// Every endpoint route, for priorities across a listener (assigned after lowering).
     pub routes: Vec<crate::spec::lower::RouteInfo>,
     pub resources: BTreeMap<Address, Resource>,
@@ -194,7 +198,7 @@ pub(super) struct Lowered {
     /// the order resources were added.
     pub dep_origin: Vec<(Address, DepSpans)>,
     /// Where each explicit `depends_on` edge between resources was declared.
-    pub explicit_origin: HashMap<(Address, Address), Span>,
+    pub explicit_origin: FastMap<(Address, Address), Span>,
     /// Artifact source hashes by path (each source hashed once per load).
     pub hash_cache: HashMap<PathBuf, Option<Hashed>>,
     /// Artifact file digests kept between runs.
@@ -208,6 +212,9 @@ pub(super) struct Lowered {
     pub stack_tags_span: Option<Span>,
     /// Tag count limits already reported at the stack's tags (one error per limit).
     pub tag_counts_reported: BTreeSet<&'static str>,
+    /// The image-pull statements of an execution role, by image (endpoints of one repository
+    /// share them).
+    pub pull_statements: FastMap<String, Rc<[Value]>>,
 }
 
 /// The state of one load. Its users (`vars`, `resolve`, `fields`, `lower`) go through its
@@ -640,9 +647,9 @@ impl<'o> Loader<'o> {
             rel_dir: PathBuf::new(),
             call: None,
             inputs: BTreeMap::new(),
-            blocks: HashMap::new(),
+            blocks: FastMap::default(),
             outputs: Vec::new(),
-            children: HashMap::new(),
+            children: FastMap::default(),
         }));
         let mut stack_seen = false;
         let mut variables: Option<&Entry> = None;

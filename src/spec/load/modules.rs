@@ -171,9 +171,9 @@ impl Loader<'_> {
                 block: call,
             }),
             inputs,
-            blocks: HashMap::new(),
+            blocks: FastMap::default(),
             outputs,
-            children: HashMap::new(),
+            children: FastMap::default(),
         }));
         Rc::make_mut(self.scope_mut(parent))
             .children

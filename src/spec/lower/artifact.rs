@@ -6,8 +6,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::common::{Meta, concat, no_mapping};
-use crate::addr::Address;
+use super::common::{Meta, concat, no_mapping, resource_address};
 use crate::resource::schema;
 use crate::resource::schema::s3_object::{self, Attr as O};
 use crate::resource::{ResourceKind, Value};
@@ -125,7 +124,7 @@ impl Loader<'_> {
                 Value::String(format!("{qual}/sha256-{hex}/{file_name}"))
             }
         });
-        let addr = Address::resource(&self.scope(b.scope).prefix, "artifact", &b.name, "object");
+        let addr = resource_address(&self.scope(b.scope).prefix, "artifact", &b.name, "object");
         let attrs = s3_object::Desired {
             bucket: bucket.clone(),
             key: key.clone(),

@@ -62,6 +62,19 @@ pub(super) fn concat(parts: &[Value]) -> Value {
     }
 }
 
+/// `<prefix><kind>.<name>.<role>`, as [`Address::resource`] spells it, built without
+/// formatting machinery (every resource of a load is addressed this way).
+pub(super) fn resource_address(prefix: &str, kind: &str, name: &str, role: &str) -> Address {
+    let mut s = String::with_capacity(prefix.len() + kind.len() + name.len() + role.len() + 2);
+    s.push_str(prefix);
+    s.push_str(kind);
+    s.push('.');
+    s.push_str(name);
+    s.push('.');
+    s.push_str(role);
+    Address::new(s)
+}
+
 /// Where `key.sub` of a table is written: the entry's value when the table is inline, else the
 /// whole value of `key` (a reference, a module input).
 pub(super) fn entry_span(f: &Fields<'_>, key: &str, sub: &str) -> Option<Span> {
@@ -124,30 +137,64 @@ impl Loader<'_> {
     /// Default physical name: `<stack>-<env>-<module…>-<name>`, `_` → `-` (the one naming
     /// rule; log groups join the same parts as a path, buckets are lowercased).
     pub(super) fn default_name(&self, scope: ScopeId, name: &str) -> String {
-        self.name_parts(scope, name).join("-")
+        self.joined_name(scope, name, '-', String::new())
     }
 
-    /// The parts of a default physical name: stack, environment, module calls, block name,
-    /// each with `_` → `-`.
-    pub(super) fn name_parts(&self, scope: ScopeId, name: &str) -> Vec<String> {
-        let mut parts = vec![self.stack().to_string(), self.env().to_string()];
-        parts.extend(self.scope(scope).qual.iter().cloned());
-        parts.push(name.to_string());
-        parts.iter().map(|p| p.replace('_', "-")).collect()
+    /// The parts of a default physical name (stack, environment, module calls, block name,
+    /// each with `_` → `-`) appended to `out`, `sep` between them.
+    pub(super) fn joined_name(
+        &self,
+        scope: ScopeId,
+        name: &str,
+        sep: char,
+        mut out: String,
+    ) -> String {
+        let qual = &self.scope(scope).qual;
+        out.reserve(
+            self.stack().len()
+                + self.env().len()
+                + name.len()
+                + qual.iter().map(|q| q.len() + 1).sum::<usize>()
+                + 2,
+        );
+        let parts = [self.stack(), self.env()]
+            .into_iter()
+            .chain(qual.iter().map(String::as_str))
+            .chain([name]);
+        for (i, p) in parts.enumerate() {
+            if i > 0 {
+                out.push(sep);
+            }
+            let mut rest = p;
+            while let Some(at) = rest.find('_') {
+                out.push_str(&rest[..at]);
+                out.push('-');
+                rest = &rest[at + 1..];
+            }
+            out.push_str(rest);
+        }
+        out
     }
 
-    /// Stack tags, then block tags, then the `pedestal:*` ones.
+    /// Stack tags, then block tags, then the `pedestal:*` ones (a later one of the same key
+    /// wins), collected once into the tag map.
     fn tags_for(&self, block_tags: &BTreeMap<String, Value>, address: &Address) -> Value {
-        let mut m: BTreeMap<String, Value> = self
+        const OWN: [&str; 3] = ["pedestal:address", "pedestal:env", "pedestal:stack"];
+        let stack = self
             .tags()
             .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        m.extend(block_tags.clone());
-        m.insert("pedestal:stack".into(), Value::str(self.stack()));
-        m.insert("pedestal:env".into(), Value::str(self.env()));
-        m.insert("pedestal:address".into(), Value::str(address.as_str()));
-        Value::Map(m.into())
+            .filter(|(k, _)| !block_tags.contains_key(*k) && !OWN.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())));
+        let block = block_tags
+            .iter()
+            .filter(|(k, _)| !OWN.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()));
+        let own = [
+            (OWN[0].to_string(), Value::str(address.as_str())),
+            (OWN[1].to_string(), Value::str(self.env())),
+            (OWN[2].to_string(), Value::str(self.stack())),
+        ];
+        Value::Map(stack.chain(block).chain(own).collect())
     }
 
     pub(super) fn add_resource(
@@ -435,6 +482,18 @@ impl Loader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_addresses_match_the_formatted_ones() {
+        assert_eq!(
+            resource_address("module.m.", "endpoint", "fraud", "secret.TOKEN"),
+            Address::resource("module.m.", "endpoint", "fraud", "secret.TOKEN")
+        );
+        assert_eq!(
+            resource_address("", "storage", "models", "bucket").as_str(),
+            "storage.models.bucket"
+        );
+    }
 
     #[test]
     fn concat_keeps_references() {

@@ -1,8 +1,7 @@
 //! Lowering `[compute.*]` blocks: one ECS cluster each, with its capacity providers (read
 //! again by endpoints for GPU placement).
 
-use super::common::{Meta, no_mapping};
-use crate::addr::Address;
+use super::common::{Meta, no_mapping, resource_address};
 use crate::resource::rules::ecs as ecs_rules;
 use crate::resource::schema;
 use crate::resource::schema::ecs_cluster::{self, Attr as A};
@@ -63,7 +62,7 @@ impl Loader<'_> {
         self.lowered_mut()
             .compute_providers
             .insert(id, providers.clone());
-        let addr = Address::resource(&self.scope(b.scope).prefix, "compute", &b.name, "cluster");
+        let addr = resource_address(&self.scope(b.scope).prefix, "compute", &b.name, "cluster");
         let attrs = ecs_cluster::Desired {
             name: name.clone(),
             container_insights: Value::Bool(insights),

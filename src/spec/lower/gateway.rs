@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::common::{Meta, no_mapping};
+use super::common::{Meta, no_mapping, resource_address};
 use crate::addr::Address;
 use crate::resource::rules;
 use crate::resource::schema;
@@ -88,7 +88,7 @@ impl Loader<'_> {
         let listeners = self.gateway_listeners(&f, redirect, &mut deps);
 
         let prefix = self.scope(b.scope).prefix.clone();
-        let lb_addr = Address::resource(&prefix, "gateway", &b.name, "load_balancer");
+        let lb_addr = resource_address(&prefix, "gateway", &b.name, "load_balancer");
         let meta = Meta {
             lifecycle: &lc,
             ignore: &no_mapping,
@@ -203,7 +203,7 @@ impl Loader<'_> {
         let name = info.name.clone();
         for l in listeners {
             let addr =
-                Address::resource(&prefix, "gateway", &b.name, &format!("listener.{}", l.port));
+                resource_address(&prefix, "gateway", &b.name, &format!("listener.{}", l.port));
             let mut ldeps = deps.clone();
             ldeps.insert(lb_addr.clone(), b.name_span.clone());
             let https = l.certificate.is_some();

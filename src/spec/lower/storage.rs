@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::common::{Meta, no_mapping};
-use crate::addr::Address;
+use super::common::{Meta, no_mapping, resource_address};
 use crate::resource::rules;
 use crate::resource::schema;
 use crate::resource::schema::s3_bucket::{
@@ -61,7 +60,7 @@ impl Loader<'_> {
             .v_bool(&f, A::ForceDestroy.as_str(), &mut deps)
             .map_or(s3_bucket::DEFAULT_FORCE_DESTROY, |x| x.0);
         let rules = self.storage_lifecycle_rules(&f, &mut deps);
-        let addr = Address::resource(&self.scope(b.scope).prefix, "storage", &b.name, "bucket");
+        let addr = resource_address(&self.scope(b.scope).prefix, "storage", &b.name, "bucket");
         let attrs = s3_bucket::Desired {
             bucket: bucket.clone(),
             versioning: Value::Bool(versioning),

@@ -9,7 +9,7 @@ use crate::addr::Address;
 use crate::graph::Dag;
 use crate::resource::{ResourceKind, rules};
 use crate::spec::diag::{ErrorCode, SpecError, did_you_mean};
-use crate::spec::load::{BlockId, BlockKind, Loader};
+use crate::spec::load::{BlockId, BlockKind, FastMap, Loader};
 
 impl Loader<'_> {
     /// Adds explicit `depends_on` edges (a block address means all its resources) and checks
@@ -142,8 +142,8 @@ impl Loader<'_> {
     /// Two resources of one kind must not share a physical name (bucket, cluster, family, ...).
     fn check_physical_names(&mut self) {
         // Names and addresses are borrowed: only problems are copied.
-        let mut seen: HashMap<(ResourceKind, &str), &Address> =
-            HashMap::with_capacity(self.lowered().resources.len());
+        let mut seen: FastMap<(ResourceKind, &str), &Address> =
+            FastMap::with_capacity_and_hasher(self.lowered().resources.len(), Default::default());
         let mut clashes: Vec<(Address, Address, String)> = Vec::new();
         let mut bad_names = Vec::new();
         let mut secret_names = Vec::new();

@@ -21,6 +21,7 @@ use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::Fields;
 use crate::spec::load::{Loader, ScopeId};
 use crate::spec::lower::common::Meta;
+use crate::spec::lower::common::resource_address;
 use crate::spec::resolve::Deps;
 
 /// The keys `alarms` takes.
@@ -76,7 +77,7 @@ impl Alarms {
 
 /// The address of one endpoint alarm: `<prefix>endpoint.<name>.alarm.<key>`.
 pub(super) fn alarm_address(prefix: &str, endpoint: &str, which: EndpointAlarm) -> Address {
-    Address::resource(
+    resource_address(
         prefix,
         "endpoint",
         endpoint,
@@ -299,14 +300,14 @@ pub(super) fn route_groups(n: &Names, e: &Endpoint) -> Vec<Address> {
     if e.route.is_none() {
         return Vec::new();
     }
-    let mut v = vec![Address::resource(
+    let mut v = vec![resource_address(
         &n.prefix,
         "endpoint",
         &n.block,
         "target_group",
     )];
     if e.role.is_some() {
-        v.push(Address::resource(
+        v.push(resource_address(
             &n.prefix,
             "endpoint",
             &n.block,

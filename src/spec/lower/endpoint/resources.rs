@@ -16,7 +16,7 @@ use crate::resource::schema::{
 };
 use crate::resource::{ResourceKind, Value};
 use crate::spec::load::{BlockId, Exported, Loader};
-use crate::spec::lower::common::{Meta, concat};
+use crate::spec::lower::common::{Meta, concat, resource_address};
 use crate::spec::resolve::Deps;
 
 /// Names shared by an endpoint's resources.
@@ -46,22 +46,23 @@ impl Loader<'_> {
     ) {
         let b = self.block(id).clone();
         let prefix = self.scope(b.scope).prefix.clone();
-        let log_group = format!("/pedestal/{}", self.name_parts(b.scope, &b.name).join("/"));
+        let base = self.default_name(b.scope, &b.name);
+        let log_group = self.joined_name(b.scope, &b.name, '/', String::from("/pedestal/"));
+        let address = |role| resource_address(&prefix, "endpoint", &b.name, role);
         let n = Names {
+            lg: address("log_group"),
+            td: address("task_definition"),
+            svc: address("service"),
+            sc: address("scaling"),
             prefix: prefix.clone(),
             block: b.name.clone(),
-            name: Value::String(self.default_name(b.scope, &b.name)),
+            name: Value::String(base.clone()),
             log_group,
-            lg: Address::resource(&prefix, "endpoint", &b.name, "log_group"),
-            td: Address::resource(&prefix, "endpoint", &b.name, "task_definition"),
-            svc: Address::resource(&prefix, "endpoint", &b.name, "service"),
-            sc: Address::resource(&prefix, "endpoint", &b.name, "scaling"),
         };
         let mut e = e;
         e.container.secrets = self.endpoint_secret_parameters(&n, &e, &b.name_span, deps, meta);
         self.endpoint_log_group(&n, &e, deps, meta);
         self.endpoint_alarm_resources(&n, &e, deps, meta);
-        let base = self.default_name(b.scope, &b.name);
         let policy_span = b
             .node
             .get(super::TASK_POLICY)
@@ -140,7 +141,7 @@ impl Loader<'_> {
                 out.insert(k.clone(), v.clone());
                 continue;
             }
-            let addr = Address::resource(&n.prefix, "endpoint", &n.block, &format!("secret.{k}"));
+            let addr = resource_address(&n.prefix, "endpoint", &n.block, &format!("secret.{k}"));
             let mut d = deps.common.clone();
             for r in v.refs() {
                 d.entry(r.address.clone()).or_insert_with(|| span.clone());

@@ -7,6 +7,8 @@
 //! An `execution_role` / `task_role` ARN in the spec uses that role instead, and none is made.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::LazyLock;
 
 use super::{Endpoint, EndpointDeps, TASK_POLICY, TASK_ROLE};
 use crate::addr::Address;
@@ -16,7 +18,7 @@ use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::{Fields, Src};
 use crate::spec::load::Loader;
-use crate::spec::lower::common::{Meta, concat};
+use crate::spec::lower::common::{Meta, concat, resource_address};
 use crate::spec::resolve::Deps;
 
 /// Keys of one `task_policy` statement.
@@ -137,13 +139,23 @@ fn ref_deps(v: &Value, span: &Span, deps: &mut Deps) {
     }
 }
 
-/// The execution role's statements: pull the image from its private ECR repository, write to
-/// the endpoint's log group, read the secrets the container names.
-fn execution_statements(e: &Endpoint, log_group_addr: &Address, region: &str) -> Vec<Value> {
-    let c = &e.container;
-    let mut st = Vec::new();
-    if let Some(repo) = e.image.as_str().and_then(ecr_repository_arn) {
-        st.push(iam_role::allow(
+/// The statements letting an execution role pull `image` from its private ECR repository
+/// (none for any other registry).
+fn pull_statements(image: &str) -> Vec<Value> {
+    let Some(repo) = ecr_repository_arn(image) else {
+        return Vec::new();
+    };
+    // GetAuthorizationToken is not tied to a repository (one statement, shared).
+    static ECR_TOKEN: LazyLock<Value> = LazyLock::new(|| {
+        iam_role::allow(
+            "EcrToken",
+            &["ecr:GetAuthorizationToken"],
+            vec![Value::str("*")],
+            None,
+        )
+    });
+    vec![
+        iam_role::allow(
             "PullImage",
             &[
                 "ecr:BatchCheckLayerAvailability",
@@ -152,15 +164,22 @@ fn execution_statements(e: &Endpoint, log_group_addr: &Address, region: &str) ->
             ],
             vec![Value::String(repo)],
             None,
-        ));
-        // GetAuthorizationToken is not tied to a repository.
-        st.push(iam_role::allow(
-            "EcrToken",
-            &["ecr:GetAuthorizationToken"],
-            vec![Value::str("*")],
-            None,
-        ));
-    }
+        ),
+        ECR_TOKEN.clone(),
+    ]
+}
+
+/// The execution role's statements: pull the image from its private ECR repository (`pull`,
+/// from [`pull_statements`]), write to the endpoint's log group, read the secrets the
+/// container names.
+fn execution_statements(
+    e: &Endpoint,
+    pull: &[Value],
+    log_group_addr: &Address,
+    region: &str,
+) -> Vec<Value> {
+    let c = &e.container;
+    let mut st = pull.to_vec();
     let lg_arn = Loader::reference(log_group_addr, log_group::Attr::Arn.as_str());
     st.push(iam_role::allow(
         "WriteLogs",
@@ -474,6 +493,18 @@ impl Loader<'_> {
             .unwrap_or_default()
     }
 
+    /// [`pull_statements`] of `image`, made once per image.
+    fn cached_pull_statements(&mut self, image: &str) -> Rc<[Value]> {
+        if let Some(st) = self.lowered().pull_statements.get(image) {
+            return st.clone();
+        }
+        let st: Rc<[Value]> = pull_statements(image).into();
+        self.lowered_mut()
+            .pull_statements
+            .insert(image.to_string(), st.clone());
+        st
+    }
+
     /// Adds the roles pedestal makes for an endpoint; returns the `execution_role` and
     /// `task_role` the task definition names (an ARN given in the spec, a reference to a role
     /// made here, or null).
@@ -488,8 +519,12 @@ impl Loader<'_> {
         let region = self.region().to_string();
         let part = partition(&region);
         let exec = if matches!(c.execution_role, Value::Null) {
-            let addr = Address::resource(n.prefix, "endpoint", n.block, "execution_role");
-            let st = execution_statements(e, n.log_group, &region);
+            let addr = resource_address(n.prefix, "endpoint", n.block, "execution_role");
+            let pull = match e.image.as_str() {
+                Some(image) => self.cached_pull_statements(image),
+                None => Rc::from([]),
+            };
+            let st = execution_statements(e, &pull, n.log_group, &region);
             let attrs = iam_role::Desired {
                 name: Value::String(iam_role::role_name(n.base, "-exec")),
                 assume_role_policy: iam_role::ecs_tasks_trust(),
@@ -497,8 +532,9 @@ impl Loader<'_> {
             }
             .into_attrs();
             let mut d = deps.common.clone();
-            for v in attrs.values() {
-                ref_deps(v, n.span, &mut d);
+            // Only the inline policy can hold references (the name is text, the trust fixed).
+            if let Some(policy) = attrs.get(iam_role::Attr::Policy.as_str()) {
+                ref_deps(policy, n.span, &mut d);
             }
             d.entry(n.log_group.clone())
                 .or_insert_with(|| n.span.clone());
@@ -513,7 +549,7 @@ impl Loader<'_> {
             if st.is_empty() {
                 Value::Null
             } else {
-                let addr = Address::resource(n.prefix, "endpoint", n.block, "task_role");
+                let addr = resource_address(n.prefix, "endpoint", n.block, "task_role");
                 let policy = iam_role::document(st);
                 self.check_policy_size(&addr, &policy, n.policy_span);
                 let attrs = iam_role::Desired {
@@ -524,8 +560,8 @@ impl Loader<'_> {
                 .into_attrs();
                 let mut d = deps.common.clone();
                 d.extend(deps.role.clone());
-                for v in attrs.values() {
-                    ref_deps(v, n.span, &mut d);
+                if let Some(policy) = attrs.get(iam_role::Attr::Policy.as_str()) {
+                    ref_deps(policy, n.span, &mut d);
                 }
                 self.add_resource(addr.clone(), ResourceKind::IamRole, attrs, d, meta);
                 Self::reference(&addr, iam_role::Attr::Arn.as_str())

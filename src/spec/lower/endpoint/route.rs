@@ -20,7 +20,7 @@ use crate::resource::{ResourceKind, Value};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::{Fields, Src};
 use crate::spec::load::{BlockId, BlockKind, Loader, ScopeId};
-use crate::spec::lower::common::{Meta, concat};
+use crate::spec::lower::common::{Meta, concat, resource_address};
 use crate::spec::lower::gateway::{GatewayInfo, ListenerInfo};
 use crate::spec::resolve::Deps;
 
@@ -292,9 +292,9 @@ impl Loader<'_> {
         let Some((route, priority)) = &e.route else {
             return Value::Null;
         };
-        let tg_addr = Address::resource(&n.prefix, "endpoint", &n.block, "target_group");
-        let alt_addr = Address::resource(&n.prefix, "endpoint", &n.block, "target_group_alt");
-        let rule_addr = Address::resource(&n.prefix, "endpoint", &n.block, "listener_rule");
+        let tg_addr = resource_address(&n.prefix, "endpoint", &n.block, "target_group");
+        let alt_addr = resource_address(&n.prefix, "endpoint", &n.block, "target_group_alt");
+        let rule_addr = resource_address(&n.prefix, "endpoint", &n.block, "listener_rule");
         let shifts_traffic = e.role.is_some();
         let base = n.name.as_str().unwrap_or(&n.block).to_string();
         let mut tg_deps = deps.common.clone();
