@@ -162,7 +162,7 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::ALL
+        Attr::sorted()
             .iter()
             .filter_map(|&k| {
                 let v = match k {

@@ -207,7 +207,7 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::ALL
+        Attr::sorted()
             .iter()
             .filter_map(|&k| {
                 let v = match k {
@@ -237,7 +237,7 @@ impl Desired {
 
 /// The `deployment` map with every default filled in.
 pub fn default_deployment() -> Attrs {
-    Deployment::ALL
+    Deployment::sorted()
         .iter()
         .filter_map(|&k| {
             let v = match k {

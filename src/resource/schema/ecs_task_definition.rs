@@ -192,7 +192,7 @@ impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
         let mut container = Some(self.container);
-        Attr::ALL
+        Attr::sorted()
             .iter()
             .filter_map(|&k| {
                 let v = match k {
@@ -243,7 +243,7 @@ pub struct DesiredContainer {
 impl DesiredContainer {
     /// The `container` map.
     pub fn into_attrs(mut self) -> Attrs {
-        Container::ALL
+        Container::sorted()
             .iter()
             .filter_map(|&k| {
                 let v = match k {

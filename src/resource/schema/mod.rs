@@ -94,6 +94,18 @@ macro_rules! attr_names {
                 }
             }
 
+            /// Every attribute, sorted by name: the order an attribute map keeps, so a map
+            /// built in this order needs no sorting.
+            pub fn sorted() -> &'static [$name] {
+                static SORTED: ::std::sync::LazyLock<Vec<$name>> =
+                    ::std::sync::LazyLock::new(|| {
+                        let mut all = $name::ALL.to_vec();
+                        all.sort_by_key(|a| a.as_str());
+                        all
+                    });
+                &SORTED
+            }
+
             /// The attribute with this name, if the map has one.
             pub fn parse(s: &str) -> Option<$name> {
                 match s {
@@ -182,6 +194,17 @@ mod tests {
         assert!(scaling_target::COMPUTED.is_empty());
         assert_eq!(cloudwatch_alarm::FORCE_NEW, ["name"]);
         assert_eq!(cloudwatch_alarm::COMPUTED, ["arn"]);
+    }
+
+    #[test]
+    fn sorted_lists_every_name_in_order() {
+        let names: Vec<&str> = ecs_service::Attr::sorted()
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        let mut expected: Vec<&str> = ecs_service::Attr::ALL.iter().map(|a| a.as_str()).collect();
+        expected.sort_unstable();
+        assert_eq!(names, expected);
     }
 
     #[test]

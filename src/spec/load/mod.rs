@@ -20,7 +20,7 @@ use super::digest_cache::DigestCache;
 use super::raw::{Entry, Node, NodeKind, parse_document};
 use super::{Backend, Config, LoadOptions, Output, ProviderConfig};
 use crate::addr::Address;
-use crate::resource::{Resource, Value};
+use crate::resource::{Attrs, Resource, Value};
 
 /// The kinds of user blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -191,7 +191,13 @@ pub(super) struct Lowered {
     pub gateways: FastMap<BlockId, crate::spec::lower::GatewayInfo>,
     /// Every endpoint route, for priorities across a listener (assigned after lowering).
     pub routes: Vec<crate::spec::lower::RouteInfo>,
+    /// Every resource, by address (filled from `added` once every block is lowered).
     pub resources: BTreeMap<Address, Resource>,
+    /// Resources in the order lowering adds them; moved into `resources` in one pass.
+    pub added: Vec<Resource>,
+    /// The attributes of each artifact object lowered so far: what endpoints read of other
+    /// resources while they are lowered.
+    pub objects: FastMap<Address, Attrs>,
     /// Explicit `depends_on` of each block: (block, target address, span).
     pub explicit_deps: Vec<(BlockId, String, Span)>,
     /// Where each resource's dependencies were declared (as lowered, sorted by dependency), in
@@ -215,6 +221,21 @@ pub(super) struct Lowered {
     /// The image-pull statements of an execution role, by image (endpoints of one repository
     /// share them).
     pub pull_statements: FastMap<String, Rc<[Value]>>,
+}
+
+impl Lowered {
+    /// Moves the resources added so far into the map by address (a later one at an address
+    /// wins, as inserting them one by one would).
+    fn collect_resources(&mut self) {
+        let added = std::mem::take(&mut self.added)
+            .into_iter()
+            .map(|r| (r.address.clone(), r));
+        if self.resources.is_empty() {
+            self.resources = added.collect();
+        } else {
+            self.resources.extend(added);
+        }
+    }
 }
 
 /// The state of one load. Its users (`vars`, `resolve`, `fields`, `lower`) go through its
@@ -551,6 +572,7 @@ impl<'o> Loader<'o> {
         self.root_sections(file, doc);
         if self.diags.is_empty() {
             self.evaluate();
+            self.lowered.collect_resources();
             self.lowered.digests.save();
         }
         if self.diags.is_empty() {

@@ -232,16 +232,18 @@ impl Loader<'_> {
         }
         ignore.sort();
         lc.ignore_changes = ignore;
-        self.lowered_mut().resources.insert(
-            address.clone(),
-            Resource {
-                address,
-                kind,
-                attrs,
-                depends_on,
-                lifecycle: lc,
-            },
-        );
+        if kind == ResourceKind::S3Object {
+            self.lowered_mut()
+                .objects
+                .insert(address.clone(), attrs.clone());
+        }
+        self.lowered_mut().added.push(Resource {
+            address,
+            kind,
+            attrs,
+            depends_on,
+            lifecycle: lc,
+        });
     }
 
     /// Checks an integer against AWS's range for the field it sets (no clamping: a value out

@@ -14,13 +14,12 @@ mod scaling;
 pub(in crate::spec) use route::RouteInfo;
 
 use super::common::Meta;
-use crate::addr::Address;
 use crate::resource::rules::{autoscaling as scaling_rules, ecs as ecs_rules};
 use crate::resource::schema::scaling_target::Attr as Scaling;
 use crate::resource::schema::{
     self, cloudwatch_alarm, ecs_service as svc, ecs_task_definition as td, log_group, s3_object,
 };
-use crate::resource::{ResourceKind, Value};
+use crate::resource::{Attrs, Value};
 use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::fields::{Fields, Src};
 use crate::spec::load::{BlockId, BlockKind, Loader, ScopeId};
@@ -583,18 +582,12 @@ impl Loader<'_> {
         let sha = match self.v_str(&m, MODEL_FIELD_SHA256, td_deps) {
             Some((v, _)) => v,
             None => {
-                let objects: Vec<&Address> = model_td_deps
+                let objects: Vec<&Attrs> = model_td_deps
                     .keys()
-                    .filter(|a| {
-                        self.lowered()
-                            .resources
-                            .get(*a)
-                            .is_some_and(|r| r.kind == ResourceKind::S3Object)
-                    })
+                    .filter_map(|a| self.lowered().objects.get(a))
                     .collect();
                 match objects.as_slice() {
-                    [one] => self.lowered().resources[*one]
-                        .attrs
+                    [one] => one
                         .get(s3_object::Attr::Sha256.as_str())
                         .cloned()
                         .unwrap_or(Value::Null),

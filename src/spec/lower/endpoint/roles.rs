@@ -473,12 +473,11 @@ impl Loader<'_> {
     ) -> Vec<(Value, Value)> {
         let objects: Vec<(Value, Value)> = model_deps
             .keys()
-            .filter_map(|a| self.lowered().resources.get(a))
-            .filter(|r| r.kind == ResourceKind::S3Object)
-            .filter_map(|r| {
+            .filter_map(|a| self.lowered().objects.get(a))
+            .filter_map(|attrs| {
                 Some((
-                    r.attrs.get(s3_object::Attr::Bucket.as_str())?.clone(),
-                    r.attrs.get(s3_object::Attr::Key.as_str())?.clone(),
+                    attrs.get(s3_object::Attr::Bucket.as_str())?.clone(),
+                    attrs.get(s3_object::Attr::Key.as_str())?.clone(),
                 ))
             })
             .collect();
