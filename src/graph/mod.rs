@@ -11,7 +11,8 @@
 //! Nodes are stored sorted, so a node's index is its rank: every order below breaks ties by
 //! the node's own ordering and costs O((V + E) log V) at most.
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::fmt::{Display, Write as _};
 use std::hash::Hash;
 
@@ -434,6 +435,57 @@ impl<N: Node + Display> Dag<N> {
         }
         s
     }
+}
+
+/// [`Dag::try_order`] for dense nodes `0..n`, given each node's dependencies (`deps[i]`, each
+/// below `n`): the same order, dependencies first and the smallest ready node first, or the
+/// members of every cycle, sorted. Kahn's algorithm over plain indices: no graph or index is
+/// built unless there is a cycle to report.
+pub fn order_dense<'a>(
+    deps: impl ExactSizeIterator<Item = &'a [usize]>,
+) -> Result<Vec<usize>, Vec<usize>> {
+    let n = deps.len();
+    // Who waits on each node, as one flat list sliced per node (offsets into `waiters`).
+    let mut waiting = vec![0usize; n];
+    let mut offsets = vec![0usize; n + 1];
+    let deps: Vec<&[usize]> = deps.collect();
+    for (i, ds) in deps.iter().enumerate() {
+        waiting[i] = ds.len();
+        for &d in *ds {
+            offsets[d + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut waiters = vec![0usize; offsets[n]];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in *ds {
+            waiters[fill[d]] = i;
+            fill[d] += 1;
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| waiting[i] == 0).map(Reverse).collect();
+    let mut out = Vec::with_capacity(n);
+    while let Some(Reverse(i)) = ready.pop() {
+        out.push(i);
+        for &w in &waiters[offsets[i]..offsets[i + 1]] {
+            waiting[w] -= 1;
+            if waiting[w] == 0 {
+                ready.push(Reverse(w));
+            }
+        }
+    }
+    if out.len() == n {
+        return Ok(out);
+    }
+    let edges = deps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ds)| ds.iter().map(move |&d| (i, d)));
+    Err(Dag::from_edges(0..n, edges).cycle_members())
 }
 
 /// The graph of a config's resources.

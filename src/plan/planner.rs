@@ -5,7 +5,7 @@
 //! Outline:
 //! 1. index every address in the spec or the state; edges are `depends_on` (plus references)
 //!    for resources in the spec and recorded dependencies for orphans;
-//! 2. order them topologically with [`Dag`] (ties broken by address): O((V+E) log V);
+//! 2. order them topologically with [`order_dense`] (ties broken by address): O((V+E) log V);
 //! 3. narrow to `--target`s (and what they depend on; for `--destroy`, what depends on them);
 //! 4. walk in order, resolving [`Value::Ref`]s against the dependency's planned `after` (or its
 //!    recorded attributes when it is unchanged), diffing against state and choosing an
@@ -23,9 +23,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use super::releases;
 use super::{Action, Drift, OutputChange, Plan, PlanMode, Reason, ResourceChange, StateRef};
 use crate::addr::Address;
-use crate::graph::Dag;
+use crate::graph::order_dense;
 use crate::resource::schema::{self, s3_object};
-use crate::resource::{Attrs, ReplaceOrder, Resource, ResourceKind, Value};
+use crate::resource::{Attrs, Likeness, ReplaceOrder, Resource, ResourceKind, Value};
 use crate::spec::Config;
 use crate::state::{ResourceState, State, Status};
 
@@ -162,10 +162,13 @@ fn check_owner(config: &Config, prior: &State) -> Result<(), PlanError> {
     Ok(())
 }
 
+/// Address → position among the sorted addresses (foldhash: the addresses are the stack's own).
+type AddressIndex<'a> = HashMap<&'a Address, usize, foldhash::fast::RandomState>;
+
 /// Every address in the spec or the state (sorted), its position, and its node with edges.
 struct Graph<'a> {
     addresses: Vec<&'a Address>,
-    index: HashMap<&'a Address, usize>,
+    index: AddressIndex<'a>,
     nodes: Vec<Node<'a>>,
 }
 
@@ -173,48 +176,52 @@ impl<'a> Graph<'a> {
     /// Step 1: edges are `depends_on` plus references for resources in the spec, recorded
     /// dependencies for orphans; self-edges dropped.
     fn index(config: &'a Config, prior: &'a State) -> Graph<'a> {
-        let mut addresses: Vec<&Address> = config.resources.keys().collect();
-        addresses.extend(
-            prior
-                .resources
-                .keys()
-                .filter(|a| !config.resources.contains_key(*a)),
+        // Both maps are sorted by address: one merge gives the union, sorted, with each
+        // address's resource and record found on the way.
+        let capacity = config.resources.len().max(prior.resources.len());
+        let mut nodes: Vec<Node> = Vec::with_capacity(capacity);
+        let (mut spec, mut state) = (
+            config.resources.iter().peekable(),
+            prior.resources.iter().peekable(),
         );
-        addresses.sort();
-        let index: HashMap<&Address, usize> =
-            addresses.iter().enumerate().map(|(i, a)| (*a, i)).collect();
-        let mut nodes: Vec<Node> = addresses
-            .iter()
-            .map(|a| Node {
-                address: a,
-                desired: config.resources.get(*a),
-                prior: prior.resources.get(*a),
+        loop {
+            let address = match (spec.peek(), state.peek()) {
+                (Some((a, _)), Some((b, _))) => (*a).min(*b),
+                (Some((a, _)), None) => *a,
+                (None, Some((b, _))) => *b,
+                (None, None) => break,
+            };
+            nodes.push(Node {
+                address,
+                desired: spec.next_if(|(a, _)| *a == address).map(|(_, r)| r),
+                prior: state.next_if(|(a, _)| *a == address).map(|(_, p)| p),
                 deps: Vec::new(),
-            })
-            .collect();
-        for node in &mut nodes {
+            });
+        }
+        let addresses: Vec<&Address> = nodes.iter().map(|n| n.address).collect();
+        let mut index = AddressIndex::with_capacity_and_hasher(nodes.len(), Default::default());
+        index.extend(addresses.iter().enumerate().map(|(i, a)| (*a, i)));
+        for (me, node) in nodes.iter_mut().enumerate() {
             let mut deps: Vec<usize> = Vec::new();
+            let mut add = |a: &Address| {
+                if let Some(&d) = index.get(a)
+                    && d != me
+                {
+                    deps.push(d);
+                }
+            };
             match (node.desired, node.prior) {
                 (Some(r), _) => {
-                    deps.extend(r.depends_on.iter().filter_map(|d| index.get(d).copied()));
+                    r.depends_on.iter().for_each(&mut add);
                     for v in r.attrs.values() {
-                        deps.extend(
-                            v.refs()
-                                .iter()
-                                .filter_map(|rf| index.get(&rf.address).copied()),
-                        );
+                        v.for_each_ref(&mut |rf| add(&rf.address));
                     }
                 }
-                (None, Some(p)) => {
-                    deps.extend(p.dependencies.iter().filter_map(|d| index.get(d).copied()));
-                }
+                (None, Some(p)) => p.dependencies.iter().for_each(&mut add),
                 (None, None) => {}
             }
             deps.sort_unstable();
             deps.dedup();
-            if let Some(me) = index.get(node.address) {
-                deps.retain(|d| d != me);
-            }
             node.deps = deps;
         }
         Graph {
@@ -447,7 +454,7 @@ impl Planned {
     /// The value a reference resolves to at plan time, or `None` when only known after apply.
     fn lookup(
         &self,
-        index: &HashMap<&Address, usize>,
+        index: &AddressIndex,
         nodes: &[Node],
         changes: &[ResourceChange],
         rf: &crate::resource::Ref,
@@ -496,13 +503,9 @@ fn diff(
     lookup: &dyn Fn(&crate::resource::Ref) -> Option<Value>,
 ) -> ResourceChange {
     let schema = r.kind.schema();
-    // Shared with the spec until something is written into it.
-    let mut after: Attrs = r.attrs.clone();
-    if r.attrs.values().any(Value::has_refs) {
-        for v in after.values_mut().filter(|v| v.has_refs()) {
-            *v = v.substitute(lookup);
-        }
-    }
+    // Shared with the spec unless a reference resolves or something is written into it.
+    let mut after: Attrs =
+        Value::substituted_entries(&r.attrs, lookup).unwrap_or_else(|| r.attrs.clone());
     let mut change = ResourceChange {
         address: r.address.clone(),
         kind: r.kind,
@@ -533,7 +536,7 @@ fn diff(
             None => after.remove(name),
         };
     }
-    let changed = changed_attrs(&after, &p.attrs, schema.computed);
+    let (changed, identical) = changed_attrs(&after, &p.attrs, schema.computed);
     let forced: Vec<String> = changed
         .iter()
         .filter(|k| schema.force_new.contains(k))
@@ -582,6 +585,9 @@ fn diff(
                 after.insert(s3_object::Attr::Etag.into(), Value::Unknown);
             }
         }
+    } else if identical {
+        // What keeping the computed attributes would give is the record itself: share it.
+        after = p.attrs.clone();
     } else {
         keep_computed(&mut after, p, schema.computed);
     }
@@ -591,38 +597,49 @@ fn diff(
 
 /// The attributes whose planned value differs from the recorded one, sorted: one pass over both
 /// sorted maps. A recorded attribute the spec leaves out counts unless it is computed or null.
-fn changed_attrs<'a>(after: &'a Attrs, before: &'a Attrs, computed: &[&str]) -> Vec<&'a str> {
+/// Also whether `after` with the recorded computed attributes kept would be identical to
+/// `before` (same names, values alike down to how they serialise).
+fn changed_attrs<'a>(
+    after: &'a Attrs,
+    before: &'a Attrs,
+    computed: &[&str],
+) -> (Vec<&'a str>, bool) {
     use std::cmp::Ordering;
     let mut changed: Vec<&str> = Vec::new();
+    let mut identical = true;
     let (mut a, mut b) = (after.iter().peekable(), before.iter().peekable());
     loop {
         let order = match (a.peek(), b.peek()) {
             (Some((ka, _)), Some((kb, _))) => ka.cmp(kb),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
-            (None, None) => return changed,
+            (None, None) => return (changed, identical),
         };
         match order {
             Ordering::Less => {
-                if let Some((k, v)) = a.next()
-                    && *v != Value::Null
-                {
-                    changed.push(k);
+                if let Some((k, v)) = a.next() {
+                    identical = false;
+                    if *v != Value::Null {
+                        changed.push(k);
+                    }
                 }
             }
             Ordering::Greater => {
-                if let Some((k, v)) = b.next()
-                    && *v != Value::Null
-                    && !computed.contains(&k.as_str())
-                {
-                    changed.push(k);
+                if let Some((k, v)) = b.next() {
+                    let kept = computed.contains(&k.as_str());
+                    identical &= kept;
+                    if *v != Value::Null && !kept {
+                        changed.push(k);
+                    }
                 }
             }
             Ordering::Equal => {
-                if let (Some((k, va)), Some((_, vb))) = (a.next(), b.next())
-                    && (va.is_unknown() || !va.same_as(vb))
-                {
-                    changed.push(k);
+                if let (Some((k, va)), Some((_, vb))) = (a.next(), b.next()) {
+                    match va.likeness(vb) {
+                        Likeness::Differs => changed.push(k),
+                        Likeness::Same => identical = false,
+                        Likeness::Identical => {}
+                    }
                 }
             }
         }
@@ -642,18 +659,12 @@ fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&str]) {
 /// The nodes in dependency order (ties by address: indices follow sorted addresses), or a
 /// cycle error naming only the cycle's members.
 fn topo_order(nodes: &[Node]) -> Result<Vec<usize>, PlanError> {
-    let edges = nodes
-        .iter()
-        .enumerate()
-        .flat_map(|(i, n)| n.deps.iter().map(move |&d| (i, d)));
-    Dag::from_edges(0..nodes.len(), edges)
-        .try_order()
-        .map_err(|members| PlanError::Cycle {
-            addresses: members
-                .into_iter()
-                .map(|i| nodes[i].address.clone())
-                .collect(),
-        })
+    order_dense(nodes.iter().map(|n| n.deps.as_slice())).map_err(|members| PlanError::Cycle {
+        addresses: members
+            .into_iter()
+            .map(|i| nodes[i].address.clone())
+            .collect(),
+    })
 }
 
 /// Which nodes the plan covers: all, or the targets plus their dependencies (for a destroy,
@@ -775,7 +786,7 @@ fn finish(
     } else {
         Vec::new()
     };
-    let cost = cost(&changes, prior, &config.region);
+    let cost = cost(&changes, prior, &config.region, opts.targets.is_empty());
     Plan {
         format_version: super::FORMAT_VERSION.to_string(),
         stack: config.stack.clone(),
@@ -800,8 +811,14 @@ fn finish(
 }
 
 /// The cost estimate over the endpoints' resources: their planned changes, and for those
-/// outside `--target` their recorded attributes on both sides.
-fn cost(changes: &[ResourceChange], prior: &State, region: &str) -> crate::cost::CostEstimate {
+/// outside `--target` their recorded attributes on both sides. Without `--target` (`complete`)
+/// every recorded resource has a change.
+fn cost(
+    changes: &[ResourceChange],
+    prior: &State,
+    region: &str,
+    complete: bool,
+) -> crate::cost::CostEstimate {
     let priced = |k: ResourceKind| {
         matches!(
             k,
@@ -810,7 +827,11 @@ fn cost(changes: &[ResourceChange], prior: &State, region: &str) -> crate::cost:
                 | ResourceKind::ScalingTarget
         )
     };
-    let planned: HashSet<&Address> = changes.iter().map(|c| &c.address).collect();
+    let planned: HashSet<&Address, foldhash::fast::RandomState> = if complete {
+        HashSet::default()
+    } else {
+        changes.iter().map(|c| &c.address).collect()
+    };
     let parts = changes
         .iter()
         .filter(|c| priced(c.kind))
@@ -824,7 +845,7 @@ fn cost(changes: &[ResourceChange], prior: &State, region: &str) -> crate::cost:
             prior
                 .resources
                 .iter()
-                .filter(|(a, r)| priced(r.kind) && !planned.contains(a))
+                .filter(|(a, r)| !complete && priced(r.kind) && !planned.contains(a))
                 .map(|(a, r)| crate::cost::Part {
                     endpoint: a.block(),
                     kind: r.kind,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use attrs::Attrs;
 pub use kind::{KindSchema, ReplaceOrder, ResourceKind};
-pub use value::{Ref, TemplatePart, Value};
+pub use value::{Likeness, Ref, TemplatePart, Value};
 
 use crate::addr::Address;
 

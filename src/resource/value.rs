@@ -159,7 +159,7 @@ impl Value {
     /// Every reference inside the value, in order of appearance.
     pub fn refs(&self) -> Vec<&Ref> {
         let mut out = Vec::new();
-        self.collect_refs(&mut out);
+        self.for_each_ref(&mut |r| out.push(r));
         out
     }
 
@@ -174,19 +174,21 @@ impl Value {
         }
     }
 
-    fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Ref>) {
+    /// Calls `f` with every reference inside the value, in order of appearance, without
+    /// collecting them.
+    pub fn for_each_ref<'a>(&'a self, f: &mut impl FnMut(&'a Ref)) {
         match self {
-            Value::Ref(r) => out.push(r),
+            Value::Ref(r) => f(r),
             Value::Template(parts) => {
                 for p in parts {
                     if let TemplatePart::Ref(r) = p {
-                        out.push(r);
+                        f(r);
                     }
                 }
             }
-            Value::List(l) => l.iter().for_each(|v| v.collect_refs(out)),
-            Value::Map(m) => m.values().for_each(|v| v.collect_refs(out)),
-            Value::Sensitive(v) => v.collect_refs(out),
+            Value::List(l) => l.iter().for_each(|v| v.for_each_ref(f)),
+            Value::Map(m) => m.values().for_each(|v| v.for_each_ref(f)),
+            Value::Sensitive(v) => v.for_each_ref(f),
             _ => {}
         }
     }
@@ -194,12 +196,14 @@ impl Value {
     /// Replaces every reference by what `lookup` returns for it (or leaves it when `None`).
     /// A template whose references are all known collapses to a string.
     pub fn substitute(&self, lookup: &dyn Fn(&Ref) -> Option<Value>) -> Value {
-        if !self.has_refs() {
-            // A bulk copy: no per-entry rebuild of maps that reference nothing.
-            return self.clone();
-        }
+        self.substituted(lookup).unwrap_or_else(|| self.clone())
+    }
+
+    /// What [`Value::substitute`] gives, or `None` when the value holds no reference (it would
+    /// give a copy of itself): one walk, and nothing built for the parts without references.
+    pub fn substituted(&self, lookup: &dyn Fn(&Ref) -> Option<Value>) -> Option<Value> {
         match self {
-            Value::Ref(r) => lookup(r).unwrap_or_else(|| self.clone()),
+            Value::Ref(r) => Some(lookup(r).unwrap_or_else(|| self.clone())),
             Value::Template(parts) => {
                 let mut out = String::new();
                 for p in parts {
@@ -207,24 +211,51 @@ impl Value {
                         TemplatePart::Lit(s) => out.push_str(s),
                         TemplatePart::Ref(r) => match lookup(r) {
                             Some(v) if !v.is_unknown() => out.push_str(&v.to_plain_string()),
-                            _ => return self.clone(),
+                            _ => return Some(self.clone()),
                         },
                     }
                 }
-                Value::String(out)
+                Some(Value::String(out))
             }
-            Value::List(l) => Value::List(l.iter().map(|v| v.substitute(lookup)).collect()),
-            Value::Map(m) => {
-                // Entries without references stay shared; the map itself is copied once.
-                let mut out = m.clone();
-                for v in out.values_mut().filter(|v| v.has_refs()) {
-                    *v = v.substitute(lookup);
-                }
-                Value::Map(out)
+            Value::List(l) => {
+                // Elements before the first reference are copied as they are.
+                let (first, new) = l
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, v)| Some((i, v.substituted(lookup)?)))?;
+                let mut out = Vec::with_capacity(l.len());
+                out.extend_from_slice(&l[..first]);
+                out.push(new);
+                out.extend(l[first + 1..].iter().map(|v| v.substitute(lookup)));
+                Some(Value::List(out))
             }
-            Value::Sensitive(v) => Value::Sensitive(Box::new(v.substitute(lookup))),
-            other => other.clone(),
+            Value::Map(m) => Some(Value::Map(Value::substituted_entries(m, lookup)?)),
+            Value::Sensitive(v) => Some(Value::Sensitive(Box::new(v.substituted(lookup)?))),
+            _ => None,
         }
+    }
+
+    /// [`Value::substituted`] for the entries of a map (or a resource's attributes): `None`
+    /// when no entry holds a reference. Entries before the first reference are copied as they
+    /// are; the map is built once, in key order.
+    pub fn substituted_entries(m: &Attrs, lookup: &dyn Fn(&Ref) -> Option<Value>) -> Option<Attrs> {
+        let mut rest = m.iter();
+        let mut before = 0;
+        let (key, new) = loop {
+            let (k, v) = rest.next()?;
+            if let Some(new) = v.substituted(lookup) {
+                break (k, new);
+            }
+            before += 1;
+        };
+        Some(
+            m.iter()
+                .take(before)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .chain(std::iter::once((key.clone(), new)))
+                .chain(rest.map(|(k, v)| (k.clone(), v.substitute(lookup))))
+                .collect(),
+        )
     }
 
     /// The value as it reads inside an interpolated string (no quotes).
@@ -253,6 +284,74 @@ impl Value {
             (a, b) => a == b,
         }
     }
+
+    /// How the value (as planned) compares with `other` (as recorded), in one walk:
+    /// [`Likeness::Differs`] exactly when `self.is_unknown() || !self.same_as(other)`, and
+    /// [`Likeness::Identical`] when besides both would also serialise alike (no secrets, floats
+    /// equal bit for bit), so either may stand for the other.
+    pub fn likeness(&self, other: &Value) -> Likeness {
+        match (self, other) {
+            (Value::Unknown | Value::Ref(_) | Value::Template(_), _) => Likeness::Differs,
+            (Value::List(a), Value::List(b)) => {
+                if a.len() != b.len() {
+                    return Likeness::Differs;
+                }
+                let mut out = Likeness::Identical;
+                for (x, y) in a.iter().zip(b) {
+                    out = out.min(x.likeness(y));
+                    if out == Likeness::Differs {
+                        break;
+                    }
+                }
+                out
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                if a.len() != b.len() {
+                    return Likeness::Differs;
+                }
+                let mut out = Likeness::Identical;
+                for ((ka, va), (kb, vb)) in a.iter().zip(b) {
+                    out = if ka == kb {
+                        out.min(va.likeness(vb))
+                    } else {
+                        Likeness::Differs
+                    };
+                    if out == Likeness::Differs {
+                        break;
+                    }
+                }
+                out
+            }
+            (Value::Float(x), Value::Float(y)) => match (x == y, x.to_bits() == y.to_bits()) {
+                (false, _) => Likeness::Differs,
+                (true, true) => Likeness::Identical,
+                (true, false) => Likeness::Same,
+            },
+            (Value::Sensitive(_) | Value::Redacted(_), _)
+            | (_, Value::Sensitive(_) | Value::Redacted(_)) => {
+                if self.same_as(other) {
+                    Likeness::Same
+                } else {
+                    Likeness::Differs
+                }
+            }
+            // Any other list or map meets a value of another shape: never the same.
+            (a, b) if a == b => Likeness::Identical,
+            _ => Likeness::Differs,
+        }
+    }
+}
+
+/// How a planned value compares with a recorded one (see [`Value::likeness`]); ordered from
+/// least to most alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Likeness {
+    /// Unknown now, or different.
+    Differs,
+    /// The same as the planner sees it (secrets by digest), though not written alike.
+    Same,
+    /// Equal in every respect, down to how it serialises.
+    Identical,
 }
 
 impl fmt::Display for Value {
