@@ -1,6 +1,7 @@
 //! The plan: a serialisable value describing every change needed to move recorded state to the
 //! spec. The renderers and the applier both consume it; neither goes back to the spec.
 
+mod compare;
 pub mod file;
 mod planner;
 mod releases;

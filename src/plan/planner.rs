@@ -20,12 +20,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
+use super::compare::{changed_attrs, keep_computed, matches_record};
 use super::releases;
 use super::{Action, Drift, OutputChange, Plan, PlanMode, Reason, ResourceChange, StateRef};
 use crate::addr::Address;
 use crate::graph::order_dense;
 use crate::resource::schema::{self, s3_object};
-use crate::resource::{Attrs, Likeness, ReplaceOrder, Resource, ResourceKind, Value};
+use crate::resource::{Attrs, ReplaceOrder, Resource, ResourceKind, Value};
 use crate::spec::Config;
 use crate::state::{ResourceState, State, Status};
 
@@ -503,6 +504,26 @@ fn diff(
     lookup: &dyn Fn(&crate::resource::Ref) -> Option<Value>,
 ) -> ResourceChange {
     let schema = r.kind.schema();
+    if let Some(p) = prior
+        && p.status != Status::Tainted
+        && !replace_requested
+        && r.lifecycle.ignore_changes.is_empty()
+        && matches_record(&r.attrs, &p.attrs, schema.computed, lookup)
+    {
+        // A no-op whose `after` (the record's computed attributes kept) is the record itself.
+        return ResourceChange {
+            address: r.address.clone(),
+            kind: r.kind,
+            action: Action::NoOp,
+            reason: None,
+            before: Some(p.attrs.clone()),
+            after: Some(p.attrs.clone()),
+            replace_paths: Vec::new(),
+            id: Some(p.id.clone()),
+            depends_on: r.depends_on.clone(),
+            lifecycle: r.lifecycle.clone(),
+        };
+    }
     // Shared with the spec unless a reference resolves or something is written into it.
     let mut after: Attrs =
         Value::substituted_entries(&r.attrs, lookup).unwrap_or_else(|| r.attrs.clone());
@@ -593,67 +614,6 @@ fn diff(
     }
     change.after = Some(after);
     change
-}
-
-/// The attributes whose planned value differs from the recorded one, sorted: one pass over both
-/// sorted maps. A recorded attribute the spec leaves out counts unless it is computed or null.
-/// Also whether `after` with the recorded computed attributes kept would be identical to
-/// `before` (same names, values alike down to how they serialise).
-fn changed_attrs<'a>(
-    after: &'a Attrs,
-    before: &'a Attrs,
-    computed: &[&str],
-) -> (Vec<&'a str>, bool) {
-    use std::cmp::Ordering;
-    let mut changed: Vec<&str> = Vec::new();
-    let mut identical = true;
-    let (mut a, mut b) = (after.iter().peekable(), before.iter().peekable());
-    loop {
-        let order = match (a.peek(), b.peek()) {
-            (Some((ka, _)), Some((kb, _))) => ka.cmp(kb),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => return (changed, identical),
-        };
-        match order {
-            Ordering::Less => {
-                if let Some((k, v)) = a.next() {
-                    identical = false;
-                    if *v != Value::Null {
-                        changed.push(k);
-                    }
-                }
-            }
-            Ordering::Greater => {
-                if let Some((k, v)) = b.next() {
-                    let kept = computed.contains(&k.as_str());
-                    identical &= kept;
-                    if *v != Value::Null && !kept {
-                        changed.push(k);
-                    }
-                }
-            }
-            Ordering::Equal => {
-                if let (Some((k, va)), Some((_, vb))) = (a.next(), b.next()) {
-                    match va.likeness(vb) {
-                        Likeness::Differs => changed.push(k),
-                        Likeness::Same => identical = false,
-                        Likeness::Identical => {}
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&str]) {
-    for c in computed {
-        if let Some(v) = p.attrs.get(c)
-            && after.get(c) != Some(v)
-        {
-            after.insert((*c).to_string(), v.clone());
-        }
-    }
 }
 
 /// The nodes in dependency order (ties by address: indices follow sorted addresses), or a

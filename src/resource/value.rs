@@ -236,26 +236,58 @@ impl Value {
     }
 
     /// [`Value::substituted`] for the entries of a map (or a resource's attributes): `None`
-    /// when no entry holds a reference. Entries before the first reference are copied as they
-    /// are; the map is built once, in key order.
+    /// when no entry holds a reference. The map is copied once, at the first entry that
+    /// changes; entries without references stay as they are.
     pub fn substituted_entries(m: &Attrs, lookup: &dyn Fn(&Ref) -> Option<Value>) -> Option<Attrs> {
-        let mut rest = m.iter();
-        let mut before = 0;
-        let (key, new) = loop {
-            let (k, v) = rest.next()?;
+        let mut entries = m.iter();
+        let mut out = loop {
+            let (k, v) = entries.next()?;
             if let Some(new) = v.substituted(lookup) {
-                break (k, new);
+                let mut out = m.clone();
+                out.insert(k.clone(), new);
+                break out;
             }
-            before += 1;
         };
-        Some(
-            m.iter()
-                .take(before)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .chain(std::iter::once((key.clone(), new)))
-                .chain(rest.map(|(k, v)| (k.clone(), v.substitute(lookup))))
-                .collect(),
-        )
+        for (k, v) in entries {
+            if let Some(new) = v.substituted(lookup) {
+                out.insert(k.clone(), new);
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether `self.substitute(lookup).likeness(other)` is [`Likeness::Identical`], found
+    /// without building the substituted value (but for a template's string).
+    pub fn identical_once_substituted(
+        &self,
+        other: &Value,
+        lookup: &dyn Fn(&Ref) -> Option<Value>,
+    ) -> bool {
+        match (self, other) {
+            // Unresolved, it stays a reference: unknown.
+            (Value::Ref(r), _) => {
+                lookup(r).is_some_and(|v| v.likeness(other) == Likeness::Identical)
+            }
+            (Value::Template(_), _) => self
+                .substituted(lookup)
+                .is_some_and(|v| v.likeness(other) == Likeness::Identical),
+            (Value::List(a), Value::List(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| x.identical_once_substituted(y, lookup))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|((ka, va), (kb, vb))| {
+                        ka == kb && va.identical_once_substituted(vb, lookup)
+                    })
+            }
+            // A list or map against another shape, a secret: never identical. Anything else
+            // holds no reference.
+            (Value::List(_) | Value::Map(_) | Value::Sensitive(_), _) => false,
+            (a, b) => a.likeness(b) == Likeness::Identical,
+        }
     }
 
     /// The value as it reads inside an interpolated string (no quotes).
