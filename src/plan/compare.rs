@@ -99,8 +99,8 @@ pub(super) fn matches_record(
 
 pub(super) fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&str]) {
     for c in computed {
-        if let Some(v) = p.attrs.get(*c)
-            && after.get(*c) != Some(v)
+        if let Some(v) = p.attrs.get(c)
+            && after.get(c) != Some(v)
         {
             after.insert((*c).to_string(), v.clone());
         }
