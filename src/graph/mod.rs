@@ -32,14 +32,14 @@ impl<T: Clone + Ord + Hash> Node for T {}
 #[derive(Debug, Clone)]
 pub struct Dag<N = Address> {
     graph: DiGraph<N, ()>,
-    index: HashMap<N, NodeIndex>,
+    index: HashMap<N, NodeIndex, foldhash::fast::RandomState>,
 }
 
 impl<N> Default for Dag<N> {
     fn default() -> Self {
         Dag {
             graph: DiGraph::default(),
-            index: HashMap::new(),
+            index: HashMap::default(),
         }
     }
 }
@@ -62,17 +62,22 @@ impl<N: Node> Dag<N> {
             let i = dag.graph.add_node(n.clone());
             dag.index.insert(n, i);
         }
-        let mut pairs: Vec<(NodeIndex, NodeIndex)> = edges
+        let pairs: Vec<(NodeIndex, NodeIndex)> = edges
             .into_iter()
             .filter_map(|(from, to)| Some((*dag.index.get(&from)?, *dag.index.get(&to)?)))
             .collect();
+        dag.add_pairs(pairs);
+        dag
+    }
+
+    /// Adds edges between existing nodes, sorted and each once.
+    fn add_pairs(&mut self, mut pairs: Vec<(NodeIndex, NodeIndex)>) {
         pairs.sort_unstable();
         pairs.dedup();
-        dag.graph.reserve_edges(pairs.len());
+        self.graph.reserve_edges(pairs.len());
         for (a, b) in pairs {
-            dag.graph.add_edge(a, b, ());
+            self.graph.add_edge(a, b, ());
         }
-        dag
     }
 
     /// Builds a graph from each node's dependency set (a config's resources, a plan's changes).
@@ -80,13 +85,18 @@ impl<N: Node> Dag<N> {
     where
         N: 'a,
     {
-        let mut nodes = Vec::new();
-        let mut edges = Vec::new();
-        for (a, deps) in items {
-            nodes.push(a.clone());
-            edges.extend(deps.iter().map(|d| (a.clone(), d.clone())));
+        // Nodes are copied once; edges are looked up by reference, never copied.
+        let items: Vec<(&N, &BTreeSet<N>)> = items.into_iter().collect();
+        let mut dag = Dag::from_edges(items.iter().map(|(a, _)| (*a).clone()), []);
+        let mut pairs = Vec::new();
+        for (a, deps) in &items {
+            let Some(&i) = dag.index.get(*a) else {
+                continue;
+            };
+            pairs.extend(deps.iter().filter_map(|d| Some((i, *dag.index.get(d)?))));
         }
-        Dag::from_edges(nodes, edges)
+        dag.add_pairs(pairs);
+        dag
     }
 
     /// How many nodes.
@@ -175,10 +185,36 @@ impl<N: Node> Dag<N> {
     /// The strongly connected components that are cycles: two or more members, or one with
     /// an edge to itself.
     fn cyclic_components(&self) -> Vec<Vec<NodeIndex>> {
+        if self.is_acyclic() {
+            return Vec::new();
+        }
         tarjan_scc(&self.graph)
             .into_iter()
             .filter(|scc| scc.len() > 1 || self.graph.contains_edge(scc[0], scc[0]))
             .collect()
+    }
+
+    /// Whether every node can be ordered (Kahn's algorithm in any order: no ties to break).
+    fn is_acyclic(&self) -> bool {
+        let mut waiting = vec![0usize; self.len()];
+        for e in self.graph.edge_references() {
+            waiting[e.source().index()] += 1;
+        }
+        let mut ready: Vec<NodeIndex> = (0..self.len())
+            .filter(|&i| waiting[i] == 0)
+            .map(NodeIndex::new)
+            .collect();
+        let mut done = 0;
+        while let Some(n) = ready.pop() {
+            done += 1;
+            for d in self.graph.neighbors_directed(n, Direction::Incoming) {
+                waiting[d.index()] -= 1;
+                if waiting[d.index()] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+        done == self.len()
     }
 
     /// Every cycle, one per strongly connected component, each as the path
