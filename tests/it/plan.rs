@@ -9,6 +9,7 @@ mod planner;
 mod properties;
 mod recorded;
 mod render;
+mod render_edges;
 mod replacements;
 mod state;
 mod world;
