@@ -319,64 +319,116 @@ fn spot_share(items: &[(String, i64, i64)], replicas: u128) -> (u128, u128) {
 
 /// `$1,234.56` (with a sign when asked: `+$1.00`, `-$0.50`).
 pub fn usd(cents: i64, signed: bool) -> String {
-    let sign = match (signed, cents < 0) {
-        (_, true) => "-",
-        (true, false) => "+",
-        (false, false) => "",
-    };
-    let abs = cents.unsigned_abs();
-    let dollars = (abs / 100).to_string();
-    let mut grouped = String::new();
-    for (i, ch) in dollars.chars().enumerate() {
-        if i > 0 && (dollars.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
     let mut s = String::new();
-    let _ = write!(s, "{sign}${grouped}.{:02}", abs % 100);
+    write_usd(&mut s, cents, signed);
     s
+}
+
+/// Appends [`usd`]`(cents, signed)` to `out`.
+pub fn write_usd(out: &mut String, cents: i64, signed: bool) {
+    match (signed, cents < 0) {
+        (_, true) => out.push('-'),
+        (true, false) => out.push('+'),
+        (false, false) => {}
+    }
+    out.push('$');
+    let abs = cents.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut n = abs / 100;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in (0..len).rev() {
+        out.push(char::from(digits[i]));
+        if i > 0 && i % 3 == 0 {
+            out.push(',');
+        }
+    }
+    let c = abs % 100;
+    out.push('.');
+    out.push(char::from(b'0' + (c / 10) as u8));
+    out.push(char::from(b'0' + (c % 10) as u8));
+}
+
+/// Appends a whole number (`?` when unknown).
+fn write_count(out: &mut String, v: Option<i64>) {
+    match v {
+        Some(v) => {
+            let _ = write!(out, "{v}");
+        }
+        None => out.push('?'),
+    }
+}
+
+/// Appends CPU units or MiB as vCPUs or GB: `1`, `0.25`, `1.5` (`?` when unknown).
+fn write_size(out: &mut String, v: Option<i64>) {
+    let Some(v) = v else {
+        out.push('?');
+        return;
+    };
+    let whole = v / 1024;
+    let frac = (v % 1024) * 100 / 1024;
+    if frac == 0 {
+        let _ = write!(out, "{whole}");
+    } else {
+        let start = out.len();
+        let _ = write!(out, "{whole}.{frac:02}");
+        let kept = out[start..].trim_end_matches('0').len();
+        out.truncate(start + kept);
+    }
 }
 
 impl Side {
     /// `2 × 1 vCPU / 2 GB on FARGATE in us-east-1`.
     pub fn shape(&self) -> String {
-        let n = |v: Option<i64>| v.map_or("?".to_string(), |v| v.to_string());
-        let size = |v: Option<i64>| {
-            v.map_or("?".to_string(), |v| {
-                let whole = v / 1024;
-                let frac = (v % 1024) * 100 / 1024;
-                if frac == 0 {
-                    whole.to_string()
-                } else {
-                    format!("{whole}.{frac:02}")
-                        .trim_end_matches('0')
-                        .to_string()
-                }
-            })
-        };
-        format!(
-            "{} × {} vCPU / {} GB on {} in {}",
-            n(self.replicas),
-            size(self.cpu),
-            size(self.memory),
-            self.capacity,
-            self.region
-        )
+        let mut s = String::new();
+        self.write_shape(&mut s);
+        s
+    }
+
+    /// Appends [`Side::shape`] to `out`.
+    pub fn write_shape(&self, out: &mut String) {
+        write_count(out, self.replicas);
+        out.push_str(" × ");
+        write_size(out, self.cpu);
+        out.push_str(" vCPU / ");
+        write_size(out, self.memory);
+        out.push_str(" GB on ");
+        out.push_str(&self.capacity);
+        out.push_str(" in ");
+        out.push_str(&self.region);
     }
 
     /// `$72.08/mo, up to $360.40/mo at max 10 replicas`, or why there is no price.
     pub fn price_text(&self) -> String {
+        let mut s = String::new();
+        self.write_price(&mut s);
+        s
+    }
+
+    /// Appends [`Side::price_text`] to `out`.
+    pub fn write_price(&self, out: &mut String) {
         match (self.monthly_cents, &self.unpriced) {
             (Some(c), _) => {
-                let mut s = format!("{}/mo", usd(c, false));
+                write_usd(out, c, false);
+                out.push_str("/mo");
                 if let (Some(m), Some(max)) = (self.max_monthly_cents, self.max_replicas) {
-                    let _ = write!(s, ", up to {}/mo at max {max} replicas", usd(m, false));
+                    out.push_str(", up to ");
+                    write_usd(out, m, false);
+                    let _ = write!(out, "/mo at max {max} replicas");
                 }
-                s
             }
-            (None, Some(why)) => format!("not priced: {why}"),
-            (None, None) => "not priced".into(),
+            (None, Some(why)) => {
+                out.push_str("not priced: ");
+                out.push_str(why);
+            }
+            (None, None) => out.push_str("not priced"),
         }
     }
 }

@@ -4,29 +4,55 @@
 
 use std::fmt::Write;
 
-use crate::cost::{CostEstimate, EndpointCost, Side, usd};
+use crate::cost::{CostEstimate, EndpointCost, Side, usd, write_usd};
 
 /// How many endpoints the markdown table lists before saying "and N more".
 const MAX_LISTED: usize = 50;
 
 /// `$36.04/mo -> $72.08/mo (+$36.04/mo)` for one endpoint, or its single side.
-fn change_text(e: &EndpointCost, arrow: &str) -> String {
+fn write_change(out: &mut String, e: &EndpointCost, arrow: &str) {
     let price = |s: &Option<Side>| s.as_ref().and_then(|s| s.monthly_cents);
     match (&e.before, &e.after) {
-        (None, Some(a)) => format!("new, {}", a.price_text()),
-        (Some(b), None) => format!("removed, was {}", b.price_text()),
+        (None, Some(a)) => {
+            out.push_str("new, ");
+            a.write_price(out);
+        }
+        (Some(b), None) => {
+            out.push_str("removed, was ");
+            b.write_price(out);
+        }
         (Some(b), Some(a)) => match (price(&e.before), price(&e.after)) {
-            (Some(x), Some(y)) if x == y => format!("{} (unchanged)", a.price_text()),
-            (Some(x), Some(y)) => format!(
-                "{}/mo {arrow} {} ({}/mo)",
-                usd(x, false),
-                a.price_text(),
-                usd(y - x, true)
-            ),
-            _ => format!("{} {arrow} {}", b.price_text(), a.price_text()),
+            (Some(x), Some(y)) if x == y => {
+                a.write_price(out);
+                out.push_str(" (unchanged)");
+            }
+            (Some(x), Some(y)) => {
+                write_usd(out, x, false);
+                out.push_str("/mo ");
+                out.push_str(arrow);
+                out.push(' ');
+                a.write_price(out);
+                out.push_str(" (");
+                write_usd(out, y - x, true);
+                out.push_str("/mo)");
+            }
+            _ => {
+                b.write_price(out);
+                out.push(' ');
+                out.push_str(arrow);
+                out.push(' ');
+                a.write_price(out);
+            }
         },
-        (None, None) => String::new(),
+        (None, None) => {}
     }
+}
+
+/// [`write_change`] into a new string.
+fn change_text(e: &EndpointCost, arrow: &str) -> String {
+    let mut s = String::new();
+    write_change(&mut s, e, arrow);
+    s
 }
 
 /// The basis line: hours, prices date and source, Spot estimate.
@@ -43,14 +69,26 @@ fn basis(c: &CostEstimate) -> String {
 /// The human section (empty when the plan touches no endpoint).
 pub fn human(c: &CostEstimate) -> String {
     let mut out = String::new();
+    write_human(&mut out, c);
+    out
+}
+
+/// Appends the human section to `out` (nothing when the plan touches no endpoint).
+pub fn write_human(out: &mut String, c: &CostEstimate) {
     if c.endpoints.is_empty() {
-        return out;
+        return;
     }
     let _ = writeln!(out, "Monthly cost ({}):", basis(c));
     for e in &c.endpoints {
-        let _ = writeln!(out, "  {}: {}", e.endpoint, change_text(e, "->"));
+        out.push_str("  ");
+        out.push_str(&e.endpoint);
+        out.push_str(": ");
+        write_change(out, e, "->");
+        out.push('\n');
         if let Some(s) = e.after.as_ref().or(e.before.as_ref()) {
-            let _ = writeln!(out, "      {}", s.shape());
+            out.push_str("      ");
+            s.write_shape(out);
+            out.push('\n');
         }
     }
     let _ = writeln!(
@@ -60,7 +98,6 @@ pub fn human(c: &CostEstimate) -> String {
         usd(c.after_cents, false),
         usd(c.delta_cents, true)
     );
-    out
 }
 
 /// The markdown section (empty when the plan touches no endpoint). Endpoint addresses and

@@ -4,8 +4,10 @@
 //! a release view per endpoint, container definitions diffed field by field after
 //! canonicalisation, and address lists per action.
 
+use std::cmp::Ordering;
 use std::fmt::Write;
 
+use super::text::{Key, key_len, pad, quoted, scalar, scalar_string};
 use super::{canonical_attrs, short_sha, split_image};
 use crate::plan::{
     Action, Drift, OutputChange, Plan, PlanMode, Reason, ReleaseChange, ResourceChange,
@@ -94,10 +96,9 @@ pub fn human(plan: &Plan, opts: &HumanOptions) -> String {
 
 /// The cost section after a blank line, when the plan has endpoints.
 fn cost_section(out: &mut String, plan: &Plan) {
-    let cost = super::cost::human(&plan.cost);
-    if !cost.is_empty() {
+    if !plan.cost.endpoints.is_empty() {
         out.push('\n');
-        out.push_str(&cost);
+        super::cost::write_human(out, &plan.cost);
     }
 }
 
@@ -209,12 +210,26 @@ pub fn image_line(r: &ReleaseChange) -> String {
 struct Style(bool);
 
 impl Style {
-    fn paint(self, code: &str, s: &str) -> String {
+    /// Starts the colour `code` (nothing without colour).
+    fn open(self, out: &mut String, code: &str) {
         if self.0 {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
+            out.push_str("\x1b[");
+            out.push_str(code);
+            out.push('m');
         }
+    }
+    /// Ends a colour started by [`Style::open`].
+    fn close(self, out: &mut String) {
+        if self.0 {
+            out.push_str("\x1b[0m");
+        }
+    }
+    fn paint(self, code: &str, s: &str) -> String {
+        let mut out = String::new();
+        self.open(&mut out, code);
+        out.push_str(s);
+        self.close(&mut out);
+        out
     }
     fn bold(self, s: &str) -> String {
         self.paint("1", s)
@@ -222,15 +237,27 @@ impl Style {
     fn yellow(self, s: &str) -> String {
         self.paint("33", s)
     }
-    /// Colours a diff symbol.
+    /// Appends a diff symbol, coloured.
+    fn write_sym(self, out: &mut String, sym: &str) {
+        let code = match sym {
+            "+" => "32",
+            "-" => "31",
+            "~" => "33",
+            "-/+" | "+/-" => "35",
+            _ => {
+                out.push_str(sym);
+                return;
+            }
+        };
+        self.open(out, code);
+        out.push_str(sym);
+        self.close(out);
+    }
+    /// A diff symbol, coloured.
     fn sym(self, sym: &str) -> String {
-        match sym {
-            "+" => self.paint("32", sym),
-            "-" => self.paint("31", sym),
-            "~" => self.paint("33", sym),
-            "-/+" | "+/-" => self.paint("35", sym),
-            _ => sym.to_string(),
-        }
+        let mut out = String::new();
+        self.write_sym(&mut out, sym);
+        out
     }
 }
 
@@ -272,7 +299,8 @@ fn legend(out: &mut String, changed: &[&ResourceChange], st: Style) {
     out.push('\n');
 }
 
-fn header(c: &ResourceChange) -> String {
+/// `# ADDR will be created as "name"` (bold).
+fn header(out: &mut String, c: &ResourceChange, st: Style) {
     let what = match (c.action, &c.reason) {
         (Action::Create, _) => "will be created",
         (Action::Update, _) => "will be updated in-place",
@@ -282,12 +310,20 @@ fn header(c: &ResourceChange) -> String {
         (Action::DeleteThenCreate | Action::CreateThenDelete, _) => "must be replaced",
         (Action::NoOp, _) => "is unchanged",
     };
-    match physical_name(c) {
-        Some(name) if c.action == Action::Create => {
-            format!("# {} {what} as {name:?}", c.address)
-        }
-        _ => format!("# {} {what}", c.address),
+    out.push_str("  ");
+    st.open(out, "1");
+    out.push_str("# ");
+    out.push_str(c.address.as_str());
+    out.push(' ');
+    out.push_str(what);
+    if c.action == Action::Create
+        && let Some(name) = physical_name(c)
+    {
+        out.push_str(" as ");
+        quoted(out, name);
     }
+    st.close(out);
+    out.push('\n');
 }
 
 /// The name the resource has (or will have) in the cloud, when the plan knows it.
@@ -296,44 +332,74 @@ fn physical_name(c: &ResourceChange) -> Option<&str> {
     attrs.get(c.kind.schema().name_attr)?.as_str()
 }
 
-fn reason_line(c: &ResourceChange) -> Option<String> {
-    let text = match c.reason.as_ref()? {
-        Reason::NotInSpec => format!("{} is not in the spec", c.address),
-        Reason::ForcedBy { attrs } => format!(
-            "{} changed, which forces replacement",
-            attrs.join(", ")
-        ),
-        Reason::DependencyReplaced { address, attrs } => format!(
-            "{address} is replaced, and {} names it",
-            attrs.join(", ")
-        ),
-        Reason::Drifted => "it was changed outside pedestal".into(),
-        Reason::SpecChanged { attrs } => format!("{} changed in the spec", attrs.join(", ")),
-        r @ (Reason::ReleaseUnfinished { .. } | Reason::RolledBack { .. }) => {
-            r.release_text().unwrap_or_default()
+/// Appends `items` separated by `, `.
+fn join(out: &mut String, items: &[String]) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
         }
-        Reason::NewRevision => {
-            "task definitions are immutable: a new revision is registered and the old one kept for rollback".into()
-        }
-        Reason::DestroyRequested | Reason::Tainted | Reason::ReplaceRequested => return None,
+        out.push_str(item);
+    }
+}
+
+/// `  # (because …)`, when the reason says more than the header.
+fn reason_line(out: &mut String, c: &ResourceChange) {
+    let Some(reason) = c.reason.as_ref() else {
+        return;
     };
-    Some(format!("# (because {text})"))
+    let start = out.len();
+    out.push_str("  # (because ");
+    match reason {
+        Reason::NotInSpec => {
+            out.push_str(c.address.as_str());
+            out.push_str(" is not in the spec");
+        }
+        Reason::ForcedBy { attrs } => {
+            join(out, attrs);
+            out.push_str(" changed, which forces replacement");
+        }
+        Reason::DependencyReplaced { address, attrs } => {
+            out.push_str(address.as_str());
+            out.push_str(" is replaced, and ");
+            join(out, attrs);
+            out.push_str(" names it");
+        }
+        Reason::Drifted => out.push_str("it was changed outside pedestal"),
+        Reason::SpecChanged { attrs } => {
+            join(out, attrs);
+            out.push_str(" changed in the spec");
+        }
+        r @ (Reason::ReleaseUnfinished { .. } | Reason::RolledBack { .. }) => {
+            out.push_str(&r.release_text().unwrap_or_default());
+        }
+        Reason::NewRevision => out.push_str(
+            "task definitions are immutable: a new revision is registered and the old one kept for rollback",
+        ),
+        Reason::DestroyRequested | Reason::Tainted | Reason::ReplaceRequested => {
+            out.truncate(start);
+            return;
+        }
+    }
+    out.push_str(")\n");
+}
+
+/// `  ~ resource "KIND" "ADDR" {` with the action's symbol.
+fn resource_line(out: &mut String, sym: &str, kind: ResourceKind, address: &str, st: Style) {
+    if sym.len() == 1 {
+        out.push_str("  ");
+    }
+    st.write_sym(out, sym);
+    out.push_str(" resource \"");
+    out.push_str(kind.as_str());
+    out.push_str("\" \"");
+    out.push_str(address);
+    out.push_str("\" {\n");
 }
 
 fn block(out: &mut String, c: &ResourceChange, st: Style) {
-    let _ = writeln!(out, "  {}", st.bold(&header(c)));
-    if let Some(r) = reason_line(c) {
-        let _ = writeln!(out, "  {r}");
-    }
-    let sym = action_symbol(c.action);
-    let pad = if sym.len() == 1 { "  " } else { "" };
-    let _ = writeln!(
-        out,
-        "{pad}{} resource \"{}\" \"{}\" {{",
-        st.sym(sym),
-        c.kind,
-        c.address
-    );
+    header(out, c, st);
+    reason_line(out, c);
+    resource_line(out, action_symbol(c.action), c.kind, c.address.as_str(), st);
     let before = c.before.as_ref().map(|a| canonical_attrs(c.kind, a));
     let after = c.after.as_ref().map(|a| canonical_attrs(c.kind, a));
     let mut w = Writer { out, st };
@@ -363,77 +429,72 @@ fn drift_section(out: &mut String, plan: &Plan, st: Style) {
 
 fn drift_block(out: &mut String, d: &Drift, st: Style) {
     let before = canonical_attrs(d.kind, &d.before);
+    let (what, sym) = match &d.after {
+        Some(_) => ("has changed", "~"),
+        None => ("has been deleted", "-"),
+    };
+    out.push_str("  ");
+    st.open(out, "1");
+    out.push_str("# ");
+    out.push_str(d.address.as_str());
+    out.push(' ');
+    out.push_str(what);
+    st.close(out);
+    out.push_str("\n  ");
+    st.write_sym(out, sym);
+    out.push_str(" resource \"");
+    out.push_str(d.kind.as_str());
+    out.push_str("\" \"");
+    out.push_str(d.address.as_str());
+    out.push_str("\" {\n");
+    let mut w = Writer { out, st };
     match &d.after {
         Some(after) => {
-            let _ = writeln!(
-                out,
-                "  {}",
-                st.bold(&format!("# {} has changed", d.address))
-            );
-            let _ = writeln!(
-                out,
-                "  {} resource \"{}\" \"{}\" {{",
-                st.sym("~"),
-                d.kind,
-                d.address
-            );
             let after = canonical_attrs(d.kind, after);
-            let mut w = Writer { out, st };
             w.diff_map(6, &before, &after, &[], None, "attributes");
         }
-        None => {
-            let _ = writeln!(
-                out,
-                "  {}",
-                st.bold(&format!("# {} has been deleted", d.address))
-            );
-            let _ = writeln!(
-                out,
-                "  {} resource \"{}\" \"{}\" {{",
-                st.sym("-"),
-                d.kind,
-                d.address
-            );
-            let mut w = Writer { out, st };
-            w.all(6, "-", &before, " -> null");
-        }
+        None => w.all(6, "-", &before, " -> null"),
     }
     out.push_str("    }\n");
 }
 
 fn address_lists(out: &mut String, changed: &[&ResourceChange], st: Style) {
-    let groups = [
-        ("create", "  +", vec![Action::Create]),
-        ("update in-place", "  ~", vec![Action::Update]),
+    let groups: [(&str, &str, &[Action]); 4] = [
+        ("create", "+", &[Action::Create]),
+        ("update in-place", "~", &[Action::Update]),
         (
             "replace",
             "",
-            vec![Action::DeleteThenCreate, Action::CreateThenDelete],
+            &[Action::DeleteThenCreate, Action::CreateThenDelete],
         ),
-        ("destroy", "  -", vec![Action::Delete]),
+        ("destroy", "-", &[Action::Delete]),
     ];
     for (label, sym, actions) in groups {
-        let items: Vec<&&ResourceChange> = changed
+        let count = changed
             .iter()
             .filter(|c| actions.contains(&c.action))
-            .collect();
-        if items.is_empty() {
+            .count();
+        if count == 0 {
             continue;
         }
-        let _ = writeln!(
-            out,
-            "{} ({}):",
-            st.bold(&format!("To {label}")),
-            items.len()
-        );
-        for c in items {
+        st.open(out, "1");
+        out.push_str("To ");
+        out.push_str(label);
+        st.close(out);
+        let _ = writeln!(out, " ({count}):");
+        for c in changed.iter().filter(|c| actions.contains(&c.action)) {
             let s = if sym.is_empty() {
-                action_symbol(c.action).to_string()
+                action_symbol(c.action)
             } else {
-                sym.trim_start().to_string()
+                sym
             };
-            let pad = if s.len() == 1 { "  " } else { "" };
-            let _ = writeln!(out, "{pad}{} {}", st.sym(&s), c.address);
+            if s.len() == 1 {
+                out.push_str("  ");
+            }
+            st.write_sym(out, s);
+            out.push(' ');
+            out.push_str(c.address.as_str());
+            out.push('\n');
         }
     }
     out.push('\n');
@@ -472,15 +533,46 @@ struct Writer<'a> {
     st: Style,
 }
 
-/// How a map key is shown: bare when it is an identifier, quoted otherwise.
-fn key(k: &str) -> String {
-    if !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        k.to_string()
-    } else {
-        format!("{k:?}")
+/// One attribute of a field-by-field diff.
+enum Row<'v> {
+    Same(&'v Value),
+    Changed(&'v Value, &'v Value),
+    Added(&'v Value),
+    Removed(&'v Value),
+}
+
+/// The keys of two attribute maps in order, each with its value on either side: one pass over
+/// both sorted maps.
+fn zip_sorted<'v>(
+    before: &'v Attrs,
+    after: &'v Attrs,
+    mut each: impl FnMut(&'v str, Option<&'v Value>, Option<&'v Value>),
+) {
+    let (mut b, mut a) = (before.iter().peekable(), after.iter().peekable());
+    loop {
+        let order = match (b.peek(), a.peek()) {
+            (Some((kb, _)), Some((ka, _))) => kb.as_str().cmp(ka.as_str()),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => return,
+        };
+        match order {
+            Ordering::Less => {
+                if let Some((k, v)) = b.next() {
+                    each(k, Some(v), None);
+                }
+            }
+            Ordering::Greater => {
+                if let Some((k, v)) = a.next() {
+                    each(k, None, Some(v));
+                }
+            }
+            Ordering::Equal => {
+                if let (Some((k, bv)), Some((_, av))) = (b.next(), a.next()) {
+                    each(k, Some(bv), Some(av));
+                }
+            }
+        }
     }
 }
 
@@ -502,71 +594,106 @@ fn noun(attr: Option<&str>) -> &'static str {
     }
 }
 
+/// The widest shown key among the attributes that are not null.
+fn key_width(attrs: &Attrs) -> usize {
+    attrs
+        .iter()
+        .filter(|(_, v)| **v != Value::Null)
+        .map(|(k, _)| key_len(k))
+        .max()
+        .unwrap_or(0)
+}
+
 impl Writer<'_> {
-    fn line(&mut self, indent: usize, sym: &str, text: &str) {
-        let _ = writeln!(
-            self.out,
-            "{}{} {text}",
-            " ".repeat(indent),
-            self.st.sym(sym)
-        );
+    /// Starts a line: the indent, the symbol and a space.
+    fn start(&mut self, indent: usize, sym: &str) {
+        pad(self.out, indent);
+        self.st.write_sym(self.out, sym);
+        self.out.push(' ');
     }
 
-    fn scalar(v: &Value) -> String {
-        match v {
-            Value::Sensitive(_) | Value::Redacted(_) => "(sensitive)".into(),
-            Value::Map(m) if m.is_empty() => "{}".into(),
-            Value::List(l) if l.is_empty() => "[]".into(),
-            other => other.to_string(),
+    /// `KEY = ` with the key padded to `width`.
+    fn name(&mut self, k: &Key, width: usize) {
+        k.write(self.out, width);
+        self.out.push_str(" = ");
+    }
+
+    /// The closing `}` or `]` of a collection opened at `indent`, then `suffix`.
+    fn close(&mut self, indent: usize, bracket: char, suffix: &str) {
+        pad(self.out, indent + 2);
+        self.out.push(bracket);
+        self.out.push_str(suffix);
+        self.out.push('\n');
+    }
+
+    /// `# (N unchanged WORDs hidden)`.
+    fn hidden(&mut self, indent: usize, hidden: usize, noun: &str) {
+        if hidden == 0 {
+            return;
         }
+        let word = if hidden == 1 {
+            noun.trim_end_matches('s')
+        } else {
+            noun
+        };
+        pad(self.out, indent + 2);
+        let _ = writeln!(self.out, "# ({hidden} unchanged {word} hidden)");
     }
 
     /// Every attribute with one symbol (create: `+`, destroy: `-` and ` -> null`).
     fn all(&mut self, indent: usize, sym: &str, attrs: &Attrs, suffix: &str) {
-        let present: Vec<(&String, &Value)> =
-            attrs.iter().filter(|(_, v)| **v != Value::Null).collect();
-        let width = present.iter().map(|(k, _)| key(k).len()).max().unwrap_or(0);
-        for (k, v) in present {
-            self.value(indent, sym, &format!("{:width$}", key(k)), v, suffix);
+        let width = key_width(attrs);
+        for (k, v) in attrs.iter().filter(|(_, v)| **v != Value::Null) {
+            self.value(indent, sym, (&Key::new(k), width), v, suffix);
         }
     }
 
     /// One value with a single symbol, nested collections expanded.
-    fn value(&mut self, indent: usize, sym: &str, k: &str, v: &Value, suffix: &str) {
+    fn value(&mut self, indent: usize, sym: &str, name: (&Key, usize), v: &Value, suffix: &str) {
+        self.start(indent, sym);
+        self.name(name.0, name.1);
         match v {
             Value::Map(m) if !m.is_empty() => {
-                self.line(indent, sym, &format!("{k} = {{"));
-                let present: Vec<(&String, &Value)> =
-                    m.iter().filter(|(_, v)| **v != Value::Null).collect();
-                let width = present.iter().map(|(k, _)| key(k).len()).max().unwrap_or(0);
-                for (ik, iv) in present {
-                    self.value(indent + 4, sym, &format!("{:width$}", key(ik)), iv, "");
+                self.out.push_str("{\n");
+                let width = key_width(m);
+                for (ik, iv) in m.iter().filter(|(_, v)| **v != Value::Null) {
+                    self.value(indent + 4, sym, (&Key::new(ik), width), iv, "");
                 }
-                let _ = writeln!(self.out, "{}}}{suffix}", " ".repeat(indent + 2));
+                self.close(indent, '}', suffix);
             }
             Value::List(l) if !l.is_empty() => {
-                self.line(indent, sym, &format!("{k} = ["));
+                self.out.push_str("[\n");
                 for item in l {
-                    self.line(indent + 4, sym, &format!("{},", Self::scalar(item)));
+                    self.start(indent + 4, sym);
+                    scalar(self.out, item);
+                    self.out.push_str(",\n");
                 }
-                let _ = writeln!(self.out, "{}]{suffix}", " ".repeat(indent + 2));
+                self.close(indent, ']', suffix);
             }
-            _ => self.line(indent, sym, &format!("{k} = {}{suffix}", Self::scalar(v))),
+            _ => {
+                scalar(self.out, v);
+                self.out.push_str(suffix);
+                self.out.push('\n');
+            }
         }
     }
 
     fn diff_top(&mut self, c: &ResourceChange, before: &Attrs, after: &Attrs) {
-        let schema = c.kind.schema();
-        let mut identity: Vec<&str> = vec![schema.name_attr];
-        if c.kind == ResourceKind::EcsTaskDefinition {
-            identity.push(ecs_task_definition::Attr::Revision.as_str());
-        }
+        let ids = [
+            c.kind.schema().name_attr,
+            ecs_task_definition::Attr::Revision.as_str(),
+        ];
+        let n = if c.kind == ResourceKind::EcsTaskDefinition {
+            2
+        } else {
+            1
+        };
         self.diff_map(
             6,
             before,
             after,
             &c.replace_paths,
-            Some(&identity),
+            Some(&ids[..n]),
             "attributes",
         );
     }
@@ -581,128 +708,123 @@ impl Writer<'_> {
         identity: Option<&[&str]>,
         hidden_noun: &str,
     ) {
-        enum Row<'v> {
-            Same(&'v Value),
-            Changed(&'v Value, &'v Value),
-            Added(&'v Value),
-            Removed(&'v Value),
-        }
-        let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        let mut rows: Vec<(&String, Row)> = Vec::new();
+        let mut rows: Vec<(&str, Row)> = Vec::new();
         let mut hidden = 0usize;
-        for k in keys {
-            let row = match (is_present(before.get(k)), is_present(after.get(k))) {
+        let mut width = 0usize;
+        zip_sorted(before, after, |k, b, a| {
+            let row = match (is_present(b), is_present(a)) {
                 (Some(b), Some(a)) if same(b, a) => {
-                    if identity.is_some_and(|ids| ids.contains(&k.as_str())) {
+                    if identity.is_some_and(|ids| ids.contains(&k)) {
                         Row::Same(a)
                     } else {
                         hidden += 1;
-                        continue;
+                        return;
                     }
                 }
                 (Some(b), Some(a)) => Row::Changed(b, a),
                 (None, Some(a)) => Row::Added(a),
                 (Some(b), None) => Row::Removed(b),
-                (None, None) => continue,
+                (None, None) => return,
             };
+            width = width.max(key_len(k));
             rows.push((k, row));
-        }
-        let width = rows.iter().map(|(k, _)| key(k).len()).max().unwrap_or(0);
+        });
         for (k, row) in rows {
-            let name = format!("{:width$}", key(k));
-            let force = if forces.iter().any(|f| f == k) {
-                " # forces replacement"
-            } else {
-                ""
-            };
+            let name = Key::new(k);
+            let forced = forces.iter().any(|f| f == k);
+            let force = if forced { " # forces replacement" } else { "" };
             match row {
                 Row::Same(v) => {
-                    self.line(indent, " ", &format!("{name} = {}", Self::scalar(v)));
+                    self.start(indent, " ");
+                    self.name(&name, width);
+                    scalar(self.out, v);
+                    self.out.push('\n');
                 }
-                Row::Added(v) => self.value(indent, "+", &name, v, force),
-                Row::Removed(v) => self.value(indent, "-", &name, v, &format!(" -> null{force}")),
-                Row::Changed(b, a) => match (b, a) {
-                    (Value::Map(bm), Value::Map(am)) => {
-                        self.line(indent, "~", &format!("{name} = {{{force}"));
-                        self.diff_map(indent + 4, bm, am, &[], None, noun(Some(k)));
-                        let _ = writeln!(self.out, "{}}}", " ".repeat(indent + 2));
-                    }
-                    (Value::List(bl), Value::List(al)) if !a.is_unknown() => {
-                        self.line(indent, "~", &format!("{name} = [{force}"));
-                        self.diff_list(indent + 4, bl, al);
-                        let _ = writeln!(self.out, "{}]", " ".repeat(indent + 2));
-                    }
-                    (b, a) if b.is_sensitive() && a.is_sensitive() => {
-                        self.line(indent, "~", &format!("{name} = (sensitive){force}"));
-                    }
-                    (b, a) => self.line(
-                        indent,
-                        "~",
-                        &format!("{name} = {} -> {}{force}", Self::scalar(b), Self::scalar(a)),
-                    ),
-                },
+                Row::Added(v) => self.value(indent, "+", (&name, width), v, force),
+                Row::Removed(v) => {
+                    let suffix = if forced {
+                        " -> null # forces replacement"
+                    } else {
+                        " -> null"
+                    };
+                    self.value(indent, "-", (&name, width), v, suffix);
+                }
+                Row::Changed(b, a) => {
+                    self.start(indent, "~");
+                    self.name(&name, width);
+                    self.changed(indent, k, b, a, force);
+                }
             }
         }
-        if hidden > 0 {
-            let word = if hidden == 1 {
-                hidden_noun.trim_end_matches('s')
-            } else {
-                hidden_noun
-            };
-            let _ = writeln!(
-                self.out,
-                "{}# ({hidden} unchanged {word} hidden)",
-                " ".repeat(indent + 2)
-            );
+        self.hidden(indent, hidden, hidden_noun);
+    }
+
+    /// The rest of a `~ KEY = ` line: both values, or the nested diff of two collections.
+    fn changed(&mut self, indent: usize, k: &str, b: &Value, a: &Value, force: &str) {
+        match (b, a) {
+            (Value::Map(bm), Value::Map(am)) => {
+                self.out.push('{');
+                self.out.push_str(force);
+                self.out.push('\n');
+                self.diff_map(indent + 4, bm, am, &[], None, noun(Some(k)));
+                self.close(indent, '}', "");
+            }
+            (Value::List(bl), Value::List(al)) if !a.is_unknown() => {
+                self.out.push('[');
+                self.out.push_str(force);
+                self.out.push('\n');
+                self.diff_list(indent + 4, bl, al);
+                self.close(indent, ']', "");
+            }
+            (b, a) if b.is_sensitive() && a.is_sensitive() => {
+                self.out.push_str("(sensitive)");
+                self.out.push_str(force);
+                self.out.push('\n');
+            }
+            (b, a) => {
+                scalar(self.out, b);
+                self.out.push_str(" -> ");
+                scalar(self.out, a);
+                self.out.push_str(force);
+                self.out.push('\n');
+            }
+        }
+    }
+
+    /// Lines of `items` with one symbol, each followed by a comma.
+    fn items(&mut self, indent: usize, sym: &str, items: &[String]) {
+        for item in items {
+            self.start(indent, sym);
+            self.out.push_str(item);
+            self.out.push_str(",\n");
         }
     }
 
     fn diff_list(&mut self, indent: usize, before: &[Value], after: &[Value]) {
-        let b: Vec<String> = before.iter().map(Self::scalar).collect();
-        let a: Vec<String> = after.iter().map(Self::scalar).collect();
+        let b: Vec<String> = before.iter().map(scalar_string).collect();
+        let a: Vec<String> = after.iter().map(scalar_string).collect();
         let mut hidden = 0usize;
         for op in similar::capture_diff_slices(similar::Algorithm::Myers, &b, &a) {
             match op {
                 similar::DiffOp::Equal { len, .. } => hidden += len,
                 similar::DiffOp::Delete {
                     old_index, old_len, ..
-                } => {
-                    for item in &b[old_index..old_index + old_len] {
-                        self.line(indent, "-", &format!("{item},"));
-                    }
-                }
+                } => self.items(indent, "-", &b[old_index..old_index + old_len]),
                 similar::DiffOp::Insert {
                     new_index, new_len, ..
-                } => {
-                    for item in &a[new_index..new_index + new_len] {
-                        self.line(indent, "+", &format!("{item},"));
-                    }
-                }
+                } => self.items(indent, "+", &a[new_index..new_index + new_len]),
                 similar::DiffOp::Replace {
                     old_index,
                     old_len,
                     new_index,
                     new_len,
                 } => {
-                    for item in &b[old_index..old_index + old_len] {
-                        self.line(indent, "-", &format!("{item},"));
-                    }
-                    for item in &a[new_index..new_index + new_len] {
-                        self.line(indent, "+", &format!("{item},"));
-                    }
+                    self.items(indent, "-", &b[old_index..old_index + old_len]);
+                    self.items(indent, "+", &a[new_index..new_index + new_len]);
                 }
             }
         }
-        if hidden > 0 {
-            let word = if hidden == 1 { "element" } else { "elements" };
-            let _ = writeln!(
-                self.out,
-                "{}# ({hidden} unchanged {word} hidden)",
-                " ".repeat(indent + 2)
-            );
-        }
+        self.hidden(indent, hidden, "elements");
     }
 }
 
@@ -714,7 +836,7 @@ pub fn state_resource(address: &str, r: &crate::state::ResourceState) -> String 
         let _ = writeln!(out, "# (tainted: the next apply replaces it)");
     }
     let _ = writeln!(out, "resource \"{}\" \"{address}\" {{", r.kind);
-    let mut attrs = canonical_attrs(r.kind, &r.attrs);
+    let mut attrs = canonical_attrs(r.kind, &r.attrs).into_owned();
     attrs.insert(schema::ID.into(), Value::str(r.id.clone()));
     let mut w = Writer {
         out: &mut out,

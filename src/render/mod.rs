@@ -10,6 +10,9 @@ pub mod human;
 pub mod json;
 pub mod markdown;
 pub mod rollback;
+mod text;
+
+use std::borrow::Cow;
 
 use crate::resource::schema::ecs_task_definition::{self as td, Container as C, HealthCheck as H};
 use crate::resource::{Attrs, ResourceKind, Value};
@@ -21,41 +24,81 @@ pub use markdown::{MAX_COMMENT_CHARS, markdown};
 /// Attributes as they should be compared for display: task definition containers get AWS's
 /// defaults filled in (`essential`, `protocol`, `host_port` under awsvpc, health-check timing),
 /// so that spelling a default out, or AWS adding it, never shows as a change. Environment and
-/// secrets are maps and therefore already sorted by name.
-pub fn canonical_attrs(kind: ResourceKind, attrs: &Attrs) -> Attrs {
+/// secrets are maps and therefore already sorted by name. Borrowed when nothing is missing.
+pub fn canonical_attrs(kind: ResourceKind, attrs: &Attrs) -> Cow<'_, Attrs> {
+    if kind != ResourceKind::EcsTaskDefinition {
+        return Cow::Borrowed(attrs);
+    }
+    let Some(Value::Map(container)) = attrs.get(td::Attr::Container.as_str()) else {
+        return Cow::Borrowed(attrs);
+    };
+    let defaults = container_defaults(attrs, container);
+    if defaults.is_empty() {
+        return Cow::Borrowed(attrs);
+    }
     let mut out = attrs.clone();
-    if kind == ResourceKind::EcsTaskDefinition
-        && let Some(Value::Map(c)) = out.get_mut(td::Attr::Container.as_str())
-    {
-        let fill = |m: &mut Attrs, k: &str, v: Value| {
-            m.get_or_insert_with(k, || v);
-        };
-        fill(c, C::Essential.as_str(), Value::Bool(true));
-        if let Some(port) = c.get(C::Port.as_str()).cloned().filter(|p| !p.is_unknown()) {
-            fill(c, C::Protocol.as_str(), Value::str(td::DEFAULT_PROTOCOL));
-            let awsvpc = attrs
-                .get(td::Attr::NetworkMode.as_str())
-                .and_then(Value::as_str)
-                .is_none_or(|m| m == td::NETWORK_MODE_AWSVPC);
-            if awsvpc {
-                fill(c, C::HostPort.as_str(), port);
-            }
-        }
-        if let Some(Value::Map(hc)) = c.get_mut(C::HealthCheck.as_str()) {
-            for &k in H::ALL {
-                let default = match k {
-                    H::Interval => td::DEFAULT_HEALTH_INTERVAL,
-                    H::Retries => td::DEFAULT_HEALTH_RETRIES,
-                    H::Timeout => td::DEFAULT_HEALTH_TIMEOUT,
-                    H::StartPeriod => td::DEFAULT_HEALTH_START_PERIOD,
-                    // No AWS default to show.
-                    H::Command | H::Path => continue,
-                };
-                fill(hc, k.as_str(), Value::Int(default));
+    if let Some(Value::Map(c)) = out.get_mut(td::Attr::Container.as_str()) {
+        for (slot, v) in defaults {
+            match slot {
+                Slot::Container(k) => {
+                    c.insert(k.to_string(), v);
+                }
+                Slot::HealthCheck(k) => {
+                    if let Some(Value::Map(hc)) = c.get_mut(C::HealthCheck.as_str()) {
+                        hc.insert(k.to_string(), v);
+                    }
+                }
             }
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// Where a container default goes.
+enum Slot {
+    /// A key of the container.
+    Container(&'static str),
+    /// A key of its health check.
+    HealthCheck(&'static str),
+}
+
+/// The defaults a container lacks, each with where it goes.
+fn container_defaults(attrs: &Attrs, c: &Attrs) -> Vec<(Slot, Value)> {
+    let mut missing = Vec::new();
+    if !c.contains_key(C::Essential.as_str()) {
+        missing.push((Slot::Container(C::Essential.as_str()), Value::Bool(true)));
+    }
+    if let Some(port) = c.get(C::Port.as_str()).filter(|p| !p.is_unknown()) {
+        if !c.contains_key(C::Protocol.as_str()) {
+            missing.push((
+                Slot::Container(C::Protocol.as_str()),
+                Value::str(td::DEFAULT_PROTOCOL),
+            ));
+        }
+        let awsvpc = attrs
+            .get(td::Attr::NetworkMode.as_str())
+            .and_then(Value::as_str)
+            .is_none_or(|m| m == td::NETWORK_MODE_AWSVPC);
+        if awsvpc && !c.contains_key(C::HostPort.as_str()) {
+            missing.push((Slot::Container(C::HostPort.as_str()), port.clone()));
+        }
+    }
+    if let Some(Value::Map(hc)) = c.get(C::HealthCheck.as_str()) {
+        for &k in H::ALL {
+            let default = match k {
+                H::Interval => td::DEFAULT_HEALTH_INTERVAL,
+                H::Retries => td::DEFAULT_HEALTH_RETRIES,
+                H::Timeout => td::DEFAULT_HEALTH_TIMEOUT,
+                H::StartPeriod => td::DEFAULT_HEALTH_START_PERIOD,
+                // No AWS default to show.
+                H::Command | H::Path => continue,
+            };
+            if !hc.contains_key(k.as_str()) {
+                missing.push((Slot::HealthCheck(k.as_str()), Value::Int(default)));
+            }
+        }
+    }
+    missing
 }
 
 /// A SHA-256 shortened for people: the first 12 hex digits and an ellipsis.
