@@ -45,22 +45,25 @@ impl Address {
     /// Length of the block part: the `module.X.` prefixes, then `<kind>.<name>`. An address
     /// with nothing after that (a block itself) drops its last segment.
     fn block_len(&self) -> usize {
-        // Byte offsets of the dots: segment i ends at dots[i].
-        let dots: Vec<usize> = self.0.match_indices('.').map(|(i, _)| i).collect();
-        let segs = dots.len() + 1;
-        let seg = |i: usize| {
-            let from = if i == 0 { 0 } else { dots[i - 1] + 1 };
-            let to = dots.get(i).copied().unwrap_or(self.0.len());
-            &self.0[from..to]
-        };
-        let mut i = 0;
-        while i + 2 < segs && seg(i) == "module" {
+        let s = self.0.as_str();
+        let segs = s.bytes().filter(|b| *b == b'.').count() + 1;
+        // Skip `module.X.` pairs while at least two segments follow them.
+        let (mut i, mut start) = (0, 0);
+        while i + 2 < segs && s[start..].starts_with("module.") {
+            let name = start + "module.".len();
+            match s[name..].find('.') {
+                Some(d) => start = name + d + 1,
+                None => break,
+            }
             i += 2;
         }
-        let take = if i + 2 < segs { i + 2 } else { segs - 1 };
-        match take {
-            0 => self.0.len(),
-            n => dots[n - 1],
+        if i + 2 < segs {
+            // `<kind>.<name>`: up to the second dot from `start`.
+            let first = start + s[start..].find('.').unwrap_or(0);
+            first + 1 + s[first + 1..].find('.').unwrap_or(0)
+        } else {
+            // Everything but the last segment.
+            s.rfind('.').unwrap_or(s.len())
         }
     }
 
@@ -107,5 +110,20 @@ mod tests {
         );
         assert_eq!(Address::new("endpoint.fraud").block(), "endpoint");
         assert_eq!(Address::new("fraud").block(), "fraud");
+        for (address, block) in [
+            (
+                "module.a.module.b.endpoint.e.service",
+                "module.a.module.b.endpoint.e",
+            ),
+            ("module.a.endpoint", "module.a"),
+            ("module.a.b", "module.a"),
+            ("module.module.module.x.y", "module.module.module.x"),
+            ("module.a", "module"),
+            ("module", "module"),
+            ("a.b.c.d", "a.b"),
+            ("", ""),
+        ] {
+            assert_eq!(Address::new(address).block(), block, "{address}");
+        }
     }
 }

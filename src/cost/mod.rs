@@ -21,7 +21,7 @@
 
 pub mod prices;
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
@@ -101,15 +101,40 @@ struct Parts<'a> {
     scaling: Option<&'a Attrs>,
 }
 
+impl Parts<'_> {
+    /// True when both hold the very same attributes (a resource the plan leaves alone is
+    /// passed with one map on both sides), so both sides cost the same.
+    fn same_as(&self, other: &Parts) -> bool {
+        let same = |a: Option<&Attrs>, b: Option<&Attrs>| match (a, b) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same(self.td, other.td) && same(self.svc, other.svc) && same(self.scaling, other.scaling)
+    }
+}
+
 /// The estimate over an endpoint's task definitions, services and scaling targets
-/// (`default_region` when a task definition does not say).
+/// (`default_region` when a task definition does not say). A part with the same attributes on
+/// both sides (the same reference) is priced once.
 pub fn estimate<'a>(
     parts: impl IntoIterator<Item = Part<'a>>,
     default_region: &str,
 ) -> CostEstimate {
-    let mut by_endpoint: BTreeMap<&str, (Parts, Parts)> = BTreeMap::new();
+    // Parts arrive grouped by endpoint for the most part: look the last group up first.
+    let mut groups: Vec<(&str, Parts, Parts)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut last: Option<usize> = None;
     for p in parts {
-        let (b, a) = by_endpoint.entry(p.endpoint).or_default();
+        let at = match last {
+            Some(i) if groups[i].0 == p.endpoint => i,
+            _ => *index.entry(p.endpoint).or_insert_with(|| {
+                groups.push((p.endpoint, Parts::default(), Parts::default()));
+                groups.len() - 1
+            }),
+        };
+        last = Some(at);
+        let (_, b, a) = &mut groups[at];
         for (side, attrs) in [(b, p.before), (a, p.after)] {
             match p.kind {
                 ResourceKind::EcsTaskDefinition => side.td = attrs,
@@ -119,15 +144,21 @@ pub fn estimate<'a>(
             }
         }
     }
+    groups.sort_unstable_by(|x, y| x.0.cmp(y.0));
     let mut out = CostEstimate {
         hours_per_month: prices::HOURS_PER_MONTH,
         prices_date: prices::PRICES_DATE.into(),
         prices_source: prices::PRICES_SOURCE.into(),
+        endpoints: Vec::with_capacity(groups.len()),
         ..Default::default()
     };
-    for (endpoint, (b, a)) in by_endpoint {
+    for (endpoint, b, a) in groups {
         let before = side(&b, default_region);
-        let after = side(&a, default_region);
+        let after = if a.same_as(&b) {
+            before.clone()
+        } else {
+            side(&a, default_region)
+        };
         if before.is_none() && after.is_none() {
             continue;
         }

@@ -799,7 +799,13 @@ fn cost(
             endpoint: c.address.block(),
             kind: c.kind,
             before: c.before.as_ref(),
-            after: c.after.as_ref(),
+            // A no-op differs from its record in nothing the estimate reads: one map on both
+            // sides lets it price the endpoint once.
+            after: if c.action == Action::NoOp {
+                c.before.as_ref()
+            } else {
+                c.after.as_ref()
+            },
         })
         .chain(
             prior
