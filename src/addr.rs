@@ -45,25 +45,25 @@ impl Address {
     /// Length of the block part: the `module.X.` prefixes, then `<kind>.<name>`. An address
     /// with nothing after that (a block itself) drops its last segment.
     fn block_len(&self) -> usize {
-        let s = self.0.as_str();
-        let segs = s.bytes().filter(|b| *b == b'.').count() + 1;
+        let s = self.0.as_bytes();
+        let dot_after = |from: usize| s[from..].iter().position(|b| *b == b'.').map(|i| from + i);
+        let segs = s.iter().filter(|b| **b == b'.').count() + 1;
         // Skip `module.X.` pairs while at least two segments follow them.
         let (mut i, mut start) = (0, 0);
-        while i + 2 < segs && s[start..].starts_with("module.") {
-            let name = start + "module.".len();
-            match s[name..].find('.') {
-                Some(d) => start = name + d + 1,
+        while i + 2 < segs && s[start..].starts_with(b"module.") {
+            match dot_after(start + "module.".len()) {
+                Some(d) => start = d + 1,
                 None => break,
             }
             i += 2;
         }
         if i + 2 < segs {
             // `<kind>.<name>`: up to the second dot from `start`.
-            let first = start + s[start..].find('.').unwrap_or(0);
-            first + 1 + s[first + 1..].find('.').unwrap_or(0)
+            let first = dot_after(start).unwrap_or(s.len());
+            dot_after(first + 1).unwrap_or(s.len())
         } else {
             // Everything but the last segment.
-            s.rfind('.').unwrap_or(s.len())
+            s.iter().rposition(|b| *b == b'.').unwrap_or(s.len())
         }
     }
 

@@ -23,6 +23,7 @@ pub mod prices;
 
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -114,16 +115,47 @@ impl Parts<'_> {
     }
 }
 
+/// A multiply-rotate hasher (FxHash's) for the endpoint index: its keys are the stack's own
+/// block addresses, short and not chosen to collide, where the default hasher costs more than
+/// the rest of the lookup.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl NameHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The estimate over an endpoint's task definitions, services and scaling targets
 /// (`default_region` when a task definition does not say). A part with the same attributes on
 /// both sides (the same reference) is priced once.
+#[inline(never)]
 pub fn estimate<'a>(
     parts: impl IntoIterator<Item = Part<'a>>,
     default_region: &str,
 ) -> CostEstimate {
     // Parts arrive grouped by endpoint for the most part: look the last group up first.
     let mut groups: Vec<(&str, Parts, Parts)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index: HashMap<&str, usize, BuildHasherDefault<NameHasher>> = HashMap::default();
     let mut last: Option<usize> = None;
     for p in parts {
         let at = match last {
@@ -387,12 +419,31 @@ pub fn write_usd(out: &mut String, cents: i64, signed: bool) {
     out.push(char::from(b'0' + (c % 10) as u8));
 }
 
+/// Appends `v` in decimal.
+fn push_int(out: &mut String, v: i64) {
+    let mut digits = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    for d in &digits[at..] {
+        out.push(char::from(*d));
+    }
+}
+
 /// Appends a whole number (`?` when unknown).
 fn write_count(out: &mut String, v: Option<i64>) {
     match v {
-        Some(v) => {
-            let _ = write!(out, "{v}");
-        }
+        Some(v) => push_int(out, v),
         None => out.push('?'),
     }
 }
@@ -406,12 +457,20 @@ fn write_size(out: &mut String, v: Option<i64>) {
     let whole = v / 1024;
     let frac = (v % 1024) * 100 / 1024;
     if frac == 0 {
-        let _ = write!(out, "{whole}");
-    } else {
+        push_int(out, whole);
+    } else if v < 0 {
         let start = out.len();
         let _ = write!(out, "{whole}.{frac:02}");
         let kept = out[start..].trim_end_matches('0').len();
         out.truncate(start + kept);
+    } else {
+        // Two decimals without their trailing zero (`frac` is not 0).
+        push_int(out, whole);
+        out.push('.');
+        out.push(char::from(b'0' + (frac / 10) as u8));
+        if frac % 10 != 0 {
+            out.push(char::from(b'0' + (frac % 10) as u8));
+        }
     }
 }
 
@@ -452,7 +511,9 @@ impl Side {
                 if let (Some(m), Some(max)) = (self.max_monthly_cents, self.max_replicas) {
                     out.push_str(", up to ");
                     write_usd(out, m, false);
-                    let _ = write!(out, "/mo at max {max} replicas");
+                    out.push_str("/mo at max ");
+                    push_int(out, max);
+                    out.push_str(" replicas");
                 }
             }
             (None, Some(why)) => {
@@ -467,6 +528,44 @@ impl Side {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_and_counts_read_as_before() {
+        for v in [
+            0,
+            1,
+            256,
+            512,
+            1000,
+            1024,
+            1100,
+            1536,
+            3000,
+            4096,
+            123_456,
+            -1,
+            -300,
+            -2048,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let whole = v / 1024;
+            let frac = (v % 1024) * 100 / 1024;
+            let old = if frac == 0 {
+                whole.to_string()
+            } else {
+                format!("{whole}.{frac:02}")
+                    .trim_end_matches('0')
+                    .to_string()
+            };
+            let mut new = String::new();
+            write_size(&mut new, Some(v));
+            assert_eq!(new, old, "{v}");
+            let mut n = String::new();
+            push_int(&mut n, v);
+            assert_eq!(n, v.to_string());
+        }
+    }
 
     #[test]
     fn usd_groups_thousands_and_signs() {
