@@ -310,12 +310,7 @@ fn header(out: &mut String, c: &ResourceChange, st: Style) {
         (Action::DeleteThenCreate | Action::CreateThenDelete, _) => "must be replaced",
         (Action::NoOp, _) => "is unchanged",
     };
-    out.push_str("  ");
-    st.open(out, "1");
-    out.push_str("# ");
-    out.push_str(c.address.as_str());
-    out.push(' ');
-    out.push_str(what);
+    heading(out, st, c.address.as_str(), what);
     if c.action == Action::Create
         && let Some(name) = physical_name(c)
     {
@@ -427,18 +422,23 @@ fn drift_section(out: &mut String, plan: &Plan, st: Style) {
     );
 }
 
+/// `  # <address> <what>` in bold, left open for the caller to add to and close.
+fn heading(out: &mut String, st: Style, address: &str, what: &str) {
+    out.push_str("  ");
+    st.open(out, "1");
+    out.push_str("# ");
+    out.push_str(address);
+    out.push(' ');
+    out.push_str(what);
+}
+
 fn drift_block(out: &mut String, d: &Drift, st: Style) {
     let before = canonical_attrs(d.kind, &d.before);
     let (what, sym) = match &d.after {
         Some(_) => ("has changed", "~"),
         None => ("has been deleted", "-"),
     };
-    out.push_str("  ");
-    st.open(out, "1");
-    out.push_str("# ");
-    out.push_str(d.address.as_str());
-    out.push(' ');
-    out.push_str(what);
+    heading(out, st, d.address.as_str(), what);
     st.close(out);
     out.push_str("\n  ");
     st.write_sym(out, sym);
