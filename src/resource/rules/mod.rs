@@ -50,13 +50,17 @@ impl NameChars {
         match self {
             NameChars::AlnumDashUnderscore => c.is_ascii_alphanumeric() || c == '-' || c == '_',
             NameChars::AlnumDash => c.is_ascii_alphanumeric() || c == '-',
-            NameChars::LogGroup => c.is_ascii_alphanumeric() || ".-_/#".contains(c),
+            NameChars::LogGroup => {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#')
+            }
             NameChars::Bucket => {
                 c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'
             }
             NameChars::NoControl => !c.is_control(),
-            NameChars::IamName => c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
-            NameChars::Parameter => c.is_ascii_alphanumeric() || "_.-/".contains(c),
+            NameChars::IamName => {
+                c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '_' | '-')
+            }
+            NameChars::Parameter => c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'),
         }
     }
 
@@ -94,7 +98,12 @@ pub struct NameRule {
 impl NameRule {
     /// Why `name` breaks the rule, if it does.
     pub fn problem(&self, name: &str) -> Option<String> {
-        let len = name.chars().count();
+        // ASCII names (nearly all) are counted by their bytes.
+        let len = if name.is_ascii() {
+            name.len()
+        } else {
+            name.chars().count()
+        };
         if len < self.min || len > self.max {
             let range = if self.min == self.max {
                 format!("{}", self.max)

@@ -162,26 +162,24 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Name => std::mem::take(&mut self.name),
-                    Attr::Namespace => std::mem::take(&mut self.namespace),
-                    Attr::Metric => std::mem::take(&mut self.metric),
-                    Attr::Dimensions => std::mem::take(&mut self.dimensions),
-                    Attr::Statistic => std::mem::take(&mut self.statistic),
-                    Attr::Period => std::mem::take(&mut self.period),
-                    Attr::EvaluationPeriods => std::mem::take(&mut self.evaluation_periods),
-                    Attr::Threshold => std::mem::take(&mut self.threshold),
-                    Attr::ComparisonOperator => std::mem::take(&mut self.comparison_operator),
-                    Attr::AlarmActions => std::mem::take(&mut self.alarm_actions),
-                    Attr::Math => std::mem::take(&mut self.math),
-                    Attr::Tags | Attr::Arn => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::Namespace => std::mem::take(&mut self.namespace),
+                Attr::Metric => std::mem::take(&mut self.metric),
+                Attr::Dimensions => std::mem::take(&mut self.dimensions),
+                Attr::Statistic => std::mem::take(&mut self.statistic),
+                Attr::Period => std::mem::take(&mut self.period),
+                Attr::EvaluationPeriods => std::mem::take(&mut self.evaluation_periods),
+                Attr::Threshold => std::mem::take(&mut self.threshold),
+                Attr::ComparisonOperator => std::mem::take(&mut self.comparison_operator),
+                Attr::AlarmActions => std::mem::take(&mut self.alarm_actions),
+                Attr::Math => std::mem::take(&mut self.math),
+                Attr::Tags | Attr::Arn => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }
 

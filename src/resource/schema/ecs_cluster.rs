@@ -61,17 +61,15 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Name => std::mem::take(&mut self.name),
-                    Attr::ContainerInsights => std::mem::take(&mut self.container_insights),
-                    Attr::CapacityProviders => std::mem::take(&mut self.capacity_providers),
-                    Attr::Tags | Attr::Arn => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::ContainerInsights => std::mem::take(&mut self.container_insights),
+                Attr::CapacityProviders => std::mem::take(&mut self.capacity_providers),
+                Attr::Tags | Attr::Arn => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }

@@ -207,31 +207,27 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Name => std::mem::take(&mut self.name),
-                    Attr::Cluster => std::mem::take(&mut self.cluster),
-                    Attr::LaunchType => std::mem::take(&mut self.launch_type),
-                    Attr::CapacityProviderStrategy => {
-                        std::mem::take(&mut self.capacity_provider_strategy)
-                    }
-                    Attr::TaskDefinition => std::mem::take(&mut self.task_definition),
-                    Attr::DesiredCount => std::mem::take(&mut self.desired_count),
-                    Attr::Network => std::mem::take(&mut self.network),
-                    Attr::Deployment => std::mem::take(&mut self.deployment),
-                    Attr::HealthCheckGracePeriod => {
-                        std::mem::take(&mut self.health_check_grace_period)
-                    }
-                    Attr::Alarms => std::mem::take(&mut self.alarms),
-                    Attr::LoadBalancers if self.load_balancers == Value::Null => return None,
-                    Attr::LoadBalancers => std::mem::take(&mut self.load_balancers),
-                    Attr::Tags | Attr::Arn => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::Cluster => std::mem::take(&mut self.cluster),
+                Attr::LaunchType => std::mem::take(&mut self.launch_type),
+                Attr::CapacityProviderStrategy => {
+                    std::mem::take(&mut self.capacity_provider_strategy)
+                }
+                Attr::TaskDefinition => std::mem::take(&mut self.task_definition),
+                Attr::DesiredCount => std::mem::take(&mut self.desired_count),
+                Attr::Network => std::mem::take(&mut self.network),
+                Attr::Deployment => std::mem::take(&mut self.deployment),
+                Attr::HealthCheckGracePeriod => std::mem::take(&mut self.health_check_grace_period),
+                Attr::Alarms => std::mem::take(&mut self.alarms),
+                Attr::LoadBalancers if self.load_balancers == Value::Null => return None,
+                Attr::LoadBalancers => std::mem::take(&mut self.load_balancers),
+                Attr::Tags | Attr::Arn => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }
 

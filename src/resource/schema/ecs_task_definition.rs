@@ -192,30 +192,26 @@ impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
         let mut container = Some(self.container);
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Family => std::mem::take(&mut self.family),
-                    Attr::Cpu => std::mem::take(&mut self.cpu),
-                    Attr::Memory => std::mem::take(&mut self.memory),
-                    Attr::Gpu => std::mem::take(&mut self.gpu),
-                    Attr::NetworkMode => std::mem::take(&mut self.network_mode),
-                    Attr::RequiresCompatibilities => {
-                        std::mem::take(&mut self.requires_compatibilities)
-                    }
-                    Attr::ExecutionRole => std::mem::take(&mut self.execution_role),
-                    Attr::TaskRole => std::mem::take(&mut self.task_role),
-                    Attr::Container => match container.take() {
-                        Some(c) => Value::Map(c.into_attrs()),
-                        None => return None,
-                    },
-                    Attr::Model => std::mem::take(&mut self.model),
-                    Attr::Tags | Attr::Arn | Attr::Revision => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Family => std::mem::take(&mut self.family),
+                Attr::Cpu => std::mem::take(&mut self.cpu),
+                Attr::Memory => std::mem::take(&mut self.memory),
+                Attr::Gpu => std::mem::take(&mut self.gpu),
+                Attr::NetworkMode => std::mem::take(&mut self.network_mode),
+                Attr::RequiresCompatibilities => std::mem::take(&mut self.requires_compatibilities),
+                Attr::ExecutionRole => std::mem::take(&mut self.execution_role),
+                Attr::TaskRole => std::mem::take(&mut self.task_role),
+                Attr::Container => match container.take() {
+                    Some(c) => Value::Map(c.into_attrs()),
+                    None => return None,
+                },
+                Attr::Model => std::mem::take(&mut self.model),
+                Attr::Tags | Attr::Arn | Attr::Revision => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }
 
@@ -243,24 +239,22 @@ pub struct DesiredContainer {
 impl DesiredContainer {
     /// The `container` map.
     pub fn into_attrs(mut self) -> Attrs {
-        Container::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Container::Name => std::mem::take(&mut self.name),
-                    Container::Image => std::mem::take(&mut self.image),
-                    Container::Port => std::mem::take(&mut self.port),
-                    Container::Environment => std::mem::take(&mut self.environment),
-                    Container::Secrets => std::mem::take(&mut self.secrets),
-                    Container::HealthCheck => std::mem::take(&mut self.health_check),
-                    Container::LogGroup => std::mem::take(&mut self.log_group),
-                    Container::Region => std::mem::take(&mut self.region),
-                    Container::Essential | Container::Protocol | Container::HostPort => {
-                        return None;
-                    }
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Container::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Container::Name => std::mem::take(&mut self.name),
+                Container::Image => std::mem::take(&mut self.image),
+                Container::Port => std::mem::take(&mut self.port),
+                Container::Environment => std::mem::take(&mut self.environment),
+                Container::Secrets => std::mem::take(&mut self.secrets),
+                Container::HealthCheck => std::mem::take(&mut self.health_check),
+                Container::LogGroup => std::mem::take(&mut self.log_group),
+                Container::Region => std::mem::take(&mut self.region),
+                Container::Essential | Container::Protocol | Container::HostPort => {
+                    return None;
+                }
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Container::ALL.len() - 3, entries)
     }
 }

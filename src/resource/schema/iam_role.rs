@@ -73,22 +73,19 @@ pub fn allow(
 ) -> Value {
     let mut actions: Vec<&str> = actions.to_vec();
     actions.sort_unstable();
-    let entries = [
-        ("Sid".to_string(), Value::str(sid)),
-        ("Effect".to_string(), Value::str("Allow")),
-        (
-            "Action".to_string(),
-            Value::List(actions.into_iter().map(Value::str).collect()),
-        ),
-        ("Resource".to_string(), Value::List(resources)),
-    ];
-    Value::Map(match condition {
-        Some(c) => entries
-            .into_iter()
-            .chain([("Condition".to_string(), c)])
-            .collect(),
-        None => Attrs::from(entries),
-    })
+    // Built in name order (Action, Condition, Effect, Resource, Sid): nothing to sort.
+    let mut entries = Vec::with_capacity(5);
+    entries.push((
+        "Action".to_string(),
+        Value::List(actions.into_iter().map(Value::str).collect()),
+    ));
+    if let Some(c) = condition {
+        entries.push(("Condition".to_string(), c));
+    }
+    entries.push(("Effect".to_string(), Value::str("Allow")));
+    entries.push(("Resource".to_string(), Value::List(resources)));
+    entries.push(("Sid".to_string(), Value::str(sid)));
+    Value::Map(Attrs::from_iter(entries))
 }
 
 /// The trust policy letting ECS tasks assume the role (built once: every role pedestal makes
@@ -141,18 +138,16 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Name => std::mem::take(&mut self.name),
-                    Attr::AssumeRolePolicy => std::mem::take(&mut self.assume_role_policy),
-                    Attr::Policy => std::mem::take(&mut self.policy),
-                    Attr::Tags | Attr::Arn => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::AssumeRolePolicy => std::mem::take(&mut self.assume_role_policy),
+                Attr::Policy => std::mem::take(&mut self.policy),
+                Attr::Tags | Attr::Arn => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }
 

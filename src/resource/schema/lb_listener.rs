@@ -85,20 +85,18 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Name => std::mem::take(&mut self.name),
-                    Attr::LoadBalancerArn => std::mem::take(&mut self.load_balancer_arn),
-                    Attr::Port => std::mem::take(&mut self.port),
-                    Attr::Protocol => std::mem::take(&mut self.protocol),
-                    Attr::CertificateArn => std::mem::take(&mut self.certificate_arn),
-                    Attr::DefaultAction => std::mem::take(&mut self.default_action),
-                    Attr::Tags | Attr::Arn => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::LoadBalancerArn => std::mem::take(&mut self.load_balancer_arn),
+                Attr::Port => std::mem::take(&mut self.port),
+                Attr::Protocol => std::mem::take(&mut self.protocol),
+                Attr::CertificateArn => std::mem::take(&mut self.certificate_arn),
+                Attr::DefaultAction => std::mem::take(&mut self.default_action),
+                Attr::Tags | Attr::Arn => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }

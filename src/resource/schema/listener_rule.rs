@@ -89,23 +89,21 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Name => std::mem::take(&mut self.name),
-                    Attr::ListenerArn => std::mem::take(&mut self.listener_arn),
-                    Attr::Priority => std::mem::take(&mut self.priority),
-                    Attr::PathPatterns => std::mem::take(&mut self.path_patterns),
-                    Attr::Hosts => std::mem::take(&mut self.hosts),
-                    Attr::TargetGroupArn => std::mem::take(&mut self.target_group_arn),
-                    Attr::AlternateTargetGroupArn => {
-                        std::mem::take(&mut self.alternate_target_group_arn)
-                    }
-                    Attr::Tags | Attr::Arn => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::ListenerArn => std::mem::take(&mut self.listener_arn),
+                Attr::Priority => std::mem::take(&mut self.priority),
+                Attr::PathPatterns => std::mem::take(&mut self.path_patterns),
+                Attr::Hosts => std::mem::take(&mut self.hosts),
+                Attr::TargetGroupArn => std::mem::take(&mut self.target_group_arn),
+                Attr::AlternateTargetGroupArn => {
+                    std::mem::take(&mut self.alternate_target_group_arn)
+                }
+                Attr::Tags | Attr::Arn => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }

@@ -91,22 +91,20 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Name => std::mem::take(&mut self.name),
-                    Attr::Scheme => std::mem::take(&mut self.scheme),
-                    Attr::Subnets => std::mem::take(&mut self.subnets),
-                    Attr::SecurityGroups => std::mem::take(&mut self.security_groups),
-                    Attr::IdleTimeout => std::mem::take(&mut self.idle_timeout),
-                    Attr::Tags | Attr::Arn | Attr::DnsName | Attr::VpcId | Attr::ArnSuffix => {
-                        return None;
-                    }
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::Scheme => std::mem::take(&mut self.scheme),
+                Attr::Subnets => std::mem::take(&mut self.subnets),
+                Attr::SecurityGroups => std::mem::take(&mut self.security_groups),
+                Attr::IdleTimeout => std::mem::take(&mut self.idle_timeout),
+                Attr::Tags | Attr::Arn | Attr::DnsName | Attr::VpcId | Attr::ArnSuffix => {
+                    return None;
+                }
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }
 

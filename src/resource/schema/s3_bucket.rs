@@ -105,21 +105,19 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Bucket => std::mem::take(&mut self.bucket),
-                    Attr::Versioning => std::mem::take(&mut self.versioning),
-                    Attr::Encryption => std::mem::take(&mut self.encryption),
-                    Attr::KmsKey => std::mem::take(&mut self.kms_key),
-                    Attr::PublicAccessBlock => std::mem::take(&mut self.public_access_block),
-                    Attr::Lifecycle => std::mem::take(&mut self.lifecycle),
-                    Attr::ForceDestroy => std::mem::take(&mut self.force_destroy),
-                    Attr::Tags | Attr::Arn => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Bucket => std::mem::take(&mut self.bucket),
+                Attr::Versioning => std::mem::take(&mut self.versioning),
+                Attr::Encryption => std::mem::take(&mut self.encryption),
+                Attr::KmsKey => std::mem::take(&mut self.kms_key),
+                Attr::PublicAccessBlock => std::mem::take(&mut self.public_access_block),
+                Attr::Lifecycle => std::mem::take(&mut self.lifecycle),
+                Attr::ForceDestroy => std::mem::take(&mut self.force_destroy),
+                Attr::Tags | Attr::Arn => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }

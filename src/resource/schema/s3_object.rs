@@ -100,25 +100,23 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Bucket => std::mem::take(&mut self.bucket),
-                    Attr::Key => std::mem::take(&mut self.key),
-                    Attr::Source => std::mem::take(&mut self.source),
-                    Attr::Sha256 => std::mem::take(&mut self.sha256),
-                    Attr::Size => std::mem::take(&mut self.size),
-                    Attr::ContentType => std::mem::take(&mut self.content_type),
-                    Attr::Files => match self.files.take() {
-                        Some(v) => v,
-                        None => return None,
-                    },
-                    Attr::Retain => std::mem::take(&mut self.retain),
-                    Attr::Tags | Attr::VersionId | Attr::Etag | Attr::Kept => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Bucket => std::mem::take(&mut self.bucket),
+                Attr::Key => std::mem::take(&mut self.key),
+                Attr::Source => std::mem::take(&mut self.source),
+                Attr::Sha256 => std::mem::take(&mut self.sha256),
+                Attr::Size => std::mem::take(&mut self.size),
+                Attr::ContentType => std::mem::take(&mut self.content_type),
+                Attr::Files => match self.files.take() {
+                    Some(v) => v,
+                    None => return None,
+                },
+                Attr::Retain => std::mem::take(&mut self.retain),
+                Attr::Tags | Attr::VersionId | Attr::Etag | Attr::Kept => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }

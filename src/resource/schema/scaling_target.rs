@@ -132,23 +132,21 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .map(|&k| {
-                let v = match k {
-                    Attr::ResourceId => std::mem::take(&mut self.resource_id),
-                    Attr::Cluster => std::mem::take(&mut self.cluster),
-                    Attr::Service => std::mem::take(&mut self.service),
-                    Attr::Min => std::mem::take(&mut self.min),
-                    Attr::Max => std::mem::take(&mut self.max),
-                    Attr::TargetCpu => std::mem::take(&mut self.target_cpu),
-                    Attr::PolicyName => std::mem::take(&mut self.policy_name),
-                    Attr::TargetMemory => std::mem::take(&mut self.target_memory),
-                    Attr::TargetRequests => std::mem::take(&mut self.target_requests),
-                    Attr::RequestLabel => std::mem::take(&mut self.request_label),
-                };
-                (k.into(), v)
-            })
-            .collect()
+        let entries = Attr::sorted().iter().map(|&k| {
+            let v = match k {
+                Attr::ResourceId => std::mem::take(&mut self.resource_id),
+                Attr::Cluster => std::mem::take(&mut self.cluster),
+                Attr::Service => std::mem::take(&mut self.service),
+                Attr::Min => std::mem::take(&mut self.min),
+                Attr::Max => std::mem::take(&mut self.max),
+                Attr::TargetCpu => std::mem::take(&mut self.target_cpu),
+                Attr::PolicyName => std::mem::take(&mut self.policy_name),
+                Attr::TargetMemory => std::mem::take(&mut self.target_memory),
+                Attr::TargetRequests => std::mem::take(&mut self.target_requests),
+                Attr::RequestLabel => std::mem::take(&mut self.request_label),
+            };
+            (k.into(), v)
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }

@@ -73,19 +73,17 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Name => std::mem::take(&mut self.name),
-                    Attr::Type => Value::str(SECURE_STRING),
-                    Attr::Value => std::mem::take(&mut self.value),
-                    Attr::KeyId => std::mem::take(&mut self.key_id),
-                    Attr::Description => std::mem::take(&mut self.description),
-                    Attr::Tags | Attr::Arn | Attr::Version => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::Type => Value::str(SECURE_STRING),
+                Attr::Value => std::mem::take(&mut self.value),
+                Attr::KeyId => std::mem::take(&mut self.key_id),
+                Attr::Description => std::mem::take(&mut self.description),
+                Attr::Tags | Attr::Arn | Attr::Version => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }

@@ -121,21 +121,19 @@ pub struct Desired {
 impl Desired {
     /// The attribute map.
     pub fn into_attrs(mut self) -> Attrs {
-        Attr::sorted()
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    Attr::Name => std::mem::take(&mut self.name),
-                    Attr::Port => std::mem::take(&mut self.port),
-                    Attr::Protocol => std::mem::take(&mut self.protocol),
-                    Attr::TargetType => std::mem::take(&mut self.target_type),
-                    Attr::VpcId => std::mem::take(&mut self.vpc_id),
-                    Attr::HealthCheck => std::mem::take(&mut self.health_check),
-                    Attr::DeregistrationDelay => std::mem::take(&mut self.deregistration_delay),
-                    Attr::Tags | Attr::Arn | Attr::ArnSuffix => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect()
+        let entries = Attr::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                Attr::Name => std::mem::take(&mut self.name),
+                Attr::Port => std::mem::take(&mut self.port),
+                Attr::Protocol => std::mem::take(&mut self.protocol),
+                Attr::TargetType => std::mem::take(&mut self.target_type),
+                Attr::VpcId => std::mem::take(&mut self.vpc_id),
+                Attr::HealthCheck => std::mem::take(&mut self.health_check),
+                Attr::DeregistrationDelay => std::mem::take(&mut self.deregistration_delay),
+                Attr::Tags | Attr::Arn | Attr::ArnSuffix => return None,
+            };
+            Some((k.into(), v))
+        });
+        super::collect_attrs(Attr::ALL.len() - COMPUTED.len(), entries)
     }
 }

@@ -27,8 +27,13 @@ use super::load::{BlockId, BlockKind, Loader};
 
 impl Loader<'_> {
     /// Lowers one block and records its exports.
+    ///
+    /// The block's resources are put in address order (stably: of two at one address the
+    /// later still comes later). Blocks are lowered mostly in address order too, so the map of
+    /// every resource is then collected from long sorted runs.
     pub fn lower_block(&mut self, id: BlockId) {
         let b = self.block(id).clone();
+        let start = self.lowered().added.len();
         match b.kind {
             BlockKind::Storage => self.lower_storage(id),
             BlockKind::Artifact => self.lower_artifact(id),
@@ -37,5 +42,6 @@ impl Loader<'_> {
             BlockKind::Gateway => self.lower_gateway(id),
             BlockKind::Module => {}
         }
+        self.lowered_mut().added[start..].sort_by(|a, b| a.address.cmp(&b.address));
     }
 }

@@ -148,15 +148,15 @@ impl Loader<'_> {
         let mut bad_names = Vec::new();
         let mut secret_names = Vec::new();
         for r in self.lowered().resources.values() {
+            // The name is looked up once: what `Resource::physical_name` reads.
             let name_attr = r.kind.schema().name_attr;
-            if r.attrs
-                .get(name_attr)
-                .is_some_and(crate::resource::Value::is_sensitive)
-            {
+            let value = r.attrs.get(name_attr);
+            if value.is_some_and(crate::resource::Value::is_sensitive) {
                 secret_names.push((r.address.clone(), name_attr));
             }
+            let physical = value.and_then(crate::resource::Value::as_str);
             // Buckets and alarms are checked where their names are made.
-            if let Some(name) = r.physical_name()
+            if let Some(name) = physical
                 && !matches!(
                     r.kind,
                     ResourceKind::S3Bucket | ResourceKind::CloudwatchAlarm
@@ -166,9 +166,7 @@ impl Loader<'_> {
                 bad_names.push((r.address.clone(), name.to_string(), problem, source));
             }
             // Object keys are only unique within their bucket.
-            let Some(name) = r
-                .physical_name()
-                .filter(|_| r.kind != crate::resource::ResourceKind::S3Object)
+            let Some(name) = physical.filter(|_| r.kind != crate::resource::ResourceKind::S3Object)
             else {
                 continue;
             };
