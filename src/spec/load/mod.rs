@@ -227,9 +227,9 @@ impl Lowered {
     /// Moves the resources added so far into the map by address (a later one at an address
     /// wins, as inserting them one by one would).
     fn collect_resources(&mut self) {
-        let added = std::mem::take(&mut self.added)
-            .into_iter()
-            .map(|r| (r.address.clone(), r));
+        let mut added = std::mem::take(&mut self.added);
+        crate::spec::lower::order_runs(&mut added);
+        let added = added.into_iter().map(|r| (r.address.clone(), r));
         if self.resources.is_empty() {
             self.resources = added.collect();
         } else {

@@ -24,6 +24,7 @@ pub(in crate::spec) use gateway::GatewayInfo;
 pub use storage::bucket_name_problem;
 
 use super::load::{BlockId, BlockKind, Loader};
+use crate::resource::Resource;
 
 impl Loader<'_> {
     /// Lowers one block and records its exports.
@@ -43,5 +44,80 @@ impl Loader<'_> {
             BlockKind::Module => {}
         }
         self.lowered_mut().added[start..].sort_by(|a, b| a.address.cmp(&b.address));
+    }
+}
+
+/// Puts resources in address order at the cost of two scans when they come as ascending runs
+/// that do not interleave, as lowering adds them (each block's resources sorted, blocks in
+/// dependency order): the runs are ordered by their first address. Anything else (runs that
+/// interleave, an address twice across runs) is left as it is, for the map's own stable sort.
+pub(in crate::spec) fn order_runs(added: &mut Vec<Resource>) {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for i in 1..added.len() {
+        if added[i].address < added[i - 1].address {
+            runs.push((start, i));
+            start = i;
+        }
+    }
+    if runs.is_empty() {
+        return;
+    }
+    runs.push((start, added.len()));
+    runs.sort_unstable_by(|a, b| added[a.0].address.cmp(&added[b.0].address));
+    if !runs
+        .windows(2)
+        .all(|w| added[w[0].1 - 1].address < added[w[1].0].address)
+    {
+        return;
+    }
+    let mut slots: Vec<Option<Resource>> = std::mem::take(added).into_iter().map(Some).collect();
+    added.reserve_exact(slots.len());
+    for (from, to) in runs {
+        added.extend(slots[from..to].iter_mut().filter_map(Option::take));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::Address;
+    use crate::resource::ResourceKind;
+
+    fn resources(addrs: &[&str]) -> Vec<Resource> {
+        addrs
+            .iter()
+            .map(|a| Resource {
+                address: Address::new(*a),
+                kind: ResourceKind::LogGroup,
+                attrs: Default::default(),
+                depends_on: Default::default(),
+                lifecycle: Default::default(),
+            })
+            .collect()
+    }
+
+    fn addresses(rs: &[Resource]) -> Vec<&str> {
+        rs.iter().map(|r| r.address.as_str()).collect()
+    }
+
+    #[test]
+    fn runs_that_do_not_interleave_are_put_in_order() {
+        let mut rs = resources(&["b.x.a", "b.x.b", "a.y.a", "a.y.c", "c.z.a"]);
+        order_runs(&mut rs);
+        assert_eq!(
+            addresses(&rs),
+            ["a.y.a", "a.y.c", "b.x.a", "b.x.b", "c.z.a"]
+        );
+    }
+
+    #[test]
+    fn interleaved_runs_and_repeated_addresses_are_left_as_they_are() {
+        let mut rs = resources(&["a.x.b", "a.x.d", "a.x.a", "a.x.c"]);
+        order_runs(&mut rs);
+        assert_eq!(addresses(&rs), ["a.x.b", "a.x.d", "a.x.a", "a.x.c"]);
+        let mut rs = resources(&["b.x.a", "a.x.a", "b.x.a"]);
+        order_runs(&mut rs);
+        assert_eq!(addresses(&rs), ["b.x.a", "a.x.a", "b.x.a"]);
     }
 }
