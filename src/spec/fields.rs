@@ -97,6 +97,7 @@ impl Loader<'_> {
         match src {
             Src::Node(n) => match &n.kind {
                 NodeKind::Table(es) => {
+                    entries.reserve_exact(es.len());
                     for e in es {
                         entries.push((
                             Cow::Borrowed(e.key.as_str()),
@@ -128,6 +129,7 @@ impl Loader<'_> {
                 }
             },
             Src::Val(Value::Map(m), span) => {
+                entries.reserve_exact(m.len());
                 for (k, v) in m {
                     entries.push((
                         Cow::Owned(k.clone()),
@@ -182,7 +184,10 @@ impl Loader<'_> {
             .iter()
             .find(|(k, _, _)| k == key)
             .map(|(_, ks, s)| (ks.clone(), s.clone()))?;
-        let what = format!("{}.{key}", f.what);
+        let mut what = String::with_capacity(f.what.len() + 1 + key.len());
+        what.push_str(&f.what);
+        what.push('.');
+        what.push_str(key);
         self.fields(f.scope, &src, &ks, &what, allowed, deps)
     }
 

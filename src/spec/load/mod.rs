@@ -182,7 +182,7 @@ pub(super) type Hashed = (String, u64, Option<BTreeMap<String, String>>);
 pub(super) struct Lowered {
     /// Resolved root variables (sensitive ones wrapped).
     pub vars: BTreeMap<String, Value>,
-    pub exports: FastMap<BlockId, BTreeMap<&'static str, Exported>>,
+    pub exports: FastMap<BlockId, crate::spec::lower::Exports>,
     pub inputs_val: FastMap<(ScopeId, String), Exported>,
     pub outputs_val: FastMap<(ScopeId, String), Exported>,
     /// Capacity providers of each compute block (GPU placement of endpoints).
@@ -195,6 +195,8 @@ pub(super) struct Lowered {
     pub resources: BTreeMap<Address, Resource>,
     /// Resources in the order lowering adds them; moved into `resources` in one pass.
     pub added: Vec<Resource>,
+    /// Where each lowered block's resources start and end in `added`.
+    pub block_runs: Vec<(usize, usize)>,
     /// The attributes of each artifact object lowered so far: what endpoints read of other
     /// resources while they are lowered.
     pub objects: FastMap<Address, Attrs>,
@@ -228,7 +230,7 @@ impl Lowered {
     /// wins, as inserting them one by one would).
     fn collect_resources(&mut self) {
         let mut added = std::mem::take(&mut self.added);
-        crate::spec::lower::order_runs(&mut added);
+        crate::spec::lower::order_runs(&mut added, &std::mem::take(&mut self.block_runs));
         let added = added.into_iter().map(|r| (r.address.clone(), r));
         if self.resources.is_empty() {
             self.resources = added.collect();

@@ -47,12 +47,14 @@ pub(super) fn concat(parts: &[Value]) -> Value {
                     }
                 }
             }
+            // Strings are appended as they are, without a copy of their own.
+            Value::String(s) => push(&mut out, s),
             v => push(&mut out, &v.to_plain_string()),
         }
     }
-    let joined = match out.as_slice() {
+    let joined = match out.as_mut_slice() {
         [] => Value::String(String::new()),
-        [TemplatePart::Lit(s)] => Value::String(s.clone()),
+        [TemplatePart::Lit(s)] => Value::String(std::mem::take(s)),
         _ => Value::Template(out),
     };
     if sensitive {
@@ -88,6 +90,26 @@ pub(super) fn entry_span(f: &Fields<'_>, key: &str, sub: &str) -> Option<Span> {
             _ => Some(n.span.clone()),
         },
         Src::Val(_, s) => Some(s.clone()),
+    }
+}
+
+/// What one block exports, by attribute name: a handful of entries, each name once, looked up
+/// by a scan (nothing iterates them in order).
+#[derive(Debug, Default)]
+pub(in crate::spec) struct Exports(Vec<(&'static str, Exported)>);
+
+impl Exports {
+    /// The value exported as `attr`.
+    pub(in crate::spec) fn get(&self, attr: &str) -> Option<&Exported> {
+        self.0.iter().find(|(k, _)| *k == attr).map(|(_, e)| e)
+    }
+
+    /// Exports `attr` (in place of what it exported before).
+    pub(in crate::spec) fn insert(&mut self, attr: &'static str, e: Exported) {
+        match self.0.iter_mut().find(|(k, _)| *k == attr) {
+            Some(slot) => slot.1 = e,
+            None => self.0.push((attr, e)),
+        }
     }
 }
 
@@ -463,21 +485,18 @@ impl Loader<'_> {
         values: Vec<(&'static str, Value)>,
     ) {
         let deps = std::rc::Rc::new(BTreeSet::from([producer.clone()]));
-        self.lowered_mut().exports.insert(
-            id,
-            values
-                .into_iter()
-                .map(|(k, v)| {
-                    (
-                        k,
-                        Exported {
-                            value: v,
-                            deps: deps.clone(),
-                        },
-                    )
-                })
-                .collect(),
-        );
+        // Room for one more: an endpoint adds its `url` afterwards.
+        let mut out = Vec::with_capacity(values.len() + 1);
+        out.extend(values.into_iter().map(|(k, v)| {
+            (
+                k,
+                Exported {
+                    value: v,
+                    deps: deps.clone(),
+                },
+            )
+        }));
+        self.lowered_mut().exports.insert(id, Exports(out));
     }
 }
 

@@ -18,6 +18,7 @@ mod gateway;
 mod storage;
 mod tags;
 
+pub(in crate::spec) use common::Exports;
 pub(in crate::spec) use endpoint::RouteInfo;
 pub use endpoint::fargate_memory;
 pub(in crate::spec) use gateway::GatewayInfo;
@@ -43,27 +44,26 @@ impl Loader<'_> {
             BlockKind::Gateway => self.lower_gateway(id),
             BlockKind::Module => {}
         }
-        self.lowered_mut().added[start..].sort_by(|a, b| a.address.cmp(&b.address));
+        let lowered = self.lowered_mut();
+        let end = lowered.added.len();
+        if end > start {
+            lowered.added[start..].sort_by(|a, b| a.address.cmp(&b.address));
+            lowered.block_runs.push((start, end));
+        }
     }
 }
 
-/// Puts resources in address order at the cost of two scans when they come as ascending runs
-/// that do not interleave, as lowering adds them (each block's resources sorted, blocks in
-/// dependency order): the runs are ordered by their first address. Anything else (runs that
-/// interleave, an address twice across runs) is left as it is, for the map's own stable sort.
-pub(in crate::spec) fn order_runs(added: &mut Vec<Resource>) {
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut start = 0;
-    for i in 1..added.len() {
-        if added[i].address < added[i - 1].address {
-            runs.push((start, i));
-            start = i;
-        }
-    }
-    if runs.is_empty() {
+/// Puts resources in address order at the cost of one scan when each block's resources come
+/// together and sorted, as `lower_block` leaves them (`blocks` holds where each block's
+/// resources start and end), whatever the order blocks were lowered in: the blocks' runs are
+/// ordered by their first address. When runs do not cover every resource or would interleave
+/// (or name one address twice), the resources are left as they are, for the map's own stable
+/// sort.
+pub(in crate::spec) fn order_runs(added: &mut Vec<Resource>, blocks: &[(usize, usize)]) {
+    if blocks.iter().map(|(a, b)| b - a).sum::<usize>() != added.len() {
         return;
     }
-    runs.push((start, added.len()));
+    let mut runs = blocks.to_vec();
     runs.sort_unstable_by(|a, b| added[a.0].address.cmp(&added[b.0].address));
     if !runs
         .windows(2)
@@ -102,9 +102,9 @@ mod tests {
     }
 
     #[test]
-    fn runs_that_do_not_interleave_are_put_in_order() {
+    fn block_runs_are_put_in_order() {
         let mut rs = resources(&["b.x.a", "b.x.b", "a.y.a", "a.y.c", "c.z.a"]);
-        order_runs(&mut rs);
+        order_runs(&mut rs, &[(0, 2), (2, 4), (4, 5)]);
         assert_eq!(
             addresses(&rs),
             ["a.y.a", "a.y.c", "b.x.a", "b.x.b", "c.z.a"]
@@ -112,12 +112,15 @@ mod tests {
     }
 
     #[test]
-    fn interleaved_runs_and_repeated_addresses_are_left_as_they_are() {
+    fn interleaved_runs_repeated_addresses_and_uncovered_resources_are_left_as_they_are() {
         let mut rs = resources(&["a.x.b", "a.x.d", "a.x.a", "a.x.c"]);
-        order_runs(&mut rs);
+        order_runs(&mut rs, &[(0, 2), (2, 4)]);
         assert_eq!(addresses(&rs), ["a.x.b", "a.x.d", "a.x.a", "a.x.c"]);
         let mut rs = resources(&["b.x.a", "a.x.a", "b.x.a"]);
-        order_runs(&mut rs);
+        order_runs(&mut rs, &[(0, 1), (1, 3)]);
         assert_eq!(addresses(&rs), ["b.x.a", "a.x.a", "b.x.a"]);
+        let mut rs = resources(&["b.x.a", "a.x.a"]);
+        order_runs(&mut rs, &[(0, 1)]);
+        assert_eq!(addresses(&rs), ["b.x.a", "a.x.a"]);
     }
 }
