@@ -4,14 +4,13 @@
 //! reference (`network = "${var.network}"`); both read the same way.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use super::diag::{ErrorCode, Span, did_you_mean};
 use super::load::{Loader, ScopeId};
 use super::raw::{Node, NodeKind};
 use super::resolve::Deps;
 use super::vars::value_type;
-use crate::resource::Value;
+use crate::resource::{Attrs, Value};
 
 /// Where a key's value comes from: the spec text, or an already evaluated value.
 #[derive(Clone, Debug)]
@@ -341,37 +340,30 @@ impl Loader<'_> {
         f: &Fields<'_>,
         key: &str,
         deps: &mut Deps,
-    ) -> Option<(BTreeMap<String, Value>, Span)> {
+    ) -> Option<(Attrs, Span)> {
         let (v, s) = self.value(f, key, deps)?;
-        let Value::Map(m) = v else {
+        let Value::Map(mut m) = v else {
             if placeholder(&v) {
                 return None;
             }
             self.wrong(f, key, &s, "a table of strings", &v);
             return None;
         };
-        let mut out = Vec::with_capacity(m.len());
-        for (k, x) in m {
-            let x = match x {
-                Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
-                    Value::String(x.to_plain_string())
-                }
-                x if string_like(&x) => x,
-                x => {
-                    let found = value_type(&x);
-                    self.err(
-                        ErrorCode::WrongType,
-                        &s,
-                        format!("`{key}.{k}` in {} must be a string, found {found}", f.what),
-                        "expected strings",
-                    );
-                    return None;
-                }
-            };
-            out.push((k, x));
+        let scalar = |x: &Value| matches!(x, Value::Int(_) | Value::Float(_) | Value::Bool(_));
+        if let Some((k, x)) = m.iter().find(|(_, x)| !scalar(x) && !string_like(x)) {
+            let found = value_type(x);
+            let message = format!("`{key}.{k}` in {} must be a string, found {found}", f.what);
+            self.err(ErrorCode::WrongType, &s, message, "expected strings");
+            return None;
         }
-        // The map's keys come sorted and unique: built in one pass.
-        Some((out.into_iter().collect(), s))
+        // The map is kept as evaluated (shared, not copied) unless numbers or booleans in it
+        // become strings.
+        if m.values().any(scalar) {
+            for x in m.values_mut().filter(|x| scalar(x)) {
+                *x = Value::String(x.to_plain_string());
+            }
+        }
+        Some((m, s))
     }
 }
 

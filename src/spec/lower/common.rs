@@ -337,7 +337,7 @@ impl Loader<'_> {
         let b = self.block(block).clone();
         let (mut tags, tags_span) = self
             .v_str_map(f, schema::TAGS, deps)
-            .map_or_else(|| (BTreeMap::new(), None), |(m, s)| (m, Some(s)));
+            .map_or_else(|| (BTreeMap::new(), None), |(m, s)| (m.into_map(), Some(s)));
         self.drop_sensitive_tags(&b.addr, f, &mut tags);
         let spans = Self::entry_spans(f, schema::TAGS);
         self.check_block_tags(block, &tags, &spans, tags_span.as_ref());

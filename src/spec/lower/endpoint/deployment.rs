@@ -3,8 +3,6 @@
 //! linear) with their percentages, interval and bake time, each checked against the strategy
 //! that uses it.
 
-use std::collections::BTreeMap;
-
 use super::*;
 
 impl Loader<'_> {
@@ -17,13 +15,13 @@ impl Loader<'_> {
         f: &Fields<'_>,
         svc_deps: &mut Deps,
     ) -> (
-        BTreeMap<String, Value>,
+        crate::resource::Attrs,
         Option<(String, Span)>,
         Option<Value>,
     ) {
         let mut deployment = svc::default_deployment();
         if !f.has(DEPLOYMENT) {
-            return (deployment.into(), None, None);
+            return (deployment, None, None);
         }
         let keys = [
             DEPLOY_MIN_HEALTHY_PERCENT,
@@ -39,7 +37,7 @@ impl Loader<'_> {
             "role",
         ];
         let Some(d) = self.sub(f, DEPLOYMENT, &keys, svc_deps) else {
-            return (deployment.into(), None, None);
+            return (deployment, None, None);
         };
         // These spec keys are spelt like the attributes they set.
         for k in [
@@ -77,7 +75,7 @@ impl Loader<'_> {
                 "not a strategy",
             )
             .help = Some(help);
-            return (deployment.into(), None, None);
+            return (deployment, None, None);
         }
         let name = strategy
             .as_ref()
@@ -94,7 +92,7 @@ impl Loader<'_> {
             (canary.map(|x| x.0), step.map(|x| x.0)),
             (interval, bake),
         );
-        (deployment.into(), strategy, role)
+        (deployment, strategy, role)
     }
 
     /// A percentage key of `deployment`, checked against `range`.

@@ -123,8 +123,8 @@ struct Container {
     image: Option<Value>,
     port: i64,
     replicas: i64,
-    environment: BTreeMap<String, Value>,
-    secrets: BTreeMap<String, Value>,
+    environment: Attrs,
+    secrets: Attrs,
     /// The role ARN given in the spec; null when pedestal makes the role.
     execution_role: Value,
     /// The role ARN given in the spec; null when pedestal makes the role (if it needs one).
@@ -163,13 +163,13 @@ struct Endpoint {
     container: Container,
     image: Value,
     sizing: Sizing,
-    model: BTreeMap<String, Value>,
+    model: Attrs,
     /// `(bucket, key)` of the artifact objects the model is read from.
     artifacts: Vec<(Value, Value)>,
     health: Health,
     retention: i64,
     network: Value,
-    deployment: BTreeMap<String, Value>,
+    deployment: Attrs,
     scaling: Option<scaling::ScalingSpec>,
     alarms: Option<alarms::Alarms>,
     /// The route and its written priority.
@@ -380,12 +380,7 @@ impl Loader<'_> {
 
     /// Reports (and drops) every sensitive value of the container's environment, its own or a
     /// `MODEL_*` one: the task definition would hold it in clear.
-    fn refuse_secret_environment(
-        &mut self,
-        f: &Fields<'_>,
-        what: &str,
-        environment: &mut BTreeMap<String, Value>,
-    ) {
+    fn refuse_secret_environment(&mut self, f: &Fields<'_>, what: &str, environment: &mut Attrs) {
         let bad: Vec<String> = environment
             .iter()
             .filter(|(_, v)| v.is_sensitive())
@@ -539,8 +534,8 @@ impl Loader<'_> {
         f: &Fields<'_>,
         block_name: &str,
         td_deps: &mut Deps,
-    ) -> (BTreeMap<String, Value>, Vec<(Value, Value)>) {
-        let mut model = BTreeMap::new();
+    ) -> (Attrs, Vec<(Value, Value)>) {
+        let mut model = Attrs::new();
         let mut model_td_deps = Deps::new();
         if !f.has(MODEL) {
             self.missing(f, MODEL, "describe the release: model = { name = \"...\", version = \"...\", artifact = \"${artifact.x.uri}\" }");

@@ -8,13 +8,12 @@ use super::alarms::{alarm_address, route_groups};
 use super::roles::RoleNames;
 use super::{Endpoint, EndpointDeps};
 use crate::addr::Address;
-use std::collections::BTreeMap;
 
 use crate::resource::schema::{
     ecs_service as svc, ecs_task_definition as td, load_balancer as lb_schema, log_group,
     scaling_target, ssm_parameter, target_group as tg_schema,
 };
-use crate::resource::{ResourceKind, Value};
+use crate::resource::{Attrs, ResourceKind, Value};
 use crate::spec::load::{BlockId, Exported, Loader};
 use crate::spec::lower::common::{Meta, concat, resource_address};
 use crate::spec::resolve::Deps;
@@ -134,8 +133,8 @@ impl Loader<'_> {
         span: &crate::spec::diag::Span,
         deps: &EndpointDeps,
         meta: &Meta<'_>,
-    ) -> BTreeMap<String, Value> {
-        let mut out = BTreeMap::new();
+    ) -> Attrs {
+        let mut out = Attrs::new();
         for (k, v) in &e.container.secrets {
             if !v.is_sensitive() {
                 out.insert(k.clone(), v.clone());
@@ -206,8 +205,8 @@ impl Loader<'_> {
             name: Value::str(&b.name),
             image: std::mem::take(&mut e.image),
             port: Value::Int(c.port),
-            environment: Value::Map(std::mem::take(&mut c.environment).into()),
-            secrets: Value::Map(std::mem::take(&mut c.secrets).into()),
+            environment: Value::Map(std::mem::take(&mut c.environment)),
+            secrets: Value::Map(std::mem::take(&mut c.secrets)),
             health_check: std::mem::take(&mut e.health.check),
             log_group: Value::String(n.log_group.clone()),
             region: Value::String(self.region().to_string()),
@@ -235,7 +234,7 @@ impl Loader<'_> {
                 execution_role,
                 task_role,
                 container,
-                model: Value::Map(std::mem::take(&mut e.model).into()),
+                model: Value::Map(std::mem::take(&mut e.model)),
             }
             .into_attrs(),
             td_all,
@@ -283,7 +282,7 @@ impl Loader<'_> {
                     Value::Int(e.container.replicas)
                 },
                 network: std::mem::take(&mut e.network),
-                deployment: Value::Map(std::mem::take(&mut e.deployment).into()),
+                deployment: Value::Map(std::mem::take(&mut e.deployment)),
                 // A routed service's new tasks get time before the load balancer's checks count.
                 health_check_grace_period: match (&e.health.grace, &e.route) {
                     (Value::Null, Some(_)) => Value::Int(svc::DEFAULT_ROUTED_GRACE_PERIOD),
