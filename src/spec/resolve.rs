@@ -427,7 +427,7 @@ impl Loader<'_> {
             [kind, name, attr] => {
                 let k = BlockKind::parse(kind)?;
                 let b = *sc.blocks.get(&(k, name.to_string()))?;
-                let e = self.lowered().exports.get(&b)?.get(*attr)?;
+                let e = self.lowered().exports.get(&b)?.get(attr)?;
                 add(deps, e);
                 Some(e.value.clone())
             }
