@@ -64,6 +64,35 @@ impl NameChars {
         }
     }
 
+    /// [`NameChars::allows`] for each ASCII character, looked up by its byte.
+    fn ascii_table(self) -> &'static [bool; 128] {
+        static TABLES: std::sync::LazyLock<[[bool; 128]; 7]> = std::sync::LazyLock::new(|| {
+            let all = [
+                NameChars::AlnumDashUnderscore,
+                NameChars::AlnumDash,
+                NameChars::LogGroup,
+                NameChars::Bucket,
+                NameChars::NoControl,
+                NameChars::IamName,
+                NameChars::Parameter,
+            ];
+            all.map(|chars| std::array::from_fn(|b| chars.allows(char::from(b as u8))))
+        });
+        &TABLES[self as usize]
+    }
+
+    /// The first character of `name` that is not allowed.
+    pub fn first_refused(self, name: &str) -> Option<char> {
+        if name.is_ascii() {
+            let table = self.ascii_table();
+            name.bytes()
+                .find(|&b| !table[usize::from(b)])
+                .map(char::from)
+        } else {
+            name.chars().find(|c| !self.allows(*c))
+        }
+    }
+
     /// The allowed characters, for messages.
     pub fn describe(self) -> &'static str {
         match self {
@@ -115,7 +144,7 @@ impl NameRule {
                 self.what
             ));
         }
-        if let Some(c) = name.chars().find(|c| !self.chars.allows(*c)) {
+        if let Some(c) = self.chars.first_refused(name) {
             return Some(format!(
                 "{}: only {}, {:?} is not allowed",
                 self.what,
@@ -296,6 +325,31 @@ pub fn tag_rules(kind: ResourceKind) -> Option<&'static TagRules> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_names_are_checked_as_every_character_is() {
+        let all = [
+            NameChars::AlnumDashUnderscore,
+            NameChars::AlnumDash,
+            NameChars::LogGroup,
+            NameChars::Bucket,
+            NameChars::NoControl,
+            NameChars::IamName,
+            NameChars::Parameter,
+        ];
+        for chars in all {
+            for b in 0..128u8 {
+                let c = char::from(b);
+                let name = format!("a{c}");
+                let expected = (!chars.allows(c)).then_some(c);
+                assert_eq!(chars.first_refused(&name), expected, "{chars:?} {b}");
+            }
+            assert_eq!(
+                chars.first_refused("\u{e9}a\u{1}"),
+                "\u{e9}a\u{1}".chars().find(|c| !chars.allows(*c))
+            );
+        }
+    }
 
     #[test]
     fn names_follow_their_service() {

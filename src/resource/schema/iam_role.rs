@@ -111,7 +111,9 @@ pub fn ecs_tasks_trust() -> Value {
 /// `base` cut short and followed by 8 hex digits of its SHA-256 (so two long names stay apart).
 pub fn role_name(base: &str, suffix: &str) -> String {
     use sha2::{Digest, Sha256};
-    let full = format!("{base}{suffix}");
+    let mut full = String::with_capacity(base.len() + suffix.len());
+    full.push_str(base);
+    full.push_str(suffix);
     if full.len() <= MAX_NAME_LEN {
         return full;
     }

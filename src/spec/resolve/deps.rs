@@ -3,13 +3,40 @@
 //! physical names are unique per kind and follow AWS's naming rules
 //! ([`crate::resource::rules`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::addr::Address;
 use crate::graph::Dag;
-use crate::resource::{ResourceKind, rules};
+use crate::resource::{Resource, ResourceKind, rules};
 use crate::spec::diag::{ErrorCode, SpecError, did_you_mean};
 use crate::spec::load::{BlockId, BlockKind, FastMap, Loader};
+
+/// Whether the resources' dependencies form no cycle, checked on dense indices: a resource's
+/// index is its place in the map, each dependency is found by one lookup of its address
+/// (dependencies outside the map are left out, as the graph leaves them). Cycles are then
+/// found, and reported, on the graph of addresses.
+fn acyclic(resources: &BTreeMap<Address, Resource>) -> bool {
+    let index: FastMap<&str, usize> = resources
+        .keys()
+        .enumerate()
+        .map(|(i, a)| (a.as_str(), i))
+        .collect();
+    let mut flat: Vec<usize> = Vec::new();
+    let mut ends: Vec<usize> = Vec::with_capacity(resources.len());
+    for r in resources.values() {
+        flat.extend(
+            r.depends_on
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied()),
+        );
+        ends.push(flat.len());
+    }
+    let deps = (0..ends.len()).map(|i| {
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        &flat[start..ends[i]]
+    });
+    crate::graph::order_dense(deps).is_ok()
+}
 
 impl Loader<'_> {
     /// Adds explicit `depends_on` edges (a block address means all its resources) and checks
@@ -74,6 +101,9 @@ impl Loader<'_> {
             }
         }
         self.check_physical_names();
+        if acyclic(&self.lowered().resources) {
+            return;
+        }
         // The graph borrows the addresses: only a cycle's members are copied.
         let resources = &self.lowered().resources;
         let cycles: Vec<Vec<Address>> = Dag::from_edges(

@@ -256,7 +256,7 @@ impl Loader<'_> {
         self.endpoint_resources(
             id,
             e,
-            &deps,
+            &mut deps,
             &Meta {
                 lifecycle: &lc,
                 ignore: &ignore_mapping,

@@ -35,12 +35,13 @@ pub(super) struct Names {
 }
 
 impl Loader<'_> {
-    /// Adds an endpoint's resources and records its exports.
+    /// Adds an endpoint's resources and records its exports. The log group's, task
+    /// definition's and service's own dependencies move into them.
     pub(super) fn endpoint_resources(
         &mut self,
         id: BlockId,
         e: Endpoint,
-        deps: &EndpointDeps,
+        deps: &mut EndpointDeps,
         meta: &Meta<'_>,
     ) {
         let b = self.block(id).clone();
@@ -170,10 +171,10 @@ impl Loader<'_> {
         &mut self,
         n: &Names,
         e: &Endpoint,
-        deps: &EndpointDeps,
+        deps: &mut EndpointDeps,
         meta: &Meta<'_>,
     ) {
-        let mut lg_all = deps.lg.clone();
+        let mut lg_all = std::mem::take(&mut deps.lg);
         lg_all.extend(deps.common.clone());
         self.add_resource(
             n.lg.clone(),
@@ -196,7 +197,7 @@ impl Loader<'_> {
         n: &Names,
         e: &mut Endpoint,
         (execution_role, task_role): (Value, Value),
-        deps: &EndpointDeps,
+        deps: &mut EndpointDeps,
         meta: &Meta<'_>,
     ) {
         let b = self.block(id).clone();
@@ -211,7 +212,7 @@ impl Loader<'_> {
             log_group: Value::String(n.log_group.clone()),
             region: Value::String(self.region().to_string()),
         };
-        let mut td_all = deps.td.clone();
+        let mut td_all = std::mem::take(&mut deps.td);
         td_all.extend(deps.common.clone());
         td_all
             .entry(n.lg.clone())
@@ -248,12 +249,12 @@ impl Loader<'_> {
         id: BlockId,
         n: &Names,
         e: &mut Endpoint,
-        deps: &EndpointDeps,
+        deps: &mut EndpointDeps,
         meta: &Meta<'_>,
         (load_balancers, route_deps): (Value, Deps),
     ) {
         let b = self.block(id).clone();
-        let mut svc_all = deps.svc.clone();
+        let mut svc_all = std::mem::take(&mut deps.svc);
         svc_all.extend(route_deps);
         svc_all.extend(deps.common.clone());
         svc_all

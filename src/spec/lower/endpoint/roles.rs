@@ -133,9 +133,11 @@ fn known_policy_size(doc: &Value) -> usize {
 
 /// Every reference inside `v`, as dependencies at `span`.
 fn ref_deps(v: &Value, span: &Span, deps: &mut Deps) {
+    // An address is copied only when it is new.
     for r in v.refs() {
-        deps.entry(r.address.clone())
-            .or_insert_with(|| span.clone());
+        if !deps.contains_key(&r.address) {
+            deps.insert(r.address.clone(), span.clone());
+        }
     }
 }
 
