@@ -37,7 +37,7 @@ impl Attrs {
     /// Entries already sorted by name with no name twice, kept as they are.
     ///
     /// Sorted input is checked (in debug builds) rather than trusted blindly.
-    fn from_sorted(entries: Vec<Entry>) -> Attrs {
+    pub(crate) fn from_sorted(entries: Vec<Entry>) -> Attrs {
         debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
         Attrs(Arc::new(entries))
     }

@@ -85,7 +85,7 @@ pub fn allow(
     entries.push(("Effect".to_string(), Value::str("Allow")));
     entries.push(("Resource".to_string(), Value::List(resources)));
     entries.push(("Sid".to_string(), Value::str(sid)));
-    Value::Map(Attrs::from_iter(entries))
+    Value::Map(Attrs::from_sorted(entries))
 }
 
 /// The trust policy letting ECS tasks assume the role (built once: every role pedestal makes

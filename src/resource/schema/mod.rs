@@ -178,16 +178,17 @@ macro_rules! rule_lists {
     };
 }
 
-/// Collects the attributes a `Desired` struct sets, given in name order, into a map with room
-/// for `room` entries: the kind's attributes less the computed ones, which leaves exactly the
-/// slot for the tags lowering adds, so neither collecting nor tagging reallocates.
+/// Collects the attributes a `Desired` struct sets, given in name order (an enum's `sorted()`
+/// list, each name once), into a map with room for `room` entries: the kind's attributes less
+/// the computed ones, which leaves exactly the slot for the tags lowering adds, so neither
+/// collecting nor tagging reallocates.
 pub(crate) fn collect_attrs(
     room: usize,
     entries: impl Iterator<Item = (String, crate::resource::Value)>,
 ) -> crate::resource::Attrs {
     let mut v = Vec::with_capacity(room);
     v.extend(entries);
-    crate::resource::Attrs::from_iter(v)
+    crate::resource::Attrs::from_sorted(v)
 }
 
 pub(crate) use attr_names;

@@ -22,6 +22,10 @@ impl Loader<'_> {
             let Some(entries) = self.take_table_entries(table, &what) else {
                 continue;
             };
+            Rc::make_mut(self.scope_mut(scope))
+                .blocks
+                .reserve(entries.len());
+            self.blocks.reserve(entries.len());
             for b in entries {
                 if !valid_name(&b.key) {
                     self.err(
@@ -47,7 +51,13 @@ impl Loader<'_> {
                     );
                     continue;
                 }
-                let addr = format!("{}{}.{}", self.scope(scope).prefix, kind.as_str(), b.key);
+                let prefix = &self.scope(scope).prefix;
+                let mut addr =
+                    String::with_capacity(prefix.len() + kind.as_str().len() + 1 + b.key.len());
+                addr.push_str(prefix);
+                addr.push_str(kind.as_str());
+                addr.push('.');
+                addr.push_str(&b.key);
                 let id = BlockId(self.blocks.len());
                 Rc::make_mut(self.scope_mut(scope))
                     .blocks

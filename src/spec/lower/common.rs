@@ -202,6 +202,15 @@ impl Loader<'_> {
     /// wins), collected once into the tag map.
     fn tags_for(&self, block_tags: &BTreeMap<String, Value>, address: &Address) -> Value {
         const OWN: [&str; 3] = ["pedestal:address", "pedestal:env", "pedestal:stack"];
+        let own = [
+            (OWN[0].to_string(), Value::str(address.as_str())),
+            (OWN[1].to_string(), Value::str(self.env())),
+            (OWN[2].to_string(), Value::str(self.stack())),
+        ];
+        if block_tags.is_empty() && self.tags().is_empty() {
+            // Only pedestal's own, already in name order.
+            return Value::Map(Attrs::from_sorted(Vec::from(own)));
+        }
         let stack = self
             .tags()
             .iter()
@@ -211,11 +220,6 @@ impl Loader<'_> {
             .iter()
             .filter(|(k, _)| !OWN.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()));
-        let own = [
-            (OWN[0].to_string(), Value::str(address.as_str())),
-            (OWN[1].to_string(), Value::str(self.env())),
-            (OWN[2].to_string(), Value::str(self.stack())),
-        ];
         Value::Map(stack.chain(block).chain(own).collect())
     }
 

@@ -53,6 +53,22 @@ fn rules_of(kinds: &[ResourceKind]) -> Vec<&'static TagRules> {
     out
 }
 
+/// The tag rules of the kinds a block of `kind` lowers to ([`rules_of`] its
+/// [`tagged_kinds`]), worked out once per block kind.
+fn block_rules(kind: BlockKind) -> &'static [&'static TagRules] {
+    static RULES: std::sync::LazyLock<Vec<Vec<&'static TagRules>>> =
+        std::sync::LazyLock::new(|| {
+            BlockKind::ALL
+                .iter()
+                .map(|k| rules_of(tagged_kinds(*k)))
+                .collect()
+        });
+    BlockKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .map_or(&[], |i| RULES[i].as_slice())
+}
+
 impl Loader<'_> {
     /// `[stack] tags`: every key and value against every service's rules (stack tags go on
     /// every resource).
@@ -107,7 +123,7 @@ impl Loader<'_> {
         tags_span: Option<&Span>,
     ) {
         let b = self.block(block).clone();
-        let rules = rules_of(tagged_kinds(b.kind));
+        let rules = block_rules(b.kind);
         if rules.is_empty() {
             return;
         }
@@ -120,7 +136,7 @@ impl Loader<'_> {
                 Value::String(s) => Some(s.as_str()),
                 _ => None,
             };
-            self.check_tag(k, value, (ks, vs), &rules);
+            self.check_tag(k, value, (ks, vs), rules);
         }
         let keys: BTreeSet<String> = self
             .tags()
