@@ -526,6 +526,12 @@ impl Loader<'_> {
             .map(|i| ranked[i as usize].1.clone())
             .collect();
         drop(ranked);
+        // Room for about four resources a block (an endpoint makes five or more, a bucket
+        // one), so the lists lowering appends to rarely grow and copy.
+        let room = 4 * self.blocks_by_id().count();
+        let lowered = self.lowered_mut();
+        lowered.added.reserve(room);
+        lowered.dep_origin.reserve(room);
         for n in order {
             match n {
                 EvalNode::Block(id) => self.lower_block(id),

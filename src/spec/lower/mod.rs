@@ -64,7 +64,8 @@ pub(in crate::spec) fn order_runs(added: &mut Vec<Resource>, blocks: &[(usize, u
         return;
     }
     let mut runs = blocks.to_vec();
-    runs.sort_unstable_by(|a, b| added[a.0].address.cmp(&added[b.0].address));
+    // Stable: blocks are lowered mostly in address order, which this sort finds as runs.
+    runs.sort_by(|a, b| added[a.0].address.cmp(&added[b.0].address));
     if !runs
         .windows(2)
         .all(|w| added[w[0].1 - 1].address < added[w[1].0].address)

@@ -2,8 +2,6 @@
 //! autoscaling and alarms, producing a log group, a task definition, a service, (with
 //! autoscaling) a scaling target and (with alarms) CloudWatch alarms.
 
-use std::collections::BTreeMap;
-
 mod alarms;
 mod deployment;
 mod resources;
@@ -204,15 +202,15 @@ impl Loader<'_> {
         let mut container = self.endpoint_container(image, &f, &b.addr, &mut deps);
         let sizing = self.endpoint_sizing(sizes, &b.addr, &b.name_span, &providers);
         let (model, artifacts) = self.endpoint_model(&f, &b.name, &mut deps.td);
-        for &k in td::Model::ALL {
-            if let Some(v) = model.get(k.as_str())
-                && !matches!(v, Value::Null)
-            {
-                container
-                    .environment
-                    .insert(k.env_var().to_string(), v.clone());
-            }
-        }
+        // The model's fields join the environment in one pass (over any the spec sets).
+        let model_env = td::Model::ALL.iter().filter_map(|&k| {
+            let v = model
+                .get(k.as_str())
+                .filter(|v| !matches!(v, Value::Null))?;
+            Some((k.env_var().to_string(), v.clone()))
+        });
+        let environment = std::mem::take(&mut container.environment);
+        container.environment = environment.into_iter().chain(model_env).collect();
         self.refuse_secret_environment(&f, &b.addr, &mut container.environment);
         let health = self.endpoint_health_check(&f, container.port, &mut deps);
         let retention = self.endpoint_logs(&f, &mut deps.lg);
@@ -535,7 +533,7 @@ impl Loader<'_> {
         block_name: &str,
         td_deps: &mut Deps,
     ) -> (Attrs, Vec<(Value, Value)>) {
-        let mut model = Attrs::new();
+        let model = Attrs::new();
         let mut model_td_deps = Deps::new();
         if !f.has(MODEL) {
             self.missing(f, MODEL, "describe the release: model = { name = \"...\", version = \"...\", artifact = \"${artifact.x.uri}\" }");
@@ -590,12 +588,15 @@ impl Loader<'_> {
                 }
             }
         };
-        model.insert(td::Model::Name.into(), name);
-        model.insert(td::Model::Version.into(), version.unwrap_or(Value::Null));
-        model.insert(td::Model::Sha256.into(), sha);
         let artifacts = self.artifact_locations(&model_td_deps, &artifact);
-        model.insert(td::Model::Artifact.into(), artifact);
         td_deps.extend(model_td_deps);
+        // In name order: nothing to sort.
+        let model = Attrs::from([
+            (td::Model::Artifact.into(), artifact),
+            (td::Model::Name.into(), name),
+            (td::Model::Sha256.into(), sha),
+            (td::Model::Version.into(), version.unwrap_or(Value::Null)),
+        ]);
         (model, artifacts)
     }
 
@@ -678,23 +679,22 @@ impl Loader<'_> {
             .into_iter()
             .map(Value::String)
             .collect();
-        let hm: BTreeMap<String, Value> = td::HealthCheck::ALL
-            .iter()
-            .filter_map(|&k| {
-                let v = match k {
-                    td::HealthCheck::Command => Value::List(command.clone()),
-                    td::HealthCheck::Interval => Value::Int(interval),
-                    td::HealthCheck::Retries => Value::Int(retries),
-                    td::HealthCheck::Timeout => Value::Int(timeout),
-                    td::HealthCheck::StartPeriod => g.map_or(Value::Null, Value::Int),
-                    // Rendered into the command.
-                    td::HealthCheck::Path => return None,
-                };
-                Some((k.into(), v))
-            })
-            .collect();
+        let entries = td::HealthCheck::sorted().iter().filter_map(|&k| {
+            let v = match k {
+                td::HealthCheck::Command => Value::List(command.clone()),
+                td::HealthCheck::Interval => Value::Int(interval),
+                td::HealthCheck::Retries => Value::Int(retries),
+                td::HealthCheck::Timeout => Value::Int(timeout),
+                td::HealthCheck::StartPeriod => g.map_or(Value::Null, Value::Int),
+                // Rendered into the command.
+                td::HealthCheck::Path => return None,
+            };
+            Some((k.into(), v))
+        });
         health.grace = g.map_or(Value::Null, Value::Int);
-        health.check = Value::Map(hm.into());
+        // Every key but the path (rendered into the command), in name order.
+        let room = td::HealthCheck::ALL.len() - 1;
+        health.check = Value::Map(crate::resource::schema::collect_attrs(room, entries));
         health.lb = route::LbHealth {
             path,
             interval,
@@ -772,14 +772,12 @@ impl Loader<'_> {
             .v_bool(&n, NET_PUBLIC_IP, svc_deps)
             .is_some_and(|x| x.0);
         let subnets = subnets?;
-        Some(Value::Map(
-            BTreeMap::from([
-                (svc::Network::Subnets.into(), Value::List(subnets)),
-                (svc::Network::SecurityGroups.into(), Value::List(sgs)),
-                (svc::Network::PublicIp.into(), Value::Bool(public_ip)),
-            ])
-            .into(),
-        ))
+        // In name order: nothing to sort.
+        Some(Value::Map(Attrs::from([
+            (svc::Network::PublicIp.into(), Value::Bool(public_ip)),
+            (svc::Network::SecurityGroups.into(), Value::List(sgs)),
+            (svc::Network::Subnets.into(), Value::List(subnets)),
+        ])))
     }
 
     /// Reports a negative count; `None` then.
