@@ -10,6 +10,10 @@ use toml::de::{DeTable, DeValue};
 
 use super::diag::{Diagnostics, ErrorCode, FileId, SourceMap, Span, SpecError};
 
+#[cfg(test)]
+mod equivalence;
+mod events;
+
 /// One `${a.b.c}` reference inside a string.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RefExpr {
@@ -136,7 +140,24 @@ pub const MAX_SYNTAX_LINES: usize = 3;
 /// only its first error is shown, with the offending line and none of the others. `None` when the document
 /// could not be read at all. `templates` turns `${...}` parsing on (spec files) or off
 /// (environment files, where values are literal).
+///
+/// Documents without errors are built straight from the parser's events; any other document
+/// (and anything the event builder is not certain of) goes through toml's `DeTable`, which
+/// reports the errors.
 pub fn parse_document(
+    sources: &SourceMap,
+    file: FileId,
+    templates: bool,
+    diags: &mut Diagnostics,
+) -> Option<Node> {
+    if let Some(node) = events::build(sources, file, templates) {
+        return Some(node);
+    }
+    parse_through_tables(sources, file, templates, diags)
+}
+
+/// [`parse_document`] through toml's `DeTable`: the path that reports syntax errors.
+fn parse_through_tables(
     sources: &SourceMap,
     file: FileId,
     templates: bool,
@@ -263,15 +284,7 @@ impl Converter<'_> {
         let range = v.span();
         let span = self.span(range.clone());
         let kind = match v.into_inner() {
-            DeValue::String(s) => {
-                let text = s.into_owned();
-                let tpl = if self.templates && text.contains("${") {
-                    self.template(&text, range)
-                } else {
-                    None
-                };
-                NodeKind::Str { text, tpl }
-            }
+            DeValue::String(s) => self.string(s.into_owned(), range),
             DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
                 Ok(n) => NodeKind::Int(n),
                 Err(_) => {
@@ -285,13 +298,23 @@ impl Converter<'_> {
                     NodeKind::Int(0)
                 }
             },
-            DeValue::Float(f) => NodeKind::Float(f.as_str().parse().unwrap_or(f64::NAN)),
+            DeValue::Float(f) => float(f.as_str()),
             DeValue::Boolean(b) => NodeKind::Bool(b),
             DeValue::Datetime(d) => NodeKind::Datetime(d.to_string()),
             DeValue::Array(a) => NodeKind::Array(a.into_iter().map(|v| self.value(v)).collect()),
             DeValue::Table(t) => NodeKind::Table(self.table(t)),
         };
         Node { span, kind }
+    }
+
+    /// A string node: `${...}` references are parsed when templates are on.
+    fn string(&mut self, text: String, range: Range<usize>) -> NodeKind {
+        let tpl = if self.templates && text.contains("${") {
+            self.template(&text, range)
+        } else {
+            None
+        };
+        NodeKind::Str { text, tpl }
     }
 
     /// Splits `text` into literal and reference parts. `$${` escapes a literal `${`.
@@ -379,6 +402,11 @@ impl Converter<'_> {
         }
         Some(Template { parts })
     }
+}
+
+/// A float node from TOML's decoded float text (`inf`, `nan` and signs included).
+fn float(decoded: &str) -> NodeKind {
+    NodeKind::Float(decoded.parse().unwrap_or(f64::NAN))
 }
 
 #[cfg(test)]
