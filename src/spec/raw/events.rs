@@ -529,8 +529,16 @@ impl EventReceiver for Builder<'_> {
         let Some(raw) = self.raw(span, encoding) else {
             return;
         };
-        let mut name = Cow::Borrowed("");
-        raw.decode_key(&mut name, error);
+        let bare = raw.as_bytes();
+        let plain = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
+        let name = if encoding.is_none() && !bare.is_empty() && bare.iter().all(plain) {
+            // A bare key of letters, digits, `-` and `_` decodes to itself without error.
+            Cow::Borrowed(raw.as_str())
+        } else {
+            let mut name = Cow::Borrowed("");
+            raw.decode_key(&mut name, error);
+            name
+        };
         self.keys.push(Key {
             name,
             span: span.start()..span.end(),
