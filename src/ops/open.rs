@@ -80,22 +80,19 @@ pub(crate) fn log_read(store: &dyn StateStore, prior: Option<&State>, started: I
 fn likely_state_path(dir: &Path, env: &str) -> Option<PathBuf> {
     let text = std::fs::read_to_string(dir.join("pedestal.toml")).ok()?;
     let (mut kind, mut path) = (None, None);
-    let mut in_backend = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') {
-            if in_backend {
+    if let Some(body) = backend_body(&text) {
+        for line in body.lines().map(str::trim) {
+            if line.starts_with('[') {
                 break;
             }
-            in_backend = line.split('#').next().map(str::trim) == Some("[backend]");
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=').filter(|_| in_backend) else {
-            continue;
-        };
-        match key.trim() {
-            "type" => kind = Some(plain_string(value)?),
-            "path" => path = Some(plain_string(value)?),
-            _ => {}
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            match key.trim() {
+                "type" => kind = Some(plain_string(value)?),
+                "path" => path = Some(plain_string(value)?),
+                _ => {}
+            }
         }
     }
     if kind.is_some_and(|k| k != "local") {
@@ -106,6 +103,23 @@ fn likely_state_path(dir: &Path, env: &str) -> Option<PathBuf> {
         None => format!("state/{env}.json"),
     };
     (!path.contains("${")).then(|| dir.join(path))
+}
+
+/// The text after the first `[backend]` header line (a line that reads `[backend]`, with
+/// blanks or a comment around it), found by searching for the header rather than walking
+/// every line: a large spec is mostly other blocks.
+fn backend_body(text: &str) -> Option<&str> {
+    let mut from = 0;
+    while let Some(at) = text[from..].find("[backend]").map(|i| from + i) {
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        let header = text[start..end].split('#').next().map(str::trim);
+        if header == Some("[backend]") {
+            return Some(&text[end..]);
+        }
+        from = at + "[backend]".len();
+    }
+    None
 }
 
 /// The text of a TOML string written without escapes (`"…"` or `'…'`), with nothing but a
@@ -143,5 +157,14 @@ mod tests {
         assert_eq!(guess("[backend]\npath = \"${stack}/x.json\"\n"), None);
         assert_eq!(guess("[backend]\npath = \"a\\\\b.json\"\n"), None);
         assert_eq!(guess("[backend]\npath = \"a.json\" + 1\n"), None);
+        // Only a header line counts: not the name inside a string or after other text.
+        let quoted = "[stack]\nnote = \"[backend]\"\n[backend]\npath = \"b.json\"\n";
+        assert_eq!(guess(quoted), Some("b.json".into()));
+        let indented = "[x]\n  [backend]  # c\r\npath = \"c.json\"\r\n[y]\npath = \"no\"\n";
+        assert_eq!(guess(indented), Some("c.json".into()));
+        assert_eq!(
+            guess("[backends]\npath = \"no.json\"\n"),
+            Some("state/prod.json".into())
+        );
     }
 }
