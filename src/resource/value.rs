@@ -264,6 +264,10 @@ impl Value {
         lookup: &dyn Fn(&Ref) -> Option<Value>,
     ) -> bool {
         match (self, other) {
+            // The common leaves first, compared directly.
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
             // Unresolved, it stays a reference: unknown.
             (Value::Ref(r), _) => {
                 lookup(r).is_some_and(|v| v.likeness(other) == Likeness::Identical)
@@ -322,7 +326,18 @@ impl Value {
     /// [`Likeness::Identical`] when besides both would also serialise alike (no secrets, floats
     /// equal bit for bit), so either may stand for the other.
     pub fn likeness(&self, other: &Value) -> Likeness {
+        let exact = |same: bool| {
+            if same {
+                Likeness::Identical
+            } else {
+                Likeness::Differs
+            }
+        };
         match (self, other) {
+            // The common leaves first, compared directly.
+            (Value::String(a), Value::String(b)) => exact(a == b),
+            (Value::Int(a), Value::Int(b)) => exact(a == b),
+            (Value::Bool(a), Value::Bool(b)) => exact(a == b),
             (Value::Unknown | Value::Ref(_) | Value::Template(_), _) => Likeness::Differs,
             (Value::List(a), Value::List(b)) => {
                 if a.len() != b.len() {
