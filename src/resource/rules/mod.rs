@@ -44,6 +44,17 @@ pub enum NameChars {
 }
 
 impl NameChars {
+    /// Every rule, in declaration order (the order [`NameChars::ascii_table`] indexes by).
+    pub const ALL: [NameChars; 7] = [
+        NameChars::AlnumDashUnderscore,
+        NameChars::AlnumDash,
+        NameChars::LogGroup,
+        NameChars::Bucket,
+        NameChars::NoControl,
+        NameChars::IamName,
+        NameChars::Parameter,
+    ];
+
     /// Whether `c` is allowed.
     #[inline]
     pub fn allows(self, c: char) -> bool {
@@ -66,18 +77,11 @@ impl NameChars {
 
     /// [`NameChars::allows`] for each ASCII character, looked up by its byte.
     fn ascii_table(self) -> &'static [bool; 128] {
-        static TABLES: std::sync::LazyLock<[[bool; 128]; 7]> = std::sync::LazyLock::new(|| {
-            let all = [
-                NameChars::AlnumDashUnderscore,
-                NameChars::AlnumDash,
-                NameChars::LogGroup,
-                NameChars::Bucket,
-                NameChars::NoControl,
-                NameChars::IamName,
-                NameChars::Parameter,
-            ];
-            all.map(|chars| std::array::from_fn(|b| chars.allows(char::from(b as u8))))
-        });
+        static TABLES: std::sync::LazyLock<[[bool; 128]; NameChars::ALL.len()]> =
+            std::sync::LazyLock::new(|| {
+                NameChars::ALL
+                    .map(|chars| std::array::from_fn(|b| chars.allows(char::from(b as u8))))
+            });
         &TABLES[self as usize]
     }
 
@@ -328,16 +332,8 @@ mod tests {
 
     #[test]
     fn ascii_names_are_checked_as_every_character_is() {
-        let all = [
-            NameChars::AlnumDashUnderscore,
-            NameChars::AlnumDash,
-            NameChars::LogGroup,
-            NameChars::Bucket,
-            NameChars::NoControl,
-            NameChars::IamName,
-            NameChars::Parameter,
-        ];
-        for chars in all {
+        for (i, chars) in NameChars::ALL.into_iter().enumerate() {
+            assert_eq!(chars as usize, i, "ALL follows the declaration order");
             for b in 0..128u8 {
                 let c = char::from(b);
                 let name = format!("a{c}");
