@@ -141,16 +141,18 @@ pub const MAX_SYNTAX_LINES: usize = 3;
 /// could not be read at all. `templates` turns `${...}` parsing on (spec files) or off
 /// (environment files, where values are literal).
 ///
-/// Documents without errors are built straight from the parser's events; any other document
-/// (and anything the event builder is not certain of) goes through toml's `DeTable`, which
-/// reports the errors.
+/// Documents without errors are built straight from the parser's events (a large one in two
+/// parts on two threads); any other document (and anything the event builder is not certain
+/// of) goes through toml's `DeTable`, which reports the errors.
 pub fn parse_document(
     sources: &SourceMap,
     file: FileId,
     templates: bool,
     diags: &mut Diagnostics,
 ) -> Option<Node> {
-    if let Some(node) = events::build(sources, file, templates) {
+    let built = events::build_split(sources, file, templates)
+        .or_else(|| events::build(sources, file, templates));
+    if let Some(node) = built {
         return Some(node);
     }
     parse_through_tables(sources, file, templates, diags)

@@ -32,6 +32,7 @@ fn same(text: &str, strict: bool) -> bool {
             format!("{:?}", slow_diags.errors),
             "document:\n{text}"
         );
+        cuts_agree(&sources, file, templates, &slow, &slow_diags);
         match fast {
             Some(fast) => {
                 assert!(
@@ -48,6 +49,47 @@ fn same(text: &str, strict: bool) -> bool {
         }
     }
     taken
+}
+
+/// Reads the document cut in two at every line that opens a header (one thread): the merged
+/// tree must be the one reading's, and a document it reports on must not merge. Returns how
+/// many cuts merged.
+fn cuts_agree(
+    sources: &SourceMap,
+    file: FileId,
+    templates: bool,
+    slow: &Option<Node>,
+    slow_diags: &Diagnostics,
+) -> usize {
+    let text = sources.text(file);
+    let mut merged = 0;
+    for (at, _) in text.match_indices("\n[") {
+        let Some(split) = events::build_at(sources, file, templates, at + 1, false) else {
+            continue;
+        };
+        merged += 1;
+        assert!(
+            slow_diags.is_empty(),
+            "cut at {} merged a bad document:\n{text}",
+            at + 1
+        );
+        assert_eq!(
+            Some(format!("{split:?}")),
+            slow.as_ref().map(|n| format!("{n:?}")),
+            "cut at {}, document:\n{text}",
+            at + 1
+        );
+    }
+    merged
+}
+
+/// How many cuts of `text` merge (templates on).
+fn merged_cuts(text: &str) -> usize {
+    let mut sources = SourceMap::default();
+    let file = sources.add("t.toml", text.to_string());
+    let mut diags = Diagnostics::default();
+    let slow = parse_through_tables(&sources, file, true, &mut diags);
+    cuts_agree(&sources, file, true, &slow, &diags)
 }
 
 /// Every `.toml` file under `dir`, skipping build output.
@@ -74,11 +116,14 @@ fn repository_specs_parse_the_same_and_take_the_fast_path() {
     let mut files = Vec::new();
     toml_files(root, &mut files);
     assert!(files.len() > 50, "found only {} files", files.len());
+    let mut merged = 0;
     for path in files {
         if let Ok(text) = std::fs::read_to_string(&path) {
             same(&text, true);
+            merged += merged_cuts(&text);
         }
     }
+    assert!(merged > 100, "only {merged} cuts merged");
 }
 
 #[test]
@@ -171,6 +216,24 @@ const TRICKY: &[&str] = &[
     "[a]\nk0=0\nk1=1\nk2=2\nk3=3\nk4=4\nk5=5\nk6=6\nk7=7\nk8=8\nk9=9\nk10=10\nk3=3",
     "[a]\nk0=0\nk1=1\nk2=2\nk3=3\nk4=4\nk5=5\nk6=6\nk7=7\nk8=8\nk9=9\n[a.k5]\n",
     "[a]\nk0=0\nk1=1\nk2=2\nk3=3\nk4=4\nk5=5\nk6=6\nk7=7\nk8=8\nk9.x=9\n[a.k9.y]\n[a.k9]",
+    // Cut at a header line (see `cuts_agree`): what the two parts share.
+    "[a.b]\nx = 1\n[a.c]\ny = 2\n[a.b.d]\n[a.e.f]\nz = 3",
+    "[a.b]\nx = 1\n[a]\ny = 2",
+    "[a]\nx = 1\n[a.b]\ny = 2\n[a.b.c]",
+    "[a]\nb.c = 1\n[a.b.d]\n",
+    "[a]\nb = { c = 1 }\n[a.b.d]\n",
+    "[[a]]\nx = 1\n[[a]]\n[a.b]\n[[a.c]]\n[[a.c]]\n",
+    "[a.b]\nx = 1\n[a.b]\ny = 2",
+    "[t.a]\n[t.b]\n[t.a]\n",
+    "[t.a]\n[t.b]\n[t]\nc = 1\n[t.d]\n",
+    "s = \"\"\"\n[a]\n\"\"\"\n[b]\nx = 1",
+    "s = \'\'\'\n[a]\n\'\'\'\n[b]\nx = 1",
+    "a = [\n[1],\n[2]\n]\n[b]\nx = [\n[3]]\n[c]",
+    "x = 1\n[a]\n\n[b]\n# c\n[c] # d\ny = \"${env}\"",
+    "[t.k0]\n[t.k1]\n[t.k2]\n[t.k3]\n[t.k4]\n[t.k5]\n[t.k6]\n[t.k7]\n[t.k8]\n[t.k9]\n[t.k10]\n\
+     [t.k11]\n[t.k3.x]\n[u.k0]\n[t.k12]\n[t.k4]",
+    "[t.k0]\n[t.k1]\n[t.k2]\n[t.k3]\n[t.k4]\n[t.k5]\n[t.k6]\n[t.k7]\n[t.k8]\n[t.k9]\n[t.k10]\n\
+     [t.k11]\n[t.k3.x]\n[u.k0]\n[t.k12]",
 ];
 
 #[test]
@@ -181,6 +244,63 @@ fn tricky_documents_parse_the_same() {
         same(&text.replace('\n', "\r\n"), true);
     }
     assert!(taken >= 30, "builder took only {taken} documents");
+}
+
+#[test]
+fn cuts_merge_where_the_parts_share_only_the_way_to_a_header() {
+    let merged = |text: &str| {
+        let n = merged_cuts(text);
+        assert_eq!(merged_cuts(&text.replace('\n', "\r\n")), n, "{text}");
+        n
+    };
+    // Every cut: the parts share `a` (or `t`), which the second only passes through.
+    assert_eq!(
+        merged("[a.b]\nx = 1\n[a.c]\ny = 2\n[a.b.d]\n[a.e.f]\nz = 3"),
+        3
+    );
+    assert_eq!(merged("[a]\nx = 1\n[a.b]\ny = 2\n[a.b.c]"), 2);
+    // The second part defines or extends what the first made: read whole.
+    assert_eq!(merged("[a.b]\nx = 1\n[a]\ny = 2"), 0);
+    assert_eq!(merged("[a]\nb.c = 1\n[a.b.d]\n"), 0);
+    assert_eq!(merged("[a]\nb = { c = 1 }\n[a.b.d]\n"), 0);
+    assert_eq!(merged("[t.a]\n[t.b]\n[t.a]\n"), 0);
+    // A cut inside a multi-line string or array leaves a part that does not read.
+    assert_eq!(merged("s = \"\"\"\n[a]\n\"\"\"\n[b]\nx = 1"), 1);
+    assert_eq!(merged("a = [\n[1],\n[2]\n]\n[b]\nx = [\n[3]]\n[c]"), 2);
+}
+
+#[test]
+fn large_documents_read_on_two_threads_as_in_one_piece() {
+    let mut text = String::from("[stack]\nname = \"s\"\n\n[compute.cluster]\n\n");
+    for i in 0..300 {
+        text.push_str(&format!(
+            "[storage.b{i:03}]\nversioning = {}\n\n",
+            i % 2 == 0
+        ));
+    }
+    for i in 0..300 {
+        text.push_str(&format!(
+            "[endpoint.e{i:03}]\ncompute = \"cluster\"\nmodel = {{ version = \"1\" }}\n\
+             environment = {{ BUCKET = \"${{storage.b{i:03}.bucket}}\" }}\n\n"
+        ));
+        if i % 50 == 0 {
+            text.push_str(&format!("[endpoint.e{i:03}.autoscaling]\nmin = 1\n\n"));
+        }
+    }
+    let mut sources = SourceMap::default();
+    let file = sources.add("t.toml", text.clone());
+    let whole = events::build(&sources, file, true).map(|n| format!("{n:?}"));
+    assert!(whole.is_some());
+    assert!(text.len() < events::SPLIT_MIN_BYTES);
+    assert!(events::build_split(&sources, file, true).is_none());
+    events::SPLIT_MIN.with(|m| m.set(0));
+    let split = events::build_split(&sources, file, true).map(|n| format!("{n:?}"));
+    let mut diags = Diagnostics::default();
+    let document = parse_document(&sources, file, true, &mut diags).map(|n| format!("{n:?}"));
+    events::SPLIT_MIN.with(|m| m.set(events::SPLIT_MIN_BYTES));
+    assert_eq!(split, whole);
+    assert_eq!(document, whole);
+    assert!(diags.is_empty());
 }
 
 #[test]

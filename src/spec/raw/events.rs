@@ -19,6 +19,12 @@ use toml_parser::{ErrorSink, ParseError, Raw, Source, Span as TomlSpan};
 use super::{Converter, Entry, Node, NodeKind, float};
 use crate::spec::diag::{Diagnostics, FileId, SourceMap, Span};
 
+mod split;
+
+pub(super) use split::build_split;
+#[cfg(test)]
+pub(super) use split::{SPLIT_MIN, SPLIT_MIN_BYTES, build_at};
+
 /// Nesting of arrays and inline tables, and length of a dotted key, beyond which the fast path
 /// gives up (toml's own limit is 80; the slow path reports it).
 const MAX_DEPTH: usize = 64;
@@ -28,31 +34,11 @@ const LINEAR: usize = 8;
 
 /// The document as a table node, or `None` when the slow path must decide (see the module doc).
 pub(super) fn build(sources: &SourceMap, file: FileId, templates: bool) -> Option<Node> {
-    let text = sources.text(file);
-    let tokens = Source::new(text).lex().into_vec();
-    let mut builder = Builder {
-        sources,
-        file,
-        text,
-        templates,
-        tabs: vec![Tab::default()],
-        index: HashMap::default(),
-        keys: Vec::new(),
-        stack: Vec::new(),
-        current: 0,
-        header_open: None,
-        doc_keys: Vec::new(),
-        scratch: Diagnostics::default(),
-        bail: false,
-    };
-    let mut failed = Failed(false);
-    toml_parser::parser::parse_document(&tokens, &mut builder, &mut failed);
-    if failed.0 {
-        return None;
-    }
-    builder.finish()
+    let len = sources.text(file).len();
+    Some(Builder::parse(sources, file, templates, 0..len)?.finish())
 }
 
+/// Records whether the parser or a decoder reported anything.
 /// Records whether the parser or a decoder reported anything.
 struct Failed(bool);
 
@@ -118,7 +104,10 @@ enum Frame<'s> {
 struct Builder<'s> {
     sources: &'s SourceMap,
     file: FileId,
+    /// The whole file (spans are offsets into it).
     text: &'s str,
+    /// Where the part of the file this builder reads starts.
+    base: usize,
     templates: bool,
     /// Every table; 0 is the root.
     tabs: Vec<Tab<'s>>,
@@ -139,16 +128,49 @@ struct Builder<'s> {
 }
 
 impl<'s> Builder<'s> {
-    fn finish(mut self) -> Option<Node> {
-        let open = !self.stack.is_empty() || self.header_open.is_some();
-        if self.bail || open || !self.doc_keys.is_empty() || !self.keys.is_empty() {
+    /// Reads `range` of the file (the whole file, or a part that starts at a line with a
+    /// header), or `None` when the slow path must decide.
+    fn parse(
+        sources: &'s SourceMap,
+        file: FileId,
+        templates: bool,
+        range: Range<usize>,
+    ) -> Option<Builder<'s>> {
+        let text = sources.text(file);
+        let tokens = Source::new(text.get(range.clone())?).lex().into_vec();
+        let mut builder = Builder {
+            sources,
+            file,
+            text,
+            base: range.start,
+            templates,
+            tabs: vec![Tab::default()],
+            index: HashMap::default(),
+            keys: Vec::new(),
+            stack: Vec::new(),
+            current: 0,
+            header_open: None,
+            doc_keys: Vec::new(),
+            scratch: Diagnostics::default(),
+            bail: false,
+        };
+        let mut failed = Failed(false);
+        toml_parser::parser::parse_document(&tokens, &mut builder, &mut failed);
+        let open = !builder.stack.is_empty() || builder.header_open.is_some();
+        let pending = !builder.doc_keys.is_empty() || !builder.keys.is_empty();
+        if failed.0 || builder.bail || open || pending {
             return None;
         }
+        Some(builder)
+    }
+
+    /// The document read as a table node.
+    fn finish(mut self) -> Node {
         let entries = self.table(0);
-        Some(Node {
+        Node {
             span: Span::new(self.file, 0..0),
             kind: NodeKind::Table(entries),
-        })
+        }
     }
 
     /// The entries of a finished table, in source order of their keys like the slow path.
@@ -181,7 +203,9 @@ impl<'s> Builder<'s> {
     }
 
     fn raw(&mut self, span: TomlSpan, encoding: Option<Encoding>) -> Option<Raw<'s>> {
-        let raw = self.text.get(span.start()..span.end());
+        let raw = self
+            .text
+            .get(self.base + span.start()..self.base + span.end());
         if raw.is_none() {
             self.bail = true;
         }
@@ -441,13 +465,13 @@ impl<'s> Builder<'s> {
         if busy || self.header_open.is_some() {
             self.bail = true;
         }
-        self.header_open = Some((array, span.start()));
+        self.header_open = Some((array, self.base + span.start()));
     }
 
     fn close_header(&mut self, array: bool, span: TomlSpan) {
         match self.header_open.take() {
             Some((a, start)) if a == array && !self.bail => {
-                if self.header(array, start..span.end()).is_none() {
+                if self.header(array, start..self.base + span.end()).is_none() {
                     self.bail = true;
                 }
             }
@@ -479,7 +503,7 @@ impl EventReceiver for Builder<'_> {
         }
         let tab = self.new_tab(false, false, true);
         self.stack.push(Frame::Inline {
-            start: span.start(),
+            start: self.base + span.start(),
             tab,
             keys: Vec::new(),
         });
@@ -489,7 +513,7 @@ impl EventReceiver for Builder<'_> {
     fn inline_table_close(&mut self, span: TomlSpan, _error: &mut dyn ErrorSink) {
         match self.stack.pop() {
             Some(Frame::Inline { start, tab, keys }) if keys.is_empty() => self.deliver(Item {
-                span: start..span.end(),
+                span: start..self.base + span.end(),
                 val: Val::Table(tab),
             }),
             _ => self.bail = true,
@@ -501,7 +525,7 @@ impl EventReceiver for Builder<'_> {
             self.bail = true;
         }
         self.stack.push(Frame::Array {
-            start: span.start(),
+            start: self.base + span.start(),
             items: Vec::new(),
         });
         true
@@ -510,7 +534,7 @@ impl EventReceiver for Builder<'_> {
     fn array_close(&mut self, span: TomlSpan, _error: &mut dyn ErrorSink) {
         match self.stack.pop() {
             Some(Frame::Array { start, items }) => self.deliver(Item {
-                span: start..span.end(),
+                span: start..self.base + span.end(),
                 val: Val::Array(items, false),
             }),
             _ => self.bail = true,
@@ -541,7 +565,7 @@ impl EventReceiver for Builder<'_> {
         };
         self.keys.push(Key {
             name,
-            span: span.start()..span.end(),
+            span: self.base + span.start()..self.base + span.end(),
         });
     }
 
@@ -565,7 +589,7 @@ impl EventReceiver for Builder<'_> {
         let Some(raw) = self.raw(span, encoding) else {
             return;
         };
-        let range = span.start()..span.end();
+        let range = self.base + span.start()..self.base + span.end();
         let mut decoded = Cow::Borrowed("");
         let kind = match raw.decode_scalar(&mut decoded, error) {
             ScalarKind::String => self.string(decoded.into_owned(), range.clone()),
