@@ -14,6 +14,9 @@ use super::diag::{Diagnostics, ErrorCode, FileId, SourceMap, Span, SpecError};
 mod equivalence;
 mod events;
 
+#[cfg(test)]
+pub(super) use events::{SPLIT_MIN, SPLIT_MIN_BYTES};
+
 /// One `${a.b.c}` reference inside a string.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RefExpr {

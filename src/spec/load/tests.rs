@@ -137,3 +137,74 @@ fn provider_timeouts_are_durations_above_zero() {
         "{text}"
     );
 }
+
+/// A stack of `n` buckets and `n` endpoints reading them, in the shape of a large release.
+fn large_stack(n: usize, extra: &str) -> String {
+    let mut text = String::from(
+        "[stack]\nname = \"big\"\n\n[provider.aws]\nnetwork = { subnets = [\"subnet-1\"], \
+         security_groups = [\"sg-1\"], public_ip = false }\n\n[compute.cluster]\n\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "[storage.b{i:04}]\nversioning = {}\n\n",
+            i % 3 == 0
+        ));
+    }
+    for i in 0..n {
+        text.push_str(&format!(
+            "[endpoint.e{i:04}]\ncompute = \"cluster\"\n\
+             image = \"123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1.0.{}\"\n\
+             model = {{ version = \"1\" }}\ncpu = 256\nmemory = 512\nport = 8080\n\
+             environment = {{ BUCKET = \"${{storage.b{i:04}.bucket}}\" }}\n\
+             autoscaling = {{ min = 1, max = 4, target_cpu = 60 }}\n\n",
+            i % 2
+        ));
+    }
+    text.push_str(extra);
+    text
+}
+
+/// Loads `text` with the stack file read in one piece and read in two parts on two threads.
+fn load_whole_and_split(text: &str) -> (Result<Config, Diagnostics>, Result<Config, Diagnostics>) {
+    use crate::spec::raw::{SPLIT_MIN, SPLIT_MIN_BYTES};
+    SPLIT_MIN.with(|m| m.set(usize::MAX));
+    let whole = load_text(text);
+    SPLIT_MIN.with(|m| m.set(0));
+    let split = load_text(text);
+    SPLIT_MIN.with(|m| m.set(SPLIT_MIN_BYTES));
+    (whole, split)
+}
+
+#[test]
+fn a_stack_read_on_two_threads_loads_as_read_in_one_piece() {
+    let text = large_stack(60, "");
+    let (whole, split) = load_whole_and_split(&text);
+    let whole = whole.unwrap();
+    assert!(whole.resources.len() > 300);
+    assert_eq!(split.unwrap(), whole);
+}
+
+#[test]
+fn a_stack_read_on_two_threads_reports_as_read_in_one_piece() {
+    // A bucket the second part defines again (a syntax error), then errors of lowering in
+    // both parts: unknown keys, a type error, a missing image.
+    let text = large_stack(
+        60,
+        "[storage.b0001]\nversioning = true\n\n[endpoint.zz]\ncompute = \"cluster\"\n\
+         cpu = \"big\"\nimage = \"${storage.nope.bucket}\"\ncolour = 1\n",
+    )
+    .replace("[storage.b0003]\n", "[storage.b0003]\nsize = 1\n");
+    let (whole, split) = load_whole_and_split(&text);
+    let whole = whole.unwrap_err();
+    assert!(!whole.is_empty());
+    assert_eq!(format!("{:?}", split.unwrap_err()), format!("{whole:?}"));
+    let text = large_stack(
+        60,
+        "[endpoint.zz]\ncompute = \"cluster\"\ncpu = \"big\"\ncolour = 1\n",
+    )
+    .replace("[storage.b0003]\n", "[storage.b0003]\nsize = 1\n");
+    let (whole, split) = load_whole_and_split(&text);
+    let whole = whole.unwrap_err();
+    assert!(whole.len() >= 3, "{}", whole.len());
+    assert_eq!(format!("{:?}", split.unwrap_err()), format!("{whole:?}"));
+}

@@ -21,9 +21,11 @@ use crate::spec::diag::{Diagnostics, FileId, SourceMap, Span};
 
 mod split;
 
+#[cfg(test)]
+pub(super) use split::build_at;
 pub(super) use split::build_split;
 #[cfg(test)]
-pub(super) use split::{SPLIT_MIN, SPLIT_MIN_BYTES, build_at};
+pub(in crate::spec) use split::{SPLIT_MIN, SPLIT_MIN_BYTES};
 
 /// Nesting of arrays and inline tables, and length of a dotted key, beyond which the fast path
 /// gives up (toml's own limit is 80; the slow path reports it).
