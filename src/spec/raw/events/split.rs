@@ -6,9 +6,8 @@
 //! way to a deeper header (and the first part made it neither inline nor by a dotted key).
 //! Anything else (an error in either part, a table defined or extended in both, an array of
 //! tables in both) gives up, and the document is read again in one piece, so the tree and
-//! every diagnostic are exactly those of a single reading.
-
-use std::ops::Range;
+//! every diagnostic are exactly those of a single reading. The second part's thread also
+//! builds the nodes of everything the merge cannot enter.
 
 use super::{Builder, Item, Key, Val};
 use crate::spec::diag::{FileId, SourceMap};
@@ -18,9 +17,9 @@ use crate::spec::raw::Node;
 /// it saves (64 KiB is about 350 blocks).
 pub(in crate::spec) const SPLIT_MIN_BYTES: usize = 64 * 1024;
 
-/// Where the first part ends, as a share of the text: the first part's thread also merges and
-/// builds the tree, so it reads a little less than half.
-const FIRST_SHARE: (usize, usize) = (43, 100);
+/// Where the first part ends, as a share of the text: the first part's thread also merges the
+/// parts and builds the nodes the merge enters, so it reads a little less than half.
+const FIRST_SHARE: (usize, usize) = (47, 100);
 
 #[cfg(test)]
 thread_local! {
@@ -80,18 +79,24 @@ pub(in crate::spec::raw) fn build_at(
     if !starts_header || !text.get(at..).is_some_and(|t| t.starts_with('[')) {
         return None;
     }
-    let part = |range: Range<usize>| Builder::parse(sources, file, templates, range);
+    let first = || Builder::parse(sources, file, templates, 0..at);
+    let second = || {
+        let mut second = Builder::parse(sources, file, templates, at..text.len())?;
+        second.settle(0);
+        Some(second)
+    };
     let (first, second) = if threads {
         std::thread::scope(|s| {
-            let second = s.spawn(|| part(at..text.len()));
-            let first = part(0..at);
+            // A thread that cannot be started leaves the document to be read whole.
+            let second = std::thread::Builder::new().spawn_scoped(s, second).ok()?;
+            let first = first();
             let second = second
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (first, second)
-        })
+            Some((first, second))
+        })?
     } else {
-        (part(0..at), part(at..text.len()))
+        (first(), second())
     };
     let mut first = first?;
     first.absorb(second?)?;
@@ -110,6 +115,40 @@ impl<'s> Builder<'s> {
             self.tabs.push(tab);
         }
         self.merge(0, offset)
+    }
+
+    /// Builds the nodes of every entry under table `t` that a merge cannot enter (all but
+    /// the tables only passed through on the way to a header), so that the second part's
+    /// thread does that work too. A settled entry the first part also has fails the merge,
+    /// as it would unsettled.
+    fn settle(&mut self, t: usize) {
+        let slots = std::mem::take(&mut self.tabs[t].slots);
+        let slots = slots
+            .into_iter()
+            .map(|mut slot| {
+                match slot.item.val {
+                    Val::Table(id) if self.passed_through(id) => self.settle(id),
+                    Val::Leaf(_) => {}
+                    _ => {
+                        let span = slot.item.span.clone();
+                        let node = self.node(slot.item);
+                        slot.item = Item {
+                            span,
+                            val: Val::Leaf(node.kind),
+                        };
+                    }
+                }
+                slot
+            })
+            .collect();
+        self.tabs[t].slots = slots;
+    }
+
+    /// Whether table `id` (of the second part) was only passed through on the way to a
+    /// header: made implicitly, not by a dotted key, not inline.
+    fn passed_through(&self, id: usize) -> bool {
+        let t = &self.tabs[id];
+        t.implicit && !t.dotted && !t.inline
     }
 
     /// Moves the entries of table `from` (of the second part) into table `into` (of the
@@ -132,8 +171,8 @@ impl<'s> Builder<'s> {
                 return None;
             };
             let (mine, theirs) = (*mine, *theirs);
-            let (m, t) = (&self.tabs[mine], &self.tabs[theirs]);
-            if m.inline || m.dotted || !t.implicit || t.dotted || t.inline {
+            let m = &self.tabs[mine];
+            if m.inline || m.dotted || !self.passed_through(theirs) {
                 return None;
             }
             self.merge(mine, theirs)?;
