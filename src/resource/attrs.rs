@@ -44,7 +44,7 @@ impl Attrs {
 
     /// Entries in any order; a later entry wins over an earlier one with the same name (as
     /// inserting them one by one would).
-    fn from_unsorted(mut entries: Vec<Entry>) -> Attrs {
+    pub(crate) fn from_unsorted(mut entries: Vec<Entry>) -> Attrs {
         if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
             // Stable: among equal names the last one inserted stays last.
             entries.sort_by(|a, b| a.0.cmp(&b.0));

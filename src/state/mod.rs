@@ -13,6 +13,7 @@ mod memory;
 mod migrate;
 mod prefetch;
 mod private_file;
+mod read;
 mod s3;
 mod store;
 
@@ -30,6 +31,7 @@ pub use memory::MemoryStore;
 pub use migrate::{Migrated, migrate};
 pub use prefetch::Prefetch;
 pub(crate) use private_file::{Existing, write_private};
+pub use read::{parse_snapshot, read_fast};
 pub use s3::{Encryption, S3Location, S3Store};
 pub use store::{LockGuard, LockInfo, StateError, StateStore, open};
 

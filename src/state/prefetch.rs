@@ -93,7 +93,7 @@ fn read_ahead(path: PathBuf) -> Option<Prefetched> {
     let racy = u64::try_from(stamp.changed.0).map_or(true, |secs| secs + RACY >= now.as_secs());
     let mut text = String::with_capacity(usize::try_from(stamp.len).ok()? + 1);
     file.read_to_string(&mut text).ok()?;
-    let state: State = serde_json::from_str(&text).ok()?;
+    let state = super::parse_snapshot(&text).ok()?;
     Some(Prefetched {
         path,
         _file: file,

@@ -344,7 +344,7 @@ pub(super) fn parse_state(
         path: location.to_path_buf(),
         message,
     };
-    let state: State = match serde_json::from_str(text) {
+    let state: State = match super::parse_snapshot(text) {
         Ok(s) => check_state(s, location, stack, env)?,
         Err(typed) => {
             let json: serde_json::Value =
