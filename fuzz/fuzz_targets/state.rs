@@ -1,8 +1,10 @@
 //! Fuzzes reading state: the snapshot's typed parse and checks, and the journal replayed over
 //! it (torn lines, lines of other snapshots, entries for unknown addresses), through the local
 //! backend as `pedestal` reads it. The input is the state file and its journal separated by a
-//! NUL byte. A state that reads must survive a write and read back unchanged, and the planner
-//! must plan the fraud-detection example (prod) against it without panicking.
+//! NUL byte. The snapshot's fast reader must read it exactly as `serde_json` does (the same
+//! state, or nothing where `serde_json` fails). A state that reads must survive a write and
+//! read back unchanged, and the planner must plan the fraud-detection example (prod) against
+//! it without panicking.
 
 #![no_main]
 
@@ -12,7 +14,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use pedestal::plan::{PlanOptions, plan};
 use pedestal::spec::{self, Config, LoadOptions};
-use pedestal::state::{LocalStore, StateStore};
+use pedestal::state::{LocalStore, State, StateStore, parse_snapshot, read_fast};
 
 const STACK: &str = "fraud-detection";
 const ENV: &str = "prod";
@@ -39,6 +41,9 @@ fuzz_target!(|data: &[u8]| {
         Some(i) => (&data[..i], Some(&data[i + 1..])),
         None => (data, None),
     };
+    if let Ok(text) = std::str::from_utf8(snapshot) {
+        same_both_ways(text);
+    }
     let path = dir.join("state.json");
     std::fs::write(&path, snapshot).expect("writing the input");
     let store = LocalStore::new(&path, STACK, ENV);
@@ -65,3 +70,19 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(expected, back, "a state read back differs from the one written");
     }
 });
+
+/// The fast reader gives `serde_json`'s state (or gives up), and [`parse_snapshot`] answers
+/// exactly as `serde_json`: the same state (down to the sign of a zero) or the same error.
+fn same_both_ways(text: &str) {
+    let slow = serde_json::from_str::<State>(text);
+    let debug = |s: &State| format!("{s:?}");
+    if let Some(fast) = read_fast(text) {
+        let slow = slow.as_ref().expect("the fast reader took a snapshot serde_json refuses");
+        assert_eq!(debug(&fast), debug(slow), "the fast reader read it otherwise");
+    }
+    match (parse_snapshot(text), &slow) {
+        (Ok(a), Ok(b)) => assert_eq!(debug(&a), debug(b)),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("parse_snapshot gave {a:?}, serde_json {b:?}"),
+    }
+}

@@ -9,7 +9,7 @@
 //! Where the time goes otherwise: `serde_json` walks every map key and value through the
 //! visitor machinery, scans strings byte by byte for escapes and control characters, and
 //! gathers each map's entries in a scratch buffer first. Here strings end at the first quote
-//! or backslash (found by `memchr`, many bytes at a time); control characters, which no string
+//! or backslash (found eight bytes at a time); control characters, which no string
 //! may hold, are counted over the whole text in one vectorised pass and matched against those
 //! passed over as whitespace; a map's entries go straight into one stack shared by all levels,
 //! and into its [`Attrs`] at their exact number, in the order written when that is sorted.
@@ -40,8 +40,42 @@ pub fn read_fast(text: &str) -> Option<State> {
     let state = reader.state()?;
     reader.ws();
     // Every control byte was passed over as whitespace: none is inside a string.
-    let controls = text.bytes().filter(|b| *b < 0x20).count();
-    (reader.pos == text.len() && reader.controls == controls).then_some(state)
+    (reader.pos == text.len() && reader.controls == controls(text.as_bytes())).then_some(state)
+}
+
+/// How many bytes of `text` are control characters (below 0x20), counted many at a time:
+/// in runs short enough for a byte-wide count in each lane.
+fn controls(text: &[u8]) -> usize {
+    text.chunks(255)
+        .map(|run| usize::from(run.iter().fold(0u8, |n, b| n + u8::from(*b < 0x20))))
+        .sum()
+}
+
+/// Eight bytes of `c`.
+const fn splat(c: u8) -> u64 {
+    u64::from_ne_bytes([c; 8])
+}
+
+/// Where the first quote or backslash at or after `at` is: eight bytes at a time (a byte is
+/// found as a zero of the word xor'd with the byte wanted; a borrow can only mark bytes after
+/// a true zero, so the lowest mark is exact).
+#[inline]
+fn quote_or_backslash(b: &[u8], mut at: usize) -> Option<usize> {
+    const LOW: u64 = splat(0x01);
+    const HIGH: u64 = splat(0x80);
+    while let Some(word) = b.get(at..at + 8) {
+        let w = u64::from_le_bytes(word.try_into().ok()?);
+        let (q, s) = (w ^ splat(b'"'), w ^ splat(b'\\'));
+        let found = (q.wrapping_sub(LOW) & !q | s.wrapping_sub(LOW) & !s) & HIGH;
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let rest = b.get(at..)?;
+    rest.iter()
+        .position(|c| *c == b'"' || *c == b'\\')
+        .map(|i| at + i)
 }
 
 /// Nesting the reader follows before it gives up: well under `serde_json`'s limit of 128, so
@@ -80,6 +114,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Passes over whitespace.
+    #[inline]
     fn ws(&mut self) {
         let b = self.bytes();
         while let Some(&c) = b.get(self.pos) {
@@ -93,6 +128,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next byte that is not whitespace, not consumed.
+    #[inline]
     fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.bytes().get(self.pos).copied()
@@ -138,7 +174,7 @@ impl<'a> Reader<'a> {
     fn str(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let (b, start) = (self.bytes(), self.pos);
-        let end = start + memchr::memchr2(b'"', b'\\', b.get(start..)?)?;
+        let end = quote_or_backslash(b, start)?;
         if b[end] == b'"' {
             self.pos = end + 1;
             return Some(Cow::Borrowed(self.text.get(start..end)?));
@@ -175,7 +211,7 @@ impl<'a> Reader<'a> {
                 _ => return None,
             });
             from = next;
-            at = from + memchr::memchr2(b'"', b'\\', b.get(from..)?)?;
+            at = quote_or_backslash(b, from)?;
         }
     }
 
@@ -283,7 +319,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.close();
-        Some(Value::List(self.items.drain(base..).collect()))
+        Some(Value::List(tail(&mut self.items, base)))
     }
 
     /// A map's entries, sorted by name, the last of a repeated name winning.
@@ -306,7 +342,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.close();
-        let entries: Vec<Entry> = self.entries.drain(base..).collect();
+        let entries = tail(&mut self.entries, base);
         Some(if sorted {
             Attrs::from_sorted(entries)
         } else {
@@ -473,6 +509,17 @@ impl<'a> Reader<'a> {
         let name = self.str()?;
         T::deserialize(StrDeserializer::<PlainError>::new(&name)).ok()
     }
+}
+
+/// The entries of `stack` from `base` on, moved out into a vector of their exact number.
+fn tail<T>(stack: &mut Vec<T>, base: usize) -> Vec<T> {
+    if base > 0 {
+        return stack.split_off(base);
+    }
+    // `split_off(0)` would hand over the stack itself, with all its room.
+    let mut out = Vec::with_capacity(stack.len());
+    out.append(stack);
+    out
 }
 
 /// Sets a field that may be read once only (`serde_json` refuses a repeated one).

@@ -328,3 +328,27 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The word-at-a-time search finds what a byte-by-byte one finds, wherever the bytes
+    /// sit in their words; the control count is a plain count.
+    #[test]
+    fn the_scans_find_what_a_byte_loop_finds(
+        bytes in prop::collection::vec(
+            prop::sample::select(b"\"\\\x00\x1f a\x7f\x80\xff\xc3\xa9".to_vec()),
+            0..40,
+        ),
+        from in 0usize..40,
+    ) {
+        let from = from.min(bytes.len());
+        let naive = bytes[from..]
+            .iter()
+            .position(|c| *c == b'"' || *c == b'\\')
+            .map(|i| from + i);
+        prop_assert_eq!(super::quote_or_backslash(&bytes, from), naive);
+        let count = bytes.iter().filter(|b| **b < 0x20).count();
+        prop_assert_eq!(super::controls(&bytes), count);
+        let long = bytes.repeat(20);
+        prop_assert_eq!(super::controls(&long), count * 20);
+    }
+}
