@@ -4,6 +4,7 @@
 mod compare;
 pub mod file;
 mod planner;
+mod prematch;
 mod releases;
 mod replacements;
 

@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::compare::{changed_attrs, keep_computed, matches_record};
+use super::prematch::prematch;
 use super::releases;
 use super::{Action, Drift, OutputChange, Plan, PlanMode, Reason, ResourceChange, StateRef};
 use crate::addr::Address;
@@ -118,10 +119,12 @@ fn list_addresses<'a>(it: impl Iterator<Item = &'a Address>) -> String {
     it.map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-struct Node<'a> {
-    address: &'a Address,
-    desired: Option<&'a Resource>,
-    prior: Option<&'a ResourceState>,
+/// One address of the spec or the state: its resource, its record, and the positions of what
+/// it depends on.
+pub(super) struct Node<'a> {
+    pub(super) address: &'a Address,
+    pub(super) desired: Option<&'a Resource>,
+    pub(super) prior: Option<&'a ResourceState>,
     deps: Vec<usize>,
 }
 
@@ -164,7 +167,7 @@ fn check_owner(config: &Config, prior: &State) -> Result<(), PlanError> {
 }
 
 /// Address → position among the sorted addresses (foldhash: the addresses are the stack's own).
-type AddressIndex<'a> = HashMap<&'a Address, usize, foldhash::fast::RandomState>;
+pub(super) type AddressIndex<'a> = HashMap<&'a Address, usize, foldhash::fast::RandomState>;
 
 /// Every address in the spec or the state (sorted), its position, and its node with edges.
 struct Graph<'a> {
@@ -296,6 +299,7 @@ fn walk_normal(
         .map(|d| (&d.address, drifted_attrs(d)))
         .collect();
     let unfinished = releases::unfinished(prior);
+    let matched = prematch(nodes, index, &opts.replace);
     let mut changes: Vec<ResourceChange> = Vec::with_capacity(nodes.len());
     let mut prevented: Vec<(Address, &'static str)> = Vec::new();
     let mut planned = Planned {
@@ -313,7 +317,12 @@ fn walk_normal(
                 let release = (r.kind == ResourceKind::EcsService)
                     .then(|| unfinished.get(node.address.block()))
                     .flatten();
-                let mut change = diff(r, p, replace_requested, drifted.get(node.address), &|rf| {
+                let facts = Facts {
+                    replace_requested,
+                    drifted: drifted.get(node.address),
+                    matched: matched[i] && planned.settled(&node.deps, nodes, &changes),
+                };
+                let mut change = diff(r, p, facts, &|rf| {
                     planned.lookup(index, nodes, &changes, rf)
                 });
                 if p.is_some() && matches!(change.action, Action::NoOp | Action::Update) {
@@ -452,6 +461,23 @@ struct Planned {
 }
 
 impl Planned {
+    /// Whether every dependency in `deps` resolves references to its record, as the pre-match
+    /// did: left out of the plan so far, or planned with the record itself as `after` and
+    /// nothing pending.
+    fn settled(&self, deps: &[usize], nodes: &[Node], changes: &[ResourceChange]) -> bool {
+        deps.iter().all(|&j| match self.position[j] {
+            None => true,
+            Some(pos) => {
+                !self.pending[j]
+                    && changes[pos]
+                        .after
+                        .as_ref()
+                        .zip(nodes[j].prior)
+                        .is_some_and(|(after, p)| after.ptr_eq(&p.attrs))
+            }
+        })
+    }
+
     /// The value a reference resolves to at plan time, or `None` when only known after apply.
     fn lookup(
         &self,
@@ -495,20 +521,35 @@ fn delete(address: &Address, p: &ResourceState, reason: Reason) -> ResourceChang
     }
 }
 
+/// What the walk knows of one resource besides its spec and record.
+#[derive(Clone, Copy)]
+struct Facts<'a> {
+    /// `--replace` names it.
+    replace_requested: bool,
+    /// The attributes refresh found changed.
+    drifted: Option<&'a BTreeSet<String>>,
+    /// The pre-match found it matching its record, and it holds here too.
+    matched: bool,
+}
+
 /// One resource in the spec against its recorded state.
 fn diff(
     r: &Resource,
     prior: Option<&ResourceState>,
-    replace_requested: bool,
-    drifted: Option<&BTreeSet<String>>,
+    facts: Facts,
     lookup: &dyn Fn(&crate::resource::Ref) -> Option<Value>,
 ) -> ResourceChange {
+    let Facts {
+        replace_requested,
+        drifted,
+        matched,
+    } = facts;
     let schema = r.kind.schema();
     if let Some(p) = prior
         && p.status != Status::Tainted
         && !replace_requested
         && r.lifecycle.ignore_changes.is_empty()
-        && matches_record(&r.attrs, &p.attrs, schema.computed, lookup)
+        && (matched || matches_record(&r.attrs, &p.attrs, schema.computed, lookup))
     {
         // A no-op whose `after` (the record's computed attributes kept) is the record itself.
         return ResourceChange {
