@@ -6,6 +6,7 @@ mod file;
 mod fixture;
 mod ops;
 mod planner;
+mod prematch;
 mod properties;
 mod recorded;
 mod render;
