@@ -21,7 +21,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::compare::{changed_attrs, keep_computed, matches_record};
-use super::prematch::prematch;
 use super::releases;
 use super::{Action, Drift, OutputChange, Plan, PlanMode, Reason, ResourceChange, StateRef};
 use crate::addr::Address;
@@ -125,14 +124,15 @@ pub(super) struct Node<'a> {
     pub(super) address: &'a Address,
     pub(super) desired: Option<&'a Resource>,
     pub(super) prior: Option<&'a ResourceState>,
-    deps: Vec<usize>,
+    pub(super) deps: Vec<usize>,
 }
 
 /// Computes the plan. Pure: same inputs, same plan.
 pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, PlanError> {
     check_owner(config, prior)?;
-    // 1. Index.
-    let graph = Graph::index(config, prior);
+    // 1. Index; edges found and resources matched against their records on two threads.
+    let mut graph = Graph::index(config, prior);
+    let matched = super::prematch::link(&mut graph, opts);
     // 2. Order.
     let order = topo_order(&graph.nodes)?;
     // 3. Narrow.
@@ -144,12 +144,9 @@ pub fn plan(config: &Config, prior: &State, opts: &PlanOptions) -> Result<Plan, 
             let changes = walk_destroy(&graph.nodes, &order, &selected)?;
             (changes, destroy_outputs(config, prior))
         }
-        PlanMode::Normal => walk_normal(config, prior, opts, &graph, &order, &selected)?,
+        PlanMode::Normal => walk_normal(config, prior, opts, &graph, &matched, &order, &selected)?,
     };
-    let plan = finish(config, prior, opts, changes, outputs);
-    // 6. Every plan emitted can be walked: its steps have no cycle.
-    super::replacements::check_acyclic(&plan.changes, prior)
-        .map_err(|addresses| PlanError::Cycle { addresses })?;
+    let plan = finish(config, prior, opts, changes, outputs)?;
     budget(config, plan)
 }
 
@@ -170,15 +167,14 @@ fn check_owner(config: &Config, prior: &State) -> Result<(), PlanError> {
 pub(super) type AddressIndex<'a> = HashMap<&'a Address, usize, foldhash::fast::RandomState>;
 
 /// Every address in the spec or the state (sorted), its position, and its node with edges.
-struct Graph<'a> {
+pub(super) struct Graph<'a> {
     addresses: Vec<&'a Address>,
-    index: AddressIndex<'a>,
-    nodes: Vec<Node<'a>>,
+    pub(super) index: AddressIndex<'a>,
+    pub(super) nodes: Vec<Node<'a>>,
 }
 
 impl<'a> Graph<'a> {
-    /// Step 1: edges are `depends_on` plus references for resources in the spec, recorded
-    /// dependencies for orphans; self-edges dropped.
+    /// Step 1: the nodes, without their edges (see [`Graph::deps_of`]).
     fn index(config: &'a Config, prior: &'a State) -> Graph<'a> {
         // Both maps are sorted by address: one merge gives the union, sorted, with each
         // address's resource and record found on the way.
@@ -205,34 +201,37 @@ impl<'a> Graph<'a> {
         let addresses: Vec<&Address> = nodes.iter().map(|n| n.address).collect();
         let mut index = AddressIndex::with_capacity_and_hasher(nodes.len(), Default::default());
         index.extend(addresses.iter().enumerate().map(|(i, a)| (*a, i)));
-        for (me, node) in nodes.iter_mut().enumerate() {
-            let mut deps: Vec<usize> = Vec::new();
-            let mut add = |a: &Address| {
-                if let Some(&d) = index.get(a)
-                    && d != me
-                {
-                    deps.push(d);
-                }
-            };
-            match (node.desired, node.prior) {
-                (Some(r), _) => {
-                    r.depends_on.iter().for_each(&mut add);
-                    for v in r.attrs.values() {
-                        v.for_each_ref(&mut |rf| add(&rf.address));
-                    }
-                }
-                (None, Some(p)) => p.dependencies.iter().for_each(&mut add),
-                (None, None) => {}
-            }
-            deps.sort_unstable();
-            deps.dedup();
-            node.deps = deps;
-        }
         Graph {
             addresses,
             index,
             nodes,
         }
+    }
+
+    /// The positions of what node `me` depends on, sorted, each once, itself left out.
+    pub(super) fn deps_of(&self, me: usize) -> Vec<usize> {
+        let node = &self.nodes[me];
+        let mut deps: Vec<usize> = Vec::new();
+        let mut add = |a: &Address| {
+            if let Some(&d) = self.index.get(a)
+                && d != me
+            {
+                deps.push(d);
+            }
+        };
+        match (node.desired, node.prior) {
+            (Some(r), _) => {
+                r.depends_on.iter().for_each(&mut add);
+                for v in r.attrs.values() {
+                    v.for_each_ref(&mut |rf| add(&rf.address));
+                }
+            }
+            (None, Some(p)) => p.dependencies.iter().for_each(&mut add),
+            (None, None) => {}
+        }
+        deps.sort_unstable();
+        deps.dedup();
+        deps
     }
 }
 
@@ -289,6 +288,7 @@ fn walk_normal(
     prior: &State,
     opts: &PlanOptions,
     graph: &Graph,
+    matched: &[bool],
     order: &[usize],
     selected: &[bool],
 ) -> Result<(Vec<ResourceChange>, BTreeMap<String, OutputChange>), PlanError> {
@@ -299,7 +299,6 @@ fn walk_normal(
         .map(|d| (&d.address, drifted_attrs(d)))
         .collect();
     let unfinished = releases::unfinished(prior);
-    let matched = prematch(nodes, index, &opts.replace);
     let mut changes: Vec<ResourceChange> = Vec::with_capacity(nodes.len());
     let mut prevented: Vec<(Address, &'static str)> = Vec::new();
     let mut planned = Planned {
@@ -780,15 +779,25 @@ fn finish(
     opts: &PlanOptions,
     changes: Vec<ResourceChange>,
     outputs: BTreeMap<String, OutputChange>,
-) -> Plan {
-    let releases = releases::view(prior, &changes);
-    let prunes = if opts.mode == PlanMode::Normal {
-        releases::prunes(prior, &changes, &releases)
-    } else {
-        Vec::new()
-    };
-    let cost = cost(&changes, prior, &config.region, opts.targets.is_empty());
-    Plan {
+) -> Result<Plan, PlanError> {
+    // The cost estimate on a second thread for a large plan, the rest here.
+    let (cost, (releases, prunes, acyclic)) = super::prematch::both(
+        changes.len() >= super::prematch::PARALLEL_FROM,
+        || cost(&changes, prior, &config.region, opts.targets.is_empty()),
+        || {
+            let releases = releases::view(prior, &changes);
+            let prunes = if opts.mode == PlanMode::Normal {
+                releases::prunes(prior, &changes, &releases)
+            } else {
+                Vec::new()
+            };
+            // 6. Every plan emitted can be walked: its steps have no cycle.
+            let acyclic = super::replacements::check_acyclic(&changes, prior);
+            (releases, prunes, acyclic)
+        },
+    );
+    acyclic.map_err(|addresses| PlanError::Cycle { addresses })?;
+    Ok(Plan {
         format_version: super::FORMAT_VERSION.to_string(),
         stack: config.stack.clone(),
         env: config.env.clone(),
@@ -808,7 +817,7 @@ fn finish(
         outputs,
         targets: opts.targets.clone(),
         cost,
-    }
+    })
 }
 
 /// The cost estimate over the endpoints' resources: their planned changes, and for those

@@ -1,55 +1,101 @@
-//! Matching resources against their records ahead of the planner's walk, on two threads for a
-//! large stack.
+//! The planner's work on two threads for a large stack: finding the edges of its graph and
+//! matching resources against their records ahead of its walk ([`link`]), and the cost
+//! estimate beside the release view ([`both`]).
 //!
 //! Most resources of a stack are unchanged, and finding that out (comparing every desired
 //! attribute, references resolved, with the recorded one) is most of the walk's work. It does
 //! not depend on the order of the walk when every reference resolves to a recorded value, so it
-//! can be done first, in parallel: [`prematch`] tells, for each resource in both the spec and
-//! the state, whether it matches its record with references resolved against the recorded
-//! state only. The walk takes a `true` only when what it would resolve those references to is
+//! can be done first, in parallel: [`link`] tells, for each resource in both the spec and the
+//! state, whether it matches its record with references resolved against the recorded state
+//! only. The walk takes a `true` only when what it would resolve those references to is
 //! provably the same recorded values (see the planner's `settled`); otherwise, and for every
 //! `false`, it compares as before.
 
+use std::ops::Range;
+
+use super::PlanMode;
 use super::compare::matches_record;
-use super::planner::{AddressIndex, Node};
+use super::planner::{AddressIndex, Graph, Node, PlanOptions};
 use crate::resource::schema;
 use crate::resource::{Ref, Value};
 use crate::state::Status;
 
-/// Below this many resources the matching runs on the calling thread: starting a thread
-/// costs more than it saves.
-const PARALLEL_FROM: usize = 2_000;
+/// Below this many resources (or changes) everything runs on the calling thread: starting a
+/// thread costs more than it saves.
+pub(super) const PARALLEL_FROM: usize = 2_000;
 
-/// For each node: whether it has a spec resource and a record that the walk may find to match
-/// (not tainted, no `ignore_changes`, not named by `--replace`) and whose attributes match the
-/// record with references resolved by [`recorded`]. Half the nodes are matched on a second
-/// thread when there are at least [`PARALLEL_FROM`] of them.
-pub(super) fn prematch(nodes: &[Node], index: &AddressIndex, replace: &[String]) -> Vec<bool> {
-    let part = |range: std::ops::Range<usize>| -> Vec<bool> {
-        nodes[range]
-            .iter()
-            .map(|node| matches(node, nodes, index, replace))
+/// Gives every node its edges (see [`Graph::deps_of`]) and tells for each, in a normal plan,
+/// whether it has a spec resource and a record that the walk may find to match (not tainted,
+/// no `ignore_changes`, not named by `--replace`) and whose attributes match the record with
+/// references resolved by [`recorded`]. Half the nodes are done on a second thread when there
+/// are at least [`PARALLEL_FROM`] of them.
+pub(super) fn link(graph: &mut Graph, opts: &PlanOptions) -> Vec<bool> {
+    let normal = opts.mode == PlanMode::Normal;
+    let g = &*graph;
+    let found = halves(g.nodes.len(), |range| {
+        range
+            .map(|i| {
+                let matched = normal && matches(&g.nodes[i], &g.nodes, &g.index, &opts.replace);
+                (g.deps_of(i), matched)
+            })
             .collect()
-    };
-    if nodes.len() < PARALLEL_FROM {
-        return part(0..nodes.len());
+    });
+    let mut matched = Vec::with_capacity(found.len());
+    for (node, (deps, m)) in graph.nodes.iter_mut().zip(found) {
+        node.deps = deps;
+        matched.push(m);
     }
-    let mid = nodes.len() / 2;
+    matched
+}
+
+/// `part` over `0..n`, in order: the second half on another thread when `n` is at least
+/// [`PARALLEL_FROM`] (and a thread can be had).
+fn halves<T: Send>(n: usize, part: impl Fn(Range<usize>) -> Vec<T> + Sync) -> Vec<T> {
+    if n < PARALLEL_FROM {
+        return part(0..n);
+    }
+    let mid = n / 2;
     std::thread::scope(|s| {
         let spawned = std::thread::Builder::new()
-            .name("prematch".into())
-            .spawn_scoped(s, || part(mid..nodes.len()));
+            .name("plan".into())
+            .spawn_scoped(s, || part(mid..n));
         let mut out = part(0..mid);
         let second = match spawned {
             // A panic there is a bug here: it must not pass unseen.
             Ok(handle) => handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread to be had: the second half is matched here too.
-            Err(_) => part(mid..nodes.len()),
+            // No thread to be had: the second half is done here too.
+            Err(_) => part(mid..n),
         };
         out.extend(second);
         out
+    })
+}
+
+/// `a()` and `b()`: `a` on another thread when `parallel` (and a thread can be had).
+pub(super) fn both<A: Send, B>(
+    parallel: bool,
+    a: impl Fn() -> A + Sync,
+    b: impl FnOnce() -> B,
+) -> (A, B) {
+    if !parallel {
+        return (a(), b());
+    }
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name("plan".into())
+            .spawn_scoped(s, &a);
+        let b = b();
+        let a = match spawned {
+            // A panic there is a bug here: it must not pass unseen.
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: `a` runs here.
+            Err(_) => a(),
+        };
+        (a, b)
     })
 }
 
