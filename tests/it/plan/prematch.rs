@@ -164,7 +164,7 @@ fn targets_plan_the_target_and_its_dependencies_only() {
 }
 
 /// The service whose task definition `td` is replaced is replaced with it (it names the
-/// task definition's family) and sees its new, unknown ARN.
+/// task definition's family by name) and sees its new, unknown ARN.
 fn follows(p: &Plan, td: &str, service: &str) {
     let svc = change(p, service);
     assert_eq!(
@@ -173,7 +173,7 @@ fn follows(p: &Plan, td: &str, service: &str) {
             Action::DeleteThenCreate,
             Some(Reason::DependencyReplaced {
                 address: addr(td),
-                attrs: vec!["task_definition".into()]
+                attrs: vec!["name".into()]
             })
         )
     );
