@@ -163,8 +163,8 @@ fn targets_plan_the_target_and_its_dependencies_only() {
     assert!(p.changes.iter().all(|c| c.action == Action::NoOp));
 }
 
-/// The service whose task definition `td` is replaced is replaced with it (it names the
-/// task definition's family by name) and sees its new, unknown ARN.
+/// The service whose task definition `td` is replaced is replaced with it (its `name` is
+/// the task definition's family) and sees its new, unknown ARN.
 fn follows(p: &Plan, td: &str, service: &str) {
     let svc = change(p, service);
     assert_eq!(
