@@ -538,17 +538,12 @@ fn diff(
     facts: Facts,
     lookup: &dyn Fn(&crate::resource::Ref) -> Option<Value>,
 ) -> ResourceChange {
-    let Facts {
-        replace_requested,
-        drifted,
-        matched,
-    } = facts;
     let schema = r.kind.schema();
     if let Some(p) = prior
         && p.status != Status::Tainted
-        && !replace_requested
+        && !facts.replace_requested
         && r.lifecycle.ignore_changes.is_empty()
-        && (matched || matches_record(&r.attrs, &p.attrs, schema.computed, lookup))
+        && (facts.matched || matches_record(&r.attrs, &p.attrs, schema.computed, lookup))
     {
         // A no-op whose `after` (the record's computed attributes kept) is the record itself.
         return ResourceChange {
@@ -587,7 +582,7 @@ fn diff(
     let Some(p) = prior else {
         unknown_computed(&mut after);
         change.action = Action::Create;
-        change.reason = drifted.map(|_| Reason::Drifted);
+        change.reason = facts.drifted.map(|_| Reason::Drifted);
         change.after = Some(after);
         return change;
     };
@@ -604,7 +599,7 @@ fn diff(
         .map(|k| k.to_string())
         .collect();
     let tainted = p.status == Status::Tainted;
-    if tainted || replace_requested || !forced.is_empty() {
+    if tainted || facts.replace_requested || !forced.is_empty() {
         change.action = if r.lifecycle.create_before_destroy
             || schema.replace_order == ReplaceOrder::CreateBeforeDestroy
         {
@@ -614,7 +609,7 @@ fn diff(
         };
         change.reason = Some(if tainted {
             Reason::Tainted
-        } else if replace_requested {
+        } else if facts.replace_requested {
             Reason::ReplaceRequested
         } else {
             Reason::ForcedBy {
@@ -632,7 +627,9 @@ fn diff(
             // A new artifact key is a new object: its version id and etag are not known yet.
             let new_object = r.kind == ResourceKind::S3Object
                 && changed.contains(&s3_object::Attr::Key.as_str());
-            let outside = drifted.is_some_and(|d| changed.iter().any(|k| d.contains(*k)));
+            let outside = facts
+                .drifted
+                .is_some_and(|d| changed.iter().any(|k| d.contains(*k)));
             change.reason = Some(if outside {
                 Reason::Drifted
             } else {
