@@ -64,10 +64,7 @@ pub fn human(plan: &Plan, opts: &HumanOptions) -> String {
     }
     legend(&mut out, &changed, st);
     out.push_str("pedestal will perform the following actions:\n\n");
-    for c in &changed {
-        block(&mut out, c, st);
-        out.push('\n');
-    }
+    blocks(&mut out, &changed, st);
     address_lists(&mut out, &changed, st);
     let s = plan.summary();
     let _ = writeln!(
@@ -389,6 +386,37 @@ fn resource_line(out: &mut String, sym: &str, kind: ResourceKind, address: &str,
     out.push_str("\" \"");
     out.push_str(address);
     out.push_str("\" {\n");
+}
+
+/// Below this many changed resources their blocks are rendered on the calling thread alone.
+const PARALLEL_BLOCKS: usize = 256;
+
+/// Every changed resource's block, each followed by a blank line. A long plan's second half is
+/// rendered on a thread of its own into its own string, appended after the first: the same
+/// text, in half the time on two cores.
+fn blocks(out: &mut String, changed: &[&ResourceChange], st: Style) {
+    let render = |out: &mut String, part: &[&ResourceChange]| {
+        for c in part {
+            block(out, c, st);
+            out.push('\n');
+        }
+    };
+    if changed.len() < PARALLEL_BLOCKS {
+        return render(out, changed);
+    }
+    let (first, second) = changed.split_at(changed.len() / 2);
+    let rest = std::thread::scope(|s| {
+        let other = s.spawn(|| {
+            let mut rest = String::new();
+            render(&mut rest, second);
+            rest
+        });
+        render(out, first);
+        other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    out.push_str(&rest);
 }
 
 fn block(out: &mut String, c: &ResourceChange, st: Style) {
@@ -845,4 +873,68 @@ pub fn state_resource(address: &str, r: &crate::state::ResourceState) -> String 
     w.all(0, " ", &attrs, "");
     out.push_str("}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::Address;
+
+    /// A create, an update and a delete of a bucket, each with attributes of its own.
+    fn changes(n: usize) -> Vec<ResourceChange> {
+        (0..n)
+            .map(|i| {
+                let attrs = |v: usize| -> Attrs {
+                    [
+                        ("bucket".to_string(), Value::str(format!("b-{i}"))),
+                        ("versioning".to_string(), Value::Bool(v.is_multiple_of(2))),
+                    ]
+                    .into_iter()
+                    .collect()
+                };
+                let (action, before, after) = match i % 3 {
+                    0 => (Action::Create, None, Some(attrs(i))),
+                    1 => (Action::Update, Some(attrs(i)), Some(attrs(i + 1))),
+                    _ => (Action::Delete, Some(attrs(i)), None),
+                };
+                ResourceChange {
+                    address: Address::new(format!("storage.s{i:04}.bucket")),
+                    kind: ResourceKind::S3Bucket,
+                    action,
+                    reason: None,
+                    before,
+                    after,
+                    replace_paths: Vec::new(),
+                    id: None,
+                    depends_on: Default::default(),
+                    lifecycle: Default::default(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocks_of_a_long_plan_come_out_as_rendered_one_by_one() {
+        for n in [
+            0,
+            1,
+            PARALLEL_BLOCKS - 1,
+            PARALLEL_BLOCKS,
+            3 * PARALLEL_BLOCKS + 1,
+        ] {
+            let all = changes(n);
+            let refs: Vec<&ResourceChange> = all.iter().collect();
+            for st in [Style(false), Style(true)] {
+                let mut one_by_one = String::new();
+                for c in &refs {
+                    block(&mut one_by_one, c, st);
+                    one_by_one.push('\n');
+                }
+                let mut out = String::new();
+                blocks(&mut out, &refs, st);
+                assert_eq!(out, one_by_one, "{n} changes");
+                assert_eq!(out.matches("    }\n").count(), n);
+            }
+        }
+    }
 }
