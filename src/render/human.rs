@@ -406,15 +406,26 @@ fn blocks(out: &mut String, changed: &[&ResourceChange], st: Style) {
     }
     let (first, second) = changed.split_at(changed.len() / 2);
     let rest = std::thread::scope(|s| {
-        let other = s.spawn(|| {
-            let mut rest = String::new();
-            render(&mut rest, second);
-            rest
-        });
+        let other = std::thread::Builder::new()
+            .name("render".into())
+            .spawn_scoped(s, || {
+                let mut rest = String::new();
+                render(&mut rest, second);
+                rest
+            });
         render(out, first);
-        other
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        match other {
+            // A panic there is a bug here: it must not pass unseen.
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: the second half is rendered here too.
+            Err(_) => {
+                let mut rest = String::new();
+                render(&mut rest, second);
+                rest
+            }
+        }
     });
     out.push_str(&rest);
 }
