@@ -4,8 +4,10 @@ mod cli;
 
 /// mimalloc instead of the system allocator: a plan builds and drops hundreds of thousands of
 /// small attribute maps and strings, and glibc's malloc and free were a third of its profile.
-/// Built without transparent huge pages (`no_thp`): on hosts that enable them always, they raised
-/// a 1,000-resource plan's peak memory by half, for no measurable gain in time.
+/// Transparent huge pages allowed (mimalloc asks for them on its arenas, where the host enables
+/// them for `madvise`): a 10,000-resource plan takes about 3,000 page faults instead of 21,000,
+/// which on a virtual machine whose every first touch of a page is dear saves a sixth of its
+/// time, for about 15 MB more peak memory (91 instead of 76 MB; 30 instead of 19 MB at 1,000).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
