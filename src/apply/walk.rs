@@ -5,9 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use crate::addr::Address;
 use crate::graph::Dag;
@@ -177,8 +180,39 @@ async fn until_true(rx: &mut watch::Receiver<bool>) {
     }
 }
 
+/// A step's future with a panic in it caught and told as its message, as a spawned task's
+/// would be: a panicking step fails alone, and the walk stops cleanly.
+struct Caught<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for Caught<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic_message(panic.as_ref()))),
+        }
+    }
+}
+
+/// The message a panic was raised with, when it has one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => format!("a step panicked: {s}"),
+        (_, Some(s)) => format!("a step panicked: {s}"),
+        _ => "a step panicked".to_string(),
+    }
+}
+
 /// Runs `steps` with `run`, at most `parallelism` at once. `stop` is polled before each start
 /// (e.g. state can no longer be persisted).
+///
+/// The steps in flight are polled here, in the walk's own task, not spawned: a step that
+/// finishes hands its dependents over without waking a task on another thread (a chain of
+/// 10,000 steps spent most of its time in those hand-overs). A step's slow work (hashing an
+/// artifact, writing state that may block) runs on the blocking pool, and the HTTP
+/// connections are driven by the runtime, so one task polling them holds nothing up.
 pub async fn walk<F, Fut, S>(
     steps: Steps,
     parallelism: usize,
@@ -198,8 +232,9 @@ where
     let mut schedule = dag.schedule();
     let mut result = WalkResult::default();
     let mut skipped: HashSet<&Address> = HashSet::new();
-    let mut set: JoinSet<(Step, StepOutcome)> = JoinSet::new();
-    let mut in_flight: BTreeMap<tokio::task::Id, Step> = BTreeMap::new();
+    let mut set = FuturesUnordered::new();
+    let mut in_flight: BTreeMap<u64, Step> = BTreeMap::new();
+    let mut next_id = 0u64;
     let mut abandon = abandon;
     let cancelled = |c: &Option<watch::Receiver<bool>>| c.as_ref().is_some_and(|r| *r.borrow());
     loop {
@@ -211,51 +246,41 @@ where
             let Some(step) = schedule.pop_ready().cloned() else {
                 break;
             };
-            // Boxed: the task then holds a pointer, not the whole step future.
-            let fut = Box::pin(run(step.clone()));
-            let s2 = step.clone();
-            let handle = set.spawn(async move { (s2, fut.await) });
-            in_flight.insert(handle.id(), step);
+            let id = next_id;
+            next_id += 1;
+            // Boxed: the set then holds a pointer, not the whole step future.
+            let fut = Caught(Box::pin(run(step.clone())));
+            set.push(async move { (id, fut.await) });
+            in_flight.insert(id, step);
         }
         let joined = match abandon.as_mut() {
             Some(a) if !set.is_empty() => {
                 tokio::select! {
-                    j = set.join_next_with_id() => j,
+                    j = set.next() => j,
                     _ = until_true(a) => {
-                        set.abort_all();
+                        // The steps in flight are dropped where they stand.
+                        set.clear();
+                        for (_, step) in std::mem::take(&mut in_flight) {
+                            schedule.remove(&step);
+                            result.abandoned.push(step.address);
+                        }
                         result.interrupted = true;
                         abandon = None;
                         continue;
                     }
                 }
             }
-            _ => set.join_next_with_id().await,
+            _ => set.next().await,
         };
-        let Some(joined) = joined else {
+        let Some((id, outcome)) = joined else {
             break;
         };
-        let (step, outcome) = match joined {
-            Ok((id, x)) => {
-                in_flight.remove(&id);
-                x
-            }
-            Err(e) if e.is_cancelled() => {
-                if let Some(step) = in_flight.remove(&e.id()) {
-                    schedule.remove(&step);
-                    result.abandoned.push(step.address);
-                }
-                continue;
-            }
-            Err(e) => {
-                in_flight.remove(&e.id());
-                // A panicking step: find nothing to attribute it to but still stop cleanly.
-                result.failed.push((
-                    Step::up(&Address::new("<unknown>")),
-                    format!("internal error: {e}"),
-                ));
-                continue;
-            }
+        let Some(step) = in_flight.remove(&id) else {
+            continue;
         };
+        let outcome = outcome.unwrap_or_else(|panic| {
+            StepOutcome::Failed(format!("{}: internal error: {panic}", step.address))
+        });
         match outcome {
             StepOutcome::Done => {
                 schedule.finish(&step);
@@ -406,5 +431,102 @@ mod tests {
                 .collect();
         assert_eq!(critical_path(&steps_for(&replace, &state)), 2);
         assert_eq!(critical_path(&Steps::new()), 0);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_step_fails_alone_and_skips_what_waits_for_it() {
+        let step = |a: &str| Step::up(&Address::new(a));
+        let (a, b, c) = (
+            step("x.a.log_group"),
+            step("x.b.log_group"),
+            step("x.c.log_group"),
+        );
+        let steps: Steps = [
+            (a.clone(), BTreeSet::new()),
+            (b.clone(), BTreeSet::from([a.clone()])),
+            (c.clone(), BTreeSet::new()),
+        ]
+        .into_iter()
+        .collect();
+        let result = walk(
+            steps,
+            10,
+            None,
+            None,
+            |s: Step| async move {
+                if s.address.as_str() == "x.a.log_group" {
+                    panic!("boom");
+                }
+                StepOutcome::Done
+            },
+            || false,
+        )
+        .await;
+        assert_eq!(result.done.iter().map(|(s, _)| s).collect::<Vec<_>>(), [&c]);
+        assert_eq!(
+            result.failed,
+            [(
+                a.clone(),
+                "x.a.log_group: internal error: a step panicked: boom".to_string()
+            )]
+        );
+        assert_eq!(result.skipped, [(b.address.clone(), a.address.clone())]);
+        assert!(result.not_started.is_empty() && result.abandoned.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_chain_runs_in_order_with_at_most_parallelism_in_flight() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let steps: Steps = (0..200)
+            .map(|i| {
+                let me = Step::up(&Address::new(format!("x.s{i:03}.log_group")));
+                let before =
+                    (i > 0).then(|| Step::up(&Address::new(format!("x.s{:03}.log_group", i - 1))));
+                (me, before.into_iter().collect())
+            })
+            .chain((0..50).map(|i| {
+                (
+                    Step::up(&Address::new(format!("y.f{i:03}.log_group"))),
+                    BTreeSet::new(),
+                )
+            }))
+            .collect();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let result = walk(
+            steps,
+            4,
+            None,
+            None,
+            |s: Step| {
+                let (order, now, most) = (order.clone(), now.clone(), most.clone());
+                async move {
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    order.lock().unwrap().push(s.address);
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    StepOutcome::Done
+                }
+            },
+            || false,
+        )
+        .await;
+        assert_eq!(result.done.len(), 250);
+        assert!(result.failed.is_empty() && result.skipped.is_empty());
+        assert!(most.load(Ordering::SeqCst) <= 4);
+        assert!(most.load(Ordering::SeqCst) > 1, "nothing ran concurrently");
+        let chain: Vec<String> = order
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.as_str().starts_with("x."))
+            .map(|a| a.to_string())
+            .collect();
+        let mut sorted = chain.clone();
+        sorted.sort();
+        assert_eq!(chain.len(), 200);
+        assert_eq!(chain, sorted, "the chain ran out of order");
     }
 }
