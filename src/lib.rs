@@ -17,6 +17,7 @@ pub mod apply;
 pub mod cost;
 pub mod graph;
 pub mod ops;
+mod par;
 pub mod plan;
 pub mod provider;
 pub mod render;

@@ -223,7 +223,7 @@ pub async fn walk<F, Fut, S>(
 ) -> WalkResult
 where
     F: Fn(Step) -> Fut,
-    Fut: Future<Output = StepOutcome> + Send + 'static,
+    Fut: Future<Output = StepOutcome>,
     S: Fn() -> bool,
 {
     // Waits on steps that do not exist would never clear: the graph drops them.
@@ -233,8 +233,7 @@ where
     let mut result = WalkResult::default();
     let mut skipped: HashSet<&Address> = HashSet::new();
     let mut set = FuturesUnordered::new();
-    let mut in_flight: BTreeMap<u64, Step> = BTreeMap::new();
-    let mut next_id = 0u64;
+    let mut in_flight: BTreeSet<Step> = BTreeSet::new();
     let mut abandon = abandon;
     let cancelled = |c: &Option<watch::Receiver<bool>>| c.as_ref().is_some_and(|r| *r.borrow());
     loop {
@@ -246,12 +245,10 @@ where
             let Some(step) = schedule.pop_ready().cloned() else {
                 break;
             };
-            let id = next_id;
-            next_id += 1;
             // Boxed: the set then holds a pointer, not the whole step future.
             let fut = Caught(Box::pin(run(step.clone())));
-            set.push(async move { (id, fut.await) });
-            in_flight.insert(id, step);
+            in_flight.insert(step.clone());
+            set.push(async move { (step, fut.await) });
         }
         let joined = match abandon.as_mut() {
             Some(a) if !set.is_empty() => {
@@ -260,7 +257,7 @@ where
                     _ = until_true(a) => {
                         // The steps in flight are dropped where they stand.
                         set.clear();
-                        for (_, step) in std::mem::take(&mut in_flight) {
+                        for step in std::mem::take(&mut in_flight) {
                             schedule.remove(&step);
                             result.abandoned.push(step.address);
                         }
@@ -272,12 +269,10 @@ where
             }
             _ => set.next().await,
         };
-        let Some((id, outcome)) = joined else {
+        let Some((step, outcome)) = joined else {
             break;
         };
-        let Some(step) = in_flight.remove(&id) else {
-            continue;
-        };
+        in_flight.remove(&step);
         let outcome = outcome.unwrap_or_else(|panic| {
             StepOutcome::Failed(format!("{}: internal error: {panic}", step.address))
         });

@@ -778,7 +778,8 @@ fn finish(
     outputs: BTreeMap<String, OutputChange>,
 ) -> Result<Plan, PlanError> {
     // The cost estimate on a second thread for a large plan, the rest here.
-    let (cost, (releases, prunes, acyclic)) = super::prematch::both(
+    let (cost, (releases, prunes, acyclic)) = crate::par::both(
+        "plan",
         changes.len() >= super::prematch::PARALLEL_FROM,
         || cost(&changes, prior, &config.region, opts.targets.is_empty()),
         || {

@@ -1,6 +1,5 @@
 //! The planner's work on two threads for a large stack: finding the edges of its graph and
-//! matching resources against their records ahead of its walk ([`link`]), and the cost
-//! estimate beside the release view ([`both`]).
+//! matching resources against their records ahead of its walk ([`link`]).
 //!
 //! Most resources of a stack are unchanged, and finding that out (comparing every desired
 //! attribute, references resolved, with the recorded one) is most of the walk's work. It does
@@ -51,52 +50,11 @@ pub(super) fn link(graph: &mut Graph, opts: &PlanOptions) -> Vec<bool> {
 /// `part` over `0..n`, in order: the second half on another thread when `n` is at least
 /// [`PARALLEL_FROM`] (and a thread can be had).
 fn halves<T: Send>(n: usize, part: impl Fn(Range<usize>) -> Vec<T> + Sync) -> Vec<T> {
-    if n < PARALLEL_FROM {
-        return part(0..n);
-    }
     let mid = n / 2;
-    std::thread::scope(|s| {
-        let spawned = std::thread::Builder::new()
-            .name("plan".into())
-            .spawn_scoped(s, || part(mid..n));
-        let mut out = part(0..mid);
-        let second = match spawned {
-            // A panic there is a bug here: it must not pass unseen.
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread to be had: the second half is done here too.
-            Err(_) => part(mid..n),
-        };
-        out.extend(second);
-        out
-    })
-}
-
-/// `a()` and `b()`: `a` on another thread when `parallel` (and a thread can be had).
-pub(super) fn both<A: Send, B>(
-    parallel: bool,
-    a: impl Fn() -> A + Sync,
-    b: impl FnOnce() -> B,
-) -> (A, B) {
-    if !parallel {
-        return (a(), b());
-    }
-    std::thread::scope(|s| {
-        let spawned = std::thread::Builder::new()
-            .name("plan".into())
-            .spawn_scoped(s, &a);
-        let b = b();
-        let a = match spawned {
-            // A panic there is a bug here: it must not pass unseen.
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread to be had: `a` runs here.
-            Err(_) => a(),
-        };
-        (a, b)
-    })
+    let (second, mut out) =
+        crate::par::both("plan", n >= PARALLEL_FROM, || part(mid..n), || part(0..mid));
+    out.extend(second);
+    out
 }
 
 /// Whether one node's spec resource matches its record, references resolved by [`recorded`].
@@ -216,10 +174,6 @@ mod tests {
                 if n < PARALLEL_FROM { 0 } else { n - n / 2 },
                 "{n}"
             );
-        }
-        for parallel in [false, true] {
-            let (a, b) = both(parallel, || std::thread::current().id(), || 7);
-            assert_eq!((a == std::thread::current().id(), b), (!parallel, 7));
         }
     }
 }

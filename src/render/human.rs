@@ -401,32 +401,17 @@ fn blocks(out: &mut String, changed: &[&ResourceChange], st: Style) {
             out.push('\n');
         }
     };
-    if changed.len() < PARALLEL_BLOCKS {
-        return render(out, changed);
-    }
     let (first, second) = changed.split_at(changed.len() / 2);
-    let rest = std::thread::scope(|s| {
-        let other = std::thread::Builder::new()
-            .name("render".into())
-            .spawn_scoped(s, || {
-                let mut rest = String::new();
-                render(&mut rest, second);
-                rest
-            });
-        render(out, first);
-        match other {
-            // A panic there is a bug here: it must not pass unseen.
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread to be had: the second half is rendered here too.
-            Err(_) => {
-                let mut rest = String::new();
-                render(&mut rest, second);
-                rest
-            }
-        }
-    });
+    let (rest, ()) = crate::par::both(
+        "render",
+        changed.len() >= PARALLEL_BLOCKS,
+        || {
+            let mut rest = String::new();
+            render(&mut rest, second);
+            rest
+        },
+        || render(out, first),
+    );
     out.push_str(&rest);
 }
 

@@ -85,19 +85,7 @@ pub(in crate::spec::raw) fn build_at(
         second.settle(0);
         Some(second)
     };
-    let (first, second) = if threads {
-        std::thread::scope(|s| {
-            // A thread that cannot be started leaves the document to be read whole.
-            let second = std::thread::Builder::new().spawn_scoped(s, second).ok()?;
-            let first = first();
-            let second = second
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            Some((first, second))
-        })?
-    } else {
-        (first(), second())
-    };
+    let (second, first) = crate::par::both("spec", threads, second, first);
     let mut first = first?;
     first.absorb(second?)?;
     Some(first.finish())
