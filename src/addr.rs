@@ -6,23 +6,26 @@
 //! Addresses order lexicographically, which is what every rendered or serialised list uses.
 
 use std::fmt;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The address of one provider resource (or, without the last segment, of a user block).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Address(String);
+///
+/// Shared text: an address is cloned into every dependency set, graph node, plan change and
+/// state record that names it, and a clone only counts a reference.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address(Arc<str>);
 
 impl Address {
     /// Wraps an already well-formed address string.
-    pub fn new(s: impl Into<String>) -> Self {
-        Address(s.into())
+    pub fn new(s: impl AsRef<str>) -> Self {
+        Address(Arc::from(s.as_ref()))
     }
 
     /// Builds `<prefix><kind>.<name>.<role>` where prefix is `module.X.` repeated per nesting level.
     pub fn resource(module_prefix: &str, block_kind: &str, block_name: &str, role: &str) -> Self {
-        Address(format!("{module_prefix}{block_kind}.{block_name}.{role}"))
+        Address::new(format!("{module_prefix}{block_kind}.{block_name}.{role}"))
     }
 
     /// The address as written (`endpoint.fraud.service`).
@@ -70,7 +73,7 @@ impl Address {
     /// True when `self` equals `other` or lies inside it (`endpoint.fraud` contains
     /// `endpoint.fraud.service`; `module.churn` contains every resource of that module).
     pub fn is_within(&self, other: &str) -> bool {
-        self.0 == other
+        &*self.0 == other
             || (self.0.len() > other.len()
                 && self.0.starts_with(other)
                 && self.0.as_bytes()[other.len()] == b'.')
@@ -85,7 +88,35 @@ impl fmt::Display for Address {
 
 impl From<&str> for Address {
     fn from(s: &str) -> Self {
-        Address(s.to_string())
+        Address::new(s)
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(AddressVisitor)
+    }
+}
+
+/// Takes the text as the deserializer has it (borrowed, transient or owned) and copies it
+/// once, into the address.
+struct AddressVisitor;
+
+impl serde::de::Visitor<'_> for AddressVisitor {
+    type Value = Address;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Address, E> {
+        Ok(Address::new(v))
     }
 }
 
