@@ -64,7 +64,7 @@ fn plan(stack: &str, n: usize, state: &State, destroy: bool) -> Plan {
                             ("pedestal:address", addr.as_str()),
                         ]
                         .into_iter()
-                        .map(|(k, v)| (k.to_string(), Value::str(v)))
+                        .map(|(k, v)| (pedestal::resource::Key::from(k), Value::str(v)))
                         .collect(),
                     ),
                 );

@@ -294,8 +294,9 @@ fn release_state(n: usize, fake: &FakeProvider) -> State {
             },
         );
     };
-    let named =
-        |attr: &str, name: String| -> Attrs { [(attr.to_string(), Value::str(name))].into() };
+    let named = |attr: &str, name: String| -> Attrs {
+        [(pedestal::resource::Key::intern(attr), Value::str(name))].into()
+    };
     for i in 0..n {
         if i < clusters {
             let attrs = named(ecs_cluster::Attr::Name.as_str(), format!("c{i:03}"));

@@ -37,7 +37,7 @@ fn resource(i: usize) -> ResourceState {
     ResourceState {
         kind: ResourceKind::LogGroup,
         id: format!("arn:aws:logs:us-east-1:123456789012:log-group:/pedestal/bench/e{i:05}"),
-        attrs: Attrs::from([
+        attrs: Attrs::from(BTreeMap::from([
             (
                 "name".to_string(),
                 Value::str(format!("/pedestal/bench/e{i:05}")),
@@ -57,7 +57,7 @@ fn resource(i: usize) -> ResourceState {
                     .into(),
                 ),
             ),
-        ]),
+        ])),
         dependencies: BTreeSet::new(),
         status: Status::Ok,
     }

@@ -208,10 +208,12 @@ impl Shared {
                     .map(|r| format!("{}.{}", r.address, r.attr))
                     .collect();
                 return Err(if refs.is_empty() {
-                    Unresolved::Unknown { attr: k.clone() }
+                    Unresolved::Unknown {
+                        attr: k.to_string(),
+                    }
                 } else {
                     Unresolved::DependsOn {
-                        attr: k.clone(),
+                        attr: k.to_string(),
                         refs: refs.join(", "),
                     }
                 });

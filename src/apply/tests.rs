@@ -18,7 +18,7 @@ fn tags(addr: &str) -> Value {
     Value::Map(
         [(TAG_STACK, "s"), (TAG_ENV, "dev"), (TAG_ADDRESS, addr)]
             .into_iter()
-            .map(|(k, v)| (k.to_string(), Value::str(v)))
+            .map(|(k, v)| (crate::resource::Key::from(k), Value::str(v)))
             .collect(),
     )
 }
@@ -32,7 +32,7 @@ fn change(
 ) -> ResourceChange {
     let mut after: Attrs = attrs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
+        .map(|(k, v)| (crate::resource::Key::intern(k), v.clone()))
         .collect();
     after.insert("tags".into(), tags(addr));
     ResourceChange {
@@ -105,7 +105,7 @@ fn endpoint_plan() -> Plan {
                     (
                         "model",
                         Value::Map(
-                            [("version".to_string(), Value::str("1.4.0"))]
+                            [(crate::resource::Key::from("version"), Value::str("1.4.0"))]
                                 .into_iter()
                                 .collect(),
                         ),
@@ -113,7 +113,7 @@ fn endpoint_plan() -> Plan {
                     (
                         "container",
                         Value::Map(
-                            [("image".to_string(), Value::str("img:1"))]
+                            [("image".to_string().into(), Value::str("img:1"))]
                                 .into_iter()
                                 .collect(),
                         ),

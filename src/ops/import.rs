@@ -80,7 +80,7 @@ pub async fn import_with(
         probe.insert(s3_object::Attr::Bucket.into(), Value::str(bucket));
         probe.insert(s3_object::Attr::Key.into(), Value::str(key));
     } else if !id.starts_with("arn:") {
-        probe.insert(desired.kind.schema().name_attr.to_string(), Value::str(id));
+        probe.insert(desired.kind.schema().name_attr.into(), Value::str(id));
     }
     let mut live = provider
         .read(desired.kind, id, &probe)
@@ -117,7 +117,7 @@ pub async fn import_with(
         let mut retagged = live.clone();
         let mut t: crate::resource::Attrs = tags
             .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
+            .map(|(k, v)| (k.into(), Value::String(v)))
             .collect();
         t.insert(TAG_STACK.into(), Value::str(&config.stack));
         t.insert(TAG_ENV.into(), Value::str(&config.env));

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use crate::addr::Address;
 use crate::plan::Drift;
 use crate::provider::{Provider, ProviderError, ReadRequest, read_concurrently};
+use crate::resource::Key;
 use crate::resource::schema::ecs_service as svc;
 use crate::resource::{Attrs, ResourceKind, Value};
 use crate::spec::{Config, ProviderConfig};
@@ -167,7 +168,7 @@ fn keep_own_revision(state: &State, address: &Address, recorded: &Attrs, live: &
         .get(endpoint)
         .is_some_and(|l| l.iter().any(|r| &r.task_definition_arn == now));
     if ours {
-        live.insert(key.to_string(), Value::String(was.clone()));
+        live.insert(Key::intern(key), Value::String(was.clone()));
     }
 }
 

@@ -2,6 +2,7 @@
 //! whether the plan's `after` would be the record itself, and keeping the recorded computed
 //! attributes. Both sides are sorted maps, so each comparison is one merge of two walks.
 
+use crate::resource::Key;
 use crate::resource::{Attrs, Likeness, Ref, Value};
 use crate::state::ResourceState;
 
@@ -97,12 +98,12 @@ pub(super) fn matches_record(
     }
 }
 
-pub(super) fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&str]) {
+pub(super) fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&'static str]) {
     for c in computed {
         if let Some(v) = p.attrs.get(c)
             && after.get(c) != Some(v)
         {
-            after.insert((*c).to_string(), v.clone());
+            after.insert(Key::from(*c), v.clone());
         }
     }
 }

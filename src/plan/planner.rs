@@ -25,6 +25,7 @@ use super::releases;
 use super::{Action, Drift, OutputChange, Plan, PlanMode, Reason, ResourceChange, StateRef};
 use crate::addr::Address;
 use crate::graph::order_dense;
+use crate::resource::Key;
 use crate::resource::schema::{self, s3_object};
 use crate::resource::{Attrs, ReplaceOrder, Resource, ResourceKind, Value};
 use crate::spec::Config;
@@ -413,7 +414,7 @@ fn follow_replaced(
         });
         change.replace_paths = attrs;
         for c in schema.computed {
-            after.insert((*c).to_string(), Value::Unknown);
+            after.insert(Key::from(*c), Value::Unknown);
         }
         return;
     }
@@ -576,7 +577,7 @@ fn diff(
     };
     let unknown_computed = |after: &mut Attrs| {
         for c in schema.computed {
-            after.insert((*c).to_string(), Value::Unknown);
+            after.insert(Key::from(*c), Value::Unknown);
         }
     };
     let Some(p) = prior else {
@@ -588,7 +589,7 @@ fn diff(
     };
     for name in &r.lifecycle.ignore_changes {
         match p.attrs.get(name) {
-            Some(v) => after.insert(name.clone(), v.clone()),
+            Some(v) => after.insert(name.into(), v.clone()),
             None => after.remove(name),
         };
     }
@@ -873,7 +874,7 @@ fn cost(
 /// The attributes a drift entry says changed (all of them when the resource is gone).
 fn drifted_attrs(d: &Drift) -> BTreeSet<String> {
     match &d.after {
-        None => d.before.keys().cloned().collect(),
+        None => d.before.keys().map(|k| k.to_string()).collect(),
         Some(after) => d
             .before
             .keys()
@@ -882,7 +883,7 @@ fn drifted_attrs(d: &Drift) -> BTreeSet<String> {
                 (Some(b), Some(a)) => !a.same_as(b),
                 _ => true,
             })
-            .cloned()
+            .map(|k| k.to_string())
             .collect(),
     }
 }

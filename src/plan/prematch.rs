@@ -107,7 +107,7 @@ mod tests {
             id: id.into(),
             attrs: attrs
                 .iter()
-                .map(|(k, v)| (k.to_string(), Value::str(*v)))
+                .map(|(k, v)| (crate::resource::Key::intern(k), Value::str(*v)))
                 .collect::<Attrs>(),
             dependencies: Default::default(),
             status: Status::Ok,

@@ -149,7 +149,7 @@ pub(super) fn prunes(
             .and_then(Value::as_map)
             .map(|m| {
                 m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .filter_map(|(k, v)| Some((k.to_string(), v.as_str()?.to_string())))
                     .collect()
             })
             .unwrap_or_default();

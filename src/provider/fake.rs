@@ -15,6 +15,7 @@ use super::{
     Applied, ApplyResource, ErrorKind, Found, LeftBehind, Provider, ProviderError, ReadRequest,
     tags_of,
 };
+use crate::resource::Key;
 use crate::resource::schema::{
     cloudwatch_alarm, ecs_cluster, ecs_service, ecs_task_definition, iam_role, lb_listener,
     listener_rule, load_balancer, log_group, s3_bucket, s3_object, ssm_parameter, target_group,
@@ -205,7 +206,7 @@ impl FakeProvider {
             attrs.insert(s3_object::Attr::Kept.into(), Value::Map(kept));
         }
         let mut set = |k: &str, v: Value| {
-            attrs.insert(k.to_string(), v);
+            attrs.insert(Key::intern(k), v);
         };
         match kind {
             ResourceKind::S3Bucket => set(

@@ -58,7 +58,7 @@ pub fn tags_of(attrs: &Attrs) -> BTreeMap<String, String> {
         .and_then(Value::as_map)
         .map(|m| {
             m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.to_string(), s.to_string())))
                 .collect()
         })
         .unwrap_or_default()
@@ -432,7 +432,7 @@ pub(crate) mod attr {
 
     /// Sets `k` (an attribute the provider learnt, such as a computed one).
     pub fn set(a: &mut Attrs, k: impl AttrName, v: Value) {
-        a.insert(k.name().to_string(), v);
+        a.insert(k.name().into(), v);
     }
 
     /// Whether `k` differs between two attribute maps (present on one side only counts).
@@ -484,15 +484,12 @@ mod tests {
         for i in 0..27 {
             let (kind, mut attrs) = if i < 25 {
                 let name = (
-                    svc::Attr::Name.as_str().to_string(),
+                    crate::resource::Key::from(svc::Attr::Name),
                     Value::str(format!("s{i}")),
                 );
                 (ResourceKind::EcsService, Attrs::from([name]))
             } else {
-                let name = (
-                    lg::Attr::Name.as_str().to_string(),
-                    Value::str(format!("/l{i}")),
-                );
+                let name = (lg::Attr::Name.as_str().into(), Value::str(format!("/l{i}")));
                 (ResourceKind::LogGroup, Attrs::from([name]))
             };
             if kind == ResourceKind::EcsService {

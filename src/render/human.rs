@@ -882,8 +882,14 @@ mod tests {
             .map(|i| {
                 let attrs = |v: usize| -> Attrs {
                     [
-                        ("bucket".to_string(), Value::str(format!("b-{i}"))),
-                        ("versioning".to_string(), Value::Bool(v.is_multiple_of(2))),
+                        (
+                            crate::resource::Key::from("bucket"),
+                            Value::str(format!("b-{i}")),
+                        ),
+                        (
+                            crate::resource::Key::from("versioning"),
+                            Value::Bool(v.is_multiple_of(2)),
+                        ),
                     ]
                     .into_iter()
                     .collect()

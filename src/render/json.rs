@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
 use crate::plan::{OutputChange, Plan, PlanMode, Reason, Summary};
+use crate::resource::Key;
 use crate::resource::{Attrs, Value};
 
 /// The plan as JSON (pretty, sorted keys, trailing newline).
@@ -310,7 +311,7 @@ impl Serialize for Mask<'_> {
         match self.value {
             v if (self.leaf)(v) => s.serialize_bool(true),
             Value::Map(m) => {
-                let inner: Vec<(&String, &Value)> =
+                let inner: Vec<(&Key, &Value)> =
                     m.iter().filter(|(_, v)| (self.contains)(v)).collect();
                 let mut map = s.serialize_map(Some(inner.len()))?;
                 for (k, v) in inner {
@@ -340,7 +341,7 @@ fn attrs_mask<S: Serializer>(
     leaf: fn(&Value) -> bool,
     contains: fn(&Value) -> bool,
 ) -> Result<S::Ok, S::Error> {
-    let inner: Vec<(&String, &Value)> = a.iter().filter(|(_, v)| contains(v)).collect();
+    let inner: Vec<(&Key, &Value)> = a.iter().filter(|(_, v)| contains(v)).collect();
     let mut map = s.serialize_map(Some(inner.len()))?;
     for (k, v) in inner {
         map.serialize_entry(

@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use crate::resource::schema::ecs_task_definition::{self as td, Container as C, HealthCheck as H};
 use crate::resource::{Attrs, ResourceKind, Value};
 
+use crate::resource::Key;
 pub use human::{HumanOptions, human};
 pub use json::json;
 pub use markdown::{MAX_COMMENT_CHARS, markdown};
@@ -41,11 +42,11 @@ pub fn canonical_attrs(kind: ResourceKind, attrs: &Attrs) -> Cow<'_, Attrs> {
         for (slot, v) in defaults {
             match slot {
                 Slot::Container(k) => {
-                    c.insert(k.to_string(), v);
+                    c.insert(Key::intern(k), v);
                 }
                 Slot::HealthCheck(k) => {
                     if let Some(Value::Map(hc)) = c.get_mut(C::HealthCheck.as_str()) {
-                        hc.insert(k.to_string(), v);
+                        hc.insert(Key::intern(k), v);
                     }
                 }
             }

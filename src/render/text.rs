@@ -163,7 +163,11 @@ mod tests {
             Value::Float(1e21),
             Value::str("s \"q\""),
             Value::List(vec![Value::str("a"), Value::Int(1)]),
-            Value::Map([("k".to_string(), Value::str("v"))].into_iter().collect()),
+            Value::Map(
+                [(crate::resource::Key::from("k"), Value::str("v"))]
+                    .into_iter()
+                    .collect(),
+            ),
             Value::Unknown,
         ];
         for v in values {

@@ -18,10 +18,10 @@ use serde::de::{self, Deserializer, MapAccess};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use super::Value;
+use super::{Key, Value};
 
 /// One entry: an attribute name and its value.
-type Entry = (String, Value);
+type Entry = (Key, Value);
 
 /// Attributes (or a map value's entries), always in sorted order of their names, each name
 /// once.
@@ -86,7 +86,7 @@ impl Attrs {
     }
 
     /// The entry under `key`, with the name as stored.
-    pub fn get_key_value(&self, key: &str) -> Option<(&String, &Value)> {
+    pub fn get_key_value(&self, key: &str) -> Option<(&Key, &Value)> {
         self.find(key).ok().map(|i| {
             let (k, v) = &self.0[i];
             (k, v)
@@ -109,7 +109,7 @@ impl Attrs {
     /// A full map grows by a quarter, not by doubling: most maps are built once and then
     /// receive a few entries (the computed attributes a plan carries over), and a doubled
     /// map would keep up to half of its room unused for the rest of the run.
-    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+    pub fn insert(&mut self, key: Key, value: Value) -> Option<Value> {
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.entries_mut()[i].1, value)),
             Err(i) => {
@@ -134,7 +134,7 @@ impl Attrs {
         let i = match self.find(key) {
             Ok(i) => i,
             Err(i) => {
-                self.entries_mut().insert(i, (key.to_string(), make()));
+                self.entries_mut().insert(i, (Key::intern(key), make()));
                 i
             }
         };
@@ -142,7 +142,7 @@ impl Attrs {
     }
 
     /// Keeps only the entries `keep` accepts.
-    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&Key, &mut Value) -> bool) {
         self.entries_mut().retain_mut(|(k, v)| keep(k, v));
     }
 
@@ -157,7 +157,7 @@ impl Attrs {
     }
 
     /// The names in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Key> + ExactSizeIterator {
         self.0.iter().map(|(k, _)| k)
     }
 
@@ -174,18 +174,18 @@ impl Attrs {
     }
 
     /// The first entry.
-    pub fn first_key_value(&self) -> Option<(&String, &Value)> {
+    pub fn first_key_value(&self) -> Option<(&Key, &Value)> {
         self.0.first().map(|(k, v)| (k, v))
     }
 
     /// The last entry.
-    pub fn last_key_value(&self) -> Option<(&String, &Value)> {
+    pub fn last_key_value(&self) -> Option<(&Key, &Value)> {
         self.0.last().map(|(k, v)| (k, v))
     }
 
     /// The entries as an owned map (copied only when shared).
     pub fn into_map(self) -> BTreeMap<String, Value> {
-        self.into_iter().collect()
+        self.into_iter().map(|(k, v)| (k.into(), v)).collect()
     }
 
     /// Whether both share one map: then they are equal without comparing entries.
@@ -211,7 +211,7 @@ impl std::ops::Index<&str> for Attrs {
 pub struct Iter<'a>(std::slice::Iter<'a, Entry>);
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a String, &'a Value);
+    type Item = (&'a Key, &'a Value);
 
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next().map(|(k, v)| (k, v))
@@ -234,7 +234,7 @@ impl ExactSizeIterator for Iter<'_> {}
 pub struct IterMut<'a>(std::slice::IterMut<'a, Entry>);
 
 impl<'a> Iterator for IterMut<'a> {
-    type Item = (&'a String, &'a mut Value);
+    type Item = (&'a Key, &'a mut Value);
 
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next().map(|(k, v)| (&*k, v))
@@ -262,7 +262,7 @@ impl fmt::Debug for Attrs {
 
 impl From<BTreeMap<String, Value>> for Attrs {
     fn from(map: BTreeMap<String, Value>) -> Attrs {
-        Attrs::from_sorted(map.into_iter().collect())
+        Attrs::from_sorted(map.into_iter().map(|(k, v)| (Key::from(k), v)).collect())
     }
 }
 
@@ -272,20 +272,20 @@ impl From<Attrs> for BTreeMap<String, Value> {
     }
 }
 
-impl<const N: usize> From<[(String, Value); N]> for Attrs {
-    fn from(entries: [(String, Value); N]) -> Attrs {
+impl<const N: usize> From<[(Key, Value); N]> for Attrs {
+    fn from(entries: [(Key, Value); N]) -> Attrs {
         Attrs::from_unsorted(Vec::from(entries))
     }
 }
 
-impl FromIterator<(String, Value)> for Attrs {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Attrs {
+impl FromIterator<(Key, Value)> for Attrs {
+    fn from_iter<I: IntoIterator<Item = (Key, Value)>>(iter: I) -> Attrs {
         Attrs::from_unsorted(iter.into_iter().collect())
     }
 }
 
-impl Extend<(String, Value)> for Attrs {
-    fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, iter: I) {
+impl Extend<(Key, Value)> for Attrs {
+    fn extend<I: IntoIterator<Item = (Key, Value)>>(&mut self, iter: I) {
         for (k, v) in iter {
             self.insert(k, v);
         }
@@ -293,7 +293,7 @@ impl Extend<(String, Value)> for Attrs {
 }
 
 impl IntoIterator for Attrs {
-    type Item = (String, Value);
+    type Item = (Key, Value);
     type IntoIter = std::vec::IntoIter<Entry>;
 
     fn into_iter(self) -> Self::IntoIter {
@@ -304,7 +304,7 @@ impl IntoIterator for Attrs {
 }
 
 impl<'a> IntoIterator for &'a Attrs {
-    type Item = (&'a String, &'a Value);
+    type Item = (&'a Key, &'a Value);
     type IntoIter = Iter<'a>;
 
     fn into_iter(self) -> Iter<'a> {
@@ -313,7 +313,7 @@ impl<'a> IntoIterator for &'a Attrs {
 }
 
 impl<'a> IntoIterator for &'a mut Attrs {
-    type Item = (&'a String, &'a mut Value);
+    type Item = (&'a Key, &'a mut Value);
     type IntoIter = IterMut<'a>;
 
     fn into_iter(self) -> IterMut<'a> {
@@ -361,7 +361,7 @@ impl<'de> de::Visitor<'de> for AttrsVisitor {
 pub(super) fn read_entries<'de, A: MapAccess<'de>>(mut map: A) -> Result<Attrs, A::Error> {
     let mut scratch = SCRATCH.with_borrow_mut(Vec::pop).unwrap_or_default();
     let read = (|| {
-        while let Some(entry) = map.next_entry::<String, Value>()? {
+        while let Some(entry) = map.next_entry::<Key, Value>()? {
             scratch.push(entry);
         }
         Ok(())
@@ -388,7 +388,7 @@ mod tests {
 
     #[test]
     fn a_write_through_a_clone_leaves_the_original_alone() {
-        let original = Attrs::from([("a".to_string(), Value::Int(1))]);
+        let original = Attrs::from([(Key::from("a"), Value::Int(1))]);
         let mut copy = original.clone();
         assert!(copy.ptr_eq(&original));
         copy.insert("b".into(), Value::Int(2));
@@ -420,14 +420,14 @@ mod tests {
         let mut map = BTreeMap::new();
         for (k, v) in writes {
             assert_eq!(
-                attrs.insert(k.to_string(), Value::Int(v)),
+                attrs.insert(Key::from(k), Value::Int(v)),
                 map.insert(k.to_string(), Value::Int(v))
             );
         }
         assert_eq!(attrs.clone().into_map(), map);
         let collected: Attrs = writes
             .iter()
-            .map(|(k, v)| (k.to_string(), Value::Int(*v)))
+            .map(|(k, v)| (Key::from(*k), Value::Int(*v)))
             .collect();
         assert_eq!(collected, attrs);
         assert_eq!(attrs.keys().collect::<Vec<_>>(), ["a", "c", "m", "x"]);

@@ -3,6 +3,7 @@
 //! attribute contract in [`schema`].
 
 mod attrs;
+mod key;
 mod kind;
 pub mod rules;
 pub mod schema;
@@ -14,6 +15,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 pub use attrs::Attrs;
+pub use key::Key;
 pub use kind::{KindSchema, ReplaceOrder, ResourceKind};
 pub use value::{Likeness, Ref, TemplatePart, Value};
 

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::Attrs;
 use crate::addr::Address;
+use crate::resource::Key;
 
 /// A reference to one attribute of another (lowered) resource.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -564,13 +565,13 @@ impl<'de> de::Visitor<'de> for ValueVisitor {
 
 /// The value a single-entry object under a `$` key stands for: a digest or an unknown
 /// directly, anything else read exactly as [`Value::from_json`] reads it.
-fn marker<E: de::Error>(key: String, value: Value) -> Result<Value, E> {
+fn marker<E: de::Error>(key: Key, value: Value) -> Result<Value, E> {
     match (key.as_str(), value) {
         ("$sensitive", Value::String(digest)) => Ok(Value::Redacted(digest)),
         ("$unknown", Value::Bool(true)) => Ok(Value::Unknown),
         (_, value) => {
             let json = serde_json::to_value(&value).map_err(E::custom)?;
-            let object = serde_json::Map::from_iter([(key, json)]);
+            let object = serde_json::Map::from_iter([(String::from(key), json)]);
             Value::from_json(serde_json::Value::Object(object)).map_err(E::custom)
         }
     }
@@ -626,7 +627,7 @@ impl Value {
                 }
                 Value::Map(
                     o.into_iter()
-                        .map(|(k, v)| Ok((k, Value::from_json(v)?)))
+                        .map(|(k, v)| Ok((Key::from(k), Value::from_json(v)?)))
                         .collect::<Result<_, FromJsonError>>()?,
                 )
             }
@@ -715,7 +716,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(direct, Value::from_json(json).unwrap());
         let map = direct.as_map().unwrap();
-        let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+        let keys: Vec<&str> = map.keys().map(Key::as_str).collect();
         assert_eq!(keys, ["A", "a\"q\\u00e9\n", "e", "m", "z"]);
         let m = map["m"].as_map().unwrap();
         assert_eq!(m.keys().collect::<Vec<_>>(), ["j", "k"]);

@@ -131,7 +131,7 @@ impl Loader<'_> {
                 entries.reserve_exact(m.len());
                 for (k, v) in m {
                     entries.push((
-                        Cow::Owned(k.clone()),
+                        Cow::Owned(k.to_string()),
                         span.clone(),
                         Src::Val(v.clone(), span.clone()),
                     ));

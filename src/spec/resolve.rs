@@ -12,6 +12,7 @@ use super::raw::{Node, NodeKind, Part, RefExpr};
 use super::vars::{fits, value_type};
 use crate::addr::Address;
 use crate::graph::Dag;
+use crate::resource::Key;
 use crate::resource::{Ref, TemplatePart, Value};
 
 /// Resources a value came from, with where the reference was written.
@@ -395,7 +396,7 @@ impl Loader<'_> {
                 if !ok {
                     return None;
                 }
-                Value::Map(out.into_iter().collect())
+                Value::Map(out.into_iter().map(|(k, v)| (Key::from(k), v)).collect())
             }
         })
     }

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::diag::{ErrorCode, FileId, Span, SpecError, did_you_mean};
 use super::load::{Loader, VarDecl, VarType, valid_name};
 use super::raw::{Entry, Node, NodeKind, parse_value};
+use crate::resource::Key;
 use crate::resource::Value;
 
 const DECL_KEYS: &[&str] = &["type", "description", "default", "sensitive"];
@@ -24,7 +25,7 @@ pub(super) fn literal_value(n: &Node) -> Value {
         NodeKind::Array(items) => Value::List(items.iter().map(literal_value).collect()),
         NodeKind::Table(es) => Value::Map(
             es.iter()
-                .map(|e| (e.key.clone(), literal_value(&e.value)))
+                .map(|e| (Key::from(e.key.clone()), literal_value(&e.value)))
                 .collect(),
         ),
     }

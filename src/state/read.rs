@@ -22,7 +22,7 @@ use serde::de::value::{Error as PlainError, StrDeserializer};
 
 use super::{ResourceState, State, Status};
 use crate::addr::Address;
-use crate::resource::{Attrs, ResourceKind, Value};
+use crate::resource::{Attrs, Key, ResourceKind, Value};
 
 /// Parses a snapshot's text into a [`State`], with `serde_json`'s errors when it does not parse.
 pub fn parse_snapshot(text: &str) -> Result<State, serde_json::Error> {
@@ -83,7 +83,7 @@ fn quote_or_backslash(b: &[u8], mut at: usize) -> Option<usize> {
 const MAX_DEPTH: u32 = 100;
 
 /// One entry of a map.
-type Entry = (String, Value);
+type Entry = (Key, Value);
 
 /// The reader: a position in the text, and the stacks of entries and elements of the maps and
 /// lists open around it.
@@ -330,7 +330,11 @@ impl<'a> Reader<'a> {
         let base = self.entries.len();
         let mut sorted = true;
         loop {
-            let key = self.string()?;
+            // A known name is borrowed, not copied.
+            let key = match self.str()? {
+                Cow::Borrowed(s) => Key::intern(s),
+                Cow::Owned(s) => Key::from(s),
+            };
             self.eat(b':')?;
             let value = self.value()?;
             if let Some((last, _)) = self.entries[base..].last() {
@@ -446,7 +450,7 @@ impl<'a> Reader<'a> {
         let mut out = Vec::new();
         if self.open(b'{', b'}')? {
             loop {
-                let address = Address::new(self.string()?);
+                let address = Address::new(self.str()?);
                 self.eat(b':')?;
                 out.push((address, self.resource()?));
                 if !self.more(b'}')? {
@@ -494,7 +498,7 @@ impl<'a> Reader<'a> {
         let mut out = Vec::new();
         if self.open(b'[', b']')? {
             loop {
-                out.push(Address::new(self.string()?));
+                out.push(Address::new(self.str()?));
                 if !self.more(b']')? {
                     break;
                 }

@@ -7,10 +7,10 @@ use super::*;
 /// Attributes of a resource tagged for stack `stack` env `env`.
 fn owned_by(name_attr: &str, name: &str, stack: &str, env: &str, addr: &str) -> Attrs {
     let mut a = Attrs::new();
-    a.insert(name_attr.into(), Value::str(name));
+    a.insert(crate::resource::Key::intern(name_attr), Value::str(name));
     let t = [(TAG_STACK, stack), (TAG_ENV, env), (TAG_ADDRESS, addr)]
         .into_iter()
-        .map(|(k, v)| (k.to_string(), Value::str(v)))
+        .map(|(k, v)| (crate::resource::Key::from(k), Value::str(v)))
         .collect();
     a.insert("tags".into(), Value::Map(t));
     a

@@ -40,7 +40,14 @@ fn threshold(attrs: &Attrs) -> Option<f64> {
 fn dimensions(dims: Option<&Attrs>) -> Vec<Dimension> {
     dims.map(|m| {
         m.iter()
-            .filter_map(|(k, v)| Some(Dimension::builder().name(k).value(v.as_str()?).build()))
+            .filter_map(|(k, v)| {
+                Some(
+                    Dimension::builder()
+                        .name(k.as_str())
+                        .value(v.as_str()?)
+                        .build(),
+                )
+            })
             .collect()
     })
     .unwrap_or_default()
@@ -87,7 +94,7 @@ fn math_queries(
                 .build();
             out.push(
                 MetricDataQuery::builder()
-                    .id(id)
+                    .id(id.as_str())
                     .metric_stat(stat)
                     .return_data(false)
                     .build(),
@@ -431,7 +438,10 @@ async fn read_back(
             A::Tags => {
                 if let Some(arn) = alarm.alarm_arn() {
                     let t = tags(p, arn).await?;
-                    let t = t.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+                    let t = t
+                        .into_iter()
+                        .map(|(k, v)| (k.into(), Value::String(v)))
+                        .collect();
                     attr::set(&mut a, k, Value::Map(t));
                 }
             }

@@ -344,7 +344,7 @@ pub async fn read_role(
             A::Tags => {
                 let t = tags
                     .iter()
-                    .map(|(k, v)| (k.clone(), Value::str(v)))
+                    .map(|(k, v)| (k.into(), Value::str(v)))
                     .collect();
                 attr::set(&mut a, k, Value::Map(t));
             }

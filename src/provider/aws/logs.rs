@@ -172,7 +172,10 @@ pub async fn read_log_group(
             },
             A::Tags => {
                 let t = tags(p, &arn).await?;
-                let t = t.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+                let t = t
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), Value::String(v)))
+                    .collect();
                 attr::set(&mut a, k, Value::Map(t));
             }
             A::Arn => attr::set(&mut a, k, Value::str(&arn)),

@@ -248,7 +248,7 @@ pub async fn read_parameter(
                 let t = tags(p, name)
                     .await?
                     .into_iter()
-                    .map(|(k, v)| (k, Value::String(v)))
+                    .map(|(k, v)| (k.into(), Value::String(v)))
                     .collect();
                 attr::set(&mut a, k, Value::Map(t));
             }

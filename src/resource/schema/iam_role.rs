@@ -6,6 +6,7 @@
 use std::sync::LazyLock;
 
 use super::{Rule, attr_names, rule_lists};
+use crate::resource::Key;
 use crate::resource::{Attrs, KindSchema, ReplaceOrder, Value};
 
 attr_names! {
@@ -58,8 +59,8 @@ pub const ECS_TASKS_PRINCIPAL: &str = "ecs-tasks.amazonaws.com";
 /// A policy document `{ Version, Statement }` from its statements.
 pub fn document(statements: Vec<Value>) -> Value {
     Value::Map(Attrs::from([
-        ("Statement".to_string(), Value::List(statements)),
-        ("Version".to_string(), Value::str(POLICY_VERSION)),
+        (Key::from("Statement"), Value::List(statements)),
+        (Key::from("Version"), Value::str(POLICY_VERSION)),
     ]))
 }
 
@@ -76,15 +77,15 @@ pub fn allow(
     // Built in name order (Action, Condition, Effect, Resource, Sid): nothing to sort.
     let mut entries = Vec::with_capacity(5);
     entries.push((
-        "Action".to_string(),
+        Key::from("Action"),
         Value::List(actions.into_iter().map(Value::str).collect()),
     ));
     if let Some(c) = condition {
-        entries.push(("Condition".to_string(), c));
+        entries.push((Key::from("Condition"), c));
     }
-    entries.push(("Effect".to_string(), Value::str("Allow")));
-    entries.push(("Resource".to_string(), Value::List(resources)));
-    entries.push(("Sid".to_string(), Value::str(sid)));
+    entries.push((Key::from("Effect"), Value::str("Allow")));
+    entries.push((Key::from("Resource"), Value::List(resources)));
+    entries.push((Key::from("Sid"), Value::str(sid)));
     Value::Map(Attrs::from_sorted(entries))
 }
 
@@ -93,15 +94,15 @@ pub fn allow(
 pub fn ecs_tasks_trust() -> Value {
     static TRUST: LazyLock<Value> = LazyLock::new(|| {
         document(vec![Value::Map(Attrs::from([
-            ("Effect".to_string(), Value::str("Allow")),
+            (Key::from("Effect"), Value::str("Allow")),
             (
-                "Principal".to_string(),
+                Key::from("Principal"),
                 Value::Map(Attrs::from([(
-                    "Service".to_string(),
+                    Key::from("Service"),
                     Value::str(ECS_TASKS_PRINCIPAL),
                 )])),
             ),
-            ("Action".to_string(), Value::str("sts:AssumeRole")),
+            (Key::from("Action"), Value::str("sts:AssumeRole")),
         ]))])
     });
     TRUST.clone()

@@ -67,6 +67,67 @@ pub const ID: &str = "id";
 /// The tag map every taggable kind carries (`Attr::Tags` of each kind is spelt this way).
 pub const TAGS: &str = "tags";
 
+/// The keys of the IAM policy documents pedestal writes (`iam_role`'s policies and trust).
+pub const POLICY_KEYS: &[&str] = &[
+    "Action",
+    "Condition",
+    "Effect",
+    "Principal",
+    "Resource",
+    "Service",
+    "Sid",
+    "Statement",
+    "StringLike",
+    "Version",
+    "s3:prefix",
+];
+
+/// Every attribute name the schemas declare (top level and nested maps), the policy keys and
+/// the tags and environment variables pedestal writes itself: the names an attribute map's
+/// [`Key`](crate::resource::Key) borrows instead of copying.
+pub fn known_names() -> Vec<&'static str> {
+    fn all<A: AttrName>(names: &[A]) -> impl Iterator<Item = &'static str> + '_ {
+        names.iter().map(|a| a.name())
+    }
+    let mut names: Vec<&'static str> = all(cloudwatch_alarm::Attr::ALL)
+        .chain(all(cloudwatch_alarm::Math::ALL))
+        .chain(all(cloudwatch_alarm::MathMetric::ALL))
+        .chain(all(ecs_cluster::Attr::ALL))
+        .chain(all(ecs_service::Attr::ALL))
+        .chain(all(ecs_service::Network::ALL))
+        .chain(all(ecs_service::Deployment::ALL))
+        .chain(all(ecs_service::Alarms::ALL))
+        .chain(all(ecs_service::LoadBalancerItem::ALL))
+        .chain(all(ecs_service::CapacityProviderItem::ALL))
+        .chain(all(ecs_task_definition::Attr::ALL))
+        .chain(all(ecs_task_definition::Container::ALL))
+        .chain(all(ecs_task_definition::HealthCheck::ALL))
+        .chain(all(ecs_task_definition::Model::ALL))
+        .chain(all(iam_role::Attr::ALL))
+        .chain(all(lb_listener::Attr::ALL))
+        .chain(all(listener_rule::Attr::ALL))
+        .chain(all(load_balancer::Attr::ALL))
+        .chain(all(log_group::Attr::ALL))
+        .chain(all(s3_bucket::Attr::ALL))
+        .chain(all(s3_bucket::LifecycleRule::ALL))
+        .chain(all(s3_object::Attr::ALL))
+        .chain(all(scaling_target::Attr::ALL))
+        .chain(all(ssm_parameter::Attr::ALL))
+        .chain(all(target_group::Attr::ALL))
+        .chain(all(target_group::HealthCheck::ALL))
+        .chain(POLICY_KEYS.iter().copied())
+        .chain([
+            crate::provider::TAG_ADDRESS,
+            crate::provider::TAG_ENV,
+            crate::provider::TAG_STACK,
+        ])
+        .chain(ecs_task_definition::Model::ALL.iter().map(|m| m.env_var()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// Declares an attribute-name enum: the variants with their names, `ALL`, `as_str`, `parse`,
 /// [`AttrName`], `Display` and `From<_> for String` (to use as an [`crate::resource::Attrs`]
 /// key).
@@ -132,6 +193,12 @@ macro_rules! attr_names {
                 a.as_str().to_string()
             }
         }
+
+        impl From<$name> for $crate::resource::Key {
+            fn from(a: $name) -> $crate::resource::Key {
+                $crate::resource::Key::from(a.as_str())
+            }
+        }
     };
 }
 
@@ -184,7 +251,7 @@ macro_rules! rule_lists {
 /// collecting nor tagging reallocates.
 pub(crate) fn collect_attrs(
     room: usize,
-    entries: impl Iterator<Item = (String, crate::resource::Value)>,
+    entries: impl Iterator<Item = (crate::resource::Key, crate::resource::Value)>,
 ) -> crate::resource::Attrs {
     let mut v = Vec::with_capacity(room);
     v.extend(entries);

@@ -7,6 +7,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::common::{Meta, concat, no_mapping, resource_address};
+use crate::resource::Key;
 use crate::resource::schema;
 use crate::resource::schema::s3_object::{self, Attr as O};
 use crate::resource::{ResourceKind, Value};
@@ -136,7 +137,7 @@ impl Loader<'_> {
                 Value::Map(
                     files
                         .into_iter()
-                        .map(|(k, v)| (k, Value::String(v)))
+                        .map(|(k, v)| (Key::from(k), Value::String(v)))
                         .collect(),
                 )
             }),

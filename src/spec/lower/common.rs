@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::addr::Address;
 use crate::resource::rules::IntRange;
 use crate::resource::schema;
-use crate::resource::{Attrs, Lifecycle, Resource, ResourceKind, TemplatePart, Value};
+use crate::resource::{Attrs, Key, Lifecycle, Resource, ResourceKind, TemplatePart, Value};
 use crate::spec::diag::{ErrorCode, Span, did_you_mean};
 use crate::spec::fields::{Fields, Src};
 use crate::spec::load::{BlockId, BlockKind, Exported, Loader, ScopeId};
@@ -201,11 +201,12 @@ impl Loader<'_> {
     /// Stack tags, then block tags, then the `pedestal:*` ones (a later one of the same key
     /// wins), collected once into the tag map.
     fn tags_for(&self, block_tags: &BTreeMap<String, Value>, address: &Address) -> Value {
-        const OWN: [&str; 3] = ["pedestal:address", "pedestal:env", "pedestal:stack"];
+        use crate::provider::{TAG_ADDRESS, TAG_ENV, TAG_STACK};
+        const OWN: [&str; 3] = [TAG_ADDRESS, TAG_ENV, TAG_STACK];
         let own = [
-            (OWN[0].to_string(), Value::str(address.as_str())),
-            (OWN[1].to_string(), Value::str(self.env())),
-            (OWN[2].to_string(), Value::str(self.stack())),
+            (Key::from(TAG_ADDRESS), Value::str(address.as_str())),
+            (Key::from(TAG_ENV), Value::str(self.env())),
+            (Key::from(TAG_STACK), Value::str(self.stack())),
         ];
         if block_tags.is_empty() && self.tags().is_empty() {
             // Only pedestal's own, already in name order.
@@ -215,11 +216,11 @@ impl Loader<'_> {
             .tags()
             .iter()
             .filter(|(k, _)| !block_tags.contains_key(*k) && !OWN.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())));
+            .map(|(k, v)| (Key::from(k.clone()), Value::String(v.clone())));
         let block = block_tags
             .iter()
             .filter(|(k, _)| !OWN.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()));
+            .map(|(k, v)| (Key::from(k.clone()), v.clone()));
         Value::Map(stack.chain(block).chain(own).collect())
     }
 

@@ -194,7 +194,7 @@ impl Loader<'_> {
                     }
                     rule.insert(k, v);
                 }
-                rules.push(Value::Map(rule.into()));
+                rules.push(Value::Map(rule.into_iter().collect()));
             }
         }
         rules

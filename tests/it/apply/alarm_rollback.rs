@@ -100,8 +100,11 @@ fn service_attrs(td: &str) -> Attrs {
         "alarms".into(),
         Value::Map(
             [
-                ("names".to_string(), Value::List(vec![s(CPU), s(MEM)])),
-                ("rollback".to_string(), Value::Bool(true)),
+                (
+                    pedestal::resource::Key::from("names"),
+                    Value::List(vec![s(CPU), s(MEM)]),
+                ),
+                (pedestal::resource::Key::from("rollback"), Value::Bool(true)),
             ]
             .into_iter()
             .collect(),
@@ -119,9 +122,12 @@ fn release() -> (Plan, State) {
         a.insert(
             "model".into(),
             Value::Map(
-                [("version".to_string(), Value::str(version))]
-                    .into_iter()
-                    .collect(),
+                [(
+                    pedestal::resource::Key::from("version"),
+                    Value::str(version),
+                )]
+                .into_iter()
+                .collect(),
             ),
         );
         a.insert("arn".into(), Value::str(td));

@@ -28,7 +28,11 @@ pub fn list(v: &[&str]) -> Value {
 }
 
 pub fn map(kv: &[(&str, Value)]) -> Value {
-    Value::Map(kv.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    Value::Map(
+        kv.iter()
+            .map(|(k, v)| (pedestal::resource::Key::intern(k), v.clone()))
+            .collect(),
+    )
 }
 
 pub fn r(addr: &str, attr: &str) -> Value {
@@ -77,7 +81,7 @@ fn res(
 ) -> Desired {
     let mut a: Attrs = attrs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
+        .map(|(k, v)| (pedestal::resource::Key::intern(k), v.clone()))
         .collect();
     if kind.taggable() {
         a.insert("tags".into(), tags(stack, addr));

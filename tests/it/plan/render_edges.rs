@@ -25,7 +25,7 @@ fn map(entries: &[(&str, Value)]) -> Value {
 fn attrs(entries: &[(&str, Value)]) -> Attrs {
     entries
         .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
+        .map(|(k, v)| (pedestal::resource::Key::intern(k), v.clone()))
         .collect()
 }
 

@@ -14,10 +14,13 @@ fn bucket(name: &str) -> ResourceState {
         kind: ResourceKind::S3Bucket,
         id: name.to_string(),
         attrs: Attrs::from([
-            ("bucket".to_string(), Value::str(name)),
-            ("versioning".to_string(), Value::Bool(true)),
+            (pedestal::resource::Key::from("bucket"), Value::str(name)),
             (
-                "token".to_string(),
+                pedestal::resource::Key::from("versioning"),
+                Value::Bool(true),
+            ),
+            (
+                pedestal::resource::Key::from("token"),
                 Value::Sensitive(Box::new(Value::str("hunter2"))),
             ),
         ]),

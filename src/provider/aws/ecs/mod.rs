@@ -21,6 +21,7 @@ use super::AwsProvider;
 use crate::provider::ProviderError;
 use crate::resource::{Attrs, Value};
 
+use crate::resource::Key;
 pub use cluster::{create_cluster, delete_cluster, find_cluster, read_clusters, update_cluster};
 pub use rollout::{ReleaseWait, wait_for_release};
 pub use service::{create_service, delete_service, find_service, read_services, update_service};
@@ -85,7 +86,7 @@ pub(super) fn ecs_tags(attrs: &Attrs) -> Vec<Tag> {
 pub(super) fn tags_value(tags: &[Tag]) -> Value {
     Value::Map(
         tags.iter()
-            .filter_map(|t| Some((t.key()?.to_string(), Value::str(t.value()?))))
+            .filter_map(|t| Some((Key::intern(t.key()?), Value::str(t.value()?))))
             .collect(),
     )
 }

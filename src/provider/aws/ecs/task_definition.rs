@@ -56,19 +56,19 @@ fn container_definition(
     if let Some(e) = attr::map(c, C::Environment) {
         for (k, v) in e {
             if let Some(v) = attr::reveal(v) {
-                env.insert(k.clone(), v);
+                env.insert(k.to_string(), v);
             }
         }
     }
     for (k, v) in env {
-        b = b.environment(KeyValuePair::builder().name(k).value(v).build());
+        b = b.environment(KeyValuePair::builder().name(k.as_str()).value(v).build());
     }
     if let Some(s) = attr::map(c, C::Secrets) {
         for (k, v) in s {
             if let Some(v) = attr::reveal(v) {
                 b = b.secrets(
                     Secret::builder()
-                        .name(k)
+                        .name(k.as_str())
                         .value_from(v)
                         .build()
                         .map_err(build_err)?,
@@ -425,7 +425,7 @@ pub async fn read_task_definition(
                         let from = cd
                             .secrets()
                             .iter()
-                            .map(|s| (s.name().to_string(), Value::str(s.value_from())))
+                            .map(|s| (s.name().to_string().into(), Value::str(s.value_from())))
                             .collect();
                         c.insert(C::Secrets.into(), Value::Map(from));
                     }

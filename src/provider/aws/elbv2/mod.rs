@@ -53,7 +53,7 @@ fn elb_tags(attrs: &Attrs) -> Vec<Tag> {
 fn tags_value(tags: &BTreeMap<String, String>) -> Value {
     Value::Map(
         tags.iter()
-            .map(|(k, v)| (k.clone(), Value::str(v)))
+            .map(|(k, v)| (k.into(), Value::str(v)))
             .collect(),
     )
 }

@@ -164,7 +164,7 @@ fn object_applied(
     // The object just written joins what the artifact keeps.
     let mut kept = attr::map(attrs, A::Kept).cloned().unwrap_or_default();
     if let Some(sha) = attr::str(attrs, A::Sha256) {
-        kept.insert(key.to_string(), Value::str(sha));
+        kept.insert(key.to_string().into(), Value::str(sha));
     }
     attr::set(&mut a, A::Kept, Value::Map(kept));
     Applied {
@@ -296,7 +296,7 @@ async fn create_directory(
                 ),
             ));
         }
-        let path = root.join(rel);
+        let path = root.join(rel.as_str());
         let body = tokio::fs::read(&path).await.map_err(|e| {
             ProviderError::invalid(format!("artifact file {}: {e}", path.display()))
         })?;

@@ -12,6 +12,7 @@ mod scaling;
 pub(in crate::spec) use route::RouteInfo;
 
 use super::common::Meta;
+use crate::resource::Key;
 use crate::resource::rules::{autoscaling as scaling_rules, ecs as ecs_rules};
 use crate::resource::schema::scaling_target::Attr as Scaling;
 use crate::resource::schema::{
@@ -207,7 +208,7 @@ impl Loader<'_> {
             let v = model
                 .get(k.as_str())
                 .filter(|v| !matches!(v, Value::Null))?;
-            Some((k.env_var().to_string(), v.clone()))
+            Some((Key::from(k.env_var()), v.clone()))
         });
         let environment = std::mem::take(&mut container.environment);
         container.environment = environment.into_iter().chain(model_env).collect();
@@ -382,7 +383,7 @@ impl Loader<'_> {
         let bad: Vec<String> = environment
             .iter()
             .filter(|(_, v)| v.is_sensitive())
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_string())
             .collect();
         for k in bad {
             environment.remove(&k);
