@@ -106,7 +106,7 @@ fn create_plan(n: usize, shape: Shape) -> Plan {
                 after: Some(attrs),
                 replace_paths: vec![],
                 id: None,
-                depends_on: shape.deps(i, n),
+                depends_on: shape.deps(i, n).into(),
                 lifecycle: Lifecycle::default(),
             }
         })

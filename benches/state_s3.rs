@@ -13,7 +13,7 @@
 // A benchmark reports on the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -58,7 +58,7 @@ fn resource(i: usize) -> ResourceState {
                 ),
             ),
         ])),
-        dependencies: BTreeSet::new(),
+        dependencies: Default::default(),
         status: Status::Ok,
     }
 }

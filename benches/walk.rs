@@ -64,7 +64,7 @@ fn create_plan(n: usize) -> Plan {
                 after: Some(attrs),
                 replace_paths: vec![],
                 id: None,
-                depends_on,
+                depends_on: depends_on.into(),
                 lifecycle: Lifecycle::default(),
             }
         })

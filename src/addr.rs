@@ -5,7 +5,9 @@
 //! by module calls: `module.churn.endpoint.churn.service`.
 //! Addresses order lexicographically, which is what every rendered or serialised list uses.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -117,6 +119,68 @@ impl serde::de::Visitor<'_> for AddressVisitor {
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Address, E> {
         Ok(Address::new(v))
+    }
+}
+
+/// A sorted set of addresses (what a resource follows), shared until written: the spec's
+/// resource, its planned change and the record apply writes all hold the same set, and a
+/// clone only counts a reference.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AddressSet(Arc<BTreeSet<Address>>);
+
+impl AddressSet {
+    /// Adds `address` (the set is copied first when shared); true when it was not there.
+    pub fn insert(&mut self, address: Address) -> bool {
+        Arc::make_mut(&mut self.0).insert(address)
+    }
+}
+
+impl Deref for AddressSet {
+    type Target = BTreeSet<Address>;
+
+    fn deref(&self) -> &BTreeSet<Address> {
+        &self.0
+    }
+}
+
+impl From<BTreeSet<Address>> for AddressSet {
+    fn from(set: BTreeSet<Address>) -> AddressSet {
+        AddressSet(Arc::new(set))
+    }
+}
+
+impl FromIterator<Address> for AddressSet {
+    fn from_iter<I: IntoIterator<Item = Address>>(iter: I) -> AddressSet {
+        AddressSet(Arc::new(iter.into_iter().collect()))
+    }
+}
+
+impl<'a> IntoIterator for &'a AddressSet {
+    type Item = &'a Address;
+    type IntoIter = std::collections::btree_set::Iter<'a, Address>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Debug for AddressSet {
+    /// As the `BTreeSet` it holds prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl Serialize for AddressSet {
+    /// As the `BTreeSet` it holds: a sorted list.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for AddressSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        BTreeSet::<Address>::deserialize(deserializer).map(AddressSet::from)
     }
 }
 

@@ -530,7 +530,7 @@ pub fn build(config: &Config) -> Dag {
         config
             .resources
             .values()
-            .map(|r| (&r.address, &r.depends_on)),
+            .map(|r| (&r.address, &*r.depends_on)),
     )
 }
 

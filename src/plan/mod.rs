@@ -8,13 +8,13 @@ mod prematch;
 mod releases;
 mod replacements;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub use planner::{PlanError, PlanOptions, plan};
 
 use serde::{Deserialize, Serialize};
 
-use crate::addr::Address;
+use crate::addr::{Address, AddressSet};
 use crate::resource::{Attrs, Lifecycle, ResourceKind, Value};
 use crate::state::Outcome;
 
@@ -157,7 +157,7 @@ pub struct ResourceChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Resources this one follows (for deletes: recorded dependencies).
-    pub depends_on: BTreeSet<Address>,
+    pub depends_on: AddressSet,
     #[serde(default)]
     /// `create_before_destroy`, `prevent_destroy` and `ignore_changes` from the spec.
     pub lifecycle: Lifecycle,

@@ -10,8 +10,6 @@ pub mod schema;
 pub mod secret_key;
 mod value;
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 
 pub use attrs::Attrs;
@@ -19,7 +17,7 @@ pub use key::Key;
 pub use kind::{KindSchema, ReplaceOrder, ResourceKind};
 pub use value::{Likeness, Ref, TemplatePart, Value};
 
-use crate::addr::Address;
+use crate::addr::{Address, AddressSet};
 
 /// `lifecycle = { ... }` of a user block, copied onto each resource lowered from it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -46,7 +44,7 @@ pub struct Resource {
     /// Its desired attributes.
     pub attrs: Attrs,
     /// Every resource this one must follow: implied by references plus explicit `depends_on`.
-    pub depends_on: BTreeSet<Address>,
+    pub depends_on: AddressSet,
     #[serde(default)]
     /// The block's `lifecycle` settings.
     pub lifecycle: Lifecycle,

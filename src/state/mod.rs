@@ -17,11 +17,11 @@ mod read;
 mod s3;
 mod store;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::addr::Address;
+use crate::addr::{Address, AddressSet};
 use crate::resource::{Attrs, ResourceKind, Value};
 
 pub use journal::JournalEntry;
@@ -60,7 +60,7 @@ pub struct ResourceState {
     pub attrs: Attrs,
     #[serde(default)]
     /// Addresses it depends on (so an orphan is deleted in order).
-    pub dependencies: BTreeSet<Address>,
+    pub dependencies: AddressSet,
     #[serde(default)]
     /// Whether it is usable or must be replaced.
     pub status: Status,

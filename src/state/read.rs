@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::de::value::{Error as PlainError, StrDeserializer};
 
 use super::{ResourceState, State, Status};
-use crate::addr::Address;
+use crate::addr::{Address, AddressSet};
 use crate::resource::{Attrs, Key, ResourceKind, Value};
 
 /// Parses a snapshot's text into a [`State`], with `serde_json`'s errors when it does not parse.
@@ -488,7 +488,7 @@ impl<'a> Reader<'a> {
             kind: kind?,
             id: id?,
             attrs: attrs?,
-            dependencies: dependencies.unwrap_or_default(),
+            dependencies: dependencies.map(AddressSet::from).unwrap_or_default(),
             status: status.unwrap_or_default(),
         })
     }

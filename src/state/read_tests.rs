@@ -258,7 +258,7 @@ fn state() -> impl Strategy<Value = State> {
             kind: ResourceKind::ALL[kind],
             id,
             attrs: Attrs::from(attrs),
-            dependencies,
+            dependencies: dependencies.into(),
             status: if tainted { Status::Tainted } else { Status::Ok },
         });
     (

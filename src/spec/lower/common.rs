@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::addr::Address;
+use crate::addr::{Address, AddressSet};
 use crate::resource::rules::IntRange;
 use crate::resource::schema;
 use crate::resource::{Attrs, Key, Lifecycle, Resource, ResourceKind, TemplatePart, Value};
@@ -237,7 +237,7 @@ impl Loader<'_> {
             attrs.insert(schema::TAGS.into(), self.tags_for(block_tags, &address));
         }
         deps.remove(&address);
-        let depends_on: BTreeSet<Address> = deps.keys().cloned().collect();
+        let depends_on: AddressSet = deps.keys().cloned().collect();
         // Where each dependency was written is looked up only when a cycle is reported: kept
         // as a sorted slice, which holds less than the map it was collected in.
         let origin = (address.clone(), deps.into_iter().collect());

@@ -3,7 +3,6 @@
 //! asking CloudWatch which alarm is in ALARM), the error carries the alarm's name as data, and
 //! the release is recorded as rolled back.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
@@ -142,7 +141,7 @@ fn release() -> (Plan, State) {
                 kind: ResourceKind::EcsTaskDefinition,
                 id: td.to_string(),
                 attrs: a,
-                dependencies: BTreeSet::new(),
+                dependencies: Default::default(),
                 status: Status::Ok,
             },
         );
@@ -154,7 +153,7 @@ fn release() -> (Plan, State) {
             kind: ResourceKind::EcsService,
             id: SVC.to_string(),
             attrs: before.clone(),
-            dependencies: BTreeSet::new(),
+            dependencies: Default::default(),
             status: Status::Ok,
         },
     );
@@ -176,7 +175,7 @@ fn release() -> (Plan, State) {
             after: Some(service_attrs(NEW)),
             replace_paths: vec![],
             id: Some(SVC.to_string()),
-            depends_on: BTreeSet::new(),
+            depends_on: Default::default(),
             lifecycle: Default::default(),
         }],
         drift: vec![],

@@ -157,7 +157,7 @@ fn recorded(n: &Names, desired: &[Desired]) -> State {
                 kind: d.kind,
                 id,
                 attrs,
-                dependencies: d.deps.clone(),
+                dependencies: d.deps.clone().into(),
                 status: Status::Ok,
             },
         );

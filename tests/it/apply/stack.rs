@@ -315,7 +315,7 @@ pub fn config(stack: &str, desired: &[Desired]) -> Config {
                         address: d.address.clone(),
                         kind: d.kind,
                         attrs: d.attrs.clone(),
-                        depends_on: d.deps.clone(),
+                        depends_on: d.deps.clone().into(),
                         lifecycle: Lifecycle::default(),
                     },
                 )

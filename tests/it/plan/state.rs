@@ -1,6 +1,5 @@
 //! State stores: deterministic files, atomic writes, journal replay after a crash, locking.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use pedestal::addr::Address;
@@ -24,7 +23,7 @@ fn bucket(name: &str) -> ResourceState {
                 Value::Sensitive(Box::new(Value::str("hunter2"))),
             ),
         ]),
-        dependencies: BTreeSet::new(),
+        dependencies: Default::default(),
         status: Status::Ok,
     }
 }
