@@ -100,8 +100,16 @@ impl Loader<'_> {
                 }
             }
         }
-        self.check_physical_names();
-        if acyclic(&self.lowered().resources) {
+        // Both only read the resources: on two threads from a large stack on.
+        let resources = &self.lowered().resources;
+        let (acyclic, names) = crate::par::both(
+            "deps",
+            resources.len() >= PARALLEL_FROM,
+            || acyclic(resources),
+            || NameFindings::of(resources),
+        );
+        self.report_physical_names(names);
+        if acyclic {
             return;
         }
         // The graph borrows the addresses: only a cycle's members are copied.
@@ -169,46 +177,14 @@ impl Loader<'_> {
         errors
     }
 
-    /// Two resources of one kind must not share a physical name (bucket, cluster, family, ...).
-    fn check_physical_names(&mut self) {
-        // Names and addresses are borrowed: only problems are copied.
-        let mut seen: FastMap<(ResourceKind, &str), &Address> =
-            FastMap::with_capacity_and_hasher(self.lowered().resources.len(), Default::default());
-        let mut clashes: Vec<(Address, Address, String)> = Vec::new();
-        let mut bad_names = Vec::new();
-        let mut secret_names = Vec::new();
-        for r in self.lowered().resources.values() {
-            // The name is looked up once: what `Resource::physical_name` reads.
-            let name_attr = r.kind.schema().name_attr;
-            let value = r.attrs.get(name_attr);
-            if value.is_some_and(crate::resource::Value::is_sensitive) {
-                secret_names.push((r.address.clone(), name_attr));
-            }
-            let physical = value.and_then(crate::resource::Value::as_str);
-            // Buckets and alarms are checked where their names are made.
-            if let Some(name) = physical
-                && !matches!(
-                    r.kind,
-                    ResourceKind::S3Bucket | ResourceKind::CloudwatchAlarm
-                )
-                && let Some((problem, source)) = rules::name_problem(r.kind, name)
-            {
-                bad_names.push((r.address.clone(), name.to_string(), problem, source));
-            }
-            // Object keys are only unique within their bucket.
-            let Some(name) = physical.filter(|_| r.kind != crate::resource::ResourceKind::S3Object)
-            else {
-                continue;
-            };
-            match seen.entry((r.kind, name)) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    clashes.push(((*first.get()).clone(), r.address.clone(), name.to_string()))
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(&r.address);
-                }
-            }
-        }
+    /// Reports what [`NameFindings::of`] found: two resources of one kind sharing a physical
+    /// name (bucket, cluster, family, ...), names AWS refuses, names that would hold a secret.
+    fn report_physical_names(&mut self, found: NameFindings) {
+        let NameFindings {
+            clashes,
+            bad_names,
+            secret_names,
+        } = found;
         if clashes.is_empty() && bad_names.is_empty() && secret_names.is_empty() {
             return;
         }
@@ -271,6 +247,68 @@ impl Loader<'_> {
         }
         for e in errors {
             self.push_error(e);
+        }
+    }
+}
+
+/// From this many resources on, the cycle check and the name checks run on two threads.
+const PARALLEL_FROM: usize = 2_000;
+
+/// What the physical-name checks found, before it is reported.
+struct NameFindings {
+    /// (first, second, name): two resources of one kind with one physical name.
+    clashes: Vec<(Address, Address, String)>,
+    /// (address, name, problem, rule source): names AWS would refuse.
+    bad_names: Vec<(Address, String, String, &'static str)>,
+    /// (address, name attribute): names that would hold a sensitive value.
+    secret_names: Vec<(Address, &'static str)>,
+}
+
+impl NameFindings {
+    /// Every resource's physical name checked: unique per kind, allowed by AWS, not secret.
+    fn of(resources: &BTreeMap<Address, Resource>) -> NameFindings {
+        // Names and addresses are borrowed: only problems are copied.
+        let mut seen: FastMap<(ResourceKind, &str), &Address> =
+            FastMap::with_capacity_and_hasher(resources.len(), Default::default());
+        let mut clashes: Vec<(Address, Address, String)> = Vec::new();
+        let mut bad_names = Vec::new();
+        let mut secret_names = Vec::new();
+        for r in resources.values() {
+            // The name is looked up once: what `Resource::physical_name` reads.
+            let name_attr = r.kind.schema().name_attr;
+            let value = r.attrs.get(name_attr);
+            if value.is_some_and(crate::resource::Value::is_sensitive) {
+                secret_names.push((r.address.clone(), name_attr));
+            }
+            let physical = value.and_then(crate::resource::Value::as_str);
+            // Buckets and alarms are checked where their names are made.
+            if let Some(name) = physical
+                && !matches!(
+                    r.kind,
+                    ResourceKind::S3Bucket | ResourceKind::CloudwatchAlarm
+                )
+                && let Some((problem, source)) = rules::name_problem(r.kind, name)
+            {
+                bad_names.push((r.address.clone(), name.to_string(), problem, source));
+            }
+            // Object keys are only unique within their bucket.
+            let Some(name) = physical.filter(|_| r.kind != crate::resource::ResourceKind::S3Object)
+            else {
+                continue;
+            };
+            match seen.entry((r.kind, name)) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    clashes.push(((*first.get()).clone(), r.address.clone(), name.to_string()))
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(&r.address);
+                }
+            }
+        }
+        NameFindings {
+            clashes,
+            bad_names,
+            secret_names,
         }
     }
 }
