@@ -3,8 +3,9 @@
 //! Nearly every name a map holds is one the schemas declare (`arn`, `tags`, `container`, ...)
 //! or a tag pedestal writes itself: those are borrowed from the program's own text and cost
 //! no allocation, whether the map was lowered from the spec or read back from a state file
-//! ([`Key::intern`]). Any other name (a tag key or an environment variable the user chose) is
-//! owned. Either way a key compares, hashes, orders, prints and serialises as its text.
+//! ([`Key::intern`], and every conversion from text). Any other name (a tag key or an
+//! environment variable the user chose) is owned. Either way a key compares, hashes, orders,
+//! prints and serialises as its text.
 
 use std::borrow::{Borrow, Cow};
 use std::collections::HashMap;
@@ -32,6 +33,11 @@ impl Key {
     /// The name's text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether the name is borrowed from the program's own text (a known name), not owned.
+    pub fn is_borrowed(&self) -> bool {
+        matches!(self.0, Cow::Borrowed(_))
     }
 }
 
@@ -71,8 +77,12 @@ impl From<&'static str> for Key {
 }
 
 impl From<String> for Key {
+    /// Borrowed (and the string dropped) when it is a known name, as [`Key::intern`].
     fn from(s: String) -> Key {
-        Key(Cow::Owned(s))
+        match KNOWN.get(s.as_str()) {
+            Some(known) => Key(Cow::Borrowed(known)),
+            None => Key(Cow::Owned(s)),
+        }
     }
 }
 
@@ -165,10 +175,7 @@ impl Visitor<'_> for KeyVisitor {
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Key, E> {
-        Ok(match KNOWN.get(v.as_str()) {
-            Some(known) => Key(Cow::Borrowed(known)),
-            None => Key(Cow::Owned(v)),
-        })
+        Ok(Key::from(v))
     }
 }
 

@@ -1171,3 +1171,49 @@ fn ctrl_c_while_hashing_a_large_artifact_exits_130() {
         "a cancelled hash is not cached"
     );
 }
+
+/// Every attribute name in the example's lowered resources is borrowed from the schemas'
+/// declared names (no allocation per name) unless it sits in a map whose keys the user or AWS
+/// chose: a name the schemas add without declaring it would still work, only slower, so this
+/// keeps `known_names` complete.
+#[test]
+fn lowered_attribute_names_are_the_schemas_own() {
+    use pedestal::resource::{Attrs, Key};
+    /// Maps whose keys are data, not attribute names.
+    const DATA_MAPS: &[&str] = &[
+        "environment",
+        "secrets",
+        "tags",
+        "dimensions",
+        "files",
+        "kept",
+    ];
+    fn walk(attrs: &Attrs, path: &str, owned: &mut Vec<String>) {
+        for (k, v) in attrs {
+            let here = format!("{path}.{k}");
+            let parent = path.rsplit('.').next().unwrap_or("");
+            if !k.is_borrowed() && !DATA_MAPS.contains(&parent) {
+                owned.push(here.clone());
+            }
+            visit(v, &here, owned);
+        }
+    }
+    fn visit(v: &Value, path: &str, owned: &mut Vec<String>) {
+        match v {
+            Value::Map(m) => walk(m, path, owned),
+            Value::List(items) => items.iter().for_each(|i| visit(i, path, owned)),
+            Value::Sensitive(inner) => visit(inner, path, owned),
+            _ => {}
+        }
+    }
+    let mut owned = Vec::new();
+    for env in ["prod", "dev"] {
+        let c = load(&repo_root().join("examples/fraud-detection"), env);
+        for (address, r) in &c.resources {
+            walk(&r.attrs, address.as_str(), &mut owned);
+        }
+    }
+    assert!(owned.is_empty(), "names allocated per resource: {owned:#?}");
+    assert!(Key::intern("task_definition").is_borrowed());
+    assert!(!Key::intern("MY_SETTING").is_borrowed());
+}
