@@ -360,15 +360,32 @@ fn restore(planned: &mut Value, desired: &Value) {
     }
 }
 
-/// `git rev-parse HEAD` in a stack's directory, when it is inside a git work tree (best effort),
-/// running in the background: started before planning, read after, so the
-/// few milliseconds git takes to start overlap with the plan instead of adding to it.
+/// The commit a stack's directory is checked out at, as `git rev-parse HEAD` gives it, when it
+/// is inside a git work tree (best effort). The common cases are read from the repository's
+/// files (`.git/HEAD`, the branch's ref, `packed-refs`): no process to start. Anything else (a
+/// linked work tree or submodule, a symbolic ref to a ref, `GIT_*` variables that move the
+/// repository, a file-system boundary on the way up) runs `git rev-parse HEAD` in the
+/// background: started before planning, read after, so the few milliseconds git takes overlap
+/// with the plan.
 #[derive(Debug)]
-pub struct GitCommit(Option<std::process::Child>);
+pub struct GitCommit(Head);
+
+/// Where the commit comes from.
+#[derive(Debug)]
+enum Head {
+    /// Read from the repository's files (or no repository above the directory).
+    Read(Option<String>),
+    /// Left to `git rev-parse HEAD` (nothing when git could not start).
+    Git(Option<std::process::Child>),
+}
 
 impl GitCommit {
-    /// Starts `git rev-parse HEAD` in `dir` (nothing when git cannot start).
+    /// Finds the commit of `dir`, or starts `git rev-parse HEAD` there when the files alone
+    /// cannot say.
     pub fn start(dir: &Path) -> GitCommit {
+        if let Some(read) = read_head(dir) {
+            return GitCommit(Head::Read(read));
+        }
         let child = std::process::Command::new("git")
             .arg("-C")
             .arg(dir)
@@ -378,15 +395,113 @@ impl GitCommit {
             .stderr(std::process::Stdio::null())
             .spawn()
             .ok();
-        GitCommit(child)
+        GitCommit(Head::Git(child))
     }
 
-    /// The commit, when git found one.
+    /// The commit, when there is one.
     pub fn finish(self) -> Option<String> {
-        let out = self.0?.wait_with_output().ok()?;
-        let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
-        (out.status.success() && sha.len() >= 7).then_some(sha)
+        match self.0 {
+            Head::Read(sha) => sha,
+            Head::Git(child) => {
+                let out = child?.wait_with_output().ok()?;
+                let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
+                (out.status.success() && sha.len() >= 7).then_some(sha)
+            }
+        }
     }
+}
+
+/// The variables with which git finds its repository somewhere else than by walking up.
+const GIT_LOCATION_VARS: [&str; 5] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_COMMON_DIR",
+];
+
+/// `Some(commit)` or `Some(None)` when the files settle it (`Some(None)`: no repository above
+/// `dir`, or one with no commit yet), `None` when git must be asked.
+fn read_head(dir: &Path) -> Option<Option<String>> {
+    if GIT_LOCATION_VARS
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    {
+        return None;
+    }
+    let start = dir.canonicalize().ok()?;
+    let device = |p: &Path| -> Option<u64> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(p).ok().map(|m| m.dev())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = p;
+            None
+        }
+    };
+    let first_device = device(&start)?;
+    for at in start.ancestors() {
+        if device(at)? != first_device {
+            return None;
+        }
+        let dot_git = at.join(".git");
+        match std::fs::symlink_metadata(&dot_git) {
+            Ok(m) if m.is_dir() => return commit_in(&dot_git),
+            // A linked work tree or a submodule (`.git` is a file), or a link.
+            Ok(_) => return None,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => return None,
+        }
+        // A bare repository is its own git directory.
+        if at.join("HEAD").exists() && at.join("objects").is_dir() {
+            return None;
+        }
+    }
+    Some(None)
+}
+
+/// The commit `HEAD` names in the git directory `git`: `Some(None)` for a branch with no commit
+/// yet, `None` when anything is unusual.
+fn commit_in(git: &Path) -> Option<Option<String>> {
+    let head = std::fs::read_to_string(git.join("HEAD")).ok()?;
+    let head = head.trim_end();
+    let Some(name) = head.strip_prefix("ref: ") else {
+        return is_object_id(head).then(|| Some(head.to_string()));
+    };
+    let safe = name.starts_with("refs/")
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    if !safe {
+        return None;
+    }
+    match std::fs::read_to_string(git.join(name)) {
+        Ok(loose) => {
+            let loose = loose.trim_end();
+            is_object_id(loose).then(|| Some(loose.to_string()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let packed = match std::fs::read_to_string(git.join("packed-refs")) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(_) => return None,
+            };
+            // `<id> <name>` lines; a branch in neither place has no commit yet.
+            Some(packed.lines().find_map(|line| {
+                let (id, n) = line.split_once(' ')?;
+                (n == name && is_object_id(id)).then(|| id.to_string())
+            }))
+        }
+        Err(_) => None,
+    }
+}
+
+/// A full object id: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits.
+fn is_object_id(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[cfg(test)]
@@ -417,5 +532,63 @@ mod tests {
         let sha = GitCommit::start(dir.path()).finish().expect("a commit");
         assert_eq!(sha.len(), 40);
         assert!(sha.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(Some(sha), rev_parse(dir.path()));
+    }
+
+    /// What `git rev-parse HEAD` itself says in `dir`.
+    fn rev_parse(dir: &std::path::Path) -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["rev-parse", "HEAD"])
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    #[test]
+    fn reads_what_git_would_say_from_the_files_loose_packed_detached_and_unborn() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("stacks").join("fraud");
+        std::fs::create_dir_all(&sub).unwrap();
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        // No commit yet: git fails, and so does the reading.
+        assert_eq!(super::read_head(&sub), Some(None));
+        assert_eq!(rev_parse(&sub), None);
+        std::fs::write(sub.join("pedestal.toml"), "").unwrap();
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "-q", "-m", "one"]);
+        // A loose ref, read from a subdirectory of the work tree.
+        let loose = super::read_head(&sub).expect("read from the files");
+        assert_eq!(loose, rev_parse(&sub));
+        // Packed.
+        git(dir.path(), &["pack-refs", "--all", "--prune"]);
+        assert!(!dir.path().join(".git/refs/heads/main").exists());
+        assert_eq!(super::read_head(&sub).expect("read"), rev_parse(&sub));
+        // A second commit, loose again, then detached at the first.
+        git(dir.path(), &["commit", "-q", "--allow-empty", "-m", "two"]);
+        assert_eq!(super::read_head(&sub).expect("read"), rev_parse(&sub));
+        let first = loose.expect("a commit");
+        git(dir.path(), &["checkout", "-q", "--detach", &first]);
+        assert_eq!(super::read_head(&sub), Some(Some(first.clone())));
+        assert_eq!(rev_parse(&sub), Some(first));
+    }
+
+    #[test]
+    fn a_linked_work_tree_is_left_to_git() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("main");
+        std::fs::create_dir_all(&main).unwrap();
+        git(&main, &["init", "-q", "-b", "main"]);
+        git(&main, &["commit", "-q", "--allow-empty", "-m", "one"]);
+        let linked = dir.path().join("linked");
+        git(&main, &["worktree", "add", "-q", linked.to_str().unwrap()]);
+        assert_eq!(super::read_head(&linked), None, "git decides");
+        let sha = GitCommit::start(&linked).finish();
+        assert_eq!(sha, rev_parse(&linked));
+        assert!(sha.is_some());
     }
 }
