@@ -554,7 +554,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("stacks").join("fraud");
         std::fs::create_dir_all(&sub).unwrap();
-        git(dir.path(), &["init", "-q", "-b", "main"]);
+        // `init -b` needs git 2.28; naming the branch through HEAD works with any git.
+        git(dir.path(), &["init", "-q"]);
+        git(dir.path(), &["symbolic-ref", "HEAD", "refs/heads/main"]);
         // No commit yet: git fails, and so does the reading.
         assert_eq!(super::read_head(&sub), Some(None));
         assert_eq!(rev_parse(&sub), None);
@@ -582,7 +584,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let main = dir.path().join("main");
         std::fs::create_dir_all(&main).unwrap();
-        git(&main, &["init", "-q", "-b", "main"]);
+        git(&main, &["init", "-q"]);
         git(&main, &["commit", "-q", "--allow-empty", "-m", "one"]);
         let linked = dir.path().join("linked");
         git(&main, &["worktree", "add", "-q", linked.to_str().unwrap()]);
