@@ -363,10 +363,10 @@ fn restore(planned: &mut Value, desired: &Value) {
 /// The commit a stack's directory is checked out at, as `git rev-parse HEAD` gives it, when it
 /// is inside a git work tree (best effort). The common cases are read from the repository's
 /// files (`.git/HEAD`, the branch's ref, `packed-refs`): no process to start. Anything else (a
-/// linked work tree or submodule, a symbolic ref to a ref, `GIT_*` variables that move the
-/// repository, a file-system boundary on the way up) runs `git rev-parse HEAD` in the
-/// background: started before planning, read after, so the few milliseconds git takes overlap
-/// with the plan.
+/// linked work tree or submodule, a bare repository, a symbolic ref to a ref, `GIT_*` variables
+/// that move the repository) runs `git rev-parse HEAD` in the background: started before
+/// planning, read after, so the few milliseconds git takes overlap with the plan. Like git, the
+/// search for a repository stops at a file-system boundary.
 #[derive(Debug)]
 pub struct GitCommit(Head);
 
@@ -444,8 +444,9 @@ fn read_head(dir: &Path) -> Option<Option<String>> {
     };
     let first_device = device(&start)?;
     for at in start.ancestors() {
+        // Git stops looking at a file-system boundary, and finds no repository.
         if device(at)? != first_device {
-            return None;
+            return Some(None);
         }
         let dot_git = at.join(".git");
         match std::fs::symlink_metadata(&dot_git) {

@@ -8,7 +8,7 @@
 //! prints and serialises as its text.
 
 use std::borrow::{Borrow, Cow};
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::LazyLock;
@@ -24,7 +24,7 @@ impl Key {
     /// The name `s`, borrowed from the known names when it is one of them (no allocation),
     /// copied otherwise.
     pub fn intern(s: &str) -> Key {
-        match KNOWN.get(s) {
+        match known(s) {
             Some(known) => Key(Cow::Borrowed(known)),
             None => Key(Cow::Owned(s.to_string())),
         }
@@ -42,13 +42,13 @@ impl Key {
 }
 
 /// Every attribute name the schemas declare, and pedestal's own tag keys.
-static KNOWN: LazyLock<HashMap<&'static str, &'static str, foldhash::fast::FixedState>> =
-    LazyLock::new(|| {
-        super::schema::known_names()
-            .into_iter()
-            .map(|n| (n, n))
-            .collect()
-    });
+static KNOWN: LazyLock<HashSet<&'static str, foldhash::fast::FixedState>> =
+    LazyLock::new(|| super::schema::known_names().into_iter().collect());
+
+/// `s` as the program's own text, when it is a known name.
+fn known(s: &str) -> Option<&'static str> {
+    KNOWN.get(s).copied()
+}
 
 impl Deref for Key {
     type Target = str;
@@ -79,7 +79,7 @@ impl From<&'static str> for Key {
 impl From<String> for Key {
     /// Borrowed (and the string dropped) when it is a known name, as [`Key::intern`].
     fn from(s: String) -> Key {
-        match KNOWN.get(s.as_str()) {
+        match known(&s) {
             Some(known) => Key(Cow::Borrowed(known)),
             None => Key(Cow::Owned(s)),
         }
