@@ -104,6 +104,16 @@ pub enum Command {
     Status(StatusArgs),
 }
 
+impl Command {
+    /// Whether the command only reads the spec: no state, no cloud.
+    fn spec_only(&self) -> bool {
+        matches!(
+            self,
+            Command::Validate(_) | Command::Fmt(_) | Command::Graph(_)
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
 pub enum ListFormat {
     #[default]
@@ -423,7 +433,15 @@ pub fn main() -> ExitCode {
         Box::new(opts.build())
     }))
     .ok();
-    let outcome = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if cli.command.spec_only() {
+        // One worker (for the Ctrl-C watcher) instead of one per core: each thread started
+        // costs the fresh memory its first allocation touches, and these commands do their
+        // work on this thread. They end right after loading, so freed memory is kept.
+        runtime.worker_threads(1);
+        crate::keep_freed_memory();
+    }
+    let outcome = runtime
         .enable_all()
         .build()
         .map_err(Error::Runtime)
