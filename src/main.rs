@@ -26,7 +26,8 @@ unsafe extern "C" {
 /// Keeps freed memory in the process instead of returning it to the system after 10 ms, for a
 /// command that ends as soon as its work is done and has no memory to spare for later: memory
 /// returned and then allocated again is touched afresh, which on a virtual machine is dear.
-/// A 10,000-resource validate takes about 8% less time for 1 MB more peak memory.
+/// A 10,000-resource validate takes about 6% less time (median of 20 interleaved runs 0.045
+/// against 0.048 s) for 1 MB more peak memory.
 pub(crate) fn keep_freed_memory() {
     // SAFETY: `mi_option_set` only stores the value in mimalloc's option table; mimalloc reads
     // the purge delay each time it considers purging, so setting it after start-up applies.
@@ -49,9 +50,16 @@ mod tests {
     fn the_purge_delay_option_is_the_one_set() {
         // SAFETY: reads and writes of mimalloc's option table.
         unsafe {
-            if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-                // Version 2's default purge delay (10 ms), read through the index used.
-                assert_eq!(mi_option_get(MI_OPTION_PURGE_DELAY), 10);
+            let defaults = std::env::vars_os()
+                .all(|(name, _)| !name.to_string_lossy().starts_with("MIMALLOC_"));
+            if defaults {
+                // Version 2's defaults around the index used: `eager_commit_delay` (1), then
+                // `purge_delay` (10 ms), then `use_numa_nodes` (0). No other place in the
+                // options holds that sequence, so the index is the purge delay's.
+                let around = (MI_OPTION_PURGE_DELAY - 1..=MI_OPTION_PURGE_DELAY + 1)
+                    .map(|option| mi_option_get(option))
+                    .collect::<Vec<_>>();
+                assert_eq!(around, [1, 10, 0]);
             }
             keep_freed_memory();
             assert_eq!(mi_option_get(MI_OPTION_PURGE_DELAY), -1);
