@@ -34,8 +34,15 @@ pub(crate) fn keep_freed_memory() {
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
-fn main() -> std::process::ExitCode {
-    cli::main()
+fn main() {
+    let code = cli::main();
+    // Everything the command does is done: its files are written and closed, its lock is
+    // released, stderr is unbuffered, and stdout is flushed here. What exiting normally would
+    // add is only cost (about 0.7 ms of a 1,000-resource plan): the runtime's threads woken to
+    // stop, and mimalloc's exit handler walking every page of the heap to free it.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // SAFETY: `_exit` ends the process at once; no Rust value is used after it.
+    unsafe { libc::_exit(i32::from(code)) }
 }
 
 #[cfg(test)]

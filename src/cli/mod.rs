@@ -12,7 +12,6 @@ mod interrupt;
 mod progress;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 pub use error::Error;
@@ -409,8 +408,8 @@ pub(crate) fn lock_timeout(raw: &str) -> Result<Duration, Error> {
 }
 
 /// Parses the command line, runs the command on the process's only async runtime, and renders
-/// an error (the one place errors become text) with its exit code.
-pub fn main() -> ExitCode {
+/// an error (the one place errors become text); gives the exit code.
+pub fn main() -> u8 {
     let cli = match Cli::from_arg_matches(&command().get_matches()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
@@ -462,7 +461,7 @@ pub fn main() -> ExitCode {
             e.code()
         }
     };
-    ExitCode::from(exit as u8)
+    exit as u8
 }
 
 /// Logs to stderr at the level `-v` asks for: `-v` each step with its timing, `-vv` adds every
