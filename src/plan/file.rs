@@ -363,10 +363,10 @@ fn restore(planned: &mut Value, desired: &Value) {
 /// The commit a stack's directory is checked out at, as `git rev-parse HEAD` gives it, when it
 /// is inside a git work tree (best effort). The common cases are read from the repository's
 /// files (`.git/HEAD`, the branch's ref, `packed-refs`): no process to start. Anything else (a
-/// linked work tree or submodule, a bare repository, a symbolic ref to a ref, `GIT_*` variables
-/// that move the repository) runs `git rev-parse HEAD` in the background: started before
-/// planning, read after, so the few milliseconds git takes overlap with the plan. Like git, the
-/// search for a repository stops at a file-system boundary.
+/// linked work tree or submodule, a bare repository, refs kept in a reftable, a symbolic ref to
+/// a ref, `GIT_*` variables that move the repository) runs `git rev-parse HEAD` in the
+/// background: started before planning, read after, so the few milliseconds git takes overlap
+/// with the plan. Like git, the search for a repository stops at a file-system boundary.
 #[derive(Debug)]
 pub struct GitCommit(Head);
 
@@ -467,6 +467,10 @@ fn read_head(dir: &Path) -> Option<Option<String>> {
 /// The commit `HEAD` names in the git directory `git`: `Some(None)` for a branch with no commit
 /// yet, `None` when anything is unusual.
 fn commit_in(git: &Path) -> Option<Option<String>> {
+    // Refs kept in a reftable (git 2.45's `--ref-format=reftable`) are not files to read.
+    if git.join("reftable").exists() {
+        return None;
+    }
     let head = std::fs::read_to_string(git.join("HEAD")).ok()?;
     let head = head.trim_end();
     let Some(name) = head.strip_prefix("ref: ") else {
@@ -578,6 +582,18 @@ mod tests {
         git(dir.path(), &["checkout", "-q", "--detach", &first]);
         assert_eq!(super::read_head(&sub), Some(Some(first.clone())));
         assert_eq!(rev_parse(&sub), Some(first));
+    }
+
+    #[test]
+    fn refs_kept_in_a_reftable_are_left_to_git() {
+        // As `git init --ref-format=reftable` lays it out: HEAD names a placeholder and the
+        // refs live in `reftable/`. With no ref file and no `packed-refs`, reading the files
+        // would find a branch with no commit yet.
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join(".git");
+        std::fs::create_dir_all(git.join("reftable")).unwrap();
+        std::fs::write(git.join("HEAD"), "ref: refs/heads/.invalid\n").unwrap();
+        assert_eq!(super::read_head(dir.path()), None, "git decides");
     }
 
     #[test]
