@@ -30,14 +30,14 @@ impl Span {
 }
 
 /// One source file: its display name (a path as the user gave it) and text.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub text: Arc<String>,
 }
 
 /// Every file read during a load (spec files, environment files, `--var` pseudo-files).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
 }

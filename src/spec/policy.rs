@@ -4,7 +4,7 @@
 //! the plan and is checked by the planner.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::diag::{ErrorCode, Span};
 use super::load::{Block, Loader};
@@ -25,7 +25,7 @@ impl Loader<'_> {
         if !block_rules {
             return;
         }
-        let blocks: Vec<Rc<Block>> = self.blocks_by_id().map(|(_, b)| b.clone()).collect();
+        let blocks: Vec<Arc<Block>> = self.blocks_by_id().map(|(_, b)| b.clone()).collect();
         // Each block's resources, grouped in one pass (the checks below only report errors).
         let all = std::mem::take(&mut self.lowered_mut().resources);
         let mut by_block: HashMap<&str, Vec<&Resource>> = HashMap::new();

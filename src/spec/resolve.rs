@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::diag::{ErrorCode, Span, SpecError, did_you_mean};
 use super::load::{BlockId, BlockKind, Exported, FastMap, Loader, ModuleCall, Scope, ScopeId};
@@ -521,8 +521,15 @@ impl Loader<'_> {
             }
             return;
         }
-        let order: Vec<EvalNode> = dag
-            .order()
+        let order = dag.order();
+        let level = self.by_levels().then(|| {
+            let ranked_edges = edges
+                .iter()
+                .filter_map(|(a, b, _)| Some((*rank.get(a)?, *rank.get(b)?)));
+            let level = levels::levels(ranked.len(), &order, ranked_edges);
+            order.iter().map(|&i| level[i as usize]).collect::<Vec<_>>()
+        });
+        let order: Vec<EvalNode> = order
             .into_iter()
             .map(|i| ranked[i as usize].1.clone())
             .collect();
@@ -533,6 +540,13 @@ impl Loader<'_> {
         let lowered = self.lowered_mut();
         lowered.added.reserve(room);
         lowered.dep_origin.reserve(room);
+        if let Some(level) = level {
+            if self.evaluate_by_levels(&order, &level) {
+                return;
+            }
+            // Reported on two threads: report again from one, in the one order.
+            self.restart_evaluation();
+        }
         for n in order {
             match n {
                 EvalNode::Block(id) => self.lower_block(id),
@@ -792,7 +806,7 @@ impl Loader<'_> {
             (sid, name.to_string()),
             Exported {
                 value,
-                deps: Rc::new(deps.into_keys().collect()),
+                deps: Arc::new(deps.into_keys().collect()),
             },
         );
     }
@@ -809,7 +823,7 @@ impl Loader<'_> {
                 (sid, name.to_string()),
                 Exported {
                     value: v,
-                    deps: Rc::new(deps.into_keys().collect()),
+                    deps: Arc::new(deps.into_keys().collect()),
                 },
             );
         }
@@ -825,6 +839,10 @@ impl Loader<'_> {
 }
 
 mod deps;
+mod levels;
+
+#[cfg(test)]
+pub(super) use levels::{SPLIT_FROM as LEVEL_SPLIT_FROM, SPLIT_MIN as LEVEL_SPLIT_MIN};
 
 #[cfg(test)]
 mod tests;

@@ -5,10 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+mod fork;
 mod modules;
 mod policy;
 mod sections;
@@ -166,7 +167,7 @@ pub(super) struct Scope {
 pub(super) struct Exported {
     pub value: Value,
     /// Shared by every value a block exports.
-    pub deps: Rc<BTreeSet<Address>>,
+    pub deps: Arc<BTreeSet<Address>>,
 }
 
 /// Where each dependency of one resource was written, sorted by dependency.
@@ -222,7 +223,7 @@ pub(super) struct Lowered {
     pub tag_counts_reported: BTreeSet<&'static str>,
     /// The image-pull statements of an execution role, by image (endpoints of one repository
     /// share them).
-    pub pull_statements: FastMap<String, Rc<[Value]>>,
+    pub pull_statements: FastMap<String, Arc<[Value]>>,
 }
 
 impl Lowered {
@@ -262,8 +263,8 @@ pub(super) struct Loader<'o> {
     /// header (`false`: the default region).
     region_span: Option<(Span, bool)>,
     policy: PolicyRules,
-    scopes: Vec<Rc<Scope>>,
-    blocks: Vec<Rc<Block>>,
+    scopes: Vec<Arc<Scope>>,
+    blocks: Vec<Arc<Block>>,
     var_decls: BTreeMap<String, VarDecl>,
     stack_outputs: Vec<Entry>,
     lowered: Lowered,
@@ -467,26 +468,26 @@ impl<'o> Loader<'o> {
     }
 
     /// The block `id`.
-    pub fn block(&self, id: BlockId) -> &Rc<Block> {
+    pub fn block(&self, id: BlockId) -> &Arc<Block> {
         &self.blocks[id.0]
     }
 
     /// Every block with its id, in declaration order.
-    pub fn blocks_by_id(&self) -> impl Iterator<Item = (BlockId, &Rc<Block>)> {
+    pub fn blocks_by_id(&self) -> impl Iterator<Item = (BlockId, &Arc<Block>)> {
         self.blocks.iter().enumerate().map(|(i, b)| (BlockId(i), b))
     }
 
     /// The scope `id`.
-    pub fn scope(&self, id: ScopeId) -> &Rc<Scope> {
+    pub fn scope(&self, id: ScopeId) -> &Arc<Scope> {
         &self.scopes[id.0]
     }
 
-    fn scope_mut(&mut self, id: ScopeId) -> &mut Rc<Scope> {
+    fn scope_mut(&mut self, id: ScopeId) -> &mut Arc<Scope> {
         &mut self.scopes[id.0]
     }
 
     /// Every scope with its id, the root first.
-    pub fn scopes_by_id(&self) -> impl Iterator<Item = (ScopeId, &Rc<Scope>)> {
+    pub fn scopes_by_id(&self) -> impl Iterator<Item = (ScopeId, &Arc<Scope>)> {
         self.scopes.iter().enumerate().map(|(i, s)| (ScopeId(i), s))
     }
 
@@ -665,7 +666,7 @@ impl<'o> Loader<'o> {
     /// of the root scope and the modules they call, and `[outputs]`.
     fn root_sections(&mut self, file: FileId, doc: Node) {
         // The root scope (module scopes are added as their calls are found).
-        self.scopes.push(Rc::new(Scope {
+        self.scopes.push(Arc::new(Scope {
             prefix: String::new(),
             qual: Vec::new(),
             rel_dir: PathBuf::new(),

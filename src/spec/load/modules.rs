@@ -2,7 +2,7 @@
 //! scope, recursively, with the call stack guarding against a module that includes itself.
 
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::*;
 
@@ -22,7 +22,7 @@ impl Loader<'_> {
             let Some(entries) = self.take_table_entries(table, &what) else {
                 continue;
             };
-            Rc::make_mut(self.scope_mut(scope))
+            Arc::make_mut(self.scope_mut(scope))
                 .blocks
                 .reserve(entries.len());
             self.blocks.reserve(entries.len());
@@ -59,10 +59,10 @@ impl Loader<'_> {
                 addr.push('.');
                 addr.push_str(&b.key);
                 let id = BlockId(self.blocks.len());
-                Rc::make_mut(self.scope_mut(scope))
+                Arc::make_mut(self.scope_mut(scope))
                     .blocks
                     .insert((kind, b.key.clone()), id);
-                self.blocks.push(Rc::new(Block {
+                self.blocks.push(Arc::new(Block {
                     scope,
                     kind,
                     name: b.key,
@@ -172,7 +172,7 @@ impl Loader<'_> {
             }
         }
         let id = ScopeId(self.scopes.len());
-        self.scopes.push(Rc::new(Scope {
+        self.scopes.push(Arc::new(Scope {
             prefix: format!("{parent_prefix}module.{}.", block.name),
             qual,
             rel_dir: rel_dir.clone(),
@@ -185,7 +185,7 @@ impl Loader<'_> {
             outputs,
             children: FastMap::default(),
         }));
-        Rc::make_mut(self.scope_mut(parent))
+        Arc::make_mut(self.scope_mut(parent))
             .children
             .insert(block.name.clone(), id);
         stack.push(rel_dir);

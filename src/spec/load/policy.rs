@@ -11,7 +11,7 @@ use crate::spec::diag::{ErrorCode, Span};
 use crate::spec::raw::{Entry, Node, NodeKind};
 
 /// The rules a stack is held to, with where each was set.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(in crate::spec) struct PolicyRules {
     /// `require_encryption = true`: buckets use `aws:kms` with a customer key.
     pub require_encryption: Option<Span>,

@@ -140,10 +140,11 @@ fn provider_timeouts_are_durations_above_zero() {
 
 /// A stack of `n` buckets and `n` endpoints reading them, in the shape of a large release.
 fn large_stack(n: usize, extra: &str) -> String {
-    let mut text = String::from(
-        "[stack]\nname = \"big\"\n\n[provider.aws]\nnetwork = { subnets = [\"subnet-1\"], \
-         security_groups = [\"sg-1\"], public_ip = false }\n\n[compute.cluster]\n\n",
-    );
+    let mut text = String::from(concat!(
+        "[stack]\nname = \"big\"\n\n[provider.aws]\n",
+        "network = { subnets = [\"subnet-1\"], security_groups = [\"sg-1\"], public_ip = false }\n",
+        "\n[compute.cluster]\n\n",
+    ));
     for i in 0..n {
         text.push_str(&format!(
             "[storage.b{i:04}]\nversioning = {}\n\n",
@@ -207,4 +208,109 @@ fn a_stack_read_on_two_threads_reports_as_read_in_one_piece() {
     let whole = whole.unwrap_err();
     assert!(whole.len() >= 3, "{}", whole.len());
     assert_eq!(format!("{:?}", split.unwrap_err()), format!("{whole:?}"));
+}
+
+/// The stack in `dir` loaded for `env` with its blocks lowered in one order on one thread, and
+/// by levels with every level's blocks split between two threads (results as text).
+fn load_in_order_and_by_levels(dir: &Path, env: &str) -> (String, String) {
+    use crate::spec::resolve::LEVEL_SPLIT_MIN;
+    let opts = LoadOptions::env(env);
+    let mut results = [usize::MAX, 0].map(|min| {
+        LEVEL_SPLIT_MIN.with(|m| m.set(min));
+        format!("{:?}", Loader::new(dir, &opts).run())
+    });
+    LEVEL_SPLIT_MIN.with(|m| m.set(crate::spec::resolve::LEVEL_SPLIT_FROM));
+    let [in_order, by_levels] = std::mem::take(&mut results);
+    (in_order, by_levels)
+}
+
+#[test]
+fn a_stack_lowered_by_levels_on_two_threads_loads_as_lowered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // Buckets, endpoints reading them, `depends_on`, a gateway with routes, a module with
+    // inputs and outputs, stack outputs: several levels of several blocks each.
+    let extra = [
+        "[gateway.public]",
+        "subnets = [\"subnet-1\", \"subnet-2\"]",
+        "[endpoint.routed]",
+        "compute = \"cluster\"",
+        "image = \"r:1\"",
+        "model = { version = \"1\" }",
+        "port = 8080",
+        "route = { gateway = \"public\", path = \"/r/*\" }",
+        "depends_on = [\"storage.b0001\"]",
+        "[endpoint.routed2]",
+        "compute = \"cluster\"",
+        "image = \"r:1\"",
+        "model = { version = \"1\" }",
+        "port = 8080",
+        "route = { gateway = \"public\", path = \"/s/*\" }",
+        "[module.team]",
+        "source = \"./team\"",
+        "inputs = { bucket = \"${storage.b0002.bucket}\" }",
+        "[outputs]",
+        "team = \"${module.team.models}\"",
+        "first = \"${endpoint.e0001.service_name}\"",
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("pedestal.toml"), large_stack(40, &extra)).unwrap();
+    std::fs::create_dir_all(dir.path().join("team")).unwrap();
+    let team = [
+        "[inputs.bucket]",
+        "type = \"string\"",
+        "[storage.models]",
+        "[storage.logs]",
+        "depends_on = [\"storage.models\"]",
+        "[outputs]",
+        "models = \"${storage.models.bucket}\"",
+        "reads = \"${var.bucket}\"",
+    ];
+    std::fs::write(dir.path().join("team/pedestal.toml"), team.join("\n")).unwrap();
+    let (in_order, by_levels) = load_in_order_and_by_levels(dir.path(), "dev");
+    assert!(in_order.starts_with("Ok("), "{in_order}");
+    assert!(in_order.contains("module.team.storage.logs"));
+    assert_eq!(by_levels, in_order);
+}
+
+#[test]
+fn a_stack_lowered_by_levels_reports_as_lowered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // Errors in blocks of one level on both threads, and the stack's tag limit, which is
+    // reported once, at the first block lowered in order.
+    let tags: String = (0..49).map(|i| format!("t{i} = \"v\", ")).collect();
+    let text = large_stack(
+        40,
+        "[endpoint.zz]\ncompute = \"cluster\"\ncpu = \"big\"\nimage = \"x:1\"\ncolour = 1\n",
+    )
+    .replace("[storage.b0003]\n", "[storage.b0003]\nsize = 1\n")
+    .replace("[storage.b0030]\n", "[storage.b0030]\ncolour = 2\n")
+    .replace(
+        "name = \"big\"\n",
+        &format!("name = \"big\"\ntags = {{ {tags} }}\n"),
+    );
+    std::fs::write(dir.path().join("pedestal.toml"), &text).unwrap();
+    let (in_order, by_levels) = load_in_order_and_by_levels(dir.path(), "dev");
+    assert!(in_order.starts_with("Err("), "{in_order}");
+    assert!(in_order.matches("SpecError").count() >= 4, "{in_order}");
+    assert_eq!(by_levels, in_order);
+}
+
+#[test]
+fn every_example_and_invalid_case_loads_by_levels_as_in_order() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![
+        (root.join("examples/quickstart"), "dev"),
+        (root.join("examples/fraud-detection"), "prod"),
+    ];
+    let mut cases: Vec<_> = std::fs::read_dir(root.join("tests/invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 30);
+    dirs.extend(cases.into_iter().map(|c| (c, "dev")));
+    for (dir, env) in dirs {
+        let (in_order, by_levels) = load_in_order_and_by_levels(&dir, env);
+        assert_eq!(by_levels, in_order, "{}", dir.display());
+    }
 }

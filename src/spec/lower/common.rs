@@ -95,7 +95,7 @@ pub(super) fn entry_span(f: &Fields<'_>, key: &str, sub: &str) -> Option<Span> {
 
 /// What one block exports, by attribute name: a handful of entries, each name once, looked up
 /// by a scan (nothing iterates them in order).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(in crate::spec) struct Exports(Vec<(&'static str, Exported)>);
 
 impl Exports {
@@ -489,7 +489,7 @@ impl Loader<'_> {
         producer: &Address,
         values: Vec<(&'static str, Value)>,
     ) {
-        let deps = std::rc::Rc::new(BTreeSet::from([producer.clone()]));
+        let deps = std::sync::Arc::new(BTreeSet::from([producer.clone()]));
         // Room for one more: an endpoint adds its `url` afterwards.
         let mut out = Vec::with_capacity(values.len() + 1);
         out.extend(values.into_iter().map(|(k, v)| {

@@ -108,7 +108,7 @@ impl Loader<'_> {
         let url = match &e.route {
             Some((route, _)) => Exported {
                 value: Self::route_url(route),
-                deps: std::rc::Rc::new(
+                deps: std::sync::Arc::new(
                     [n.svc.clone(), route.gateway.lb.clone()]
                         .into_iter()
                         .collect(),

@@ -7,7 +7,7 @@
 //! An `execution_role` / `task_role` ARN in the spec uses that role instead, and none is made.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::LazyLock;
 
 use super::{Endpoint, EndpointDeps, TASK_POLICY, TASK_ROLE};
@@ -495,11 +495,11 @@ impl Loader<'_> {
     }
 
     /// [`pull_statements`] of `image`, made once per image.
-    fn cached_pull_statements(&mut self, image: &str) -> Rc<[Value]> {
+    fn cached_pull_statements(&mut self, image: &str) -> Arc<[Value]> {
         if let Some(st) = self.lowered().pull_statements.get(image) {
             return st.clone();
         }
-        let st: Rc<[Value]> = pull_statements(image).into();
+        let st: Arc<[Value]> = pull_statements(image).into();
         self.lowered_mut()
             .pull_statements
             .insert(image.to_string(), st.clone());
@@ -523,7 +523,7 @@ impl Loader<'_> {
             let addr = resource_address(n.prefix, "endpoint", n.block, "execution_role");
             let pull = match e.image.as_str() {
                 Some(image) => self.cached_pull_statements(image),
-                None => Rc::from([]),
+                None => Arc::from([]),
             };
             let st = execution_statements(e, &pull, n.log_group, &region);
             let attrs = iam_role::Desired {

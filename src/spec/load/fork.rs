@@ -1,0 +1,125 @@
+//! Forks of a load, for lowering some blocks on another thread: a [`Loader`] with the same
+//! settings, scopes and blocks and what evaluation has produced so far, whose own outputs
+//! (resources, exports, diagnostics) start empty and are taken back into the load with
+//! [`Loader::absorb`].
+
+use super::{BlockId, Diagnostics, Loader, Lowered};
+
+/// What a fork produced: its lowering's outputs and its diagnostics.
+pub(in crate::spec) struct Forked {
+    lowered: Lowered,
+    diags: Diagnostics,
+    /// The blocks it lowered (their exports and compute providers are taken back).
+    blocks: Vec<BlockId>,
+}
+
+impl<'o> Loader<'o> {
+    /// A loader that sees what this one has read and evaluated so far, to lower blocks whose
+    /// dependencies are all lowered. It reads no file: the blocks it may lower are those that
+    /// read none (not artifacts).
+    pub(in crate::spec) fn fork(&self) -> Loader<'o> {
+        let l = &self.lowered;
+        Loader {
+            opts: self.opts,
+            root: self.root.clone(),
+            sources: self.sources.clone(),
+            diags: Diagnostics::default(),
+            read_files: Vec::new(),
+            stack: self.stack.clone(),
+            env: self.env.clone(),
+            region: self.region.clone(),
+            tags: self.tags.clone(),
+            backend: self.backend.clone(),
+            provider: self.provider.clone(),
+            network_default: self.network_default.clone(),
+            region_span: self.region_span.clone(),
+            policy: self.policy.clone(),
+            scopes: self.scopes.clone(),
+            blocks: self.blocks.clone(),
+            var_decls: self.var_decls.clone(),
+            stack_outputs: self.stack_outputs.clone(),
+            lowered: Lowered {
+                vars: l.vars.clone(),
+                exports: l.exports.clone(),
+                inputs_val: l.inputs_val.clone(),
+                outputs_val: l.outputs_val.clone(),
+                compute_providers: l.compute_providers.clone(),
+                gateways: l.gateways.clone(),
+                objects: l.objects.clone(),
+                artifact_roots: l.artifact_roots.clone(),
+                confinement: l.confinement.clone(),
+                stack_tags_span: l.stack_tags_span.clone(),
+                tag_counts_reported: l.tag_counts_reported.clone(),
+                pull_statements: l.pull_statements.clone(),
+                ..Lowered::default()
+            },
+        }
+    }
+
+    /// Lowers `blocks` (in that order) and gives back what that produced.
+    pub(in crate::spec) fn lower_forked(mut self, blocks: &[BlockId]) -> Forked {
+        let room = 4 * blocks.len();
+        self.lowered.added.reserve(room);
+        self.lowered.dep_origin.reserve(room);
+        for &id in blocks {
+            self.lower_block(id);
+        }
+        Forked {
+            lowered: self.lowered,
+            diags: self.diags,
+            blocks: blocks.to_vec(),
+        }
+    }
+
+    /// Forgets what evaluation produced and reported, to evaluate again from the start (no
+    /// error was recorded before it started).
+    pub(in crate::spec) fn restart_evaluation(&mut self) {
+        self.diags = Diagnostics::default();
+        let l = std::mem::take(&mut self.lowered);
+        let room = l.added.capacity();
+        self.lowered = Lowered {
+            vars: l.vars,
+            hash_cache: l.hash_cache,
+            digests: l.digests,
+            artifact_roots: l.artifact_roots,
+            confinement: l.confinement,
+            stack_tags_span: l.stack_tags_span,
+            ..Lowered::default()
+        };
+        self.lowered.added.reserve(room);
+        self.lowered.dep_origin.reserve(room);
+    }
+
+    /// Takes in what a fork produced, as if this loader had lowered its blocks after its own.
+    pub(in crate::spec) fn absorb(&mut self, forked: Forked) {
+        let Forked {
+            lowered: mut f,
+            diags,
+            blocks,
+        } = forked;
+        let l = &mut self.lowered;
+        let base = l.added.len();
+        l.added.append(&mut f.added);
+        l.block_runs
+            .extend(f.block_runs.iter().map(|&(a, b)| (a + base, b + base)));
+        l.dep_origin.append(&mut f.dep_origin);
+        l.explicit_deps.append(&mut f.explicit_deps);
+        l.routes.append(&mut f.routes);
+        for id in blocks {
+            if let Some(e) = f.exports.remove(&id) {
+                l.exports.insert(id, e);
+            }
+            if let Some(p) = f.compute_providers.remove(&id) {
+                l.compute_providers.insert(id, p);
+            }
+            if let Some(g) = f.gateways.remove(&id) {
+                l.gateways.insert(id, g);
+            }
+        }
+        for (image, statements) in f.pull_statements {
+            l.pull_statements.entry(image).or_insert(statements);
+        }
+        l.tag_counts_reported.append(&mut f.tag_counts_reported);
+        self.diags.errors.extend(diags.errors);
+    }
+}
