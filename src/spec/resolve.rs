@@ -1,6 +1,8 @@
 //! Resolution: checking every `${...}` reference, ordering blocks, module inputs and outputs by
 //! what they reference (reporting cycles with every edge's location), evaluating expressions
-//! into [`Value`]s, and wiring resource dependencies (implied and explicit `depends_on`).
+//! into [`Value`]s, and wiring resource dependencies (implied and explicit `depends_on`). A
+//! large stack's blocks are lowered level by level, each large level on two threads
+//! ([`levels`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
