@@ -5,12 +5,11 @@
 
 use super::{BlockId, Diagnostics, Loader, Lowered};
 
-/// What a fork produced: its lowering's outputs and its diagnostics.
+/// What a fork produced: its lowering's outputs (only what it made, not what it was given to
+/// read) and its diagnostics.
 pub(in crate::spec) struct Forked {
     lowered: Lowered,
     diags: Diagnostics,
-    /// The blocks it lowered (their exports and compute providers are taken back).
-    blocks: Vec<BlockId>,
 }
 
 impl<'o> Loader<'o> {
@@ -64,10 +63,33 @@ impl<'o> Loader<'o> {
         for &id in blocks {
             self.lower_block(id);
         }
+        let l = &mut self.lowered;
+        let mut made = Lowered {
+            added: std::mem::take(&mut l.added),
+            block_runs: std::mem::take(&mut l.block_runs),
+            dep_origin: std::mem::take(&mut l.dep_origin),
+            explicit_deps: std::mem::take(&mut l.explicit_deps),
+            routes: std::mem::take(&mut l.routes),
+            pull_statements: std::mem::take(&mut l.pull_statements),
+            tag_counts_reported: std::mem::take(&mut l.tag_counts_reported),
+            ..Lowered::default()
+        };
+        for &id in blocks {
+            if let Some(e) = l.exports.remove(&id) {
+                made.exports.insert(id, e);
+            }
+            if let Some(p) = l.compute_providers.remove(&id) {
+                made.compute_providers.insert(id, p);
+            }
+            if let Some(g) = l.gateways.remove(&id) {
+                made.gateways.insert(id, g);
+            }
+        }
+        // What the fork was given to read (every export so far, scopes, blocks) is dropped
+        // here, on the fork's thread, rather than by the loader taking the outputs back.
         Forked {
-            lowered: self.lowered,
-            diags: self.diags,
-            blocks: blocks.to_vec(),
+            lowered: made,
+            diags: std::mem::take(&mut self.diags),
         }
     }
 
@@ -92,34 +114,22 @@ impl<'o> Loader<'o> {
 
     /// Takes in what a fork produced, as if this loader had lowered its blocks after its own.
     pub(in crate::spec) fn absorb(&mut self, forked: Forked) {
-        let Forked {
-            lowered: mut f,
-            diags,
-            blocks,
-        } = forked;
+        let Forked { lowered: f, diags } = forked;
         let l = &mut self.lowered;
         let base = l.added.len();
-        l.added.append(&mut f.added);
+        l.added.extend(f.added);
         l.block_runs
-            .extend(f.block_runs.iter().map(|&(a, b)| (a + base, b + base)));
-        l.dep_origin.append(&mut f.dep_origin);
-        l.explicit_deps.append(&mut f.explicit_deps);
-        l.routes.append(&mut f.routes);
-        for id in blocks {
-            if let Some(e) = f.exports.remove(&id) {
-                l.exports.insert(id, e);
-            }
-            if let Some(p) = f.compute_providers.remove(&id) {
-                l.compute_providers.insert(id, p);
-            }
-            if let Some(g) = f.gateways.remove(&id) {
-                l.gateways.insert(id, g);
-            }
-        }
+            .extend(f.block_runs.into_iter().map(|(a, b)| (a + base, b + base)));
+        l.dep_origin.extend(f.dep_origin);
+        l.explicit_deps.extend(f.explicit_deps);
+        l.routes.extend(f.routes);
+        l.exports.extend(f.exports);
+        l.compute_providers.extend(f.compute_providers);
+        l.gateways.extend(f.gateways);
         for (image, statements) in f.pull_statements {
             l.pull_statements.entry(image).or_insert(statements);
         }
-        l.tag_counts_reported.append(&mut f.tag_counts_reported);
+        l.tag_counts_reported.extend(f.tag_counts_reported);
         self.diags.errors.extend(diags.errors);
     }
 }
