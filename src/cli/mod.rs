@@ -111,6 +111,14 @@ impl Command {
             Command::Validate(_) | Command::Fmt(_) | Command::Graph(_)
         )
     }
+
+    /// Whether the command ends as soon as it has computed and printed its result, so that
+    /// memory it frees is better kept for its own next allocations than returned: the
+    /// spec-only commands and `plan` (which writes at most its plan file, and waits on nothing
+    /// but its refresh's reads). `apply` and `destroy` wait on deployments for minutes.
+    fn short_lived(&self) -> bool {
+        self.spec_only() || matches!(self, Command::Plan(_))
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -436,8 +444,10 @@ pub fn main() -> u8 {
     if cli.command.spec_only() {
         // One worker (for the Ctrl-C watcher) instead of one per core: each thread started
         // costs the fresh memory its first allocation touches, and these commands do their
-        // work on this thread. They end right after loading, so freed memory is kept.
+        // work on this thread.
         runtime.worker_threads(1);
+    }
+    if cli.command.short_lived() {
         crate::keep_freed_memory();
     }
     let outcome = runtime
