@@ -81,18 +81,13 @@ impl Loader<'_> {
     /// blocks of a large level on two threads. `false` when anything was reported: the caller
     /// then starts again in order.
     pub(super) fn evaluate_by_levels(&mut self, order: &[EvalNode], level: &[u32]) -> bool {
-        let mut by_level: Vec<Vec<&EvalNode>> = Vec::new();
-        for (n, &l) in order.iter().zip(level) {
-            let l = l as usize;
-            if by_level.len() <= l {
-                by_level.resize_with(l + 1, Vec::new);
-            }
-            by_level[l].push(n);
-        }
-        for nodes in by_level {
+        // Positions in `order`, by level (stably: in order within a level).
+        let mut by_level: Vec<usize> = (0..order.len()).collect();
+        by_level.sort_by_key(|&i| level[i]);
+        for nodes in by_level.chunk_by(|&a, &b| level[a] == level[b]) {
             let mut blocks = Vec::with_capacity(nodes.len());
-            for n in nodes {
-                match n {
+            for &i in nodes {
+                match &order[i] {
                     EvalNode::Block(id) => blocks.push(*id),
                     EvalNode::Input(sid, name) => self.eval_input(*sid, name),
                     EvalNode::Output(sid, name) => self.eval_output(*sid, name),
