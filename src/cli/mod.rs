@@ -441,10 +441,11 @@ pub fn main() -> u8 {
     }))
     .ok();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if cli.command.spec_only() {
-        // One worker (for the Ctrl-C watcher) instead of one per core: each thread started
-        // costs the fresh memory its first allocation touches, and these commands do their
-        // work on this thread.
+    if cli.command.short_lived() {
+        // One worker (for the Ctrl-C watcher and the sockets' readiness) instead of one per
+        // core: these commands do their work on this thread (a refresh's reads are futures
+        // polled here too), and each thread started costs the fresh memory its first
+        // allocation touches (a 2 MB huge page where the host has them).
         runtime.worker_threads(1);
     }
     if cli.command.short_lived() {

@@ -47,7 +47,7 @@ pub(crate) async fn open_locked(
     let started = Instant::now();
     let prior = {
         let store = store.clone();
-        super::blocking(move || store.read_prefetched(prefetch)).await?
+        super::blocking_here(move || store.read_prefetched(prefetch)).await?
     };
     log_read(store.as_ref(), prior.as_ref(), started);
     Ok(Opened {
