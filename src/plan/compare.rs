@@ -2,6 +2,8 @@
 //! whether the plan's `after` would be the record itself, and keeping the recorded computed
 //! attributes. Both sides are sorted maps, so each comparison is one merge of two walks.
 
+use std::borrow::Cow;
+
 use crate::resource::Key;
 use crate::resource::{Attrs, Likeness, Ref, Value};
 use crate::state::ResourceState;
@@ -60,11 +62,11 @@ pub(super) fn changed_attrs<'a>(
 /// Whether the spec's attributes, references resolved, are identical to the recorded ones but
 /// for computed attributes the spec leaves out: what [`changed_attrs`] reports as no change
 /// and identical, found without building the resolved attributes.
-pub(super) fn matches_record(
+pub(super) fn matches_record<'v>(
     desired: &Attrs,
     recorded: &Attrs,
     computed: &[&str],
-    lookup: &dyn Fn(&Ref) -> Option<Value>,
+    lookup: &dyn Fn(&Ref) -> Option<Cow<'v, Value>>,
 ) -> bool {
     use std::cmp::Ordering;
     let (mut a, mut b) = (desired.iter().peekable(), recorded.iter().peekable());

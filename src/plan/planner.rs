@@ -18,6 +18,7 @@
 //! release did not finish, or that `pedestal rollback` moved, is released again with that
 //! reason even when nothing else changed.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::compare::{changed_attrs, keep_computed, matches_record};
@@ -544,7 +545,10 @@ fn diff(
         && p.status != Status::Tainted
         && !facts.replace_requested
         && r.lifecycle.ignore_changes.is_empty()
-        && (facts.matched || matches_record(&r.attrs, &p.attrs, schema.computed, lookup))
+        && (facts.matched
+            || matches_record(&r.attrs, &p.attrs, schema.computed, &|rf| {
+                lookup(rf).map(Cow::Owned)
+            }))
     {
         // A no-op whose `after` (the record's computed attributes kept) is the record itself.
         return ResourceChange {

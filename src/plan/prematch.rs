@@ -10,6 +10,7 @@
 //! provably the same recorded values (see the planner's `settled`); otherwise, and for every
 //! `false`, it compares as before.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::PlanMode;
@@ -83,15 +84,19 @@ fn matches(node: &Node, nodes: &[Node], index: &AddressIndex, replace: &[String]
 ///   the recorded id);
 /// - a recorded value that is not known (planned, it resolves to nothing; left out, to the
 ///   value, which is never identical to anything either, so the answers agree).
-pub(super) fn recorded(nodes: &[Node], index: &AddressIndex, rf: &Ref) -> Option<Value> {
+pub(super) fn recorded<'n>(
+    nodes: &[Node<'n>],
+    index: &AddressIndex,
+    rf: &Ref,
+) -> Option<Cow<'n, Value>> {
     let p = nodes[*index.get(&rf.address)?].prior?;
     if rf.attr == schema::ID {
         return match p.attrs.contains_key(schema::ID) {
             true => None,
-            false => Some(Value::str(p.id.clone())),
+            false => Some(Cow::Owned(Value::str(p.id.clone()))),
         };
     }
-    p.attrs.get(&rf.attr).cloned()
+    p.attrs.get(&rf.attr).map(Cow::Borrowed)
 }
 
 #[cfg(test)]
@@ -142,7 +147,7 @@ mod tests {
                 address: address.clone(),
                 attr: attr.into(),
             };
-            recorded(&nodes, &index, &rf)
+            recorded(&nodes, &index, &rf).map(Cow::into_owned)
         };
         assert_eq!(get(&a, "arn"), Some(Value::str("arn:a")));
         assert_eq!(get(&a, "id"), Some(Value::str("id-a")));

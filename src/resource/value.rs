@@ -11,6 +11,7 @@
 //!   [`super::secret_key`]), which is what deserialisation gives back as [`Value::Redacted`].
 //!   Diffs compare digests.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer};
@@ -258,11 +259,12 @@ impl Value {
     }
 
     /// Whether `self.substitute(lookup).likeness(other)` is [`Likeness::Identical`], found
-    /// without building the substituted value (but for a template's string).
-    pub fn identical_once_substituted(
+    /// without building the substituted value (but for a template's string). `lookup` may
+    /// lend the value it finds, which is then compared where it is.
+    pub fn identical_once_substituted<'v>(
         &self,
         other: &Value,
-        lookup: &dyn Fn(&Ref) -> Option<Value>,
+        lookup: &dyn Fn(&Ref) -> Option<Cow<'v, Value>>,
     ) -> bool {
         match (self, other) {
             // The common leaves first, compared directly.
@@ -274,7 +276,7 @@ impl Value {
                 lookup(r).is_some_and(|v| v.likeness(other) == Likeness::Identical)
             }
             (Value::Template(_), _) => self
-                .substituted(lookup)
+                .substituted(&|r| lookup(r).map(Cow::into_owned))
                 .is_some_and(|v| v.likeness(other) == Likeness::Identical),
             (Value::List(a), Value::List(b)) => {
                 a.len() == b.len()
