@@ -67,7 +67,14 @@ impl Attrs {
 
     /// Where `key` is, or where it would go.
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        // A known name asked for by the program's own text is often the very text stored.
+        self.0.binary_search_by(|(k, _)| {
+            if std::ptr::eq(k.as_str(), key) {
+                std::cmp::Ordering::Equal
+            } else {
+                k.as_str().cmp(key)
+            }
+        })
     }
 
     /// The number of entries.

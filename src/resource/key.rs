@@ -17,8 +17,44 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
 
 /// An attribute name: borrowed when it is one the program knows, owned otherwise.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Default)]
 pub struct Key(Cow<'static, str>);
+
+/// Two known names are the same text at the same place: they compare equal without their
+/// bytes being read (the planner's match of each resource's attributes with its record
+/// compares every name on both sides). Otherwise, and in order, as their text.
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        let (a, b) = (self.as_str(), other.as_str());
+        std::ptr::eq(a, b) || a == b
+    }
+}
+
+impl Eq for Key {}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        let (a, b) = (self.as_str(), other.as_str());
+        if std::ptr::eq(a, b) {
+            std::cmp::Ordering::Equal
+        } else {
+            a.cmp(b)
+        }
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// As its text hashes, so that a map keyed by names can be searched with a `&str`.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 impl Key {
     /// The name `s`, borrowed from the known names when it is one of them (no allocation),
@@ -205,5 +241,36 @@ mod tests {
         assert!(a < b);
         let (interned, owned) = (Key::intern("arn"), Key::from(String::from("arn")));
         assert_eq!(interned, owned);
+    }
+
+    #[test]
+    fn the_same_text_compares_equal_wherever_it_is_and_orders_and_hashes_as_text() {
+        use std::cmp::Ordering;
+        use std::hash::BuildHasher;
+        let hasher = std::collections::hash_map::RandomState::new();
+        let names = ["arn", "tags", "MY_SETTING", "", "a", "ab", "b"];
+        let copies = |name: &str| {
+            [
+                Key::intern(name),
+                Key(Cow::Owned(name.to_string())),
+                Key(Cow::Owned(name.to_string())),
+            ]
+        };
+        for x in names {
+            for y in names {
+                for kx in copies(x) {
+                    for ky in copies(y) {
+                        assert_eq!(kx.cmp(&ky), x.cmp(y), "{x:?} against {y:?}");
+                        assert_eq!(kx == ky, x == y, "{x:?} against {y:?}");
+                        assert_eq!(kx.partial_cmp(&ky), Some(x.cmp(y)));
+                    }
+                    assert_eq!(hasher.hash_one(&kx), hasher.hash_one(x));
+                }
+            }
+        }
+        // Borrowed twice from the known names: the same text at the same place.
+        let (a, b) = (Key::intern("arn"), Key::intern("arn"));
+        assert!(std::ptr::eq(a.as_str(), b.as_str()));
+        assert_eq!(a.cmp(&b), Ordering::Equal);
     }
 }
