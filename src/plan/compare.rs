@@ -100,6 +100,18 @@ pub(super) fn matches_record<'v>(
     }
 }
 
+/// [`matches_record`] with a `lookup` that gives the values it finds rather than lending them.
+pub(super) fn matches_owned(
+    desired: &Attrs,
+    recorded: &Attrs,
+    computed: &[&str],
+    lookup: &dyn Fn(&Ref) -> Option<Value>,
+) -> bool {
+    matches_record(desired, recorded, computed, &|rf| {
+        lookup(rf).map(Cow::Owned)
+    })
+}
+
 pub(super) fn keep_computed(after: &mut Attrs, p: &ResourceState, computed: &[&'static str]) {
     for c in computed {
         if let Some(v) = p.attrs.get(c)

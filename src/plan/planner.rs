@@ -18,10 +18,9 @@
 //! release did not finish, or that `pedestal rollback` moved, is released again with that
 //! reason even when nothing else changed.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::compare::{changed_attrs, keep_computed, matches_record};
+use super::compare::{changed_attrs, keep_computed, matches_owned};
 use super::releases;
 use super::{Action, Drift, OutputChange, Plan, PlanMode, Reason, ResourceChange, StateRef};
 use crate::addr::Address;
@@ -545,10 +544,7 @@ fn diff(
         && p.status != Status::Tainted
         && !facts.replace_requested
         && r.lifecycle.ignore_changes.is_empty()
-        && (facts.matched
-            || matches_record(&r.attrs, &p.attrs, schema.computed, &|rf| {
-                lookup(rf).map(Cow::Owned)
-            }))
+        && (facts.matched || matches_owned(&r.attrs, &p.attrs, schema.computed, lookup))
     {
         // A no-op whose `after` (the record's computed attributes kept) is the record itself.
         return ResourceChange {
