@@ -112,10 +112,11 @@ impl Command {
         )
     }
 
-    /// Whether the command ends as soon as it has computed and printed its result, so that
-    /// memory it frees is better kept for its own next allocations than returned: the
-    /// spec-only commands and `plan` (which writes at most its plan file, and waits on nothing
-    /// but its refresh's reads). `apply` and `destroy` wait on deployments for minutes.
+    /// Whether the command ends as soon as it has computed and printed its result, doing its
+    /// work on the calling thread, so that one runtime worker is enough and memory it frees is
+    /// better kept for its own next allocations than returned: the spec-only commands and
+    /// `plan` (which writes at most its plan file, and waits on nothing but its refresh's
+    /// reads). `apply` and `destroy` wait on deployments for minutes.
     fn short_lived(&self) -> bool {
         self.spec_only() || matches!(self, Command::Plan(_))
     }
@@ -447,8 +448,6 @@ pub fn main() -> u8 {
         // polled here too), and each thread started costs the fresh memory its first
         // allocation touches (a 2 MB huge page where the host has them).
         runtime.worker_threads(1);
-    }
-    if cli.command.short_lived() {
         crate::keep_freed_memory();
     }
     let outcome = runtime
