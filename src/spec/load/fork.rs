@@ -5,8 +5,10 @@
 
 use super::{BlockId, Diagnostics, Loader, Lowered};
 
-/// What a fork produced: its lowering's outputs (only what it made, not what it was given to
-/// read) and its diagnostics.
+/// What a fork produced: its lowering's outputs and its diagnostics. Of the maps it was given to
+/// read, only its own blocks' exports, compute providers and gateways come back; the two small
+/// sets it extends (image-pull statements, tag limits reported) come back whole, and taking
+/// them in keeps what the loader already has.
 pub(in crate::spec) struct Forked {
     lowered: Lowered,
     diags: Diagnostics,
