@@ -76,4 +76,95 @@ mod tests {
             assert_eq!(mi_option_get(MI_OPTION_PURGE_DELAY), -1);
         }
     }
+
+    /// `mi_heap_area_t` (`mimalloc.h`, version 2): one page of blocks of one size. The layout
+    /// is mimalloc's; the test reads two of its fields.
+    #[repr(C)]
+    #[allow(dead_code)]
+    struct HeapArea {
+        blocks: *mut std::ffi::c_void,
+        reserved: usize,
+        committed: usize,
+        used: usize,
+        block_size: usize,
+        full_block_size: usize,
+        heap_tag: std::ffi::c_int,
+    }
+
+    type Visitor = unsafe extern "C" fn(
+        heap: *const std::ffi::c_void,
+        area: *const HeapArea,
+        block: *mut std::ffi::c_void,
+        block_size: usize,
+        arg: *mut std::ffi::c_void,
+    ) -> bool;
+
+    unsafe extern "C" {
+        fn mi_heap_get_default() -> *mut std::ffi::c_void;
+        fn mi_heap_visit_blocks(
+            heap: *const std::ffi::c_void,
+            visit_blocks: bool,
+            visitor: Visitor,
+            arg: *mut std::ffi::c_void,
+        ) -> bool;
+    }
+
+    /// Records the block size and reserved bytes of each page visited.
+    unsafe extern "C" fn record_area(
+        _heap: *const std::ffi::c_void,
+        area: *const HeapArea,
+        _block: *mut std::ffi::c_void,
+        _block_size: usize,
+        arg: *mut std::ffi::c_void,
+    ) -> bool {
+        // SAFETY: mimalloc passes a valid area; `arg` is the vector the test lent it.
+        unsafe {
+            let pages = &mut *arg.cast::<Vec<(usize, usize)>>();
+            if pages.len() == pages.capacity() {
+                return false;
+            }
+            pages.push(((*area).block_size, (*area).reserved));
+        }
+        true
+    }
+
+    #[test]
+    fn mimalloc_is_built_with_small_pages_of_16_kib() {
+        // A thread of its own, so that its heap is fresh: its one page of 32-byte blocks spans
+        // a whole small page: 16 KiB with the build's `MI_SEGMENT_SLICE_SHIFT=14`
+        // (`.cargo/config.toml`), 64 KiB without it.
+        let pages = std::thread::spawn(|| {
+            let block: Vec<u64> = Vec::with_capacity(4);
+            // Room for every page up front: the visitor must not allocate while mimalloc walks
+            // the heap.
+            let mut pages: Vec<(usize, usize)> = Vec::with_capacity(256);
+            // SAFETY: the thread's own heap, visited from the thread, by a visitor that only
+            // reads the areas and writes within `pages`' capacity; `pages` outlives the call.
+            unsafe {
+                mi_heap_visit_blocks(
+                    mi_heap_get_default(),
+                    false,
+                    record_area,
+                    (&raw mut pages).cast(),
+                );
+            }
+            drop(block);
+            pages
+        })
+        .join()
+        .unwrap();
+        let reserved: Vec<usize> = pages
+            .iter()
+            .filter(|(block_size, _)| *block_size == 32)
+            .map(|(_, reserved)| *reserved)
+            .collect();
+        // A page holds as many blocks as fit after its header (the first page of a segment
+        // holds fewer), so its reserved bytes are a little under the page's size. A page of a
+        // dead thread's heap may have been taken over as well; every one is small.
+        assert!(!reserved.is_empty(), "pages: {pages:?}");
+        assert!(
+            reserved.iter().all(|r| (12 * 1024..=16 * 1024).contains(r)),
+            "pages: {pages:?}"
+        );
+    }
 }
