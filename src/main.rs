@@ -9,7 +9,9 @@ mod medium;
 /// 3 committed three times the memory the heap used (79 MB for a validate whose heap peaks at
 /// 26 MB), and on a virtual machine every page first touched is dear. With version 2 that plan
 /// takes about a fifth less time (median of 20 interleaved runs 0.081 against 0.104 s) at less
-/// peak memory (89 against 94 MB), and a validate 0.044 against 0.054 s. Its defaults are kept:
+/// peak memory (89 against 94 MB), and a validate 0.044 against 0.054 s. It is built with
+/// slices of 16 KiB instead of 64 KiB (`.cargo/config.toml`), so each size class of each thread
+/// starts on a smaller page; its other defaults are kept:
 /// transparent huge pages where the host enables them for `madvise` (a seventh of the page
 /// faults), and freed memory returned after 10 ms (but for the commands that end as soon as
 /// they have printed: [`keep_freed_memory`]). Blocks of medium size are pooled in front of it
