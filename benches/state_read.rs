@@ -1,6 +1,5 @@
 //! State file benchmark: parsing a recorded state file into [`State`] and writing it back,
-//! as `plan` and `apply` do, with the binary's allocator, mimalloc (without the binary's pool of
-//! medium blocks, which a parse barely uses: a few growing vectors). Prints, best of the runs,
+//! as `plan` and `apply` do, with the binary's allocator, mimalloc. Prints, best of the runs,
 //! wall and thread CPU time per parse (the snapshot reader pedestal uses, `serde_json` from
 //! text and from bytes, and `serde_json`'s syntax-only scan), per write and for dropping the state, the resident memory the parsed state holds,
 //! and the size written.

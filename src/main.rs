@@ -1,7 +1,6 @@
 //! The `pedestal` binary: parse arguments, run one command, map the outcome to an exit code.
 
 mod cli;
-mod medium;
 
 /// mimalloc instead of the system allocator: a plan builds and drops hundreds of thousands of
 /// small attribute maps and strings, and glibc's malloc and free were a third of its profile.
@@ -14,10 +13,13 @@ mod medium;
 /// starts on a smaller page; its other defaults are kept:
 /// transparent huge pages where the host enables them for `madvise` (a seventh of the page
 /// faults), and freed memory returned after 10 ms (but for the commands that end as soon as
-/// they have printed: [`keep_freed_memory`]). Blocks of medium size are pooled in front of it
-/// ([`medium`]).
+/// they have printed: [`keep_freed_memory`]). A pool for blocks of 16–128 KiB in front of it
+/// paid with the default 64 KiB slices (a 512 KiB page per medium size class and thread) and
+/// cost with 16 KiB slices: without it a 1,000-resource plan's median went from 0.0137 to
+/// 0.0128 s and a 10,000-resource validate's from 0.057 to 0.053 s (interleaved runs), at the
+/// same six 2 MB pages touched.
 #[global_allocator]
-static ALLOCATOR: medium::Allocator = medium::Allocator;
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc's option `purge_delay` (its place in `mi_option_e`, `mimalloc.h`, version 2).
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
