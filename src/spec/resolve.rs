@@ -843,6 +843,7 @@ impl Loader<'_> {
 mod deps;
 mod levels;
 
+pub(super) use levels::split_from as level_split_from;
 #[cfg(test)]
 pub(super) use levels::{SPLIT_FROM as LEVEL_SPLIT_FROM, SPLIT_MIN as LEVEL_SPLIT_MIN};
 

@@ -29,13 +29,13 @@ thread_local! {
 
 /// The level size from which blocks are lowered on two threads.
 #[cfg(not(test))]
-fn split_from() -> usize {
+pub(in crate::spec) fn split_from() -> usize {
     SPLIT_FROM
 }
 
 /// The level size from which blocks are lowered on two threads (as a test set it).
 #[cfg(test)]
-fn split_from() -> usize {
+pub(in crate::spec) fn split_from() -> usize {
     SPLIT_MIN.with(std::cell::Cell::get)
 }
 
