@@ -13,11 +13,8 @@ mod cli;
 /// starts on a smaller page; its other defaults are kept:
 /// transparent huge pages where the host enables them for `madvise` (a seventh of the page
 /// faults), and freed memory returned after 10 ms (but for the commands that end as soon as
-/// they have printed: [`keep_freed_memory`]). A pool for blocks of 16–128 KiB in front of it
-/// paid with the default 64 KiB slices (a 512 KiB page per medium size class and thread) and
-/// cost with 16 KiB slices: without it a 1,000-resource plan's median went from 0.0137 to
-/// 0.0128 s and a 10,000-resource validate's from 0.057 to 0.053 s (interleaved runs), at the
-/// same six 2 MB pages touched.
+/// they have printed: [`keep_freed_memory`]). A pool for medium blocks in front of it cost
+/// time with 16 KiB slices and was removed (README, Performance, has the figures).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
