@@ -1,6 +1,7 @@
 //! Opening a stack for a workflow that reads its state: load the spec, open and lock the state
 //! store its `[backend]` names, read the recorded state ([`open_locked`]). The state snapshot
-//! is read ahead on a thread of its own while the spec loads (see [`crate::state::Prefetch`]);
+//! is read ahead on another thread (the runtime's worker) while the spec loads (see
+//! [`crate::state::Prefetch`]);
 //! what the user sees, errors included and in their order, is what doing the steps one after
 //! the other gives.
 

@@ -1,5 +1,5 @@
-//! Reading a local state snapshot ahead of the lock, on a thread of its own, while the spec
-//! loads: [`Prefetch`]. The read is only a guess at what the locked read would find. It is kept
+//! Reading a local state snapshot ahead of the lock, on another thread, while the spec loads:
+//! [`Prefetch`]. The read is only a guess at what the locked read would find. It is kept
 //! only when, with the lock held, the snapshot file is still the very file that was read, so the
 //! state a run works from is always the one on disk under its lock.
 //!
@@ -16,7 +16,7 @@
 use std::fs::{self, File, Metadata};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::State;
@@ -25,7 +25,7 @@ use super::State;
 /// [`read_prefetched`](super::StateStore::read_prefetched) keeps it when it is still current.
 #[derive(Debug, Default)]
 pub struct Prefetch {
-    reading: Option<JoinHandle<Option<Prefetched>>>,
+    reading: Option<Receiver<Option<Prefetched>>>,
 }
 
 /// A snapshot read ahead of the lock, parsed but not yet checked for its stack and env.
@@ -52,20 +52,37 @@ struct Stamp {
 }
 
 impl Prefetch {
-    /// Starts reading the snapshot at `path` on a thread of its own. A file that is missing,
-    /// unreadable or does not parse gives nothing: the locked read then reads it (and reports
-    /// what is wrong with it) as it would have without the read ahead.
+    /// Starts reading the snapshot at `path` on another thread: a worker of the current
+    /// runtime when it has workers (the CLI's), otherwise a thread of its own. The CLI's
+    /// runtime worker has nothing else to do meanwhile but watch for Ctrl-C, and reading on it
+    /// saves starting a thread, and the fresh memory a new thread's first allocation touches:
+    /// a 10,000-resource plan's median went from 0.1008 to 0.0895 s and from 0.1021 to
+    /// 0.0967 s (interleaved runs, 30 each). A file that is missing, unreadable or does not
+    /// parse gives nothing: the locked read then reads it (and reports what is wrong with it)
+    /// as it would have without the read ahead.
     pub fn start(path: PathBuf) -> Prefetch {
-        let reading = std::thread::Builder::new()
-            .name("state-read-ahead".into())
-            .spawn(move || read_ahead(path))
-            .ok();
-        Prefetch { reading }
+        let (send, reading) = sync_channel(1);
+        let read = move || {
+            let _ = send.send(read_ahead(path));
+        };
+        let started = match tokio::runtime::Handle::try_current() {
+            Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                drop(rt.spawn(async move { read() }));
+                true
+            }
+            _ => std::thread::Builder::new()
+                .name("state-read-ahead".into())
+                .spawn(read)
+                .is_ok(),
+        };
+        Prefetch {
+            reading: started.then_some(reading),
+        }
     }
 
     /// The snapshot read ahead, when it is still the file at `path`; waits for the read.
     pub(crate) fn take(self, path: &Path) -> Option<Prefetched> {
-        let read = self.reading?.join().ok()??;
+        let read = self.reading?.recv().ok()??;
         if read.path != path {
             return None;
         }
@@ -85,6 +102,8 @@ impl Prefetch {
 const RACY: u64 = 3;
 
 fn read_ahead(path: PathBuf) -> Option<Prefetched> {
+    #[cfg(test)]
+    tests::note_thread(&path);
     let mut file = File::open(&path).ok()?;
     // Stamped before reading, so a change made during the read shows at the check.
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
@@ -131,11 +150,27 @@ mod tests {
     use super::*;
     use crate::state::{LocalStore, StateError, StateStore};
 
+    /// The thread each read ahead ran on, by the path it read.
+    static THREADS: std::sync::Mutex<Vec<(PathBuf, Option<String>)>> =
+        std::sync::Mutex::new(Vec::new());
+
+    pub(super) fn note_thread(path: &Path) {
+        let name = std::thread::current().name().map(str::to_string);
+        THREADS.lock().unwrap().push((path.to_path_buf(), name));
+    }
+
+    fn thread_of(path: &Path) -> Option<String> {
+        let threads = THREADS.lock().unwrap();
+        let (_, name) = threads.iter().rev().find(|(p, _)| p == path).expect("read");
+        name.clone()
+    }
+
     /// A read ahead that has finished by the time this returns.
     fn read_now(path: &Path) -> Prefetch {
-        let read = read_ahead(path.to_path_buf());
+        let (send, reading) = sync_channel(1);
+        send.send(read_ahead(path.to_path_buf())).unwrap();
         Prefetch {
-            reading: Some(std::thread::spawn(move || read)),
+            reading: Some(reading),
         }
     }
 
@@ -159,6 +194,39 @@ mod tests {
             .read_prefetched(Prefetch::start(path.clone()))
             .unwrap();
         assert_eq!(via, Some(read));
+    }
+
+    #[test]
+    fn under_a_runtime_with_workers_the_read_runs_on_a_worker_and_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, store) = written(dir.path());
+        let read = store.read().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("test-worker")
+            .build()
+            .unwrap();
+        // Started and taken on the thread that runs the runtime, as the CLI does.
+        let ahead = rt.block_on(async { Prefetch::start(path.clone()) });
+        assert_eq!(store.read_prefetched(ahead).unwrap(), read);
+        assert_eq!(thread_of(&path).as_deref(), Some("test-worker"));
+        // Started and taken on the only worker itself: taking it through `block_in_place` (as
+        // `ops::blocking_here` does) lets the queued read run instead of waiting for itself.
+        let (on_worker, store) = (path.clone(), std::sync::Arc::new(store));
+        let via = rt.block_on(async move {
+            tokio::spawn(async move {
+                let ahead = Prefetch::start(on_worker);
+                tokio::task::block_in_place(|| store.read_prefetched(ahead))
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(via.unwrap(), read);
+        // Without a runtime, a thread of its own.
+        let other = dir.path().join("state/copy.json");
+        fs::copy(&path, &other).unwrap();
+        assert!(Prefetch::start(other.clone()).take(&other).is_some());
+        assert_eq!(thread_of(&other).as_deref(), Some("state-read-ahead"));
     }
 
     #[test]
