@@ -14,7 +14,7 @@ mod cli;
 /// transparent huge pages where the host enables them for `madvise` (a seventh of the page
 /// faults), and freed memory returned after 10 ms (but for the commands that end as soon as
 /// they have printed: [`keep_freed_memory`]). A pool for medium blocks in front of it cost
-/// time with 16 KiB slices and was removed (README, Performance, has the figures).
+/// time with 16 KiB slices and was removed (`docs/performance.md` has the figures).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
