@@ -9,6 +9,8 @@
 mod commands;
 mod error;
 mod interrupt;
+#[cfg(target_os = "linux")]
+mod placement;
 mod progress;
 
 use std::path::PathBuf;
@@ -450,11 +452,21 @@ pub fn main() -> u8 {
         runtime.worker_threads(1);
         crate::keep_freed_memory();
     }
+    // The workers start on another processor than this thread's when one is idle.
+    #[cfg(target_os = "linux")]
+    let placement = {
+        let placement = std::sync::Arc::new(placement::Placement::new());
+        let started = placement.clone();
+        runtime.on_thread_start(move || started.started());
+        placement
+    };
     let outcome = runtime
         .enable_all()
         .build()
         .map_err(Error::Runtime)
         .and_then(|rt| {
+            #[cfg(target_os = "linux")]
+            placement.move_away();
             let outcome = rt.block_on(async {
                 interrupt::watch();
                 commands::run(&cli).await
