@@ -452,21 +452,27 @@ pub fn main() -> u8 {
         runtime.worker_threads(1);
         crate::keep_freed_memory();
     }
-    // The workers start on another processor than this thread's when one is idle.
+    // For a command that reads state (ahead, on a worker, while the spec loads), the workers
+    // start on another processor than this thread's when one is idle. The spec-only commands
+    // have nothing for them to do meanwhile: moved, a worker only took the idle processor from
+    // the load's own second thread (a 10,000-resource validate's median went from 0.0164 to
+    // 0.0185 s).
     #[cfg(target_os = "linux")]
-    let placement = {
+    let placement = (!cli.command.spec_only()).then(|| {
         let placement = std::sync::Arc::new(placement::Placement::new());
         let started = placement.clone();
         runtime.on_thread_start(move || started.started());
         placement
-    };
+    });
     let outcome = runtime
         .enable_all()
         .build()
         .map_err(Error::Runtime)
         .and_then(|rt| {
             #[cfg(target_os = "linux")]
-            placement.move_away();
+            if let Some(placement) = &placement {
+                placement.move_away();
+            }
             let outcome = rt.block_on(async {
                 interrupt::watch();
                 commands::run(&cli).await
