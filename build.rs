@@ -10,7 +10,7 @@
 //! still placed at random.
 //!
 //! Rust's standard library asks for the unwinder as the shared `libgcc_s.so.1`, whose start-up
-//! code queries the processor (`__cpu_indicator_init`, a dozen `cpuid` instructions, each a
+//! code queries the processor (`__cpu_indicator_init`, some fifteen `cpuid` instructions, each a
 //! trap to the hypervisor on a virtual machine: 6 µs apiece on the project's machine) and which
 //! the dynamic loader must find, map and bind. The same unwinder is in GCC's static `libgcc_eh.a`:
 //! a `libgcc_s.so` linker script in the build's own directory, searched before the system's,
