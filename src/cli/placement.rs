@@ -1,10 +1,11 @@
-//! Where the async runtime's workers first run: on another processor than the thread that
-//! started them, when one is idle. Linux puts a new thread on its creator's processor, and
-//! there it waits until the creator (the thread that goes on to load the spec, busy for
-//! milliseconds) is preempted, or until load balancing moves one of them, while the other
-//! processor may sit idle. The state snapshot is read ahead on the runtime's worker while the
-//! spec loads (`state::Prefetch`), so a worker stuck behind the loader left a 1,000-resource
-//! plan waiting a millisecond or two for the state in about one run out of four.
+//! Where the async runtime's workers first run, for the commands that read state: on another
+//! processor than the thread that started them, when one is idle. Linux often puts a new thread
+//! on its creator's processor, and there it waits until the creator (the thread that goes on to
+//! load the spec, busy for milliseconds) is preempted, or until load balancing moves one of
+//! them, while the other processor may sit idle. The state snapshot is read ahead on the
+//! runtime's worker while the spec loads (`state::Prefetch`), so a worker stuck behind the
+//! loader left a 1,000-resource plan waiting a millisecond or two for the state in about one
+//! run out of four.
 //!
 //! [`Placement::move_away`], right after the runtime is built, asks the kernel to run each
 //! worker that has not started yet on the processors other than the current one, when nothing
